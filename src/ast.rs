@@ -1,0 +1,308 @@
+//! The typed syntax tree of a `.scn` file: what the user wrote, with a span on every piece.
+//!
+//! Nothing here is resolved or defaulted; `check` turns it into a [`crate::model::Model`].
+
+use crate::diag::Span;
+
+/// A value with the byte range of the source text it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spanned<T> {
+    pub node: T,
+    pub span: Span,
+}
+
+impl<T> Spanned<T> {
+    pub fn new(node: T, span: Span) -> Self {
+        Spanned { node, span }
+    }
+}
+
+/// A whole scenario file.
+#[derive(Debug, Clone)]
+pub struct File {
+    /// `scenario "title"`
+    pub title: Spanned<String>,
+    /// `description "..."`
+    pub description: Option<Spanned<String>>,
+    /// `seed 42`
+    pub seed: Option<Spanned<u64>>,
+    /// `run for 60s`
+    pub run_for: Option<Spanned<u64>>,
+    /// `network { latency 2ms }`: every `network` block's settings, in order.
+    pub network: Vec<Setting>,
+    /// `cluster { ... }`; `None` when the file has no cluster block.
+    pub cluster: Option<Spanned<Cluster>>,
+    pub producers: Vec<Producer>,
+    pub consumers: Vec<Consumer>,
+    pub faults: Vec<Spanned<Fault>>,
+    /// `track [a, b]`; `None` picks the default variables.
+    pub track: Option<Vec<Spanned<String>>>,
+    pub expects: Vec<Spanned<Expect>>,
+}
+
+/// `config.key value`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Setting {
+    pub key: Spanned<String>,
+    pub value: Spanned<Value>,
+}
+
+/// A config value as written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// `42`, `-1`
+    Int(i64),
+    /// `250ms`, `2s`, `1m` (stored in milliseconds)
+    Duration(u64),
+    /// `true` / `false`
+    Bool(bool),
+    /// `"text"`
+    Str(String),
+    /// `all`, `earliest`
+    Word(String),
+}
+
+/// `cluster { brokers 3  topic orders { ... }  default.replication.factor 3 }`
+#[derive(Debug, Clone, Default)]
+pub struct Cluster {
+    /// `brokers 3`
+    pub brokers: Option<Spanned<u64>>,
+    pub topics: Vec<Topic>,
+    /// Broker-level settings such as `unclean.leader.election.enable`.
+    pub settings: Vec<Setting>,
+}
+
+/// `topic orders { partitions 3  replication.factor 3  min.insync.replicas 2 }`
+#[derive(Debug, Clone)]
+pub struct Topic {
+    pub name: Spanned<String>,
+    pub settings: Vec<Setting>,
+}
+
+/// The three delivery guarantees a preset can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Guarantee {
+    /// `guarantee at-most-once`
+    AtMostOnce,
+    /// `guarantee at-least-once`
+    AtLeastOnce,
+    /// `guarantee exactly-once`
+    ExactlyOnce,
+}
+
+impl Guarantee {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Guarantee::AtMostOnce => "at-most-once",
+            Guarantee::AtLeastOnce => "at-least-once",
+            Guarantee::ExactlyOnce => "exactly-once",
+        }
+    }
+}
+
+/// `producer shop { guarantee ...  acks all  send 5 to orders ... }`
+#[derive(Debug, Clone)]
+pub struct Producer {
+    pub name: Spanned<String>,
+    pub guarantee: Option<Spanned<Guarantee>>,
+    pub settings: Vec<Setting>,
+    pub sends: Vec<Spanned<Send>>,
+}
+
+/// `send [N] to TOPIC [key "k{i}"] [value "v{i}"] [partition P] [at T] [every T]`
+#[derive(Debug, Clone)]
+pub struct Send {
+    /// `N`; `None` means one message.
+    pub count: Option<Spanned<u64>>,
+    pub topic: Spanned<String>,
+    pub key: Option<Spanned<String>>,
+    pub value: Option<Spanned<String>>,
+    pub partition: Option<Spanned<u64>>,
+    /// `at 100ms`: when the first of these sends happens.
+    pub at: Option<Spanned<u64>>,
+    /// `every 10ms`: the gap between generated sends.
+    pub every: Option<Spanned<u64>>,
+}
+
+/// Where a consumer commits its offsets relative to processing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CommitMode {
+    /// `commit before-processing`: commitSync right after poll returns.
+    BeforeProcessing,
+    /// `commit after-processing`: commitSync after the polled records are processed.
+    AfterProcessing,
+    /// `commit none`: no manual commit (auto-commit may still commit).
+    None,
+}
+
+/// `consumer billing { subscribe orders group billing  max.poll.records 2  commit after-processing }`
+#[derive(Debug, Clone)]
+pub struct Consumer {
+    pub name: Spanned<String>,
+    pub guarantee: Option<Spanned<Guarantee>>,
+    /// `subscribe t1, t2 group g`; several statements are an error reported by `check`.
+    pub subscribes: Vec<Spanned<Subscribe>>,
+    pub commit: Option<Spanned<CommitMode>>,
+    /// `start at 100ms`
+    pub start_at: Option<Spanned<u64>>,
+    pub settings: Vec<Setting>,
+}
+
+/// `subscribe orders, payments group billing`
+#[derive(Debug, Clone)]
+pub struct Subscribe {
+    pub topics: Vec<Spanned<String>>,
+    pub group: Spanned<String>,
+}
+
+/// One line of the `faults` block.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// `request lost for shop send 2 [attempt 1]`: the produce request never reaches the broker.
+    RequestLost {
+        producer: Spanned<String>,
+        send: Spanned<u64>,
+        attempt: Option<Spanned<u64>>,
+    },
+    /// `ack lost for shop send 2 [attempt 1]`: the broker wrote the batch; its response is lost.
+    AckLost {
+        producer: Spanned<String>,
+        send: Spanned<u64>,
+        attempt: Option<Spanned<u64>>,
+    },
+    /// `crash TARGET [POINT]` (no point: crash at time 0 is an error; `check` demands one)
+    Crash {
+        target: Spanned<Target>,
+        point: Option<Spanned<Point>>,
+    },
+    /// `restart TARGET at T` / `restart TARGET after T`
+    Restart {
+        target: Spanned<Target>,
+        time: Spanned<RestartTime>,
+    },
+    /// `when CONDITION crash ...` / `when CONDITION restart ...`
+    When {
+        condition: Spanned<Condition>,
+        action: Box<Spanned<Fault>>,
+    },
+}
+
+/// What a crash or restart applies to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// `broker 1`
+    Broker(u64),
+    /// `leader of orders-0`: whichever broker leads the partition when the fault fires.
+    LeaderOf(PartitionRef),
+    /// `billing`, `shop`: a producer or consumer by name.
+    Client(String),
+}
+
+/// `orders-0`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionRef {
+    pub topic: String,
+    pub partition: u64,
+}
+
+/// When a crash happens.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Point {
+    /// `at 120ms`
+    At(u64),
+    /// `after poll N`: after the N-th poll that returned records.
+    AfterPoll(u64),
+    /// `after commit [N]`: after the N-th successful offset commit (default 1).
+    AfterCommit(Option<u64>),
+    /// `after commit, before processing MSG`
+    AfterCommitBeforeProcessing(MessageRef),
+    /// `after send N`: after the producer's N-th `send()` returned.
+    AfterSend(u64),
+    /// `before processing MSG`
+    BeforeProcessing(MessageRef),
+    /// `after processing MSG`
+    AfterProcessing(MessageRef),
+}
+
+/// A message named by its value: `message3` or `"order 3"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRef(pub String);
+
+/// `at T` or `after T` (relative to the target's crash).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestartTime {
+    /// `at 300ms`
+    At(u64),
+    /// `after 100ms`
+    After(u64),
+}
+
+/// The event a `when` fault waits for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    /// `billing commits offset 4 [on orders-0]`
+    Commits {
+        consumer: Spanned<String>,
+        offset: u64,
+        partition: Option<Spanned<PartitionRef>>,
+    },
+    /// `shop send 3 is acked`
+    Acked {
+        producer: Spanned<String>,
+        send: u64,
+    },
+    /// `billing processes message3`
+    Processes {
+        consumer: Spanned<String>,
+        message: Spanned<MessageRef>,
+    },
+}
+
+/// Outcome classes an expectation can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutcomeKind {
+    Lost,
+    Delivered,
+    Duplicated,
+    Failed,
+}
+
+/// Which count an expectation checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CountKind {
+    Lost,
+    Duplicates,
+    Delivered,
+}
+
+/// One line of the `expect` block.
+#[derive(Debug, Clone)]
+pub enum Expect {
+    /// `lost 2`, `duplicates 0 for billing`, `delivered 5`
+    Count {
+        kind: CountKind,
+        value: u64,
+        scope: Option<Spanned<String>>,
+    },
+    /// `message message3 lost`
+    Message {
+        message: Spanned<MessageRef>,
+        outcome: OutcomeKind,
+    },
+    /// `log orders-0 [message1, message2]`
+    Log {
+        partition: Spanned<PartitionRef>,
+        values: Vec<Spanned<MessageRef>>,
+    },
+    /// `billing processed [message1, message2]` (a consumer or a group)
+    ProcessedList {
+        who: Spanned<String>,
+        values: Vec<Spanned<MessageRef>>,
+    },
+    /// `billing processed 3`
+    ProcessedCount { who: Spanned<String>, count: u64 },
+}

@@ -1,0 +1,260 @@
+//! The check stage: resolves names, fills in Kafka's defaults, expands presets and rejects
+//! contradictory or meaningless scenarios, reporting every problem at once.
+
+mod clients;
+mod expects;
+mod faults;
+mod settings;
+
+use crate::ast::{self, Spanned};
+use crate::diag::{Diagnostic, Diagnostics, Span};
+use crate::model::{
+    ClusterConfig, Model, Network, PartitionConfig, PartitionIdx, TopicConfig, limits,
+};
+use settings::{Settings, suggest};
+
+/// Checks a parsed file and returns the model the simulator runs.
+pub fn check(file: &ast::File) -> Result<Model, Diagnostics> {
+    let mut diags = Vec::new();
+    let network = network(&file.network, &mut diags);
+    let (cluster, topics, partitions) = cluster(file, &mut diags);
+    let mut model = Model {
+        title: file.title.node.clone(),
+        description: file.description.as_ref().map(|d| d.node.clone()),
+        seed: file.seed.as_ref().map_or(0, |s| s.node),
+        run_for_ms: 3_600_000,
+        network,
+        cluster,
+        topics,
+        partitions,
+        producers: Vec::new(),
+        consumers: Vec::new(),
+        groups: Vec::new(),
+        total_messages: 0,
+        faults: Vec::new(),
+        track: Vec::new(),
+        expects: Vec::new(),
+    };
+    if let Some(r) = &file.run_for {
+        if r.node == 0 || r.node > limits::MAX_DURATION_MS {
+            diags.push(
+                Diagnostic::new("run length out of range", r.span).label(format!(
+                    "expected a duration from 1ms to {}ms (30 days)",
+                    limits::MAX_DURATION_MS
+                )),
+            );
+        } else {
+            model.run_for_ms = r.node;
+        }
+    }
+    clients::producers(file, &mut model, &mut diags);
+    clients::consumers(file, &mut model, &mut diags);
+    faults::faults(file, &mut model, &mut diags);
+    expects::track(file, &mut model, &mut diags);
+    expects::expects(file, &mut model, &mut diags);
+    if diags.is_empty() {
+        Ok(model)
+    } else {
+        diags.sort_by_key(|d| d.span.start);
+        Err(Diagnostics(diags))
+    }
+}
+
+fn network(settings: &[ast::Setting], diags: &mut Vec<Diagnostic>) -> Network {
+    let mut s = Settings::new("network", settings, &["latency", "jitter"]);
+    let latency_ms = s.duration("latency", 1, 60_000);
+    let jitter_ms = s.duration("jitter", 0, 60_000);
+    diags.append(&mut s.diags);
+    Network {
+        latency_ms,
+        jitter_ms,
+    }
+}
+
+const CLUSTER_KEYS: &[&str] = &[
+    "default.replication.factor",
+    "num.partitions",
+    "min.insync.replicas",
+    "unclean.leader.election.enable",
+    "broker.session.timeout.ms",
+    "replica.fetch.wait.max.ms",
+];
+const TOPIC_KEYS: &[&str] = &["partitions", "replication.factor", "min.insync.replicas"];
+
+fn cluster(
+    file: &ast::File,
+    diags: &mut Vec<Diagnostic>,
+) -> (ClusterConfig, Vec<TopicConfig>, Vec<PartitionConfig>) {
+    let empty = ast::Cluster::default();
+    let (c, cspan) = match &file.cluster {
+        Some(c) => (&c.node, c.span),
+        None => {
+            diags.push(
+                Diagnostic::new("the scenario has no cluster", file.title.span).label(
+                    "this scenario needs a `cluster { brokers N  topic NAME { ... } }` block",
+                ),
+            );
+            (&empty, file.title.span)
+        }
+    };
+    let brokers = match &c.brokers {
+        Some(b) if b.node >= 1 && b.node <= limits::MAX_BROKERS => b.node as u32,
+        Some(b) => {
+            diags.push(
+                Diagnostic::new("broker count out of range", b.span)
+                    .label(format!("expected 1 to {} brokers", limits::MAX_BROKERS)),
+            );
+            1
+        }
+        None => 1,
+    };
+    let mut s = Settings::new("cluster", &c.settings, CLUSTER_KEYS);
+    // Broker defaults of Kafka 3.x: default.replication.factor 1, num.partitions 1,
+    // min.insync.replicas 1, unclean.leader.election.enable false.
+    let default_rf = s.number("default.replication.factor", 1, 1, limits::MAX_BROKERS);
+    let default_parts = s.number("num.partitions", 1, 1, limits::MAX_PARTITIONS);
+    let default_min_isr = s.number("min.insync.replicas", 1, 1, limits::MAX_BROKERS);
+    let cluster = ClusterConfig {
+        brokers,
+        unclean_leader_election: s.boolean("unclean.leader.election.enable", false),
+        broker_session_timeout_ms: s.number(
+            "broker.session.timeout.ms",
+            9_000,
+            1,
+            limits::MAX_DURATION_MS,
+        ),
+        replica_fetch_wait_max_ms: s.number("replica.fetch.wait.max.ms", 500, 0, 600_000),
+    };
+    diags.append(&mut s.diags);
+
+    let mut topics: Vec<TopicConfig> = Vec::new();
+    let mut partitions = Vec::new();
+    let mut total_parts = 0u64;
+    for t in &c.topics {
+        if let Some(prev) = topics.iter().position(|x| x.name == t.name.node) {
+            diags.push(
+                Diagnostic::new(
+                    format!("topic `{}` is declared twice", t.name.node),
+                    t.name.span,
+                )
+                .label("second declaration")
+                .note(format!("the first is topic number {}", prev + 1)),
+            );
+            continue;
+        }
+        let mut s = Settings::new("topic", &t.settings, TOPIC_KEYS);
+        let parts = s.number("partitions", default_parts, 1, limits::MAX_PARTITIONS) as u32;
+        let rf = s.number("replication.factor", default_rf, 1, limits::MAX_BROKERS) as u32;
+        let min_isr = s.number(
+            "min.insync.replicas",
+            default_min_isr,
+            1,
+            limits::MAX_BROKERS,
+        ) as u32;
+        if rf > brokers {
+            // CreateTopics fails with InvalidReplicationFactorException.
+            let span = s.span_of("replication.factor").unwrap_or(t.name.span);
+            diags.push(
+                Diagnostic::new(
+                    format!("replication factor {rf} larger than available brokers: {brokers}"),
+                    span,
+                )
+                .label(format!(
+                    "at most {brokers} (InvalidReplicationFactorException)"
+                )),
+            );
+        }
+        diags.append(&mut s.diags);
+        total_parts += u64::from(parts);
+        if total_parts > limits::MAX_PARTITIONS {
+            diags.push(
+                Diagnostic::new("too many partitions", t.name.span).label(format!(
+                    "the cluster holds at most {} partitions in all",
+                    limits::MAX_PARTITIONS
+                )),
+            );
+            continue;
+        }
+        let topic_idx = topics.len() as u32;
+        let first_partition = partitions.len() as PartitionIdx;
+        for p in 0..parts {
+            // Replica placement as Kafka's round-robin assignment: partition p starts at broker
+            // p mod N and takes the next rf brokers; the first replica is the preferred leader.
+            let rf = rf.min(brokers);
+            let replicas = (0..rf).map(|j| (p + j) % brokers + 1).collect();
+            partitions.push(PartitionConfig {
+                topic: topic_idx,
+                partition: p,
+                replicas,
+                name: format!("{}-{p}", t.name.node),
+            });
+        }
+        topics.push(TopicConfig {
+            name: t.name.node.clone(),
+            partitions: parts,
+            replication_factor: rf,
+            min_insync_replicas: min_isr,
+            first_partition,
+        });
+    }
+    if c.topics.is_empty() && file.cluster.is_some() {
+        diags.push(
+            Diagnostic::new("the cluster has no topic", cspan)
+                .label("add `topic NAME { partitions 1  replication.factor 1 }`"),
+        );
+    }
+    (cluster, topics, partitions)
+}
+
+/// Looks up names declared elsewhere in the file, with spans for "unknown name" diagnostics.
+pub(crate) fn find_topic(
+    model: &Model,
+    name: &Spanned<String>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<u32> {
+    if let Some(i) = model.topics.iter().position(|t| t.name == name.node) {
+        return Some(i as u32);
+    }
+    let names: Vec<&str> = model.topics.iter().map(|t| t.name.as_str()).collect();
+    diags.push(unknown("topic", name, &names));
+    None
+}
+
+pub(crate) fn find_partition(
+    model: &Model,
+    r: &Spanned<ast::PartitionRef>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<PartitionIdx> {
+    let name = Spanned::new(r.node.topic.clone(), r.span);
+    let t = find_topic(model, &name, diags)?;
+    let topic = &model.topics[t as usize];
+    if r.node.partition >= u64::from(topic.partitions) {
+        diags.push(
+            Diagnostic::new(
+                format!(
+                    "topic `{}` has no partition {}",
+                    topic.name, r.node.partition
+                ),
+                r.span,
+            )
+            .label(format!("partitions are 0 to {}", topic.partitions - 1)),
+        );
+        return None;
+    }
+    Some(topic.first_partition + r.node.partition as u32)
+}
+
+/// "unknown X `name`", with the closest known name or the list of known names.
+pub(crate) fn unknown(kind: &str, name: &Spanned<String>, known: &[&str]) -> Diagnostic {
+    let d = Diagnostic::new(format!("unknown {kind} `{}`", name.node), name.span)
+        .label(format!("no {kind} has this name"));
+    match suggest(&name.node, known) {
+        Some(k) => d.note(format!("did you mean `{k}`?")),
+        None if known.is_empty() => d.note(format!("the scenario declares no {kind}")),
+        None => d.note(format!("known: {}", known.join(", "))),
+    }
+}
+
+pub(crate) fn span_join(a: Span, b: Span) -> Span {
+    Span::new(a.start.min(b.start), a.end.max(b.end))
+}

@@ -1,0 +1,130 @@
+//! Diagnostics: one error type for every stage, rendered with file:line:column, the source line
+//! and a caret under the culprit (annotate-snippets, never coloured).
+
+use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+use std::fmt;
+
+/// A byte range in the scenario source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash, PartialOrd, Ord)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Self {
+        Span { start, end }
+    }
+}
+
+/// A problem with a scenario: what is wrong, where, and what was expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub message: String,
+    pub span: Span,
+    /// The label under the caret: usually what was expected.
+    pub label: String,
+    /// Extra lines after the snippet (`note: ...`, `help: ...` written in full).
+    pub notes: Vec<String>,
+}
+
+impl Diagnostic {
+    pub fn new(message: impl Into<String>, span: Span) -> Self {
+        Diagnostic {
+            message: message.into(),
+            span,
+            label: String::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = label.into();
+        self
+    }
+
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+}
+
+/// All the diagnostics of one stage, in source order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    /// Renders every diagnostic against `source`, which was read from `path`.
+    pub fn render(&self, path: &str, source: &str) -> String {
+        let mut out = String::new();
+        for d in &self.0 {
+            out.push_str(&render_one(d, path, source));
+            out.push_str("\n\n");
+        }
+        let n = self.0.len();
+        out.push_str(&format!(
+            "error: {} found {n} problem{}\n",
+            path,
+            if n == 1 { "" } else { "s" }
+        ));
+        out
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for d in &self.0 {
+            writeln!(f, "{} (at byte {})", d.message, d.span.start)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Diagnostics {}
+
+fn render_one(d: &Diagnostic, path: &str, source: &str) -> String {
+    // A span past the end (an error at end of input) points at the last character.
+    let len = source.len();
+    let start = d.span.start.min(len);
+    let mut end = d.span.end.min(len).max(start);
+    if start == end && end < len {
+        end = next_boundary(source, start);
+    }
+    let mut snippet = Snippet::source(source).path(path).line_start(1);
+    snippet = snippet.annotation(
+        AnnotationKind::Primary
+            .span(start..end)
+            .label(d.label.as_str()),
+    );
+    let mut report = vec![
+        Level::ERROR
+            .primary_title(d.message.as_str())
+            .element(snippet),
+    ];
+    for note in &d.notes {
+        report.push(Group::with_title(
+            Level::NOTE.secondary_title(note.as_str()),
+        ));
+    }
+    let text = Renderer::plain().render(&report);
+    text.lines()
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn next_boundary(s: &str, i: usize) -> usize {
+    let mut j = i + 1;
+    while j < s.len() && !s.is_char_boundary(j) {
+        j += 1;
+    }
+    j
+}
+
+/// 1-based line and column of a byte offset (for messages that quote a position).
+pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
+    let before = &source[..offset.min(source.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}

@@ -1,0 +1,406 @@
+//! The resolved scenario: names turned into indices, Kafka defaults filled in, presets expanded.
+//!
+//! `check` builds it from the AST; `sim` runs it. It is plain data: cloneable, hashable, and free
+//! of spans except where a report must point back at the source (faults, expectations).
+
+use crate::ast::{CommitMode, Guarantee, OutcomeKind};
+use crate::diag::Span;
+
+/// Sizes past which a scenario is refused (documented in docs/language.md, "Limits").
+pub mod limits {
+    pub const MAX_BROKERS: u64 = 64;
+    pub const MAX_PARTITIONS: u64 = 10_000;
+    pub const MAX_MESSAGES: u64 = 10_000_000;
+    pub const MAX_CLIENTS: usize = 1_000;
+    pub const MAX_DURATION_MS: u64 = 30 * 24 * 3_600_000;
+    pub const MAX_FAULTS: usize = 10_000;
+}
+
+pub type BrokerId = u32;
+/// Index of a partition in [`Model::partitions`].
+pub type PartitionIdx = u32;
+/// Index of a message in send order (producer by producer, statement by statement).
+pub type MsgId = u32;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Model {
+    pub title: String,
+    pub description: Option<String>,
+    pub seed: u64,
+    /// Simulated time after which the run stops even if work remains.
+    pub run_for_ms: u64,
+    pub network: Network,
+    pub cluster: ClusterConfig,
+    pub topics: Vec<TopicConfig>,
+    /// Every partition of every topic, topic by topic.
+    pub partitions: Vec<PartitionConfig>,
+    pub producers: Vec<ProducerConfig>,
+    pub consumers: Vec<ConsumerConfig>,
+    pub groups: Vec<GroupConfig>,
+    /// How many messages all producers send in all (message ids are `0..total_messages`).
+    pub total_messages: u32,
+    pub faults: Vec<FaultSpec>,
+    pub track: Vec<TrackVar>,
+    pub expects: Vec<ExpectSpec>,
+}
+
+/// `network { latency 1ms  jitter 0ms }`
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Network {
+    /// One-way latency of every link.
+    pub latency_ms: u64,
+    /// Uniform extra delay in `0..=jitter_ms`, drawn from the scenario's seeded RNG.
+    pub jitter_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ClusterConfig {
+    pub brokers: u32,
+    /// KRaft `broker.session.timeout.ms` (9000): how long the controller waits before it fences
+    /// a broker that stopped heartbeating and moves its leaderships.
+    pub broker_session_timeout_ms: u64,
+    /// `replica.fetch.wait.max.ms` (500): how long a leader holds an empty follower fetch.
+    pub replica_fetch_wait_max_ms: u64,
+    /// `unclean.leader.election.enable` (false).
+    pub unclean_leader_election: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TopicConfig {
+    pub name: String,
+    pub partitions: u32,
+    pub replication_factor: u32,
+    pub min_insync_replicas: u32,
+    /// Index of partition 0 of this topic in [`Model::partitions`].
+    pub first_partition: PartitionIdx,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PartitionConfig {
+    pub topic: u32,
+    pub partition: u32,
+    /// Replica brokers, preferred leader first.
+    pub replicas: Vec<BrokerId>,
+    /// `orders-0`
+    pub name: String,
+}
+
+/// `acks`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub enum Acks {
+    Zero,
+    One,
+    All,
+}
+
+impl Acks {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Acks::Zero => "0",
+            Acks::One => "1",
+            Acks::All => "all",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ProducerConfig {
+    pub name: String,
+    pub guarantee: Option<Guarantee>,
+    pub acks: Acks,
+    pub retries: u32,
+    pub enable_idempotence: bool,
+    pub max_in_flight: u32,
+    pub delivery_timeout_ms: u64,
+    pub request_timeout_ms: u64,
+    pub retry_backoff_ms: u64,
+    /// `batch.size` in bytes (16384): records queued behind in-flight requests share a batch.
+    pub batch_size: u64,
+    pub sends: Vec<SendSpec>,
+    /// Messages `first_msg..first_msg + message_count` belong to this producer.
+    pub first_msg: MsgId,
+    pub message_count: u32,
+}
+
+/// One `send` statement, expanded lazily: message `first_msg + i - 1` is its `i`-th send.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SendSpec {
+    pub topic: u32,
+    pub partition: Option<u32>,
+    pub key: Option<Template>,
+    pub value: Template,
+    pub count: u32,
+    pub at_ms: u64,
+    pub every_ms: u64,
+    pub first_msg: MsgId,
+    /// 1-based number of this statement's first send among the producer's sends.
+    pub first_number: u32,
+}
+
+/// A key or value with `{i}` (index in the statement) and `{n}` (producer-wide send number).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Template(pub Vec<Piece>);
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Piece {
+    Text(String),
+    Index,
+    Number,
+}
+
+impl Template {
+    pub fn parse(s: &str) -> Template {
+        let mut pieces = Vec::new();
+        let mut rest = s;
+        while !rest.is_empty() {
+            let (cut, piece) = match (rest.find("{i}"), rest.find("{n}")) {
+                (Some(a), Some(b)) if a < b => (a, Piece::Index),
+                (Some(a), None) => (a, Piece::Index),
+                (_, Some(b)) => (b, Piece::Number),
+                (None, None) => {
+                    pieces.push(Piece::Text(rest.to_string()));
+                    break;
+                }
+            };
+            if cut > 0 {
+                pieces.push(Piece::Text(rest[..cut].to_string()));
+            }
+            pieces.push(piece);
+            rest = &rest[cut + 3..];
+        }
+        Template(pieces)
+    }
+
+    pub fn render(&self, index: u32, number: u32) -> String {
+        let mut out = String::new();
+        for p in &self.0 {
+            match p {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Index => out.push_str(&index.to_string()),
+                Piece::Number => out.push_str(&number.to_string()),
+            }
+        }
+        out
+    }
+
+    pub fn is_constant(&self) -> bool {
+        self.0.iter().all(|p| matches!(p, Piece::Text(_)))
+    }
+}
+
+/// `auto.offset.reset`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OffsetReset {
+    Earliest,
+    Latest,
+    None,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ConsumerConfig {
+    pub name: String,
+    pub guarantee: Option<Guarantee>,
+    pub group: u32,
+    pub topics: Vec<u32>,
+    pub max_poll_records: u32,
+    pub auto_offset_reset: OffsetReset,
+    pub enable_auto_commit: bool,
+    pub auto_commit_interval_ms: u64,
+    pub commit: CommitMode,
+    /// scn's own setting: simulated time to process one record.
+    pub processing_time_ms: u64,
+    pub session_timeout_ms: u64,
+    /// `fetch.max.wait.ms` (500): how long the leader holds an empty fetch.
+    pub fetch_max_wait_ms: u64,
+    pub start_at_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct GroupConfig {
+    pub name: String,
+    /// Consumers (indices) that ever belong to this group.
+    pub members: Vec<u32>,
+    /// Topics any member subscribes to.
+    pub topics: Vec<u32>,
+}
+
+/// A producer or consumer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Client {
+    Producer(u32),
+    Consumer(u32),
+}
+
+/// One fault line, resolved. `name` is its stable identity, printed the way it is written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FaultSpec {
+    pub name: String,
+    pub span: Span,
+    pub trigger: Trigger,
+    pub action: FaultAction,
+}
+
+/// When a fault fires.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Trigger {
+    /// At a simulated time.
+    At(u64),
+    /// When the named client reaches a point of its own program.
+    Point(Client, ClientPoint),
+    /// When a condition first holds, plus a delay (`when ... restart X after 1s`).
+    When(ConditionSpec, u64),
+    /// For `restart X after T`: T after each crash of X.
+    AfterCrash(u64),
+    /// For `request lost` / `ack lost`: the matching produce request itself is the trigger.
+    Request {
+        producer: u32,
+        msg: MsgId,
+        attempt: u32,
+    },
+}
+
+/// A precise place in a client's program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClientPoint {
+    AfterPoll(u32),
+    AfterCommit(u32),
+    /// Before processing a message, but only once a commit followed the poll that returned it.
+    AfterCommitBeforeProcessing(MsgId),
+    BeforeProcessing(MsgId),
+    AfterProcessing(MsgId),
+    AfterSend(u32),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ConditionSpec {
+    Commits {
+        consumer: u32,
+        offset: u64,
+        partition: Option<PartitionIdx>,
+    },
+    Acked {
+        producer: u32,
+        msg: MsgId,
+    },
+    Processes {
+        consumer: u32,
+        msg: MsgId,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum FaultAction {
+    LoseRequest,
+    LoseAck,
+    CrashBroker(BrokerId),
+    CrashLeaderOf(PartitionIdx),
+    CrashClient(Client),
+    RestartBroker(BrokerId),
+    RestartClient(Client),
+}
+
+/// A variable of the status tracker.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TrackVar {
+    HighWatermark(PartitionIdx),
+    LogEndOffset(PartitionIdx),
+    Leader(PartitionIdx),
+    Isr(PartitionIdx),
+    Position(u32),
+    Committed(u32),
+    ConsumerState(u32),
+    Retries(u32),
+    Acked(u32),
+    MessageState(MsgId),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ExpectSpec {
+    /// The expectation as written, for the report.
+    pub text: String,
+    pub span: Span,
+    pub check: ExpectCheck,
+}
+
+/// Whose processing an expectation is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Who {
+    Consumer(u32),
+    Group(u32),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ExpectCheck {
+    Lost {
+        value: u64,
+        scope: Option<Who>,
+    },
+    Duplicates {
+        value: u64,
+        scope: Option<Who>,
+    },
+    Delivered {
+        value: u64,
+        scope: Option<Who>,
+    },
+    Message {
+        msg: MsgId,
+        outcome: OutcomeKind,
+    },
+    Log {
+        partition: PartitionIdx,
+        values: Vec<String>,
+    },
+    ProcessedList {
+        who: Who,
+        values: Vec<String>,
+    },
+    ProcessedCount {
+        who: Who,
+        count: u64,
+    },
+}
+
+impl Model {
+    /// The send statement that produced `msg`, and the message's 1-based index in it.
+    pub fn send_of(&self, msg: MsgId) -> (u32, &SendSpec, u32) {
+        let p = self.producer_of(msg);
+        let sends = &self.producers[p as usize].sends;
+        let k = sends.partition_point(|s| s.first_msg <= msg) - 1;
+        let s = &sends[k];
+        (p, s, msg - s.first_msg + 1)
+    }
+
+    pub fn producer_of(&self, msg: MsgId) -> u32 {
+        (self.producers.partition_point(|p| p.first_msg <= msg) - 1) as u32
+    }
+
+    /// The message's value as the producer sent it.
+    pub fn value(&self, msg: MsgId) -> String {
+        let (_, s, i) = self.send_of(msg);
+        s.value.render(i, s.first_number + i - 1)
+    }
+
+    pub fn key(&self, msg: MsgId) -> Option<String> {
+        let (_, s, i) = self.send_of(msg);
+        s.key.as_ref().map(|k| k.render(i, s.first_number + i - 1))
+    }
+
+    /// 1-based send number of `msg` within its producer (`shop send 3`).
+    pub fn send_number(&self, msg: MsgId) -> u32 {
+        let p = self.producer_of(msg);
+        msg - self.producers[p as usize].first_msg + 1
+    }
+
+    pub fn partition_name(&self, p: PartitionIdx) -> &str {
+        &self.partitions[p as usize].name
+    }
+
+    pub fn client_name(&self, c: Client) -> &str {
+        match c {
+            Client::Producer(p) => &self.producers[p as usize].name,
+            Client::Consumer(c) => &self.consumers[c as usize].name,
+        }
+    }
+}

@@ -1,0 +1,549 @@
+//! What happened to every message (delivered once, lost, duplicated, failed), per flow
+//! (producer to topic, topic to group) against the configured guarantee, and whether the
+//! scenario's expectations hold.
+
+use crate::ast::{CommitMode, Guarantee, OutcomeKind};
+use crate::model::{Acks, ExpectCheck, Model, MsgId, Who};
+use crate::sim::Run;
+use serde::Serialize;
+
+/// The class of a message's fate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fate {
+    Delivered,
+    Lost,
+    Duplicated,
+    Failed,
+    NotSent,
+}
+
+/// One message's fate: its class and, for duplicates, how many times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MessageFate {
+    pub fate: Fate,
+    pub times: u32,
+}
+
+/// The analysis of a run.
+pub struct Analysis<'a> {
+    pub model: &'a Model,
+    pub run: &'a Run,
+    /// copies[msg]: copies of the message in its partition's committed log.
+    pub copies: Vec<u16>,
+}
+
+/// Result of one expectation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExpectResult {
+    pub expectation: String,
+    pub passed: bool,
+    pub expected: String,
+    pub actual: String,
+}
+
+/// One row of the flow summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Flow {
+    pub flow: String,
+    pub config: String,
+    pub guarantee: String,
+    pub sent: u64,
+    pub acked: u64,
+    pub processed: u64,
+    pub lost: u64,
+    pub duplicated: u64,
+    pub failed: u64,
+    pub holds: bool,
+    pub verdict: String,
+}
+
+impl<'a> Analysis<'a> {
+    pub fn new(model: &'a Model, run: &'a Run) -> Analysis<'a> {
+        let mut copies = vec![0u16; model.total_messages as usize];
+        for p in 0..model.partitions.len() as u32 {
+            for r in run.world.committed_log(p) {
+                copies[r.msg as usize] = copies[r.msg as usize].saturating_add(1);
+            }
+        }
+        Analysis { model, run, copies }
+    }
+
+    /// Groups that subscribe to the topic `msg` was sent to.
+    fn groups_for(&self, msg: MsgId) -> impl Iterator<Item = u32> + '_ {
+        let topic = self.model.send_of(msg).1.topic;
+        (0..self.model.groups.len() as u32)
+            .filter(move |g| self.model.groups[*g as usize].topics.contains(&topic))
+    }
+
+    /// Times each group subscribed to the message's topic processed it: (group, times).
+    pub fn processed_by(&self, msg: MsgId) -> Vec<(u32, u32)> {
+        let w = &self.run.world;
+        self.groups_for(msg)
+            .map(|g| (g, u32::from(w.processed[g as usize][msg as usize])))
+            .collect()
+    }
+
+    pub fn fate(&self, msg: MsgId) -> MessageFate {
+        let w = &self.run.world;
+        let st = &w.messages[msg as usize];
+        let copies = u32::from(self.copies[msg as usize]);
+        let mk = |fate, times| MessageFate { fate, times };
+        if st.sent_at.is_none() {
+            return mk(Fate::NotSent, 0);
+        }
+        let mut any_group = false;
+        let mut missing = false;
+        let mut max = 0u32;
+        for g in self.groups_for(msg) {
+            any_group = true;
+            let n = u32::from(w.processed[g as usize][msg as usize]);
+            missing |= n == 0;
+            max = max.max(n);
+        }
+        if !any_group {
+            return match copies {
+                0 if st.failed.is_some() => mk(Fate::Failed, 0),
+                0 => mk(Fate::Lost, 0),
+                1 => mk(Fate::Delivered, 1),
+                n => mk(Fate::Duplicated, n),
+            };
+        }
+        if missing {
+            return if st.failed.is_some() && copies == 0 {
+                mk(Fate::Failed, 0)
+            } else {
+                mk(Fate::Lost, 0)
+            };
+        }
+        if max > 1 {
+            mk(Fate::Duplicated, max)
+        } else {
+            mk(Fate::Delivered, 1)
+        }
+    }
+
+    /// Why the message ended as it did, in a phrase.
+    pub fn detail(&self, msg: MsgId) -> String {
+        let st = &self.run.world.messages[msg as usize];
+        let copies = u32::from(self.copies[msg as usize]);
+        let processed = self.processed_by(msg);
+        let failed_note = st
+            .failed
+            .map(|e| format!("producer got {e}"))
+            .unwrap_or_default();
+        let f = self.fate(msg);
+        match f.fate {
+            Fate::NotSent => "send() never called (producer down or run over)".into(),
+            Fate::Failed => failed_note,
+            Fate::Lost => {
+                if copies == 0 {
+                    self.why_not_written(msg)
+                } else {
+                    let g = processed
+                        .iter()
+                        .find(|(_, n)| *n == 0)
+                        .map_or(0, |(g, _)| *g);
+                    self.why_not_processed(msg, g)
+                }
+            }
+            Fate::Delivered if processed.is_empty() => join(&["written once", &failed_note]),
+            Fate::Delivered => join(&["processed once", &failed_note]),
+            Fate::Duplicated if processed.is_empty() => join(&[
+                &format!("{copies} copies in the log"),
+                &self.why_copies(msg),
+            ]),
+            Fate::Duplicated => {
+                let (g, max) = processed
+                    .iter()
+                    .max_by_key(|(_, n)| *n)
+                    .copied()
+                    .unwrap_or((0, 0));
+                let name = &self.model.groups[g as usize].name;
+                let why = if copies > 1 {
+                    format!("{copies} copies in the log; processed x{max} by {name}")
+                } else {
+                    format!(
+                        "processed x{max} by {name}: redelivered after a crash or rebalance before its offset was committed"
+                    )
+                };
+                join(&[&why, &self.why_copies(msg)])
+            }
+        }
+    }
+
+    fn why_not_written(&self, msg: MsgId) -> String {
+        let st = &self.run.world.messages[msg as usize];
+        let p = self.model.producer_of(msg) as usize;
+        if st.appended > 0 && st.truncated >= st.appended {
+            let acked = if st.acked_at.is_some() {
+                "acked, then "
+            } else {
+                ""
+            };
+            return format!("{acked}truncated away after a leader failover");
+        }
+        if st.attempts == 0 {
+            return if st.dropped_by_crash {
+                "producer crashed before sending it".into()
+            } else {
+                "never sent".into()
+            };
+        }
+        if self.model.producers[p].acks == Acks::Zero {
+            return "never written (acks=0: no ack, no retry)".into();
+        }
+        if st.acked_at.is_none() {
+            if !self.run.world.producers[p].alive {
+                return "never written; the producer crashed before it was acknowledged".into();
+            }
+            return "never written; no acknowledgement before the run ended".into();
+        }
+        "never written".into()
+    }
+
+    fn why_not_processed(&self, msg: MsgId, g: u32) -> String {
+        let name = &self.model.groups[g as usize].name;
+        if self.run.world.consumed[g as usize][msg as usize] > 0 {
+            format!(
+                "polled by {name} but never processed: its offset was committed before processing and the consumer crashed"
+            )
+        } else {
+            format!("in the log but never consumed by {name}")
+        }
+    }
+
+    fn why_copies(&self, msg: MsgId) -> String {
+        let st = &self.run.world.messages[msg as usize];
+        if self.copies[msg as usize] > 1 {
+            let p = &self.model.producers[self.model.producer_of(msg) as usize];
+            if p.enable_idempotence {
+                return "the producer re-sent it under a new producer id after a restart".into();
+            }
+            return format!(
+                "written again by a retry ({} attempts, no idempotence)",
+                st.attempts
+            );
+        }
+        String::new()
+    }
+
+    pub fn fates(&self) -> Vec<MessageFate> {
+        (0..self.model.total_messages)
+            .map(|m| self.fate(m))
+            .collect()
+    }
+
+    /// Messages the expectation scope counts: all, or those sent to a group's topics.
+    fn in_scope(&self, msg: MsgId, scope: Option<Who>) -> Option<u32> {
+        match scope {
+            None => Some(u32::MAX),
+            Some(w) => {
+                let g = self.group_of(w);
+                self.groups_for(msg).any(|x| x == g).then_some(g)
+            }
+        }
+    }
+
+    fn group_of(&self, w: Who) -> u32 {
+        match w {
+            Who::Group(g) => g,
+            Who::Consumer(c) => self.model.consumers[c as usize].group,
+        }
+    }
+
+    fn count(&self, fates: &[MessageFate], scope: Option<Who>, want: Fate) -> u64 {
+        let w = &self.run.world;
+        (0..self.model.total_messages)
+            .filter(|m| {
+                let f = &fates[*m as usize];
+                match self.in_scope(*m, scope) {
+                    None => false,
+                    Some(u32::MAX) => f.fate == want,
+                    Some(g) => {
+                        let n = w.processed[g as usize][*m as usize];
+                        match want {
+                            Fate::Lost => {
+                                n == 0 && f.fate != Fate::Failed && f.fate != Fate::NotSent
+                            }
+                            Fate::Duplicated => n > 1,
+                            Fate::Delivered => n == 1,
+                            _ => f.fate == want,
+                        }
+                    }
+                }
+            })
+            .count() as u64
+    }
+
+    /// Values processed by a consumer or a group, in processing order.
+    pub fn processed_values(&self, who: Who) -> Vec<String> {
+        self.run
+            .world
+            .processing
+            .iter()
+            .filter(|(c, _)| match who {
+                Who::Consumer(x) => *c == x,
+                Who::Group(g) => self.model.consumers[*c as usize].group == g,
+            })
+            .map(|(_, m)| self.model.value(*m))
+            .collect()
+    }
+
+    pub fn expectations(&self, fates: &[MessageFate]) -> Vec<ExpectResult> {
+        self.model
+            .expects
+            .iter()
+            .map(|e| {
+                let (expected, actual) = match &e.check {
+                    ExpectCheck::Lost { value, scope } => (
+                        value.to_string(),
+                        self.count(fates, *scope, Fate::Lost).to_string(),
+                    ),
+                    ExpectCheck::Duplicates { value, scope } => (
+                        value.to_string(),
+                        self.count(fates, *scope, Fate::Duplicated).to_string(),
+                    ),
+                    ExpectCheck::Delivered { value, scope } => (
+                        value.to_string(),
+                        self.count(fates, *scope, Fate::Delivered).to_string(),
+                    ),
+                    ExpectCheck::Message { msg, outcome } => {
+                        let want = match outcome {
+                            OutcomeKind::Lost => "lost",
+                            OutcomeKind::Delivered => "delivered",
+                            OutcomeKind::Duplicated => "duplicated",
+                            OutcomeKind::Failed => "failed",
+                        };
+                        (
+                            want.to_string(),
+                            fate_word(fates[*msg as usize].fate).to_string(),
+                        )
+                    }
+                    ExpectCheck::Log { partition, values } => {
+                        let log: Vec<String> = self
+                            .run
+                            .world
+                            .committed_log(*partition)
+                            .iter()
+                            .map(|r| self.model.value(r.msg))
+                            .collect();
+                        (list(values), list(&log))
+                    }
+                    ExpectCheck::ProcessedList { who, values } => {
+                        (list(values), list(&self.processed_values(*who)))
+                    }
+                    ExpectCheck::ProcessedCount { who, count } => (
+                        count.to_string(),
+                        self.processed_values(*who).len().to_string(),
+                    ),
+                };
+                ExpectResult {
+                    expectation: e.text.clone(),
+                    passed: expected == actual,
+                    expected,
+                    actual,
+                }
+            })
+            .collect()
+    }
+
+    pub fn flows(&self, fates: &[MessageFate]) -> Vec<Flow> {
+        let mut out = Vec::new();
+        let w = &self.run.world;
+        for (pi, p) in self.model.producers.iter().enumerate() {
+            let mut topics: Vec<u32> = p.sends.iter().map(|s| s.topic).collect();
+            topics.dedup();
+            for t in topics {
+                let msgs: Vec<MsgId> = (p.first_msg..p.first_msg + p.message_count)
+                    .filter(|m| self.model.send_of(*m).1.topic == t)
+                    .collect();
+                let sent = msgs
+                    .iter()
+                    .filter(|m| w.messages[**m as usize].sent_at.is_some())
+                    .count() as u64;
+                let acked = msgs
+                    .iter()
+                    .filter(|m| w.messages[**m as usize].acked_at.is_some())
+                    .count() as u64;
+                let failed = msgs
+                    .iter()
+                    .filter(|m| {
+                        w.messages[**m as usize].failed.is_some() && self.copies[**m as usize] == 0
+                    })
+                    .count() as u64;
+                let lost = msgs
+                    .iter()
+                    .filter(|m| {
+                        let st = &w.messages[**m as usize];
+                        st.sent_at.is_some()
+                            && st.failed.is_none()
+                            && self.copies[**m as usize] == 0
+                    })
+                    .count() as u64;
+                let duplicated = msgs
+                    .iter()
+                    .filter(|m| self.copies[**m as usize] > 1)
+                    .count() as u64;
+                let (guarantee, may_lose, may_dup) = producer_guarantee(p);
+                let mut problems = Vec::new();
+                if lost > 0 && !may_lose {
+                    problems.push(format!("{lost} lost"));
+                }
+                if duplicated > 0 && !may_dup {
+                    problems.push(format!("{duplicated} duplicated"));
+                }
+                let config = format!(
+                    "acks={} retries={} idempotence={}",
+                    p.acks.as_str(),
+                    if p.retries == i32::MAX as u32 {
+                        "MAX".to_string()
+                    } else {
+                        p.retries.to_string()
+                    },
+                    p.enable_idempotence
+                );
+                out.push(Flow {
+                    flow: format!("{} -> {}", p.name, self.model.topics[t as usize].name),
+                    config,
+                    guarantee: guarantee.into(),
+                    sent,
+                    acked,
+                    processed: 0,
+                    lost,
+                    duplicated,
+                    failed,
+                    holds: problems.is_empty(),
+                    verdict: verdict(&problems, pi as u32, self),
+                });
+            }
+        }
+        for (g, group) in self.model.groups.iter().enumerate() {
+            let Some(&first) = group.members.first() else {
+                continue;
+            };
+            let cfg = &self.model.consumers[first as usize];
+            for t in &group.topics {
+                let in_topic: Vec<MsgId> = (0..self.model.total_messages)
+                    .filter(|m| self.model.send_of(*m).1.topic == *t)
+                    .collect();
+                let in_log: Vec<MsgId> = in_topic
+                    .iter()
+                    .copied()
+                    .filter(|m| self.copies[*m as usize] > 0)
+                    .collect();
+                let processed = in_log
+                    .iter()
+                    .filter(|m| w.processed[g][**m as usize] > 0)
+                    .count() as u64;
+                let lost = in_log
+                    .iter()
+                    .filter(|m| w.processed[g][**m as usize] == 0)
+                    .count() as u64;
+                let duplicated = in_log
+                    .iter()
+                    .filter(|m| w.processed[g][**m as usize] > 1)
+                    .count() as u64;
+                let (guarantee, may_lose, may_dup) = consumer_guarantee(cfg);
+                let mut problems = Vec::new();
+                if lost > 0 && !may_lose {
+                    problems.push(format!("{lost} lost"));
+                }
+                if duplicated > 0 && !may_dup {
+                    problems.push(format!("{duplicated} duplicated"));
+                }
+                let _ = fates;
+                let config = match (cfg.commit, cfg.enable_auto_commit) {
+                    (CommitMode::BeforeProcessing, _) => "commit before processing".to_string(),
+                    (CommitMode::AfterProcessing, _) => "commit after processing".to_string(),
+                    (CommitMode::None, true) => {
+                        format!("auto-commit every {} ms", cfg.auto_commit_interval_ms)
+                    }
+                    (CommitMode::None, false) => "no commits".to_string(),
+                };
+                out.push(Flow {
+                    flow: format!(
+                        "{} -> group {}",
+                        self.model.topics[*t as usize].name, group.name
+                    ),
+                    config,
+                    guarantee: guarantee.into(),
+                    sent: in_log.len() as u64,
+                    acked: 0,
+                    processed,
+                    lost,
+                    duplicated,
+                    failed: 0,
+                    holds: problems.is_empty(),
+                    verdict: if problems.is_empty() {
+                        "holds".into()
+                    } else {
+                        format!("violated: {}", problems.join(", "))
+                    },
+                });
+            }
+        }
+        out
+    }
+}
+
+/// The guarantee a producer's config gives, and whether it allows loss and duplicates.
+fn producer_guarantee(p: &crate::model::ProducerConfig) -> (&'static str, bool, bool) {
+    if p.acks == Acks::Zero || p.retries == 0 {
+        ("at-most-once", true, false)
+    } else if p.enable_idempotence {
+        ("exactly-once per partition (idempotent)", false, false)
+    } else {
+        ("at-least-once", false, true)
+    }
+}
+
+fn consumer_guarantee(c: &crate::model::ConsumerConfig) -> (&'static str, bool, bool) {
+    match (c.commit, c.enable_auto_commit, c.guarantee) {
+        (CommitMode::BeforeProcessing, _, _) | (_, _, Some(Guarantee::AtMostOnce)) => {
+            ("at-most-once", true, false)
+        }
+        (CommitMode::AfterProcessing, _, _) | (CommitMode::None, true, _) => {
+            ("at-least-once", false, true)
+        }
+        (CommitMode::None, false, _) => ("none (no commits)", true, true),
+    }
+}
+
+fn verdict(problems: &[String], p: u32, a: &Analysis<'_>) -> String {
+    if problems.is_empty() {
+        return "holds".into();
+    }
+    let cfg = &a.model.producers[p as usize];
+    let hint = if cfg.acks == Acks::One && problems.iter().any(|x| x.contains("lost")) {
+        " (acks=1: acked before replication)"
+    } else if cfg.enable_idempotence && problems.iter().any(|x| x.contains("duplicated")) {
+        " (idempotence holds per producer id; a restart gets a new one)"
+    } else {
+        ""
+    };
+    format!("violated: {}{hint}", problems.join(", "))
+}
+
+pub fn fate_word(f: Fate) -> &'static str {
+    match f {
+        Fate::Delivered => "delivered",
+        Fate::Lost => "lost",
+        Fate::Duplicated => "duplicated",
+        Fate::Failed => "failed",
+        Fate::NotSent => "not sent",
+    }
+}
+
+fn list(v: &[String]) -> String {
+    format!("[{}]", v.join(", "))
+}
+
+fn join(parts: &[&str]) -> String {
+    parts
+        .iter()
+        .filter(|p| !p.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join("; ")
+}

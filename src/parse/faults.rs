@@ -1,0 +1,222 @@
+//! Lowering of the `faults { ... }` block: lost requests and acks, crashes, restarts and the
+//! `when CONDITION ACTION` triggers, into [`crate::ast::Fault`].
+
+use super::{Lower, Rule, only, parts, span_of, unexpected};
+use crate::ast::{Condition, Fault, Point, RestartTime, Spanned, Target};
+use pest::iterators::Pair;
+
+impl Lower<'_> {
+    /// `faults { ... }`: one fault per line, in order.
+    pub(super) fn faults_block(&mut self, pair: Pair<'_, Rule>) -> Vec<Spanned<Fault>> {
+        parts(pair)
+            .map(|stmt| {
+                let span = span_of(&stmt);
+                let fault = match stmt.as_rule() {
+                    Rule::lost_stmt => self.lost_stmt(stmt),
+                    Rule::when_stmt => self.when_stmt(stmt),
+                    Rule::crash_stmt => self.crash_stmt(stmt),
+                    Rule::restart_stmt => self.restart_stmt(stmt),
+                    _ => unexpected(&stmt, "faults_block"),
+                };
+                Spanned::new(fault, span)
+            })
+            .collect()
+    }
+
+    /// `request lost for shop send 2 [attempt 1]` / `ack lost for shop send 2 [attempt 1]`
+    fn lost_stmt(&mut self, pair: Pair<'_, Rule>) -> Fault {
+        let mut inner = parts(pair);
+        let kind = inner
+            .next()
+            .expect("grammar: lost_stmt starts with its kind");
+        let producer = self.name(inner.next().expect("grammar: lost_stmt names a producer"));
+        let send = self.int(inner.next().expect("grammar: lost_stmt numbers the send"));
+        let attempt = inner.next().map(|p| self.attempt(p));
+        match self.lost_kind(&kind) {
+            LostKind::Request => Fault::RequestLost {
+                producer,
+                send,
+                attempt,
+            },
+            LostKind::Ack => Fault::AckLost {
+                producer,
+                send,
+                attempt,
+            },
+        }
+    }
+
+    /// `request` / `ack`
+    fn lost_kind(&mut self, pair: &Pair<'_, Rule>) -> LostKind {
+        match pair.as_str() {
+            "request" => LostKind::Request,
+            "ack" => LostKind::Ack,
+            other => unreachable!("grammar: lost kind {other:?}"),
+        }
+    }
+
+    /// `attempt 2`
+    fn attempt(&mut self, pair: Pair<'_, Rule>) -> Spanned<u64> {
+        self.int(only(pair))
+    }
+
+    /// `when CONDITION [then|,] crash ... | restart ...`
+    fn when_stmt(&mut self, pair: Pair<'_, Rule>) -> Fault {
+        let mut inner = parts(pair);
+        let condition = self.condition(inner.next().expect("grammar: when has a condition"));
+        let action = inner.next().expect("grammar: when has an action");
+        let span = span_of(&action);
+        let action = match action.as_rule() {
+            Rule::crash_action => self.crash_action(action),
+            Rule::restart_action => self.restart_action(action),
+            _ => unexpected(&action, "when_stmt"),
+        };
+        Fault::When {
+            condition,
+            action: Box::new(Spanned::new(action, span)),
+        }
+    }
+
+    /// `crash TARGET [POINT]` on a line of its own.
+    fn crash_stmt(&mut self, pair: Pair<'_, Rule>) -> Fault {
+        self.crash_action(only(pair))
+    }
+
+    /// `restart TARGET at|after T` on a line of its own.
+    fn restart_stmt(&mut self, pair: Pair<'_, Rule>) -> Fault {
+        self.restart_action(only(pair))
+    }
+
+    /// `crash TARGET [POINT]`
+    fn crash_action(&mut self, pair: Pair<'_, Rule>) -> Fault {
+        let mut inner = parts(pair);
+        let target = self.target(inner.next().expect("grammar: crash has a target"));
+        let point = inner.next().map(|p| self.crash_point(p));
+        Fault::Crash { target, point }
+    }
+
+    /// `restart TARGET at|after T`
+    fn restart_action(&mut self, pair: Pair<'_, Rule>) -> Fault {
+        let mut inner = parts(pair);
+        let target = self.target(inner.next().expect("grammar: restart has a target"));
+        let time = self.restart_time(inner.next().expect("grammar: restart has a time"));
+        Fault::Restart { target, time }
+    }
+
+    /// `broker 1`, `leader of orders-0` or a client name.
+    fn target(&mut self, pair: Pair<'_, Rule>) -> Spanned<Target> {
+        let span = span_of(&pair);
+        let inner = only(pair);
+        let target = match inner.as_rule() {
+            Rule::broker_target => self.broker_target(inner),
+            Rule::leader_target => self.leader_target(inner),
+            Rule::client_target => self.client_target(inner),
+            _ => unexpected(&inner, "target"),
+        };
+        Spanned::new(target, span)
+    }
+
+    /// `broker 1`
+    fn broker_target(&mut self, pair: Pair<'_, Rule>) -> Target {
+        Target::Broker(self.int(only(pair)).node)
+    }
+
+    /// `leader of orders-0`
+    fn leader_target(&mut self, pair: Pair<'_, Rule>) -> Target {
+        Target::LeaderOf(self.partition_ref(only(pair)).node)
+    }
+
+    /// `billing`
+    fn client_target(&mut self, pair: Pair<'_, Rule>) -> Target {
+        Target::Client(self.name(only(pair)).node)
+    }
+
+    /// `at 300ms` / `after 100ms`
+    fn restart_time(&mut self, pair: Pair<'_, Rule>) -> Spanned<RestartTime> {
+        let span = span_of(&pair);
+        let inner = only(pair);
+        let time = match inner.as_rule() {
+            Rule::restart_at => RestartTime::At(self.duration(only(inner)).node),
+            Rule::restart_after => RestartTime::After(self.duration(only(inner)).node),
+            _ => unexpected(&inner, "restart_time"),
+        };
+        Spanned::new(time, span)
+    }
+
+    /// When a crash happens: `at T`, `after poll N`, `after commit [N]`, ...
+    fn crash_point(&mut self, pair: Pair<'_, Rule>) -> Spanned<Point> {
+        let span = span_of(&pair);
+        let inner = only(pair);
+        let point = match inner.as_rule() {
+            Rule::point_at => Point::At(self.duration(only(inner)).node),
+            Rule::point_after_poll => Point::AfterPoll(self.int(only(inner)).node),
+            Rule::point_after_commit_before => {
+                Point::AfterCommitBeforeProcessing(self.message_ref(only(inner)).node)
+            }
+            Rule::point_after_commit => {
+                Point::AfterCommit(parts(inner).next().map(|n| self.int(n).node))
+            }
+            Rule::point_after_send => Point::AfterSend(self.int(only(inner)).node),
+            Rule::point_before_processing => {
+                Point::BeforeProcessing(self.message_ref(only(inner)).node)
+            }
+            Rule::point_after_processing => {
+                Point::AfterProcessing(self.message_ref(only(inner)).node)
+            }
+            _ => unexpected(&inner, "crash_point"),
+        };
+        Spanned::new(point, span)
+    }
+
+    /// The event a `when` waits for.
+    fn condition(&mut self, pair: Pair<'_, Rule>) -> Spanned<Condition> {
+        let span = span_of(&pair);
+        let inner = only(pair);
+        let condition = match inner.as_rule() {
+            Rule::cond_commits => self.cond_commits(inner),
+            Rule::cond_acked => self.cond_acked(inner),
+            Rule::cond_processes => self.cond_processes(inner),
+            _ => unexpected(&inner, "condition"),
+        };
+        Spanned::new(condition, span)
+    }
+
+    /// `billing commits offset 4 [on orders-0]`
+    fn cond_commits(&mut self, pair: Pair<'_, Rule>) -> Condition {
+        let mut inner = parts(pair);
+        let consumer = self.name(inner.next().expect("grammar: commits names a consumer"));
+        let offset = self
+            .int(inner.next().expect("grammar: commits has an offset"))
+            .node;
+        let partition = inner.next().map(|p| self.partition_ref(p));
+        Condition::Commits {
+            consumer,
+            offset,
+            partition,
+        }
+    }
+
+    /// `shop send 3 is acked`
+    fn cond_acked(&mut self, pair: Pair<'_, Rule>) -> Condition {
+        let mut inner = parts(pair);
+        let producer = self.name(inner.next().expect("grammar: acked names a producer"));
+        let send = self
+            .int(inner.next().expect("grammar: acked numbers the send"))
+            .node;
+        Condition::Acked { producer, send }
+    }
+
+    /// `billing processes message3`
+    fn cond_processes(&mut self, pair: Pair<'_, Rule>) -> Condition {
+        let mut inner = parts(pair);
+        let consumer = self.name(inner.next().expect("grammar: processes names a consumer"));
+        let message = self.message_ref(inner.next().expect("grammar: processes names a message"));
+        Condition::Processes { consumer, message }
+    }
+}
+
+/// Which half of a produce round trip a `lost` fault drops.
+enum LostKind {
+    Request,
+    Ack,
+}

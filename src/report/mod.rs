@@ -1,0 +1,320 @@
+//! The report of a run: one serializable structure built from the run and its analysis, which
+//! `render` turns into tables, markdown, JSON or YAML (so the formats never drift apart).
+
+mod render;
+
+pub use render::{Format, Section, render};
+
+use crate::model::{Model, TrackVar};
+use crate::outcome::{Analysis, ExpectResult, Fate, Flow, fate_word};
+use crate::sim::log::NO_PRODUCER_ID;
+use crate::sim::trace::{Step, TrackerRow};
+use crate::sim::world::members;
+use crate::sim::{Run, Stop};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub scenario: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub seed: u64,
+    pub run: RunInfo,
+    pub steps: Vec<Step>,
+    pub steps_omitted: u64,
+    pub tracker: Tracker,
+    pub partitions: Vec<PartitionView>,
+    pub messages: Vec<MessageRow>,
+    pub messages_omitted: u64,
+    pub totals: Totals,
+    pub flows: Vec<Flow>,
+    pub faults: Vec<FaultRow>,
+    pub expectations: Vec<ExpectResult>,
+    /// Whether every expectation held.
+    pub passed: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunInfo {
+    pub end_ms: u64,
+    pub stop: Stop,
+    pub events: u64,
+    pub steps: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tracker {
+    pub columns: Vec<String>,
+    pub rows: Vec<TrackerRow>,
+    pub rows_omitted: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PartitionView {
+    pub partition: String,
+    pub leader: Option<u32>,
+    pub leader_epoch: u32,
+    pub isr: Vec<u32>,
+    pub high_watermark: u64,
+    pub log_end_offset: u64,
+    pub replicas: Vec<ReplicaView>,
+    pub records: Vec<LogRow>,
+    pub records_omitted: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplicaView {
+    pub broker: u32,
+    pub alive: bool,
+    pub log_end_offset: u64,
+    pub high_watermark: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LogRow {
+    pub offset: u64,
+    pub key: String,
+    pub value: String,
+    pub producer: String,
+    /// `producer id / sequence`, or `-` without idempotence.
+    pub producer_id_seq: String,
+    pub leader_epoch: u32,
+    /// `committed` below the high watermark, else `uncommitted`.
+    pub state: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageRow {
+    /// `shop #3`
+    pub send: String,
+    pub key: String,
+    pub value: String,
+    pub partition: String,
+    pub attempts: u32,
+    pub copies_in_log: u32,
+    /// `billing x1, audit x0`
+    pub processed: String,
+    pub outcome: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Totals {
+    pub messages: u64,
+    pub delivered_once: u64,
+    pub lost: u64,
+    pub duplicated: u64,
+    pub failed: u64,
+    pub not_sent: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FaultRow {
+    pub fault: String,
+    pub fired_at_ms: Vec<u64>,
+}
+
+/// How many rows of the long tables to keep (0: all).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_rows: usize,
+}
+
+fn cap(n: usize, limits: Limits) -> usize {
+    if limits.max_rows == 0 {
+        n
+    } else {
+        n.min(limits.max_rows)
+    }
+}
+
+/// Builds the report of a finished run.
+pub fn build(model: &Model, run: &Run, limits: Limits) -> Report {
+    let analysis = Analysis::new(model, run);
+    let fates = analysis.fates();
+    let mut totals = Totals {
+        messages: u64::from(model.total_messages),
+        ..Totals::default()
+    };
+    for f in &fates {
+        match f.fate {
+            Fate::Delivered => totals.delivered_once += 1,
+            Fate::Lost => totals.lost += 1,
+            Fate::Duplicated => totals.duplicated += 1,
+            Fate::Failed => totals.failed += 1,
+            Fate::NotSent => totals.not_sent += 1,
+        }
+    }
+    let shown = cap(fates.len(), limits);
+    // Where each shown message sits in the committed logs, found in one pass over the logs.
+    let mut places: Vec<Vec<String>> = vec![Vec::new(); shown];
+    for p in 0..model.partitions.len() as u32 {
+        for (o, r) in run.world.committed_log(p).iter().enumerate() {
+            if let Some(v) = places.get_mut(r.msg as usize) {
+                v.push(format!("{}@{o}", model.partition_name(p)));
+            }
+        }
+    }
+    let messages = places
+        .into_iter()
+        .enumerate()
+        .map(|(m, at)| message_row(model, run, &analysis, m as u32, fates[m], at))
+        .collect();
+    let steps_shown = cap(run.trace.steps.len(), limits);
+    let tracker_shown = cap(run.trace.tracker.len(), limits);
+    let expectations = analysis.expectations(&fates);
+    Report {
+        scenario: model.title.clone(),
+        description: model.description.clone(),
+        seed: run.seed,
+        run: RunInfo {
+            end_ms: run.end_ms,
+            stop: run.stop,
+            events: run.events,
+            steps: run.trace.total,
+        },
+        steps: run.trace.steps[..steps_shown].to_vec(),
+        steps_omitted: run.trace.total - steps_shown as u64,
+        tracker: Tracker {
+            columns: model.track.iter().map(|v| track_name(model, v)).collect(),
+            rows: run.trace.tracker[..tracker_shown].to_vec(),
+            rows_omitted: (run.trace.tracker.len() - tracker_shown) as u64,
+        },
+        partitions: (0..model.partitions.len() as u32)
+            .map(|p| partition_view(model, run, p, limits))
+            .collect(),
+        messages,
+        messages_omitted: (fates.len() - shown) as u64,
+        totals,
+        flows: analysis.flows(&fates),
+        faults: model
+            .faults
+            .iter()
+            .enumerate()
+            .map(|(i, f)| FaultRow {
+                fault: f.name.clone(),
+                fired_at_ms: run.world.fired[i].clone(),
+            })
+            .collect(),
+        passed: expectations.iter().all(|e| e.passed),
+        expectations,
+    }
+}
+
+fn message_row(
+    model: &Model,
+    run: &Run,
+    a: &Analysis<'_>,
+    m: u32,
+    fate: crate::outcome::MessageFate,
+    offsets: Vec<String>,
+) -> MessageRow {
+    let p = model.producer_of(m);
+    let st = &run.world.messages[m as usize];
+    let processed: Vec<String> = a
+        .processed_by(m)
+        .iter()
+        .map(|(g, n)| format!("{} x{n}", model.groups[*g as usize].name))
+        .collect();
+    let outcome = match fate.fate {
+        Fate::Delivered => "delivered once".to_string(),
+        Fate::Duplicated => format!("duplicated x{}", fate.times),
+        Fate::Failed => format!("failed: {}", st.failed.unwrap_or("error")),
+        f => fate_word(f).to_string(),
+    };
+    MessageRow {
+        send: format!(
+            "{} #{}",
+            model.producers[p as usize].name,
+            model.send_number(m)
+        ),
+        key: model.key(m).unwrap_or_else(|| "-".into()),
+        value: model.value(m),
+        partition: if offsets.is_empty() {
+            "-".into()
+        } else {
+            offsets.join(", ")
+        },
+        attempts: st.attempts,
+        copies_in_log: a.copies[m as usize].into(),
+        processed: if processed.is_empty() {
+            "-".into()
+        } else {
+            processed.join(", ")
+        },
+        outcome,
+        detail: a.detail(m),
+    }
+}
+
+fn partition_view(model: &Model, run: &Run, p: u32, limits: Limits) -> PartitionView {
+    let part = &run.world.partitions[p as usize];
+    let shown_replica = part.leader_replica().unwrap_or_else(|| {
+        part.replicas
+            .iter()
+            .max_by_key(|r| r.log_end_offset())
+            .expect("at least one replica")
+    });
+    let log = &shown_replica.log;
+    let hw = shown_replica.high_watermark;
+    let shown = cap(log.len(), limits);
+    let records = log[..shown]
+        .iter()
+        .enumerate()
+        .map(|(o, r)| LogRow {
+            offset: o as u64,
+            key: model.key(r.msg).unwrap_or_else(|| "-".into()),
+            value: model.value(r.msg),
+            producer: model.producers[model.producer_of(r.msg) as usize]
+                .name
+                .clone(),
+            producer_id_seq: if r.producer_id == NO_PRODUCER_ID {
+                "-".into()
+            } else {
+                format!("{} / {}", r.producer_id, r.sequence)
+            },
+            leader_epoch: r.leader_epoch,
+            state: if (o as u64) < hw {
+                "committed".into()
+            } else {
+                "uncommitted".into()
+            },
+        })
+        .collect();
+    PartitionView {
+        partition: model.partition_name(p).to_string(),
+        leader: part.leader,
+        leader_epoch: part.leader_epoch,
+        isr: members(part.isr),
+        high_watermark: hw,
+        log_end_offset: shown_replica.log_end_offset(),
+        replicas: part
+            .replicas
+            .iter()
+            .map(|r| ReplicaView {
+                broker: r.broker,
+                alive: run.world.broker(r.broker).alive,
+                log_end_offset: r.log_end_offset(),
+                high_watermark: r.high_watermark,
+            })
+            .collect(),
+        records,
+        records_omitted: (log.len() - shown) as u64,
+    }
+}
+
+/// The name a tracked variable is written with in `track [...]`.
+pub fn track_name(model: &Model, v: &TrackVar) -> String {
+    match *v {
+        TrackVar::HighWatermark(p) => format!("{}.high_watermark", model.partition_name(p)),
+        TrackVar::LogEndOffset(p) => format!("{}.log_end_offset", model.partition_name(p)),
+        TrackVar::Leader(p) => format!("{}.leader", model.partition_name(p)),
+        TrackVar::Isr(p) => format!("{}.isr", model.partition_name(p)),
+        TrackVar::Position(c) => format!("{}.position", model.consumers[c as usize].name),
+        TrackVar::Committed(c) => format!("{}.committed", model.consumers[c as usize].name),
+        TrackVar::ConsumerState(c) => format!("{}.state", model.consumers[c as usize].name),
+        TrackVar::Retries(p) => format!("{}.retries", model.producers[p as usize].name),
+        TrackVar::Acked(p) => format!("{}.acked", model.producers[p as usize].name),
+        TrackVar::MessageState(m) => model.value(m),
+    }
+}

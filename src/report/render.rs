@@ -1,0 +1,431 @@
+//! Renders a [`Report`] as ASCII tables, markdown, JSON or YAML; one entry point for all.
+
+use super::Report;
+use tabled::builder::Builder;
+use tabled::settings::Style;
+use tabled::settings::style::HorizontalLine;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Markdown,
+    Json,
+    Yaml,
+}
+
+/// The report's sections, in print order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Section {
+    /// The step-by-step process table.
+    Steps,
+    /// The status tracker: chosen variables after each step.
+    Tracker,
+    /// Each partition's replicas and log.
+    Logs,
+    /// One row per sent message and its outcome.
+    Messages,
+    /// Per-flow summary against the configured guarantee.
+    Flows,
+    /// Which faults fired, and when.
+    Faults,
+    /// The expectations, pass or fail.
+    Expect,
+}
+
+impl Section {
+    pub const ALL: [Section; 7] = [
+        Section::Steps,
+        Section::Tracker,
+        Section::Logs,
+        Section::Messages,
+        Section::Flows,
+        Section::Faults,
+        Section::Expect,
+    ];
+}
+
+pub fn render(report: &Report, format: Format, sections: &[Section]) -> String {
+    match format {
+        Format::Json => {
+            serde_json::to_string_pretty(&filtered(report, sections)).expect("report serializes")
+                + "\n"
+        }
+        Format::Yaml => {
+            serde_norway::to_string(&filtered(report, sections)).expect("report serializes")
+        }
+        Format::Table | Format::Markdown => text(report, format == Format::Markdown, sections),
+    }
+}
+
+/// The report as a JSON value with unselected sections removed.
+fn filtered(report: &Report, sections: &[Section]) -> serde_json::Value {
+    let mut v = serde_json::to_value(report).expect("report serializes");
+    let obj = v.as_object_mut().expect("object");
+    let drop = |obj: &mut serde_json::Map<String, serde_json::Value>, keys: &[&str]| {
+        for k in keys {
+            obj.remove(*k);
+        }
+    };
+    for s in Section::ALL {
+        if sections.contains(&s) {
+            continue;
+        }
+        match s {
+            Section::Steps => drop(obj, &["steps", "steps_omitted"]),
+            Section::Tracker => drop(obj, &["tracker"]),
+            Section::Logs => drop(obj, &["partitions"]),
+            Section::Messages => drop(obj, &["messages", "messages_omitted", "totals"]),
+            Section::Flows => drop(obj, &["flows"]),
+            Section::Faults => drop(obj, &["faults"]),
+            Section::Expect => drop(obj, &["expectations"]),
+        }
+    }
+    v
+}
+
+fn text(r: &Report, md: bool, sections: &[Section]) -> String {
+    let mut out = String::new();
+    let heading = |out: &mut String, title: &str| {
+        if md {
+            out.push_str(&format!("\n## {title}\n\n"));
+        } else {
+            out.push_str(&format!("\n{title}\n"));
+        }
+    };
+    if md {
+        out.push_str(&format!("# {}\n", r.scenario));
+    } else {
+        out.push_str(&format!("scenario: {}\n", r.scenario));
+    }
+    if let Some(d) = &r.description {
+        out.push_str(&format!("{}{d}\n", if md { "\n" } else { "" }));
+    }
+    let stop = match r.run.stop {
+        crate::sim::Stop::Quiescent => "nothing left to happen",
+        crate::sim::Stop::TimeLimit => "`run for` time limit reached",
+        crate::sim::Stop::EventLimit => "event limit reached",
+    };
+    out.push_str(&format!(
+        "{}seed {}; ended at {} ms ({stop}); {} events, {} steps\n",
+        if md { "\n" } else { "" },
+        r.seed,
+        r.run.end_ms,
+        r.run.events,
+        r.run.steps
+    ));
+    for s in sections {
+        match s {
+            Section::Steps => {
+                heading(&mut out, "Process");
+                let rows = r
+                    .steps
+                    .iter()
+                    .map(|s| {
+                        vec![
+                            s.step.to_string(),
+                            s.time_ms.to_string(),
+                            s.actor.clone(),
+                            s.action.clone(),
+                            s.message.clone(),
+                            s.result.clone(),
+                        ]
+                    })
+                    .collect();
+                out.push_str(&table(
+                    &["step", "time (ms)", "actor", "action", "message", "result"],
+                    rows,
+                    md,
+                ));
+                omitted(&mut out, r.steps_omitted, "steps");
+            }
+            Section::Tracker if !r.tracker.columns.is_empty() => {
+                heading(&mut out, "Status tracker");
+                let mut headers = vec!["after", "time (ms)"];
+                headers.extend(r.tracker.columns.iter().map(String::as_str));
+                let rows = r
+                    .tracker
+                    .rows
+                    .iter()
+                    .map(|t| {
+                        let mut row = vec![after_label(&t.after), t.time_ms.to_string()];
+                        row.extend(t.values.iter().cloned());
+                        row
+                    })
+                    .collect();
+                out.push_str(&table(&headers, rows, md));
+                omitted(&mut out, r.tracker.rows_omitted, "tracker rows");
+            }
+            Section::Tracker => {}
+            Section::Logs => {
+                heading(&mut out, "Partitions");
+                let rows = r
+                    .partitions
+                    .iter()
+                    .map(|p| {
+                        let replicas: Vec<String> = p
+                            .replicas
+                            .iter()
+                            .map(|x| {
+                                format!(
+                                    "{}{}: leo {} hw {}",
+                                    x.broker,
+                                    if x.alive { "" } else { " (down)" },
+                                    x.log_end_offset,
+                                    x.high_watermark
+                                )
+                            })
+                            .collect();
+                        let isr: Vec<String> = p.isr.iter().map(u32::to_string).collect();
+                        vec![
+                            p.partition.clone(),
+                            p.leader.map_or("none".into(), |l| l.to_string()),
+                            p.leader_epoch.to_string(),
+                            format!("[{}]", isr.join(",")),
+                            p.high_watermark.to_string(),
+                            p.log_end_offset.to_string(),
+                            replicas.join("; "),
+                        ]
+                    })
+                    .collect();
+                out.push_str(&table(
+                    &[
+                        "partition",
+                        "leader",
+                        "epoch",
+                        "isr",
+                        "high watermark",
+                        "log end",
+                        "replicas",
+                    ],
+                    rows,
+                    md,
+                ));
+                for p in &r.partitions {
+                    heading(&mut out, &format!("Log of {}", p.partition));
+                    if p.records.is_empty() {
+                        out.push_str("(empty)\n");
+                        continue;
+                    }
+                    let rows = p
+                        .records
+                        .iter()
+                        .map(|x| {
+                            vec![
+                                x.offset.to_string(),
+                                x.key.clone(),
+                                x.value.clone(),
+                                x.producer.clone(),
+                                x.producer_id_seq.clone(),
+                                x.leader_epoch.to_string(),
+                                x.state.clone(),
+                            ]
+                        })
+                        .collect();
+                    out.push_str(&table(
+                        &[
+                            "offset",
+                            "key",
+                            "value",
+                            "producer",
+                            "producer id / seq",
+                            "leader epoch",
+                            "state",
+                        ],
+                        rows,
+                        md,
+                    ));
+                    omitted(&mut out, p.records_omitted, "records");
+                }
+            }
+            Section::Messages => {
+                heading(&mut out, "Messages");
+                let rows = r
+                    .messages
+                    .iter()
+                    .map(|m| {
+                        vec![
+                            m.send.clone(),
+                            m.key.clone(),
+                            m.value.clone(),
+                            m.partition.clone(),
+                            m.attempts.to_string(),
+                            m.copies_in_log.to_string(),
+                            m.processed.clone(),
+                            m.outcome.clone(),
+                            m.detail.clone(),
+                        ]
+                    })
+                    .collect();
+                out.push_str(&table(
+                    &[
+                        "send",
+                        "key",
+                        "value",
+                        "in log at",
+                        "attempts",
+                        "copies",
+                        "processed",
+                        "outcome",
+                        "why",
+                    ],
+                    rows,
+                    md,
+                ));
+                omitted(&mut out, r.messages_omitted, "messages");
+                let t = &r.totals;
+                out.push_str(&format!(
+                    "{}{} messages: {} delivered once, {} lost, {} duplicated, {} failed, {} not sent\n",
+                    if md { "\n" } else { "" },
+                    t.messages,
+                    t.delivered_once,
+                    t.lost,
+                    t.duplicated,
+                    t.failed,
+                    t.not_sent
+                ));
+            }
+            Section::Flows => {
+                heading(&mut out, "Flows");
+                let rows = r
+                    .flows
+                    .iter()
+                    .map(|f| {
+                        vec![
+                            f.flow.clone(),
+                            f.config.clone(),
+                            f.guarantee.clone(),
+                            f.sent.to_string(),
+                            if f.flow.contains("-> group") {
+                                "-".into()
+                            } else {
+                                f.acked.to_string()
+                            },
+                            if f.flow.contains("-> group") {
+                                f.processed.to_string()
+                            } else {
+                                "-".into()
+                            },
+                            f.lost.to_string(),
+                            f.duplicated.to_string(),
+                            f.failed.to_string(),
+                            f.verdict.clone(),
+                        ]
+                    })
+                    .collect();
+                out.push_str(&table(
+                    &[
+                        "flow",
+                        "config",
+                        "guarantee",
+                        "in",
+                        "acked",
+                        "processed",
+                        "lost",
+                        "duplicated",
+                        "failed",
+                        "guarantee holds?",
+                    ],
+                    rows,
+                    md,
+                ));
+            }
+            Section::Faults if !r.faults.is_empty() => {
+                heading(&mut out, "Faults");
+                let rows = r
+                    .faults
+                    .iter()
+                    .map(|f| {
+                        let when = if f.fired_at_ms.is_empty() {
+                            "never fired".to_string()
+                        } else {
+                            f.fired_at_ms
+                                .iter()
+                                .map(|t| format!("{t} ms"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        };
+                        vec![f.fault.clone(), when]
+                    })
+                    .collect();
+                out.push_str(&table(&["fault", "fired at"], rows, md));
+            }
+            Section::Faults => {}
+            Section::Expect if !r.expectations.is_empty() => {
+                heading(&mut out, "Expectations");
+                let rows = r
+                    .expectations
+                    .iter()
+                    .map(|e| {
+                        vec![
+                            e.expectation.clone(),
+                            e.expected.clone(),
+                            e.actual.clone(),
+                            if e.passed {
+                                "pass".into()
+                            } else {
+                                "FAIL".into()
+                            },
+                        ]
+                    })
+                    .collect();
+                out.push_str(&table(
+                    &["expectation", "expected", "actual", "result"],
+                    rows,
+                    md,
+                ));
+                let failed = r.expectations.iter().filter(|e| !e.passed).count();
+                out.push_str(&format!(
+                    "{}{}\n",
+                    if md { "\n" } else { "" },
+                    if failed == 0 {
+                        "all expectations hold".to_string()
+                    } else {
+                        format!("{failed} expectation(s) FAILED")
+                    }
+                ));
+            }
+            Section::Expect => {}
+        }
+    }
+    out
+}
+
+fn after_label(after: &str) -> String {
+    match after {
+        "start" | "final" => after.to_string(),
+        n => format!("step {n}"),
+    }
+}
+
+fn omitted(out: &mut String, n: u64, what: &str) {
+    if n > 0 {
+        out.push_str(&format!(
+            "... {n} more {what} not shown (--max-rows 0 shows all)\n"
+        ));
+    }
+}
+
+/// One table in the house style: ASCII for terminals and snapshots, or markdown.
+fn table(headers: &[&str], rows: Vec<Vec<String>>, md: bool) -> String {
+    let mut b = Builder::default();
+    b.push_record(headers.iter().map(|h| h.to_string()));
+    for row in rows {
+        b.push_record(
+            row.into_iter()
+                .map(|c| if md { c.replace('|', "\\|") } else { c }),
+        );
+    }
+    let mut t = b.build();
+    let s = if md {
+        t.with(Style::markdown()).to_string()
+    } else {
+        // ASCII frame with a rule under the header only.
+        let style = Style::ascii()
+            .remove_horizontal()
+            .horizontals([(1, HorizontalLine::full('-', '+', '+', '+'))]);
+        t.with(style).to_string()
+    };
+    let mut out: String = s.lines().map(str::trim_end).collect::<Vec<_>>().join("\n");
+    out.push('\n');
+    out
+}

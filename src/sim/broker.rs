@@ -1,0 +1,596 @@
+//! Brokers: the leader's produce path (acks, min.insync.replicas, idempotent dedup), follower
+//! replication by fetch, the high watermark, ISR expansion, and consumer fetches.
+
+use super::Sim;
+use super::event::{Event, ProduceBatch, ProduceError, ProduceReply};
+use super::log::{NO_PRODUCER_ID, Record, SequenceCheck};
+use super::world::{HeldFetch, PendingProduce, bit, members};
+use crate::model::{Acks, BrokerId, PartitionIdx};
+
+/// Most records one fetch response carries (stands in for `max.partition.fetch.bytes`).
+const FETCH_MAX_RECORDS: usize = 2_000;
+
+impl Sim<'_> {
+    fn broker_name(b: BrokerId) -> String {
+        format!("broker {b}")
+    }
+
+    pub(super) fn on_produce_arrive(
+        &mut self,
+        p: u32,
+        inc: u32,
+        req: u32,
+        broker: BrokerId,
+        batch: ProduceBatch,
+    ) {
+        if !self.world.broker(broker).alive {
+            // The connection is gone; the producer learns of it from the crash (or times out).
+            return;
+        }
+        let part = batch.partition;
+        let reply_to = |sim: &mut Self, reply: ProduceReply| {
+            if batch.acks != Acks::Zero {
+                sim.send(Event::ProduceResponse {
+                    producer: p,
+                    inc,
+                    req,
+                    reply,
+                });
+            }
+        };
+        let pstate = &self.world.partitions[part as usize];
+        if pstate.leader != Some(broker) {
+            self.log(|sim| {
+                (
+                    Self::broker_name(broker),
+                    "produce".into(),
+                    sim.values(batch.msgs.iter().copied()),
+                    format!(
+                        "rejected: not the leader of {}",
+                        sim.model.partition_name(part)
+                    ),
+                )
+            });
+            reply_to(self, ProduceReply::Err(ProduceError::NotLeader));
+            return;
+        }
+        let topic = &self.model.topics[self.model.partitions[part as usize].topic as usize];
+        // acks=all needs |ISR| >= min.insync.replicas before the append (NotEnoughReplicas:
+        // nothing is written).
+        if batch.acks == Acks::All && pstate.isr_size() < topic.min_insync_replicas {
+            let (isr, min) = (pstate.isr_size(), topic.min_insync_replicas);
+            self.log(|sim| {
+                (
+                    Self::broker_name(broker),
+                    "produce".into(),
+                    sim.values(batch.msgs.iter().copied()),
+                    format!("rejected: NotEnoughReplicas (isr {isr} < min.insync.replicas {min})"),
+                )
+            });
+            reply_to(self, ProduceReply::Err(ProduceError::NotEnoughReplicas));
+            return;
+        }
+        let ri = pstate.replica_index(broker).expect("leader is a replica");
+        let epoch = pstate.leader_epoch;
+        let n = batch.msgs.len() as i32;
+        if batch.producer_id != NO_PRODUCER_ID {
+            let last = batch.base_sequence + n - 1;
+            match pstate.replicas[ri].check_sequence(batch.producer_id, batch.base_sequence, last) {
+                SequenceCheck::Append => {}
+                SequenceCheck::Duplicate(offset) => {
+                    let seq = if n == 1 {
+                        format!("seq {last}")
+                    } else {
+                        format!("seq {}-{last}", batch.base_sequence)
+                    };
+                    self.log(|sim| {
+                        (
+                            Self::broker_name(broker),
+                            "produce".into(),
+                            sim.values(batch.msgs.iter().copied()),
+                            format!(
+                                "duplicate ignored ({seq}, producer id {})",
+                                batch.producer_id
+                            ),
+                        )
+                    });
+                    self.complete_or_wait(
+                        p,
+                        inc,
+                        req,
+                        part,
+                        offset,
+                        offset + n as u64 - 1,
+                        batch.acks,
+                    );
+                    return;
+                }
+                SequenceCheck::OutOfOrder { expected } => {
+                    self.log(|sim| {
+                        (
+                            Self::broker_name(broker),
+                            "produce".into(),
+                            sim.values(batch.msgs.iter().copied()),
+                            format!(
+                                "rejected: OutOfOrderSequence (got seq {}, expected {expected})",
+                                batch.base_sequence
+                            ),
+                        )
+                    });
+                    reply_to(self, ProduceReply::Err(ProduceError::OutOfOrderSequence));
+                    return;
+                }
+            }
+        }
+        let records: Vec<Record> = batch
+            .msgs
+            .iter()
+            .enumerate()
+            .map(|(i, m)| Record {
+                msg: *m,
+                producer_id: batch.producer_id,
+                sequence: if batch.producer_id == NO_PRODUCER_ID {
+                    -1
+                } else {
+                    batch.base_sequence + i as i32
+                },
+                leader_epoch: epoch,
+                batch_start: i == 0,
+            })
+            .collect();
+        let replica = &mut self.world.partitions[part as usize].replicas[ri];
+        let base = replica.log_end_offset();
+        replica.append(&records);
+        for m in &batch.msgs {
+            self.world.messages[*m as usize].appended += 1;
+        }
+        let last = base + n as u64 - 1;
+        self.log(|sim| {
+            let offs = if n == 1 {
+                format!("offset {base}")
+            } else {
+                format!("offsets {base}-{last}")
+            };
+            let seq = if batch.producer_id == NO_PRODUCER_ID {
+                String::new()
+            } else {
+                format!(
+                    " (producer id {}, seq {})",
+                    batch.producer_id, batch.base_sequence
+                )
+            };
+            (
+                Self::broker_name(broker),
+                format!("append to {}", sim.model.partition_name(part)),
+                sim.values(batch.msgs.iter().copied()),
+                format!("written at {offs}{seq}"),
+            )
+        });
+        self.complete_or_wait(p, inc, req, part, base, last, batch.acks);
+        self.wake_held(part, true);
+        self.advance_high_watermark(part);
+    }
+
+    /// acks=1 answers at once; acks=all waits in purgatory until the high watermark passes
+    /// the batch; acks=0 never answers.
+    #[allow(clippy::too_many_arguments)]
+    fn complete_or_wait(
+        &mut self,
+        p: u32,
+        inc: u32,
+        req: u32,
+        part: PartitionIdx,
+        base: u64,
+        last: u64,
+        acks: Acks,
+    ) {
+        match acks {
+            Acks::Zero => {}
+            Acks::One => self.send(Event::ProduceResponse {
+                producer: p,
+                inc,
+                req,
+                reply: ProduceReply::Ok {
+                    base_offset: base,
+                    duplicate: false,
+                },
+            }),
+            Acks::All => {
+                self.world.partitions[part as usize]
+                    .pending
+                    .push(PendingProduce {
+                        producer: p,
+                        inc,
+                        req,
+                        base_offset: base,
+                        last_offset: last,
+                    });
+                self.complete_pending(part);
+            }
+        }
+    }
+
+    /// Answers the acks=all requests the high watermark now covers.
+    fn complete_pending(&mut self, part: PartitionIdx) {
+        let pstate = &self.world.partitions[part as usize];
+        let Some(hw) = pstate.leader_replica().map(|r| r.high_watermark) else {
+            return;
+        };
+        let min_isr = self.model.topics[self.model.partitions[part as usize].topic as usize]
+            .min_insync_replicas;
+        let enough = pstate.isr_size() >= min_isr;
+        let (done, waiting): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.world.partitions[part as usize].pending)
+                .into_iter()
+                .partition(|w| w.last_offset < hw);
+        self.world.partitions[part as usize].pending = waiting;
+        for w in done {
+            // DelayedProduce: replicated to the ISR, but the ISR shrank below
+            // min.insync.replicas meanwhile -> NotEnoughReplicasAfterAppend (already written).
+            let reply = if enough {
+                ProduceReply::Ok {
+                    base_offset: w.base_offset,
+                    duplicate: false,
+                }
+            } else {
+                ProduceReply::Err(ProduceError::NotEnoughReplicasAfterAppend)
+            };
+            self.send(Event::ProduceResponse {
+                producer: w.producer,
+                inc: w.inc,
+                req: w.req,
+                reply,
+            });
+        }
+    }
+
+    /// The leader's high watermark: the smallest log end offset among the in-sync replicas.
+    pub(super) fn advance_high_watermark(&mut self, part: PartitionIdx) {
+        let pstate = &self.world.partitions[part as usize];
+        let Some(leader) = pstate.leader else { return };
+        let li = pstate.replica_index(leader).expect("leader replica");
+        let leo = pstate.replicas[li].log_end_offset();
+        let hw = pstate
+            .replicas
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| pstate.isr & bit(r.broker) != 0)
+            .map(|(i, _)| if i == li { leo } else { pstate.follower_leo[i] })
+            .min()
+            .unwrap_or(leo)
+            .min(leo);
+        let old = pstate.replicas[li].high_watermark;
+        if hw > old {
+            self.world.partitions[part as usize].replicas[li].high_watermark = hw;
+            self.log(|sim| {
+                (
+                    Self::broker_name(leader),
+                    format!("high watermark of {}", sim.model.partition_name(part)),
+                    String::new(),
+                    format!("{old} -> {hw}"),
+                )
+            });
+            self.wake_held(part, false);
+        }
+        self.complete_pending(part);
+    }
+
+    /// Every live follower replica starts fetching from the current leader.
+    pub(super) fn start_followers(&mut self, part: PartitionIdx) {
+        let pstate = &self.world.partitions[part as usize];
+        let Some(leader) = pstate.leader else { return };
+        let followers: Vec<BrokerId> = pstate
+            .replicas
+            .iter()
+            .map(|r| r.broker)
+            .filter(|b| *b != leader)
+            .collect();
+        for f in followers {
+            self.follower_fetch(part, f);
+        }
+    }
+
+    /// A follower sends its next fetch: from its log end offset, under the epoch it knows.
+    pub(super) fn follower_fetch(&mut self, part: PartitionIdx, follower: BrokerId) {
+        let b = self.world.broker(follower);
+        if !b.alive {
+            return;
+        }
+        let finc = b.incarnation;
+        let pstate = &self.world.partitions[part as usize];
+        if pstate.leader.is_none() || pstate.leader == Some(follower) {
+            return;
+        }
+        let offset = pstate.replica(follower).expect("replica").log_end_offset();
+        let epoch = pstate.leader_epoch;
+        self.send(Event::FollowerFetch {
+            partition: part,
+            follower,
+            finc,
+            epoch,
+            offset,
+        });
+    }
+
+    pub(super) fn on_follower_fetch(
+        &mut self,
+        part: PartitionIdx,
+        follower: BrokerId,
+        finc: u32,
+        epoch: u32,
+        offset: u64,
+    ) {
+        let pstate = &self.world.partitions[part as usize];
+        let Some(leader) = pstate.leader else { return };
+        // A fetch from an earlier epoch or to a dead leader is dropped; the follower restarts
+        // its fetcher when it learns of the new leader.
+        if epoch != pstate.leader_epoch || !self.world.broker(leader).alive {
+            return;
+        }
+        let fi = pstate.replica_index(follower).expect("follower replica");
+        self.world.partitions[part as usize].follower_leo[fi] = offset;
+        let pstate = &self.world.partitions[part as usize];
+        let leader_leo = pstate.leader_replica().expect("leader").log_end_offset();
+        // ISR expansion: a follower that caught up with the leader joins the ISR
+        // (AlterPartition; the controller accepts at once here).
+        if pstate.isr & bit(follower) == 0
+            && offset >= leader_leo
+            && self.world.broker(follower).alive
+        {
+            self.world.partitions[part as usize].isr |= bit(follower);
+            self.log(|sim| {
+                let isr: Vec<String> = members(sim.world.partitions[part as usize].isr)
+                    .iter()
+                    .map(|b| b.to_string())
+                    .collect();
+                (
+                    Self::broker_name(leader),
+                    format!("isr of {}", sim.model.partition_name(part)),
+                    String::new(),
+                    format!("broker {follower} caught up; isr [{}]", isr.join(",")),
+                )
+            });
+        }
+        self.advance_high_watermark(part);
+        if offset < leader_leo {
+            self.answer_follower(part, follower, finc, offset);
+        } else {
+            let token = self.next_token();
+            self.world.partitions[part as usize]
+                .held
+                .push(HeldFetch::Follower {
+                    follower,
+                    finc,
+                    offset,
+                    token,
+                });
+            let wait = self.model.cluster.replica_fetch_wait_max_ms;
+            self.at(
+                self.clock + wait,
+                Event::FetchWaitExpired {
+                    partition: part,
+                    token,
+                },
+            );
+        }
+    }
+
+    fn answer_follower(&mut self, part: PartitionIdx, follower: BrokerId, finc: u32, offset: u64) {
+        let pstate = &self.world.partitions[part as usize];
+        let leader = pstate.leader_replica().expect("leader");
+        let from = (offset as usize).min(leader.log.len());
+        let to = (from + FETCH_MAX_RECORDS).min(leader.log.len());
+        let records = leader.log[from..to].to_vec();
+        let high_watermark = leader.high_watermark;
+        let epoch = pstate.leader_epoch;
+        self.send(Event::FollowerFetchResponse {
+            partition: part,
+            follower,
+            finc,
+            epoch,
+            records,
+            high_watermark,
+        });
+    }
+
+    pub(super) fn on_follower_fetch_response(
+        &mut self,
+        part: PartitionIdx,
+        follower: BrokerId,
+        finc: u32,
+        epoch: u32,
+        records: Vec<Record>,
+        hw: u64,
+    ) {
+        let b = self.world.broker(follower);
+        if !b.alive
+            || b.incarnation != finc
+            || self.world.partitions[part as usize].leader_epoch != epoch
+        {
+            return;
+        }
+        let pstate = &mut self.world.partitions[part as usize];
+        let fi = pstate.replica_index(follower).expect("replica");
+        let replica = &mut pstate.replicas[fi];
+        let from = replica.log_end_offset();
+        replica.append(&records);
+        let to = replica.log_end_offset();
+        replica.high_watermark = replica.high_watermark.max(hw.min(to));
+        if !records.is_empty() {
+            self.log(|sim| {
+                let msgs = records.iter().map(|r| r.msg);
+                (
+                    Self::broker_name(follower),
+                    format!("replicate {}", sim.model.partition_name(part)),
+                    sim.values(msgs),
+                    format!("fetched offsets {from}-{}", to - 1),
+                )
+            });
+        }
+        self.follower_fetch(part, follower);
+    }
+
+    pub(super) fn on_fetch_wait_expired(&mut self, part: PartitionIdx, token: u64) {
+        let held = &mut self.world.partitions[part as usize].held;
+        let Some(i) = held.iter().position(|h| match h {
+            HeldFetch::Follower { token: t, .. } | HeldFetch::Consumer { token: t, .. } => {
+                *t == token
+            }
+        }) else {
+            return;
+        };
+        match held.remove(i) {
+            HeldFetch::Follower {
+                follower,
+                finc,
+                offset,
+                ..
+            } => {
+                let epoch = self.world.partitions[part as usize].leader_epoch;
+                let hw = self.world.partitions[part as usize]
+                    .leader_replica()
+                    .map_or(0, |r| r.high_watermark);
+                let _ = offset;
+                self.send(Event::FollowerFetchResponse {
+                    partition: part,
+                    follower,
+                    finc,
+                    epoch,
+                    records: Vec::new(),
+                    high_watermark: hw,
+                });
+            }
+            HeldFetch::Consumer {
+                consumer,
+                inc,
+                offset,
+                ..
+            } => {
+                self.send(Event::ConsumerFetchResponse {
+                    consumer,
+                    inc,
+                    partition: part,
+                    offset,
+                    records: Vec::new(),
+                    error: false,
+                });
+            }
+        }
+    }
+
+    /// New data (`appended`) wakes held follower fetches; a higher high watermark wakes held
+    /// consumer fetches.
+    fn wake_held(&mut self, part: PartitionIdx, appended: bool) {
+        let held = std::mem::take(&mut self.world.partitions[part as usize].held);
+        let mut keep = Vec::new();
+        for h in held {
+            match h {
+                HeldFetch::Follower {
+                    follower,
+                    finc,
+                    offset,
+                    ..
+                } if appended => self.answer_follower(part, follower, finc, offset),
+                HeldFetch::Consumer {
+                    consumer,
+                    inc,
+                    offset,
+                    ..
+                } if !appended && self.readable(part, offset) > 0 => {
+                    self.answer_consumer(part, consumer, inc, offset)
+                }
+                other => keep.push(other),
+            }
+        }
+        self.world.partitions[part as usize].held.extend(keep);
+    }
+
+    fn readable(&self, part: PartitionIdx, offset: u64) -> u64 {
+        let r = self.world.partitions[part as usize]
+            .leader_replica()
+            .expect("leader");
+        r.high_watermark.saturating_sub(offset)
+    }
+
+    fn next_token(&mut self) -> u64 {
+        self.world.next_token += 1;
+        self.world.next_token
+    }
+
+    pub(super) fn on_consumer_fetch(
+        &mut self,
+        c: u32,
+        inc: u32,
+        part: PartitionIdx,
+        offset: u64,
+        broker: BrokerId,
+    ) {
+        let pstate = &self.world.partitions[part as usize];
+        if !self.world.broker(broker).alive || pstate.leader != Some(broker) {
+            // Disconnected or NotLeaderOrFollower: the consumer refreshes metadata and retries.
+            self.send(Event::ConsumerFetchResponse {
+                consumer: c,
+                inc,
+                partition: part,
+                offset,
+                records: Vec::new(),
+                error: true,
+            });
+            return;
+        }
+        let leo = pstate.leader_replica().expect("leader").log_end_offset();
+        if offset > leo {
+            // OFFSET_OUT_OF_RANGE: the consumer applies auto.offset.reset.
+            self.send(Event::ConsumerFetchResponse {
+                consumer: c,
+                inc,
+                partition: part,
+                offset,
+                records: Vec::new(),
+                error: true,
+            });
+            return;
+        }
+        if self.readable(part, offset) > 0 {
+            self.answer_consumer(part, c, inc, offset);
+        } else {
+            let token = self.next_token();
+            self.world.partitions[part as usize]
+                .held
+                .push(HeldFetch::Consumer {
+                    consumer: c,
+                    inc,
+                    offset,
+                    token,
+                });
+            let wait = self.model.consumers[c as usize].fetch_max_wait_ms;
+            self.at(
+                self.clock + wait,
+                Event::FetchWaitExpired {
+                    partition: part,
+                    token,
+                },
+            );
+        }
+    }
+
+    /// A consumer reads below the high watermark only.
+    fn answer_consumer(&mut self, part: PartitionIdx, c: u32, inc: u32, offset: u64) {
+        let r = self.world.partitions[part as usize]
+            .leader_replica()
+            .expect("leader");
+        let cap =
+            (self.model.consumers[c as usize].max_poll_records as usize).max(FETCH_MAX_RECORDS);
+        let from = offset as usize;
+        let to = (r.high_watermark as usize).min(from + cap);
+        let records: Vec<(u64, u32)> = (from..to).map(|o| (o as u64, r.log[o].msg)).collect();
+        self.send(Event::ConsumerFetchResponse {
+            consumer: c,
+            inc,
+            partition: part,
+            offset,
+            records,
+            error: false,
+        });
+    }
+}

@@ -1,0 +1,501 @@
+//! The consumer's poll loop: join, starting positions, fetch, poll (max.poll.records),
+//! commit before or after processing, auto-commit at poll, and processing record by record.
+
+use super::Sim;
+use super::event::{Event, GroupReply, GroupRequest};
+use super::fault::Happened;
+use super::world::Phase;
+use crate::ast::CommitMode;
+use crate::model::{Client, ClientPoint, PartitionIdx};
+
+/// How long a consumer waits before fetching again after an error (`retry.backoff.ms`).
+const FETCH_RETRY_MS: u64 = 100;
+
+impl Sim<'_> {
+    fn consumer_live(&self, c: u32, inc: u32) -> bool {
+        let s = &self.world.consumers[c as usize];
+        s.incarnation == inc && !matches!(s.phase, Phase::Down | Phase::Failed)
+    }
+
+    fn cname(&self, c: u32) -> String {
+        self.client_name(Client::Consumer(c))
+    }
+
+    fn group_of(&self, c: u32) -> usize {
+        self.model.consumers[c as usize].group as usize
+    }
+
+    pub(super) fn on_consumer_step(&mut self, c: u32, inc: u32) {
+        let s = &self.world.consumers[c as usize];
+        if s.incarnation != inc {
+            return;
+        }
+        match s.phase {
+            Phase::Down => {
+                self.world.consumers[c as usize].phase = Phase::Joining;
+                self.log(|sim| {
+                    let g = &sim.model.groups[sim.group_of(c)].name;
+                    (
+                        sim.cname(c),
+                        "start".into(),
+                        String::new(),
+                        format!("JoinGroup {g}"),
+                    )
+                });
+                self.send(Event::GroupArrive {
+                    consumer: c,
+                    inc,
+                    request: GroupRequest::Join,
+                });
+            }
+            Phase::Polling => self.poll(c),
+            Phase::Processing { next } => self.processed(c, next),
+            _ => {}
+        }
+    }
+
+    pub(super) fn on_group_response(&mut self, c: u32, inc: u32, reply: GroupReply) {
+        if !self.consumer_live(c, inc) {
+            return;
+        }
+        match reply {
+            GroupReply::Joined {
+                generation,
+                member,
+                assignment,
+            } => {
+                let s = &mut self.world.consumers[c as usize];
+                s.member = Some(member);
+                self.adopt(c, generation, assignment);
+            }
+            GroupReply::Offsets {
+                generation,
+                positions,
+            } => {
+                if self.world.consumers[c as usize].generation != generation {
+                    return;
+                }
+                for (p, pos, how) in positions {
+                    match pos {
+                        Some(o) => {
+                            self.world.consumers[c as usize].positions.insert(p, o);
+                            self.log(|sim| {
+                                (
+                                    sim.cname(c),
+                                    format!("position on {}", sim.model.partition_name(p)),
+                                    String::new(),
+                                    format!("offset {o} ({how})"),
+                                )
+                            });
+                        }
+                        None => {
+                            self.world.consumers[c as usize].phase = Phase::Failed;
+                            self.log(|sim| {
+                                (
+                                    sim.cname(c),
+                                    "poll".into(),
+                                    String::new(),
+                                    format!(
+                                        "failed: NoOffsetForPartitionException on {} ({how})",
+                                        sim.model.partition_name(p)
+                                    ),
+                                )
+                            });
+                            return;
+                        }
+                    }
+                }
+                self.world.consumers[c as usize].phase = Phase::Polling;
+                self.poll(c);
+            }
+            GroupReply::Committed { offsets, sync } => {
+                let s = &mut self.world.consumers[c as usize];
+                s.commits += 1;
+                for (p, o) in &offsets {
+                    s.committed.insert(*p, *o);
+                }
+                let n = s.commits;
+                self.log(|sim| {
+                    let what = if sync { "commitSync" } else { "auto-commit" };
+                    (
+                        sim.cname(c),
+                        what.into(),
+                        String::new(),
+                        format!("committed {}", offsets_text(sim, &offsets)),
+                    )
+                });
+                for (p, o) in offsets {
+                    self.happened(Happened::Committed {
+                        consumer: c,
+                        partition: p,
+                        offset: o,
+                    });
+                }
+                if self.point(Client::Consumer(c), ClientPoint::AfterCommit(n)) {
+                    return;
+                }
+                if sync {
+                    self.after_commit(c, true);
+                }
+            }
+            GroupReply::CommitFailed { sync } => {
+                self.log(|sim| (sim.cname(c), "commit".into(), String::new(), "failed: CommitFailedException (the group rebalanced; this member's generation is stale)".into()));
+                if sync {
+                    // The application catches the exception and polls again, which rejoins;
+                    // the uncommitted records go to whoever owns the partition next.
+                    self.world.consumers[c as usize].batch.clear();
+                    self.world.consumers[c as usize].phase = Phase::Polling;
+                    self.poll(c);
+                }
+            }
+        }
+    }
+
+    /// Takes a new assignment: revoked partitions are forgotten, new ones need positions.
+    fn adopt(&mut self, c: u32, generation: u32, assignment: Vec<PartitionIdx>) {
+        let inc = self.world.consumers[c as usize].incarnation;
+        let s = &mut self.world.consumers[c as usize];
+        s.generation = generation;
+        s.positions.retain(|p, _| assignment.contains(p));
+        s.buffer.retain(|p, _| assignment.contains(p));
+        s.fetching.retain(|p, _| assignment.contains(p));
+        s.assignment = assignment.clone();
+        s.phase = Phase::Initializing;
+        self.log(|sim| {
+            let ps: Vec<&str> = assignment
+                .iter()
+                .map(|p| sim.model.partition_name(*p))
+                .collect();
+            (
+                sim.cname(c),
+                "assignment".into(),
+                String::new(),
+                format!("generation {generation}: [{}]", ps.join(", ")),
+            )
+        });
+        self.send(Event::GroupArrive {
+            consumer: c,
+            inc,
+            request: GroupRequest::OffsetFetch { generation },
+        });
+    }
+
+    /// `poll()`: rejoin if the group moved on, auto-commit if due, then return buffered
+    /// records or fetch more.
+    fn poll(&mut self, c: u32) {
+        let g = self.group_of(c);
+        let s = &self.world.consumers[c as usize];
+        let inc = s.incarnation;
+        let group = &self.world.groups[g];
+        if let Some(member) = s.member {
+            if group.generation != s.generation {
+                match group.assignment.get(&member).cloned() {
+                    Some(a) if group.members.iter().any(|m| m.id == member) => {
+                        let generation = group.generation;
+                        self.adopt(c, generation, a);
+                    }
+                    _ => {
+                        self.world.consumers[c as usize].phase = Phase::Joining;
+                        self.send(Event::GroupArrive {
+                            consumer: c,
+                            inc,
+                            request: GroupRequest::Join,
+                        });
+                    }
+                }
+                return;
+            }
+        }
+        let cfg = &self.model.consumers[c as usize];
+        // Auto-commit runs inside poll() and commits the positions of earlier polls.
+        let s = &self.world.consumers[c as usize];
+        if cfg.enable_auto_commit && self.clock >= s.last_auto_commit + cfg.auto_commit_interval_ms
+        {
+            let offsets: Vec<(PartitionIdx, u64)> = s
+                .positions
+                .iter()
+                .filter(|(p, o)| s.committed.get(p) != Some(o))
+                .map(|(p, o)| (*p, *o))
+                .collect();
+            let generation = s.generation;
+            self.world.consumers[c as usize].last_auto_commit = self.clock;
+            if !offsets.is_empty() {
+                self.send(Event::GroupArrive {
+                    consumer: c,
+                    inc,
+                    request: GroupRequest::Commit {
+                        generation,
+                        offsets,
+                        sync: false,
+                    },
+                });
+            }
+        }
+        let s = &mut self.world.consumers[c as usize];
+        let max = cfg.max_poll_records as usize;
+        let mut batch = Vec::new();
+        for p in s.assignment.clone() {
+            let Some(buf) = s.buffer.get_mut(&p) else {
+                continue;
+            };
+            while batch.len() < max {
+                let Some((o, m)) = buf.pop_front() else { break };
+                batch.push((p, o, m));
+                s.positions.insert(p, o + 1);
+            }
+        }
+        if batch.is_empty() {
+            self.world.consumers[c as usize].phase = Phase::Polling;
+            self.fetch(c);
+            return;
+        }
+        s.polls += 1;
+        s.committed_since_poll = false;
+        let n = s.polls;
+        for (_, _, m) in &batch {
+            self.world.consumed[g][*m as usize] =
+                self.world.consumed[g][*m as usize].saturating_add(1);
+        }
+        self.world.consumers[c as usize].batch = batch.clone();
+        self.log(|sim| {
+            let offs: Vec<u64> = batch.iter().map(|b| b.1).collect();
+            let range = if offs.len() == 1 {
+                format!("offset {}", offs[0])
+            } else {
+                format!("offsets {}-{}", offs[0], offs[offs.len() - 1])
+            };
+            (
+                sim.cname(c),
+                format!("poll {n}"),
+                sim.values(batch.iter().map(|b| b.2)),
+                format!(
+                    "returned {} record{} ({range})",
+                    batch.len(),
+                    if batch.len() == 1 { "" } else { "s" }
+                ),
+            )
+        });
+        if self.point(Client::Consumer(c), ClientPoint::AfterPoll(n)) {
+            return;
+        }
+        if cfg.commit == CommitMode::BeforeProcessing {
+            self.commit_sync(c, true);
+        } else {
+            self.begin_processing(c);
+        }
+    }
+
+    /// Sends a fetch for every assigned partition that has a position and no fetch out.
+    fn fetch(&mut self, c: u32) {
+        let s = &self.world.consumers[c as usize];
+        let inc = s.incarnation;
+        let mut sent = false;
+        let mut outstanding = false;
+        for p in s.assignment.clone() {
+            let s = &self.world.consumers[c as usize];
+            if s.fetching.get(&p).copied().unwrap_or(false) {
+                outstanding = true;
+                continue;
+            }
+            let Some(&pos) = s.positions.get(&p) else {
+                continue;
+            };
+            let offset = pos + s.buffer.get(&p).map_or(0, |b| b.len() as u64);
+            let Some(leader) = self.world.partitions[p as usize].leader else {
+                continue;
+            };
+            self.world.consumers[c as usize].fetching.insert(p, true);
+            self.send(Event::ConsumerFetch {
+                consumer: c,
+                inc,
+                partition: p,
+                offset,
+                broker: leader,
+            });
+            sent = true;
+        }
+        if !sent && !outstanding {
+            // No leader for any partition (or nothing assigned): look again later.
+            self.queue.push(
+                self.clock + FETCH_RETRY_MS,
+                Event::ConsumerStep { consumer: c, inc },
+                true,
+            );
+        }
+    }
+
+    pub(super) fn on_consumer_fetch_response(
+        &mut self,
+        c: u32,
+        inc: u32,
+        p: PartitionIdx,
+        offset: u64,
+        records: Vec<(u64, u32)>,
+        error: bool,
+    ) {
+        if !self.consumer_live(c, inc) {
+            return;
+        }
+        let s = &mut self.world.consumers[c as usize];
+        s.fetching.insert(p, false);
+        let expected = s
+            .positions
+            .get(&p)
+            .map(|pos| pos + s.buffer.get(&p).map_or(0, |b| b.len() as u64));
+        if expected != Some(offset) {
+            return;
+        }
+        if error {
+            if s.phase == Phase::Polling {
+                self.queue.push(
+                    self.clock + FETCH_RETRY_MS,
+                    Event::ConsumerStep { consumer: c, inc },
+                    true,
+                );
+            }
+            return;
+        }
+        s.buffer.entry(p).or_default().extend(records);
+        if s.phase == Phase::Polling {
+            self.poll(c);
+        }
+    }
+
+    fn commit_sync(&mut self, c: u32, then_process: bool) {
+        let s = &mut self.world.consumers[c as usize];
+        s.phase = Phase::Committing { then_process };
+        let offsets: Vec<(PartitionIdx, u64)> = s.positions.iter().map(|(p, o)| (*p, *o)).collect();
+        let (inc, generation) = (s.incarnation, s.generation);
+        self.send(Event::GroupArrive {
+            consumer: c,
+            inc,
+            request: GroupRequest::Commit {
+                generation,
+                offsets,
+                sync: true,
+            },
+        });
+    }
+
+    fn after_commit(&mut self, c: u32, ok: bool) {
+        let Phase::Committing { then_process } = self.world.consumers[c as usize].phase else {
+            return;
+        };
+        self.world.consumers[c as usize].committed_since_poll = ok;
+        if then_process {
+            self.begin_processing(c);
+        } else {
+            self.world.consumers[c as usize].phase = Phase::Polling;
+            self.poll(c);
+        }
+    }
+
+    fn begin_processing(&mut self, c: u32) {
+        self.world.consumers[c as usize].phase = Phase::Processing { next: 0 };
+        self.process(c, 0);
+    }
+
+    /// Starts processing record `i` of the last poll (or finishes the batch).
+    fn process(&mut self, c: u32, i: usize) {
+        let s = &self.world.consumers[c as usize];
+        let inc = s.incarnation;
+        let Some(&(_, _, msg)) = s.batch.get(i) else {
+            let cfg = &self.model.consumers[c as usize];
+            if cfg.commit == CommitMode::AfterProcessing {
+                self.commit_sync(c, false);
+            } else {
+                self.world.consumers[c as usize].phase = Phase::Polling;
+                self.poll(c);
+            }
+            return;
+        };
+        if s.committed_since_poll
+            && self.point(
+                Client::Consumer(c),
+                ClientPoint::AfterCommitBeforeProcessing(msg),
+            )
+        {
+            return;
+        }
+        if self.point(Client::Consumer(c), ClientPoint::BeforeProcessing(msg)) {
+            return;
+        }
+        self.world.consumers[c as usize].phase = Phase::Processing { next: i };
+        let t = self.model.consumers[c as usize].processing_time_ms;
+        self.queue.push(
+            self.clock + t,
+            Event::ConsumerStep { consumer: c, inc },
+            false,
+        );
+    }
+
+    /// Record `i` finished processing.
+    fn processed(&mut self, c: u32, i: usize) {
+        let g = self.group_of(c);
+        let Some(&(p, o, msg)) = self.world.consumers[c as usize].batch.get(i) else {
+            return;
+        };
+        let count = &mut self.world.processed[g][msg as usize];
+        *count = count.saturating_add(1);
+        let times = *count;
+        self.world.processing.push((c, msg));
+        self.log(|sim| {
+            let again = if times > 1 {
+                format!(" (again: x{times} in group {})", sim.model.groups[g].name)
+            } else {
+                String::new()
+            };
+            (
+                sim.cname(c),
+                "process".into(),
+                sim.value(msg),
+                format!(
+                    "processed ({} offset {o}){again}",
+                    sim.model.partition_name(p)
+                ),
+            )
+        });
+        self.happened(Happened::Processed { consumer: c, msg });
+        if self.point(Client::Consumer(c), ClientPoint::AfterProcessing(msg)) {
+            return;
+        }
+        if !self.consumer_live(c, self.world.consumers[c as usize].incarnation) {
+            return;
+        }
+        self.process(c, i + 1);
+    }
+
+    pub(super) fn crash_consumer(&mut self, c: u32) {
+        let s = &mut self.world.consumers[c as usize];
+        let inc = s.incarnation;
+        s.phase = Phase::Down;
+        s.incarnation += 1;
+        s.member = None;
+        s.generation = 0;
+        s.assignment.clear();
+        s.positions.clear();
+        s.buffer.clear();
+        s.fetching.clear();
+        s.batch.clear();
+        self.member_crashed(c, inc);
+    }
+
+    pub(super) fn restart_consumer(&mut self, c: u32) {
+        let inc = self.world.consumers[c as usize].incarnation;
+        self.world.consumers[c as usize].last_auto_commit = self.clock;
+        self.queue
+            .push(self.clock, Event::ConsumerStep { consumer: c, inc }, false);
+    }
+}
+
+fn offsets_text(sim: &Sim<'_>, offsets: &[(PartitionIdx, u64)]) -> String {
+    let parts: Vec<String> = offsets
+        .iter()
+        .map(|(p, o)| format!("offset {o} on {}", sim.model.partition_name(*p)))
+        .collect();
+    if parts.is_empty() {
+        "nothing".into()
+    } else {
+        parts.join(", ")
+    }
+}

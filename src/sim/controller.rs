@@ -1,0 +1,316 @@
+//! The controller and broker lifecycle: crash, fencing after `broker.session.timeout.ms`,
+//! leader election from the ISR (or unclean), restart, and truncation of a returning replica
+//! to where its log diverges from the new leader's (leader epochs, KIP-101 / KIP-279).
+
+use super::Sim;
+use super::event::{Event, ProduceError, ProduceReply};
+use super::world::{HeldFetch, bit, members};
+use crate::model::{BrokerId, PartitionIdx};
+
+impl Sim<'_> {
+    pub(super) fn crash_broker(&mut self, b: BrokerId) {
+        if !self.world.broker(b).alive {
+            self.log(|_| {
+                (
+                    "controller".into(),
+                    format!("crash broker {b}"),
+                    String::new(),
+                    "already down".into(),
+                )
+            });
+            return;
+        }
+        self.world.brokers[(b - 1) as usize].alive = false;
+        let inc = self.world.broker(b).incarnation;
+        self.log(|_| {
+            (
+                format!("broker {b}"),
+                "crash".into(),
+                String::new(),
+                "crashed (connections reset)".into(),
+            )
+        });
+        // Clients see their connections to the broker break: requests in flight fail with a
+        // NetworkException (the broker may or may not have written them).
+        for p in 0..self.world.producers.len() {
+            let s = &self.world.producers[p];
+            if !s.alive {
+                continue;
+            }
+            let inc = s.incarnation;
+            let reqs: Vec<u32> = s
+                .in_flight
+                .iter()
+                .filter(|(_, f)| f.broker == b)
+                .map(|(r, _)| *r)
+                .collect();
+            for req in reqs {
+                self.send(Event::ProduceResponse {
+                    producer: p as u32,
+                    inc,
+                    req,
+                    reply: ProduceReply::Err(ProduceError::Network),
+                });
+            }
+        }
+        for part in 0..self.world.partitions.len() as PartitionIdx {
+            if self.world.partitions[part as usize].leader == Some(b) {
+                self.drop_leader_state(part);
+            }
+        }
+        let timeout = self.model.cluster.broker_session_timeout_ms;
+        self.queue.push(
+            self.clock + timeout,
+            Event::BrokerFenced { broker: b, inc },
+            false,
+        );
+    }
+
+    /// A leader that stops leading loses its purgatory and held fetches; held consumer
+    /// fetches fail so the consumers look for the new leader.
+    fn drop_leader_state(&mut self, part: PartitionIdx) {
+        let pstate = &mut self.world.partitions[part as usize];
+        pstate.pending.clear();
+        let held = std::mem::take(&mut pstate.held);
+        for h in held {
+            if let HeldFetch::Consumer {
+                consumer,
+                inc,
+                offset,
+                ..
+            } = h
+            {
+                self.send(Event::ConsumerFetchResponse {
+                    consumer,
+                    inc,
+                    partition: part,
+                    offset,
+                    records: Vec::new(),
+                    error: true,
+                });
+            }
+        }
+    }
+
+    pub(super) fn on_broker_fenced(&mut self, b: BrokerId, inc: u32) {
+        let broker = self.world.broker(b);
+        if broker.alive || broker.incarnation != inc || broker.fenced {
+            return;
+        }
+        self.fence(b);
+    }
+
+    /// The controller removes a dead broker from every ISR and moves its leaderships.
+    fn fence(&mut self, b: BrokerId) {
+        self.world.brokers[(b - 1) as usize].fenced = true;
+        self.log(|sim| {
+            let t = sim.model.cluster.broker_session_timeout_ms;
+            (
+                "controller".into(),
+                format!("fence broker {b}"),
+                String::new(),
+                format!("no heartbeat for broker.session.timeout.ms ({t} ms)"),
+            )
+        });
+        for part in 0..self.world.partitions.len() as PartitionIdx {
+            let pstate = &self.world.partitions[part as usize];
+            if pstate.replica_index(b).is_none() {
+                continue;
+            }
+            // The last ISR member stays in the ISR (so that it can be elected cleanly later).
+            if pstate.isr & bit(b) != 0 && pstate.isr != bit(b) {
+                self.world.partitions[part as usize].isr &= !bit(b);
+            }
+            if self.world.partitions[part as usize].leader == Some(b) {
+                self.elect(part, Some(b));
+            } else if self.world.partitions[part as usize].leader.is_some() {
+                self.log(|sim| {
+                    let isr = isr_text(sim.world.partitions[part as usize].isr);
+                    (
+                        "controller".into(),
+                        format!("isr of {}", sim.model.partition_name(part)),
+                        String::new(),
+                        format!("broker {b} removed; isr {isr}"),
+                    )
+                });
+                self.advance_high_watermark(part);
+            }
+        }
+    }
+
+    /// Elects a new leader for `part` (the old one, if any, is `old`).
+    fn elect(&mut self, part: PartitionIdx, old: Option<BrokerId>) {
+        let pstate = &self.world.partitions[part as usize];
+        let alive = |b: &BrokerId| self.world.broker(*b).alive && Some(*b) != old;
+        let replicas: Vec<BrokerId> = pstate.replicas.iter().map(|r| r.broker).collect();
+        let clean = replicas
+            .iter()
+            .copied()
+            .find(|b| pstate.isr & bit(*b) != 0 && alive(b));
+        let unclean = self.model.cluster.unclean_leader_election;
+        let (leader, how) = match clean {
+            Some(l) => (Some(l), "elected from the isr"),
+            None if unclean => match replicas.iter().copied().find(alive) {
+                Some(l) => (
+                    Some(l),
+                    "UNCLEAN election (unclean.leader.election.enable): out-of-sync replica leads",
+                ),
+                None => (None, "offline: no live replica"),
+            },
+            None => (
+                None,
+                "offline: no live in-sync replica (unclean.leader.election.enable false)",
+            ),
+        };
+        match leader {
+            Some(l) => {
+                if clean.is_none() {
+                    self.world.partitions[part as usize].isr = bit(l);
+                }
+                self.become_leader(part, l, how);
+            }
+            None => {
+                self.world.partitions[part as usize].leader = None;
+                self.log(|sim| {
+                    (
+                        "controller".into(),
+                        format!("leader of {}", sim.model.partition_name(part)),
+                        String::new(),
+                        how.to_string(),
+                    )
+                });
+            }
+        }
+    }
+
+    fn become_leader(&mut self, part: PartitionIdx, l: BrokerId, how: &str) {
+        let old = self.world.partitions[part as usize].leader;
+        if let Some(o) = old {
+            if o != l {
+                self.drop_leader_state(part);
+            }
+        }
+        let pstate = &mut self.world.partitions[part as usize];
+        pstate.leader = Some(l);
+        pstate.leader_epoch += 1;
+        pstate.follower_leo.iter_mut().for_each(|x| *x = 0);
+        let epoch = pstate.leader_epoch;
+        self.log(|sim| {
+            let p = &sim.world.partitions[part as usize];
+            let from = old.map_or("none".into(), |o| o.to_string());
+            (
+                "controller".into(),
+                format!("leader of {}", sim.model.partition_name(part)),
+                String::new(),
+                format!(
+                    "{from} -> {l} (epoch {epoch}, {how}); isr {}",
+                    isr_text(p.isr)
+                ),
+            )
+        });
+        let followers: Vec<BrokerId> = self.world.partitions[part as usize]
+            .replicas
+            .iter()
+            .map(|r| r.broker)
+            .filter(|b| *b != l)
+            .collect();
+        for f in followers {
+            if self.world.broker(f).alive {
+                self.truncate_follower(part, f);
+            }
+        }
+        self.start_followers(part);
+        self.advance_high_watermark(part);
+        // Clients refresh metadata and find the new leader.
+        for p in 0..self.world.producers.len() as u32 {
+            if self.world.producers[p as usize].alive {
+                self.drain(p);
+            }
+        }
+    }
+
+    /// A follower of a new leader truncates to where its log diverges from the leader's.
+    fn truncate_follower(&mut self, part: PartitionIdx, f: BrokerId) {
+        let pstate = &self.world.partitions[part as usize];
+        let leader = pstate.leader_replica().expect("leader");
+        let fi = pstate.replica_index(f).expect("replica");
+        let at = pstate.replicas[fi].divergence(leader);
+        let cut = self.world.partitions[part as usize].replicas[fi].truncate_to(at);
+        if cut.is_empty() {
+            return;
+        }
+        for r in &cut {
+            self.world.messages[r.msg as usize].truncated += 1;
+        }
+        let to = at + cut.len() as u64;
+        self.log(|sim| {
+            let msgs = cut.iter().map(|r| r.msg);
+            (
+                format!("broker {f}"),
+                format!("truncate {}", sim.model.partition_name(part)),
+                sim.values(msgs),
+                format!("log end {to} -> {at}: diverged from leader (leader epoch)"),
+            )
+        });
+    }
+
+    pub(super) fn restart_broker(&mut self, b: BrokerId) {
+        if self.world.broker(b).alive {
+            self.log(|_| {
+                (
+                    format!("broker {b}"),
+                    "restart".into(),
+                    String::new(),
+                    "already running".into(),
+                )
+            });
+            return;
+        }
+        if !self.world.broker(b).fenced {
+            // The controller sees the new registration and fences the old incarnation first.
+            self.fence(b);
+        }
+        let br = &mut self.world.brokers[(b - 1) as usize];
+        br.alive = true;
+        br.fenced = false;
+        br.incarnation += 1;
+        self.log(|_| {
+            (
+                format!("broker {b}"),
+                "restart".into(),
+                String::new(),
+                "back online; log recovered from disk".into(),
+            )
+        });
+        for part in 0..self.world.partitions.len() as PartitionIdx {
+            let pstate = &self.world.partitions[part as usize];
+            if pstate.replica_index(b).is_none() {
+                continue;
+            }
+            match pstate.leader {
+                None => {
+                    if pstate.isr & bit(b) != 0 {
+                        self.become_leader(part, b, "last in-sync replica is back");
+                    } else if self.model.cluster.unclean_leader_election {
+                        self.world.partitions[part as usize].isr = bit(b);
+                        self.become_leader(
+                            part,
+                            b,
+                            "UNCLEAN election (unclean.leader.election.enable)",
+                        );
+                    }
+                }
+                Some(l) if l != b => {
+                    self.truncate_follower(part, b);
+                    self.follower_fetch(part, b);
+                }
+                Some(_) => {}
+            }
+        }
+    }
+}
+
+fn isr_text(mask: u64) -> String {
+    let ids: Vec<String> = members(mask).iter().map(|b| b.to_string()).collect();
+    format!("[{}]", ids.join(","))
+}

@@ -1,0 +1,279 @@
+//! Events and the time-ordered queue: ties are broken by insertion order, so a run is a pure
+//! function of its inputs.
+
+use crate::model::{BrokerId, MsgId, PartitionIdx};
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+/// A produce error as Kafka names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProduceError {
+    /// The connection broke (broker crashed) before a response came.
+    Network,
+    /// No response within `request.timeout.ms`.
+    Timeout,
+    NotLeader,
+    NotEnoughReplicas,
+    NotEnoughReplicasAfterAppend,
+    OutOfOrderSequence,
+}
+
+impl ProduceError {
+    pub fn name(self) -> &'static str {
+        match self {
+            ProduceError::Network => "NetworkException",
+            ProduceError::Timeout => "TimeoutException",
+            ProduceError::NotLeader => "NotLeaderOrFollowerException",
+            ProduceError::NotEnoughReplicas => "NotEnoughReplicasException",
+            ProduceError::NotEnoughReplicasAfterAppend => "NotEnoughReplicasAfterAppendException",
+            ProduceError::OutOfOrderSequence => "OutOfOrderSequenceException",
+        }
+    }
+}
+
+/// The broker's answer to a produce request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProduceReply {
+    /// Written (or found already written, for an idempotent retry) at `base_offset`.
+    Ok {
+        base_offset: u64,
+        duplicate: bool,
+    },
+    Err(ProduceError),
+}
+
+/// The batch a produce request carries.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ProduceBatch {
+    pub partition: PartitionIdx,
+    pub msgs: Vec<MsgId>,
+    pub producer_id: u32,
+    pub base_sequence: i32,
+    pub acks: crate::model::Acks,
+}
+
+/// Requests a consumer sends to its group coordinator.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum GroupRequest {
+    Join,
+    /// OffsetFetch for the member's assigned partitions (plus auto.offset.reset for the rest).
+    OffsetFetch {
+        generation: u32,
+    },
+    /// OffsetCommit; `sync` is commitSync (the consumer waits), else commitAsync (auto-commit).
+    Commit {
+        generation: u32,
+        offsets: Vec<(PartitionIdx, u64)>,
+        sync: bool,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum GroupReply {
+    Joined {
+        generation: u32,
+        member: u32,
+        assignment: Vec<PartitionIdx>,
+    },
+    /// Starting positions; `None` for a partition means NoOffsetForPartition (reset `none`).
+    Offsets {
+        generation: u32,
+        positions: Vec<(PartitionIdx, Option<u64>, &'static str)>,
+    },
+    Committed {
+        offsets: Vec<(PartitionIdx, u64)>,
+        sync: bool,
+    },
+    /// ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID: the consumer left the group's current generation.
+    CommitFailed { sync: bool },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Event {
+    /// The producer application calls `send()` for its next scheduled message.
+    AppSend {
+        producer: u32,
+        inc: u32,
+    },
+    /// The producer's sender thread wakes (after a retry backoff).
+    SenderWake {
+        producer: u32,
+        inc: u32,
+    },
+    /// A produce request reaches a broker; it carries its batch.
+    ProduceArrive {
+        producer: u32,
+        inc: u32,
+        req: u32,
+        broker: BrokerId,
+        batch: ProduceBatch,
+    },
+    ProduceResponse {
+        producer: u32,
+        inc: u32,
+        req: u32,
+        reply: ProduceReply,
+    },
+    RequestTimeout {
+        producer: u32,
+        inc: u32,
+        req: u32,
+    },
+    /// `delivery.timeout.ms` ran out for a batch still waiting in the accumulator.
+    BatchExpiry {
+        producer: u32,
+        inc: u32,
+        batch: u32,
+    },
+    /// A follower's fetch reaches the leader.
+    FollowerFetch {
+        partition: PartitionIdx,
+        follower: BrokerId,
+        finc: u32,
+        epoch: u32,
+        offset: u64,
+    },
+    /// The leader's fetch response reaches the follower (records `from..to` of the leader's log).
+    FollowerFetchResponse {
+        partition: PartitionIdx,
+        follower: BrokerId,
+        finc: u32,
+        epoch: u32,
+        records: Vec<crate::sim::log::Record>,
+        high_watermark: u64,
+    },
+    /// A held (empty) fetch's `*.fetch.wait.max.ms` ran out.
+    FetchWaitExpired {
+        partition: PartitionIdx,
+        token: u64,
+    },
+    ConsumerFetch {
+        consumer: u32,
+        inc: u32,
+        partition: PartitionIdx,
+        offset: u64,
+        broker: BrokerId,
+    },
+    ConsumerFetchResponse {
+        consumer: u32,
+        inc: u32,
+        partition: PartitionIdx,
+        offset: u64,
+        records: Vec<(u64, MsgId)>,
+        error: bool,
+    },
+    /// The consumer's program continues (processing time elapsed, a retry is due...).
+    ConsumerStep {
+        consumer: u32,
+        inc: u32,
+    },
+    GroupArrive {
+        consumer: u32,
+        inc: u32,
+        request: GroupRequest,
+    },
+    GroupResponse {
+        consumer: u32,
+        inc: u32,
+        reply: GroupReply,
+    },
+    /// The coordinator gives up on a member that stopped heartbeating (`session.timeout.ms`).
+    MemberExpire {
+        group: u32,
+        member: u32,
+    },
+    /// The controller fences a broker that stopped heartbeating (`broker.session.timeout.ms`).
+    BrokerFenced {
+        broker: BrokerId,
+        inc: u32,
+    },
+    /// A fault scheduled at a time (or after a condition / crash) fires.
+    Fault {
+        fault: u32,
+    },
+}
+
+impl Event {
+    /// Idle events (held fetches timing out and the empty fetches that follow) never change
+    /// what a run computes; a run whose queue holds only idle events is over.
+    pub fn is_idle(&self) -> bool {
+        match self {
+            // Timers that only matter while a batch is pending: the run loop keeps going while
+            // any producer still holds a batch (see `Sim::busy`).
+            Event::RequestTimeout { .. } | Event::BatchExpiry { .. } => true,
+            Event::FetchWaitExpired { .. } => true,
+            Event::FollowerFetchResponse { records, .. } => records.is_empty(),
+            Event::ConsumerFetchResponse { records, .. } => records.is_empty(),
+            _ => false,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Scheduled {
+    time: u64,
+    seq: u64,
+    idle: bool,
+    event: Event,
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, other: &Self) -> bool {
+        (self.time, self.seq) == (other.time, other.seq)
+    }
+}
+impl Eq for Scheduled {}
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Scheduled {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // BinaryHeap is a max-heap: the earliest (time, seq) must compare greatest.
+        (other.time, other.seq).cmp(&(self.time, self.seq))
+    }
+}
+
+/// The pending events, earliest first; counts the non-idle ones.
+#[derive(Debug, Default)]
+pub struct Queue {
+    heap: BinaryHeap<Scheduled>,
+    seq: u64,
+    active: usize,
+}
+
+impl Queue {
+    /// Schedules `event` at `time`; `idle_chain` marks follow-ups of idle work as idle too.
+    pub fn push(&mut self, time: u64, event: Event, idle_chain: bool) {
+        let idle = idle_chain || event.is_idle();
+        if !idle {
+            self.active += 1;
+        }
+        self.seq += 1;
+        self.heap.push(Scheduled {
+            time,
+            seq: self.seq,
+            idle,
+            event,
+        });
+    }
+
+    /// The next event, with its time and whether it was idle.
+    pub fn pop(&mut self) -> Option<(u64, bool, Event)> {
+        let s = self.heap.pop()?;
+        if !s.idle {
+            self.active -= 1;
+        }
+        Some((s.time, s.idle, s.event))
+    }
+
+    pub fn peek_time(&self) -> Option<u64> {
+        self.heap.peek().map(|s| s.time)
+    }
+
+    /// Non-idle events still pending.
+    pub fn active(&self) -> usize {
+        self.active
+    }
+}

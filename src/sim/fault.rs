@@ -1,0 +1,256 @@
+//! Fault injection: timed faults, faults at a client's program points, faults on conditions,
+//! and restarts that follow each crash. Every fault keeps the times it fired.
+
+use super::Sim;
+use super::event::Event;
+use crate::model::{Client, ClientPoint, ConditionSpec, FaultAction, MsgId, PartitionIdx, Trigger};
+
+/// Something that happened which a `when` condition may be waiting for.
+pub(super) enum Happened {
+    Committed {
+        consumer: u32,
+        partition: PartitionIdx,
+        offset: u64,
+    },
+    Acked {
+        producer: u32,
+        msg: MsgId,
+    },
+    Processed {
+        consumer: u32,
+        msg: MsgId,
+    },
+}
+
+impl Sim<'_> {
+    /// The client reached `at`; crashes it if a fault waits there. Returns whether it crashed.
+    pub(super) fn point(&mut self, client: Client, at: ClientPoint) -> bool {
+        if self.points.is_some() {
+            let line = format!("crash {} {}", self.client_name(client), self.point_text(at));
+            self.points.as_mut().expect("points").push(line);
+        }
+        let hit = self.model.faults.iter().enumerate().find(|(i, f)| {
+            self.world.fired[*i].is_empty() && f.trigger == Trigger::Point(client, at)
+        });
+        let Some((i, _)) = hit else { return false };
+        self.world.fired[i].push(self.clock);
+        self.apply(i);
+        true
+    }
+
+    fn point_text(&self, at: ClientPoint) -> String {
+        match at {
+            ClientPoint::AfterPoll(n) => format!("after poll {n}"),
+            ClientPoint::AfterCommit(n) => format!("after commit {n}"),
+            ClientPoint::AfterCommitBeforeProcessing(m) => {
+                format!("after commit, before processing {}", quote(&self.value(m)))
+            }
+            ClientPoint::BeforeProcessing(m) => {
+                format!("before processing {}", quote(&self.value(m)))
+            }
+            ClientPoint::AfterProcessing(m) => {
+                format!("after processing {}", quote(&self.value(m)))
+            }
+            ClientPoint::AfterSend(n) => format!("after send {n}"),
+        }
+    }
+
+    /// Records the produce-request fault points of one attempt.
+    pub(super) fn request_points(&mut self, p: u32, msgs: &[MsgId], attempt: u32) {
+        if self.points.is_none() {
+            return;
+        }
+        let name = self.client_name(Client::Producer(p));
+        let lines: Vec<String> = msgs
+            .iter()
+            .flat_map(|m| {
+                let n = self.model.send_number(*m);
+                [
+                    format!("request lost for {name} send {n} attempt {attempt}"),
+                    format!("ack lost for {name} send {n} attempt {attempt}"),
+                ]
+            })
+            .collect();
+        self.points.as_mut().expect("points").extend(lines);
+    }
+
+    /// A timed (or delayed) fault's moment has come.
+    pub(super) fn fire(&mut self, i: usize) {
+        if !matches!(self.model.faults[i].trigger, Trigger::When(..)) {
+            self.world.fired[i].push(self.clock);
+        }
+        self.apply(i);
+    }
+
+    pub(super) fn happened(&mut self, what: Happened) {
+        for (i, f) in self.model.faults.iter().enumerate() {
+            let Trigger::When(cond, delay) = &f.trigger else {
+                continue;
+            };
+            if !self.world.fired[i].is_empty() {
+                continue;
+            }
+            let hit = match (cond, &what) {
+                (
+                    ConditionSpec::Commits {
+                        consumer,
+                        offset,
+                        partition,
+                    },
+                    Happened::Committed {
+                        consumer: c,
+                        partition: p,
+                        offset: o,
+                    },
+                ) => consumer == c && offset == o && partition.is_none_or(|x| x == *p),
+                (
+                    ConditionSpec::Acked { producer, msg },
+                    Happened::Acked {
+                        producer: p,
+                        msg: m,
+                    },
+                ) => producer == p && msg == m,
+                (
+                    ConditionSpec::Processes { consumer, msg },
+                    Happened::Processed {
+                        consumer: c,
+                        msg: m,
+                    },
+                ) => consumer == c && msg == m,
+                _ => false,
+            };
+            if hit {
+                self.world.fired[i].push(self.clock + delay);
+                self.queue
+                    .push(self.clock + delay, Event::Fault { fault: i as u32 }, false);
+            }
+        }
+    }
+
+    fn apply(&mut self, i: usize) {
+        let f = &self.model.faults[i];
+        let name = f.name.clone();
+        self.log(|_| ("fault".into(), name, String::new(), "injected".into()));
+        match f.action {
+            FaultAction::CrashBroker(b) => {
+                self.crash_broker(b);
+                self.restarts_after_crash(FaultAction::RestartBroker(b));
+            }
+            FaultAction::CrashLeaderOf(p) => match self.world.partitions[p as usize].leader {
+                Some(b) => {
+                    self.crash_broker(b);
+                    self.restarts_after_crash(FaultAction::RestartBroker(b));
+                }
+                None => {
+                    self.log(|sim| {
+                        (
+                            "fault".into(),
+                            format!("crash leader of {}", sim.model.partition_name(p)),
+                            String::new(),
+                            "no leader to crash".into(),
+                        )
+                    });
+                }
+            },
+            FaultAction::CrashClient(c) => {
+                self.crash_client(c);
+                self.restarts_after_crash(FaultAction::RestartClient(c));
+            }
+            FaultAction::RestartBroker(b) => self.restart_broker(b),
+            FaultAction::RestartClient(c) => self.restart_client(c),
+            // Lost requests and acks act inside the producer, where the request is sent.
+            FaultAction::LoseRequest | FaultAction::LoseAck => {}
+        }
+    }
+
+    /// `restart X after T` lines follow every crash of X.
+    fn restarts_after_crash(&mut self, restart: FaultAction) {
+        for (i, f) in self.model.faults.iter().enumerate() {
+            if let Trigger::AfterCrash(delay) = f.trigger {
+                if f.action == restart {
+                    self.queue
+                        .push(self.clock + delay, Event::Fault { fault: i as u32 }, false);
+                }
+            }
+        }
+    }
+
+    fn crash_client(&mut self, c: Client) {
+        let alive = match c {
+            Client::Producer(p) => self.world.producers[p as usize].alive,
+            Client::Consumer(k) => {
+                self.world.consumers[k as usize].phase != super::world::Phase::Down
+            }
+        };
+        if !alive {
+            self.log(|sim| {
+                (
+                    sim.client_name(c),
+                    "crash".into(),
+                    String::new(),
+                    "already down".into(),
+                )
+            });
+            return;
+        }
+        self.log(|sim| {
+            (
+                sim.client_name(c),
+                "crash".into(),
+                String::new(),
+                "crashed".into(),
+            )
+        });
+        match c {
+            Client::Producer(p) => self.crash_producer(p),
+            Client::Consumer(k) => self.crash_consumer(k),
+        }
+    }
+
+    fn restart_client(&mut self, c: Client) {
+        let alive = match c {
+            Client::Producer(p) => self.world.producers[p as usize].alive,
+            Client::Consumer(k) => {
+                self.world.consumers[k as usize].phase != super::world::Phase::Down
+            }
+        };
+        if alive {
+            self.log(|sim| {
+                (
+                    sim.client_name(c),
+                    "restart".into(),
+                    String::new(),
+                    "already running".into(),
+                )
+            });
+            return;
+        }
+        self.log(|sim| {
+            (
+                sim.client_name(c),
+                "restart".into(),
+                String::new(),
+                "restarted".into(),
+            )
+        });
+        match c {
+            Client::Producer(p) => self.restart_producer(p),
+            Client::Consumer(k) => self.restart_consumer(k),
+        }
+    }
+}
+
+/// A message value as the language writes it: bare when it is a plain name, else quoted.
+fn quote(v: &str) -> String {
+    let bare = v
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+    if bare {
+        v.to_string()
+    } else {
+        format!("{v:?}")
+    }
+}

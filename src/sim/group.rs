@@ -1,0 +1,252 @@
+//! The group coordinator: membership, generations, the range assignor, committed offsets,
+//! session expiry of crashed members, and generation fencing of commits.
+
+use super::Sim;
+use super::event::{Event, GroupReply, GroupRequest};
+use super::world::Member;
+use crate::model::{OffsetReset, PartitionIdx};
+use std::collections::BTreeMap;
+
+impl Sim<'_> {
+    pub(super) fn on_group_arrive(&mut self, c: u32, inc: u32, request: GroupRequest) {
+        let g = self.model.consumers[c as usize].group as usize;
+        match request {
+            GroupRequest::Join => {
+                let group = &mut self.world.groups[g];
+                let id = group.next_member;
+                group.next_member += 1;
+                group.members.push(Member {
+                    id,
+                    consumer: c,
+                    inc,
+                    crashed: false,
+                });
+                group.joining.push((c, inc));
+                self.try_complete_rebalance(g);
+            }
+            GroupRequest::OffsetFetch { generation } => {
+                let group = &self.world.groups[g];
+                let member = group
+                    .members
+                    .iter()
+                    .find(|m| m.consumer == c && m.inc == inc)
+                    .map(|m| m.id);
+                let assigned = member
+                    .and_then(|m| group.assignment.get(&m))
+                    .cloned()
+                    .unwrap_or_default();
+                let reset = self.model.consumers[c as usize].auto_offset_reset;
+                let positions = assigned
+                    .iter()
+                    .map(|p| match group.committed.get(p) {
+                        Some(o) => (*p, Some(*o), "committed"),
+                        // ListOffsets: earliest is the log start, latest the high watermark.
+                        None => match reset {
+                            OffsetReset::Earliest => (*p, Some(0), "auto.offset.reset earliest"),
+                            OffsetReset::Latest => {
+                                let hw = self.world.partitions[*p as usize]
+                                    .leader_replica()
+                                    .map_or(0, |r| r.high_watermark);
+                                (*p, Some(hw), "auto.offset.reset latest")
+                            }
+                            OffsetReset::None => {
+                                (*p, None, "no committed offset and auto.offset.reset none")
+                            }
+                        },
+                    })
+                    .collect();
+                self.send(Event::GroupResponse {
+                    consumer: c,
+                    inc,
+                    reply: GroupReply::Offsets {
+                        generation,
+                        positions,
+                    },
+                });
+            }
+            GroupRequest::Commit {
+                generation,
+                offsets,
+                sync,
+            } => {
+                let group = &mut self.world.groups[g];
+                let member_ok = group
+                    .members
+                    .iter()
+                    .any(|m| m.consumer == c && m.inc == inc && !m.crashed);
+                // OffsetCommit with a stale generation or an unknown member fails
+                // (ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID -> CommitFailedException).
+                let reply = if member_ok && generation == group.generation {
+                    for (p, o) in &offsets {
+                        group.committed.insert(*p, *o);
+                    }
+                    GroupReply::Committed { offsets, sync }
+                } else {
+                    GroupReply::CommitFailed { sync }
+                };
+                self.send(Event::GroupResponse {
+                    consumer: c,
+                    inc,
+                    reply,
+                });
+            }
+        }
+    }
+
+    /// A rebalance completes once no crashed member is still awaiting its session timeout.
+    fn try_complete_rebalance(&mut self, g: usize) {
+        let group = &self.world.groups[g];
+        if group.joining.is_empty() || group.members.iter().any(|m| m.crashed) {
+            if !group.joining.is_empty() {
+                self.log(|sim| {
+                    let name = &sim.model.groups[g].name;
+                    (
+                        format!("group {name}"),
+                        "rebalance".into(),
+                        String::new(),
+                        "waiting for crashed members' session.timeout.ms".into(),
+                    )
+                });
+            }
+            return;
+        }
+        self.rebalance(g);
+        let group = &mut self.world.groups[g];
+        let joining = std::mem::take(&mut group.joining);
+        let generation = group.generation;
+        for (c, inc) in joining {
+            let group = &self.world.groups[g];
+            let Some(m) = group
+                .members
+                .iter()
+                .find(|m| m.consumer == c && m.inc == inc)
+            else {
+                continue;
+            };
+            let assignment = group.assignment.get(&m.id).cloned().unwrap_or_default();
+            let member = m.id;
+            self.send(Event::GroupResponse {
+                consumer: c,
+                inc,
+                reply: GroupReply::Joined {
+                    generation,
+                    member,
+                    assignment,
+                },
+            });
+        }
+    }
+
+    /// A new generation with the range assignor over the live members.
+    fn rebalance(&mut self, g: usize) {
+        let cfg = &self.model.groups[g];
+        let group = &mut self.world.groups[g];
+        group.generation += 1;
+        let ids: Vec<u32> = group.members.iter().map(|m| m.id).collect();
+        let mut assignment: BTreeMap<u32, Vec<PartitionIdx>> =
+            ids.iter().map(|id| (*id, Vec::new())).collect();
+        if !ids.is_empty() {
+            // RangeAssignor: per topic, consecutive ranges; the first members take one extra.
+            for t in &cfg.topics {
+                let topic = &self.model.topics[*t as usize];
+                let subscribed: Vec<u32> = group
+                    .members
+                    .iter()
+                    .filter(|m| self.model.consumers[m.consumer as usize].topics.contains(t))
+                    .map(|m| m.id)
+                    .collect();
+                if subscribed.is_empty() {
+                    continue;
+                }
+                let n = topic.partitions as usize;
+                let per = n / subscribed.len();
+                let extra = n % subscribed.len();
+                let mut next = 0;
+                for (i, id) in subscribed.iter().enumerate() {
+                    let take = per + usize::from(i < extra);
+                    let parts = assignment.get_mut(id).expect("member");
+                    parts.extend((next..next + take).map(|p| topic.first_partition + p as u32));
+                    next += take;
+                }
+            }
+        }
+        group.assignment = assignment;
+        let generation = group.generation;
+        self.log(|sim| {
+            let group = &sim.world.groups[g];
+            let parts: Vec<String> = group
+                .members
+                .iter()
+                .map(|m| {
+                    let ps: Vec<&str> = group.assignment[&m.id]
+                        .iter()
+                        .map(|p| sim.model.partition_name(*p))
+                        .collect();
+                    format!(
+                        "{}: [{}]",
+                        sim.model.consumers[m.consumer as usize].name,
+                        ps.join(", ")
+                    )
+                })
+                .collect();
+            (
+                format!("group {}", sim.model.groups[g].name),
+                "rebalance".into(),
+                String::new(),
+                format!("generation {generation}; {}", parts.join("; ")),
+            )
+        });
+    }
+
+    pub(super) fn on_member_expire(&mut self, g: u32, member: u32) {
+        let group = &mut self.world.groups[g as usize];
+        let Some(i) = group
+            .members
+            .iter()
+            .position(|m| m.id == member && m.crashed)
+        else {
+            return;
+        };
+        let m = group.members.remove(i);
+        self.log(|sim| {
+            let t = sim.model.consumers[m.consumer as usize].session_timeout_ms;
+            (
+                format!("group {}", sim.model.groups[g as usize].name),
+                "member expired".into(),
+                String::new(),
+                format!(
+                    "{} (member {member}) missed session.timeout.ms ({t} ms)",
+                    sim.model.consumers[m.consumer as usize].name
+                ),
+            )
+        });
+        if self.world.groups[g as usize].joining.is_empty() {
+            if !self.world.groups[g as usize].members.is_empty() {
+                self.rebalance(g as usize);
+            }
+        } else {
+            self.try_complete_rebalance(g as usize);
+        }
+    }
+
+    /// The coordinator will notice the crash when the member's session times out.
+    pub(super) fn member_crashed(&mut self, c: u32, inc: u32) {
+        let g = self.model.consumers[c as usize].group;
+        let timeout = self.model.consumers[c as usize].session_timeout_ms;
+        let group = &mut self.world.groups[g as usize];
+        group.joining.retain(|j| *j != (c, inc));
+        if let Some(m) = group
+            .members
+            .iter_mut()
+            .find(|m| m.consumer == c && m.inc == inc)
+        {
+            m.crashed = true;
+            let member = m.id;
+            self.queue.push(
+                self.clock + timeout,
+                Event::MemberExpire { group: g, member },
+                false,
+            );
+        }
+    }
+}

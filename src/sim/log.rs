@@ -1,0 +1,151 @@
+//! One replica of a partition: its log, leader-epoch cache, high watermark and the idempotent
+//! producer state (the last five batches per producer id) that Kafka rebuilds from the log.
+
+use crate::model::{BrokerId, MsgId};
+use std::collections::{BTreeMap, VecDeque};
+
+/// No producer id: a record from a non-idempotent producer.
+pub const NO_PRODUCER_ID: u32 = u32::MAX;
+
+/// One record of a partition log. The offset is its index in the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Record {
+    pub msg: MsgId,
+    pub producer_id: u32,
+    /// Sequence number (-1 without idempotence).
+    pub sequence: i32,
+    /// Leader epoch under which the leader appended it.
+    pub leader_epoch: u32,
+    /// Whether it opens its batch (batch boundaries matter for idempotent dedup).
+    pub batch_start: bool,
+}
+
+/// The last batches of one producer id, as `ProducerStateManager` keeps them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct ProducerEntry {
+    /// (first sequence, last sequence, base offset), oldest first, at most five.
+    pub batches: VecDeque<(i32, i32, u64)>,
+}
+
+/// Kafka keeps the metadata of the last 5 batches per producer id
+/// (`ProducerStateEntry.NUM_BATCHES_TO_RETAIN`), matching max.in.flight <= 5.
+pub const BATCHES_TO_RETAIN: usize = 5;
+
+/// What an idempotent append found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SequenceCheck {
+    Append,
+    /// This exact batch is already in the log at this base offset.
+    Duplicate(u64),
+    OutOfOrder {
+        expected: i32,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Replica {
+    pub broker: BrokerId,
+    pub log: Vec<Record>,
+    /// (leader epoch, start offset) in increasing order: the leader-epoch cache (KIP-101).
+    pub epochs: Vec<(u32, u64)>,
+    pub high_watermark: u64,
+    pub producers: BTreeMap<u32, ProducerEntry>,
+}
+
+impl Replica {
+    pub fn new(broker: BrokerId) -> Replica {
+        Replica {
+            broker,
+            log: Vec::new(),
+            epochs: Vec::new(),
+            high_watermark: 0,
+            producers: BTreeMap::new(),
+        }
+    }
+
+    pub fn log_end_offset(&self) -> u64 {
+        self.log.len() as u64
+    }
+
+    /// Checks an idempotent batch's sequence against the producer's last batches.
+    pub fn check_sequence(&self, producer_id: u32, first: i32, last: i32) -> SequenceCheck {
+        let Some(entry) = self.producers.get(&producer_id) else {
+            return if first == 0 {
+                SequenceCheck::Append
+            } else {
+                SequenceCheck::OutOfOrder { expected: 0 }
+            };
+        };
+        if let Some(&(_, _, offset)) = entry.batches.iter().find(|b| b.0 == first && b.1 == last) {
+            return SequenceCheck::Duplicate(offset);
+        }
+        let expected = entry.batches.back().map_or(0, |b| b.1 + 1);
+        if first == expected {
+            SequenceCheck::Append
+        } else {
+            SequenceCheck::OutOfOrder { expected }
+        }
+    }
+
+    /// Appends records (leader or follower), keeping the epoch cache and producer state.
+    pub fn append(&mut self, records: &[Record]) {
+        for r in records {
+            let offset = self.log.len() as u64;
+            if self.epochs.last().is_none_or(|&(e, _)| e < r.leader_epoch) {
+                self.epochs.push((r.leader_epoch, offset));
+            }
+            self.log.push(*r);
+            self.track_producer(r, offset);
+        }
+    }
+
+    fn track_producer(&mut self, r: &Record, offset: u64) {
+        if r.producer_id == NO_PRODUCER_ID {
+            return;
+        }
+        let entry = self.producers.entry(r.producer_id).or_default();
+        match entry.batches.back_mut() {
+            Some(b) if !r.batch_start => b.1 = r.sequence,
+            _ => {
+                entry.batches.push_back((r.sequence, r.sequence, offset));
+                if entry.batches.len() > BATCHES_TO_RETAIN {
+                    entry.batches.pop_front();
+                }
+            }
+        }
+    }
+
+    /// Cuts the log back to `offset` and rebuilds the state derived from it, as a replica does
+    /// when it truncates after a leader change.
+    pub fn truncate_to(&mut self, offset: u64) -> Vec<Record> {
+        if offset >= self.log_end_offset() {
+            return Vec::new();
+        }
+        let cut = self.log.split_off(offset as usize);
+        self.epochs.retain(|&(_, start)| start < offset);
+        self.high_watermark = self.high_watermark.min(offset);
+        self.producers.clear();
+        let log = std::mem::take(&mut self.log);
+        for (i, r) in log.iter().enumerate() {
+            self.track_producer(r, i as u64);
+        }
+        self.log = log;
+        cut
+    }
+
+    /// Where this replica's log stops agreeing with `leader`'s: the first offset whose record
+    /// differs, or either log's end. With leader epochs (KIP-101/KIP-279) a follower truncates
+    /// exactly there.
+    pub fn divergence(&self, leader: &Replica) -> u64 {
+        let common = self.log.len().min(leader.log.len());
+        let first_diff = (0..common)
+            .find(|&i| self.log[i] != leader.log[i])
+            .unwrap_or(common);
+        first_diff as u64
+    }
+
+    /// The latest leader epoch in this replica's log.
+    pub fn latest_epoch(&self) -> Option<u32> {
+        self.epochs.last().map(|e| e.0)
+    }
+}

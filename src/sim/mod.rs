@@ -1,0 +1,359 @@
+//! The deterministic discrete-event simulation: `Sim { clock, queue, world, rng }` and `step`,
+//! which applies one event to the world and schedules what follows from it.
+//!
+//! A run is a pure function of (model, seed, fault schedule): a logical clock in milliseconds,
+//! ties broken by insertion order, ordered maps only, and one ChaCha RNG seeded from the
+//! scenario (used for network jitter and the sticky partitioner).
+
+mod broker;
+mod consumer;
+mod controller;
+pub mod event;
+mod fault;
+mod group;
+pub mod log;
+mod producer;
+pub mod trace;
+pub mod world;
+
+use crate::model::{Client, Model};
+use event::{Event, Queue};
+use rand_chacha::ChaCha8Rng;
+use rand_core::{Rng, SeedableRng};
+use trace::Trace;
+use world::World;
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stop {
+    /// Nothing left that could change the outcome.
+    Quiescent,
+    /// The scenario's `run for` time ran out first.
+    TimeLimit,
+    /// The event budget ran out (a runaway scenario).
+    EventLimit,
+}
+
+/// Options that do not change what a run computes, only what it records.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Keep at most this many process-table steps.
+    pub trace_limit: usize,
+    /// Overrides the scenario's seed.
+    pub seed: Option<u64>,
+    /// Record every fault point the run passes through (see [`fault_points`]).
+    pub record_points: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            trace_limit: 10_000,
+            seed: None,
+            record_points: false,
+        }
+    }
+}
+
+/// Hard ceiling on events per run, far above what any scenario within the limits needs.
+pub const MAX_EVENTS: u64 = 2_000_000_000;
+
+/// Everything a run produced.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub world: World,
+    pub trace: Trace,
+    pub stop: Stop,
+    pub end_ms: u64,
+    pub events: u64,
+    pub seed: u64,
+    /// Fault points passed, written as fault lines (only with `record_points`).
+    pub points: Vec<String>,
+}
+
+/// The fault points a fault-free run of `model` passes through, each written as the fault
+/// line that would inject a fault there. These are the stable names of injection points.
+pub fn fault_points(model: &Model) -> Vec<String> {
+    let mut quiet = model.clone();
+    quiet.faults.clear();
+    quiet.expects.clear();
+    let run = run(
+        &quiet,
+        &Options {
+            trace_limit: 0,
+            seed: None,
+            record_points: true,
+        },
+    );
+    run.points
+}
+
+pub struct Sim<'m> {
+    pub model: &'m Model,
+    pub clock: u64,
+    pub queue: Queue,
+    pub world: World,
+    rng: ChaCha8Rng,
+    pub trace: Trace,
+    /// Whether the event being handled is idle (its follow-ups are idle too).
+    idle: bool,
+    points: Option<Vec<String>>,
+}
+
+/// Runs a scenario to the end.
+pub fn run(model: &Model, options: &Options) -> Run {
+    let seed = options.seed.unwrap_or(model.seed);
+    let mut sim = Sim {
+        model,
+        clock: 0,
+        queue: Queue::default(),
+        world: World::new(model),
+        rng: ChaCha8Rng::seed_from_u64(seed),
+        trace: Trace::new(options.trace_limit),
+        idle: false,
+        points: options.record_points.then(Vec::new),
+    };
+    sim.track("start");
+    sim.start();
+    let mut events = 0u64;
+    let mut last_active = 0u64;
+    let stop = loop {
+        if sim.queue.active() == 0 && !sim.busy() {
+            break Stop::Quiescent;
+        }
+        let Some(time) = sim.queue.peek_time() else {
+            break Stop::Quiescent;
+        };
+        if time > model.run_for_ms {
+            break Stop::TimeLimit;
+        }
+        if events >= MAX_EVENTS {
+            break Stop::EventLimit;
+        }
+        let Some((time, idle, event)) = sim.queue.pop() else {
+            break Stop::Quiescent;
+        };
+        events += 1;
+        sim.clock = time;
+        sim.idle = idle;
+        let traced = sim.trace.total;
+        sim.step(event);
+        if !idle || sim.trace.total != traced {
+            last_active = time;
+        }
+    };
+    // The run ends with the last event that did something (idle polling after it is not news).
+    let end_ms = if stop == Stop::Quiescent {
+        last_active
+    } else {
+        sim.clock
+    };
+    sim.clock = end_ms;
+    if sim.trace.tracker.len() < sim.trace.limit {
+        sim.track("final");
+    }
+    let points = sim.points.take().unwrap_or_default();
+    Run {
+        world: sim.world,
+        trace: sim.trace,
+        stop,
+        end_ms,
+        events,
+        seed,
+        points,
+    }
+}
+
+impl Sim<'_> {
+    fn start(&mut self) {
+        for (i, f) in self.model.faults.iter().enumerate() {
+            if let crate::model::Trigger::At(t) = f.trigger {
+                self.queue.push(t, Event::Fault { fault: i as u32 }, false);
+            }
+        }
+        for p in 0..self.model.producers.len() as u32 {
+            self.start_producer(p);
+        }
+        for c in 0..self.model.consumers.len() as u32 {
+            let at = self.model.consumers[c as usize].start_at_ms;
+            self.world.consumers[c as usize].incarnation = 0;
+            self.queue.push(
+                at,
+                Event::ConsumerStep {
+                    consumer: c,
+                    inc: 0,
+                },
+                false,
+            );
+        }
+        for p in 0..self.model.partitions.len() as u32 {
+            self.start_followers(p);
+        }
+    }
+
+    /// Whether a live producer still holds a batch (its timers may still fail or retry it).
+    fn busy(&self) -> bool {
+        self.world
+            .producers
+            .iter()
+            .any(|p| p.alive && !p.batches.is_empty())
+    }
+
+    /// Applies one event.
+    fn step(&mut self, event: Event) {
+        match event {
+            Event::AppSend { producer, inc } => self.on_app_send(producer, inc),
+            Event::SenderWake { producer, inc } => {
+                if self.producer_live(producer, inc) {
+                    self.drain(producer);
+                }
+            }
+            Event::ProduceArrive {
+                producer,
+                inc,
+                req,
+                broker,
+                batch,
+            } => self.on_produce_arrive(producer, inc, req, broker, batch),
+            Event::ProduceResponse {
+                producer,
+                inc,
+                req,
+                reply,
+            } => self.on_produce_response(producer, inc, req, reply),
+            Event::RequestTimeout { producer, inc, req } => {
+                self.on_request_timeout(producer, inc, req)
+            }
+            Event::BatchExpiry {
+                producer,
+                inc,
+                batch,
+            } => self.on_batch_expiry(producer, inc, batch),
+            Event::FollowerFetch {
+                partition,
+                follower,
+                finc,
+                epoch,
+                offset,
+            } => self.on_follower_fetch(partition, follower, finc, epoch, offset),
+            Event::FollowerFetchResponse {
+                partition,
+                follower,
+                finc,
+                epoch,
+                records,
+                high_watermark,
+            } => self.on_follower_fetch_response(
+                partition,
+                follower,
+                finc,
+                epoch,
+                records,
+                high_watermark,
+            ),
+            Event::FetchWaitExpired { partition, token } => {
+                self.on_fetch_wait_expired(partition, token)
+            }
+            Event::ConsumerFetch {
+                consumer,
+                inc,
+                partition,
+                offset,
+                broker,
+            } => self.on_consumer_fetch(consumer, inc, partition, offset, broker),
+            Event::ConsumerFetchResponse {
+                consumer,
+                inc,
+                partition,
+                offset,
+                records,
+                error,
+            } => self.on_consumer_fetch_response(consumer, inc, partition, offset, records, error),
+            Event::ConsumerStep { consumer, inc } => self.on_consumer_step(consumer, inc),
+            Event::GroupArrive {
+                consumer,
+                inc,
+                request,
+            } => self.on_group_arrive(consumer, inc, request),
+            Event::GroupResponse {
+                consumer,
+                inc,
+                reply,
+            } => self.on_group_response(consumer, inc, reply),
+            Event::MemberExpire { group, member } => self.on_member_expire(group, member),
+            Event::BrokerFenced { broker, inc } => self.on_broker_fenced(broker, inc),
+            Event::Fault { fault } => self.fire(fault as usize),
+        }
+    }
+
+    /// One-way network delay of a message sent now.
+    fn latency(&mut self) -> u64 {
+        let n = &self.model.network;
+        if n.jitter_ms == 0 {
+            n.latency_ms
+        } else {
+            n.latency_ms + self.rng.next_u64() % (n.jitter_ms + 1)
+        }
+    }
+
+    fn random(&mut self, below: u64) -> u64 {
+        if below <= 1 {
+            0
+        } else {
+            self.rng.next_u64() % below
+        }
+    }
+
+    /// Schedules `event` after a network hop.
+    fn send(&mut self, event: Event) {
+        let at = self.clock + self.latency();
+        self.queue.push(at, event, self.idle);
+    }
+
+    fn at(&mut self, time: u64, event: Event) {
+        self.queue.push(time, event, self.idle);
+    }
+
+    /// Adds a process-table row; the closure only runs when the row will be kept.
+    fn log(&mut self, row: impl FnOnce(&Self) -> (String, String, String, String)) {
+        if self.trace.wants() {
+            let (actor, action, message, result) = row(self);
+            self.trace.push(self.clock, actor, action, message, result);
+            let step = self.trace.total.to_string();
+            self.track(&step);
+        } else {
+            self.trace.skip();
+        }
+    }
+
+    fn track(&mut self, after: &str) {
+        let values = self
+            .model
+            .track
+            .iter()
+            .map(|v| self.tracked_value(v))
+            .collect();
+        self.trace.track(after.to_string(), self.clock, values);
+    }
+
+    fn client_name(&self, c: Client) -> String {
+        self.model.client_name(c).to_string()
+    }
+
+    fn value(&self, msg: u32) -> String {
+        self.model.value(msg)
+    }
+
+    /// `[message1, message2]`, shortened past a handful.
+    fn values(&self, msgs: impl IntoIterator<Item = u32>) -> String {
+        let msgs: Vec<u32> = msgs.into_iter().collect();
+        let mut parts: Vec<String> = msgs.iter().take(4).map(|m| self.value(*m)).collect();
+        if msgs.len() > 4 {
+            parts.push(format!("... {} more", msgs.len() - 4));
+        }
+        parts.join(", ")
+    }
+}
+
+mod tracked;

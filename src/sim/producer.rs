@@ -1,0 +1,715 @@
+//! The producer: the application's `send()` calls, the record accumulator, the sender thread
+//! (max.in.flight, retries, retry.backoff.ms, delivery.timeout.ms, request.timeout.ms) and the
+//! idempotent producer's sequence numbers.
+
+use super::Sim;
+use super::event::{Event, ProduceBatch, ProduceError, ProduceReply};
+use super::log::NO_PRODUCER_ID;
+use super::world::{Batch, InFlight};
+use crate::model::{Acks, Client, ClientPoint, FaultAction, MsgId, PartitionIdx, Piece, Template};
+use std::collections::VecDeque;
+
+/// Bytes a record adds to a batch beyond its key and value (varint headers, roughly).
+const RECORD_OVERHEAD: u64 = 10;
+
+impl Sim<'_> {
+    pub(super) fn producer_live(&self, p: u32, inc: u32) -> bool {
+        let s = &self.world.producers[p as usize];
+        s.alive && s.incarnation == inc
+    }
+
+    pub(super) fn start_producer(&mut self, p: u32) {
+        let cfg = &self.model.producers[p as usize];
+        let idempotent = cfg.enable_idempotence;
+        let pid = if idempotent {
+            self.world.next_producer_id += 1;
+            self.world.next_producer_id - 1
+        } else {
+            NO_PRODUCER_ID
+        };
+        let s = &mut self.world.producers[p as usize];
+        s.alive = true;
+        s.producer_id = pid;
+        s.next_sequence.clear();
+        self.schedule_next_send(p);
+    }
+
+    fn schedule_next_send(&mut self, p: u32) {
+        let cfg = &self.model.producers[p as usize];
+        let s = &self.world.producers[p as usize];
+        let inc = s.incarnation;
+        let at = if !s.resend.is_empty() {
+            self.clock
+        } else if s.next_send < cfg.message_count {
+            let msg = cfg.first_msg + s.next_send;
+            let (_, spec, i) = self.model.send_of(msg);
+            (spec.at_ms + spec.every_ms * u64::from(i - 1)).max(self.clock)
+        } else {
+            return;
+        };
+        self.queue
+            .push(at, Event::AppSend { producer: p, inc }, false);
+    }
+
+    pub(super) fn on_app_send(&mut self, p: u32, inc: u32) {
+        if !self.producer_live(p, inc) {
+            return;
+        }
+        let cfg = &self.model.producers[p as usize];
+        let s = &mut self.world.producers[p as usize];
+        let msg = match s.resend.pop_front() {
+            Some(m) => m,
+            None => {
+                s.next_send += 1;
+                cfg.first_msg + s.next_send - 1
+            }
+        };
+        self.send_record(p, msg);
+        let number = self.model.send_number(msg);
+        if self.point(Client::Producer(p), ClientPoint::AfterSend(number)) {
+            return;
+        }
+        self.schedule_next_send(p);
+    }
+
+    /// `send()`: the record joins the partition's open batch or starts a new one.
+    fn send_record(&mut self, p: u32, msg: MsgId) {
+        let partition = self.choose_partition(p, msg);
+        let bytes = self.record_size(msg);
+        let batch_size = self.model.producers[p as usize].batch_size;
+        let delivery_timeout = self.model.producers[p as usize].delivery_timeout_ms;
+        let now = self.clock;
+        let first_send = self.world.messages[msg as usize].sent_at.is_none();
+        if first_send {
+            self.world.messages[msg as usize].sent_at = Some(now);
+        }
+        let s = &mut self.world.producers[p as usize];
+        let queue = s.queues.entry(partition).or_default();
+        // A batch still in the accumulator (never sent) takes more records while they fit.
+        let open = queue.back().copied().filter(|id| {
+            let b = &s.batches[id];
+            b.attempts == 0 && b.bytes + bytes <= batch_size.max(bytes)
+        });
+        match open {
+            Some(id) => {
+                let b = s.batches.get_mut(&id).expect("queued batch exists");
+                b.msgs.push(msg);
+                b.bytes += bytes;
+            }
+            None => {
+                let id = s.next_batch;
+                s.next_batch += 1;
+                s.batches.insert(
+                    id,
+                    Batch {
+                        partition,
+                        msgs: vec![msg],
+                        bytes,
+                        base_sequence: -1,
+                        attempts: 0,
+                        created_at: now,
+                        retry_at: now,
+                        last_error: None,
+                    },
+                );
+                queue.push_back(id);
+                let inc = s.incarnation;
+                self.queue.push(
+                    now + delivery_timeout,
+                    Event::BatchExpiry {
+                        producer: p,
+                        inc,
+                        batch: id,
+                    },
+                    false,
+                );
+            }
+        }
+        self.log(|sim| {
+            let pname = sim.model.partition_name(partition);
+            let what = if first_send {
+                "send()"
+            } else {
+                "send() again after restart"
+            };
+            (
+                sim.client_name(Client::Producer(p)),
+                what.into(),
+                sim.value(msg),
+                format!("queued for {pname}"),
+            )
+        });
+        self.drain(p);
+    }
+
+    fn record_size(&self, msg: MsgId) -> u64 {
+        let (_, spec, i) = self.model.send_of(msg);
+        let n = spec.first_number + i - 1;
+        let key = spec.key.as_ref().map_or(0, |k| template_len(k, i, n));
+        RECORD_OVERHEAD + key + template_len(&spec.value, i, n)
+    }
+
+    /// Explicit partition, else murmur2 of the key (Kafka's default partitioner), else the
+    /// sticky partitioner (KIP-794): stay on one partition until a batch's worth was written.
+    fn choose_partition(&mut self, p: u32, msg: MsgId) -> PartitionIdx {
+        let (_, spec, _) = self.model.send_of(msg);
+        let topic = &self.model.topics[spec.topic as usize];
+        let (first, count) = (topic.first_partition, topic.partitions);
+        if let Some(part) = spec.partition {
+            return first + part;
+        }
+        if let Some(key) = self.model.key(msg) {
+            return first + (murmur2(key.as_bytes()) & 0x7fff_ffff) % count;
+        }
+        let bytes = self.record_size(msg);
+        let batch_size = self.model.producers[p as usize].batch_size;
+        let topic_idx = spec.topic;
+        let current = self.world.producers[p as usize]
+            .sticky
+            .get(&topic_idx)
+            .copied();
+        let (part, written) = match current {
+            Some((part, written)) if written < batch_size => (part, written),
+            Some((part, _)) if count > 1 => {
+                let step = 1 + self.random(u64::from(count - 1)) as u32;
+                ((part + step) % count, 0)
+            }
+            Some((part, _)) => (part, 0),
+            None => (self.random(u64::from(count)) as u32, 0),
+        };
+        self.world.producers[p as usize]
+            .sticky
+            .insert(topic_idx, (part, written + bytes));
+        first + part
+    }
+
+    /// The sender thread: sends every batch that may go now.
+    pub(super) fn drain(&mut self, p: u32) {
+        let cfg = &self.model.producers[p as usize];
+        let partitions: Vec<PartitionIdx> = self.world.producers[p as usize]
+            .queues
+            .keys()
+            .copied()
+            .collect();
+        for part in partitions {
+            loop {
+                let s = &self.world.producers[p as usize];
+                let Some(&id) = s.queues[&part].front() else {
+                    break;
+                };
+                let batch = &s.batches[&id];
+                if batch.retry_at > self.clock {
+                    break;
+                }
+                let pstate = &self.world.partitions[part as usize];
+                // Metadata: the producer sends to the current leader, and waits (without
+                // spending an attempt) while the leader is down or unknown.
+                let Some(leader) = pstate.leader.filter(|b| self.world.broker(*b).alive) else {
+                    break;
+                };
+                let to_leader = s.in_flight.values().filter(|f| f.broker == leader).count() as u32;
+                if to_leader >= cfg.max_in_flight {
+                    break;
+                }
+                // An idempotent producer retries a partition's batches strictly in sequence
+                // order, one at a time, so the broker never sees a gap.
+                if cfg.enable_idempotence
+                    && batch.attempts > 0
+                    && s.in_flight
+                        .values()
+                        .any(|f| s.batches.get(&f.batch).is_some_and(|b| b.partition == part))
+                {
+                    break;
+                }
+                self.world.producers[p as usize]
+                    .queues
+                    .get_mut(&part)
+                    .expect("queue")
+                    .pop_front();
+                self.send_batch(p, id, leader);
+            }
+        }
+    }
+
+    fn send_batch(&mut self, p: u32, id: u32, broker: u32) {
+        let cfg = &self.model.producers[p as usize];
+        let now = self.clock;
+        let s = &mut self.world.producers[p as usize];
+        let batch = s.batches.get_mut(&id).expect("batch");
+        batch.attempts += 1;
+        let attempt = batch.attempts;
+        if cfg.enable_idempotence && batch.base_sequence < 0 {
+            let next = s.next_sequence.entry(batch.partition).or_insert(0);
+            batch.base_sequence = *next;
+            *next += batch.msgs.len() as i32;
+        }
+        if attempt > 1 {
+            s.retries += 1;
+        }
+        let msgs = batch.msgs.clone();
+        let req = s.next_request;
+        s.next_request += 1;
+        let inc = s.incarnation;
+        for m in &msgs {
+            self.world.messages[*m as usize].attempts += 1;
+        }
+        self.request_points(p, &msgs, attempt);
+        let (lose_request, lose_ack) = self.request_faults(p, &msgs, attempt);
+        if cfg.acks != Acks::Zero {
+            self.world.producers[p as usize].in_flight.insert(
+                req,
+                InFlight {
+                    batch: id,
+                    broker,
+                    sent_at: now,
+                    attempt,
+                    lose_ack,
+                },
+            );
+            self.queue.push(
+                now + cfg.request_timeout_ms,
+                Event::RequestTimeout {
+                    producer: p,
+                    inc,
+                    req,
+                },
+                false,
+            );
+        }
+        self.log(|sim| {
+            let b = &sim.world.producers[p as usize].batches[&id];
+            let part = sim.model.partition_name(b.partition);
+            let what = if attempt == 1 {
+                "produce request".to_string()
+            } else {
+                format!("retry {}", attempt - 1)
+            };
+            let seq = if b.base_sequence >= 0 {
+                let last = b.base_sequence + b.msgs.len() as i32 - 1;
+                if last == b.base_sequence {
+                    format!(", seq {last}")
+                } else {
+                    format!(", seq {}-{last}", b.base_sequence)
+                }
+            } else {
+                String::new()
+            };
+            let result = if lose_request {
+                "request lost in the network".to_string()
+            } else {
+                format!("to broker {broker} for {part}{seq}")
+            };
+            (
+                sim.client_name(Client::Producer(p)),
+                what,
+                sim.values(msgs.iter().copied()),
+                result,
+            )
+        });
+        let s = &mut self.world.producers[p as usize];
+        let b = &s.batches[&id];
+        let batch = ProduceBatch {
+            partition: b.partition,
+            msgs,
+            producer_id: s.producer_id,
+            base_sequence: b.base_sequence,
+            acks: cfg.acks,
+        };
+        if cfg.acks == Acks::Zero {
+            // acks=0: the record counts as sent once it is on the wire; no retry is possible
+            // and no offset is known.
+            let b = s.batches.remove(&id).expect("batch");
+            s.acked += b.msgs.len() as u32;
+            for m in &b.msgs {
+                self.world.messages[*m as usize].acked_at = Some(now);
+            }
+        }
+        if !lose_request {
+            self.send(Event::ProduceArrive {
+                producer: p,
+                inc,
+                req,
+                broker,
+                batch,
+            });
+        }
+    }
+
+    pub(super) fn on_produce_response(&mut self, p: u32, inc: u32, req: u32, reply: ProduceReply) {
+        if !self.producer_live(p, inc) {
+            return;
+        }
+        let Some(flight) = self.world.producers[p as usize]
+            .in_flight
+            .get(&req)
+            .cloned()
+        else {
+            return;
+        };
+        if flight.lose_ack {
+            self.log(|sim| {
+                let msgs = sim.world.producers[p as usize].batches[&flight.batch]
+                    .msgs
+                    .clone();
+                (
+                    "network".into(),
+                    "produce response".into(),
+                    sim.values(msgs),
+                    "ack lost".into(),
+                )
+            });
+            return;
+        }
+        self.world.producers[p as usize].in_flight.remove(&req);
+        match reply {
+            ProduceReply::Ok {
+                base_offset,
+                duplicate,
+            } => {
+                let s = &mut self.world.producers[p as usize];
+                let Some(batch) = s.batches.remove(&flight.batch) else {
+                    return;
+                };
+                s.acked += batch.msgs.len() as u32;
+                for (i, m) in batch.msgs.iter().enumerate() {
+                    let st = &mut self.world.messages[*m as usize];
+                    st.acked_at = Some(self.clock);
+                    st.offset = Some(base_offset + i as u64);
+                }
+                self.log(|sim| {
+                    let last = base_offset + batch.msgs.len() as u64 - 1;
+                    let offs = if last == base_offset {
+                        format!("offset {last}")
+                    } else {
+                        format!("offsets {base_offset}-{last}")
+                    };
+                    let note = if duplicate { " (original write)" } else { "" };
+                    (
+                        sim.client_name(Client::Producer(p)),
+                        "ack".into(),
+                        sim.values(batch.msgs.iter().copied()),
+                        format!("acked, {offs}{note}"),
+                    )
+                });
+                for m in &batch.msgs {
+                    self.on_acked(p, *m);
+                }
+                self.drain(p);
+            }
+            ProduceReply::Err(e) => self.batch_failed(p, flight.batch, e),
+        }
+    }
+
+    /// A request failed: retry the batch if attempts and delivery.timeout.ms allow, else fail it.
+    fn batch_failed(&mut self, p: u32, id: u32, error: ProduceError) {
+        let cfg = &self.model.producers[p as usize];
+        let now = self.clock;
+        let s = &mut self.world.producers[p as usize];
+        let Some(batch) = s.batches.get_mut(&id) else {
+            return;
+        };
+        batch.last_error = Some(error.name());
+        let out_of_time = now >= batch.created_at + cfg.delivery_timeout_ms;
+        let out_of_retries = batch.attempts > cfg.retries;
+        if out_of_time || out_of_retries {
+            let b = s.batches.remove(&id).expect("batch");
+            let why = if out_of_time {
+                "TimeoutException"
+            } else {
+                error.name()
+            };
+            for m in &b.msgs {
+                self.world.messages[*m as usize].failed = Some(why);
+            }
+            self.log(|sim| {
+                let reason = if out_of_time {
+                    format!(
+                        "failed: TimeoutException (delivery.timeout.ms {} ms) after {}",
+                        cfg.delivery_timeout_ms,
+                        error.name()
+                    )
+                } else if cfg.retries == 0 {
+                    format!("failed: {} (retries 0)", error.name())
+                } else {
+                    format!(
+                        "failed: {} (retries {} exhausted)",
+                        error.name(),
+                        cfg.retries
+                    )
+                };
+                (
+                    sim.client_name(Client::Producer(p)),
+                    "error".into(),
+                    sim.values(b.msgs.iter().copied()),
+                    reason,
+                )
+            });
+            self.drain(p);
+            return;
+        }
+        batch.retry_at = now + cfg.retry_backoff_ms;
+        let seq = batch.base_sequence;
+        let queue = s
+            .queues
+            .entry(batch.partition)
+            .or_insert_with(VecDeque::new);
+        if cfg.enable_idempotence {
+            // RecordAccumulator.insertInSequenceOrder
+            let batches = &s.batches;
+            let pos = queue
+                .iter()
+                .position(|q| batches[q].base_sequence < 0 || batches[q].base_sequence > seq);
+            match pos {
+                Some(i) => queue.insert(i, id),
+                None => queue.push_back(id),
+            }
+        } else {
+            // RecordAccumulator.reenqueue puts a retried batch at the front.
+            queue.push_front(id);
+        }
+        let inc = s.incarnation;
+        self.log(|sim| {
+            let msgs = sim.world.producers[p as usize].batches[&id].msgs.clone();
+            (
+                sim.client_name(Client::Producer(p)),
+                "error".into(),
+                sim.values(msgs),
+                format!(
+                    "{}; will retry in {} ms",
+                    error.name(),
+                    cfg.retry_backoff_ms
+                ),
+            )
+        });
+        self.queue.push(
+            now + cfg.retry_backoff_ms,
+            Event::SenderWake { producer: p, inc },
+            false,
+        );
+    }
+
+    pub(super) fn on_request_timeout(&mut self, p: u32, inc: u32, req: u32) {
+        if !self.producer_live(p, inc) {
+            return;
+        }
+        let Some(flight) = self.world.producers[p as usize]
+            .in_flight
+            .get(&req)
+            .cloned()
+        else {
+            return;
+        };
+        let timeout = self.model.producers[p as usize].request_timeout_ms;
+        self.log(|sim| {
+            let msgs = sim.world.producers[p as usize].batches[&flight.batch]
+                .msgs
+                .clone();
+            (
+                sim.client_name(Client::Producer(p)),
+                "request timeout".into(),
+                sim.values(msgs),
+                format!(
+                    "no response in {timeout} ms; connection to broker {} closed",
+                    flight.broker
+                ),
+            )
+        });
+        // NetworkClient closes the connection on a request timeout, which fails every other
+        // request in flight on it.
+        let victims: Vec<(u32, u32)> = self.world.producers[p as usize]
+            .in_flight
+            .iter()
+            .filter(|(_, f)| f.broker == flight.broker)
+            .map(|(r, f)| (*r, f.batch))
+            .collect();
+        for (r, batch) in victims {
+            self.world.producers[p as usize].in_flight.remove(&r);
+            let e = if r == req {
+                ProduceError::Timeout
+            } else {
+                ProduceError::Network
+            };
+            self.batch_failed(p, batch, e);
+        }
+    }
+
+    pub(super) fn on_batch_expiry(&mut self, p: u32, inc: u32, id: u32) {
+        if !self.producer_live(p, inc) {
+            return;
+        }
+        let s = &self.world.producers[p as usize];
+        if !s.batches.contains_key(&id) || s.in_flight.values().any(|f| f.batch == id) {
+            return;
+        }
+        let s = &mut self.world.producers[p as usize];
+        let b = s.batches.remove(&id).expect("batch");
+        if let Some(q) = s.queues.get_mut(&b.partition) {
+            q.retain(|x| *x != id);
+        }
+        for m in &b.msgs {
+            self.world.messages[*m as usize].failed = Some("TimeoutException");
+        }
+        let ms = self.model.producers[p as usize].delivery_timeout_ms;
+        self.log(|sim| {
+            let part = sim.model.partition_name(b.partition);
+            (
+                sim.client_name(Client::Producer(p)),
+                "error".into(),
+                sim.values(b.msgs.iter().copied()),
+                format!(
+                    "failed: TimeoutException (expired in the accumulator for {part} after {ms} ms)"
+                ),
+            )
+        });
+    }
+
+    /// Which `request lost` / `ack lost` faults hit this produce request.
+    fn request_faults(&mut self, p: u32, msgs: &[MsgId], attempt: u32) -> (bool, bool) {
+        let mut lose = (false, false);
+        for (i, f) in self.model.faults.iter().enumerate() {
+            let crate::model::Trigger::Request {
+                producer,
+                msg,
+                attempt: a,
+            } = f.trigger
+            else {
+                continue;
+            };
+            if producer != p
+                || a != attempt
+                || !msgs.contains(&msg)
+                || !self.world.fired[i].is_empty()
+            {
+                continue;
+            }
+            self.world.fired[i].push(self.clock);
+            match f.action {
+                FaultAction::LoseRequest => lose.0 = true,
+                _ => lose.1 = true,
+            }
+        }
+        lose
+    }
+
+    fn on_acked(&mut self, p: u32, msg: MsgId) {
+        self.happened(super::fault::Happened::Acked { producer: p, msg });
+    }
+
+    pub(super) fn crash_producer(&mut self, p: u32) {
+        let s = &mut self.world.producers[p as usize];
+        s.alive = false;
+        let lost: Vec<MsgId> = s
+            .batches
+            .values()
+            .flat_map(|b| b.msgs.iter().copied())
+            .collect();
+        s.batches.clear();
+        s.queues.clear();
+        s.in_flight.clear();
+        s.sticky.clear();
+        for m in lost {
+            let st = &mut self.world.messages[m as usize];
+            if st.acked_at.is_none() && st.attempts == 0 {
+                st.dropped_by_crash = true;
+            }
+        }
+    }
+
+    /// The application restarts: a new producer id (KIP-98: idempotence holds per producer id)
+    /// and it sends again, first, every record it never saw acknowledged.
+    pub(super) fn restart_producer(&mut self, p: u32) {
+        let cfg = &self.model.producers[p as usize];
+        let sent = self.world.producers[p as usize].next_send;
+        let resend: VecDeque<MsgId> = (cfg.first_msg..cfg.first_msg + sent)
+            .filter(|m| {
+                let st = &self.world.messages[*m as usize];
+                st.acked_at.is_none() && st.failed.is_none()
+            })
+            .collect();
+        let s = &mut self.world.producers[p as usize];
+        s.incarnation += 1;
+        s.resend = resend;
+        self.start_producer(p);
+    }
+}
+
+/// Length of a rendered template without rendering it.
+fn template_len(t: &Template, i: u32, n: u32) -> u64 {
+    t.0.iter()
+        .map(|p| match p {
+            Piece::Text(s) => s.len() as u64,
+            Piece::Index => digits(i),
+            Piece::Number => digits(n),
+        })
+        .sum()
+}
+
+fn digits(mut x: u32) -> u64 {
+    let mut d = 1;
+    while x >= 10 {
+        x /= 10;
+        d += 1;
+    }
+    d
+}
+
+/// Kafka's `Utils.murmur2`, which the default partitioner applies to the serialized key.
+pub fn murmur2(data: &[u8]) -> u32 {
+    let seed: u32 = 0x9747_b28c;
+    let m: u32 = 0x5bd1_e995;
+    let r = 24;
+    let len = data.len();
+    let mut h: u32 = seed ^ len as u32;
+    for chunk in data.chunks_exact(4) {
+        let mut k = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        k = k.wrapping_mul(m);
+        k ^= k >> r;
+        k = k.wrapping_mul(m);
+        h = h.wrapping_mul(m);
+        h ^= k;
+    }
+    let tail = &data[len & !3..];
+    if tail.len() >= 3 {
+        h ^= u32::from(tail[2]) << 16;
+    }
+    if tail.len() >= 2 {
+        h ^= u32::from(tail[1]) << 8;
+    }
+    if !tail.is_empty() {
+        h ^= u32::from(tail[0]);
+        h = h.wrapping_mul(m);
+    }
+    h ^= h >> 13;
+    h = h.wrapping_mul(m);
+    h ^= h >> 15;
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::murmur2;
+
+    #[test]
+    fn murmur2_matches_kafka_utils_test_vectors() {
+        // From Kafka's UtilsTest.testMurmur2.
+        let cases: &[(&[u8], i32)] = &[
+            (b"21", -973932308),
+            (b"foobar", -790332482),
+            (b"a-little-bit-long-string", -985981536),
+            (b"a-little-bit-longer-string", -1486304829),
+            (
+                b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8",
+                -58897971,
+            ),
+            (b"abc", 479470107),
+        ];
+        for (data, want) in cases {
+            assert_eq!(
+                murmur2(data) as i32,
+                *want,
+                "{}",
+                String::from_utf8_lossy(data)
+            );
+        }
+    }
+}

@@ -1,0 +1,352 @@
+//! The simulated world as plain data: brokers, partitions and their replicas, clients, groups,
+//! and what has happened to every message so far. Cloneable and hashable, so a fault-schedule
+//! explorer can snapshot and compare states.
+
+use super::log::{Record, Replica};
+use crate::model::{BrokerId, Model, MsgId, PartitionIdx};
+use std::collections::{BTreeMap, VecDeque};
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct World {
+    pub brokers: Vec<Broker>,
+    pub partitions: Vec<Partition>,
+    pub producers: Vec<Producer>,
+    pub consumers: Vec<Consumer>,
+    pub groups: Vec<Group>,
+    pub messages: Vec<MessageState>,
+    /// processed[group][msg]: how many times a member of the group processed the message.
+    pub processed: Vec<Vec<u16>>,
+    /// consumed[group][msg]: how many times a poll of a member returned it.
+    pub consumed: Vec<Vec<u16>>,
+    /// Every processing of a record, in order: (consumer, message).
+    pub processing: Vec<(u32, MsgId)>,
+    /// Next producer id the (simulated) InitProducerId hands out.
+    pub next_producer_id: u32,
+    /// Faults that already fired, by index in `Model::faults`, with the time they fired.
+    pub fired: Vec<Vec<u64>>,
+    /// Fetch-wait tokens handed out so far.
+    pub next_token: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Broker {
+    pub alive: bool,
+    /// Bumped at each restart, so replies addressed to an earlier life are dropped.
+    pub incarnation: u32,
+    /// Fenced by the controller (it noticed the crash); unfenced when it restarts.
+    pub fenced: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Partition {
+    /// The controller's view: who leads, in which epoch, and the in-sync replicas (bitmask of
+    /// broker ids).
+    pub leader: Option<BrokerId>,
+    pub leader_epoch: u32,
+    pub isr: u64,
+    /// One replica per broker in `PartitionConfig::replicas`, same order.
+    pub replicas: Vec<Replica>,
+    /// The leader's view of each follower's log end offset (same order as `replicas`).
+    pub follower_leo: Vec<u64>,
+    /// acks=all produce requests waiting for the high watermark (Kafka's produce purgatory).
+    pub pending: Vec<PendingProduce>,
+    /// Fetches the leader is holding until data arrives or the wait runs out.
+    pub held: Vec<HeldFetch>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PendingProduce {
+    pub producer: u32,
+    pub inc: u32,
+    pub req: u32,
+    pub base_offset: u64,
+    pub last_offset: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum HeldFetch {
+    Follower {
+        follower: BrokerId,
+        finc: u32,
+        offset: u64,
+        token: u64,
+    },
+    Consumer {
+        consumer: u32,
+        inc: u32,
+        offset: u64,
+        token: u64,
+    },
+}
+
+pub fn bit(b: BrokerId) -> u64 {
+    1u64 << (b - 1)
+}
+
+/// Broker ids in a bitmask, ascending.
+pub fn members(mask: u64) -> Vec<BrokerId> {
+    (1..=64).filter(|b| mask & bit(*b) != 0).collect()
+}
+
+impl Partition {
+    pub fn replica_index(&self, b: BrokerId) -> Option<usize> {
+        self.replicas.iter().position(|r| r.broker == b)
+    }
+
+    pub fn replica(&self, b: BrokerId) -> Option<&Replica> {
+        self.replicas.iter().find(|r| r.broker == b)
+    }
+
+    pub fn leader_replica(&self) -> Option<&Replica> {
+        self.leader.and_then(|l| self.replica(l))
+    }
+
+    pub fn isr_size(&self) -> u32 {
+        self.isr.count_ones()
+    }
+}
+
+/// A batch of records for one partition, as the producer's accumulator holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Batch {
+    pub partition: PartitionIdx,
+    pub msgs: Vec<MsgId>,
+    pub bytes: u64,
+    /// First sequence number, assigned when the batch is first drained (-1 before, or without
+    /// idempotence).
+    pub base_sequence: i32,
+    pub attempts: u32,
+    pub created_at: u64,
+    /// Not sent again before this time (retry.backoff.ms).
+    pub retry_at: u64,
+    pub last_error: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct InFlight {
+    pub batch: u32,
+    pub broker: BrokerId,
+    pub sent_at: u64,
+    pub attempt: u32,
+    /// The response will be lost on the way back (an `ack lost` fault).
+    pub lose_ack: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Producer {
+    pub alive: bool,
+    pub incarnation: u32,
+    pub producer_id: u32,
+    /// Index (within this producer's messages) of the next scheduled `send()`.
+    pub next_send: u32,
+    /// Messages to send again first after a restart (the application re-sends what it never
+    /// saw acknowledged).
+    pub resend: VecDeque<MsgId>,
+    /// How many `send()` calls returned (for `after send N`).
+    pub sends_done: u32,
+    pub next_sequence: BTreeMap<PartitionIdx, i32>,
+    pub queues: BTreeMap<PartitionIdx, VecDeque<u32>>,
+    pub batches: BTreeMap<u32, Batch>,
+    pub next_batch: u32,
+    pub in_flight: BTreeMap<u32, InFlight>,
+    pub next_request: u32,
+    /// Sticky partitioner (KIP-480/794) per topic: (partition, bytes written to it).
+    pub sticky: BTreeMap<u32, (u32, u64)>,
+    pub retries: u32,
+    pub acked: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Phase {
+    /// Not started, or crashed.
+    Down,
+    /// JoinGroup sent, waiting for the rebalance to finish.
+    Joining,
+    /// OffsetFetch sent, waiting for starting positions.
+    Initializing,
+    /// Waiting for fetched records.
+    Polling,
+    /// commitSync in flight; `then_process` says whether processing follows.
+    Committing { then_process: bool },
+    /// Processing the records of the last poll, `next` is the next one.
+    Processing { next: usize },
+    /// Stopped for good (an unrecoverable error such as NoOffsetForPartition).
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Consumer {
+    pub phase: Phase,
+    pub incarnation: u32,
+    pub member: Option<u32>,
+    pub generation: u32,
+    pub assignment: Vec<PartitionIdx>,
+    pub positions: BTreeMap<PartitionIdx, u64>,
+    /// The consumer's own record of what it last committed (for the tracker).
+    pub committed: BTreeMap<PartitionIdx, u64>,
+    /// Records fetched but not yet returned by poll, per partition.
+    pub buffer: BTreeMap<PartitionIdx, VecDeque<(u64, MsgId)>>,
+    pub fetching: BTreeMap<PartitionIdx, bool>,
+    /// The records the last poll returned.
+    pub batch: Vec<(PartitionIdx, u64, MsgId)>,
+    /// A commit completed since the last poll (for `after commit, before processing`).
+    pub committed_since_poll: bool,
+    pub polls: u32,
+    pub commits: u32,
+    pub last_auto_commit: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Group {
+    pub generation: u32,
+    /// Members in join order: (member id, consumer, incarnation, alive as far as the
+    /// coordinator knows: false once crashed, removed when the session expires).
+    pub members: Vec<Member>,
+    pub assignment: BTreeMap<u32, Vec<PartitionIdx>>,
+    pub committed: BTreeMap<PartitionIdx, u64>,
+    /// Consumers waiting for a JoinGroup response.
+    pub joining: Vec<(u32, u32)>,
+    pub next_member: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Member {
+    pub id: u32,
+    pub consumer: u32,
+    pub inc: u32,
+    /// The process is gone but the coordinator has not noticed yet.
+    pub crashed: bool,
+}
+
+/// What has happened to one message, for the outcome analysis.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct MessageState {
+    /// When the application first called `send()` for it.
+    pub sent_at: Option<u64>,
+    /// Produce requests that carried it.
+    pub attempts: u32,
+    /// When the producer saw it acknowledged, and at which offset (None for acks=0).
+    pub acked_at: Option<u64>,
+    pub offset: Option<u64>,
+    /// The error the producer's callback got, if it gave up.
+    pub failed: Option<&'static str>,
+    /// Times a leader appended it.
+    pub appended: u32,
+    /// Times a replica truncated a copy of it away.
+    pub truncated: u32,
+    /// Lost in a `send` that the producer's crash cut short.
+    pub dropped_by_crash: bool,
+}
+
+impl World {
+    pub fn new(model: &Model) -> World {
+        let n = model.total_messages as usize;
+        World {
+            brokers: (0..model.cluster.brokers)
+                .map(|_| Broker {
+                    alive: true,
+                    incarnation: 0,
+                    fenced: false,
+                })
+                .collect(),
+            partitions: model
+                .partitions
+                .iter()
+                .map(|p| Partition {
+                    leader: p.replicas.first().copied(),
+                    leader_epoch: 0,
+                    isr: p.replicas.iter().fold(0, |m, b| m | bit(*b)),
+                    replicas: p.replicas.iter().map(|b| Replica::new(*b)).collect(),
+                    follower_leo: vec![0; p.replicas.len()],
+                    pending: Vec::new(),
+                    held: Vec::new(),
+                })
+                .collect(),
+            producers: model.producers.iter().map(|_| Producer::new()).collect(),
+            consumers: model.consumers.iter().map(|_| Consumer::new()).collect(),
+            groups: model
+                .groups
+                .iter()
+                .map(|_| Group {
+                    generation: 0,
+                    members: Vec::new(),
+                    assignment: BTreeMap::new(),
+                    committed: BTreeMap::new(),
+                    joining: Vec::new(),
+                    next_member: 1,
+                })
+                .collect(),
+            messages: vec![MessageState::default(); n],
+            processed: model.groups.iter().map(|_| vec![0; n]).collect(),
+            consumed: model.groups.iter().map(|_| vec![0; n]).collect(),
+            processing: Vec::new(),
+            next_producer_id: 1000,
+            fired: model.faults.iter().map(|_| Vec::new()).collect(),
+            next_token: 0,
+        }
+    }
+
+    pub fn broker(&self, b: BrokerId) -> &Broker {
+        &self.brokers[(b - 1) as usize]
+    }
+
+    /// The records below the high watermark of the partition's current leader (or, with no
+    /// leader, of the replica with the longest committed log).
+    pub fn committed_log(&self, p: PartitionIdx) -> &[Record] {
+        let part = &self.partitions[p as usize];
+        let r = match part.leader_replica() {
+            Some(r) => r,
+            None => part
+                .replicas
+                .iter()
+                .max_by_key(|r| (r.high_watermark, std::cmp::Reverse(r.broker)))
+                .expect("rf >= 1"),
+        };
+        &r.log[..r.high_watermark as usize]
+    }
+}
+
+impl Producer {
+    fn new() -> Producer {
+        Producer {
+            alive: false,
+            incarnation: 0,
+            producer_id: super::log::NO_PRODUCER_ID,
+            next_send: 0,
+            resend: VecDeque::new(),
+            sends_done: 0,
+            next_sequence: BTreeMap::new(),
+            queues: BTreeMap::new(),
+            batches: BTreeMap::new(),
+            next_batch: 0,
+            in_flight: BTreeMap::new(),
+            next_request: 0,
+            sticky: BTreeMap::new(),
+            retries: 0,
+            acked: 0,
+        }
+    }
+}
+
+impl Consumer {
+    fn new() -> Consumer {
+        Consumer {
+            phase: Phase::Down,
+            incarnation: 0,
+            member: None,
+            generation: 0,
+            assignment: Vec::new(),
+            positions: BTreeMap::new(),
+            committed: BTreeMap::new(),
+            buffer: BTreeMap::new(),
+            fetching: BTreeMap::new(),
+            batch: Vec::new(),
+            committed_since_poll: false,
+            polls: 0,
+            commits: 0,
+            last_auto_commit: 0,
+        }
+    }
+}
+
+pub type Groups = Vec<Group>;
