@@ -161,32 +161,15 @@ pub struct Subscribe {
 #[derive(Debug, Clone)]
 pub enum Fault {
     /// `request lost for shop send 2 [attempt 1]`: the produce request never reaches the broker.
-    RequestLost {
-        producer: Spanned<String>,
-        send: Spanned<u64>,
-        attempt: Option<Spanned<u64>>,
-    },
+    RequestLost { producer: Spanned<String>, send: Spanned<u64>, attempt: Option<Spanned<u64>> },
     /// `ack lost for shop send 2 [attempt 1]`: the broker wrote the batch; its response is lost.
-    AckLost {
-        producer: Spanned<String>,
-        send: Spanned<u64>,
-        attempt: Option<Spanned<u64>>,
-    },
+    AckLost { producer: Spanned<String>, send: Spanned<u64>, attempt: Option<Spanned<u64>> },
     /// `crash TARGET [POINT]` (no point: crash at time 0 is an error; `check` demands one)
-    Crash {
-        target: Spanned<Target>,
-        point: Option<Spanned<Point>>,
-    },
+    Crash { target: Spanned<Target>, point: Option<Spanned<Point>> },
     /// `restart TARGET at T` / `restart TARGET after T`
-    Restart {
-        target: Spanned<Target>,
-        time: Spanned<RestartTime>,
-    },
+    Restart { target: Spanned<Target>, time: Spanned<RestartTime> },
     /// `when CONDITION crash ...` / `when CONDITION restart ...`
-    When {
-        condition: Spanned<Condition>,
-        action: Box<Spanned<Fault>>,
-    },
+    When { condition: Spanned<Condition>, action: Box<Spanned<Fault>> },
 }
 
 /// What a crash or restart applies to.
@@ -243,21 +226,11 @@ pub enum RestartTime {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Condition {
     /// `billing commits offset 4 [on orders-0]`
-    Commits {
-        consumer: Spanned<String>,
-        offset: u64,
-        partition: Option<Spanned<PartitionRef>>,
-    },
+    Commits { consumer: Spanned<String>, offset: u64, partition: Option<Spanned<PartitionRef>> },
     /// `shop send 3 is acked`
-    Acked {
-        producer: Spanned<String>,
-        send: u64,
-    },
+    Acked { producer: Spanned<String>, send: u64 },
     /// `billing processes message3`
-    Processes {
-        consumer: Spanned<String>,
-        message: Spanned<MessageRef>,
-    },
+    Processes { consumer: Spanned<String>, message: Spanned<MessageRef> },
 }
 
 /// Outcome classes an expectation can name.
@@ -283,26 +256,13 @@ pub enum CountKind {
 #[derive(Debug, Clone)]
 pub enum Expect {
     /// `lost 2`, `duplicates 0 for billing`, `delivered 5`
-    Count {
-        kind: CountKind,
-        value: u64,
-        scope: Option<Spanned<String>>,
-    },
+    Count { kind: CountKind, value: u64, scope: Option<Spanned<String>> },
     /// `message message3 lost`
-    Message {
-        message: Spanned<MessageRef>,
-        outcome: OutcomeKind,
-    },
+    Message { message: Spanned<MessageRef>, outcome: OutcomeKind },
     /// `log orders-0 [message1, message2]`
-    Log {
-        partition: Spanned<PartitionRef>,
-        values: Vec<Spanned<MessageRef>>,
-    },
+    Log { partition: Spanned<PartitionRef>, values: Vec<Spanned<MessageRef>> },
     /// `billing processed [message1, message2]` (a consumer or a group)
-    ProcessedList {
-        who: Spanned<String>,
-        values: Vec<Spanned<MessageRef>>,
-    },
+    ProcessedList { who: Spanned<String>, values: Vec<Spanned<MessageRef>> },
     /// `billing processed 3`
     ProcessedCount { who: Spanned<String>, count: u64 },
 }

@@ -26,16 +26,13 @@ pub struct Diagnostic {
     pub label: String,
     /// Extra lines after the snippet (`note: ...`, `help: ...` written in full).
     pub notes: Vec<String>,
+    /// Related places, marked in the snippet with their own label.
+    pub related: Vec<(Span, String)>,
 }
 
 impl Diagnostic {
     pub fn new(message: impl Into<String>, span: Span) -> Self {
-        Diagnostic {
-            message: message.into(),
-            span,
-            label: String::new(),
-            notes: Vec::new(),
-        }
+        Diagnostic { message: message.into(), span, label: String::new(), notes: Vec::new(), related: Vec::new() }
     }
 
     pub fn label(mut self, label: impl Into<String>) -> Self {
@@ -45,6 +42,12 @@ impl Diagnostic {
 
     pub fn note(mut self, note: impl Into<String>) -> Self {
         self.notes.push(note.into());
+        self
+    }
+
+    /// Marks a related place (the first declaration, the setting this one conflicts with).
+    pub fn related(mut self, span: Span, label: impl Into<String>) -> Self {
+        self.related.push((span, label.into()));
         self
     }
 }
@@ -62,11 +65,7 @@ impl Diagnostics {
             out.push_str("\n\n");
         }
         let n = self.0.len();
-        out.push_str(&format!(
-            "error: {} found {n} problem{}\n",
-            path,
-            if n == 1 { "" } else { "s" }
-        ));
+        out.push_str(&format!("error: {} found {n} problem{}\n", path, if n == 1 { "" } else { "s" }));
         out
     }
 }
@@ -91,26 +90,18 @@ fn render_one(d: &Diagnostic, path: &str, source: &str) -> String {
         end = next_boundary(source, start);
     }
     let mut snippet = Snippet::source(source).path(path).line_start(1);
-    snippet = snippet.annotation(
-        AnnotationKind::Primary
-            .span(start..end)
-            .label(d.label.as_str()),
-    );
-    let mut report = vec![
-        Level::ERROR
-            .primary_title(d.message.as_str())
-            .element(snippet),
-    ];
+    snippet = snippet.annotation(AnnotationKind::Primary.span(start..end).label(d.label.as_str()));
+    for (span, label) in &d.related {
+        let a = span.start.min(len);
+        let b = span.end.min(len).max(a);
+        snippet = snippet.annotation(AnnotationKind::Context.span(a..b).label(label.as_str()));
+    }
+    let mut report = vec![Level::ERROR.primary_title(d.message.as_str()).element(snippet)];
     for note in &d.notes {
-        report.push(Group::with_title(
-            Level::NOTE.secondary_title(note.as_str()),
-        ));
+        report.push(Group::with_title(Level::NOTE.secondary_title(note.as_str())));
     }
     let text = Renderer::plain().render(&report);
-    text.lines()
-        .map(str::trim_end)
-        .collect::<Vec<_>>()
-        .join("\n")
+    text.lines().map(str::trim_end).collect::<Vec<_>>().join("\n")
 }
 
 fn next_boundary(s: &str, i: usize) -> usize {

@@ -50,9 +50,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let file = match &cli.command {
-        Command::Run { file, .. } | Command::Check { file } | Command::Points { file } => {
-            file.clone()
-        }
+        Command::Run { file, .. } | Command::Check { file } | Command::Points { file } => file.clone(),
     };
     let source = match std::fs::read_to_string(&file) {
         Ok(s) => s,
@@ -88,34 +86,13 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Command::Run {
-            format,
-            sections,
-            max_rows,
-            seed,
-            ..
-        } => {
+        Command::Run { format, sections, max_rows, seed, .. } => {
             let trace_limit = if max_rows == 0 { usize::MAX } else { max_rows };
-            let run = sim::run(
-                &model,
-                &sim::Options {
-                    trace_limit,
-                    seed,
-                    ..sim::Options::default()
-                },
-            );
+            let run = sim::run(&model, &sim::Options { trace_limit, seed, ..sim::Options::default() });
             let report = report::build(&model, &run, Limits { max_rows });
-            let sections = if sections.is_empty() {
-                Section::ALL.to_vec()
-            } else {
-                sections
-            };
+            let sections = if sections.is_empty() { Section::ALL.to_vec() } else { sections };
             print!("{}", report::render(&report, format, &sections));
-            if report.passed {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
+            if report.passed { ExitCode::SUCCESS } else { ExitCode::from(1) }
         }
     }
 }

@@ -51,6 +51,8 @@ pub struct Network {
     pub latency_ms: u64,
     /// Uniform extra delay in `0..=jitter_ms`, drawn from the scenario's seeded RNG.
     pub jitter_ms: u64,
+    /// One-way latency between brokers (replication fetches); defaults to `latency_ms`.
+    pub replication_latency_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -253,11 +255,7 @@ pub enum Trigger {
     /// For `restart X after T`: T after each crash of X.
     AfterCrash(u64),
     /// For `request lost` / `ack lost`: the matching produce request itself is the trigger.
-    Request {
-        producer: u32,
-        msg: MsgId,
-        attempt: u32,
-    },
+    Request { producer: u32, msg: MsgId, attempt: u32 },
 }
 
 /// A precise place in a client's program.
@@ -274,19 +272,9 @@ pub enum ClientPoint {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ConditionSpec {
-    Commits {
-        consumer: u32,
-        offset: u64,
-        partition: Option<PartitionIdx>,
-    },
-    Acked {
-        producer: u32,
-        msg: MsgId,
-    },
-    Processes {
-        consumer: u32,
-        msg: MsgId,
-    },
+    Commits { consumer: u32, offset: u64, partition: Option<PartitionIdx> },
+    Acked { producer: u32, msg: MsgId },
+    Processes { consumer: u32, msg: MsgId },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -332,34 +320,13 @@ pub enum Who {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ExpectCheck {
-    Lost {
-        value: u64,
-        scope: Option<Who>,
-    },
-    Duplicates {
-        value: u64,
-        scope: Option<Who>,
-    },
-    Delivered {
-        value: u64,
-        scope: Option<Who>,
-    },
-    Message {
-        msg: MsgId,
-        outcome: OutcomeKind,
-    },
-    Log {
-        partition: PartitionIdx,
-        values: Vec<String>,
-    },
-    ProcessedList {
-        who: Who,
-        values: Vec<String>,
-    },
-    ProcessedCount {
-        who: Who,
-        count: u64,
-    },
+    Lost { value: u64, scope: Option<Who> },
+    Duplicates { value: u64, scope: Option<Who> },
+    Delivered { value: u64, scope: Option<Who> },
+    Message { msg: MsgId, outcome: OutcomeKind },
+    Log { partition: PartitionIdx, values: Vec<String> },
+    ProcessedList { who: Who, values: Vec<String> },
+    ProcessedCount { who: Who, count: u64 },
 }
 
 impl Model {

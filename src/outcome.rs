@@ -72,16 +72,13 @@ impl<'a> Analysis<'a> {
     /// Groups that subscribe to the topic `msg` was sent to.
     fn groups_for(&self, msg: MsgId) -> impl Iterator<Item = u32> + '_ {
         let topic = self.model.send_of(msg).1.topic;
-        (0..self.model.groups.len() as u32)
-            .filter(move |g| self.model.groups[*g as usize].topics.contains(&topic))
+        (0..self.model.groups.len() as u32).filter(move |g| self.model.groups[*g as usize].topics.contains(&topic))
     }
 
     /// Times each group subscribed to the message's topic processed it: (group, times).
     pub fn processed_by(&self, msg: MsgId) -> Vec<(u32, u32)> {
         let w = &self.run.world;
-        self.groups_for(msg)
-            .map(|g| (g, u32::from(w.processed[g as usize][msg as usize])))
-            .collect()
+        self.groups_for(msg).map(|g| (g, u32::from(w.processed[g as usize][msg as usize]))).collect()
     }
 
     pub fn fate(&self, msg: MsgId) -> MessageFate {
@@ -110,17 +107,9 @@ impl<'a> Analysis<'a> {
             };
         }
         if missing {
-            return if st.failed.is_some() && copies == 0 {
-                mk(Fate::Failed, 0)
-            } else {
-                mk(Fate::Lost, 0)
-            };
+            return if st.failed.is_some() && copies == 0 { mk(Fate::Failed, 0) } else { mk(Fate::Lost, 0) };
         }
-        if max > 1 {
-            mk(Fate::Duplicated, max)
-        } else {
-            mk(Fate::Delivered, 1)
-        }
+        if max > 1 { mk(Fate::Duplicated, max) } else { mk(Fate::Delivered, 1) }
     }
 
     /// Why the message ended as it did, in a phrase.
@@ -128,10 +117,7 @@ impl<'a> Analysis<'a> {
         let st = &self.run.world.messages[msg as usize];
         let copies = u32::from(self.copies[msg as usize]);
         let processed = self.processed_by(msg);
-        let failed_note = st
-            .failed
-            .map(|e| format!("producer got {e}"))
-            .unwrap_or_default();
+        let failed_note = st.failed.map(|e| format!("producer got {e}")).unwrap_or_default();
         let f = self.fate(msg);
         match f.fate {
             Fate::NotSent => "send() never called (producer down or run over)".into(),
@@ -140,25 +126,17 @@ impl<'a> Analysis<'a> {
                 if copies == 0 {
                     self.why_not_written(msg)
                 } else {
-                    let g = processed
-                        .iter()
-                        .find(|(_, n)| *n == 0)
-                        .map_or(0, |(g, _)| *g);
+                    let g = processed.iter().find(|(_, n)| *n == 0).map_or(0, |(g, _)| *g);
                     self.why_not_processed(msg, g)
                 }
             }
             Fate::Delivered if processed.is_empty() => join(&["written once", &failed_note]),
             Fate::Delivered => join(&["processed once", &failed_note]),
-            Fate::Duplicated if processed.is_empty() => join(&[
-                &format!("{copies} copies in the log"),
-                &self.why_copies(msg),
-            ]),
+            Fate::Duplicated if processed.is_empty() => {
+                join(&[&format!("{copies} copies in the log"), &self.why_copies(msg)])
+            }
             Fate::Duplicated => {
-                let (g, max) = processed
-                    .iter()
-                    .max_by_key(|(_, n)| *n)
-                    .copied()
-                    .unwrap_or((0, 0));
+                let (g, max) = processed.iter().max_by_key(|(_, n)| *n).copied().unwrap_or((0, 0));
                 let name = &self.model.groups[g as usize].name;
                 let why = if copies > 1 {
                     format!("{copies} copies in the log; processed x{max} by {name}")
@@ -176,19 +154,11 @@ impl<'a> Analysis<'a> {
         let st = &self.run.world.messages[msg as usize];
         let p = self.model.producer_of(msg) as usize;
         if st.appended > 0 && st.truncated >= st.appended {
-            let acked = if st.acked_at.is_some() {
-                "acked, then "
-            } else {
-                ""
-            };
+            let acked = if st.acked_at.is_some() { "acked, then " } else { "" };
             return format!("{acked}truncated away after a leader failover");
         }
         if st.attempts == 0 {
-            return if st.dropped_by_crash {
-                "producer crashed before sending it".into()
-            } else {
-                "never sent".into()
-            };
+            return if st.dropped_by_crash { "producer crashed before sending it".into() } else { "never sent".into() };
         }
         if self.model.producers[p].acks == Acks::Zero {
             return "never written (acks=0: no ack, no retry)".into();
@@ -220,18 +190,13 @@ impl<'a> Analysis<'a> {
             if p.enable_idempotence {
                 return "the producer re-sent it under a new producer id after a restart".into();
             }
-            return format!(
-                "written again by a retry ({} attempts, no idempotence)",
-                st.attempts
-            );
+            return format!("written again by a retry ({} attempts, no idempotence)", st.attempts);
         }
         String::new()
     }
 
     pub fn fates(&self) -> Vec<MessageFate> {
-        (0..self.model.total_messages)
-            .map(|m| self.fate(m))
-            .collect()
+        (0..self.model.total_messages).map(|m| self.fate(m)).collect()
     }
 
     /// Messages the expectation scope counts: all, or those sent to a group's topics.
@@ -263,9 +228,7 @@ impl<'a> Analysis<'a> {
                     Some(g) => {
                         let n = w.processed[g as usize][*m as usize];
                         match want {
-                            Fate::Lost => {
-                                n == 0 && f.fate != Fate::Failed && f.fate != Fate::NotSent
-                            }
+                            Fate::Lost => n == 0 && f.fate != Fate::Failed && f.fate != Fate::NotSent,
                             Fate::Duplicated => n > 1,
                             Fate::Delivered => n == 1,
                             _ => f.fate == want,
@@ -296,18 +259,15 @@ impl<'a> Analysis<'a> {
             .iter()
             .map(|e| {
                 let (expected, actual) = match &e.check {
-                    ExpectCheck::Lost { value, scope } => (
-                        value.to_string(),
-                        self.count(fates, *scope, Fate::Lost).to_string(),
-                    ),
-                    ExpectCheck::Duplicates { value, scope } => (
-                        value.to_string(),
-                        self.count(fates, *scope, Fate::Duplicated).to_string(),
-                    ),
-                    ExpectCheck::Delivered { value, scope } => (
-                        value.to_string(),
-                        self.count(fates, *scope, Fate::Delivered).to_string(),
-                    ),
+                    ExpectCheck::Lost { value, scope } => {
+                        (value.to_string(), self.count(fates, *scope, Fate::Lost).to_string())
+                    }
+                    ExpectCheck::Duplicates { value, scope } => {
+                        (value.to_string(), self.count(fates, *scope, Fate::Duplicated).to_string())
+                    }
+                    ExpectCheck::Delivered { value, scope } => {
+                        (value.to_string(), self.count(fates, *scope, Fate::Delivered).to_string())
+                    }
                     ExpectCheck::Message { msg, outcome } => {
                         let want = match outcome {
                             OutcomeKind::Lost => "lost",
@@ -315,35 +275,19 @@ impl<'a> Analysis<'a> {
                             OutcomeKind::Duplicated => "duplicated",
                             OutcomeKind::Failed => "failed",
                         };
-                        (
-                            want.to_string(),
-                            fate_word(fates[*msg as usize].fate).to_string(),
-                        )
+                        (want.to_string(), fate_word(fates[*msg as usize].fate).to_string())
                     }
                     ExpectCheck::Log { partition, values } => {
-                        let log: Vec<String> = self
-                            .run
-                            .world
-                            .committed_log(*partition)
-                            .iter()
-                            .map(|r| self.model.value(r.msg))
-                            .collect();
+                        let log: Vec<String> =
+                            self.run.world.committed_log(*partition).iter().map(|r| self.model.value(r.msg)).collect();
                         (list(values), list(&log))
                     }
-                    ExpectCheck::ProcessedList { who, values } => {
-                        (list(values), list(&self.processed_values(*who)))
+                    ExpectCheck::ProcessedList { who, values } => (list(values), list(&self.processed_values(*who))),
+                    ExpectCheck::ProcessedCount { who, count } => {
+                        (count.to_string(), self.processed_values(*who).len().to_string())
                     }
-                    ExpectCheck::ProcessedCount { who, count } => (
-                        count.to_string(),
-                        self.processed_values(*who).len().to_string(),
-                    ),
                 };
-                ExpectResult {
-                    expectation: e.text.clone(),
-                    passed: expected == actual,
-                    expected,
-                    actual,
-                }
+                ExpectResult { expectation: e.text.clone(), passed: expected == actual, expected, actual }
             })
             .collect()
     }
@@ -358,33 +302,20 @@ impl<'a> Analysis<'a> {
                 let msgs: Vec<MsgId> = (p.first_msg..p.first_msg + p.message_count)
                     .filter(|m| self.model.send_of(*m).1.topic == t)
                     .collect();
-                let sent = msgs
-                    .iter()
-                    .filter(|m| w.messages[**m as usize].sent_at.is_some())
-                    .count() as u64;
-                let acked = msgs
-                    .iter()
-                    .filter(|m| w.messages[**m as usize].acked_at.is_some())
-                    .count() as u64;
+                let sent = msgs.iter().filter(|m| w.messages[**m as usize].sent_at.is_some()).count() as u64;
+                let acked = msgs.iter().filter(|m| w.messages[**m as usize].acked_at.is_some()).count() as u64;
                 let failed = msgs
                     .iter()
-                    .filter(|m| {
-                        w.messages[**m as usize].failed.is_some() && self.copies[**m as usize] == 0
-                    })
+                    .filter(|m| w.messages[**m as usize].failed.is_some() && self.copies[**m as usize] == 0)
                     .count() as u64;
                 let lost = msgs
                     .iter()
                     .filter(|m| {
                         let st = &w.messages[**m as usize];
-                        st.sent_at.is_some()
-                            && st.failed.is_none()
-                            && self.copies[**m as usize] == 0
+                        st.sent_at.is_some() && st.failed.is_none() && self.copies[**m as usize] == 0
                     })
                     .count() as u64;
-                let duplicated = msgs
-                    .iter()
-                    .filter(|m| self.copies[**m as usize] > 1)
-                    .count() as u64;
+                let duplicated = msgs.iter().filter(|m| self.copies[**m as usize] > 1).count() as u64;
                 let (guarantee, may_lose, may_dup) = producer_guarantee(p);
                 let mut problems = Vec::new();
                 if lost > 0 && !may_lose {
@@ -396,11 +327,7 @@ impl<'a> Analysis<'a> {
                 let config = format!(
                     "acks={} retries={} idempotence={}",
                     p.acks.as_str(),
-                    if p.retries == i32::MAX as u32 {
-                        "MAX".to_string()
-                    } else {
-                        p.retries.to_string()
-                    },
+                    if p.retries == i32::MAX as u32 { "MAX".to_string() } else { p.retries.to_string() },
                     p.enable_idempotence
                 );
                 out.push(Flow {
@@ -424,26 +351,12 @@ impl<'a> Analysis<'a> {
             };
             let cfg = &self.model.consumers[first as usize];
             for t in &group.topics {
-                let in_topic: Vec<MsgId> = (0..self.model.total_messages)
-                    .filter(|m| self.model.send_of(*m).1.topic == *t)
-                    .collect();
-                let in_log: Vec<MsgId> = in_topic
-                    .iter()
-                    .copied()
-                    .filter(|m| self.copies[*m as usize] > 0)
-                    .collect();
-                let processed = in_log
-                    .iter()
-                    .filter(|m| w.processed[g][**m as usize] > 0)
-                    .count() as u64;
-                let lost = in_log
-                    .iter()
-                    .filter(|m| w.processed[g][**m as usize] == 0)
-                    .count() as u64;
-                let duplicated = in_log
-                    .iter()
-                    .filter(|m| w.processed[g][**m as usize] > 1)
-                    .count() as u64;
+                let in_topic: Vec<MsgId> =
+                    (0..self.model.total_messages).filter(|m| self.model.send_of(*m).1.topic == *t).collect();
+                let in_log: Vec<MsgId> = in_topic.iter().copied().filter(|m| self.copies[*m as usize] > 0).collect();
+                let processed = in_log.iter().filter(|m| w.processed[g][**m as usize] > 0).count() as u64;
+                let lost = in_log.iter().filter(|m| w.processed[g][**m as usize] == 0).count() as u64;
+                let duplicated = in_log.iter().filter(|m| w.processed[g][**m as usize] > 1).count() as u64;
                 let (guarantee, may_lose, may_dup) = consumer_guarantee(cfg);
                 let mut problems = Vec::new();
                 if lost > 0 && !may_lose {
@@ -462,10 +375,7 @@ impl<'a> Analysis<'a> {
                     (CommitMode::None, false) => "no commits".to_string(),
                 };
                 out.push(Flow {
-                    flow: format!(
-                        "{} -> group {}",
-                        self.model.topics[*t as usize].name, group.name
-                    ),
+                    flow: format!("{} -> group {}", self.model.topics[*t as usize].name, group.name),
                     config,
                     guarantee: guarantee.into(),
                     sent: in_log.len() as u64,
@@ -500,12 +410,8 @@ fn producer_guarantee(p: &crate::model::ProducerConfig) -> (&'static str, bool, 
 
 fn consumer_guarantee(c: &crate::model::ConsumerConfig) -> (&'static str, bool, bool) {
     match (c.commit, c.enable_auto_commit, c.guarantee) {
-        (CommitMode::BeforeProcessing, _, _) | (_, _, Some(Guarantee::AtMostOnce)) => {
-            ("at-most-once", true, false)
-        }
-        (CommitMode::AfterProcessing, _, _) | (CommitMode::None, true, _) => {
-            ("at-least-once", false, true)
-        }
+        (CommitMode::BeforeProcessing, _, _) | (_, _, Some(Guarantee::AtMostOnce)) => ("at-most-once", true, false),
+        (CommitMode::AfterProcessing, _, _) | (CommitMode::None, true, _) => ("at-least-once", false, true),
         (CommitMode::None, false, _) => ("none (no commits)", true, true),
     }
 }
@@ -540,10 +446,5 @@ fn list(v: &[String]) -> String {
 }
 
 fn join(parts: &[&str]) -> String {
-    parts
-        .iter()
-        .filter(|p| !p.is_empty())
-        .copied()
-        .collect::<Vec<_>>()
-        .join("; ")
+    parts.iter().filter(|p| !p.is_empty()).copied().collect::<Vec<_>>().join("; ")
 }

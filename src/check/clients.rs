@@ -1,14 +1,11 @@
 //! Producers and consumers: Kafka 3.x client defaults, guarantee presets, and the config
 //! contradictions Kafka itself rejects (`ProducerConfig` / `ConsumerConfig` validation).
 
+use super::find_topic;
 use super::settings::{Settings, word};
-use super::{find_topic, span_join};
 use crate::ast::{self, CommitMode, Guarantee, Value};
 use crate::diag::Diagnostic;
-use crate::model::{
-    Acks, ConsumerConfig, GroupConfig, Model, OffsetReset, ProducerConfig, SendSpec, Template,
-    limits,
-};
+use crate::model::{Acks, ConsumerConfig, GroupConfig, Model, OffsetReset, ProducerConfig, SendSpec, Template, limits};
 
 const PRODUCER_KEYS: &[&str] = &[
     "acks",
@@ -39,26 +36,19 @@ const INT_MAX: u64 = i32::MAX as u64;
 pub fn producers(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic>) {
     let mut next_msg: u64 = 0;
     for p in &file.producers {
-        if let Some(prev) = file
-            .producers
-            .iter()
-            .take_while(|q| !std::ptr::eq(*q, p))
-            .find(|q| q.name.node == p.name.node)
+        if let Some(prev) =
+            file.producers.iter().take_while(|q| !std::ptr::eq(*q, p)).find(|q| q.name.node == p.name.node)
         {
-            let _ = prev;
             diags.push(
-                Diagnostic::new(
-                    format!("producer `{}` is declared twice", p.name.node),
-                    p.name.span,
-                )
-                .label("second declaration"),
+                Diagnostic::new(format!("producer `{}` is declared twice", p.name.node), p.name.span)
+                    .label("second declaration")
+                    .related(prev.name.span, "first declared here"),
             );
             continue;
         }
         if model.producers.len() >= limits::MAX_CLIENTS {
             diags.push(
-                Diagnostic::new("too many producers", p.name.span)
-                    .label(format!("at most {}", limits::MAX_CLIENTS)),
+                Diagnostic::new("too many producers", p.name.span).label(format!("at most {}", limits::MAX_CLIENTS)),
             );
             break;
         }
@@ -107,14 +97,8 @@ pub fn producers(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic
                 // linger.ms + request.timeout.ms".
                 let span = s.span_of("delivery.timeout.ms").unwrap_or(p.name.span);
                 s.diags.push(
-                    Diagnostic::new(
-                        "delivery.timeout.ms is shorter than linger.ms + request.timeout.ms",
-                        span,
-                    )
-                    .label(format!(
-                        "expected at least {} (ConfigException)",
-                        linger_ms + request_timeout_ms
-                    )),
+                    Diagnostic::new("delivery.timeout.ms is shorter than linger.ms + request.timeout.ms", span)
+                        .label(format!("expected at least {} (ConfigException)", linger_ms + request_timeout_ms)),
                 );
             } else {
                 delivery_timeout_ms = linger_ms + request_timeout_ms;
@@ -126,16 +110,8 @@ pub fn producers(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic
         let mut idempotence = s.boolean("enable.idempotence", true);
         if idempotence {
             let conflicts = [
-                (
-                    acks != Acks::All,
-                    "acks",
-                    "Must set acks to all in order to use the idempotent producer",
-                ),
-                (
-                    retries == 0,
-                    "retries",
-                    "Must set retries to non-zero when using the idempotent producer",
-                ),
+                (acks != Acks::All, "acks", "Must set acks to all in order to use the idempotent producer"),
+                (retries == 0, "retries", "Must set retries to non-zero when using the idempotent producer"),
                 (
                     max_in_flight > 5,
                     "max.in.flight.requests.per.connection",
@@ -149,19 +125,10 @@ pub fn producers(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic
                 if explicit {
                     let span = s.span_of(key).unwrap_or(p.name.span);
                     let idem_span = s.span_of("enable.idempotence").unwrap_or(span);
-                    let mut d = Diagnostic::new(
-                        format!("`{key}` conflicts with `enable.idempotence true`"),
-                        span,
-                    )
-                    .label(format!("{msg} (ConfigException)"))
-                    .note(format!(
-                        "enable.idempotence is set at byte {}",
-                        idem_span.start
-                    ));
-                    if let Some(n) = s
-                        .origin_note("enable.idempotence")
-                        .or_else(|| s.origin_note(key))
-                    {
+                    let mut d = Diagnostic::new(format!("`{key}` conflicts with `enable.idempotence true`"), span)
+                        .label(format!("{msg} (ConfigException)"))
+                        .related(idem_span, "idempotence enabled here");
+                    if let Some(n) = s.origin_note("enable.idempotence").or_else(|| s.origin_note(key)) {
                         d = d.note(n);
                     }
                     s.diags.push(d);
@@ -185,17 +152,15 @@ pub fn producers(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic
             let count = sn.count.as_ref().map_or(1, |c| c.node);
             if count == 0 {
                 let span = sn.count.as_ref().map_or(send.span, |c| c.span);
-                diags.push(
-                    Diagnostic::new("a send of zero messages", span).label("expected at least 1"),
-                );
+                diags.push(Diagnostic::new("a send of zero messages", span).label("expected at least 1"));
                 continue;
             }
             if next_msg + count > limits::MAX_MESSAGES {
                 let span = sn.count.as_ref().map_or(send.span, |c| c.span);
-                diags.push(Diagnostic::new("too many messages", span).label(format!(
-                    "a scenario sends at most {} messages in all",
-                    limits::MAX_MESSAGES
-                )));
+                diags.push(
+                    Diagnostic::new("too many messages", span)
+                        .label(format!("a scenario sends at most {} messages in all", limits::MAX_MESSAGES)),
+                );
                 next_msg = limits::MAX_MESSAGES;
                 continue;
             }
@@ -204,11 +169,8 @@ pub fn producers(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic
                 Some(pt) if pt.node < u64::from(parts) => Some(pt.node as u32),
                 Some(pt) => {
                     diags.push(
-                        Diagnostic::new(
-                            format!("topic `{}` has no partition {}", sn.topic.node, pt.node),
-                            pt.span,
-                        )
-                        .label(format!("partitions are 0 to {}", parts - 1)),
+                        Diagnostic::new(format!("topic `{}` has no partition {}", sn.topic.node, pt.node), pt.span)
+                            .label(format!("partitions are 0 to {}", parts - 1)),
                     );
                     None
                 }
@@ -220,14 +182,10 @@ pub fn producers(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic
             }
             let end = clock.saturating_add(every_ms.saturating_mul(count - 1));
             if end > limits::MAX_DURATION_MS {
-                diags.push(
-                    Diagnostic::new("sends run past the longest allowed run", send.span).label(
-                        format!(
-                            "the last send would happen at {end}ms; the limit is {}ms",
-                            limits::MAX_DURATION_MS
-                        ),
-                    ),
-                );
+                diags.push(Diagnostic::new("sends run past the longest allowed run", send.span).label(format!(
+                    "the last send would happen at {end}ms; the limit is {}ms",
+                    limits::MAX_DURATION_MS
+                )));
             }
             let value = match &sn.value {
                 Some(v) => Template::parse(&v.node),
@@ -270,29 +228,18 @@ pub fn producers(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic
 
 pub fn consumers(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic>) {
     for c in &file.consumers {
-        let dup = file
-            .consumers
-            .iter()
-            .take_while(|q| !std::ptr::eq(*q, c))
-            .any(|q| q.name.node == c.name.node)
+        let dup = file.consumers.iter().take_while(|q| !std::ptr::eq(*q, c)).any(|q| q.name.node == c.name.node)
             || file.producers.iter().any(|p| p.name.node == c.name.node);
         if dup {
             diags.push(
-                Diagnostic::new(
-                    format!(
-                        "the name `{}` is already taken by another client",
-                        c.name.node
-                    ),
-                    c.name.span,
-                )
-                .label("producers and consumers need distinct names"),
+                Diagnostic::new(format!("the name `{}` is already taken by another client", c.name.node), c.name.span)
+                    .label("producers and consumers need distinct names"),
             );
             continue;
         }
         if model.consumers.len() >= limits::MAX_CLIENTS {
             diags.push(
-                Diagnostic::new("too many consumers", c.name.span)
-                    .label(format!("at most {}", limits::MAX_CLIENTS)),
+                Diagnostic::new("too many consumers", c.name.span).label(format!("at most {}", limits::MAX_CLIENTS)),
             );
             break;
         }
@@ -318,11 +265,8 @@ pub fn consumers(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic
         let subscribe = match c.subscribes.as_slice() {
             [] => {
                 diags.push(
-                    Diagnostic::new(
-                        format!("consumer `{}` subscribes to nothing", c.name.node),
-                        c.name.span,
-                    )
-                    .label("expected a `subscribe TOPIC group GROUP` line in this block"),
+                    Diagnostic::new(format!("consumer `{}` subscribes to nothing", c.name.node), c.name.span)
+                        .label("expected a `subscribe TOPIC group GROUP` line in this block"),
                 );
                 continue;
             }
@@ -331,10 +275,8 @@ pub fn consumers(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic
                 diags.push(
                     Diagnostic::new("a consumer subscribes once", second.span)
                         .label("second `subscribe`")
-                        .note(format!(
-                            "list every topic in the first one (byte {}): `subscribe a, b group g`",
-                            first.span.start
-                        )),
+                        .related(first.span, "first `subscribe`")
+                        .note("list every topic in one line: `subscribe a, b group g`"),
                 );
                 first
             }
@@ -348,11 +290,7 @@ pub fn consumers(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic
             }
         }
         let max_poll_records = s.number("max.poll.records", 500, 1, INT_MAX) as u32;
-        let auto_offset_reset = match s.choice(
-            "auto.offset.reset",
-            "latest",
-            &["earliest", "latest", "none"],
-        ) {
+        let auto_offset_reset = match s.choice("auto.offset.reset", "latest", &["earliest", "latest", "none"]) {
             "earliest" => OffsetReset::Earliest,
             "none" => OffsetReset::None,
             _ => OffsetReset::Latest,
@@ -365,22 +303,14 @@ pub fn consumers(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic
         let fetch_max_wait_ms = s.number("fetch.max.wait.ms", 500, 0, INT_MAX);
         // Without transactions read_committed reads up to the last stable offset, which equals
         // the high watermark, so both levels behave alike here.
-        let _ = s.choice(
-            "isolation.level",
-            "read_uncommitted",
-            &["read_uncommitted", "read_committed"],
-        );
+        let _ = s.choice("isolation.level", "read_uncommitted", &["read_uncommitted", "read_committed"]);
         let processing_time_ms = s.number("processing.time.ms", 1, 0, 3_600_000);
         diags.append(&mut s.diags);
         let group_name = &subscribe.node.group.node;
         let group = match model.groups.iter().position(|g| &g.name == group_name) {
             Some(i) => i as u32,
             None => {
-                model.groups.push(GroupConfig {
-                    name: group_name.clone(),
-                    members: Vec::new(),
-                    topics: Vec::new(),
-                });
+                model.groups.push(GroupConfig { name: group_name.clone(), members: Vec::new(), topics: Vec::new() });
                 (model.groups.len() - 1) as u32
             }
         };
@@ -392,7 +322,6 @@ pub fn consumers(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic
                 g.topics.push(*t);
             }
         }
-        let _ = span_join;
         model.consumers.push(ConsumerConfig {
             name: c.name.node.clone(),
             guarantee: c.guarantee.as_ref().map(|g| g.node),

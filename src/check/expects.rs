@@ -45,23 +45,14 @@ fn track_var(model: &Model, v: &Spanned<String>, diags: &mut Vec<Diagnostic>) ->
     let text = v.node.as_str();
     if let Some((who, var)) = text.rsplit_once('.') {
         if PARTITION_VARS.contains(&var) {
-            let Some((topic, n)) = who
-                .rsplit_once('-')
-                .and_then(|(t, n)| Some((t, n.parse::<u64>().ok()?)))
-            else {
+            let Some((topic, n)) = who.rsplit_once('-').and_then(|(t, n)| Some((t, n.parse::<u64>().ok()?))) else {
                 diags.push(
                     Diagnostic::new(format!("`{var}` belongs to a partition"), v.span)
                         .label(format!("expected a partition such as `orders-0.{var}`")),
                 );
                 return None;
             };
-            let r = Spanned::new(
-                PartitionRef {
-                    topic: topic.to_string(),
-                    partition: n,
-                },
-                v.span,
-            );
+            let r = Spanned::new(PartitionRef { topic: topic.to_string(), partition: n }, v.span);
             let p = find_partition(model, &r, diags)?;
             return Some(match var {
                 "high_watermark" => TrackVar::HighWatermark(p),
@@ -81,25 +72,13 @@ fn track_var(model: &Model, v: &Spanned<String>, diags: &mut Vec<Diagnostic>) ->
         if PRODUCER_VARS.contains(&var) {
             let Some(p) = model.producers.iter().position(|p| p.name == who) else {
                 let known: Vec<&str> = model.producers.iter().map(|p| p.name.as_str()).collect();
-                diags.push(unknown(
-                    "producer",
-                    &Spanned::new(who.to_string(), v.span),
-                    &known,
-                ));
+                diags.push(unknown("producer", &Spanned::new(who.to_string(), v.span), &known));
                 return None;
             };
-            return Some(if var == "retries" {
-                TrackVar::Retries(p as u32)
-            } else {
-                TrackVar::Acked(p as u32)
-            });
+            return Some(if var == "retries" { TrackVar::Retries(p as u32) } else { TrackVar::Acked(p as u32) });
         }
         if var == "state" {
-            let m = message(
-                model,
-                &Spanned::new(ast::MessageRef(who.to_string()), v.span),
-                diags,
-            )?;
+            let m = message(model, &Spanned::new(ast::MessageRef(who.to_string()), v.span), diags)?;
             return Some(TrackVar::MessageState(m));
         }
     }
@@ -132,12 +111,8 @@ fn who(model: &Model, name: &Spanned<String>, diags: &mut Vec<Diagnostic>) -> Op
     if let Some(i) = model.groups.iter().position(|g| g.name == name.node) {
         return Some(Who::Group(i as u32));
     }
-    let known: Vec<&str> = model
-        .consumers
-        .iter()
-        .map(|c| c.name.as_str())
-        .chain(model.groups.iter().map(|g| g.name.as_str()))
-        .collect();
+    let known: Vec<&str> =
+        model.consumers.iter().map(|c| c.name.as_str()).chain(model.groups.iter().map(|g| g.name.as_str())).collect();
     diags.push(unknown("consumer or group", name, &known));
     None
 }
@@ -165,25 +140,13 @@ pub fn expects(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic>)
                 };
                 let value = *value;
                 let check = match kind {
-                    CountKind::Lost => ExpectCheck::Lost {
-                        value,
-                        scope: scope_who,
-                    },
-                    CountKind::Duplicates => ExpectCheck::Duplicates {
-                        value,
-                        scope: scope_who,
-                    },
-                    CountKind::Delivered => ExpectCheck::Delivered {
-                        value,
-                        scope: scope_who,
-                    },
+                    CountKind::Lost => ExpectCheck::Lost { value, scope: scope_who },
+                    CountKind::Duplicates => ExpectCheck::Duplicates { value, scope: scope_who },
+                    CountKind::Delivered => ExpectCheck::Delivered { value, scope: scope_who },
                 };
                 (text, check)
             }
-            Expect::Message {
-                message: m,
-                outcome,
-            } => {
+            Expect::Message { message: m, outcome } => {
                 let Some(msg) = message(model, m, diags) else {
                     continue;
                 };
@@ -193,13 +156,7 @@ pub fn expects(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic>)
                     OutcomeKind::Duplicated => "duplicated",
                     OutcomeKind::Failed => "failed",
                 };
-                (
-                    format!("message {} {word}", m.node.0),
-                    ExpectCheck::Message {
-                        msg,
-                        outcome: *outcome,
-                    },
-                )
+                (format!("message {} {word}", m.node.0), ExpectCheck::Message { msg, outcome: *outcome })
             }
             Expect::Log { partition, values } => {
                 let Some(p) = find_partition(model, partition, diags) else {
@@ -207,13 +164,7 @@ pub fn expects(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic>)
                 };
                 let values: Vec<String> = values.iter().map(|v| v.node.0.clone()).collect();
                 let text = format!("log {} [{}]", model.partition_name(p), values.join(", "));
-                (
-                    text,
-                    ExpectCheck::Log {
-                        partition: p,
-                        values,
-                    },
-                )
+                (text, ExpectCheck::Log { partition: p, values })
             }
             Expect::ProcessedList { who: w, values } => {
                 let Some(w2) = who(model, w, diags) else {
@@ -229,19 +180,9 @@ pub fn expects(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic>)
                 let Some(w2) = who(model, w, diags) else {
                     continue;
                 };
-                (
-                    format!("{} processed {count}", w.node),
-                    ExpectCheck::ProcessedCount {
-                        who: w2,
-                        count: *count,
-                    },
-                )
+                (format!("{} processed {count}", w.node), ExpectCheck::ProcessedCount { who: w2, count: *count })
             }
         };
-        model.expects.push(ExpectSpec {
-            text,
-            span: e.span,
-            check,
-        });
+        model.expects.push(ExpectSpec { text, span: e.span, check });
     }
 }

@@ -3,20 +3,13 @@
 use super::{find_partition, unknown};
 use crate::ast::{self, Condition, Fault, MessageRef, Point, RestartTime, Spanned, Target};
 use crate::diag::{Diagnostic, Span};
-use crate::model::{
-    Client, ClientPoint, ConditionSpec, FaultAction, FaultSpec, Model, MsgId, Piece, Trigger,
-    limits,
-};
+use crate::model::{Client, ClientPoint, ConditionSpec, FaultAction, FaultSpec, Model, MsgId, Piece, Trigger, limits};
 
 pub fn faults(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic>) {
     if file.faults.len() > limits::MAX_FAULTS {
         diags.push(
-            Diagnostic::new("too many faults", file.faults[limits::MAX_FAULTS].span).label(
-                format!(
-                    "a scenario holds at most {} fault lines",
-                    limits::MAX_FAULTS
-                ),
-            ),
+            Diagnostic::new("too many faults", file.faults[limits::MAX_FAULTS].span)
+                .label(format!("a scenario holds at most {} fault lines", limits::MAX_FAULTS)),
         );
         return;
     }
@@ -29,35 +22,20 @@ pub fn faults(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic>) 
 
 fn fault(model: &Model, f: &Spanned<Fault>, diags: &mut Vec<Diagnostic>) -> Option<FaultSpec> {
     let (trigger, action, name) = match &f.node {
-        Fault::RequestLost {
-            producer,
-            send,
-            attempt,
-        }
-        | Fault::AckLost {
-            producer,
-            send,
-            attempt,
-        } => {
+        Fault::RequestLost { producer, send, attempt } | Fault::AckLost { producer, send, attempt } => {
             let lose_ack = matches!(f.node, Fault::AckLost { .. });
             let p = producer_named(model, producer, diags)?;
             let cfg = &model.producers[p as usize];
             if send.node == 0 || send.node > u64::from(cfg.message_count) {
                 diags.push(
-                    Diagnostic::new(
-                        format!("producer `{}` has no send {}", cfg.name, send.node),
-                        send.span,
-                    )
-                    .label(format!("its sends are numbered 1 to {}", cfg.message_count)),
+                    Diagnostic::new(format!("producer `{}` has no send {}", cfg.name, send.node), send.span)
+                        .label(format!("its sends are numbered 1 to {}", cfg.message_count)),
                 );
                 return None;
             }
             let attempt = match attempt {
                 Some(a) if a.node == 0 || a.node > 1_000_000 => {
-                    diags.push(
-                        Diagnostic::new("attempt out of range", a.span)
-                            .label("attempts are numbered from 1"),
-                    );
+                    diags.push(Diagnostic::new("attempt out of range", a.span).label("attempts are numbered from 1"));
                     return None;
                 }
                 Some(a) => a.node as u32,
@@ -65,32 +43,16 @@ fn fault(model: &Model, f: &Spanned<Fault>, diags: &mut Vec<Diagnostic>) -> Opti
             };
             let msg = cfg.first_msg + send.node as u32 - 1;
             let kind = if lose_ack { "ack" } else { "request" };
-            let name = format!(
-                "{kind} lost for {} send {} attempt {attempt}",
-                cfg.name, send.node
-            );
-            let action = if lose_ack {
-                FaultAction::LoseAck
-            } else {
-                FaultAction::LoseRequest
-            };
-            (
-                Trigger::Request {
-                    producer: p,
-                    msg,
-                    attempt,
-                },
-                action,
-                name,
-            )
+            let name = format!("{kind} lost for {} send {} attempt {attempt}", cfg.name, send.node);
+            let action = if lose_ack { FaultAction::LoseAck } else { FaultAction::LoseRequest };
+            (Trigger::Request { producer: p, msg, attempt }, action, name)
         }
         Fault::Crash { target, point } => {
             let (action, who) = crash_target(model, target, diags)?;
             let Some(point) = point else {
                 diags.push(
-                    Diagnostic::new("a crash needs a moment", target.span).label(
-                        "expected `at 100ms`, or for a client a point such as `after poll 1`",
-                    ),
+                    Diagnostic::new("a crash needs a moment", target.span)
+                        .label("expected `at 100ms`, or for a client a point such as `after poll 1`"),
                 );
                 return None;
             };
@@ -104,9 +66,8 @@ fn fault(model: &Model, f: &Spanned<Fault>, diags: &mut Vec<Diagnostic>) -> Opti
                 FaultAction::CrashClient(c) => FaultAction::RestartClient(c),
                 _ => {
                     diags.push(
-                        Diagnostic::new("restart names a broker or a client", target.span).label(
-                            "`leader of` names whoever leads now; restart `broker N` instead",
-                        ),
+                        Diagnostic::new("restart names a broker or a client", target.span)
+                            .label("`leader of` names whoever leads now; restart `broker N` instead"),
                     );
                     return None;
                 }
@@ -120,19 +81,11 @@ fn fault(model: &Model, f: &Spanned<Fault>, diags: &mut Vec<Diagnostic>) -> Opti
         Fault::When { condition, action } => {
             let cond = condition_spec(model, condition, diags);
             let (act, delay) = match &action.node {
-                Fault::Crash {
-                    target,
-                    point: None,
-                } => (crash_target(model, target, diags)?.0, 0),
-                Fault::Crash {
-                    point: Some(point), ..
-                } => {
+                Fault::Crash { target, point: None } => (crash_target(model, target, diags)?.0, 0),
+                Fault::Crash { point: Some(point), .. } => {
                     diags.push(
-                        Diagnostic::new(
-                            "a `when` crash happens when its condition holds",
-                            point.span,
-                        )
-                        .label("remove this point: the condition is the moment"),
+                        Diagnostic::new("a `when` crash happens when its condition holds", point.span)
+                            .label("remove this point: the condition is the moment"),
                     );
                     return None;
                 }
@@ -141,11 +94,8 @@ fn fault(model: &Model, f: &Spanned<Fault>, diags: &mut Vec<Diagnostic>) -> Opti
                         RestartTime::After(t) => t,
                         RestartTime::At(_) => {
                             diags.push(
-                                Diagnostic::new(
-                                    "a `when` restart cannot also happen at a fixed time",
-                                    time.span,
-                                )
-                                .label("expected `after T` (a delay after the condition)"),
+                                Diagnostic::new("a `when` restart cannot also happen at a fixed time", time.span)
+                                    .label("expected `after T` (a delay after the condition)"),
                             );
                             return None;
                         }
@@ -173,11 +123,7 @@ fn fault(model: &Model, f: &Spanned<Fault>, diags: &mut Vec<Diagnostic>) -> Opti
             };
             let cond = cond?;
             let what = action_text(model, &act);
-            let then = if delay > 0 {
-                format!(" after {}", ms(delay))
-            } else {
-                String::new()
-            };
+            let then = if delay > 0 { format!(" after {}", ms(delay)) } else { String::new() };
             let name = format!("when {} {what}{then}", condition_text(model, &cond));
             (Trigger::When(cond, delay), act, name)
         }
@@ -188,12 +134,7 @@ fn fault(model: &Model, f: &Spanned<Fault>, diags: &mut Vec<Diagnostic>) -> Opti
             return None;
         }
     }
-    Some(FaultSpec {
-        name,
-        span: f.span,
-        trigger,
-        action,
-    })
+    Some(FaultSpec { name, span: f.span, trigger, action })
 }
 
 fn trigger_time(t: &Trigger) -> Option<u64> {
@@ -203,19 +144,13 @@ fn trigger_time(t: &Trigger) -> Option<u64> {
     }
 }
 
-fn crash_target(
-    model: &Model,
-    target: &Spanned<Target>,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<(FaultAction, String)> {
+fn crash_target(model: &Model, target: &Spanned<Target>, diags: &mut Vec<Diagnostic>) -> Option<(FaultAction, String)> {
     match &target.node {
         Target::Broker(b) => {
             if *b == 0 || *b > u64::from(model.cluster.brokers) {
                 diags.push(
-                    Diagnostic::new(format!("there is no broker {b}"), target.span).label(format!(
-                        "brokers are numbered 1 to {}",
-                        model.cluster.brokers
-                    )),
+                    Diagnostic::new(format!("there is no broker {b}"), target.span)
+                        .label(format!("brokers are numbered 1 to {}", model.cluster.brokers)),
                 );
                 return None;
             }
@@ -223,10 +158,7 @@ fn crash_target(
         }
         Target::LeaderOf(r) => {
             let p = find_partition(model, &Spanned::new(r.clone(), target.span), diags)?;
-            Some((
-                FaultAction::CrashLeaderOf(p),
-                format!("leader of {}", model.partition_name(p)),
-            ))
+            Some((FaultAction::CrashLeaderOf(p), format!("leader of {}", model.partition_name(p))))
         }
         Target::Client(name) => {
             let c = client_named(model, &Spanned::new(name.clone(), target.span), diags)?;
@@ -253,11 +185,8 @@ fn crash_point(
     };
     let consumer_only = |diags: &mut Vec<Diagnostic>| {
         diags.push(
-            Diagnostic::new(
-                format!("`{}` is a producer", model.client_name(client)),
-                point.span,
-            )
-            .label("producers crash `after send N` or `at T`; this point belongs to consumers"),
+            Diagnostic::new(format!("`{}` is a producer", model.client_name(client)), point.span)
+                .label("producers crash `after send N` or `at T`; this point belongs to consumers"),
         );
     };
     let (cp, text) = match (&point.node, client) {
@@ -265,11 +194,8 @@ fn crash_point(
             let count = model.producers[p as usize].message_count;
             if *n == 0 || *n > u64::from(count) {
                 diags.push(
-                    Diagnostic::new(
-                        format!("producer `{}` has no send {n}", model.client_name(client)),
-                        point.span,
-                    )
-                    .label(format!("its sends are numbered 1 to {count}")),
+                    Diagnostic::new(format!("producer `{}` has no send {n}", model.client_name(client)), point.span)
+                        .label(format!("its sends are numbered 1 to {count}")),
                 );
                 return None;
             }
@@ -277,11 +203,8 @@ fn crash_point(
         }
         (Point::AfterSend(_), Client::Consumer(_)) => {
             diags.push(
-                Diagnostic::new(
-                    format!("`{}` is a consumer", model.client_name(client)),
-                    point.span,
-                )
-                .label("consumers crash after a poll, a commit, or around processing a message"),
+                Diagnostic::new(format!("`{}` is a consumer", model.client_name(client)), point.span)
+                    .label("consumers crash after a poll, a commit, or around processing a message"),
             );
             return None;
         }
@@ -289,37 +212,24 @@ fn crash_point(
             consumer_only(diags);
             return None;
         }
-        (Point::AfterPoll(n), _) => (
-            ClientPoint::AfterPoll(nonzero(*n, point.span, diags)?),
-            format!("after poll {n}"),
-        ),
+        (Point::AfterPoll(n), _) => {
+            (ClientPoint::AfterPoll(nonzero(*n, point.span, diags)?), format!("after poll {n}"))
+        }
         (Point::AfterCommit(n), _) => {
             let n = n.unwrap_or(1);
-            (
-                ClientPoint::AfterCommit(nonzero(n, point.span, diags)?),
-                format!("after commit {n}"),
-            )
+            (ClientPoint::AfterCommit(nonzero(n, point.span, diags)?), format!("after commit {n}"))
         }
         (Point::AfterCommitBeforeProcessing(m), _) => {
             let msg = message(model, &Spanned::new(m.clone(), point.span), diags)?;
-            (
-                ClientPoint::AfterCommitBeforeProcessing(msg),
-                format!("after commit, before processing {}", m.0),
-            )
+            (ClientPoint::AfterCommitBeforeProcessing(msg), format!("after commit, before processing {}", m.0))
         }
         (Point::BeforeProcessing(m), _) => {
             let msg = message(model, &Spanned::new(m.clone(), point.span), diags)?;
-            (
-                ClientPoint::BeforeProcessing(msg),
-                format!("before processing {}", m.0),
-            )
+            (ClientPoint::BeforeProcessing(msg), format!("before processing {}", m.0))
         }
         (Point::AfterProcessing(m), _) => {
             let msg = message(model, &Spanned::new(m.clone(), point.span), diags)?;
-            (
-                ClientPoint::AfterProcessing(msg),
-                format!("after processing {}", m.0),
-            )
+            (ClientPoint::AfterProcessing(msg), format!("after processing {}", m.0))
         }
         (Point::At(_), _) => unreachable!("handled above"),
     };
@@ -334,56 +244,32 @@ fn nonzero(n: u64, span: Span, diags: &mut Vec<Diagnostic>) -> Option<u32> {
     Some(n as u32)
 }
 
-fn condition_spec(
-    model: &Model,
-    c: &Spanned<Condition>,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<ConditionSpec> {
+fn condition_spec(model: &Model, c: &Spanned<Condition>, diags: &mut Vec<Diagnostic>) -> Option<ConditionSpec> {
     match &c.node {
-        Condition::Commits {
-            consumer,
-            offset,
-            partition,
-        } => {
+        Condition::Commits { consumer, offset, partition } => {
             let cons = consumer_named(model, consumer, diags);
             let part = match partition {
                 Some(p) => Some(find_partition(model, p, diags)?),
                 None => None,
             };
-            Some(ConditionSpec::Commits {
-                consumer: cons?,
-                offset: *offset,
-                partition: part,
-            })
+            Some(ConditionSpec::Commits { consumer: cons?, offset: *offset, partition: part })
         }
         Condition::Acked { producer, send } => {
             let p = producer_named(model, producer, diags)?;
             let cfg = &model.producers[p as usize];
             if *send == 0 || *send > u64::from(cfg.message_count) {
                 diags.push(
-                    Diagnostic::new(
-                        format!("producer `{}` has no send {send}", cfg.name),
-                        c.span,
-                    )
-                    .label(format!("its sends are numbered 1 to {}", cfg.message_count)),
+                    Diagnostic::new(format!("producer `{}` has no send {send}", cfg.name), c.span)
+                        .label(format!("its sends are numbered 1 to {}", cfg.message_count)),
                 );
                 return None;
             }
-            Some(ConditionSpec::Acked {
-                producer: p,
-                msg: cfg.first_msg + *send as u32 - 1,
-            })
+            Some(ConditionSpec::Acked { producer: p, msg: cfg.first_msg + *send as u32 - 1 })
         }
-        Condition::Processes {
-            consumer,
-            message: m,
-        } => {
+        Condition::Processes { consumer, message: m } => {
             let cons = consumer_named(model, consumer, diags);
             let msg = message(model, m, diags)?;
-            Some(ConditionSpec::Processes {
-                consumer: cons?,
-                msg,
-            })
+            Some(ConditionSpec::Processes { consumer: cons?, msg })
         }
     }
 }
@@ -401,41 +287,20 @@ fn action_text(model: &Model, a: &FaultAction) -> String {
 
 fn condition_text(model: &Model, c: &ConditionSpec) -> String {
     match c {
-        ConditionSpec::Commits {
-            consumer,
-            offset,
-            partition,
-        } => {
-            let on = partition
-                .map(|p| format!(" on {}", model.partition_name(p)))
-                .unwrap_or_default();
-            format!(
-                "{} commits offset {offset}{on}",
-                model.consumers[*consumer as usize].name
-            )
+        ConditionSpec::Commits { consumer, offset, partition } => {
+            let on = partition.map(|p| format!(" on {}", model.partition_name(p))).unwrap_or_default();
+            format!("{} commits offset {offset}{on}", model.consumers[*consumer as usize].name)
         }
         ConditionSpec::Acked { producer, msg } => {
-            format!(
-                "{} send {} is acked",
-                model.producers[*producer as usize].name,
-                model.send_number(*msg)
-            )
+            format!("{} send {} is acked", model.producers[*producer as usize].name, model.send_number(*msg))
         }
         ConditionSpec::Processes { consumer, msg } => {
-            format!(
-                "{} processes {}",
-                model.consumers[*consumer as usize].name,
-                model.value(*msg)
-            )
+            format!("{} processes {}", model.consumers[*consumer as usize].name, model.value(*msg))
         }
     }
 }
 
-pub(super) fn client_named(
-    model: &Model,
-    name: &Spanned<String>,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<Client> {
+pub(super) fn client_named(model: &Model, name: &Spanned<String>, diags: &mut Vec<Diagnostic>) -> Option<Client> {
     if let Some(i) = model.producers.iter().position(|p| p.name == name.node) {
         return Some(Client::Producer(i as u32));
     }
@@ -452,11 +317,7 @@ pub(super) fn client_named(
     None
 }
 
-pub(super) fn producer_named(
-    model: &Model,
-    name: &Spanned<String>,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<u32> {
+pub(super) fn producer_named(model: &Model, name: &Spanned<String>, diags: &mut Vec<Diagnostic>) -> Option<u32> {
     if let Some(i) = model.producers.iter().position(|p| p.name == name.node) {
         return Some(i as u32);
     }
@@ -465,11 +326,7 @@ pub(super) fn producer_named(
     None
 }
 
-pub(super) fn consumer_named(
-    model: &Model,
-    name: &Spanned<String>,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<u32> {
+pub(super) fn consumer_named(model: &Model, name: &Spanned<String>, diags: &mut Vec<Diagnostic>) -> Option<u32> {
     if let Some(i) = model.consumers.iter().position(|c| c.name == name.node) {
         return Some(i as u32);
     }
@@ -479,11 +336,7 @@ pub(super) fn consumer_named(
 }
 
 /// Resolves a message named by its value to the one message that carries it.
-pub(super) fn message(
-    model: &Model,
-    m: &Spanned<MessageRef>,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<MsgId> {
+pub(super) fn message(model: &Model, m: &Spanned<MessageRef>, diags: &mut Vec<Diagnostic>) -> Option<MsgId> {
     let found = find_messages(model, &m.node.0, 2);
     match found.as_slice() {
         [one] => Some(*one),
@@ -496,18 +349,15 @@ pub(super) fn message(
         }
         [a, b, ..] => {
             diags.push(
-                Diagnostic::new(
-                    format!("the value `{}` names more than one message", m.node.0),
-                    m.span,
-                )
-                .label("ambiguous message")
-                .note(format!(
-                    "{} send {} and {} send {} both carry it; give messages distinct values",
-                    model.producers[model.producer_of(*a) as usize].name,
-                    model.send_number(*a),
-                    model.producers[model.producer_of(*b) as usize].name,
-                    model.send_number(*b)
-                )),
+                Diagnostic::new(format!("the value `{}` names more than one message", m.node.0), m.span)
+                    .label("ambiguous message")
+                    .note(format!(
+                        "{} send {} and {} send {} both carry it; give messages distinct values",
+                        model.producers[model.producer_of(*a) as usize].name,
+                        model.send_number(*a),
+                        model.producers[model.producer_of(*b) as usize].name,
+                        model.send_number(*b)
+                    )),
             );
             None
         }
@@ -521,44 +371,18 @@ pub(super) fn find_messages(model: &Model, value: &str, limit: usize) -> Vec<Msg
     for p in &model.producers {
         for s in &p.sends {
             let pieces = &s.value.0;
-            let holes = pieces
-                .iter()
-                .filter(|x| !matches!(x, Piece::Text(_)))
-                .count();
+            let holes = pieces.iter().filter(|x| !matches!(x, Piece::Text(_))).count();
             if holes == 1 {
-                let k = pieces
-                    .iter()
-                    .position(|x| !matches!(x, Piece::Text(_)))
-                    .unwrap_or(0);
-                let prefix: String = pieces[..k]
-                    .iter()
-                    .map(|x| {
-                        if let Piece::Text(t) = x {
-                            t.as_str()
-                        } else {
-                            ""
-                        }
-                    })
-                    .collect();
-                let suffix: String = pieces[k + 1..]
-                    .iter()
-                    .map(|x| {
-                        if let Piece::Text(t) = x {
-                            t.as_str()
-                        } else {
-                            ""
-                        }
-                    })
-                    .collect();
-                let Some(mid) = value
-                    .strip_prefix(prefix.as_str())
-                    .and_then(|v| v.strip_suffix(suffix.as_str()))
+                let k = pieces.iter().position(|x| !matches!(x, Piece::Text(_))).unwrap_or(0);
+                let prefix: String =
+                    pieces[..k].iter().map(|x| if let Piece::Text(t) = x { t.as_str() } else { "" }).collect();
+                let suffix: String =
+                    pieces[k + 1..].iter().map(|x| if let Piece::Text(t) = x { t.as_str() } else { "" }).collect();
+                let Some(mid) = value.strip_prefix(prefix.as_str()).and_then(|v| v.strip_suffix(suffix.as_str()))
                 else {
                     continue;
                 };
-                if mid.is_empty()
-                    || !mid.bytes().all(|b| b.is_ascii_digit())
-                    || (mid.len() > 1 && mid.starts_with('0'))
+                if mid.is_empty() || !mid.bytes().all(|b| b.is_ascii_digit()) || (mid.len() > 1 && mid.starts_with('0'))
                 {
                     continue;
                 }

@@ -7,10 +7,8 @@ mod faults;
 mod settings;
 
 use crate::ast::{self, Spanned};
-use crate::diag::{Diagnostic, Diagnostics, Span};
-use crate::model::{
-    ClusterConfig, Model, Network, PartitionConfig, PartitionIdx, TopicConfig, limits,
-};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::model::{ClusterConfig, Model, Network, PartitionConfig, PartitionIdx, TopicConfig, limits};
 use settings::{Settings, suggest};
 
 /// Checks a parsed file and returns the model the simulator runs.
@@ -38,10 +36,8 @@ pub fn check(file: &ast::File) -> Result<Model, Diagnostics> {
     if let Some(r) = &file.run_for {
         if r.node == 0 || r.node > limits::MAX_DURATION_MS {
             diags.push(
-                Diagnostic::new("run length out of range", r.span).label(format!(
-                    "expected a duration from 1ms to {}ms (30 days)",
-                    limits::MAX_DURATION_MS
-                )),
+                Diagnostic::new("run length out of range", r.span)
+                    .label(format!("expected a duration from 1ms to {}ms (30 days)", limits::MAX_DURATION_MS)),
             );
         } else {
             model.run_for_ms = r.node;
@@ -61,14 +57,12 @@ pub fn check(file: &ast::File) -> Result<Model, Diagnostics> {
 }
 
 fn network(settings: &[ast::Setting], diags: &mut Vec<Diagnostic>) -> Network {
-    let mut s = Settings::new("network", settings, &["latency", "jitter"]);
+    let mut s = Settings::new("network", settings, &["latency", "jitter", "replication.latency"]);
     let latency_ms = s.duration("latency", 1, 60_000);
     let jitter_ms = s.duration("jitter", 0, 60_000);
+    let replication_latency_ms = s.duration("replication.latency", latency_ms, 60_000);
     diags.append(&mut s.diags);
-    Network {
-        latency_ms,
-        jitter_ms,
-    }
+    Network { latency_ms, jitter_ms, replication_latency_ms }
 }
 
 const CLUSTER_KEYS: &[&str] = &[
@@ -81,18 +75,14 @@ const CLUSTER_KEYS: &[&str] = &[
 ];
 const TOPIC_KEYS: &[&str] = &["partitions", "replication.factor", "min.insync.replicas"];
 
-fn cluster(
-    file: &ast::File,
-    diags: &mut Vec<Diagnostic>,
-) -> (ClusterConfig, Vec<TopicConfig>, Vec<PartitionConfig>) {
+fn cluster(file: &ast::File, diags: &mut Vec<Diagnostic>) -> (ClusterConfig, Vec<TopicConfig>, Vec<PartitionConfig>) {
     let empty = ast::Cluster::default();
     let (c, cspan) = match &file.cluster {
         Some(c) => (&c.node, c.span),
         None => {
             diags.push(
-                Diagnostic::new("the scenario has no cluster", file.title.span).label(
-                    "this scenario needs a `cluster { brokers N  topic NAME { ... } }` block",
-                ),
+                Diagnostic::new("the scenario has no cluster", file.title.span)
+                    .label("this scenario needs a `cluster { brokers N  topic NAME { ... } }` block"),
             );
             (&empty, file.title.span)
         }
@@ -117,12 +107,7 @@ fn cluster(
     let cluster = ClusterConfig {
         brokers,
         unclean_leader_election: s.boolean("unclean.leader.election.enable", false),
-        broker_session_timeout_ms: s.number(
-            "broker.session.timeout.ms",
-            9_000,
-            1,
-            limits::MAX_DURATION_MS,
-        ),
+        broker_session_timeout_ms: s.number("broker.session.timeout.ms", 9_000, 1, limits::MAX_DURATION_MS),
         replica_fetch_wait_max_ms: s.number("replica.fetch.wait.max.ms", 500, 0, 600_000),
     };
     diags.append(&mut s.diags);
@@ -131,47 +116,33 @@ fn cluster(
     let mut partitions = Vec::new();
     let mut total_parts = 0u64;
     for t in &c.topics {
-        if let Some(prev) = topics.iter().position(|x| x.name == t.name.node) {
+        if topics.iter().any(|x| x.name == t.name.node) {
+            let first = c.topics.iter().find(|x| x.name.node == t.name.node).map_or(t.name.span, |x| x.name.span);
             diags.push(
-                Diagnostic::new(
-                    format!("topic `{}` is declared twice", t.name.node),
-                    t.name.span,
-                )
-                .label("second declaration")
-                .note(format!("the first is topic number {}", prev + 1)),
+                Diagnostic::new(format!("topic `{}` is declared twice", t.name.node), t.name.span)
+                    .label("second declaration")
+                    .related(first, "first declared here"),
             );
             continue;
         }
         let mut s = Settings::new("topic", &t.settings, TOPIC_KEYS);
         let parts = s.number("partitions", default_parts, 1, limits::MAX_PARTITIONS) as u32;
         let rf = s.number("replication.factor", default_rf, 1, limits::MAX_BROKERS) as u32;
-        let min_isr = s.number(
-            "min.insync.replicas",
-            default_min_isr,
-            1,
-            limits::MAX_BROKERS,
-        ) as u32;
+        let min_isr = s.number("min.insync.replicas", default_min_isr, 1, limits::MAX_BROKERS) as u32;
         if rf > brokers {
             // CreateTopics fails with InvalidReplicationFactorException.
             let span = s.span_of("replication.factor").unwrap_or(t.name.span);
             diags.push(
-                Diagnostic::new(
-                    format!("replication factor {rf} larger than available brokers: {brokers}"),
-                    span,
-                )
-                .label(format!(
-                    "at most {brokers} (InvalidReplicationFactorException)"
-                )),
+                Diagnostic::new(format!("replication factor {rf} larger than available brokers: {brokers}"), span)
+                    .label(format!("at most {brokers} (InvalidReplicationFactorException)")),
             );
         }
         diags.append(&mut s.diags);
         total_parts += u64::from(parts);
         if total_parts > limits::MAX_PARTITIONS {
             diags.push(
-                Diagnostic::new("too many partitions", t.name.span).label(format!(
-                    "the cluster holds at most {} partitions in all",
-                    limits::MAX_PARTITIONS
-                )),
+                Diagnostic::new("too many partitions", t.name.span)
+                    .label(format!("the cluster holds at most {} partitions in all", limits::MAX_PARTITIONS)),
             );
             continue;
         }
@@ -207,11 +178,7 @@ fn cluster(
 }
 
 /// Looks up names declared elsewhere in the file, with spans for "unknown name" diagnostics.
-pub(crate) fn find_topic(
-    model: &Model,
-    name: &Spanned<String>,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<u32> {
+pub(crate) fn find_topic(model: &Model, name: &Spanned<String>, diags: &mut Vec<Diagnostic>) -> Option<u32> {
     if let Some(i) = model.topics.iter().position(|t| t.name == name.node) {
         return Some(i as u32);
     }
@@ -230,14 +197,8 @@ pub(crate) fn find_partition(
     let topic = &model.topics[t as usize];
     if r.node.partition >= u64::from(topic.partitions) {
         diags.push(
-            Diagnostic::new(
-                format!(
-                    "topic `{}` has no partition {}",
-                    topic.name, r.node.partition
-                ),
-                r.span,
-            )
-            .label(format!("partitions are 0 to {}", topic.partitions - 1)),
+            Diagnostic::new(format!("topic `{}` has no partition {}", topic.name, r.node.partition), r.span)
+                .label(format!("partitions are 0 to {}", topic.partitions - 1)),
         );
         return None;
     }
@@ -246,15 +207,11 @@ pub(crate) fn find_partition(
 
 /// "unknown X `name`", with the closest known name or the list of known names.
 pub(crate) fn unknown(kind: &str, name: &Spanned<String>, known: &[&str]) -> Diagnostic {
-    let d = Diagnostic::new(format!("unknown {kind} `{}`", name.node), name.span)
-        .label(format!("no {kind} has this name"));
+    let d =
+        Diagnostic::new(format!("unknown {kind} `{}`", name.node), name.span).label(format!("no {kind} has this name"));
     match suggest(&name.node, known) {
         Some(k) => d.note(format!("did you mean `{k}`?")),
         None if known.is_empty() => d.note(format!("the scenario declares no {kind}")),
         None => d.note(format!("known: {}", known.join(", "))),
     }
-}
-
-pub(crate) fn span_join(a: Span, b: Span) -> Span {
-    Span::new(a.start.min(b.start), a.end.max(b.end))
 }

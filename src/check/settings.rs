@@ -29,17 +29,12 @@ pub struct Settings {
 
 impl Settings {
     pub fn new(kind: &'static str, settings: &[Setting], known: &[&str]) -> Settings {
-        let mut s = Settings {
-            kind,
-            entries: Vec::new(),
-            diags: Vec::new(),
-        };
+        let mut s = Settings { kind, entries: Vec::new(), diags: Vec::new() };
         for setting in settings {
             let key = setting.key.node.as_str();
             if !known.contains(&key) {
-                let mut d =
-                    Diagnostic::new(format!("unknown {kind} setting `{key}`"), setting.key.span)
-                        .label(format!("not a {kind} setting"));
+                let mut d = Diagnostic::new(format!("unknown {kind} setting `{key}`"), setting.key.span)
+                    .label(format!("not a {kind} setting"));
                 d = match suggest(key, known) {
                     Some(k) => d.note(format!("did you mean `{k}`?")),
                     None => d.note(format!("{kind} settings: {}", known.join(", "))),
@@ -47,26 +42,18 @@ impl Settings {
                 s.diags.push(d);
                 continue;
             }
-            if let Some((_, first)) = s
-                .entries
-                .iter()
-                .find(|(k, f)| k == key && f.origin == Origin::User)
-            {
+            if let Some((_, first)) = s.entries.iter().find(|(k, f)| k == key && f.origin == Origin::User) {
                 let first = first.span;
                 s.diags.push(
                     Diagnostic::new(format!("`{key}` is set twice"), setting.key.span)
                         .label("second setting")
-                        .note(format!("first set at byte {}; keep one", first.start)),
+                        .related(first, "first set here"),
                 );
                 continue;
             }
             s.entries.push((
                 key.to_string(),
-                Found {
-                    value: setting.value.node.clone(),
-                    span: setting.value.span,
-                    origin: Origin::User,
-                },
+                Found { value: setting.value.node.clone(), span: setting.value.span, origin: Origin::User },
             ));
         }
         s
@@ -75,14 +62,7 @@ impl Settings {
     /// Adds a preset value unless the user set the key.
     pub fn preset(&mut self, key: &str, value: Value, span: Span) {
         if self.get(key).is_none() {
-            self.entries.push((
-                key.to_string(),
-                Found {
-                    value,
-                    span,
-                    origin: Origin::Preset,
-                },
-            ));
+            self.entries.push((key.to_string(), Found { value, span, origin: Origin::Preset }));
         }
     }
 
@@ -97,20 +77,15 @@ impl Settings {
 
     pub fn origin_note(&self, key: &str) -> Option<String> {
         match self.get(key) {
-            Some(f) if f.origin == Origin::Preset => {
-                Some(format!("`{key}` was set by the guarantee preset"))
-            }
+            Some(f) if f.origin == Origin::Preset => Some(format!("`{key}` was set by the guarantee preset")),
             _ => None,
         }
     }
 
     fn error(&mut self, key: &str, span: Span, expected: &str) {
         self.diags.push(
-            Diagnostic::new(
-                format!("invalid value for {} setting `{key}`", self.kind),
-                span,
-            )
-            .label(format!("expected {expected}")),
+            Diagnostic::new(format!("invalid value for {} setting `{key}`", self.kind), span)
+                .label(format!("expected {expected}")),
         );
     }
 
@@ -147,11 +122,7 @@ impl Settings {
             Value::Duration(ms) if ms <= max => ms,
             Value::Int(n) if n >= 0 && (n as u64) <= max => n as u64,
             _ => {
-                self.error(
-                    key,
-                    f.span,
-                    &format!("a duration like `2ms`, at most {max}ms"),
-                );
+                self.error(key, f.span, &format!("a duration like `2ms`, at most {max}ms"));
                 default
             }
         }
@@ -171,12 +142,7 @@ impl Settings {
     }
 
     /// One of `choices` (a bare word, a string or a number, compared as text).
-    pub fn choice(
-        &mut self,
-        key: &str,
-        default: &'static str,
-        choices: &[&'static str],
-    ) -> &'static str {
+    pub fn choice(&mut self, key: &str, default: &'static str, choices: &[&'static str]) -> &'static str {
         let Some(f) = self.get(key).cloned() else {
             return default;
         };
@@ -188,11 +154,7 @@ impl Settings {
         match choices.iter().find(|c| **c == text) {
             Some(c) => c,
             None => {
-                let list = choices
-                    .iter()
-                    .map(|c| format!("`{c}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                let list = choices.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ");
                 self.error(key, f.span, &format!("one of {list}"));
                 default
             }
@@ -206,12 +168,7 @@ impl Settings {
 
 /// The known name closest to `word`, if it is close enough to be a typo.
 pub fn suggest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
-    known
-        .iter()
-        .map(|k| (distance(word, k), *k))
-        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
-        .min()
-        .map(|(_, k)| k)
+    known.iter().map(|k| (distance(word, k), *k)).filter(|(d, k)| *d <= 2.max(k.len() / 4)).min().map(|(_, k)| k)
 }
 
 fn distance(a: &str, b: &str) -> usize {

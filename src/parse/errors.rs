@@ -1,5 +1,5 @@
 //! Syntax errors: turns a pest parse failure into a [`Diagnostic`] that names what was expected
-//! in the words of the language (`a duration like `100ms``), never in grammar rule names.
+//! in the words of the language ("a duration like `100ms`"), never in grammar rule names.
 
 use super::Rule;
 use crate::diag::{Diagnostic, Span};
@@ -17,23 +17,16 @@ pub(super) fn syntax_error(err: &Error<Rule>, source: &str) -> Diagnostic {
     }
     .min(source.len());
     match &err.variant {
-        ErrorVariant::ParsingError {
-            positives,
-            negatives,
-        } => {
+        ErrorVariant::ParsingError { positives, negatives } => {
             let punctuation = err.parse_attempts().map(|attempts| {
                 // pest does not export the token type; its text is the literal itself.
-                let found = attempts
-                    .expected_tokens()
-                    .into_iter()
-                    .filter_map(|token| punctuation(&token.to_string()));
+                let found = attempts.expected_tokens().into_iter().filter_map(|token| punctuation(&token.to_string()));
                 (attempts.max_position.min(source.len()), found.collect())
             });
             parsing_error(positives, negatives, pos, punctuation, source)
         }
         ErrorVariant::CustomError { message } => {
-            Diagnostic::new(format!("syntax error: {message}"), Span::new(pos, pos))
-                .label(message.clone())
+            Diagnostic::new(format!("syntax error: {message}"), Span::new(pos, pos)).label(message.clone())
         }
     }
 }
@@ -88,6 +81,14 @@ fn parsing_error(
         Some((max, found)) if max == pos => (pos, [phrases(positives), found].concat()),
         _ => (pos, phrases(positives)),
     };
+    if positives.contains(&Rule::count_kind) {
+        // At the start of an expect line, the name begins `billing processed ...`.
+        for (_, phrase) in &mut expected {
+            if *phrase == "a name" {
+                *phrase = "a consumer name";
+            }
+        }
+    }
     expected.sort_by_key(|&(rank, _)| rank);
     let expected = join(&expected);
     let unexpected = join(&phrases(negatives));
@@ -98,8 +99,7 @@ fn parsing_error(
             "syntax error: `scenario` may appear only once, on the first line".to_string()
         }
         _ if word == "description" && expected.contains("`cluster`") => {
-            "syntax error: `description` may appear only once, right after the `scenario` line"
-                .to_string()
+            "syntax error: `description` may appear only once, right after the `scenario` line".to_string()
         }
         (false, true) => format!("syntax error: expected {expected}"),
         (false, false) => format!("syntax error: expected {expected}, not {unexpected}"),
@@ -112,6 +112,8 @@ fn parsing_error(
         (true, true) => "here".to_string(),
     };
     let mut diag = Diagnostic::new(message, Span::new(at, at)).label(label);
+    // The hints below read the rules that failed at `at`; none did when punctuation moved it.
+    let positives = if at == pos { positives } else { &[] };
     if let Some(keyword) = did_you_mean(word, positives) {
         diag = diag.note(format!("did you mean `{keyword}`?"));
     } else if positives == [Rule::kw_processed] {
@@ -199,16 +201,7 @@ fn describe(rule: Rule) -> (u16, &'static [&'static str]) {
         Rule::producer_stmt => (110, &["`guarantee`", "`send`", "a setting"]),
         Rule::kw_commit | Rule::commit_stmt => (113, &["`commit`"]),
         Rule::kw_start | Rule::start_stmt => (114, &["`start at`"]),
-        Rule::consumer_stmt => (
-            110,
-            &[
-                "`guarantee`",
-                "`subscribe`",
-                "`commit`",
-                "`start at`",
-                "a setting",
-            ],
-        ),
+        Rule::consumer_stmt => (110, &["`guarantee`", "`subscribe`", "`commit`", "`start at`", "a setting"]),
         Rule::kw_group => (115, &["`group`"]),
         Rule::kw_to => (116, &["`to`"]),
         Rule::kw_key | Rule::send_key => (120, &["`key`"]),
@@ -219,34 +212,17 @@ fn describe(rule: Rule) -> (u16, &'static [&'static str]) {
         Rule::send_option => (120, &["`key`", "`value`", "`partition`", "`at`", "`every`"]),
         Rule::config_key => (130, &["a setting name"]),
         Rule::setting => (130, &["a setting"]),
-        Rule::config_value => (
-            131,
-            &["a value like `all`, `3`, `100ms`, `true` or `\"text\"`"],
-        ),
-        Rule::guarantee => (
-            140,
-            &["`at-most-once`", "`at-least-once`", "`exactly-once`"],
-        ),
-        Rule::commit_mode => (
-            141,
-            &["`before-processing`", "`after-processing`", "`none`"],
-        ),
+        Rule::statement_keyword => (130, &["a statement"]),
+        Rule::config_value => (131, &["a value like `all`, `3`, `100ms`, `true` or `\"text\"`"]),
+        Rule::guarantee => (140, &["`at-most-once`", "`at-least-once`", "`exactly-once`"]),
+        Rule::commit_mode => (141, &["`before-processing`", "`after-processing`", "`none`"]),
 
         // faults
         Rule::lost_kind | Rule::lost_stmt => (200, &["`request lost`", "`ack lost`"]),
         Rule::kw_when | Rule::when_stmt => (201, &["`when`"]),
         Rule::kw_crash | Rule::crash_stmt | Rule::crash_action => (202, &["`crash`"]),
         Rule::kw_restart | Rule::restart_stmt | Rule::restart_action => (203, &["`restart`"]),
-        Rule::fault_stmt => (
-            200,
-            &[
-                "`request lost`",
-                "`ack lost`",
-                "`when`",
-                "`crash`",
-                "`restart`",
-            ],
-        ),
+        Rule::fault_stmt => (200, &["`request lost`", "`ack lost`", "`when`", "`crash`", "`restart`"]),
         Rule::kw_lost => (204, &["`lost`"]),
         Rule::kw_attempt | Rule::attempt => (205, &["`attempt`"]),
         Rule::kw_then => (206, &["`then`"]),
@@ -274,14 +250,9 @@ fn describe(rule: Rule) -> (u16, &'static [&'static str]) {
         Rule::kw_on => (236, &["`on`"]),
         Rule::kw_is => (237, &["`is`"]),
         Rule::kw_acked => (238, &["`acked`"]),
-        Rule::condition => (
-            240,
-            &[
-                "`CONSUMER commits offset N`",
-                "`PRODUCER send N is acked`",
-                "`CONSUMER processes MESSAGE`",
-            ],
-        ),
+        Rule::condition => {
+            (240, &["`CONSUMER commits offset N`", "`PRODUCER send N is acked`", "`CONSUMER processes MESSAGE`"])
+        }
         Rule::cond_commits => (240, &["`CONSUMER commits offset N`"]),
         Rule::cond_acked => (241, &["`PRODUCER send N is acked`"]),
         Rule::cond_processes => (242, &["`CONSUMER processes MESSAGE`"]),
@@ -291,17 +262,9 @@ fn describe(rule: Rule) -> (u16, &'static [&'static str]) {
         Rule::kw_message | Rule::expect_message => (301, &["`message`"]),
         Rule::kw_log | Rule::expect_log => (302, &["`log`"]),
         Rule::expect_processed_list | Rule::expect_processed_count => (303, &["`NAME processed`"]),
-        Rule::expect_stmt => (
-            300,
-            &[
-                "`lost`",
-                "`duplicates`",
-                "`delivered`",
-                "`message`",
-                "`log`",
-                "`NAME processed`",
-            ],
-        ),
+        Rule::expect_stmt => {
+            (300, &["`lost`", "`duplicates`", "`delivered`", "`message`", "`log`", "`NAME processed`"])
+        }
         Rule::kw_processed => (304, &["`processed`"]),
         Rule::outcome_kind => (310, &["`lost`", "`delivered`", "`duplicated`", "`failed`"]),
         Rule::track_var => (320, &["a variable like `billing.position`"]),
@@ -310,7 +273,7 @@ fn describe(rule: Rule) -> (u16, &'static [&'static str]) {
         Rule::name => (500, &["a name"]),
         Rule::partition_ref => (501, &["a partition like `orders-0`"]),
         Rule::partition_suffix => (501, &["a partition number like `-0`"]),
-        Rule::message_ref => (502, &["a message like `message3` or `\"order 3\"`"]),
+        Rule::message_ref => (502, &["a message like `message3`"]),
         Rule::message_list => (503, &["a list like `[message1, message2]`"]),
         Rule::duration => (510, &["a duration like `100ms`"]),
         Rule::int => (511, &["a number"]),
@@ -341,12 +304,9 @@ fn bad_string(source: &str, at: usize) -> Option<Diagnostic> {
                 Some((j, e)) if e != '\n' => {
                     let span = Span::new(at + i, at + j + e.len_utf8());
                     return Some(
-                        Diagnostic::new(
-                            format!("syntax error: unknown escape `\\{e}` in a string"),
-                            span,
-                        )
-                        .label("unknown escape")
-                        .note("a string may use `\\\"`, `\\\\`, `\\n` and `\\t`"),
+                        Diagnostic::new(format!("syntax error: unknown escape `\\{e}` in a string"), span)
+                            .label("unknown escape")
+                            .note("a string may use `\\\"`, `\\\\`, `\\n` and `\\t`"),
                     );
                 }
                 _ => break,
@@ -356,21 +316,17 @@ fn bad_string(source: &str, at: usize) -> Option<Diagnostic> {
     }
     let line_end = source[at..].find('\n').map_or(source.len(), |n| at + n);
     Some(
-        Diagnostic::new(
-            "syntax error: unterminated string",
-            Span::new(at, line_end.max(at + 1).min(source.len())),
-        )
-        .label("this string has no closing `\"`")
-        .note("a string ends on the line it starts on"),
+        Diagnostic::new("syntax error: unterminated string", Span::new(at, line_end.max(at + 1).min(source.len())))
+            .label("this string has no closing `\"`")
+            .note("a string ends on the line it starts on"),
     )
 }
 
 /// The identifier-like word starting at byte `at`, or "" when none starts there.
 fn word_at(source: &str, at: usize) -> &str {
     let rest = &source[at..];
-    let end = rest
-        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.'))
-        .unwrap_or(rest.len());
+    let end =
+        rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')).unwrap_or(rest.len());
     &rest[..end]
 }
 
@@ -380,10 +336,7 @@ fn did_you_mean(word: &str, positives: &[Rule]) -> Option<&'static str> {
         .into_iter()
         .filter_map(|(_, p)| {
             let inner = p.strip_prefix('`')?.strip_suffix('`')?;
-            inner
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b == b'-')
-                .then_some(inner)
+            inner.bytes().all(|b| b.is_ascii_lowercase() || b == b'-').then_some(inner)
         })
         .collect();
     closest(word, &keywords)
@@ -406,9 +359,8 @@ fn closest<'k>(word: &str, candidates: &[&'k str]) -> Option<&'k str> {
 /// The identifier-like word that ends just before the whitespace in front of byte `at`.
 fn previous_word(source: &str, at: usize) -> &str {
     let before = source[..at].trim_end();
-    let start = before
-        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.'))
-        .map_or(0, |i| i + 1);
+    let start =
+        before.rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')).map_or(0, |i| i + 1);
     &before[start..]
 }
 

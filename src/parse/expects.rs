@@ -28,9 +28,7 @@ impl Lower<'_> {
     fn expect_count(&mut self, pair: Pair<'_, Rule>) -> Expect {
         let mut inner = parts(pair);
         let kind = self.count_kind(&inner.next().expect("grammar: a count has a kind"));
-        let value = self
-            .int(inner.next().expect("grammar: a count has a number"))
-            .node;
+        let value = self.int(inner.next().expect("grammar: a count has a number")).node;
         let scope = inner.next().map(|p| self.name(p));
         Expect::Count { kind, value, scope }
     }
@@ -84,9 +82,7 @@ impl Lower<'_> {
     fn expect_processed_count(&mut self, pair: Pair<'_, Rule>) -> Expect {
         let mut inner = parts(pair);
         let who = self.name(inner.next().expect("grammar: processed names a consumer"));
-        let count = self
-            .int(inner.next().expect("grammar: processed has a count"))
-            .node;
+        let count = self.int(inner.next().expect("grammar: processed has a count")).node;
         Expect::ProcessedCount { who, count }
     }
 }

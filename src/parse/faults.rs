@@ -26,23 +26,13 @@ impl Lower<'_> {
     /// `request lost for shop send 2 [attempt 1]` / `ack lost for shop send 2 [attempt 1]`
     fn lost_stmt(&mut self, pair: Pair<'_, Rule>) -> Fault {
         let mut inner = parts(pair);
-        let kind = inner
-            .next()
-            .expect("grammar: lost_stmt starts with its kind");
+        let kind = inner.next().expect("grammar: lost_stmt starts with its kind");
         let producer = self.name(inner.next().expect("grammar: lost_stmt names a producer"));
         let send = self.int(inner.next().expect("grammar: lost_stmt numbers the send"));
         let attempt = inner.next().map(|p| self.attempt(p));
         match self.lost_kind(&kind) {
-            LostKind::Request => Fault::RequestLost {
-                producer,
-                send,
-                attempt,
-            },
-            LostKind::Ack => Fault::AckLost {
-                producer,
-                send,
-                attempt,
-            },
+            LostKind::Request => Fault::RequestLost { producer, send, attempt },
+            LostKind::Ack => Fault::AckLost { producer, send, attempt },
         }
     }
 
@@ -71,10 +61,7 @@ impl Lower<'_> {
             Rule::restart_action => self.restart_action(action),
             _ => unexpected(&action, "when_stmt"),
         };
-        Fault::When {
-            condition,
-            action: Box::new(Spanned::new(action, span)),
-        }
+        Fault::When { condition, action: Box::new(Spanned::new(action, span)) }
     }
 
     /// `crash TARGET [POINT]` on a line of its own.
@@ -150,19 +137,11 @@ impl Lower<'_> {
         let point = match inner.as_rule() {
             Rule::point_at => Point::At(self.duration(only(inner)).node),
             Rule::point_after_poll => Point::AfterPoll(self.int(only(inner)).node),
-            Rule::point_after_commit_before => {
-                Point::AfterCommitBeforeProcessing(self.message_ref(only(inner)).node)
-            }
-            Rule::point_after_commit => {
-                Point::AfterCommit(parts(inner).next().map(|n| self.int(n).node))
-            }
+            Rule::point_after_commit_before => Point::AfterCommitBeforeProcessing(self.message_ref(only(inner)).node),
+            Rule::point_after_commit => Point::AfterCommit(parts(inner).next().map(|n| self.int(n).node)),
             Rule::point_after_send => Point::AfterSend(self.int(only(inner)).node),
-            Rule::point_before_processing => {
-                Point::BeforeProcessing(self.message_ref(only(inner)).node)
-            }
-            Rule::point_after_processing => {
-                Point::AfterProcessing(self.message_ref(only(inner)).node)
-            }
+            Rule::point_before_processing => Point::BeforeProcessing(self.message_ref(only(inner)).node),
+            Rule::point_after_processing => Point::AfterProcessing(self.message_ref(only(inner)).node),
             _ => unexpected(&inner, "crash_point"),
         };
         Spanned::new(point, span)
@@ -185,24 +164,16 @@ impl Lower<'_> {
     fn cond_commits(&mut self, pair: Pair<'_, Rule>) -> Condition {
         let mut inner = parts(pair);
         let consumer = self.name(inner.next().expect("grammar: commits names a consumer"));
-        let offset = self
-            .int(inner.next().expect("grammar: commits has an offset"))
-            .node;
+        let offset = self.int(inner.next().expect("grammar: commits has an offset")).node;
         let partition = inner.next().map(|p| self.partition_ref(p));
-        Condition::Commits {
-            consumer,
-            offset,
-            partition,
-        }
+        Condition::Commits { consumer, offset, partition }
     }
 
     /// `shop send 3 is acked`
     fn cond_acked(&mut self, pair: Pair<'_, Rule>) -> Condition {
         let mut inner = parts(pair);
         let producer = self.name(inner.next().expect("grammar: acked names a producer"));
-        let send = self
-            .int(inner.next().expect("grammar: acked numbers the send"))
-            .node;
+        let send = self.int(inner.next().expect("grammar: acked numbers the send")).node;
         Condition::Acked { producer, send }
     }
 

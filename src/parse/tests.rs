@@ -1,10 +1,12 @@
-//! Unit tests of the parser: the exact tree of a scenario using every statement, the text of
-//! syntax and lowering diagnostics, and that no truncated or damaged input makes it panic.
+//! Unit tests of the parser: the exact tree of a scenario using every statement, and that no
+//! truncated or damaged input makes it panic. Diagnostics are tested in `tests/diagnostics.rs`.
+
+mod diagnostics;
 
 use super::parse;
 use crate::ast::{
-    CommitMode, Condition, CountKind, Expect, Fault, File, Guarantee, MessageRef, OutcomeKind,
-    PartitionRef, Point, RestartTime, Spanned, Target, Value,
+    CommitMode, Condition, CountKind, Expect, Fault, File, Guarantee, MessageRef, OutcomeKind, PartitionRef, Point,
+    RestartTime, Spanned, Target, Value,
 };
 use crate::diag::{Diagnostic, Span};
 
@@ -91,11 +93,7 @@ fn rich() -> File {
 
 /// The span of the `nth` (0-based) occurrence of `needle` in `source`.
 fn span_in(source: &str, needle: &str, nth: usize) -> Span {
-    let start = source
-        .match_indices(needle)
-        .nth(nth)
-        .map(|(i, _)| i)
-        .expect("needle in source");
+    let start = source.match_indices(needle).nth(nth).map(|(i, _)| i).expect("needle in source");
     Span::new(start, start + needle.len())
 }
 
@@ -122,28 +120,12 @@ fn error(source: &str) -> Diagnostic {
 fn header_and_singletons() {
     let file = rich();
     assert_eq!(file.title.node, "Rich: \"quoted\" \\ tab\there\nnext");
-    assert_eq!(
-        file.title.span,
-        span_in(RICH, r#""Rich: \"quoted\" \\ tab\there\nnext""#, 0)
-    );
-    assert_eq!(
-        file.description.map(|d| d.node),
-        Some(s("Covers every statement."))
-    );
+    assert_eq!(file.title.span, span_in(RICH, r#""Rich: \"quoted\" \\ tab\there\nnext""#, 0));
+    assert_eq!(file.description.map(|d| d.node), Some(s("Covers every statement.")));
     assert_eq!(file.seed, Some(Spanned::new(7, span_in(RICH, "7", 0))));
     assert_eq!(file.run_for.map(|r| r.node), Some(600_000));
-    let network: Vec<(String, Value)> = file
-        .network
-        .into_iter()
-        .map(|s| (s.key.node, s.value.node))
-        .collect();
-    assert_eq!(
-        network,
-        [
-            (s("latency"), Value::Duration(2)),
-            (s("jitter"), Value::Duration(1))
-        ]
-    );
+    let network: Vec<(String, Value)> = file.network.into_iter().map(|s| (s.key.node, s.value.node)).collect();
+    assert_eq!(network, [(s("latency"), Value::Duration(2)), (s("jitter"), Value::Duration(1))]);
 }
 
 #[test]
@@ -153,25 +135,15 @@ fn cluster_block() {
     assert!(RICH[cluster.span.start..cluster.span.end].ends_with("enable false\n}"));
     let cluster = cluster.node;
     assert_eq!(cluster.brokers.map(|b| b.node), Some(3));
-    let topics: Vec<&str> = cluster
-        .topics
-        .iter()
-        .map(|t| t.name.node.as_str())
-        .collect();
+    let topics: Vec<&str> = cluster.topics.iter().map(|t| t.name.node.as_str()).collect();
     assert_eq!(topics, ["orders", "example-topic"]);
     let orders = &cluster.topics[0].settings;
     assert_eq!(orders.len(), 3);
     assert_eq!(orders[1].key.node, "replication.factor");
     assert_eq!(orders[1].key.span, span_in(RICH, "replication.factor", 0));
-    assert_eq!(
-        orders[2].value,
-        Spanned::new(Value::Int(2), span_in(RICH, "2 }", 0).start_len(1))
-    );
+    assert_eq!(orders[2].value, Spanned::new(Value::Int(2), span_in(RICH, "2 }", 0).start_len(1)));
     assert_eq!(cluster.settings.len(), 1);
-    assert_eq!(
-        cluster.settings[0].key.node,
-        "unclean.leader.election.enable"
-    );
+    assert_eq!(cluster.settings[0].key.node, "unclean.leader.election.enable");
     assert_eq!(cluster.settings[0].value.node, Value::Bool(false));
 }
 
@@ -193,19 +165,9 @@ fn producer_block() {
     let shop = &file.producers[0];
     assert_eq!(shop.name.node, "shop");
     assert_eq!(shop.name.span, span_in(RICH, "shop", 0));
-    assert_eq!(
-        shop.guarantee.as_ref().map(|g| g.node),
-        Some(Guarantee::AtLeastOnce)
-    );
-    assert_eq!(
-        shop.guarantee.as_ref().map(|g| g.span),
-        Some(span_in(RICH, "at-least-once", 0))
-    );
-    let settings: Vec<(&str, &Value)> = shop
-        .settings
-        .iter()
-        .map(|s| (s.key.node.as_str(), &s.value.node))
-        .collect();
+    assert_eq!(shop.guarantee.as_ref().map(|g| g.node), Some(Guarantee::AtLeastOnce));
+    assert_eq!(shop.guarantee.as_ref().map(|g| g.span), Some(span_in(RICH, "at-least-once", 0)));
+    let settings: Vec<(&str, &Value)> = shop.settings.iter().map(|s| (s.key.node.as_str(), &s.value.node)).collect();
     assert_eq!(
         settings,
         [
@@ -221,47 +183,26 @@ fn producer_block() {
 
     assert_eq!(shop.sends.len(), 3);
     let first = &shop.sends[0];
-    assert_eq!(
-        first.span,
-        span_in(RICH, r#"send 5 to orders value "message{i}""#, 0)
-    );
+    assert_eq!(first.span, span_in(RICH, r#"send 5 to orders value "message{i}""#, 0));
     let first = &first.node;
-    assert_eq!(
-        first.count,
-        Some(Spanned::new(5, span_in(RICH, "5 to", 0).start_len(1)))
-    );
+    assert_eq!(first.count, Some(Spanned::new(5, span_in(RICH, "5 to", 0).start_len(1))));
     assert_eq!(first.topic.node, "orders");
-    assert_eq!(
-        first.value.as_ref().map(|v| v.node.as_str()),
-        Some("message{i}")
-    );
-    assert_eq!(
-        first.value.as_ref().map(|v| v.span),
-        Some(span_in(RICH, r#""message{i}""#, 0))
-    );
+    assert_eq!(first.value.as_ref().map(|v| v.node.as_str()), Some("message{i}"));
+    assert_eq!(first.value.as_ref().map(|v| v.span), Some(span_in(RICH, r#""message{i}""#, 0)));
     assert!(first.key.is_none() && first.partition.is_none() && first.at.is_none());
     assert!(first.every.is_none());
 
     let second = &shop.sends[1].node;
     assert_eq!(second.count, None);
     assert_eq!(second.key.as_ref().map(|k| k.node.as_str()), Some("k"));
-    assert_eq!(
-        second.value.as_ref().map(|v| v.node.as_str()),
-        Some("v \"q\"")
-    );
+    assert_eq!(second.value.as_ref().map(|v| v.node.as_str()), Some("v \"q\""));
     assert_eq!(second.partition.as_ref().map(|p| p.node), Some(0));
     assert_eq!(second.at.as_ref().map(|a| a.node), Some(100));
-    assert_eq!(
-        second.at.as_ref().map(|a| a.span),
-        Some(span_in(RICH, "100ms", 0))
-    );
+    assert_eq!(second.at.as_ref().map(|a| a.span), Some(span_in(RICH, "100ms", 0)));
 
     let third = &shop.sends[2].node;
     assert_eq!(third.count.as_ref().map(|c| c.node), Some(3));
-    assert_eq!(
-        third.key.as_ref().map(|k| k.node.as_str()),
-        Some("order-{i}")
-    );
+    assert_eq!(third.key.as_ref().map(|k| k.node.as_str()), Some("order-{i}"));
     assert_eq!(third.value.as_ref().map(|v| v.node.as_str()), Some("x{i}"));
     assert_eq!(third.every.as_ref().map(|e| e.node), Some(10));
 }
@@ -269,64 +210,29 @@ fn producer_block() {
 #[test]
 fn consumer_blocks() {
     let file = rich();
-    let names: Vec<&str> = file
-        .consumers
-        .iter()
-        .map(|c| c.name.node.as_str())
-        .collect();
+    let names: Vec<&str> = file.consumers.iter().map(|c| c.name.node.as_str()).collect();
     assert_eq!(names, ["billing", "audit", "lazy"]);
     let billing = &file.consumers[0];
-    assert_eq!(
-        billing.guarantee.as_ref().map(|g| g.node),
-        Some(Guarantee::AtMostOnce)
-    );
-    assert_eq!(
-        billing.subscribes.len(),
-        2,
-        "every subscribe is kept; check rejects extras"
-    );
+    assert_eq!(billing.guarantee.as_ref().map(|g| g.node), Some(Guarantee::AtMostOnce));
+    assert_eq!(billing.subscribes.len(), 2, "every subscribe is kept; check rejects extras");
     let first = &billing.subscribes[0].node;
     let topics: Vec<&str> = first.topics.iter().map(|t| t.node.as_str()).collect();
     assert_eq!(topics, ["orders", "example-topic"]);
-    assert_eq!(
-        first.group,
-        Spanned::new(s("billing-group"), span_in(RICH, "billing-group", 0))
-    );
+    assert_eq!(first.group, Spanned::new(s("billing-group"), span_in(RICH, "billing-group", 0)));
     assert_eq!(billing.subscribes[1].node.group.node, "second");
-    assert_eq!(
-        billing.commit.as_ref().map(|c| c.node),
-        Some(CommitMode::BeforeProcessing)
-    );
+    assert_eq!(billing.commit.as_ref().map(|c| c.node), Some(CommitMode::BeforeProcessing));
     assert_eq!(billing.start_at.as_ref().map(|s| s.node), Some(50));
-    let settings: Vec<(&str, &Value)> = billing
-        .settings
-        .iter()
-        .map(|s| (s.key.node.as_str(), &s.value.node))
-        .collect();
-    assert_eq!(
-        settings,
-        [
-            ("max.poll.records", &Value::Int(2)),
-            ("auto.offset.reset", &Value::Word(s("earliest")))
-        ]
-    );
-    assert_eq!(
-        file.consumers[1].commit.as_ref().map(|c| c.node),
-        Some(CommitMode::AfterProcessing)
-    );
-    assert_eq!(
-        file.consumers[2].commit.as_ref().map(|c| c.node),
-        Some(CommitMode::None)
-    );
+    let settings: Vec<(&str, &Value)> = billing.settings.iter().map(|s| (s.key.node.as_str(), &s.value.node)).collect();
+    assert_eq!(settings, [("max.poll.records", &Value::Int(2)), ("auto.offset.reset", &Value::Word(s("earliest")))]);
+    assert_eq!(file.consumers[1].commit.as_ref().map(|c| c.node), Some(CommitMode::AfterProcessing));
+    assert_eq!(file.consumers[2].commit.as_ref().map(|c| c.node), Some(CommitMode::None));
     assert!(file.consumers[2].guarantee.is_none() && file.consumers[2].start_at.is_none());
 }
 
 /// The target and point of a `crash` fault.
 fn crash(fault: &Fault) -> (Target, Option<Point>) {
     match fault {
-        Fault::Crash { target, point } => {
-            (target.node.clone(), point.as_ref().map(|p| p.node.clone()))
-        }
+        Fault::Crash { target, point } => (target.node.clone(), point.as_ref().map(|p| p.node.clone())),
         other => panic!("not a crash: {other:?}"),
     }
 }
@@ -347,24 +253,14 @@ fn client(name: &str) -> Target {
 fn lost_faults() {
     let faults = rich().faults;
     assert_eq!(faults.len(), 19);
-    let Fault::AckLost {
-        producer,
-        send,
-        attempt,
-    } = &faults[0].node
-    else {
+    let Fault::AckLost { producer, send, attempt } = &faults[0].node else {
         panic!("{:?}", faults[0]);
     };
     assert_eq!(producer.node, "shop");
     assert_eq!(send.node, 2);
     assert_eq!(*attempt, None);
     assert_eq!(faults[0].span, span_in(RICH, "ack lost for shop send 2", 0));
-    let Fault::RequestLost {
-        producer,
-        send,
-        attempt,
-    } = &faults[1].node
-    else {
+    let Fault::RequestLost { producer, send, attempt } = &faults[1].node else {
         panic!("{:?}", faults[1]);
     };
     assert_eq!((producer.node.as_str(), send.node), ("shop", 4));
@@ -375,66 +271,25 @@ fn lost_faults() {
 fn crash_and_restart_faults() {
     let faults = rich().faults;
     let f: Vec<&Fault> = faults.iter().map(|f| &f.node).collect();
-    assert_eq!(
-        crash(f[2]),
-        (
-            client("billing"),
-            Some(Point::AfterCommitBeforeProcessing(msg("message3")))
-        )
-    );
+    assert_eq!(crash(f[2]), (client("billing"), Some(Point::AfterCommitBeforeProcessing(msg("message3")))));
     assert_eq!(restart(f[3]), (client("billing"), RestartTime::After(100)));
     assert_eq!(crash(f[4]), (Target::Broker(1), Some(Point::At(120))));
     assert_eq!(restart(f[5]), (Target::Broker(1), RestartTime::At(2000)));
-    let example_12 = PartitionRef {
-        topic: s("example-topic"),
-        partition: 12,
-    };
-    assert_eq!(
-        crash(f[6]),
-        (Target::LeaderOf(example_12), Some(Point::At(50)))
-    );
-    let orders_0 = PartitionRef {
-        topic: s("orders"),
-        partition: 0,
-    };
-    assert_eq!(
-        restart(f[7]),
-        (Target::LeaderOf(orders_0), RestartTime::At(3000))
-    );
+    let example_12 = PartitionRef { topic: s("example-topic"), partition: 12 };
+    assert_eq!(crash(f[6]), (Target::LeaderOf(example_12), Some(Point::At(50))));
+    let orders_0 = PartitionRef { topic: s("orders"), partition: 0 };
+    assert_eq!(restart(f[7]), (Target::LeaderOf(orders_0), RestartTime::At(3000)));
     assert_eq!(crash(f[8]), (client("shop"), Some(Point::AfterSend(3))));
     assert_eq!(crash(f[9]), (client("billing"), Some(Point::AfterPoll(2))));
-    assert_eq!(
-        crash(f[10]),
-        (client("billing"), Some(Point::AfterCommit(Some(2))))
-    );
-    assert_eq!(
-        crash(f[11]),
-        (client("billing"), Some(Point::AfterCommit(None)))
-    );
-    assert_eq!(
-        crash(f[12]),
-        (
-            client("billing"),
-            Some(Point::BeforeProcessing(msg("message 4")))
-        )
-    );
-    assert_eq!(
-        crash(f[13]),
-        (
-            client("billing"),
-            Some(Point::AfterProcessing(msg("message 4")))
-        )
-    );
+    assert_eq!(crash(f[10]), (client("billing"), Some(Point::AfterCommit(Some(2)))));
+    assert_eq!(crash(f[11]), (client("billing"), Some(Point::AfterCommit(None))));
+    assert_eq!(crash(f[12]), (client("billing"), Some(Point::BeforeProcessing(msg("message 4")))));
+    assert_eq!(crash(f[13]), (client("billing"), Some(Point::AfterProcessing(msg("message 4")))));
     assert_eq!(crash(f[14]), (client("audit"), None));
 
-    let Fault::Crash { target, point } = f[6] else {
-        panic!()
-    };
+    let Fault::Crash { target, point } = f[6] else { panic!() };
     assert_eq!(target.span, span_in(RICH, "leader of example-topic-12", 0));
-    assert_eq!(
-        point.as_ref().map(|p| p.span),
-        Some(span_in(RICH, "at 50ms", 1))
-    );
+    assert_eq!(point.as_ref().map(|p| p.span), Some(span_in(RICH, "at 50ms", 1)));
 }
 
 #[test]
@@ -446,65 +301,28 @@ fn when_faults() {
     };
 
     let (condition, action) = when(15);
-    let Condition::Commits {
-        consumer,
-        offset,
-        partition,
-    } = &condition.node
-    else {
-        panic!()
-    };
-    assert_eq!(
-        (consumer.node.as_str(), *offset, partition),
-        ("billing", 4, &None)
-    );
+    let Condition::Commits { consumer, offset, partition } = &condition.node else { panic!() };
+    assert_eq!((consumer.node.as_str(), *offset, partition), ("billing", 4, &None));
     assert_eq!(crash(&action.node), (Target::Broker(1), None));
     assert_eq!(action.span, span_in(RICH, "crash broker 1", 1));
     assert_eq!(condition.span, span_in(RICH, "billing commits offset 4", 0));
 
     let (condition, action) = when(16);
-    let Condition::Commits {
-        offset, partition, ..
-    } = &condition.node
-    else {
-        panic!()
-    };
+    let Condition::Commits { offset, partition, .. } = &condition.node else { panic!() };
     assert_eq!(*offset, 5);
     let partition = partition.as_ref().expect("on orders-0");
-    assert_eq!(
-        partition.node,
-        PartitionRef {
-            topic: s("orders"),
-            partition: 0
-        }
-    );
-    assert_eq!(
-        partition.span,
-        span_in(RICH, "orders-0 then", 0).start_len(8)
-    );
-    assert_eq!(
-        crash(&action.node),
-        (client("billing"), Some(Point::At(1000)))
-    );
+    assert_eq!(partition.node, PartitionRef { topic: s("orders"), partition: 0 });
+    assert_eq!(partition.span, span_in(RICH, "orders-0 then", 0).start_len(8));
+    assert_eq!(crash(&action.node), (client("billing"), Some(Point::At(1000))));
 
     let (condition, action) = when(17);
-    let Condition::Acked { producer, send } = &condition.node else {
-        panic!()
-    };
+    let Condition::Acked { producer, send } = &condition.node else { panic!() };
     assert_eq!((producer.node.as_str(), *send), ("shop", 3));
-    assert_eq!(
-        restart(&action.node),
-        (Target::Broker(2), RestartTime::After(1000))
-    );
+    assert_eq!(restart(&action.node), (Target::Broker(2), RestartTime::After(1000)));
 
     let (condition, action) = when(18);
-    let Condition::Processes { consumer, message } = &condition.node else {
-        panic!()
-    };
-    assert_eq!(
-        (consumer.node.as_str(), &message.node),
-        ("billing", &msg("message2"))
-    );
+    let Condition::Processes { consumer, message } = &condition.node else { panic!() };
+    assert_eq!((consumer.node.as_str(), &message.node), ("billing", &msg("message2")));
     assert_eq!(crash(&action.node), (client("billing"), None));
 }
 
@@ -512,10 +330,7 @@ fn when_faults() {
 fn track_block() {
     let track = rich().track.expect("track");
     let vars: Vec<&str> = track.iter().map(|v| v.node.as_str()).collect();
-    assert_eq!(
-        vars,
-        ["billing.position", "orders-0.high_watermark", "message3"]
-    );
+    assert_eq!(vars, ["billing.position", "orders-0.high_watermark", "message3"]);
     assert_eq!(track[1].span, span_in(RICH, "orders-0.high_watermark", 0));
 }
 
@@ -524,23 +339,14 @@ fn expect_block() {
     let expects = rich().expects;
     assert_eq!(expects.len(), 11);
     let e: Vec<&Expect> = expects.iter().map(|e| &e.node).collect();
-    let Expect::ProcessedList { who, values } = e[0] else {
-        panic!("{:?}", e[0])
-    };
+    let Expect::ProcessedList { who, values } = e[0] else { panic!("{:?}", e[0]) };
     assert_eq!(who.node, "billing");
     let values: Vec<&MessageRef> = values.iter().map(|v| &v.node).collect();
-    assert_eq!(
-        values,
-        [&msg("message1"), &msg("message2"), &msg("message5")]
-    );
-    let Expect::ProcessedCount { who, count } = e[1] else {
-        panic!("{:?}", e[1])
-    };
+    assert_eq!(values, [&msg("message1"), &msg("message2"), &msg("message5")]);
+    let Expect::ProcessedCount { who, count } = e[1] else { panic!("{:?}", e[1]) };
     assert_eq!((who.node.as_str(), *count), ("billing", 3));
     let count = |i: usize| match e[i] {
-        Expect::Count { kind, value, scope } => {
-            (*kind, *value, scope.as_ref().map(|s| s.node.clone()))
-        }
+        Expect::Count { kind, value, scope } => (*kind, *value, scope.as_ref().map(|s| s.node.clone())),
         other => panic!("not a count: {other:?}"),
     };
     assert_eq!(count(2), (CountKind::Lost, 2, None));
@@ -554,263 +360,16 @@ fn expect_block() {
     assert_eq!(message(6), (msg("message 4"), OutcomeKind::Delivered));
     assert_eq!(message(7), (msg("message1"), OutcomeKind::Duplicated));
     assert_eq!(message(8), (msg("message2"), OutcomeKind::Failed));
-    let Expect::Log { partition, values } = e[9] else {
-        panic!("{:?}", e[9])
-    };
-    assert_eq!(
-        partition.node,
-        PartitionRef {
-            topic: s("orders"),
-            partition: 0
-        }
-    );
+    let Expect::Log { partition, values } = e[9] else { panic!("{:?}", e[9]) };
+    assert_eq!(partition.node, PartitionRef { topic: s("orders"), partition: 0 });
     assert_eq!(partition.span, span_in(RICH, "orders-0 [", 0).start_len(8));
     let texts: Vec<&str> = values.iter().map(|v| v.node.0.as_str()).collect();
     assert_eq!(texts, ["message1", "message 2"]);
     assert_eq!(values[1].span, span_in(RICH, r#""message 2""#, 0));
-    let Expect::Log { partition, values } = e[10] else {
-        panic!("{:?}", e[10])
-    };
-    assert_eq!(
-        partition.node,
-        PartitionRef {
-            topic: s("example-topic"),
-            partition: 12
-        }
-    );
+    let Expect::Log { partition, values } = e[10] else { panic!("{:?}", e[10]) };
+    assert_eq!(partition.node, PartitionRef { topic: s("example-topic"), partition: 12 });
     assert!(values.is_empty());
     assert_eq!(expects[2].span, span_in(RICH, "lost 2", 0));
-}
-
-// ------------------------------------------------------------------ diagnostics
-
-#[test]
-fn missing_scenario_line() {
-    let d = error("# no title\nseed 1\n");
-    assert_eq!(
-        d.message,
-        "syntax error: a scenario file must start with `scenario \"title\"`"
-    );
-    assert_eq!(d.span, Span::new(11, 11));
-    assert_eq!(error("").message, d.message);
-    assert_eq!(
-        error("scenario\n").message,
-        "syntax error: expected a quoted string"
-    );
-}
-
-#[test]
-fn misspelt_keywords() {
-    let src = "scenario \"x\"\nfaults {\n  crsh billing at 10ms\n}\n";
-    let d = error(src);
-    assert_eq!(
-        d.message,
-        "syntax error: expected `request lost`, `ack lost`, `when`, `crash`, `restart` or `}`"
-    );
-    assert_eq!(
-        d.label,
-        "expected `request lost`, `ack lost`, `when`, `crash`, `restart` or `}`"
-    );
-    assert_eq!(d.span, span_in(src, "crsh", 0).start_len(0));
-    assert_eq!(d.notes, ["did you mean `crash`?"]);
-
-    let d = error("scenario \"x\"\nprodcer shop {\n}\n");
-    assert_eq!(
-        d.message,
-        "syntax error: expected `description`, `cluster`, `producer`, `consumer`, `faults`, \
-         `expect`, `track`, `network`, `seed`, `run` or end of file"
-    );
-    assert_eq!(d.notes, ["did you mean `producer`?"]);
-
-    // A keyword must not run on into the next word.
-    let d = error("scenario \"x\"\nseed7\n");
-    assert!(
-        d.message
-            .starts_with("syntax error: expected `description`, `cluster`"),
-        "{d:?}"
-    );
-    let d =
-        error("scenario \"x\"\nconsumer c {\n  commit after-processing\n}\nexpect { lots 2 }\n");
-    assert_eq!(d.message, "syntax error: expected `processed`");
-    assert_eq!(d.notes, ["did you mean `lost` instead of `lots`?"]);
-}
-
-#[test]
-fn strings() {
-    let src = "scenario \"x\"\nproducer p {\n  send to t value \"abc\n}\n";
-    let d = error(src);
-    assert_eq!(d.message, "syntax error: unterminated string");
-    assert_eq!(d.label, "this string has no closing `\"`");
-    assert_eq!(d.span, span_in(src, "\"abc", 0));
-    let d = error("scenario \"a\\qb\"\n");
-    assert_eq!(d.message, "syntax error: unknown escape `\\q` in a string");
-    assert_eq!(d.span, Span::new(11, 13));
-}
-
-#[test]
-fn punctuation_and_values() {
-    let d = error("scenario \"x\"\ntrack [a b]\n");
-    assert_eq!(d.message, "syntax error: expected `,` or `]`");
-    assert_eq!(d.span, Span::new(22, 22));
-    let d = error("scenario \"x\"\ncluster brokers 3\n");
-    assert_eq!(d.message, "syntax error: expected `{`");
-    let d = error("scenario \"x\"\nexpect {\n  log orders-0 message1\n}\n");
-    assert_eq!(
-        d.message,
-        "syntax error: expected a list like `[message1, message2]`"
-    );
-    let d = error("scenario \"x\"\nproducer p {\n  acks\n}\n");
-    assert_eq!(
-        d.message,
-        "syntax error: expected a value like `all`, `3`, `100ms`, `true` or `\"text\"`"
-    );
-    assert_eq!(d.notes, ["the setting `acks` needs a value"]);
-    let d = error("scenario \"x\"\nrun for 100 ms\n");
-    assert_eq!(d.message, "syntax error: expected a duration like `100ms`");
-    assert_eq!(d.span, Span::new(21, 21));
-    let d = error("scenario \"x\"\nproducer p {\n  guarantee\n}\n");
-    assert!(d.message.contains("a value"), "{d:?}");
-    let d = error("scenario \"x\"\nfaults { crash 5 }\n");
-    assert_eq!(
-        d.message,
-        "syntax error: expected `broker N`, `leader of TOPIC-N` or a client name"
-    );
-    let d = error("scenario \"x\"\nfaults { restart b }\n");
-    assert_eq!(d.message, "syntax error: expected `at` or `after`");
-    let d = error("scenario \"x\"\nexpect { message m lsot }\n");
-    assert_eq!(
-        d.message,
-        "syntax error: expected `lost`, `delivered`, `duplicated` or `failed`"
-    );
-    let d = error("scenario \"x\"\nproducer p {\n  acks all\n\nconsumer c {\n}\n");
-    assert_eq!(
-        d.message,
-        "syntax error: expected `guarantee`, `send`, a setting name or `}`"
-    );
-    assert_eq!(d.notes, ["is the block above missing its closing `}`?"]);
-}
-
-#[test]
-fn second_scenario_or_description() {
-    let d = error("scenario \"x\"\nscenario \"y\"\n");
-    assert_eq!(
-        d.message,
-        "syntax error: `scenario` may appear only once, on the first line"
-    );
-    let d = error("scenario \"x\"\ndescription \"a\"\ndescription \"b\"\n");
-    assert_eq!(
-        d.message,
-        "syntax error: `description` may appear only once, right after the `scenario` line"
-    );
-}
-
-#[test]
-fn numbers_out_of_range() {
-    let src = "scenario \"x\"\nseed 99999999999999999999\n";
-    let d = error(src);
-    assert_eq!(d.message, "number too large");
-    assert_eq!(d.label, "at most 18446744073709551615");
-    assert_eq!(d.span, span_in(src, "99999999999999999999", 0));
-}
-
-#[test]
-fn numbers_at_the_limit_parse() {
-    let file =
-        parse("scenario \"x\"\nseed 18446744073709551615\nnetwork { a -9223372036854775808 }\n");
-    let file = file.expect("limits parse");
-    assert_eq!(file.seed.map(|s| s.node), Some(u64::MAX));
-    assert_eq!(file.network[0].value.node, Value::Int(i64::MIN));
-}
-
-#[test]
-fn every_lowering_problem_is_reported() {
-    let src = "scenario \"x\"
-seed 1
-seed 2
-run for 99999999999999999999m
-network { big 9223372036854775808  small -9223372036854775809 }
-faults { crash leader of t-99999999999999999999 }
-";
-    let diags = parse(src).expect_err("problems");
-    let got: Vec<(&str, &str)> = diags
-        .0
-        .iter()
-        .map(|d| (d.message.as_str(), d.label.as_str()))
-        .collect();
-    assert_eq!(
-        got,
-        [
-            ("duplicate `seed`", "declared again here"),
-            ("duration too large", "at most 307445734561825m"),
-            ("number too large", "at most 9223372036854775807"),
-            ("number too small", "at least -9223372036854775808"),
-            ("partition number too large", "at most 18446744073709551615"),
-        ]
-    );
-    assert_eq!(diags.0[0].notes, ["first declared at line 2"]);
-    assert_eq!(diags.0[0].span, span_in(src, "seed 2", 0));
-}
-
-#[test]
-fn duplicates() {
-    let cases = [
-        ("seed 1\nseed 2\n", "seed"),
-        ("run for 1s\nrun for 2s\n", "run for"),
-        ("cluster { }\ncluster { }\n", "cluster"),
-        ("cluster { brokers 1\n brokers 2 }\n", "brokers"),
-        ("track []\ntrack [a]\n", "track"),
-        (
-            "producer p { guarantee exactly-once\n guarantee at-most-once }\n",
-            "guarantee",
-        ),
-        (
-            "consumer c { guarantee exactly-once\n guarantee at-most-once }\n",
-            "guarantee",
-        ),
-        ("consumer c { commit none\n commit none }\n", "commit"),
-        ("consumer c { start at 1ms\n start at 2ms }\n", "start at"),
-        ("producer p { send to t key \"a\"\n key \"b\" }\n", "key"),
-    ];
-    for (body, what) in cases {
-        let src = format!("scenario \"x\"\n{body}");
-        let d = error(&src);
-        assert_eq!(d.message, format!("duplicate `{what}`"), "{src}");
-        assert_eq!(d.notes, ["first declared at line 2"], "{src}");
-        assert_eq!(crate::diag::line_col(&src, d.span.start).0, 3, "{src}");
-    }
-}
-
-/// In a block, a statement whose arguments do not parse is read as a `key value` setting (the
-/// grammar's language); `check` reports the unknown setting.
-#[test]
-fn malformed_statements_fall_back_to_settings() {
-    let file = parse("scenario \"x\"\nconsumer c { commit sometimes }\nproducer p { sned 1 }\n");
-    let file = file.expect("parses as settings");
-    assert_eq!(file.consumers[0].settings[0].key.node, "commit");
-    assert_eq!(
-        file.consumers[0].settings[0].value.node,
-        Value::Word(s("sometimes"))
-    );
-    assert_eq!(file.producers[0].settings[0].key.node, "sned");
-}
-
-#[test]
-fn repeatable_blocks_accumulate() {
-    let src = "scenario \"x\"
-network { latency 1ms }
-faults { crash a at 1ms }
-network { jitter 2ms }
-faults { crash b at 2ms }
-expect { lost 0 }
-expect { delivered 1 }
-consumer c { subscribe a group g  subscribe b group g }
-";
-    let file = parse(src).expect("parses");
-    assert_eq!(file.network.len(), 2);
-    assert_eq!(file.faults.len(), 2);
-    assert_eq!(file.expects.len(), 2);
-    assert_eq!(file.consumers[0].subscribes.len(), 2);
-    assert!(file.cluster.is_none() && file.track.is_none() && file.seed.is_none());
 }
 
 // ------------------------------------------------------------------ robustness
@@ -824,16 +383,7 @@ fn truncations_never_panic() {
 
 #[test]
 fn damaged_input_never_panics() {
-    let junk = [
-        "}",
-        "\"",
-        "9999999999999999999999",
-        "é",
-        "-",
-        ",",
-        "{",
-        "\\",
-    ];
+    let junk = ["}", "\"", "9999999999999999999999", "é", "-", ",", "{", "\\"];
     for (i, (at, c)) in RICH.char_indices().enumerate() {
         let _ = parse(&format!("{}{}", &RICH[..at], &RICH[at + c.len_utf8()..]));
         if i % 3 == 0 {
@@ -843,78 +393,101 @@ fn damaged_input_never_panics() {
     }
 }
 
-#[test]
-fn errors_render_with_a_caret() {
-    for (src, what) in [
-        ("seed 1\n", "-->"),
-        ("scenario \"x\"\nseed 1\nseed 2\n", "note: first declared"),
-    ] {
-        let diags = parse(src).expect_err("broken");
-        let text = diags.render("t.scn", src);
-        assert!(text.contains(what) && text.contains('^'), "{text}");
-    }
-}
+/// Words of the language and some troublemakers, for token-soup property tests.
+const WORDS: &[&str] = &[
+    "scenario",
+    "\"t\"",
+    "seed",
+    "7",
+    "run",
+    "for",
+    "10m",
+    "network",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    "cluster",
+    "brokers",
+    "topic",
+    "orders",
+    "orders-0",
+    "producer",
+    "consumer",
+    "send",
+    "to",
+    "key",
+    "value",
+    "partition",
+    "at",
+    "every",
+    "100ms",
+    "faults",
+    "crash",
+    "restart",
+    "when",
+    "then",
+    "after",
+    "before",
+    "commit",
+    "poll",
+    "processing",
+    "processes",
+    "commits",
+    "offset",
+    "on",
+    "is",
+    "acked",
+    "broker",
+    "leader",
+    "of",
+    "lost",
+    "ack",
+    "request",
+    "attempt",
+    "track",
+    "expect",
+    "message",
+    "log",
+    "processed",
+    "duplicates",
+    "delivered",
+    "-1",
+    "\"a\\",
+    "é",
+    "#c\n",
+    "\n",
+    "guarantee",
+    "exactly-once",
+    "subscribe",
+    "group",
+    "start",
+    "none",
+    "true",
+    "x.y",
+    "99999999999999999999999",
+    "\"open",
+];
 
-/// Every `scenarios/invalid/syntax-*.scn` fails to parse with one syntax error that renders with
-/// its place, the source line and a caret.
-#[test]
-fn invalid_syntax_scenarios() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/invalid");
-    let mut seen = 0;
-    let entries = std::fs::read_dir(&dir).expect("scenarios/invalid exists");
-    for entry in entries {
-        let path = entry.expect("dir entry").path();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default()
-            .to_string();
-        if !(name.starts_with("syntax-") && name.ends_with(".scn")) {
-            continue;
+proptest::proptest! {
+    #[test]
+    fn arbitrary_text_never_panics(text in "\\PC{0,200}") {
+        let _ = parse(&text);
+    }
+
+    #[test]
+    fn token_soup_never_panics(
+        words in proptest::collection::vec(proptest::sample::select(WORDS), 0..60),
+        breaks in proptest::collection::vec(proptest::bool::ANY, 60),
+    ) {
+        let mut src = String::from("scenario \"x\"\n");
+        for (word, newline) in words.iter().zip(&breaks) {
+            src.push_str(word);
+            src.push(if *newline { '\n' } else { ' ' });
         }
-        seen += 1;
-        let src = std::fs::read_to_string(&path).expect("readable");
-        assert!(
-            src.starts_with('#'),
-            "{name} starts with a comment saying what is wrong"
-        );
-        let diags = parse(&src).expect_err(&name);
-        assert_eq!(diags.0.len(), 1, "{name}: {diags}");
-        assert!(
-            diags.0[0].message.starts_with("syntax error"),
-            "{name}: {diags}"
-        );
-        let shown = format!("scenarios/invalid/{name}");
-        let text = diags.render(&shown, &src);
-        assert!(text.contains(&format!("--> {shown}:")), "{text}");
-        assert!(text.contains('^') && text.contains(" | "), "{text}");
-        if let Some(expected) = expected_syntax_message(&name) {
-            assert_eq!(diags.0[0].message, expected, "{name}");
+        if let Err(diags) = parse(&src) {
+            proptest::prop_assert!(diags.render("f.scn", &src).contains("--> f.scn:"));
         }
     }
-    assert!(seen >= 6, "only {seen} syntax-*.scn scenarios");
-}
-
-fn expected_syntax_message(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "syntax-missing-scenario.scn" => {
-            "syntax error: a scenario file must start with `scenario \"title\"`"
-        }
-        "syntax-unterminated-string.scn" => "syntax error: unterminated string",
-        "syntax-misspelt-keyword.scn" => {
-            "syntax error: expected `request lost`, `ack lost`, `when`, `crash`, `restart` or `}`"
-        }
-        "syntax-duration-with-space.scn" => "syntax error: expected a duration like `100ms`",
-        "syntax-missing-brace.scn" => {
-            "syntax error: expected `guarantee`, `send`, a setting name or `}`"
-        }
-        "syntax-setting-without-value.scn" => {
-            "syntax error: expected a value like `all`, `3`, `100ms`, `true` or `\"text\"`"
-        }
-        "syntax-bad-crash-point.scn" => {
-            "syntax error: expected `send`, `commit`, `poll` or `processing`"
-        }
-        "syntax-unknown-expect.scn" => "syntax error: expected `processed`",
-        _ => return None,
-    })
 }

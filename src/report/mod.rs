@@ -121,21 +121,14 @@ pub struct Limits {
 }
 
 fn cap(n: usize, limits: Limits) -> usize {
-    if limits.max_rows == 0 {
-        n
-    } else {
-        n.min(limits.max_rows)
-    }
+    if limits.max_rows == 0 { n } else { n.min(limits.max_rows) }
 }
 
 /// Builds the report of a finished run.
 pub fn build(model: &Model, run: &Run, limits: Limits) -> Report {
     let analysis = Analysis::new(model, run);
     let fates = analysis.fates();
-    let mut totals = Totals {
-        messages: u64::from(model.total_messages),
-        ..Totals::default()
-    };
+    let mut totals = Totals { messages: u64::from(model.total_messages), ..Totals::default() };
     for f in &fates {
         match f.fate {
             Fate::Delivered => totals.delivered_once += 1,
@@ -167,12 +160,7 @@ pub fn build(model: &Model, run: &Run, limits: Limits) -> Report {
         scenario: model.title.clone(),
         description: model.description.clone(),
         seed: run.seed,
-        run: RunInfo {
-            end_ms: run.end_ms,
-            stop: run.stop,
-            events: run.events,
-            steps: run.trace.total,
-        },
+        run: RunInfo { end_ms: run.end_ms, stop: run.stop, events: run.events, steps: run.trace.total },
         steps: run.trace.steps[..steps_shown].to_vec(),
         steps_omitted: run.trace.total - steps_shown as u64,
         tracker: Tracker {
@@ -180,9 +168,7 @@ pub fn build(model: &Model, run: &Run, limits: Limits) -> Report {
             rows: run.trace.tracker[..tracker_shown].to_vec(),
             rows_omitted: (run.trace.tracker.len() - tracker_shown) as u64,
         },
-        partitions: (0..model.partitions.len() as u32)
-            .map(|p| partition_view(model, run, p, limits))
-            .collect(),
+        partitions: (0..model.partitions.len() as u32).map(|p| partition_view(model, run, p, limits)).collect(),
         messages,
         messages_omitted: (fates.len() - shown) as u64,
         totals,
@@ -191,10 +177,7 @@ pub fn build(model: &Model, run: &Run, limits: Limits) -> Report {
             .faults
             .iter()
             .enumerate()
-            .map(|(i, f)| FaultRow {
-                fault: f.name.clone(),
-                fired_at_ms: run.world.fired[i].clone(),
-            })
+            .map(|(i, f)| FaultRow { fault: f.name.clone(), fired_at_ms: run.world.fired[i].clone() })
             .collect(),
         passed: expectations.iter().all(|e| e.passed),
         expectations,
@@ -211,11 +194,8 @@ fn message_row(
 ) -> MessageRow {
     let p = model.producer_of(m);
     let st = &run.world.messages[m as usize];
-    let processed: Vec<String> = a
-        .processed_by(m)
-        .iter()
-        .map(|(g, n)| format!("{} x{n}", model.groups[*g as usize].name))
-        .collect();
+    let processed: Vec<String> =
+        a.processed_by(m).iter().map(|(g, n)| format!("{} x{n}", model.groups[*g as usize].name)).collect();
     let outcome = match fate.fate {
         Fate::Delivered => "delivered once".to_string(),
         Fate::Duplicated => format!("duplicated x{}", fate.times),
@@ -223,25 +203,13 @@ fn message_row(
         f => fate_word(f).to_string(),
     };
     MessageRow {
-        send: format!(
-            "{} #{}",
-            model.producers[p as usize].name,
-            model.send_number(m)
-        ),
+        send: format!("{} #{}", model.producers[p as usize].name, model.send_number(m)),
         key: model.key(m).unwrap_or_else(|| "-".into()),
         value: model.value(m),
-        partition: if offsets.is_empty() {
-            "-".into()
-        } else {
-            offsets.join(", ")
-        },
+        partition: if offsets.is_empty() { "-".into() } else { offsets.join(", ") },
         attempts: st.attempts,
         copies_in_log: a.copies[m as usize].into(),
-        processed: if processed.is_empty() {
-            "-".into()
-        } else {
-            processed.join(", ")
-        },
+        processed: if processed.is_empty() { "-".into() } else { processed.join(", ") },
         outcome,
         detail: a.detail(m),
     }
@@ -249,12 +217,9 @@ fn message_row(
 
 fn partition_view(model: &Model, run: &Run, p: u32, limits: Limits) -> PartitionView {
     let part = &run.world.partitions[p as usize];
-    let shown_replica = part.leader_replica().unwrap_or_else(|| {
-        part.replicas
-            .iter()
-            .max_by_key(|r| r.log_end_offset())
-            .expect("at least one replica")
-    });
+    let shown_replica = part
+        .leader_replica()
+        .unwrap_or_else(|| part.replicas.iter().max_by_key(|r| r.log_end_offset()).expect("at least one replica"));
     let log = &shown_replica.log;
     let hw = shown_replica.high_watermark;
     let shown = cap(log.len(), limits);
@@ -265,20 +230,14 @@ fn partition_view(model: &Model, run: &Run, p: u32, limits: Limits) -> Partition
             offset: o as u64,
             key: model.key(r.msg).unwrap_or_else(|| "-".into()),
             value: model.value(r.msg),
-            producer: model.producers[model.producer_of(r.msg) as usize]
-                .name
-                .clone(),
+            producer: model.producers[model.producer_of(r.msg) as usize].name.clone(),
             producer_id_seq: if r.producer_id == NO_PRODUCER_ID {
                 "-".into()
             } else {
                 format!("{} / {}", r.producer_id, r.sequence)
             },
             leader_epoch: r.leader_epoch,
-            state: if (o as u64) < hw {
-                "committed".into()
-            } else {
-                "uncommitted".into()
-            },
+            state: if (o as u64) < hw { "committed".into() } else { "uncommitted".into() },
         })
         .collect();
     PartitionView {

@@ -46,13 +46,8 @@ impl Section {
 
 pub fn render(report: &Report, format: Format, sections: &[Section]) -> String {
     match format {
-        Format::Json => {
-            serde_json::to_string_pretty(&filtered(report, sections)).expect("report serializes")
-                + "\n"
-        }
-        Format::Yaml => {
-            serde_norway::to_string(&filtered(report, sections)).expect("report serializes")
-        }
+        Format::Json => serde_json::to_string_pretty(&filtered(report, sections)).expect("report serializes") + "\n",
+        Format::Yaml => serde_norway::to_string(&filtered(report, sections)).expect("report serializes"),
         Format::Table | Format::Markdown => text(report, format == Format::Markdown, sections),
     }
 }
@@ -131,11 +126,7 @@ fn text(r: &Report, md: bool, sections: &[Section]) -> String {
                         ]
                     })
                     .collect();
-                out.push_str(&table(
-                    &["step", "time (ms)", "actor", "action", "message", "result"],
-                    rows,
-                    md,
-                ));
+                out.push_str(&table(&["step", "time (ms)", "actor", "action", "message", "result"], rows, md));
                 omitted(&mut out, r.steps_omitted, "steps");
             }
             Section::Tracker if !r.tracker.columns.is_empty() => {
@@ -188,15 +179,7 @@ fn text(r: &Report, md: bool, sections: &[Section]) -> String {
                     })
                     .collect();
                 out.push_str(&table(
-                    &[
-                        "partition",
-                        "leader",
-                        "epoch",
-                        "isr",
-                        "high watermark",
-                        "log end",
-                        "replicas",
-                    ],
+                    &["partition", "leader", "epoch", "isr", "high watermark", "log end", "replicas"],
                     rows,
                     md,
                 ));
@@ -222,15 +205,7 @@ fn text(r: &Report, md: bool, sections: &[Section]) -> String {
                         })
                         .collect();
                     out.push_str(&table(
-                        &[
-                            "offset",
-                            "key",
-                            "value",
-                            "producer",
-                            "producer id / seq",
-                            "leader epoch",
-                            "state",
-                        ],
+                        &["offset", "key", "value", "producer", "producer id / seq", "leader epoch", "state"],
                         rows,
                         md,
                     ));
@@ -257,17 +232,7 @@ fn text(r: &Report, md: bool, sections: &[Section]) -> String {
                     })
                     .collect();
                 out.push_str(&table(
-                    &[
-                        "send",
-                        "key",
-                        "value",
-                        "in log at",
-                        "attempts",
-                        "copies",
-                        "processed",
-                        "outcome",
-                        "why",
-                    ],
+                    &["send", "key", "value", "in log at", "attempts", "copies", "processed", "outcome", "why"],
                     rows,
                     md,
                 ));
@@ -295,16 +260,8 @@ fn text(r: &Report, md: bool, sections: &[Section]) -> String {
                             f.config.clone(),
                             f.guarantee.clone(),
                             f.sent.to_string(),
-                            if f.flow.contains("-> group") {
-                                "-".into()
-                            } else {
-                                f.acked.to_string()
-                            },
-                            if f.flow.contains("-> group") {
-                                f.processed.to_string()
-                            } else {
-                                "-".into()
-                            },
+                            if f.flow.contains("-> group") { "-".into() } else { f.acked.to_string() },
+                            if f.flow.contains("-> group") { f.processed.to_string() } else { "-".into() },
                             f.lost.to_string(),
                             f.duplicated.to_string(),
                             f.failed.to_string(),
@@ -338,11 +295,7 @@ fn text(r: &Report, md: bool, sections: &[Section]) -> String {
                         let when = if f.fired_at_ms.is_empty() {
                             "never fired".to_string()
                         } else {
-                            f.fired_at_ms
-                                .iter()
-                                .map(|t| format!("{t} ms"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                            f.fired_at_ms.iter().map(|t| format!("{t} ms")).collect::<Vec<_>>().join(", ")
                         };
                         vec![f.fault.clone(), when]
                     })
@@ -360,19 +313,11 @@ fn text(r: &Report, md: bool, sections: &[Section]) -> String {
                             e.expectation.clone(),
                             e.expected.clone(),
                             e.actual.clone(),
-                            if e.passed {
-                                "pass".into()
-                            } else {
-                                "FAIL".into()
-                            },
+                            if e.passed { "pass".into() } else { "FAIL".into() },
                         ]
                     })
                     .collect();
-                out.push_str(&table(
-                    &["expectation", "expected", "actual", "result"],
-                    rows,
-                    md,
-                ));
+                out.push_str(&table(&["expectation", "expected", "actual", "result"], rows, md));
                 let failed = r.expectations.iter().filter(|e| !e.passed).count();
                 out.push_str(&format!(
                     "{}{}\n",
@@ -399,9 +344,7 @@ fn after_label(after: &str) -> String {
 
 fn omitted(out: &mut String, n: u64, what: &str) {
     if n > 0 {
-        out.push_str(&format!(
-            "... {n} more {what} not shown (--max-rows 0 shows all)\n"
-        ));
+        out.push_str(&format!("... {n} more {what} not shown (--max-rows 0 shows all)\n"));
     }
 }
 
@@ -410,19 +353,14 @@ fn table(headers: &[&str], rows: Vec<Vec<String>>, md: bool) -> String {
     let mut b = Builder::default();
     b.push_record(headers.iter().map(|h| h.to_string()));
     for row in rows {
-        b.push_record(
-            row.into_iter()
-                .map(|c| if md { c.replace('|', "\\|") } else { c }),
-        );
+        b.push_record(row.into_iter().map(|c| if md { c.replace('|', "\\|") } else { c }));
     }
     let mut t = b.build();
     let s = if md {
         t.with(Style::markdown()).to_string()
     } else {
         // ASCII frame with a rule under the header only.
-        let style = Style::ascii()
-            .remove_horizontal()
-            .horizontals([(1, HorizontalLine::full('-', '+', '+', '+'))]);
+        let style = Style::ascii().remove_horizontal().horizontals([(1, HorizontalLine::full('-', '+', '+', '+'))]);
         t.with(style).to_string()
     };
     let mut out: String = s.lines().map(str::trim_end).collect::<Vec<_>>().join("\n");

@@ -15,14 +15,7 @@ impl Sim<'_> {
         format!("broker {b}")
     }
 
-    pub(super) fn on_produce_arrive(
-        &mut self,
-        p: u32,
-        inc: u32,
-        req: u32,
-        broker: BrokerId,
-        batch: ProduceBatch,
-    ) {
+    pub(super) fn on_produce_arrive(&mut self, p: u32, inc: u32, req: u32, broker: BrokerId, batch: ProduceBatch) {
         if !self.world.broker(broker).alive {
             // The connection is gone; the producer learns of it from the crash (or times out).
             return;
@@ -30,12 +23,7 @@ impl Sim<'_> {
         let part = batch.partition;
         let reply_to = |sim: &mut Self, reply: ProduceReply| {
             if batch.acks != Acks::Zero {
-                sim.send(Event::ProduceResponse {
-                    producer: p,
-                    inc,
-                    req,
-                    reply,
-                });
+                sim.send(Event::ProduceResponse { producer: p, inc, req, reply });
             }
         };
         let pstate = &self.world.partitions[part as usize];
@@ -45,10 +33,7 @@ impl Sim<'_> {
                     Self::broker_name(broker),
                     "produce".into(),
                     sim.values(batch.msgs.iter().copied()),
-                    format!(
-                        "rejected: not the leader of {}",
-                        sim.model.partition_name(part)
-                    ),
+                    format!("rejected: not the leader of {}", sim.model.partition_name(part)),
                 )
             });
             reply_to(self, ProduceReply::Err(ProduceError::NotLeader));
@@ -78,31 +63,17 @@ impl Sim<'_> {
             match pstate.replicas[ri].check_sequence(batch.producer_id, batch.base_sequence, last) {
                 SequenceCheck::Append => {}
                 SequenceCheck::Duplicate(offset) => {
-                    let seq = if n == 1 {
-                        format!("seq {last}")
-                    } else {
-                        format!("seq {}-{last}", batch.base_sequence)
-                    };
+                    let seq =
+                        if n == 1 { format!("seq {last}") } else { format!("seq {}-{last}", batch.base_sequence) };
                     self.log(|sim| {
                         (
                             Self::broker_name(broker),
                             "produce".into(),
                             sim.values(batch.msgs.iter().copied()),
-                            format!(
-                                "duplicate ignored ({seq}, producer id {})",
-                                batch.producer_id
-                            ),
+                            format!("duplicate ignored ({seq}, producer id {})", batch.producer_id),
                         )
                     });
-                    self.complete_or_wait(
-                        p,
-                        inc,
-                        req,
-                        part,
-                        offset,
-                        offset + n as u64 - 1,
-                        batch.acks,
-                    );
+                    self.complete_or_wait(p, inc, req, part, offset, offset + n as u64 - 1, batch.acks);
                     return;
                 }
                 SequenceCheck::OutOfOrder { expected } => {
@@ -129,11 +100,7 @@ impl Sim<'_> {
             .map(|(i, m)| Record {
                 msg: *m,
                 producer_id: batch.producer_id,
-                sequence: if batch.producer_id == NO_PRODUCER_ID {
-                    -1
-                } else {
-                    batch.base_sequence + i as i32
-                },
+                sequence: if batch.producer_id == NO_PRODUCER_ID { -1 } else { batch.base_sequence + i as i32 },
                 leader_epoch: epoch,
                 batch_start: i == 0,
             })
@@ -146,18 +113,11 @@ impl Sim<'_> {
         }
         let last = base + n as u64 - 1;
         self.log(|sim| {
-            let offs = if n == 1 {
-                format!("offset {base}")
-            } else {
-                format!("offsets {base}-{last}")
-            };
+            let offs = if n == 1 { format!("offset {base}") } else { format!("offsets {base}-{last}") };
             let seq = if batch.producer_id == NO_PRODUCER_ID {
                 String::new()
             } else {
-                format!(
-                    " (producer id {}, seq {})",
-                    batch.producer_id, batch.base_sequence
-                )
+                format!(" (producer id {}, seq {})", batch.producer_id, batch.base_sequence)
             };
             (
                 Self::broker_name(broker),
@@ -174,37 +134,23 @@ impl Sim<'_> {
     /// acks=1 answers at once; acks=all waits in purgatory until the high watermark passes
     /// the batch; acks=0 never answers.
     #[allow(clippy::too_many_arguments)]
-    fn complete_or_wait(
-        &mut self,
-        p: u32,
-        inc: u32,
-        req: u32,
-        part: PartitionIdx,
-        base: u64,
-        last: u64,
-        acks: Acks,
-    ) {
+    fn complete_or_wait(&mut self, p: u32, inc: u32, req: u32, part: PartitionIdx, base: u64, last: u64, acks: Acks) {
         match acks {
             Acks::Zero => {}
             Acks::One => self.send(Event::ProduceResponse {
                 producer: p,
                 inc,
                 req,
-                reply: ProduceReply::Ok {
-                    base_offset: base,
-                    duplicate: false,
-                },
+                reply: ProduceReply::Ok { base_offset: base, duplicate: false },
             }),
             Acks::All => {
-                self.world.partitions[part as usize]
-                    .pending
-                    .push(PendingProduce {
-                        producer: p,
-                        inc,
-                        req,
-                        base_offset: base,
-                        last_offset: last,
-                    });
+                self.world.partitions[part as usize].pending.push(PendingProduce {
+                    producer: p,
+                    inc,
+                    req,
+                    base_offset: base,
+                    last_offset: last,
+                });
                 self.complete_pending(part);
             }
         }
@@ -216,31 +162,21 @@ impl Sim<'_> {
         let Some(hw) = pstate.leader_replica().map(|r| r.high_watermark) else {
             return;
         };
-        let min_isr = self.model.topics[self.model.partitions[part as usize].topic as usize]
-            .min_insync_replicas;
+        let min_isr = self.model.topics[self.model.partitions[part as usize].topic as usize].min_insync_replicas;
         let enough = pstate.isr_size() >= min_isr;
-        let (done, waiting): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.world.partitions[part as usize].pending)
-                .into_iter()
-                .partition(|w| w.last_offset < hw);
+        let (done, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.world.partitions[part as usize].pending)
+            .into_iter()
+            .partition(|w| w.last_offset < hw);
         self.world.partitions[part as usize].pending = waiting;
         for w in done {
             // DelayedProduce: replicated to the ISR, but the ISR shrank below
             // min.insync.replicas meanwhile -> NotEnoughReplicasAfterAppend (already written).
             let reply = if enough {
-                ProduceReply::Ok {
-                    base_offset: w.base_offset,
-                    duplicate: false,
-                }
+                ProduceReply::Ok { base_offset: w.base_offset, duplicate: false }
             } else {
                 ProduceReply::Err(ProduceError::NotEnoughReplicasAfterAppend)
             };
-            self.send(Event::ProduceResponse {
-                producer: w.producer,
-                inc: w.inc,
-                req: w.req,
-                reply,
-            });
+            self.send(Event::ProduceResponse { producer: w.producer, inc: w.inc, req: w.req, reply });
         }
     }
 
@@ -279,12 +215,7 @@ impl Sim<'_> {
     pub(super) fn start_followers(&mut self, part: PartitionIdx) {
         let pstate = &self.world.partitions[part as usize];
         let Some(leader) = pstate.leader else { return };
-        let followers: Vec<BrokerId> = pstate
-            .replicas
-            .iter()
-            .map(|r| r.broker)
-            .filter(|b| *b != leader)
-            .collect();
+        let followers: Vec<BrokerId> = pstate.replicas.iter().map(|r| r.broker).filter(|b| *b != leader).collect();
         for f in followers {
             self.follower_fetch(part, f);
         }
@@ -303,13 +234,7 @@ impl Sim<'_> {
         }
         let offset = pstate.replica(follower).expect("replica").log_end_offset();
         let epoch = pstate.leader_epoch;
-        self.send(Event::FollowerFetch {
-            partition: part,
-            follower,
-            finc,
-            epoch,
-            offset,
-        });
+        self.send(Event::FollowerFetch { partition: part, follower, finc, epoch, offset });
     }
 
     pub(super) fn on_follower_fetch(
@@ -333,16 +258,11 @@ impl Sim<'_> {
         let leader_leo = pstate.leader_replica().expect("leader").log_end_offset();
         // ISR expansion: a follower that caught up with the leader joins the ISR
         // (AlterPartition; the controller accepts at once here).
-        if pstate.isr & bit(follower) == 0
-            && offset >= leader_leo
-            && self.world.broker(follower).alive
-        {
+        if pstate.isr & bit(follower) == 0 && offset >= leader_leo && self.world.broker(follower).alive {
             self.world.partitions[part as usize].isr |= bit(follower);
             self.log(|sim| {
-                let isr: Vec<String> = members(sim.world.partitions[part as usize].isr)
-                    .iter()
-                    .map(|b| b.to_string())
-                    .collect();
+                let isr: Vec<String> =
+                    members(sim.world.partitions[part as usize].isr).iter().map(|b| b.to_string()).collect();
                 (
                     Self::broker_name(leader),
                     format!("isr of {}", sim.model.partition_name(part)),
@@ -356,22 +276,9 @@ impl Sim<'_> {
             self.answer_follower(part, follower, finc, offset);
         } else {
             let token = self.next_token();
-            self.world.partitions[part as usize]
-                .held
-                .push(HeldFetch::Follower {
-                    follower,
-                    finc,
-                    offset,
-                    token,
-                });
+            self.world.partitions[part as usize].held.push(HeldFetch::Follower { follower, finc, offset, token });
             let wait = self.model.cluster.replica_fetch_wait_max_ms;
-            self.at(
-                self.clock + wait,
-                Event::FetchWaitExpired {
-                    partition: part,
-                    token,
-                },
-            );
+            self.at(self.clock + wait, Event::FetchWaitExpired { partition: part, token });
         }
     }
 
@@ -383,14 +290,7 @@ impl Sim<'_> {
         let records = leader.log[from..to].to_vec();
         let high_watermark = leader.high_watermark;
         let epoch = pstate.leader_epoch;
-        self.send(Event::FollowerFetchResponse {
-            partition: part,
-            follower,
-            finc,
-            epoch,
-            records,
-            high_watermark,
-        });
+        self.send(Event::FollowerFetchResponse { partition: part, follower, finc, epoch, records, high_watermark });
     }
 
     pub(super) fn on_follower_fetch_response(
@@ -403,10 +303,7 @@ impl Sim<'_> {
         hw: u64,
     ) {
         let b = self.world.broker(follower);
-        if !b.alive
-            || b.incarnation != finc
-            || self.world.partitions[part as usize].leader_epoch != epoch
-        {
+        if !b.alive || b.incarnation != finc || self.world.partitions[part as usize].leader_epoch != epoch {
             return;
         }
         let pstate = &mut self.world.partitions[part as usize];
@@ -433,23 +330,14 @@ impl Sim<'_> {
     pub(super) fn on_fetch_wait_expired(&mut self, part: PartitionIdx, token: u64) {
         let held = &mut self.world.partitions[part as usize].held;
         let Some(i) = held.iter().position(|h| match h {
-            HeldFetch::Follower { token: t, .. } | HeldFetch::Consumer { token: t, .. } => {
-                *t == token
-            }
+            HeldFetch::Follower { token: t, .. } | HeldFetch::Consumer { token: t, .. } => *t == token,
         }) else {
             return;
         };
         match held.remove(i) {
-            HeldFetch::Follower {
-                follower,
-                finc,
-                offset,
-                ..
-            } => {
+            HeldFetch::Follower { follower, finc, offset, .. } => {
                 let epoch = self.world.partitions[part as usize].leader_epoch;
-                let hw = self.world.partitions[part as usize]
-                    .leader_replica()
-                    .map_or(0, |r| r.high_watermark);
+                let hw = self.world.partitions[part as usize].leader_replica().map_or(0, |r| r.high_watermark);
                 let _ = offset;
                 self.send(Event::FollowerFetchResponse {
                     partition: part,
@@ -460,12 +348,7 @@ impl Sim<'_> {
                     high_watermark: hw,
                 });
             }
-            HeldFetch::Consumer {
-                consumer,
-                inc,
-                offset,
-                ..
-            } => {
+            HeldFetch::Consumer { consumer, inc, offset, .. } => {
                 self.send(Event::ConsumerFetchResponse {
                     consumer,
                     inc,
@@ -485,18 +368,10 @@ impl Sim<'_> {
         let mut keep = Vec::new();
         for h in held {
             match h {
-                HeldFetch::Follower {
-                    follower,
-                    finc,
-                    offset,
-                    ..
-                } if appended => self.answer_follower(part, follower, finc, offset),
-                HeldFetch::Consumer {
-                    consumer,
-                    inc,
-                    offset,
-                    ..
-                } if !appended && self.readable(part, offset) > 0 => {
+                HeldFetch::Follower { follower, finc, offset, .. } if appended => {
+                    self.answer_follower(part, follower, finc, offset)
+                }
+                HeldFetch::Consumer { consumer, inc, offset, .. } if !appended && self.readable(part, offset) > 0 => {
                     self.answer_consumer(part, consumer, inc, offset)
                 }
                 other => keep.push(other),
@@ -506,9 +381,7 @@ impl Sim<'_> {
     }
 
     fn readable(&self, part: PartitionIdx, offset: u64) -> u64 {
-        let r = self.world.partitions[part as usize]
-            .leader_replica()
-            .expect("leader");
+        let r = self.world.partitions[part as usize].leader_replica().expect("leader");
         r.high_watermark.saturating_sub(offset)
     }
 
@@ -517,14 +390,7 @@ impl Sim<'_> {
         self.world.next_token
     }
 
-    pub(super) fn on_consumer_fetch(
-        &mut self,
-        c: u32,
-        inc: u32,
-        part: PartitionIdx,
-        offset: u64,
-        broker: BrokerId,
-    ) {
+    pub(super) fn on_consumer_fetch(&mut self, c: u32, inc: u32, part: PartitionIdx, offset: u64, broker: BrokerId) {
         let pstate = &self.world.partitions[part as usize];
         if !self.world.broker(broker).alive || pstate.leader != Some(broker) {
             // Disconnected or NotLeaderOrFollower: the consumer refreshes metadata and retries.
@@ -555,42 +421,19 @@ impl Sim<'_> {
             self.answer_consumer(part, c, inc, offset);
         } else {
             let token = self.next_token();
-            self.world.partitions[part as usize]
-                .held
-                .push(HeldFetch::Consumer {
-                    consumer: c,
-                    inc,
-                    offset,
-                    token,
-                });
+            self.world.partitions[part as usize].held.push(HeldFetch::Consumer { consumer: c, inc, offset, token });
             let wait = self.model.consumers[c as usize].fetch_max_wait_ms;
-            self.at(
-                self.clock + wait,
-                Event::FetchWaitExpired {
-                    partition: part,
-                    token,
-                },
-            );
+            self.at(self.clock + wait, Event::FetchWaitExpired { partition: part, token });
         }
     }
 
     /// A consumer reads below the high watermark only.
     fn answer_consumer(&mut self, part: PartitionIdx, c: u32, inc: u32, offset: u64) {
-        let r = self.world.partitions[part as usize]
-            .leader_replica()
-            .expect("leader");
-        let cap =
-            (self.model.consumers[c as usize].max_poll_records as usize).max(FETCH_MAX_RECORDS);
+        let r = self.world.partitions[part as usize].leader_replica().expect("leader");
+        let cap = (self.model.consumers[c as usize].max_poll_records as usize).max(FETCH_MAX_RECORDS);
         let from = offset as usize;
         let to = (r.high_watermark as usize).min(from + cap);
         let records: Vec<(u64, u32)> = (from..to).map(|o| (o as u64, r.log[o].msg)).collect();
-        self.send(Event::ConsumerFetchResponse {
-            consumer: c,
-            inc,
-            partition: part,
-            offset,
-            records,
-            error: false,
-        });
+        self.send(Event::ConsumerFetchResponse { consumer: c, inc, partition: part, offset, records, error: false });
     }
 }

@@ -35,18 +35,9 @@ impl Sim<'_> {
                 self.world.consumers[c as usize].phase = Phase::Joining;
                 self.log(|sim| {
                     let g = &sim.model.groups[sim.group_of(c)].name;
-                    (
-                        sim.cname(c),
-                        "start".into(),
-                        String::new(),
-                        format!("JoinGroup {g}"),
-                    )
+                    (sim.cname(c), "start".into(), String::new(), format!("JoinGroup {g}"))
                 });
-                self.send(Event::GroupArrive {
-                    consumer: c,
-                    inc,
-                    request: GroupRequest::Join,
-                });
+                self.send(Event::GroupArrive { consumer: c, inc, request: GroupRequest::Join });
             }
             Phase::Polling => self.poll(c),
             Phase::Processing { next } => self.processed(c, next),
@@ -59,19 +50,12 @@ impl Sim<'_> {
             return;
         }
         match reply {
-            GroupReply::Joined {
-                generation,
-                member,
-                assignment,
-            } => {
+            GroupReply::Joined { generation, member, assignment } => {
                 let s = &mut self.world.consumers[c as usize];
                 s.member = Some(member);
                 self.adopt(c, generation, assignment);
             }
-            GroupReply::Offsets {
-                generation,
-                positions,
-            } => {
+            GroupReply::Offsets { generation, positions } => {
                 if self.world.consumers[c as usize].generation != generation {
                     return;
                 }
@@ -117,19 +101,10 @@ impl Sim<'_> {
                 let n = s.commits;
                 self.log(|sim| {
                     let what = if sync { "commitSync" } else { "auto-commit" };
-                    (
-                        sim.cname(c),
-                        what.into(),
-                        String::new(),
-                        format!("committed {}", offsets_text(sim, &offsets)),
-                    )
+                    (sim.cname(c), what.into(), String::new(), format!("committed {}", offsets_text(sim, &offsets)))
                 });
                 for (p, o) in offsets {
-                    self.happened(Happened::Committed {
-                        consumer: c,
-                        partition: p,
-                        offset: o,
-                    });
+                    self.happened(Happened::Committed { consumer: c, partition: p, offset: o });
                 }
                 if self.point(Client::Consumer(c), ClientPoint::AfterCommit(n)) {
                     return;
@@ -139,7 +114,15 @@ impl Sim<'_> {
                 }
             }
             GroupReply::CommitFailed { sync } => {
-                self.log(|sim| (sim.cname(c), "commit".into(), String::new(), "failed: CommitFailedException (the group rebalanced; this member's generation is stale)".into()));
+                self.log(|sim| {
+                    (
+                        sim.cname(c),
+                        "commit".into(),
+                        String::new(),
+                        "failed: CommitFailedException (the group rebalanced; this member's generation is stale)"
+                            .into(),
+                    )
+                });
                 if sync {
                     // The application catches the exception and polls again, which rejoins;
                     // the uncommitted records go to whoever owns the partition next.
@@ -162,22 +145,10 @@ impl Sim<'_> {
         s.assignment = assignment.clone();
         s.phase = Phase::Initializing;
         self.log(|sim| {
-            let ps: Vec<&str> = assignment
-                .iter()
-                .map(|p| sim.model.partition_name(*p))
-                .collect();
-            (
-                sim.cname(c),
-                "assignment".into(),
-                String::new(),
-                format!("generation {generation}: [{}]", ps.join(", ")),
-            )
+            let ps: Vec<&str> = assignment.iter().map(|p| sim.model.partition_name(*p)).collect();
+            (sim.cname(c), "assignment".into(), String::new(), format!("generation {generation}: [{}]", ps.join(", ")))
         });
-        self.send(Event::GroupArrive {
-            consumer: c,
-            inc,
-            request: GroupRequest::OffsetFetch { generation },
-        });
+        self.send(Event::GroupArrive { consumer: c, inc, request: GroupRequest::OffsetFetch { generation } });
     }
 
     /// `poll()`: rejoin if the group moved on, auto-commit if due, then return buffered
@@ -196,11 +167,7 @@ impl Sim<'_> {
                     }
                     _ => {
                         self.world.consumers[c as usize].phase = Phase::Joining;
-                        self.send(Event::GroupArrive {
-                            consumer: c,
-                            inc,
-                            request: GroupRequest::Join,
-                        });
+                        self.send(Event::GroupArrive { consumer: c, inc, request: GroupRequest::Join });
                     }
                 }
                 return;
@@ -209,25 +176,16 @@ impl Sim<'_> {
         let cfg = &self.model.consumers[c as usize];
         // Auto-commit runs inside poll() and commits the positions of earlier polls.
         let s = &self.world.consumers[c as usize];
-        if cfg.enable_auto_commit && self.clock >= s.last_auto_commit + cfg.auto_commit_interval_ms
-        {
-            let offsets: Vec<(PartitionIdx, u64)> = s
-                .positions
-                .iter()
-                .filter(|(p, o)| s.committed.get(p) != Some(o))
-                .map(|(p, o)| (*p, *o))
-                .collect();
+        if cfg.enable_auto_commit && self.clock >= s.last_auto_commit + cfg.auto_commit_interval_ms {
+            let offsets: Vec<(PartitionIdx, u64)> =
+                s.positions.iter().filter(|(p, o)| s.committed.get(p) != Some(o)).map(|(p, o)| (*p, *o)).collect();
             let generation = s.generation;
             self.world.consumers[c as usize].last_auto_commit = self.clock;
             if !offsets.is_empty() {
                 self.send(Event::GroupArrive {
                     consumer: c,
                     inc,
-                    request: GroupRequest::Commit {
-                        generation,
-                        offsets,
-                        sync: false,
-                    },
+                    request: GroupRequest::Commit { generation, offsets, sync: false },
                 });
             }
         }
@@ -253,8 +211,7 @@ impl Sim<'_> {
         s.committed_since_poll = false;
         let n = s.polls;
         for (_, _, m) in &batch {
-            self.world.consumed[g][*m as usize] =
-                self.world.consumed[g][*m as usize].saturating_add(1);
+            self.world.consumed[g][*m as usize] = self.world.consumed[g][*m as usize].saturating_add(1);
         }
         self.world.consumers[c as usize].batch = batch.clone();
         self.log(|sim| {
@@ -268,11 +225,7 @@ impl Sim<'_> {
                 sim.cname(c),
                 format!("poll {n}"),
                 sim.values(batch.iter().map(|b| b.2)),
-                format!(
-                    "returned {} record{} ({range})",
-                    batch.len(),
-                    if batch.len() == 1 { "" } else { "s" }
-                ),
+                format!("returned {} record{} ({range})", batch.len(), if batch.len() == 1 { "" } else { "s" }),
             )
         });
         if self.point(Client::Consumer(c), ClientPoint::AfterPoll(n)) {
@@ -305,22 +258,12 @@ impl Sim<'_> {
                 continue;
             };
             self.world.consumers[c as usize].fetching.insert(p, true);
-            self.send(Event::ConsumerFetch {
-                consumer: c,
-                inc,
-                partition: p,
-                offset,
-                broker: leader,
-            });
+            self.send(Event::ConsumerFetch { consumer: c, inc, partition: p, offset, broker: leader });
             sent = true;
         }
         if !sent && !outstanding {
             // No leader for any partition (or nothing assigned): look again later.
-            self.queue.push(
-                self.clock + FETCH_RETRY_MS,
-                Event::ConsumerStep { consumer: c, inc },
-                true,
-            );
+            self.queue.push(self.clock + FETCH_RETRY_MS, Event::ConsumerStep { consumer: c, inc }, true);
         }
     }
 
@@ -338,20 +281,13 @@ impl Sim<'_> {
         }
         let s = &mut self.world.consumers[c as usize];
         s.fetching.insert(p, false);
-        let expected = s
-            .positions
-            .get(&p)
-            .map(|pos| pos + s.buffer.get(&p).map_or(0, |b| b.len() as u64));
+        let expected = s.positions.get(&p).map(|pos| pos + s.buffer.get(&p).map_or(0, |b| b.len() as u64));
         if expected != Some(offset) {
             return;
         }
         if error {
             if s.phase == Phase::Polling {
-                self.queue.push(
-                    self.clock + FETCH_RETRY_MS,
-                    Event::ConsumerStep { consumer: c, inc },
-                    true,
-                );
+                self.queue.push(self.clock + FETCH_RETRY_MS, Event::ConsumerStep { consumer: c, inc }, true);
             }
             return;
         }
@@ -369,11 +305,7 @@ impl Sim<'_> {
         self.send(Event::GroupArrive {
             consumer: c,
             inc,
-            request: GroupRequest::Commit {
-                generation,
-                offsets,
-                sync: true,
-            },
+            request: GroupRequest::Commit { generation, offsets, sync: true },
         });
     }
 
@@ -409,12 +341,7 @@ impl Sim<'_> {
             }
             return;
         };
-        if s.committed_since_poll
-            && self.point(
-                Client::Consumer(c),
-                ClientPoint::AfterCommitBeforeProcessing(msg),
-            )
-        {
+        if s.committed_since_poll && self.point(Client::Consumer(c), ClientPoint::AfterCommitBeforeProcessing(msg)) {
             return;
         }
         if self.point(Client::Consumer(c), ClientPoint::BeforeProcessing(msg)) {
@@ -422,11 +349,7 @@ impl Sim<'_> {
         }
         self.world.consumers[c as usize].phase = Phase::Processing { next: i };
         let t = self.model.consumers[c as usize].processing_time_ms;
-        self.queue.push(
-            self.clock + t,
-            Event::ConsumerStep { consumer: c, inc },
-            false,
-        );
+        self.queue.push(self.clock + t, Event::ConsumerStep { consumer: c, inc }, false);
     }
 
     /// Record `i` finished processing.
@@ -449,10 +372,7 @@ impl Sim<'_> {
                 sim.cname(c),
                 "process".into(),
                 sim.value(msg),
-                format!(
-                    "processed ({} offset {o}){again}",
-                    sim.model.partition_name(p)
-                ),
+                format!("processed ({} offset {o}){again}", sim.model.partition_name(p)),
             )
         });
         self.happened(Happened::Processed { consumer: c, msg });
@@ -483,19 +403,12 @@ impl Sim<'_> {
     pub(super) fn restart_consumer(&mut self, c: u32) {
         let inc = self.world.consumers[c as usize].incarnation;
         self.world.consumers[c as usize].last_auto_commit = self.clock;
-        self.queue
-            .push(self.clock, Event::ConsumerStep { consumer: c, inc }, false);
+        self.queue.push(self.clock, Event::ConsumerStep { consumer: c, inc }, false);
     }
 }
 
 fn offsets_text(sim: &Sim<'_>, offsets: &[(PartitionIdx, u64)]) -> String {
-    let parts: Vec<String> = offsets
-        .iter()
-        .map(|(p, o)| format!("offset {o} on {}", sim.model.partition_name(*p)))
-        .collect();
-    if parts.is_empty() {
-        "nothing".into()
-    } else {
-        parts.join(", ")
-    }
+    let parts: Vec<String> =
+        offsets.iter().map(|(p, o)| format!("offset {o} on {}", sim.model.partition_name(*p))).collect();
+    if parts.is_empty() { "nothing".into() } else { parts.join(", ") }
 }

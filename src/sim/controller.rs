@@ -10,26 +10,12 @@ use crate::model::{BrokerId, PartitionIdx};
 impl Sim<'_> {
     pub(super) fn crash_broker(&mut self, b: BrokerId) {
         if !self.world.broker(b).alive {
-            self.log(|_| {
-                (
-                    "controller".into(),
-                    format!("crash broker {b}"),
-                    String::new(),
-                    "already down".into(),
-                )
-            });
+            self.log(|_| ("controller".into(), format!("crash broker {b}"), String::new(), "already down".into()));
             return;
         }
         self.world.brokers[(b - 1) as usize].alive = false;
         let inc = self.world.broker(b).incarnation;
-        self.log(|_| {
-            (
-                format!("broker {b}"),
-                "crash".into(),
-                String::new(),
-                "crashed (connections reset)".into(),
-            )
-        });
+        self.log(|_| (format!("broker {b}"), "crash".into(), String::new(), "crashed (connections reset)".into()));
         // Clients see their connections to the broker break: requests in flight fail with a
         // NetworkException (the broker may or may not have written them).
         for p in 0..self.world.producers.len() {
@@ -38,12 +24,7 @@ impl Sim<'_> {
                 continue;
             }
             let inc = s.incarnation;
-            let reqs: Vec<u32> = s
-                .in_flight
-                .iter()
-                .filter(|(_, f)| f.broker == b)
-                .map(|(r, _)| *r)
-                .collect();
+            let reqs: Vec<u32> = s.in_flight.iter().filter(|(_, f)| f.broker == b).map(|(r, _)| *r).collect();
             for req in reqs {
                 self.send(Event::ProduceResponse {
                     producer: p as u32,
@@ -59,11 +40,7 @@ impl Sim<'_> {
             }
         }
         let timeout = self.model.cluster.broker_session_timeout_ms;
-        self.queue.push(
-            self.clock + timeout,
-            Event::BrokerFenced { broker: b, inc },
-            false,
-        );
+        self.queue.push(self.clock + timeout, Event::BrokerFenced { broker: b, inc }, false);
     }
 
     /// A leader that stops leading loses its purgatory and held fetches; held consumer
@@ -73,13 +50,7 @@ impl Sim<'_> {
         pstate.pending.clear();
         let held = std::mem::take(&mut pstate.held);
         for h in held {
-            if let HeldFetch::Consumer {
-                consumer,
-                inc,
-                offset,
-                ..
-            } = h
-            {
+            if let HeldFetch::Consumer { consumer, inc, offset, .. } = h {
                 self.send(Event::ConsumerFetchResponse {
                     consumer,
                     inc,
@@ -143,24 +114,15 @@ impl Sim<'_> {
         let pstate = &self.world.partitions[part as usize];
         let alive = |b: &BrokerId| self.world.broker(*b).alive && Some(*b) != old;
         let replicas: Vec<BrokerId> = pstate.replicas.iter().map(|r| r.broker).collect();
-        let clean = replicas
-            .iter()
-            .copied()
-            .find(|b| pstate.isr & bit(*b) != 0 && alive(b));
+        let clean = replicas.iter().copied().find(|b| pstate.isr & bit(*b) != 0 && alive(b));
         let unclean = self.model.cluster.unclean_leader_election;
         let (leader, how) = match clean {
             Some(l) => (Some(l), "elected from the isr"),
             None if unclean => match replicas.iter().copied().find(alive) {
-                Some(l) => (
-                    Some(l),
-                    "UNCLEAN election (unclean.leader.election.enable): out-of-sync replica leads",
-                ),
+                Some(l) => (Some(l), "UNCLEAN election (unclean.leader.election.enable): out-of-sync replica leads"),
                 None => (None, "offline: no live replica"),
             },
-            None => (
-                None,
-                "offline: no live in-sync replica (unclean.leader.election.enable false)",
-            ),
+            None => (None, "offline: no live in-sync replica (unclean.leader.election.enable false)"),
         };
         match leader {
             Some(l) => {
@@ -202,18 +164,11 @@ impl Sim<'_> {
                 "controller".into(),
                 format!("leader of {}", sim.model.partition_name(part)),
                 String::new(),
-                format!(
-                    "{from} -> {l} (epoch {epoch}, {how}); isr {}",
-                    isr_text(p.isr)
-                ),
+                format!("{from} -> {l} (epoch {epoch}, {how}); isr {}", isr_text(p.isr)),
             )
         });
-        let followers: Vec<BrokerId> = self.world.partitions[part as usize]
-            .replicas
-            .iter()
-            .map(|r| r.broker)
-            .filter(|b| *b != l)
-            .collect();
+        let followers: Vec<BrokerId> =
+            self.world.partitions[part as usize].replicas.iter().map(|r| r.broker).filter(|b| *b != l).collect();
         for f in followers {
             if self.world.broker(f).alive {
                 self.truncate_follower(part, f);
@@ -256,14 +211,7 @@ impl Sim<'_> {
 
     pub(super) fn restart_broker(&mut self, b: BrokerId) {
         if self.world.broker(b).alive {
-            self.log(|_| {
-                (
-                    format!("broker {b}"),
-                    "restart".into(),
-                    String::new(),
-                    "already running".into(),
-                )
-            });
+            self.log(|_| (format!("broker {b}"), "restart".into(), String::new(), "already running".into()));
             return;
         }
         if !self.world.broker(b).fenced {
@@ -275,12 +223,7 @@ impl Sim<'_> {
         br.fenced = false;
         br.incarnation += 1;
         self.log(|_| {
-            (
-                format!("broker {b}"),
-                "restart".into(),
-                String::new(),
-                "back online; log recovered from disk".into(),
-            )
+            (format!("broker {b}"), "restart".into(), String::new(), "back online; log recovered from disk".into())
         });
         for part in 0..self.world.partitions.len() as PartitionIdx {
             let pstate = &self.world.partitions[part as usize];
@@ -293,11 +236,7 @@ impl Sim<'_> {
                         self.become_leader(part, b, "last in-sync replica is back");
                     } else if self.model.cluster.unclean_leader_election {
                         self.world.partitions[part as usize].isr = bit(b);
-                        self.become_leader(
-                            part,
-                            b,
-                            "UNCLEAN election (unclean.leader.election.enable)",
-                        );
+                        self.become_leader(part, b, "UNCLEAN election (unclean.leader.election.enable)");
                     }
                 }
                 Some(l) if l != b => {

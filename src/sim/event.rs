@@ -85,7 +85,9 @@ pub enum GroupReply {
         sync: bool,
     },
     /// ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID: the consumer left the group's current generation.
-    CommitFailed { sync: bool },
+    CommitFailed {
+        sync: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -251,12 +253,7 @@ impl Queue {
             self.active += 1;
         }
         self.seq += 1;
-        self.heap.push(Scheduled {
-            time,
-            seq: self.seq,
-            idle,
-            event,
-        });
+        self.heap.push(Scheduled { time, seq: self.seq, idle, event });
     }
 
     /// The next event, with its time and whether it was idle.

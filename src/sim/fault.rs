@@ -7,19 +7,9 @@ use crate::model::{Client, ClientPoint, ConditionSpec, FaultAction, MsgId, Parti
 
 /// Something that happened which a `when` condition may be waiting for.
 pub(super) enum Happened {
-    Committed {
-        consumer: u32,
-        partition: PartitionIdx,
-        offset: u64,
-    },
-    Acked {
-        producer: u32,
-        msg: MsgId,
-    },
-    Processed {
-        consumer: u32,
-        msg: MsgId,
-    },
+    Committed { consumer: u32, partition: PartitionIdx, offset: u64 },
+    Acked { producer: u32, msg: MsgId },
+    Processed { consumer: u32, msg: MsgId },
 }
 
 impl Sim<'_> {
@@ -29,9 +19,12 @@ impl Sim<'_> {
             let line = format!("crash {} {}", self.client_name(client), self.point_text(at));
             self.points.as_mut().expect("points").push(line);
         }
-        let hit = self.model.faults.iter().enumerate().find(|(i, f)| {
-            self.world.fired[*i].is_empty() && f.trigger == Trigger::Point(client, at)
-        });
+        let hit = self
+            .model
+            .faults
+            .iter()
+            .enumerate()
+            .find(|(i, f)| self.world.fired[*i].is_empty() && f.trigger == Trigger::Point(client, at));
         let Some((i, _)) = hit else { return false };
         self.world.fired[i].push(self.clock);
         self.apply(i);
@@ -92,37 +85,20 @@ impl Sim<'_> {
             }
             let hit = match (cond, &what) {
                 (
-                    ConditionSpec::Commits {
-                        consumer,
-                        offset,
-                        partition,
-                    },
-                    Happened::Committed {
-                        consumer: c,
-                        partition: p,
-                        offset: o,
-                    },
+                    ConditionSpec::Commits { consumer, offset, partition },
+                    Happened::Committed { consumer: c, partition: p, offset: o },
                 ) => consumer == c && offset == o && partition.is_none_or(|x| x == *p),
-                (
-                    ConditionSpec::Acked { producer, msg },
-                    Happened::Acked {
-                        producer: p,
-                        msg: m,
-                    },
-                ) => producer == p && msg == m,
-                (
-                    ConditionSpec::Processes { consumer, msg },
-                    Happened::Processed {
-                        consumer: c,
-                        msg: m,
-                    },
-                ) => consumer == c && msg == m,
+                (ConditionSpec::Acked { producer, msg }, Happened::Acked { producer: p, msg: m }) => {
+                    producer == p && msg == m
+                }
+                (ConditionSpec::Processes { consumer, msg }, Happened::Processed { consumer: c, msg: m }) => {
+                    consumer == c && msg == m
+                }
                 _ => false,
             };
             if hit {
                 self.world.fired[i].push(self.clock + delay);
-                self.queue
-                    .push(self.clock + delay, Event::Fault { fault: i as u32 }, false);
+                self.queue.push(self.clock + delay, Event::Fault { fault: i as u32 }, false);
             }
         }
     }
@@ -168,8 +144,7 @@ impl Sim<'_> {
         for (i, f) in self.model.faults.iter().enumerate() {
             if let Trigger::AfterCrash(delay) = f.trigger {
                 if f.action == restart {
-                    self.queue
-                        .push(self.clock + delay, Event::Fault { fault: i as u32 }, false);
+                    self.queue.push(self.clock + delay, Event::Fault { fault: i as u32 }, false);
                 }
             }
         }
@@ -178,29 +153,13 @@ impl Sim<'_> {
     fn crash_client(&mut self, c: Client) {
         let alive = match c {
             Client::Producer(p) => self.world.producers[p as usize].alive,
-            Client::Consumer(k) => {
-                self.world.consumers[k as usize].phase != super::world::Phase::Down
-            }
+            Client::Consumer(k) => self.world.consumers[k as usize].phase != super::world::Phase::Down,
         };
         if !alive {
-            self.log(|sim| {
-                (
-                    sim.client_name(c),
-                    "crash".into(),
-                    String::new(),
-                    "already down".into(),
-                )
-            });
+            self.log(|sim| (sim.client_name(c), "crash".into(), String::new(), "already down".into()));
             return;
         }
-        self.log(|sim| {
-            (
-                sim.client_name(c),
-                "crash".into(),
-                String::new(),
-                "crashed".into(),
-            )
-        });
+        self.log(|sim| (sim.client_name(c), "crash".into(), String::new(), "crashed".into()));
         match c {
             Client::Producer(p) => self.crash_producer(p),
             Client::Consumer(k) => self.crash_consumer(k),
@@ -210,29 +169,13 @@ impl Sim<'_> {
     fn restart_client(&mut self, c: Client) {
         let alive = match c {
             Client::Producer(p) => self.world.producers[p as usize].alive,
-            Client::Consumer(k) => {
-                self.world.consumers[k as usize].phase != super::world::Phase::Down
-            }
+            Client::Consumer(k) => self.world.consumers[k as usize].phase != super::world::Phase::Down,
         };
         if alive {
-            self.log(|sim| {
-                (
-                    sim.client_name(c),
-                    "restart".into(),
-                    String::new(),
-                    "already running".into(),
-                )
-            });
+            self.log(|sim| (sim.client_name(c), "restart".into(), String::new(), "already running".into()));
             return;
         }
-        self.log(|sim| {
-            (
-                sim.client_name(c),
-                "restart".into(),
-                String::new(),
-                "restarted".into(),
-            )
-        });
+        self.log(|sim| (sim.client_name(c), "restart".into(), String::new(), "restarted".into()));
         match c {
             Client::Producer(p) => self.restart_producer(p),
             Client::Consumer(k) => self.restart_consumer(k),
@@ -242,15 +185,7 @@ impl Sim<'_> {
 
 /// A message value as the language writes it: bare when it is a plain name, else quoted.
 fn quote(v: &str) -> String {
-    let bare = v
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && v.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
-    if bare {
-        v.to_string()
-    } else {
-        format!("{v:?}")
-    }
+    let bare = v.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && v.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+    if bare { v.to_string() } else { format!("{v:?}") }
 }

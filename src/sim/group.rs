@@ -15,26 +15,14 @@ impl Sim<'_> {
                 let group = &mut self.world.groups[g];
                 let id = group.next_member;
                 group.next_member += 1;
-                group.members.push(Member {
-                    id,
-                    consumer: c,
-                    inc,
-                    crashed: false,
-                });
+                group.members.push(Member { id, consumer: c, inc, crashed: false });
                 group.joining.push((c, inc));
                 self.try_complete_rebalance(g);
             }
             GroupRequest::OffsetFetch { generation } => {
                 let group = &self.world.groups[g];
-                let member = group
-                    .members
-                    .iter()
-                    .find(|m| m.consumer == c && m.inc == inc)
-                    .map(|m| m.id);
-                let assigned = member
-                    .and_then(|m| group.assignment.get(&m))
-                    .cloned()
-                    .unwrap_or_default();
+                let member = group.members.iter().find(|m| m.consumer == c && m.inc == inc).map(|m| m.id);
+                let assigned = member.and_then(|m| group.assignment.get(&m)).cloned().unwrap_or_default();
                 let reset = self.model.consumers[c as usize].auto_offset_reset;
                 let positions = assigned
                     .iter()
@@ -44,36 +32,23 @@ impl Sim<'_> {
                         None => match reset {
                             OffsetReset::Earliest => (*p, Some(0), "auto.offset.reset earliest"),
                             OffsetReset::Latest => {
-                                let hw = self.world.partitions[*p as usize]
-                                    .leader_replica()
-                                    .map_or(0, |r| r.high_watermark);
+                                let hw =
+                                    self.world.partitions[*p as usize].leader_replica().map_or(0, |r| r.high_watermark);
                                 (*p, Some(hw), "auto.offset.reset latest")
                             }
-                            OffsetReset::None => {
-                                (*p, None, "no committed offset and auto.offset.reset none")
-                            }
+                            OffsetReset::None => (*p, None, "no committed offset and auto.offset.reset none"),
                         },
                     })
                     .collect();
                 self.send(Event::GroupResponse {
                     consumer: c,
                     inc,
-                    reply: GroupReply::Offsets {
-                        generation,
-                        positions,
-                    },
+                    reply: GroupReply::Offsets { generation, positions },
                 });
             }
-            GroupRequest::Commit {
-                generation,
-                offsets,
-                sync,
-            } => {
+            GroupRequest::Commit { generation, offsets, sync } => {
                 let group = &mut self.world.groups[g];
-                let member_ok = group
-                    .members
-                    .iter()
-                    .any(|m| m.consumer == c && m.inc == inc && !m.crashed);
+                let member_ok = group.members.iter().any(|m| m.consumer == c && m.inc == inc && !m.crashed);
                 // OffsetCommit with a stale generation or an unknown member fails
                 // (ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID -> CommitFailedException).
                 let reply = if member_ok && generation == group.generation {
@@ -84,11 +59,7 @@ impl Sim<'_> {
                 } else {
                     GroupReply::CommitFailed { sync }
                 };
-                self.send(Event::GroupResponse {
-                    consumer: c,
-                    inc,
-                    reply,
-                });
+                self.send(Event::GroupResponse { consumer: c, inc, reply });
             }
         }
     }
@@ -116,11 +87,7 @@ impl Sim<'_> {
         let generation = group.generation;
         for (c, inc) in joining {
             let group = &self.world.groups[g];
-            let Some(m) = group
-                .members
-                .iter()
-                .find(|m| m.consumer == c && m.inc == inc)
-            else {
+            let Some(m) = group.members.iter().find(|m| m.consumer == c && m.inc == inc) else {
                 continue;
             };
             let assignment = group.assignment.get(&m.id).cloned().unwrap_or_default();
@@ -128,11 +95,7 @@ impl Sim<'_> {
             self.send(Event::GroupResponse {
                 consumer: c,
                 inc,
-                reply: GroupReply::Joined {
-                    generation,
-                    member,
-                    assignment,
-                },
+                reply: GroupReply::Joined { generation, member, assignment },
             });
         }
     }
@@ -143,8 +106,7 @@ impl Sim<'_> {
         let group = &mut self.world.groups[g];
         group.generation += 1;
         let ids: Vec<u32> = group.members.iter().map(|m| m.id).collect();
-        let mut assignment: BTreeMap<u32, Vec<PartitionIdx>> =
-            ids.iter().map(|id| (*id, Vec::new())).collect();
+        let mut assignment: BTreeMap<u32, Vec<PartitionIdx>> = ids.iter().map(|id| (*id, Vec::new())).collect();
         if !ids.is_empty() {
             // RangeAssignor: per topic, consecutive ranges; the first members take one extra.
             for t in &cfg.topics {
@@ -178,15 +140,8 @@ impl Sim<'_> {
                 .members
                 .iter()
                 .map(|m| {
-                    let ps: Vec<&str> = group.assignment[&m.id]
-                        .iter()
-                        .map(|p| sim.model.partition_name(*p))
-                        .collect();
-                    format!(
-                        "{}: [{}]",
-                        sim.model.consumers[m.consumer as usize].name,
-                        ps.join(", ")
-                    )
+                    let ps: Vec<&str> = group.assignment[&m.id].iter().map(|p| sim.model.partition_name(*p)).collect();
+                    format!("{}: [{}]", sim.model.consumers[m.consumer as usize].name, ps.join(", "))
                 })
                 .collect();
             (
@@ -200,11 +155,7 @@ impl Sim<'_> {
 
     pub(super) fn on_member_expire(&mut self, g: u32, member: u32) {
         let group = &mut self.world.groups[g as usize];
-        let Some(i) = group
-            .members
-            .iter()
-            .position(|m| m.id == member && m.crashed)
-        else {
+        let Some(i) = group.members.iter().position(|m| m.id == member && m.crashed) else {
             return;
         };
         let m = group.members.remove(i);
@@ -235,18 +186,10 @@ impl Sim<'_> {
         let timeout = self.model.consumers[c as usize].session_timeout_ms;
         let group = &mut self.world.groups[g as usize];
         group.joining.retain(|j| *j != (c, inc));
-        if let Some(m) = group
-            .members
-            .iter_mut()
-            .find(|m| m.consumer == c && m.inc == inc)
-        {
+        if let Some(m) = group.members.iter_mut().find(|m| m.consumer == c && m.inc == inc) {
             m.crashed = true;
             let member = m.id;
-            self.queue.push(
-                self.clock + timeout,
-                Event::MemberExpire { group: g, member },
-                false,
-            );
+            self.queue.push(self.clock + timeout, Event::MemberExpire { group: g, member }, false);
         }
     }
 }

@@ -54,13 +54,7 @@ pub struct Replica {
 
 impl Replica {
     pub fn new(broker: BrokerId) -> Replica {
-        Replica {
-            broker,
-            log: Vec::new(),
-            epochs: Vec::new(),
-            high_watermark: 0,
-            producers: BTreeMap::new(),
-        }
+        Replica { broker, log: Vec::new(), epochs: Vec::new(), high_watermark: 0, producers: BTreeMap::new() }
     }
 
     pub fn log_end_offset(&self) -> u64 {
@@ -70,21 +64,13 @@ impl Replica {
     /// Checks an idempotent batch's sequence against the producer's last batches.
     pub fn check_sequence(&self, producer_id: u32, first: i32, last: i32) -> SequenceCheck {
         let Some(entry) = self.producers.get(&producer_id) else {
-            return if first == 0 {
-                SequenceCheck::Append
-            } else {
-                SequenceCheck::OutOfOrder { expected: 0 }
-            };
+            return if first == 0 { SequenceCheck::Append } else { SequenceCheck::OutOfOrder { expected: 0 } };
         };
         if let Some(&(_, _, offset)) = entry.batches.iter().find(|b| b.0 == first && b.1 == last) {
             return SequenceCheck::Duplicate(offset);
         }
         let expected = entry.batches.back().map_or(0, |b| b.1 + 1);
-        if first == expected {
-            SequenceCheck::Append
-        } else {
-            SequenceCheck::OutOfOrder { expected }
-        }
+        if first == expected { SequenceCheck::Append } else { SequenceCheck::OutOfOrder { expected } }
     }
 
     /// Appends records (leader or follower), keeping the epoch cache and producer state.
@@ -138,9 +124,7 @@ impl Replica {
     /// exactly there.
     pub fn divergence(&self, leader: &Replica) -> u64 {
         let common = self.log.len().min(leader.log.len());
-        let first_diff = (0..common)
-            .find(|&i| self.log[i] != leader.log[i])
-            .unwrap_or(common);
+        let first_diff = (0..common).find(|&i| self.log[i] != leader.log[i]).unwrap_or(common);
         first_diff as u64
     }
 

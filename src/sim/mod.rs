@@ -48,11 +48,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Options {
-        Options {
-            trace_limit: 10_000,
-            seed: None,
-            record_points: false,
-        }
+        Options { trace_limit: 10_000, seed: None, record_points: false }
     }
 }
 
@@ -78,14 +74,7 @@ pub fn fault_points(model: &Model) -> Vec<String> {
     let mut quiet = model.clone();
     quiet.faults.clear();
     quiet.expects.clear();
-    let run = run(
-        &quiet,
-        &Options {
-            trace_limit: 0,
-            seed: None,
-            record_points: true,
-        },
-    );
+    let run = run(&quiet, &Options { trace_limit: 0, seed: None, record_points: true });
     run.points
 }
 
@@ -144,25 +133,13 @@ pub fn run(model: &Model, options: &Options) -> Run {
         }
     };
     // The run ends with the last event that did something (idle polling after it is not news).
-    let end_ms = if stop == Stop::Quiescent {
-        last_active
-    } else {
-        sim.clock
-    };
+    let end_ms = if stop == Stop::Quiescent { last_active } else { sim.clock };
     sim.clock = end_ms;
     if sim.trace.tracker.len() < sim.trace.limit {
         sim.track("final");
     }
     let points = sim.points.take().unwrap_or_default();
-    Run {
-        world: sim.world,
-        trace: sim.trace,
-        stop,
-        end_ms,
-        events,
-        seed,
-        points,
-    }
+    Run { world: sim.world, trace: sim.trace, stop, end_ms, events, seed, points }
 }
 
 impl Sim<'_> {
@@ -178,14 +155,7 @@ impl Sim<'_> {
         for c in 0..self.model.consumers.len() as u32 {
             let at = self.model.consumers[c as usize].start_at_ms;
             self.world.consumers[c as usize].incarnation = 0;
-            self.queue.push(
-                at,
-                Event::ConsumerStep {
-                    consumer: c,
-                    inc: 0,
-                },
-                false,
-            );
+            self.queue.push(at, Event::ConsumerStep { consumer: c, inc: 0 }, false);
         }
         for p in 0..self.model.partitions.len() as u32 {
             self.start_followers(p);
@@ -194,10 +164,7 @@ impl Sim<'_> {
 
     /// Whether a live producer still holds a batch (its timers may still fail or retry it).
     fn busy(&self) -> bool {
-        self.world
-            .producers
-            .iter()
-            .any(|p| p.alive && !p.batches.is_empty())
+        self.world.producers.iter().any(|p| p.alive && !p.batches.is_empty())
     }
 
     /// Applies one event.
@@ -209,78 +176,28 @@ impl Sim<'_> {
                     self.drain(producer);
                 }
             }
-            Event::ProduceArrive {
-                producer,
-                inc,
-                req,
-                broker,
-                batch,
-            } => self.on_produce_arrive(producer, inc, req, broker, batch),
-            Event::ProduceResponse {
-                producer,
-                inc,
-                req,
-                reply,
-            } => self.on_produce_response(producer, inc, req, reply),
-            Event::RequestTimeout { producer, inc, req } => {
-                self.on_request_timeout(producer, inc, req)
+            Event::ProduceArrive { producer, inc, req, broker, batch } => {
+                self.on_produce_arrive(producer, inc, req, broker, batch)
             }
-            Event::BatchExpiry {
-                producer,
-                inc,
-                batch,
-            } => self.on_batch_expiry(producer, inc, batch),
-            Event::FollowerFetch {
-                partition,
-                follower,
-                finc,
-                epoch,
-                offset,
-            } => self.on_follower_fetch(partition, follower, finc, epoch, offset),
-            Event::FollowerFetchResponse {
-                partition,
-                follower,
-                finc,
-                epoch,
-                records,
-                high_watermark,
-            } => self.on_follower_fetch_response(
-                partition,
-                follower,
-                finc,
-                epoch,
-                records,
-                high_watermark,
-            ),
-            Event::FetchWaitExpired { partition, token } => {
-                self.on_fetch_wait_expired(partition, token)
+            Event::ProduceResponse { producer, inc, req, reply } => self.on_produce_response(producer, inc, req, reply),
+            Event::RequestTimeout { producer, inc, req } => self.on_request_timeout(producer, inc, req),
+            Event::BatchExpiry { producer, inc, batch } => self.on_batch_expiry(producer, inc, batch),
+            Event::FollowerFetch { partition, follower, finc, epoch, offset } => {
+                self.on_follower_fetch(partition, follower, finc, epoch, offset)
             }
-            Event::ConsumerFetch {
-                consumer,
-                inc,
-                partition,
-                offset,
-                broker,
-            } => self.on_consumer_fetch(consumer, inc, partition, offset, broker),
-            Event::ConsumerFetchResponse {
-                consumer,
-                inc,
-                partition,
-                offset,
-                records,
-                error,
-            } => self.on_consumer_fetch_response(consumer, inc, partition, offset, records, error),
+            Event::FollowerFetchResponse { partition, follower, finc, epoch, records, high_watermark } => {
+                self.on_follower_fetch_response(partition, follower, finc, epoch, records, high_watermark)
+            }
+            Event::FetchWaitExpired { partition, token } => self.on_fetch_wait_expired(partition, token),
+            Event::ConsumerFetch { consumer, inc, partition, offset, broker } => {
+                self.on_consumer_fetch(consumer, inc, partition, offset, broker)
+            }
+            Event::ConsumerFetchResponse { consumer, inc, partition, offset, records, error } => {
+                self.on_consumer_fetch_response(consumer, inc, partition, offset, records, error)
+            }
             Event::ConsumerStep { consumer, inc } => self.on_consumer_step(consumer, inc),
-            Event::GroupArrive {
-                consumer,
-                inc,
-                request,
-            } => self.on_group_arrive(consumer, inc, request),
-            Event::GroupResponse {
-                consumer,
-                inc,
-                reply,
-            } => self.on_group_response(consumer, inc, reply),
+            Event::GroupArrive { consumer, inc, request } => self.on_group_arrive(consumer, inc, request),
+            Event::GroupResponse { consumer, inc, reply } => self.on_group_response(consumer, inc, reply),
             Event::MemberExpire { group, member } => self.on_member_expire(group, member),
             Event::BrokerFenced { broker, inc } => self.on_broker_fenced(broker, inc),
             Event::Fault { fault } => self.fire(fault as usize),
@@ -288,26 +205,21 @@ impl Sim<'_> {
     }
 
     /// One-way network delay of a message sent now.
-    fn latency(&mut self) -> u64 {
+    fn latency(&mut self, replication: bool) -> u64 {
         let n = &self.model.network;
-        if n.jitter_ms == 0 {
-            n.latency_ms
-        } else {
-            n.latency_ms + self.rng.next_u64() % (n.jitter_ms + 1)
-        }
+        let base = if replication { n.replication_latency_ms } else { n.latency_ms };
+        if n.jitter_ms == 0 { base } else { base + self.rng.next_u64() % (n.jitter_ms + 1) }
     }
 
     fn random(&mut self, below: u64) -> u64 {
-        if below <= 1 {
-            0
-        } else {
-            self.rng.next_u64() % below
-        }
+        if below <= 1 { 0 } else { self.rng.next_u64() % below }
     }
 
-    /// Schedules `event` after a network hop.
+    /// Schedules `event` after a network hop; replication traffic takes the broker-to-broker
+    /// latency.
     fn send(&mut self, event: Event) {
-        let at = self.clock + self.latency();
+        let replication = matches!(event, Event::FollowerFetch { .. } | Event::FollowerFetchResponse { .. });
+        let at = self.clock + self.latency(replication);
         self.queue.push(at, event, self.idle);
     }
 
@@ -328,12 +240,7 @@ impl Sim<'_> {
     }
 
     fn track(&mut self, after: &str) {
-        let values = self
-            .model
-            .track
-            .iter()
-            .map(|v| self.tracked_value(v))
-            .collect();
+        let values = self.model.track.iter().map(|v| self.tracked_value(v)).collect();
         self.trace.track(after.to_string(), self.clock, values);
     }
 

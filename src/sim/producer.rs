@@ -34,40 +34,51 @@ impl Sim<'_> {
         self.schedule_next_send(p);
     }
 
-    fn schedule_next_send(&mut self, p: u32) {
+    /// When the application's next `send()` is due, if it has one.
+    fn next_send_at(&self, p: u32) -> Option<u64> {
         let cfg = &self.model.producers[p as usize];
         let s = &self.world.producers[p as usize];
-        let inc = s.incarnation;
-        let at = if !s.resend.is_empty() {
-            self.clock
-        } else if s.next_send < cfg.message_count {
-            let msg = cfg.first_msg + s.next_send;
-            let (_, spec, i) = self.model.send_of(msg);
-            (spec.at_ms + spec.every_ms * u64::from(i - 1)).max(self.clock)
-        } else {
-            return;
-        };
-        self.queue
-            .push(at, Event::AppSend { producer: p, inc }, false);
+        if !s.resend.is_empty() {
+            return Some(self.clock);
+        }
+        if s.next_send >= cfg.message_count {
+            return None;
+        }
+        let (_, spec, i) = self.model.send_of(cfg.first_msg + s.next_send);
+        Some((spec.at_ms + spec.every_ms * u64::from(i - 1)).max(self.clock))
     }
 
+    fn schedule_next_send(&mut self, p: u32) {
+        if let Some(at) = self.next_send_at(p) {
+            let inc = self.world.producers[p as usize].incarnation;
+            self.queue.push(at, Event::AppSend { producer: p, inc }, false);
+        }
+    }
+
+    /// The application's `send()` calls due now, one after another (one event for all of
+    /// them, as one application thread makes them in a loop).
     pub(super) fn on_app_send(&mut self, p: u32, inc: u32) {
         if !self.producer_live(p, inc) {
             return;
         }
-        let cfg = &self.model.producers[p as usize];
-        let s = &mut self.world.producers[p as usize];
-        let msg = match s.resend.pop_front() {
-            Some(m) => m,
-            None => {
-                s.next_send += 1;
-                cfg.first_msg + s.next_send - 1
+        loop {
+            let cfg = &self.model.producers[p as usize];
+            let s = &mut self.world.producers[p as usize];
+            let msg = match s.resend.pop_front() {
+                Some(m) => m,
+                None => {
+                    s.next_send += 1;
+                    cfg.first_msg + s.next_send - 1
+                }
+            };
+            self.send_record(p, msg);
+            let number = self.model.send_number(msg);
+            if self.point(Client::Producer(p), ClientPoint::AfterSend(number)) {
+                return;
             }
-        };
-        self.send_record(p, msg);
-        let number = self.model.send_number(msg);
-        if self.point(Client::Producer(p), ClientPoint::AfterSend(number)) {
-            return;
+            if self.next_send_at(p) != Some(self.clock) {
+                break;
+            }
         }
         self.schedule_next_send(p);
     }
@@ -114,32 +125,15 @@ impl Sim<'_> {
                 );
                 queue.push_back(id);
                 let inc = s.incarnation;
-                self.queue.push(
-                    now + delivery_timeout,
-                    Event::BatchExpiry {
-                        producer: p,
-                        inc,
-                        batch: id,
-                    },
-                    false,
-                );
+                self.queue.push(now + delivery_timeout, Event::BatchExpiry { producer: p, inc, batch: id }, false);
             }
         }
         self.log(|sim| {
             let pname = sim.model.partition_name(partition);
-            let what = if first_send {
-                "send()"
-            } else {
-                "send() again after restart"
-            };
-            (
-                sim.client_name(Client::Producer(p)),
-                what.into(),
-                sim.value(msg),
-                format!("queued for {pname}"),
-            )
+            let what = if first_send { "send()" } else { "send() again after restart" };
+            (sim.client_name(Client::Producer(p)), what.into(), sim.value(msg), format!("queued for {pname}"))
         });
-        self.drain(p);
+        self.drain_partition(p, partition);
     }
 
     fn record_size(&self, msg: MsgId) -> u64 {
@@ -164,10 +158,7 @@ impl Sim<'_> {
         let bytes = self.record_size(msg);
         let batch_size = self.model.producers[p as usize].batch_size;
         let topic_idx = spec.topic;
-        let current = self.world.producers[p as usize]
-            .sticky
-            .get(&topic_idx)
-            .copied();
+        let current = self.world.producers[p as usize].sticky.get(&topic_idx).copied();
         let (part, written) = match current {
             Some((part, written)) if written < batch_size => (part, written),
             Some((part, _)) if count > 1 => {
@@ -177,57 +168,50 @@ impl Sim<'_> {
             Some((part, _)) => (part, 0),
             None => (self.random(u64::from(count)) as u32, 0),
         };
-        self.world.producers[p as usize]
-            .sticky
-            .insert(topic_idx, (part, written + bytes));
+        self.world.producers[p as usize].sticky.insert(topic_idx, (part, written + bytes));
         first + part
     }
 
     /// The sender thread: sends every batch that may go now.
     pub(super) fn drain(&mut self, p: u32) {
-        let cfg = &self.model.producers[p as usize];
-        let partitions: Vec<PartitionIdx> = self.world.producers[p as usize]
-            .queues
-            .keys()
-            .copied()
-            .collect();
+        let partitions: Vec<PartitionIdx> = self.world.producers[p as usize].queues.keys().copied().collect();
         for part in partitions {
-            loop {
-                let s = &self.world.producers[p as usize];
-                let Some(&id) = s.queues[&part].front() else {
-                    break;
-                };
-                let batch = &s.batches[&id];
-                if batch.retry_at > self.clock {
-                    break;
-                }
-                let pstate = &self.world.partitions[part as usize];
-                // Metadata: the producer sends to the current leader, and waits (without
-                // spending an attempt) while the leader is down or unknown.
-                let Some(leader) = pstate.leader.filter(|b| self.world.broker(*b).alive) else {
-                    break;
-                };
-                let to_leader = s.in_flight.values().filter(|f| f.broker == leader).count() as u32;
-                if to_leader >= cfg.max_in_flight {
-                    break;
-                }
-                // An idempotent producer retries a partition's batches strictly in sequence
-                // order, one at a time, so the broker never sees a gap.
-                if cfg.enable_idempotence
-                    && batch.attempts > 0
-                    && s.in_flight
-                        .values()
-                        .any(|f| s.batches.get(&f.batch).is_some_and(|b| b.partition == part))
-                {
-                    break;
-                }
-                self.world.producers[p as usize]
-                    .queues
-                    .get_mut(&part)
-                    .expect("queue")
-                    .pop_front();
-                self.send_batch(p, id, leader);
+            self.drain_partition(p, part);
+        }
+    }
+
+    /// Sends the partition's batches that may go now, in order.
+    fn drain_partition(&mut self, p: u32, part: PartitionIdx) {
+        let cfg = &self.model.producers[p as usize];
+        loop {
+            let s = &self.world.producers[p as usize];
+            let Some(&id) = s.queues[&part].front() else {
+                break;
+            };
+            let batch = &s.batches[&id];
+            if batch.retry_at > self.clock {
+                break;
             }
+            let pstate = &self.world.partitions[part as usize];
+            // Metadata: the producer sends to the current leader, and waits (without
+            // spending an attempt) while the leader is down or unknown.
+            let Some(leader) = pstate.leader.filter(|b| self.world.broker(*b).alive) else {
+                break;
+            };
+            let to_leader = s.in_flight.values().filter(|f| f.broker == leader).count() as u32;
+            if to_leader >= cfg.max_in_flight {
+                break;
+            }
+            // An idempotent producer retries a partition's batches strictly in sequence
+            // order, one at a time, so the broker never sees a gap.
+            if cfg.enable_idempotence
+                && batch.attempts > 0
+                && s.in_flight.values().any(|f| s.batches.get(&f.batch).is_some_and(|b| b.partition == part))
+            {
+                break;
+            }
+            self.world.producers[p as usize].queues.get_mut(&part).expect("queue").pop_front();
+            self.send_batch(p, id, leader);
         }
     }
 
@@ -256,34 +240,15 @@ impl Sim<'_> {
         self.request_points(p, &msgs, attempt);
         let (lose_request, lose_ack) = self.request_faults(p, &msgs, attempt);
         if cfg.acks != Acks::Zero {
-            self.world.producers[p as usize].in_flight.insert(
-                req,
-                InFlight {
-                    batch: id,
-                    broker,
-                    sent_at: now,
-                    attempt,
-                    lose_ack,
-                },
-            );
-            self.queue.push(
-                now + cfg.request_timeout_ms,
-                Event::RequestTimeout {
-                    producer: p,
-                    inc,
-                    req,
-                },
-                false,
-            );
+            self.world.producers[p as usize]
+                .in_flight
+                .insert(req, InFlight { batch: id, broker, sent_at: now, attempt, lose_ack });
+            self.queue.push(now + cfg.request_timeout_ms, Event::RequestTimeout { producer: p, inc, req }, false);
         }
         self.log(|sim| {
             let b = &sim.world.producers[p as usize].batches[&id];
             let part = sim.model.partition_name(b.partition);
-            let what = if attempt == 1 {
-                "produce request".to_string()
-            } else {
-                format!("retry {}", attempt - 1)
-            };
+            let what = if attempt == 1 { "produce request".to_string() } else { format!("retry {}", attempt - 1) };
             let seq = if b.base_sequence >= 0 {
                 let last = b.base_sequence + b.msgs.len() as i32 - 1;
                 if last == b.base_sequence {
@@ -299,12 +264,7 @@ impl Sim<'_> {
             } else {
                 format!("to broker {broker} for {part}{seq}")
             };
-            (
-                sim.client_name(Client::Producer(p)),
-                what,
-                sim.values(msgs.iter().copied()),
-                result,
-            )
+            (sim.client_name(Client::Producer(p)), what, sim.values(msgs.iter().copied()), result)
         });
         let s = &mut self.world.producers[p as usize];
         let b = &s.batches[&id];
@@ -325,13 +285,7 @@ impl Sim<'_> {
             }
         }
         if !lose_request {
-            self.send(Event::ProduceArrive {
-                producer: p,
-                inc,
-                req,
-                broker,
-                batch,
-            });
+            self.send(Event::ProduceArrive { producer: p, inc, req, broker, batch });
         }
     }
 
@@ -339,33 +293,19 @@ impl Sim<'_> {
         if !self.producer_live(p, inc) {
             return;
         }
-        let Some(flight) = self.world.producers[p as usize]
-            .in_flight
-            .get(&req)
-            .cloned()
-        else {
+        let Some(flight) = self.world.producers[p as usize].in_flight.get(&req).cloned() else {
             return;
         };
         if flight.lose_ack {
             self.log(|sim| {
-                let msgs = sim.world.producers[p as usize].batches[&flight.batch]
-                    .msgs
-                    .clone();
-                (
-                    "network".into(),
-                    "produce response".into(),
-                    sim.values(msgs),
-                    "ack lost".into(),
-                )
+                let msgs = sim.world.producers[p as usize].batches[&flight.batch].msgs.clone();
+                ("network".into(), "produce response".into(), sim.values(msgs), "ack lost".into())
             });
             return;
         }
         self.world.producers[p as usize].in_flight.remove(&req);
         match reply {
-            ProduceReply::Ok {
-                base_offset,
-                duplicate,
-            } => {
+            ProduceReply::Ok { base_offset, duplicate } => {
                 let s = &mut self.world.producers[p as usize];
                 let Some(batch) = s.batches.remove(&flight.batch) else {
                     return;
@@ -413,11 +353,7 @@ impl Sim<'_> {
         let out_of_retries = batch.attempts > cfg.retries;
         if out_of_time || out_of_retries {
             let b = s.batches.remove(&id).expect("batch");
-            let why = if out_of_time {
-                "TimeoutException"
-            } else {
-                error.name()
-            };
+            let why = if out_of_time { "TimeoutException" } else { error.name() };
             for m in &b.msgs {
                 self.world.messages[*m as usize].failed = Some(why);
             }
@@ -431,34 +367,20 @@ impl Sim<'_> {
                 } else if cfg.retries == 0 {
                     format!("failed: {} (retries 0)", error.name())
                 } else {
-                    format!(
-                        "failed: {} (retries {} exhausted)",
-                        error.name(),
-                        cfg.retries
-                    )
+                    format!("failed: {} (retries {} exhausted)", error.name(), cfg.retries)
                 };
-                (
-                    sim.client_name(Client::Producer(p)),
-                    "error".into(),
-                    sim.values(b.msgs.iter().copied()),
-                    reason,
-                )
+                (sim.client_name(Client::Producer(p)), "error".into(), sim.values(b.msgs.iter().copied()), reason)
             });
             self.drain(p);
             return;
         }
         batch.retry_at = now + cfg.retry_backoff_ms;
         let seq = batch.base_sequence;
-        let queue = s
-            .queues
-            .entry(batch.partition)
-            .or_insert_with(VecDeque::new);
+        let queue = s.queues.entry(batch.partition).or_insert_with(VecDeque::new);
         if cfg.enable_idempotence {
             // RecordAccumulator.insertInSequenceOrder
             let batches = &s.batches;
-            let pos = queue
-                .iter()
-                .position(|q| batches[q].base_sequence < 0 || batches[q].base_sequence > seq);
+            let pos = queue.iter().position(|q| batches[q].base_sequence < 0 || batches[q].base_sequence > seq);
             match pos {
                 Some(i) => queue.insert(i, id),
                 None => queue.push_back(id),
@@ -474,44 +396,27 @@ impl Sim<'_> {
                 sim.client_name(Client::Producer(p)),
                 "error".into(),
                 sim.values(msgs),
-                format!(
-                    "{}; will retry in {} ms",
-                    error.name(),
-                    cfg.retry_backoff_ms
-                ),
+                format!("{}; will retry in {} ms", error.name(), cfg.retry_backoff_ms),
             )
         });
-        self.queue.push(
-            now + cfg.retry_backoff_ms,
-            Event::SenderWake { producer: p, inc },
-            false,
-        );
+        self.queue.push(now + cfg.retry_backoff_ms, Event::SenderWake { producer: p, inc }, false);
     }
 
     pub(super) fn on_request_timeout(&mut self, p: u32, inc: u32, req: u32) {
         if !self.producer_live(p, inc) {
             return;
         }
-        let Some(flight) = self.world.producers[p as usize]
-            .in_flight
-            .get(&req)
-            .cloned()
-        else {
+        let Some(flight) = self.world.producers[p as usize].in_flight.get(&req).cloned() else {
             return;
         };
         let timeout = self.model.producers[p as usize].request_timeout_ms;
         self.log(|sim| {
-            let msgs = sim.world.producers[p as usize].batches[&flight.batch]
-                .msgs
-                .clone();
+            let msgs = sim.world.producers[p as usize].batches[&flight.batch].msgs.clone();
             (
                 sim.client_name(Client::Producer(p)),
                 "request timeout".into(),
                 sim.values(msgs),
-                format!(
-                    "no response in {timeout} ms; connection to broker {} closed",
-                    flight.broker
-                ),
+                format!("no response in {timeout} ms; connection to broker {} closed", flight.broker),
             )
         });
         // NetworkClient closes the connection on a request timeout, which fails every other
@@ -524,11 +429,7 @@ impl Sim<'_> {
             .collect();
         for (r, batch) in victims {
             self.world.producers[p as usize].in_flight.remove(&r);
-            let e = if r == req {
-                ProduceError::Timeout
-            } else {
-                ProduceError::Network
-            };
+            let e = if r == req { ProduceError::Timeout } else { ProduceError::Network };
             self.batch_failed(p, batch, e);
         }
     }
@@ -556,9 +457,7 @@ impl Sim<'_> {
                 sim.client_name(Client::Producer(p)),
                 "error".into(),
                 sim.values(b.msgs.iter().copied()),
-                format!(
-                    "failed: TimeoutException (expired in the accumulator for {part} after {ms} ms)"
-                ),
+                format!("failed: TimeoutException (expired in the accumulator for {part} after {ms} ms)"),
             )
         });
     }
@@ -567,19 +466,10 @@ impl Sim<'_> {
     fn request_faults(&mut self, p: u32, msgs: &[MsgId], attempt: u32) -> (bool, bool) {
         let mut lose = (false, false);
         for (i, f) in self.model.faults.iter().enumerate() {
-            let crate::model::Trigger::Request {
-                producer,
-                msg,
-                attempt: a,
-            } = f.trigger
-            else {
+            let crate::model::Trigger::Request { producer, msg, attempt: a } = f.trigger else {
                 continue;
             };
-            if producer != p
-                || a != attempt
-                || !msgs.contains(&msg)
-                || !self.world.fired[i].is_empty()
-            {
+            if producer != p || a != attempt || !msgs.contains(&msg) || !self.world.fired[i].is_empty() {
                 continue;
             }
             self.world.fired[i].push(self.clock);
@@ -598,11 +488,7 @@ impl Sim<'_> {
     pub(super) fn crash_producer(&mut self, p: u32) {
         let s = &mut self.world.producers[p as usize];
         s.alive = false;
-        let lost: Vec<MsgId> = s
-            .batches
-            .values()
-            .flat_map(|b| b.msgs.iter().copied())
-            .collect();
+        let lost: Vec<MsgId> = s.batches.values().flat_map(|b| b.msgs.iter().copied()).collect();
         s.batches.clear();
         s.queues.clear();
         s.in_flight.clear();
@@ -697,19 +583,11 @@ mod tests {
             (b"foobar", -790332482),
             (b"a-little-bit-long-string", -985981536),
             (b"a-little-bit-longer-string", -1486304829),
-            (
-                b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8",
-                -58897971,
-            ),
+            (b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971),
             (b"abc", 479470107),
         ];
         for (data, want) in cases {
-            assert_eq!(
-                murmur2(data) as i32,
-                *want,
-                "{}",
-                String::from_utf8_lossy(data)
-            );
+            assert_eq!(murmur2(data) as i32, *want, "{}", String::from_utf8_lossy(data));
         }
     }
 }

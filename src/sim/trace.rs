@@ -36,10 +36,7 @@ pub struct Trace {
 
 impl Trace {
     pub fn new(limit: usize) -> Trace {
-        Trace {
-            limit,
-            ..Trace::default()
-        }
+        Trace { limit, ..Trace::default() }
     }
 
     /// Whether the next step will be recorded (callers skip formatting when not).
@@ -47,24 +44,10 @@ impl Trace {
         self.steps.len() < self.limit
     }
 
-    pub fn push(
-        &mut self,
-        time_ms: u64,
-        actor: String,
-        action: String,
-        message: String,
-        result: String,
-    ) {
+    pub fn push(&mut self, time_ms: u64, actor: String, action: String, message: String, result: String) {
         self.total += 1;
         if self.wants() {
-            self.steps.push(Step {
-                step: self.total,
-                time_ms,
-                actor,
-                action,
-                message,
-                result,
-            });
+            self.steps.push(Step { step: self.total, time_ms, actor, action, message, result });
         }
     }
 
@@ -77,11 +60,7 @@ impl Trace {
     pub fn track(&mut self, after: String, time_ms: u64, values: Vec<String>) {
         if values != self.last || self.tracker.is_empty() {
             self.last = values.clone();
-            self.tracker.push(TrackerRow {
-                after,
-                time_ms,
-                values,
-            });
+            self.tracker.push(TrackerRow { after, time_ms, values });
         }
     }
 }

@@ -16,21 +16,14 @@ impl Sim<'_> {
                 Some(r) => r.log_end_offset().to_string(),
                 None => "offline".into(),
             },
-            TrackVar::Leader(p) => w.partitions[p as usize]
-                .leader
-                .map_or("none".into(), |b| b.to_string()),
+            TrackVar::Leader(p) => w.partitions[p as usize].leader.map_or("none".into(), |b| b.to_string()),
             TrackVar::Isr(p) => {
-                let isr: Vec<String> = members(w.partitions[p as usize].isr)
-                    .iter()
-                    .map(|b| b.to_string())
-                    .collect();
+                let isr: Vec<String> = members(w.partitions[p as usize].isr).iter().map(|b| b.to_string()).collect();
                 format!("[{}]", isr.join(","))
             }
-            TrackVar::Position(c) => offsets(
-                &w.consumers[c as usize].positions,
-                &self.model.consumers[c as usize].topics,
-                self,
-            ),
+            TrackVar::Position(c) => {
+                offsets(&w.consumers[c as usize].positions, &self.model.consumers[c as usize].topics, self)
+            }
             TrackVar::Committed(c) => {
                 // What the group coordinator holds for this consumer's group and topics.
                 let cfg = &self.model.consumers[c as usize];
@@ -90,11 +83,7 @@ impl Sim<'_> {
         if s.dropped_by_crash {
             return "dropped (producer crashed)".into();
         }
-        if s.sent_at.is_some() {
-            "queued".into()
-        } else {
-            "not sent".into()
-        }
+        if s.sent_at.is_some() { "queued".into() } else { "not sent".into() }
     }
 }
 
@@ -110,16 +99,7 @@ fn offsets(map: &std::collections::BTreeMap<u32, u64>, topics: &[u32], sim: &Sim
     if parts.len() == 1 {
         return map.get(&parts[0]).map_or("-".into(), |o| o.to_string());
     }
-    let shown: Vec<String> = parts
-        .iter()
-        .filter_map(|p| {
-            map.get(p)
-                .map(|o| format!("{}:{o}", sim.model.partition_name(*p)))
-        })
-        .collect();
-    if shown.is_empty() {
-        "-".into()
-    } else {
-        shown.join(" ")
-    }
+    let shown: Vec<String> =
+        parts.iter().filter_map(|p| map.get(p).map(|o| format!("{}:{o}", sim.model.partition_name(*p)))).collect();
+    if shown.is_empty() { "-".into() } else { shown.join(" ") }
 }

@@ -65,18 +65,8 @@ pub struct PendingProduce {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum HeldFetch {
-    Follower {
-        follower: BrokerId,
-        finc: u32,
-        offset: u64,
-        token: u64,
-    },
-    Consumer {
-        consumer: u32,
-        inc: u32,
-        offset: u64,
-        token: u64,
-    },
+    Follower { follower: BrokerId, finc: u32, offset: u64, token: u64 },
+    Consumer { consumer: u32, inc: u32, offset: u64, token: u64 },
 }
 
 pub fn bit(b: BrokerId) -> u64 {
@@ -243,11 +233,7 @@ impl World {
         let n = model.total_messages as usize;
         World {
             brokers: (0..model.cluster.brokers)
-                .map(|_| Broker {
-                    alive: true,
-                    incarnation: 0,
-                    fenced: false,
-                })
+                .map(|_| Broker { alive: true, incarnation: 0, fenced: false })
                 .collect(),
             partitions: model
                 .partitions
@@ -296,11 +282,9 @@ impl World {
         let part = &self.partitions[p as usize];
         let r = match part.leader_replica() {
             Some(r) => r,
-            None => part
-                .replicas
-                .iter()
-                .max_by_key(|r| (r.high_watermark, std::cmp::Reverse(r.broker)))
-                .expect("rf >= 1"),
+            None => {
+                part.replicas.iter().max_by_key(|r| (r.high_watermark, std::cmp::Reverse(r.broker))).expect("rf >= 1")
+            }
         };
         &r.log[..r.high_watermark as usize]
     }

@@ -1,0 +1,118 @@
+//! Lowering of the grammar's tokens: names, numbers, durations, strings, partition and message
+//! references. Numbers out of range become diagnostics here, never panics.
+
+use super::{Lower, Rule, only, parts, span_of, unexpected};
+use crate::ast::{MessageRef, PartitionRef, Spanned};
+use crate::diag::{Diagnostic, Span};
+use pest::iterators::Pair;
+
+impl Lower<'_> {
+    /// A name: topic, client, group or bare message value.
+    pub(super) fn name(&mut self, pair: Pair<'_, Rule>) -> Spanned<String> {
+        Spanned::new(pair.as_str().to_string(), span_of(&pair))
+    }
+
+    /// `all`, `earliest`
+    pub(super) fn word(&mut self, pair: Pair<'_, Rule>) -> String {
+        pair.as_str().to_string()
+    }
+
+    /// `true` / `false`
+    pub(super) fn boolean(&mut self, pair: Pair<'_, Rule>) -> bool {
+        pair.as_str() == "true"
+    }
+
+    /// A non-negative whole number; past `u64::MAX` it is a diagnostic (and 0 in the tree).
+    pub(super) fn int(&mut self, pair: Pair<'_, Rule>) -> Spanned<u64> {
+        let span = span_of(&pair);
+        let value = pair.as_str().parse::<u64>().unwrap_or_else(|_| {
+            self.too_large(span, "number", u64::MAX);
+            0
+        });
+        Spanned::new(value, span)
+    }
+
+    /// An `int` or `negative` config value, which must fit an `i64`.
+    pub(super) fn signed(&mut self, pair: Pair<'_, Rule>) -> i64 {
+        let span = span_of(&pair);
+        pair.as_str().parse::<i64>().unwrap_or_else(|_| {
+            if pair.as_str().starts_with('-') {
+                self.diags.push(Diagnostic::new("number too small", span).label(format!("at least {}", i64::MIN)));
+            } else {
+                self.too_large(span, "number", i64::MAX);
+            }
+            0
+        })
+    }
+
+    /// `250ms`, `2s`, `1m`, in milliseconds.
+    pub(super) fn duration(&mut self, pair: Pair<'_, Rule>) -> Spanned<u64> {
+        let span = span_of(&pair);
+        let text = pair.as_str();
+        let digits_end = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+        let (digits, unit) = text.split_at(digits_end);
+        let factor: u64 = match unit {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            other => unreachable!("grammar: duration unit {other:?}"),
+        };
+        let millis = digits.parse::<u64>().ok().and_then(|n| n.checked_mul(factor));
+        let millis = millis.unwrap_or_else(|| {
+            self.too_large(span, "duration", format_args!("{}{unit}", u64::MAX / factor));
+            0
+        });
+        Spanned::new(millis, span)
+    }
+
+    /// `"text"` with `\"`, `\\`, `\n` and `\t` unescaped; the span includes the quotes.
+    pub(super) fn string(&mut self, pair: Pair<'_, Rule>) -> Spanned<String> {
+        let span = span_of(&pair);
+        let raw = only(pair).as_str();
+        let mut text = String::with_capacity(raw.len());
+        let mut chars = raw.chars();
+        while let Some(c) = chars.next() {
+            if c != '\\' {
+                text.push(c);
+                continue;
+            }
+            match chars.next() {
+                Some('n') => text.push('\n'),
+                Some('t') => text.push('\t'),
+                Some(other @ ('"' | '\\')) => text.push(other),
+                other => unreachable!("grammar: string escape {other:?}"),
+            }
+        }
+        Spanned::new(text, span)
+    }
+
+    /// `example-topic-12`: topic `example-topic`, partition 12 (split at the last `-`).
+    pub(super) fn partition_ref(&mut self, pair: Pair<'_, Rule>) -> Spanned<PartitionRef> {
+        let span = span_of(&pair);
+        let text = pair.as_str();
+        let (topic, number) = text.rsplit_once('-').expect("grammar: partition_ref ends in -N");
+        let number_span = Span::new(span.end - number.len(), span.end);
+        let partition = number.parse::<u64>().unwrap_or_else(|_| {
+            self.too_large(number_span, "partition number", u64::MAX);
+            0
+        });
+        Spanned::new(PartitionRef { topic: topic.to_string(), partition }, span)
+    }
+
+    /// `message3` or `"order 3"`
+    pub(super) fn message_ref(&mut self, pair: Pair<'_, Rule>) -> Spanned<MessageRef> {
+        let span = span_of(&pair);
+        let inner = only(pair);
+        let value = match inner.as_rule() {
+            Rule::string => self.string(inner).node,
+            Rule::name => inner.as_str().to_string(),
+            _ => unexpected(&inner, "message_ref"),
+        };
+        Spanned::new(MessageRef(value), span)
+    }
+
+    /// `[message1, "order 2"]`
+    pub(super) fn message_list(&mut self, pair: Pair<'_, Rule>) -> Vec<Spanned<MessageRef>> {
+        parts(pair).map(|p| self.message_ref(p)).collect()
+    }
+}

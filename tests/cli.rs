@@ -1,0 +1,147 @@
+//! The `scn` binary end to end: exit codes, formats, sections, diagnostics on stderr.
+
+use std::process::Command;
+
+fn scn(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_scn"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("scn runs");
+    (
+        out.status.code().expect("exit code"),
+        String::from_utf8(out.stdout).expect("utf-8 stdout"),
+        String::from_utf8(out.stderr).expect("utf-8 stderr"),
+    )
+}
+
+fn temp_scenario(name: &str, text: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("scn-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write scenario");
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn run_exits_0_when_expectations_hold() {
+    let (code, out, _) = scn(&["run", "scenarios/run/at-most-once-consumer.scn"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("all expectations hold"));
+    assert!(out.contains("Process") && out.contains("Status tracker") && out.contains("Flows"));
+}
+
+#[test]
+fn run_exits_1_when_an_expectation_fails() {
+    let path = temp_scenario(
+        "failing.scn",
+        r#"scenario "wrong expectation"
+cluster { brokers 1 topic t { partitions 1 } }
+producer p { guarantee at-least-once send 2 to t }
+faults { ack lost for p send 1 }
+expect { duplicates 0 }
+"#,
+    );
+    let (code, out, _) = scn(&["run", &path, "--sections", "expect"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("| duplicates 0 | 0        | 1      | FAIL   |"), "{out}");
+    assert!(out.contains("1 expectation(s) FAILED"));
+}
+
+#[test]
+fn invalid_scenario_exits_2_with_a_located_diagnostic() {
+    let path = temp_scenario(
+        "invalid.scn",
+        "scenario \"bad\"\ncluster { brokers 1 topic t { partitions 1 } }\nproducer p { acks 1 enable.idempotence true send to t }\n",
+    );
+    let (code, out, err) = scn(&["run", &path]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert!(err.contains("invalid.scn:3:19"), "{err}");
+    assert!(err.contains("Must set acks to all in order to use the idempotent producer"), "{err}");
+    assert!(err.contains('^'), "{err}");
+}
+
+#[test]
+fn unreadable_file_exits_2() {
+    let (code, _, err) = scn(&["run", "no/such/file.scn"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read no/such/file.scn"));
+}
+
+#[test]
+fn check_validates_without_running() {
+    let (code, out, _) = scn(&["check", "scenarios/run/acks-1-leader-crash.scn"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("ok (3 brokers, 1 partitions, 1 producers, 1 consumers, 5 messages, 2 faults, 4 expectations)"),
+        "{out}"
+    );
+    let (code, _, err) = scn(&["check", "scenarios/invalid/unknown-names.scn"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("error:"));
+}
+
+#[test]
+fn json_and_yaml_carry_the_same_report() {
+    let (code, json, _) = scn(&["run", "scenarios/run/idempotent-producer-dedup.scn", "--format", "json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&json).expect("valid json");
+    assert_eq!(v["totals"]["duplicated"], 0);
+    assert_eq!(v["totals"]["delivered_once"], 5);
+    assert_eq!(v["passed"], true);
+    let (code, yaml, _) = scn(&["run", "scenarios/run/idempotent-producer-dedup.scn", "--format", "yaml"]);
+    assert_eq!(code, 0);
+    assert!(yaml.contains("delivered_once: 5"), "{yaml}");
+    assert!(yaml.contains("passed: true"));
+}
+
+#[test]
+fn sections_and_markdown() {
+    let (code, out, _) =
+        scn(&["run", "scenarios/run/console-producer-consumer.scn", "--format", "markdown", "--sections", "flows"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("# Console producer and consumer"));
+    assert!(out.contains("## Flows"));
+    assert!(!out.contains("## Process"));
+    assert!(out.contains("| console-producer -> example-topic "), "{out}");
+}
+
+#[test]
+fn max_rows_summarises_long_tables() {
+    let (code, out, _) =
+        scn(&["run", "scenarios/run/at-most-once-consumer.scn", "--max-rows", "3", "--sections", "steps,messages"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("more steps not shown (--max-rows 0 shows all)"), "{out}");
+    assert!(out.contains("... 2 more messages not shown"), "{out}");
+}
+
+#[test]
+fn seed_flag_overrides_the_scenario_seed() {
+    let (_, out, _) =
+        scn(&["run", "scenarios/run/console-producer-consumer.scn", "--seed", "42", "--sections", "expect"]);
+    assert!(out.contains("seed 42;"), "{out}");
+}
+
+#[test]
+fn points_lists_injectable_faults_as_fault_lines() {
+    let (code, out, _) = scn(&["points", "scenarios/run/at-least-once-consumer-reprocess.scn"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("request lost for shop send 1 attempt 1"), "{out}");
+    assert!(out.contains("ack lost for shop send 5 attempt 1"), "{out}");
+    assert!(out.contains("crash billing after poll 1"), "{out}");
+    assert!(
+        out.contains("crash billing after commit, before processing message1")
+            || out.contains("crash billing before processing message1"),
+        "{out}"
+    );
+    assert!(out.contains("crash billing after processing message5"), "{out}");
+    // Every listed point is itself a valid fault line.
+    let base = std::fs::read_to_string("scenarios/run/at-least-once-consumer-reprocess.scn").expect("read");
+    let base = base.split("faults {").next().expect("prefix").to_string();
+    for line in out.lines().take(12) {
+        let path = temp_scenario("point.scn", &format!("{base}faults {{ {line} }}\n"));
+        let (code, _, err) = scn(&["check", &path]);
+        assert_eq!(code, 0, "`{line}` does not check: {err}");
+    }
+}

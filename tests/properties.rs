@@ -1,0 +1,124 @@
+//! Properties that must hold for every fault schedule, checked over random ones.
+
+use proptest::prelude::*;
+use scn::report::{Limits, Report, build};
+use scn::sim::{Options, run};
+
+fn simulate(source: &str) -> Report {
+    let model = match scn::load(source) {
+        Ok(m) => m,
+        Err(d) => panic!("generated scenario invalid:\n{}\n{source}", d.render("generated.scn", source)),
+    };
+    let run = run(&model, &Options { trace_limit: 0, ..Options::default() });
+    build(&model, &run, Limits { max_rows: 0 })
+}
+
+const MESSAGES: u32 = 8;
+
+fn cluster() -> &'static str {
+    "cluster {\n  brokers 3\n  topic orders { partitions 2  replication.factor 3  min.insync.replicas 2 }\n}\n"
+}
+
+/// Lost requests and acks on random sends and attempts.
+fn network_faults(producer: &'static str) -> impl Strategy<Value = Vec<String>> {
+    prop::collection::vec((any::<bool>(), 1..=MESSAGES, 1u32..=2), 0..6).prop_map(move |v| {
+        v.into_iter()
+            .map(|(ack, send, attempt)| {
+                let kind = if ack { "ack" } else { "request" };
+                format!("{kind} lost for {producer} send {send} attempt {attempt}")
+            })
+            .collect()
+    })
+}
+
+/// A crash of consumer `billing` at a random point of its program, restarted after 100ms.
+fn consumer_crash() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (1u32..=4).prop_map(|n| format!("crash billing after poll {n}")),
+        (1u32..=4).prop_map(|n| format!("crash billing after commit {n}")),
+        (1..=MESSAGES).prop_map(|n| format!("crash billing before processing m{n}")),
+        (1..=MESSAGES).prop_map(|n| format!("crash billing after processing m{n}")),
+        (1u64..40).prop_map(|t| format!("crash billing at {t}ms")),
+    ]
+}
+
+fn consumer_scenario(guarantee: &str, crash: &str, seed: u64) -> String {
+    format!(
+        "scenario \"generated\"\nseed {seed}\nnetwork {{ jitter 2ms }}\n{}\nproducer shop {{\n  send {MESSAGES} to orders key \"k{{i}}\" value \"m{{i}}\"\n}}\nconsumer billing {{\n  guarantee {guarantee}\n  subscribe orders group billing\n  auto.offset.reset earliest\n  max.poll.records 3\n  session.timeout.ms 6s\n}}\nfaults {{\n  {crash}\n  restart billing after 100ms\n}}\n",
+        cluster()
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// KIP-98: an idempotent producer writes each record once, whatever requests and acks the
+    /// network loses, as long as it does not restart.
+    #[test]
+    fn idempotent_producer_never_duplicates_or_loses(faults in network_faults("shop"), seed in 0u64..1000) {
+        let src = format!(
+            "scenario \"generated\"\nseed {seed}\nnetwork {{ jitter 3ms }}\n{}\nproducer shop {{\n  acks all\n  enable.idempotence true\n  send {MESSAGES} to orders key \"k{{i}}\" value \"m{{i}}\"\n}}\nfaults {{\n  {}\n}}\n",
+            cluster(), faults.join("\n  ")
+        );
+        let r = simulate(&src);
+        prop_assert_eq!(r.totals.duplicated, 0, "{}", src);
+        prop_assert_eq!(r.totals.lost, 0, "{}", src);
+        prop_assert_eq!(r.totals.delivered_once, u64::from(MESSAGES), "{}", src);
+    }
+
+    /// Without idempotence retries may duplicate, but an acks=all producer that retries never
+    /// loses a record.
+    #[test]
+    fn at_least_once_producer_never_loses(faults in network_faults("shop"), seed in 0u64..1000) {
+        let src = format!(
+            "scenario \"generated\"\nseed {seed}\n{}\nproducer shop {{\n  guarantee at-least-once\n  send {MESSAGES} to orders key \"k{{i}}\" value \"m{{i}}\"\n}}\nfaults {{\n  {}\n}}\n",
+            cluster(), faults.join("\n  ")
+        );
+        let r = simulate(&src);
+        prop_assert_eq!(r.totals.lost + r.totals.failed, 0, "{}", src);
+        let acks_lost = faults.iter().filter(|f| f.starts_with("ack")).count() as u64;
+        if acks_lost == 0 && !faults.iter().any(|f| f.starts_with("request")) {
+            prop_assert_eq!(r.totals.duplicated, 0, "{}", src);
+        }
+    }
+
+    /// Commit after processing: a consumer crash anywhere may repeat records, never skip one.
+    #[test]
+    fn at_least_once_consumer_never_loses(crash in consumer_crash(), seed in 0u64..1000) {
+        let src = consumer_scenario("at-least-once", &crash, seed);
+        let r = simulate(&src);
+        prop_assert_eq!(r.totals.lost, 0, "{}", src);
+        prop_assert_eq!(r.totals.delivered_once + r.totals.duplicated, u64::from(MESSAGES), "{}", src);
+    }
+
+    /// Commit before processing: a consumer crash anywhere may skip records, never repeat one.
+    #[test]
+    fn at_most_once_consumer_never_duplicates(crash in consumer_crash(), seed in 0u64..1000) {
+        let src = consumer_scenario("at-most-once", &crash, seed);
+        let r = simulate(&src);
+        prop_assert_eq!(r.totals.duplicated, 0, "{}", src);
+    }
+
+    /// acks=all with min.insync.replicas 2 survives the crash of any one broker at any time:
+    /// nothing acknowledged is lost.
+    #[test]
+    fn acks_all_survives_one_broker_crash(broker in 1u32..=3, at in 0u64..30, back in 0u64..2, seed in 0u64..1000) {
+        let restart = if back == 1 { format!("restart broker {broker} at 15s") } else { String::new() };
+        let src = format!(
+            "scenario \"generated\"\nseed {seed}\nnetwork {{ replication.latency 5ms  jitter 2ms }}\n{}\nproducer shop {{\n  acks all\n  send {MESSAGES} to orders key \"k{{i}}\" value \"m{{i}}\" every 3ms\n}}\nconsumer billing {{\n  guarantee at-least-once\n  subscribe orders group billing\n  auto.offset.reset earliest\n}}\nfaults {{\n  crash broker {broker} at {at}ms\n  {restart}\n}}\n",
+            cluster()
+        );
+        let r = simulate(&src);
+        prop_assert_eq!(r.totals.lost, 0, "{}", src);
+        prop_assert_eq!(r.totals.duplicated, 0, "{}", src);
+    }
+
+    /// Same scenario and seed, same report; the seed drives network jitter.
+    #[test]
+    fn runs_are_deterministic(crash in consumer_crash(), seed in 0u64..1000) {
+        let src = consumer_scenario("at-least-once", &crash, seed);
+        let a = serde_json::to_string(&simulate(&src)).expect("json");
+        let b = serde_json::to_string(&simulate(&src)).expect("json");
+        prop_assert_eq!(a, b);
+    }
+}
