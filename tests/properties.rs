@@ -15,6 +15,10 @@ fn simulate(source: &str) -> Report {
 
 const MESSAGES: u32 = 8;
 
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(48)
+}
+
 fn cluster() -> &'static str {
     "cluster {\n  brokers 3\n  topic orders { partitions 2  replication.factor 3  min.insync.replicas 2 }\n}\n"
 }
@@ -50,10 +54,14 @@ fn consumer_scenario(guarantee: &str, crash: &str, seed: u64) -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    // 48 cases each by default; PROPTEST_CASES=N hunts harder.
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
-    /// KIP-98: an idempotent producer writes each record once, whatever requests and acks the
-    /// network loses, as long as it does not restart.
+    /// KIP-98: an idempotent producer writes each record at most once and never loses one
+    /// silently, whatever requests and acks the network loses, as long as it does not restart.
+    /// (Retries of a partition go one at a time, as Kafka's accumulator drains them, so enough
+    /// 30 s request timeouts can exhaust delivery.timeout.ms: those records fail, and the
+    /// application is told.)
     #[test]
     fn idempotent_producer_never_duplicates_or_loses(faults in network_faults("shop"), seed in 0u64..1000) {
         let src = format!(
@@ -63,7 +71,10 @@ proptest! {
         let r = simulate(&src);
         prop_assert_eq!(r.totals.duplicated, 0, "{}", src);
         prop_assert_eq!(r.totals.lost, 0, "{}", src);
-        prop_assert_eq!(r.totals.delivered_once, u64::from(MESSAGES), "{}", src);
+        prop_assert_eq!(r.totals.delivered_once + r.totals.failed, u64::from(MESSAGES), "{}", src);
+        if faults.len() <= 2 {
+            prop_assert_eq!(r.totals.delivered_once, u64::from(MESSAGES), "{}", src);
+        }
     }
 
     /// Without idempotence retries may duplicate, but an acks=all producer that retries never

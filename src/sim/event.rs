@@ -209,6 +209,12 @@ impl Event {
             _ => false,
         }
     }
+
+    /// Events that only poll for data: they inherit the idleness of the event that caused
+    /// them. Everything else (data, commits, faults, group changes) is always active.
+    fn is_poll(&self) -> bool {
+        matches!(self, Event::FollowerFetch { .. } | Event::ConsumerFetch { .. } | Event::ConsumerStep { .. })
+    }
 }
 
 #[derive(Debug)]
@@ -246,9 +252,9 @@ pub struct Queue {
 }
 
 impl Queue {
-    /// Schedules `event` at `time`; `idle_chain` marks follow-ups of idle work as idle too.
+    /// Schedules `event` at `time`; `idle_chain` marks polls that follow idle work as idle.
     pub fn push(&mut self, time: u64, event: Event, idle_chain: bool) {
-        let idle = idle_chain || event.is_idle();
+        let idle = event.is_idle() || (idle_chain && event.is_poll());
         if !idle {
             self.active += 1;
         }

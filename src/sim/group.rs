@@ -12,11 +12,19 @@ impl Sim<'_> {
         let g = self.model.consumers[c as usize].group as usize;
         match request {
             GroupRequest::Join => {
+                // A JoinGroup that arrives after its sender died still makes a member; no
+                // heartbeat follows, so the coordinator expires it after session.timeout.ms.
+                let dead = self.world.consumers[c as usize].incarnation != inc;
                 let group = &mut self.world.groups[g];
                 let id = group.next_member;
                 group.next_member += 1;
-                group.members.push(Member { id, consumer: c, inc, crashed: false });
-                group.joining.push((c, inc));
+                group.members.push(Member { id, consumer: c, inc, crashed: dead });
+                if dead {
+                    let timeout = self.model.consumers[c as usize].session_timeout_ms;
+                    self.queue.push(self.clock + timeout, Event::MemberExpire { group: g as u32, member: id }, false);
+                } else {
+                    self.world.groups[g].joining.push((c, inc));
+                }
                 self.try_complete_rebalance(g);
             }
             GroupRequest::OffsetFetch { generation } => {

@@ -215,11 +215,16 @@ impl Sim<'_> {
         if below <= 1 { 0 } else { self.rng.next_u64() % below }
     }
 
-    /// Schedules `event` after a network hop; replication traffic takes the broker-to-broker
-    /// latency.
+    /// Schedules `event` after a network hop, in order behind earlier messages on its link;
+    /// replication traffic takes the broker-to-broker latency.
     fn send(&mut self, event: Event) {
         let replication = matches!(event, Event::FollowerFetch { .. } | Event::FollowerFetchResponse { .. });
-        let at = self.clock + self.latency(replication);
+        let mut at = self.clock + self.latency(replication);
+        if let Some(link) = link(&event) {
+            let last = self.world.links.entry(link).or_insert(0);
+            at = at.max(*last);
+            *last = at;
+        }
         self.queue.push(at, event, self.idle);
     }
 
@@ -264,3 +269,18 @@ impl Sim<'_> {
 }
 
 mod tracked;
+
+/// The connection a network message travels on: (kind, from, to).
+fn link(e: &Event) -> Option<(u8, u32, u32)> {
+    Some(match *e {
+        Event::ProduceArrive { producer, broker, .. } => (0, producer, broker),
+        Event::ProduceResponse { producer, .. } => (1, producer, 0),
+        Event::FollowerFetch { follower, partition, .. } => (2, follower, partition),
+        Event::FollowerFetchResponse { follower, partition, .. } => (3, follower, partition),
+        Event::ConsumerFetch { consumer, broker, .. } => (4, consumer, broker),
+        Event::ConsumerFetchResponse { consumer, .. } => (5, consumer, 0),
+        Event::GroupArrive { consumer, .. } => (6, consumer, 0),
+        Event::GroupResponse { consumer, .. } => (7, consumer, 0),
+        _ => return None,
+    })
+}

@@ -26,6 +26,9 @@ pub struct World {
     pub fired: Vec<Vec<u64>>,
     /// Fetch-wait tokens handed out so far.
     pub next_token: u64,
+    /// When the last message on each network link arrives: links are TCP connections, so a
+    /// message never overtakes an earlier one on the same link, whatever the jitter.
+    pub links: BTreeMap<(u8, u32, u32), u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -269,6 +272,7 @@ impl World {
             next_producer_id: 1000,
             fired: model.faults.iter().map(|_| Vec::new()).collect(),
             next_token: 0,
+            links: BTreeMap::new(),
         }
     }
 
