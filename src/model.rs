@@ -213,6 +213,8 @@ pub struct ConsumerConfig {
     /// scn's own setting: simulated time to process one record.
     pub processing_time_ms: u64,
     pub session_timeout_ms: u64,
+    /// `heartbeat.interval.ms` (3000): how soon a member hears that its group rebalanced.
+    pub heartbeat_interval_ms: u64,
     /// `fetch.max.wait.ms` (500): how long the leader holds an empty fetch.
     pub fetch_max_wait_ms: u64,
     pub start_at_ms: u64,

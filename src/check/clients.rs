@@ -26,6 +26,7 @@ const CONSUMER_KEYS: &[&str] = &[
     "enable.auto.commit",
     "auto.commit.interval.ms",
     "session.timeout.ms",
+    "heartbeat.interval.ms",
     "fetch.max.wait.ms",
     "isolation.level",
     "processing.time.ms",
@@ -301,6 +302,15 @@ pub fn consumers(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic
         // (1800000); outside that JoinGroup fails with InvalidSessionTimeout.
         let session_timeout_ms = s.number("session.timeout.ms", 45_000, 6_000, 1_800_000);
         let fetch_max_wait_ms = s.number("fetch.max.wait.ms", 500, 0, INT_MAX);
+        let heartbeat_interval_ms = s.number("heartbeat.interval.ms", 3_000, 1, INT_MAX);
+        if heartbeat_interval_ms >= session_timeout_ms {
+            // ConsumerConfig / JoinGroup: the heartbeat must be shorter than the session.
+            let span = s.span_of("heartbeat.interval.ms").or(s.span_of("session.timeout.ms")).unwrap_or(c.name.span);
+            s.diags.push(
+                Diagnostic::new("heartbeat.interval.ms must be lower than session.timeout.ms", span)
+                    .label(format!("expected below {session_timeout_ms}")),
+            );
+        }
         // Without transactions read_committed reads up to the last stable offset, which equals
         // the high watermark, so both levels behave alike here.
         let _ = s.choice("isolation.level", "read_uncommitted", &["read_uncommitted", "read_committed"]);
@@ -334,6 +344,7 @@ pub fn consumers(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic
             commit: commit.unwrap_or(CommitMode::None),
             processing_time_ms,
             session_timeout_ms,
+            heartbeat_interval_ms,
             fetch_max_wait_ms,
             start_at_ms: c.start_at.as_ref().map_or(0, |s| s.node),
         });

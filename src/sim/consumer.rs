@@ -134,6 +134,12 @@ impl Sim<'_> {
         }
     }
 
+    pub(super) fn on_rebalance_notice(&mut self, c: u32, inc: u32) {
+        if self.consumer_live(c, inc) && self.world.consumers[c as usize].phase == Phase::Polling {
+            self.poll(c);
+        }
+    }
+
     /// Takes a new assignment: revoked partitions are forgotten, new ones need positions.
     fn adopt(&mut self, c: u32, generation: u32, assignment: Vec<PartitionIdx>) {
         let inc = self.world.consumers[c as usize].incarnation;

@@ -179,6 +179,12 @@ pub enum Event {
         inc: u32,
         reply: GroupReply,
     },
+    /// A member's heartbeat response says the group rebalanced (REBALANCE_IN_PROGRESS): an
+    /// idle consumer polls now and rejoins; a busy one rejoins at its next poll.
+    RebalanceNotice {
+        consumer: u32,
+        inc: u32,
+    },
     /// The coordinator gives up on a member that stopped heartbeating (`session.timeout.ms`).
     MemberExpire {
         group: u32,

@@ -142,6 +142,17 @@ impl Sim<'_> {
         }
         group.assignment = assignment;
         let generation = group.generation;
+        // Members already in the group hear of the new generation with their next heartbeat.
+        let notify: Vec<(u32, u32)> = group
+            .members
+            .iter()
+            .filter(|m| !m.crashed && !group.joining.contains(&(m.consumer, m.inc)))
+            .map(|m| (m.consumer, m.inc))
+            .collect();
+        for (c, inc) in notify {
+            let hb = self.model.consumers[c as usize].heartbeat_interval_ms;
+            self.queue.push(self.clock + hb, Event::RebalanceNotice { consumer: c, inc }, false);
+        }
         self.log(|sim| {
             let group = &sim.world.groups[g];
             let parts: Vec<String> = group

@@ -199,6 +199,7 @@ impl Sim<'_> {
             Event::GroupArrive { consumer, inc, request } => self.on_group_arrive(consumer, inc, request),
             Event::GroupResponse { consumer, inc, reply } => self.on_group_response(consumer, inc, reply),
             Event::MemberExpire { group, member } => self.on_member_expire(group, member),
+            Event::RebalanceNotice { consumer, inc } => self.on_rebalance_notice(consumer, inc),
             Event::BrokerFenced { broker, inc } => self.on_broker_fenced(broker, inc),
             Event::Fault { fault } => self.fire(fault as usize),
         }
