@@ -107,7 +107,21 @@ pub struct Producer {
     pub name: Spanned<String>,
     pub guarantee: Option<Spanned<Guarantee>>,
     pub settings: Vec<Setting>,
+    /// Every send, in order, including those inside `transaction` blocks.
     pub sends: Vec<Spanned<Send>>,
+    /// `transaction { ... } commit`: which of `sends` each transaction holds.
+    pub transactions: Vec<Spanned<Transaction>>,
+}
+
+/// `transaction { send ... } commit` / `transaction { send ... } abort`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transaction {
+    /// Index in `Producer::sends` of the first send inside the block.
+    pub first_send: usize,
+    /// How many send statements the block holds.
+    pub sends: usize,
+    /// `commit` (true) or `abort` (false).
+    pub commit: bool,
 }
 
 /// `send [N] to TOPIC [key "k{i}"] [value "v{i}"] [partition P] [at T] [every T]`
@@ -241,6 +255,7 @@ pub enum OutcomeKind {
     Delivered,
     Duplicated,
     Failed,
+    Aborted,
 }
 
 /// Which count an expectation checks.

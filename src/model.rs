@@ -119,6 +119,12 @@ pub struct ProducerConfig {
     /// `batch.size` in bytes (16384): records queued behind in-flight requests share a batch.
     pub batch_size: u64,
     pub sends: Vec<SendSpec>,
+    /// `transactional.id`: the producer runs transactions (KIP-98) under this id.
+    pub transactional_id: Option<String>,
+    /// `transaction.timeout.ms` (60000): the coordinator aborts a transaction open longer.
+    pub transaction_timeout_ms: u64,
+    /// The `transaction { } commit|abort` blocks, in order.
+    pub transactions: Vec<TxnSpec>,
     /// Messages `first_msg..first_msg + message_count` belong to this producer.
     pub first_msg: MsgId,
     pub message_count: u32,
@@ -137,6 +143,17 @@ pub struct SendSpec {
     pub first_msg: MsgId,
     /// 1-based number of this statement's first send among the producer's sends.
     pub first_number: u32,
+    /// The transaction (index in `ProducerConfig::transactions`) the sends belong to.
+    pub txn: Option<u32>,
+}
+
+/// One `transaction { ... } commit|abort` block: its messages and how it ends.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TxnSpec {
+    pub first_msg: MsgId,
+    /// One past the last message.
+    pub end_msg: MsgId,
+    pub commit: bool,
 }
 
 /// A key or value with `{i}` (index in the statement) and `{n}` (producer-wide send number).
@@ -218,6 +235,8 @@ pub struct ConsumerConfig {
     /// `fetch.max.wait.ms` (500): how long the leader holds an empty fetch.
     pub fetch_max_wait_ms: u64,
     pub start_at_ms: u64,
+    /// `isolation.level read_committed`: read below the last stable offset, skip aborted records.
+    pub read_committed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -16,6 +16,8 @@ pub enum Fate {
     Duplicated,
     Failed,
     NotSent,
+    /// Sent in a transaction the application chose to abort, and never committed.
+    Aborted,
 }
 
 /// One message's fate: its class and, for duplicates, how many times.
@@ -62,7 +64,7 @@ impl<'a> Analysis<'a> {
     pub fn new(model: &'a Model, run: &'a Run) -> Analysis<'a> {
         let mut copies = vec![0u16; model.total_messages as usize];
         for p in 0..model.partitions.len() as u32 {
-            for r in run.world.committed_log(p) {
+            for (_, r) in run.world.committed_log(p) {
                 copies[r.msg as usize] = copies[r.msg as usize].saturating_add(1);
             }
         }
@@ -89,6 +91,9 @@ impl<'a> Analysis<'a> {
         if st.sent_at.is_none() {
             return mk(Fate::NotSent, 0);
         }
+        if copies == 0 && self.in_aborted_block(msg) {
+            return mk(Fate::Aborted, 0);
+        }
         let mut any_group = false;
         let mut missing = false;
         let mut max = 0u32;
@@ -112,6 +117,12 @@ impl<'a> Analysis<'a> {
         if max > 1 { mk(Fate::Duplicated, max) } else { mk(Fate::Delivered, 1) }
     }
 
+    /// Whether the message belongs to a `transaction { } abort` block.
+    fn in_aborted_block(&self, msg: MsgId) -> bool {
+        let (p, spec, _) = self.model.send_of(msg);
+        spec.txn.is_some_and(|t| !self.model.producers[p as usize].transactions[t as usize].commit)
+    }
+
     /// Why the message ended as it did, in a phrase.
     pub fn detail(&self, msg: MsgId) -> String {
         let st = &self.run.world.messages[msg as usize];
@@ -121,6 +132,14 @@ impl<'a> Analysis<'a> {
         let f = self.fate(msg);
         match f.fate {
             Fate::NotSent => "send() never called (producer down or run over)".into(),
+            Fate::Aborted => {
+                let seen: Vec<String> = processed
+                    .iter()
+                    .filter(|(_, n)| *n > 0)
+                    .map(|(g, _)| format!("{} (read_uncommitted) read it anyway", self.model.groups[*g as usize].name))
+                    .collect();
+                join(&["in a transaction the producer aborted", &seen.join(", ")])
+            }
             Fate::Failed => failed_note,
             Fate::Lost => {
                 if copies == 0 {
@@ -274,12 +293,18 @@ impl<'a> Analysis<'a> {
                             OutcomeKind::Delivered => "delivered",
                             OutcomeKind::Duplicated => "duplicated",
                             OutcomeKind::Failed => "failed",
+                            OutcomeKind::Aborted => "aborted",
                         };
                         (want.to_string(), fate_word(fates[*msg as usize].fate).to_string())
                     }
                     ExpectCheck::Log { partition, values } => {
-                        let log: Vec<String> =
-                            self.run.world.committed_log(*partition).iter().map(|r| self.model.value(r.msg)).collect();
+                        let log: Vec<String> = self
+                            .run
+                            .world
+                            .committed_log(*partition)
+                            .iter()
+                            .map(|(_, r)| self.model.value(r.msg))
+                            .collect();
                         (list(values), list(&log))
                     }
                     ExpectCheck::ProcessedList { who, values } => (list(values), list(&self.processed_values(*who))),
@@ -438,6 +463,7 @@ pub fn fate_word(f: Fate) -> &'static str {
         Fate::Duplicated => "duplicated",
         Fate::Failed => "failed",
         Fate::NotSent => "not sent",
+        Fate::Aborted => "aborted",
     }
 }
 

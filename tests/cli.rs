@@ -44,7 +44,7 @@ expect { duplicates 0 }
     );
     let (code, out, _) = scn(&["run", &path, "--sections", "expect"]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("| duplicates 0 | 0        | 1      | FAIL   |"), "{out}");
+    assert!(out.contains("| duplicates 0 | 0        | 2      | FAIL   |"), "{out}");
     assert!(out.contains("1 expectation(s) FAILED"));
 }
 

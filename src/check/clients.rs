@@ -5,7 +5,9 @@ use super::find_topic;
 use super::settings::{Settings, word};
 use crate::ast::{self, CommitMode, Guarantee, Value};
 use crate::diag::Diagnostic;
-use crate::model::{Acks, ConsumerConfig, GroupConfig, Model, OffsetReset, ProducerConfig, SendSpec, Template, limits};
+use crate::model::{
+    Acks, ConsumerConfig, GroupConfig, Model, OffsetReset, ProducerConfig, SendSpec, Template, TxnSpec, limits,
+};
 
 const PRODUCER_KEYS: &[&str] = &[
     "acks",
@@ -18,6 +20,7 @@ const PRODUCER_KEYS: &[&str] = &[
     "batch.size",
     "linger.ms",
     "transactional.id",
+    "transaction.timeout.ms",
 ];
 
 const CONSUMER_KEYS: &[&str] = &[
@@ -75,13 +78,20 @@ pub fn producers(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic
                 }
             }
         }
-        if let Some(span) = s.span_of("transactional.id") {
-            s.diags.push(
-                Diagnostic::new("transactions are not modelled yet", span)
-                    .label("`transactional.id` is not supported by this version of scn")
-                    .note("the idempotent producer (`enable.idempotence true`) is; transactions come with the exactly-once processor"),
-            );
-        }
+        let transactional_id = match s.get("transactional.id").map(|f| f.value.clone()) {
+            Some(Value::Str(id) | Value::Word(id)) if !id.is_empty() => Some(id),
+            Some(_) => {
+                let span = s.span_of("transactional.id").unwrap_or(p.name.span);
+                s.diags.push(
+                    Diagnostic::new("invalid value for producer setting `transactional.id`", span)
+                        .label("expected a non-empty name or string"),
+                );
+                None
+            }
+            None => None,
+        };
+        // The broker's transaction.max.timeout.ms (900000) bounds it (InvalidTxnTimeoutException).
+        let transaction_timeout_ms = s.number("transaction.timeout.ms", 60_000, 1, 900_000);
         let acks = match s.choice("acks", "all", &["0", "1", "all", "-1"]) {
             "0" => Acks::Zero,
             "1" => Acks::One,
@@ -137,16 +147,49 @@ pub fn producers(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic
                 idempotence = false;
             }
         }
+        if let (Some(_), false) = (&transactional_id, idempotence) {
+            // ProducerConfig: "Cannot set a transactional.id without also enabling idempotence."
+            let span = s.span_of("transactional.id").unwrap_or(p.name.span);
+            s.diags.push(
+                Diagnostic::new("a transactional.id needs idempotence", span)
+                    .label("Cannot set a transactional.id without also enabling idempotence (ConfigException)")
+                    .note("idempotence is off because of enable.idempotence false, acks other than all, retries 0 or more than 5 in flight"),
+            );
+        }
         let batch_size = s.number("batch.size", 16_384, 0, INT_MAX);
         let retry_backoff_ms = s.number("retry.backoff.ms", 100, 0, INT_MAX);
         diags.append(&mut s.diags);
 
         let first_msg = next_msg;
         let mut sends = Vec::new();
+        // Which transaction block each send statement sits in.
+        let txn_of = |i: usize| {
+            p.transactions.iter().position(|t| (t.node.first_send..t.node.first_send + t.node.sends).contains(&i))
+        };
+        if transactional_id.is_none() {
+            if let Some(t) = p.transactions.first() {
+                diags.push(
+                    Diagnostic::new("a transaction needs a transactional.id", t.span)
+                        .label("this producer has no `transactional.id`")
+                        .note("add e.g. `transactional.id \"shop-1\"` to the producer"),
+                );
+            }
+        }
         let mut number: u64 = 1;
         let mut clock = 0u64;
-        for send in &p.sends {
+        for (si, send) in p.sends.iter().enumerate() {
             let sn = &send.node;
+            let txn = txn_of(si).map(|t| t as u32);
+            if transactional_id.is_some() && txn.is_none() {
+                // TransactionManager: a send outside a transaction is an IllegalStateException.
+                diags.push(
+                    Diagnostic::new("a transactional producer sends inside transactions", send.span)
+                        .label("wrap this in `transaction { ... } commit`")
+                        .note(
+                            "Kafka rejects a send outside beginTransaction/commitTransaction (IllegalStateException)",
+                        ),
+                );
+            }
             let Some(topic) = find_topic(model, &sn.topic, diags) else {
                 continue;
             };
@@ -203,13 +246,28 @@ pub fn producers(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic
                 every_ms,
                 first_msg: next_msg as u32,
                 first_number: number as u32,
+                txn,
             });
             clock = end;
             next_msg += count;
             number += count;
         }
+        let transactions = p
+            .transactions
+            .iter()
+            .enumerate()
+            .map(|(t, block)| {
+                let mine: Vec<&SendSpec> = sends.iter().filter(|s| s.txn == Some(t as u32)).collect();
+                let first = mine.first().map_or(next_msg as u32, |s| s.first_msg);
+                let end = mine.last().map_or(first, |s| s.first_msg + s.count);
+                TxnSpec { first_msg: first, end_msg: end, commit: block.node.commit }
+            })
+            .collect();
         model.producers.push(ProducerConfig {
             name: p.name.node.clone(),
+            transactional_id,
+            transaction_timeout_ms,
+            transactions,
             guarantee: p.guarantee.as_ref().map(|g| g.node),
             acks,
             retries,
@@ -311,9 +369,8 @@ pub fn consumers(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic
                     .label(format!("expected below {session_timeout_ms}")),
             );
         }
-        // Without transactions read_committed reads up to the last stable offset, which equals
-        // the high watermark, so both levels behave alike here.
-        let _ = s.choice("isolation.level", "read_uncommitted", &["read_uncommitted", "read_committed"]);
+        let read_committed = s.choice("isolation.level", "read_uncommitted", &["read_uncommitted", "read_committed"])
+            == "read_committed";
         let processing_time_ms = s.number("processing.time.ms", 1, 0, 3_600_000);
         diags.append(&mut s.diags);
         let group_name = &subscribe.node.group.node;
@@ -347,6 +404,7 @@ pub fn consumers(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic
             heartbeat_interval_ms,
             fetch_max_wait_ms,
             start_at_ms: c.start_at.as_ref().map_or(0, |s| s.node),
+            read_committed,
         });
     }
 }

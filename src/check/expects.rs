@@ -155,6 +155,7 @@ pub fn expects(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic>)
                     OutcomeKind::Delivered => "delivered",
                     OutcomeKind::Duplicated => "duplicated",
                     OutcomeKind::Failed => "failed",
+                    OutcomeKind::Aborted => "aborted",
                 };
                 (format!("message {} {word}", m.node.0), ExpectCheck::Message { msg, outcome: *outcome })
             }

@@ -213,6 +213,8 @@ fn describe(rule: Rule) -> (u16, &'static [&'static str]) {
         Rule::config_key => (130, &["a setting name"]),
         Rule::setting => (130, &["a setting"]),
         Rule::statement_keyword => (130, &["a statement"]),
+        Rule::kw_transaction | Rule::transaction_block => (113, &["`transaction`"]),
+        Rule::txn_end => (114, &["`commit` or `abort`"]),
         Rule::config_value => (131, &["a value like `all`, `3`, `100ms`, `true` or `\"text\"`"]),
         Rule::guarantee => (140, &["`at-most-once`", "`at-least-once`", "`exactly-once`"]),
         Rule::commit_mode => (141, &["`before-processing`", "`after-processing`", "`none`"]),
@@ -266,7 +268,7 @@ fn describe(rule: Rule) -> (u16, &'static [&'static str]) {
             (300, &["`lost`", "`duplicates`", "`delivered`", "`message`", "`log`", "`NAME processed`"])
         }
         Rule::kw_processed => (304, &["`processed`"]),
-        Rule::outcome_kind => (310, &["`lost`", "`delivered`", "`duplicated`", "`failed`"]),
+        Rule::outcome_kind => (310, &["`lost`", "`delivered`", "`duplicated`", "`failed`", "`aborted`"]),
         Rule::track_var => (320, &["a variable like `billing.position`"]),
 
         // values and names

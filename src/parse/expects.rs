@@ -58,6 +58,7 @@ impl Lower<'_> {
             "delivered" => OutcomeKind::Delivered,
             "duplicated" => OutcomeKind::Duplicated,
             "failed" => OutcomeKind::Failed,
+            "aborted" => OutcomeKind::Aborted,
             other => unreachable!("grammar: outcome {other:?}"),
         }
     }

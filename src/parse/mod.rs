@@ -106,6 +106,7 @@ fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_brokers
             | Rule::kw_cluster
             | Rule::kw_commit
+            | Rule::kw_transaction
             | Rule::kw_commits
             | Rule::kw_consumer
             | Rule::kw_crash
@@ -350,7 +351,8 @@ impl Lower<'_> {
     fn producer_block(&mut self, pair: Pair<'_, Rule>) -> Producer {
         let mut inner = parts(pair);
         let name = self.name(inner.next().expect("grammar: a producer has a name"));
-        let mut producer = Producer { name, guarantee: None, settings: Vec::new(), sends: Vec::new() };
+        let mut producer =
+            Producer { name, guarantee: None, settings: Vec::new(), sends: Vec::new(), transactions: Vec::new() };
         for stmt in inner {
             let at = span_of(&stmt);
             match stmt.as_rule() {
@@ -361,6 +363,22 @@ impl Lower<'_> {
                 Rule::send_stmt => {
                     let send = self.send_stmt(stmt);
                     producer.sends.push(send);
+                }
+                Rule::transaction_block => {
+                    let first_send = producer.sends.len();
+                    let mut commit = true;
+                    for part in parts(stmt) {
+                        match part.as_rule() {
+                            Rule::send_stmt => {
+                                let send = self.send_stmt(part);
+                                producer.sends.push(send);
+                            }
+                            Rule::txn_end => commit = part.as_str().starts_with("commit"),
+                            _ => unexpected(&part, "transaction_block"),
+                        }
+                    }
+                    let sends = producer.sends.len() - first_send;
+                    producer.transactions.push(Spanned::new(crate::ast::Transaction { first_send, sends, commit }, at));
                 }
                 Rule::setting => {
                     let setting = self.setting(stmt);

@@ -7,7 +7,7 @@ pub use render::{Format, Section, render};
 
 use crate::model::{Model, TrackVar};
 use crate::outcome::{Analysis, ExpectResult, Fate, Flow, fate_word};
-use crate::sim::log::NO_PRODUCER_ID;
+use crate::sim::log::{Kind, NO_PRODUCER_ID};
 use crate::sim::trace::{Step, TrackerRow};
 use crate::sim::world::members;
 use crate::sim::{Run, Stop};
@@ -29,6 +29,8 @@ pub struct Report {
     pub totals: Totals,
     pub flows: Vec<Flow>,
     pub faults: Vec<FaultRow>,
+    /// Every transaction a transaction coordinator ran.
+    pub transactions: Vec<TxnRow>,
     pub expectations: Vec<ExpectResult>,
     /// Whether every expectation held.
     pub passed: bool,
@@ -106,6 +108,19 @@ pub struct Totals {
     pub duplicated: u64,
     pub failed: u64,
     pub not_sent: u64,
+    /// Sent in a transaction the application aborted.
+    pub aborted: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TxnRow {
+    pub transactional_id: String,
+    pub producer_id: u32,
+    pub epoch: u16,
+    pub partitions: Vec<String>,
+    /// `Ongoing@4 -> PrepareCommit@9 -> CompleteCommit@11`
+    pub states: String,
+    pub outcome: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -136,13 +151,14 @@ pub fn build(model: &Model, run: &Run, limits: Limits) -> Report {
             Fate::Duplicated => totals.duplicated += 1,
             Fate::Failed => totals.failed += 1,
             Fate::NotSent => totals.not_sent += 1,
+            Fate::Aborted => totals.aborted += 1,
         }
     }
     let shown = cap(fates.len(), limits);
     // Where each shown message sits in the committed logs, found in one pass over the logs.
     let mut places: Vec<Vec<String>> = vec![Vec::new(); shown];
     for p in 0..model.partitions.len() as u32 {
-        for (o, r) in run.world.committed_log(p).iter().enumerate() {
+        for (o, r) in run.world.committed_log(p) {
             if let Some(v) = places.get_mut(r.msg as usize) {
                 v.push(format!("{}@{o}", model.partition_name(p)));
             }
@@ -178,6 +194,26 @@ pub fn build(model: &Model, run: &Run, limits: Limits) -> Report {
             .iter()
             .enumerate()
             .map(|(i, f)| FaultRow { fault: f.name.clone(), fired_at_ms: run.world.fired[i].clone() })
+            .collect(),
+        transactions: run
+            .world
+            .txns
+            .iter()
+            .flat_map(|t| {
+                t.history.iter().map(|h| TxnRow {
+                    transactional_id: t.transactional_id.clone(),
+                    producer_id: h.producer_id,
+                    epoch: h.epoch,
+                    partitions: h.partitions.iter().map(|p| model.partition_name(*p).to_string()).collect(),
+                    states: h
+                        .transitions
+                        .iter()
+                        .map(|(s, at)| format!("{}@{at}", s.name()))
+                        .collect::<Vec<_>>()
+                        .join(" -> "),
+                    outcome: h.outcome.clone(),
+                })
+            })
             .collect(),
         passed: expectations.iter().all(|e| e.passed),
         expectations,
@@ -217,27 +253,51 @@ fn message_row(
 
 fn partition_view(model: &Model, run: &Run, p: u32, limits: Limits) -> PartitionView {
     let part = &run.world.partitions[p as usize];
-    let shown_replica = part
-        .leader_replica()
-        .unwrap_or_else(|| part.replicas.iter().max_by_key(|r| r.log_end_offset()).expect("at least one replica"));
+    let shown_replica = run.world.log_replica(p);
     let log = &shown_replica.log;
     let hw = shown_replica.high_watermark;
+    let lso = shown_replica.last_stable_offset();
     let shown = cap(log.len(), limits);
     let records = log[..shown]
         .iter()
         .enumerate()
-        .map(|(o, r)| LogRow {
-            offset: o as u64,
-            key: model.key(r.msg).unwrap_or_else(|| "-".into()),
-            value: model.value(r.msg),
-            producer: model.producers[model.producer_of(r.msg) as usize].name.clone(),
-            producer_id_seq: if r.producer_id == NO_PRODUCER_ID {
-                "-".into()
+        .map(|(o, r)| {
+            let o = o as u64;
+            let marker = match r.kind {
+                Kind::CommitMarker => Some("COMMIT marker"),
+                Kind::AbortMarker => Some("ABORT marker"),
+                _ => None,
+            };
+            let state = if marker.is_some() {
+                "control"
+            } else if r.kind == Kind::TxnData && shown_replica.is_aborted(o) {
+                "aborted"
+            } else if o >= hw {
+                "uncommitted"
+            } else if o >= lso && r.kind == Kind::TxnData {
+                "open transaction"
             } else {
-                format!("{} / {}", r.producer_id, r.sequence)
-            },
-            leader_epoch: r.leader_epoch,
-            state: if (o as u64) < hw { "committed".into() } else { "uncommitted".into() },
+                "committed"
+            };
+            let id_seq = match (r.producer_id == NO_PRODUCER_ID, marker.is_some(), r.kind == Kind::TxnData) {
+                (true, _, _) => "-".to_string(),
+                (false, true, _) => format!("{} (epoch {})", r.producer_id, r.producer_epoch),
+                (false, false, true) => format!("{} / {} (epoch {})", r.producer_id, r.sequence, r.producer_epoch),
+                (false, false, false) => format!("{} / {}", r.producer_id, r.sequence),
+            };
+            LogRow {
+                offset: o,
+                key: if marker.is_some() { "-".into() } else { model.key(r.msg).unwrap_or_else(|| "-".into()) },
+                value: marker.map_or_else(|| model.value(r.msg), str::to_string),
+                producer: if marker.is_some() {
+                    "-".into()
+                } else {
+                    model.producers[model.producer_of(r.msg) as usize].name.clone()
+                },
+                producer_id_seq: id_seq,
+                leader_epoch: r.leader_epoch,
+                state: state.into(),
+            }
         })
         .collect();
     PartitionView {

@@ -26,6 +26,8 @@ pub enum Section {
     Messages,
     /// Per-flow summary against the configured guarantee.
     Flows,
+    /// Every transaction: id, producer id, epoch, partitions, state transitions, outcome.
+    Transactions,
     /// Which faults fired, and when.
     Faults,
     /// The expectations, pass or fail.
@@ -33,12 +35,13 @@ pub enum Section {
 }
 
 impl Section {
-    pub const ALL: [Section; 7] = [
+    pub const ALL: [Section; 8] = [
         Section::Steps,
         Section::Tracker,
         Section::Logs,
         Section::Messages,
         Section::Flows,
+        Section::Transactions,
         Section::Faults,
         Section::Expect,
     ];
@@ -72,6 +75,7 @@ fn filtered(report: &Report, sections: &[Section]) -> serde_json::Value {
             Section::Messages => drop(obj, &["messages", "messages_omitted", "totals"]),
             Section::Flows => drop(obj, &["flows"]),
             Section::Faults => drop(obj, &["faults"]),
+            Section::Transactions => drop(obj, &["transactions"]),
             Section::Expect => drop(obj, &["expectations"]),
         }
     }
@@ -239,14 +243,15 @@ fn text(r: &Report, md: bool, sections: &[Section]) -> String {
                 omitted(&mut out, r.messages_omitted, "messages");
                 let t = &r.totals;
                 out.push_str(&format!(
-                    "{}{} messages: {} delivered once, {} lost, {} duplicated, {} failed, {} not sent\n",
+                    "{}{} messages: {} delivered once, {} lost, {} duplicated, {} failed, {} not sent{}\n",
                     if md { "\n" } else { "" },
                     t.messages,
                     t.delivered_once,
                     t.lost,
                     t.duplicated,
                     t.failed,
-                    t.not_sent
+                    t.not_sent,
+                    if t.aborted > 0 { format!(", {} aborted", t.aborted) } else { String::new() }
                 ));
             }
             Section::Flows => {
@@ -286,6 +291,29 @@ fn text(r: &Report, md: bool, sections: &[Section]) -> String {
                     md,
                 ));
             }
+            Section::Transactions if !r.transactions.is_empty() => {
+                heading(&mut out, "Transactions");
+                let rows = r
+                    .transactions
+                    .iter()
+                    .map(|t| {
+                        vec![
+                            t.transactional_id.clone(),
+                            t.producer_id.to_string(),
+                            t.epoch.to_string(),
+                            t.partitions.join(", "),
+                            t.states.clone(),
+                            t.outcome.clone(),
+                        ]
+                    })
+                    .collect();
+                out.push_str(&table(
+                    &["transactional id", "producer id", "epoch", "partitions", "states (@ ms)", "outcome"],
+                    rows,
+                    md,
+                ));
+            }
+            Section::Transactions => {}
             Section::Faults if !r.faults.is_empty() => {
                 heading(&mut out, "Faults");
                 let rows = r

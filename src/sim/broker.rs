@@ -2,8 +2,8 @@
 //! replication by fetch, the high watermark, ISR expansion, and consumer fetches.
 
 use super::Sim;
-use super::event::{Event, ProduceBatch, ProduceError, ProduceReply};
-use super::log::{NO_PRODUCER_ID, Record, SequenceCheck};
+use super::event::{Event, FetchError, ProduceBatch, ProduceError, ProduceReply};
+use super::log::{Kind, NO_PRODUCER_ID, Record, SequenceCheck};
 use super::world::{HeldFetch, PendingProduce, bit, members};
 use crate::model::{Acks, BrokerId, PartitionIdx};
 
@@ -15,16 +15,47 @@ impl Sim<'_> {
         format!("broker {b}")
     }
 
+    /// A request arrives on its connection: it is read now, or after the requests before it
+    /// have been answered (the broker mutes a connection while it handles one request).
     pub(super) fn on_produce_arrive(&mut self, p: u32, inc: u32, req: u32, broker: BrokerId, batch: ProduceBatch) {
         if !self.world.broker(broker).alive {
             // The connection is gone; the producer learns of it from the crash (or times out).
             return;
         }
+        let conn = self.world.conns.entry((p, broker)).or_default();
+        if conn.busy {
+            conn.queued.push_back((inc, req, batch));
+            return;
+        }
+        conn.busy = true;
+        self.handle_produce(p, inc, req, broker, batch);
+    }
+
+    /// Sends a produce response and reads the connection's next request.
+    fn respond(&mut self, p: u32, inc: u32, req: u32, broker: BrokerId, reply: Option<ProduceReply>) {
+        if let Some(reply) = reply {
+            self.send(Event::ProduceResponse { producer: p, inc, req, reply });
+        }
+        let Some(conn) = self.world.conns.get_mut(&(p, broker)) else { return };
+        conn.busy = false;
+        if let Some((inc, req, batch)) = conn.queued.pop_front() {
+            conn.busy = true;
+            self.handle_produce(p, inc, req, broker, batch);
+        }
+    }
+
+    /// The connection closed (client timeout, crash): what was queued on it is gone.
+    pub(super) fn close_connection(&mut self, p: u32, broker: BrokerId) {
+        self.world.conns.remove(&(p, broker));
+        self.world.stalled.remove(&(p, broker));
+    }
+
+    fn handle_produce(&mut self, p: u32, inc: u32, req: u32, broker: BrokerId, batch: ProduceBatch) {
         let part = batch.partition;
+        let acks = batch.acks;
         let reply_to = |sim: &mut Self, reply: ProduceReply| {
-            if batch.acks != Acks::Zero {
-                sim.send(Event::ProduceResponse { producer: p, inc, req, reply });
-            }
+            let reply = (acks != Acks::Zero).then_some(reply);
+            sim.respond(p, inc, req, broker, reply);
         };
         let pstate = &self.world.partitions[part as usize];
         if pstate.leader != Some(broker) {
@@ -60,7 +91,8 @@ impl Sim<'_> {
         let n = batch.msgs.len() as i32;
         if batch.producer_id != NO_PRODUCER_ID {
             let last = batch.base_sequence + n - 1;
-            match pstate.replicas[ri].check_sequence(batch.producer_id, batch.base_sequence, last) {
+            match pstate.replicas[ri].check_sequence(batch.producer_id, batch.producer_epoch, batch.base_sequence, last)
+            {
                 SequenceCheck::Append => {}
                 SequenceCheck::Duplicate(offset) => {
                     let seq =
@@ -73,7 +105,19 @@ impl Sim<'_> {
                             format!("duplicate ignored ({seq}, producer id {})", batch.producer_id),
                         )
                     });
-                    self.complete_or_wait(p, inc, req, part, offset, offset + n as u64 - 1, batch.acks);
+                    self.complete_or_wait(p, inc, req, broker, part, offset, offset + n as u64 - 1, batch.acks);
+                    return;
+                }
+                SequenceCheck::Fenced { current } => {
+                    self.log(|sim| {
+                        let msgs = sim.values(batch.msgs.iter().copied());
+                        let why = format!(
+                            "rejected: InvalidProducerEpoch (epoch {} < {current}: fenced)",
+                            batch.producer_epoch
+                        );
+                        (Self::broker_name(broker), "produce".into(), msgs, why)
+                    });
+                    reply_to(self, ProduceReply::Err(ProduceError::InvalidProducerEpoch));
                     return;
                 }
                 SequenceCheck::OutOfOrder { expected } => {
@@ -100,9 +144,11 @@ impl Sim<'_> {
             .map(|(i, m)| Record {
                 msg: *m,
                 producer_id: batch.producer_id,
+                producer_epoch: batch.producer_epoch,
                 sequence: if batch.producer_id == NO_PRODUCER_ID { -1 } else { batch.base_sequence + i as i32 },
                 leader_epoch: epoch,
                 batch_start: i == 0,
+                kind: if batch.transactional { Kind::TxnData } else { Kind::Data },
             })
             .collect();
         let replica = &mut self.world.partitions[part as usize].replicas[ri];
@@ -126,28 +172,44 @@ impl Sim<'_> {
                 format!("written at {offs}{seq}"),
             )
         });
-        self.complete_or_wait(p, inc, req, part, base, last, batch.acks);
+        self.complete_or_wait(p, inc, req, broker, part, base, last, batch.acks);
+        self.after_append(part);
+    }
+
+    /// New records wake held follower fetches and may move the high watermark; a marker may
+    /// also move the last stable offset for read_committed consumers.
+    pub(super) fn after_append(&mut self, part: PartitionIdx) {
         self.wake_held(part, true);
         self.advance_high_watermark(part);
+        self.wake_held(part, false);
     }
 
     /// acks=1 answers at once; acks=all waits in purgatory until the high watermark passes
     /// the batch; acks=0 never answers.
     #[allow(clippy::too_many_arguments)]
-    fn complete_or_wait(&mut self, p: u32, inc: u32, req: u32, part: PartitionIdx, base: u64, last: u64, acks: Acks) {
+    fn complete_or_wait(
+        &mut self,
+        p: u32,
+        inc: u32,
+        req: u32,
+        broker: BrokerId,
+        part: PartitionIdx,
+        base: u64,
+        last: u64,
+        acks: Acks,
+    ) {
         match acks {
-            Acks::Zero => {}
-            Acks::One => self.send(Event::ProduceResponse {
-                producer: p,
-                inc,
-                req,
-                reply: ProduceReply::Ok { base_offset: base, duplicate: false },
-            }),
+            Acks::Zero => self.respond(p, inc, req, broker, None),
+            Acks::One => {
+                let reply = ProduceReply::Ok { base_offset: base, duplicate: false };
+                self.respond(p, inc, req, broker, Some(reply));
+            }
             Acks::All => {
                 self.world.partitions[part as usize].pending.push(PendingProduce {
                     producer: p,
                     inc,
                     req,
+                    broker,
                     base_offset: base,
                     last_offset: last,
                 });
@@ -176,7 +238,7 @@ impl Sim<'_> {
             } else {
                 ProduceReply::Err(ProduceError::NotEnoughReplicasAfterAppend)
             };
-            self.send(Event::ProduceResponse { producer: w.producer, inc: w.inc, req: w.req, reply });
+            self.respond(w.producer, w.inc, w.req, w.broker, Some(reply));
         }
     }
 
@@ -271,7 +333,10 @@ impl Sim<'_> {
                 )
             });
         }
+        // Advancing the high watermark can answer an acks=all request and so let the leader
+        // read (and append) the next request of that connection: look at the log end again.
         self.advance_high_watermark(part);
+        let leader_leo = self.world.partitions[part as usize].leader_replica().map_or(0, |r| r.log_end_offset());
         if offset < leader_leo {
             self.answer_follower(part, follower, finc, offset);
         } else {
@@ -355,7 +420,8 @@ impl Sim<'_> {
                     partition: part,
                     offset,
                     records: Vec::new(),
-                    error: false,
+                    next_offset: offset,
+                    error: None,
                 });
             }
         }
@@ -371,7 +437,9 @@ impl Sim<'_> {
                 HeldFetch::Follower { follower, finc, offset, .. } if appended => {
                     self.answer_follower(part, follower, finc, offset)
                 }
-                HeldFetch::Consumer { consumer, inc, offset, .. } if !appended && self.readable(part, offset) > 0 => {
+                HeldFetch::Consumer { consumer, inc, offset, .. }
+                    if !appended && self.readable(part, consumer, offset) > 0 =>
+                {
                     self.answer_consumer(part, consumer, inc, offset)
                 }
                 other => keep.push(other),
@@ -380,9 +448,13 @@ impl Sim<'_> {
         self.world.partitions[part as usize].held.extend(keep);
     }
 
-    fn readable(&self, part: PartitionIdx, offset: u64) -> u64 {
+    /// How far consumer `c` may read from `offset`: to the high watermark, or for
+    /// read_committed to the last stable offset.
+    fn readable(&self, part: PartitionIdx, c: u32, offset: u64) -> u64 {
         let r = self.world.partitions[part as usize].leader_replica().expect("leader");
-        r.high_watermark.saturating_sub(offset)
+        let limit =
+            if self.model.consumers[c as usize].read_committed { r.last_stable_offset() } else { r.high_watermark };
+        limit.saturating_sub(offset)
     }
 
     fn next_token(&mut self) -> u64 {
@@ -400,7 +472,8 @@ impl Sim<'_> {
                 partition: part,
                 offset,
                 records: Vec::new(),
-                error: true,
+                next_offset: offset,
+                error: Some(FetchError::NotLeader),
             });
             return;
         }
@@ -413,11 +486,12 @@ impl Sim<'_> {
                 partition: part,
                 offset,
                 records: Vec::new(),
-                error: true,
+                next_offset: offset,
+                error: Some(FetchError::OutOfRange),
             });
             return;
         }
-        if self.readable(part, offset) > 0 {
+        if self.readable(part, c, offset) > 0 {
             self.answer_consumer(part, c, inc, offset);
         } else {
             let token = self.next_token();
@@ -427,13 +501,29 @@ impl Sim<'_> {
         }
     }
 
-    /// A consumer reads below the high watermark only.
+    /// A consumer reads below the high watermark (read_committed: below the last stable
+    /// offset, without aborted records); control records are never returned.
     fn answer_consumer(&mut self, part: PartitionIdx, c: u32, inc: u32, offset: u64) {
         let r = self.world.partitions[part as usize].leader_replica().expect("leader");
-        let cap = (self.model.consumers[c as usize].max_poll_records as usize).max(FETCH_MAX_RECORDS);
-        let from = offset as usize;
-        let to = (r.high_watermark as usize).min(from + cap);
-        let records: Vec<(u64, u32)> = (from..to).map(|o| (o as u64, r.log[o].msg)).collect();
-        self.send(Event::ConsumerFetchResponse { consumer: c, inc, partition: part, offset, records, error: false });
+        let cfg = &self.model.consumers[c as usize];
+        let cap = (cfg.max_poll_records as usize).max(FETCH_MAX_RECORDS) as u64;
+        let limit = offset + self.readable(part, c, offset).min(cap);
+        let any_txn = !r.aborted.is_empty();
+        let records: Vec<(u64, u32)> = (offset..limit)
+            .filter(|o| {
+                let rec = &r.log[*o as usize];
+                !rec.is_marker() && !(cfg.read_committed && any_txn && r.is_aborted(*o))
+            })
+            .map(|o| (o, r.log[o as usize].msg))
+            .collect();
+        self.send(Event::ConsumerFetchResponse {
+            consumer: c,
+            inc,
+            partition: part,
+            offset,
+            records,
+            next_offset: limit,
+            error: None,
+        });
     }
 }

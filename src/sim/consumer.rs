@@ -2,11 +2,13 @@
 //! commit before or after processing, auto-commit at poll, and processing record by record.
 
 use super::Sim;
-use super::event::{Event, GroupReply, GroupRequest};
+use super::event::{Event, FetchError, GroupReply, GroupRequest};
 use super::fault::Happened;
 use super::world::Phase;
 use crate::ast::CommitMode;
+use crate::model::OffsetReset;
 use crate::model::{Client, ClientPoint, PartitionIdx};
+use std::collections::VecDeque;
 
 /// How long a consumer waits before fetching again after an error (`retry.backoff.ms`).
 const FETCH_RETRY_MS: u64 = 100;
@@ -145,9 +147,12 @@ impl Sim<'_> {
         let inc = self.world.consumers[c as usize].incarnation;
         let s = &mut self.world.consumers[c as usize];
         s.generation = generation;
-        s.positions.retain(|p, _| assignment.contains(p));
-        s.buffer.retain(|p, _| assignment.contains(p));
-        s.fetching.retain(|p, _| assignment.contains(p));
+        // An eager rebalance revokes everything: positions are fetched again from the committed
+        // offsets, and what was fetched but not returned is dropped.
+        s.positions.clear();
+        s.buffer.clear();
+        s.fetching.clear();
+        s.fetch_end.clear();
         s.assignment = assignment.clone();
         s.phase = Phase::Initializing;
         self.log(|sim| {
@@ -206,6 +211,12 @@ impl Sim<'_> {
                 let Some((o, m)) = buf.pop_front() else { break };
                 batch.push((p, o, m));
                 s.positions.insert(p, o + 1);
+            }
+            if buf.is_empty() {
+                // Past the control / aborted records the fetch skipped at its end.
+                let end = s.fetch_end.get(&p).copied().unwrap_or(0);
+                let pos = s.positions.get(&p).copied().unwrap_or(0);
+                s.positions.insert(p, pos.max(end));
             }
         }
         if batch.is_empty() {
@@ -273,6 +284,7 @@ impl Sim<'_> {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn on_consumer_fetch_response(
         &mut self,
         c: u32,
@@ -280,25 +292,63 @@ impl Sim<'_> {
         p: PartitionIdx,
         offset: u64,
         records: Vec<(u64, u32)>,
-        error: bool,
+        next_offset: u64,
+        error: Option<FetchError>,
     ) {
         if !self.consumer_live(c, inc) {
             return;
         }
         let s = &mut self.world.consumers[c as usize];
         s.fetching.insert(p, false);
-        let expected = s.positions.get(&p).map(|pos| pos + s.buffer.get(&p).map_or(0, |b| b.len() as u64));
-        if expected != Some(offset) {
+        // Only a fetch from the current position counts (a seek or reassignment voids it).
+        let buffered = s.buffer.get(&p).is_some_and(|b| !b.is_empty());
+        if buffered || s.positions.get(&p) != Some(&offset) {
             return;
         }
-        if error {
-            if s.phase == Phase::Polling {
-                self.queue.push(self.clock + FETCH_RETRY_MS, Event::ConsumerStep { consumer: c, inc }, true);
+        match error {
+            Some(FetchError::NotLeader) => {
+                if s.phase == Phase::Polling {
+                    self.queue.push(self.clock + FETCH_RETRY_MS, Event::ConsumerStep { consumer: c, inc }, true);
+                }
+                return;
             }
-            return;
+            Some(FetchError::OutOfRange) => {
+                // OFFSET_OUT_OF_RANGE: the position is past the leader's log (it was truncated
+                // after an unclean election); auto.offset.reset decides where to go.
+                let reset = self.model.consumers[c as usize].auto_offset_reset;
+                let hw = self.world.partitions[p as usize].leader_replica().map_or(0, |r| r.high_watermark);
+                let to = match reset {
+                    OffsetReset::Earliest => Some(0),
+                    OffsetReset::Latest => Some(hw),
+                    OffsetReset::None => None,
+                };
+                self.log(|sim| {
+                    let what = to
+                        .map_or("failed: OffsetOutOfRangeException (auto.offset.reset none)".to_string(), |o| {
+                            format!("OFFSET_OUT_OF_RANGE at {offset}: reset to {o}")
+                        });
+                    (sim.cname(c), format!("fetch {}", sim.model.partition_name(p)), String::new(), what)
+                });
+                match to {
+                    Some(o) => {
+                        self.world.consumers[c as usize].positions.insert(p, o);
+                    }
+                    None => {
+                        self.world.consumers[c as usize].phase = Phase::Failed;
+                        return;
+                    }
+                }
+            }
+            None => {
+                s.buffer.entry(p).or_default().extend(records);
+                s.fetch_end.insert(p, next_offset);
+                if s.buffer.get(&p).is_some_and(VecDeque::is_empty) {
+                    // Only control or aborted records: skip past them.
+                    s.positions.insert(p, next_offset);
+                }
+            }
         }
-        s.buffer.entry(p).or_default().extend(records);
-        if s.phase == Phase::Polling {
+        if self.world.consumers[c as usize].phase == Phase::Polling {
             self.poll(c);
         }
     }
@@ -402,6 +452,7 @@ impl Sim<'_> {
         s.positions.clear();
         s.buffer.clear();
         s.fetching.clear();
+        s.fetch_end.clear();
         s.batch.clear();
         self.member_crashed(c, inc);
     }

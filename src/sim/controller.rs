@@ -14,6 +14,8 @@ impl Sim<'_> {
             return;
         }
         self.world.brokers[(b - 1) as usize].alive = false;
+        self.world.conns.retain(|(_, x), _| *x != b);
+        self.world.stalled.retain(|(_, x), _| *x != b);
         let inc = self.world.broker(b).incarnation;
         self.log(|_| (format!("broker {b}"), "crash".into(), String::new(), "crashed (connections reset)".into()));
         // Clients see their connections to the broker break: requests in flight fail with a
@@ -57,7 +59,8 @@ impl Sim<'_> {
                     partition: part,
                     offset,
                     records: Vec::new(),
-                    error: true,
+                    next_offset: offset,
+                    error: Some(super::event::FetchError::NotLeader),
                 });
             }
         }

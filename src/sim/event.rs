@@ -16,6 +16,9 @@ pub enum ProduceError {
     NotEnoughReplicas,
     NotEnoughReplicasAfterAppend,
     OutOfOrderSequence,
+    /// The batch's producer epoch is stale: a newer instance of this transactional id took
+    /// over (fatal for the producer: it must stop).
+    InvalidProducerEpoch,
 }
 
 impl ProduceError {
@@ -27,6 +30,7 @@ impl ProduceError {
             ProduceError::NotEnoughReplicas => "NotEnoughReplicasException",
             ProduceError::NotEnoughReplicasAfterAppend => "NotEnoughReplicasAfterAppendException",
             ProduceError::OutOfOrderSequence => "OutOfOrderSequenceException",
+            ProduceError::InvalidProducerEpoch => "InvalidProducerEpochException",
         }
     }
 }
@@ -42,14 +46,71 @@ pub enum ProduceReply {
     Err(ProduceError),
 }
 
+/// Why a consumer fetch failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FetchError {
+    /// Disconnected or NOT_LEADER_OR_FOLLOWER: refresh metadata and retry.
+    NotLeader,
+    /// OFFSET_OUT_OF_RANGE: the position is past the leader's log end; apply auto.offset.reset.
+    OutOfRange,
+}
+
+/// Requests a transactional producer sends to its transaction coordinator.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TxnRequest {
+    /// initTransactions: bump the epoch, abort what the previous instance left open.
+    InitProducerId,
+    AddPartitionsToTxn {
+        producer_id: u32,
+        epoch: u16,
+        partitions: Vec<PartitionIdx>,
+    },
+    EndTxn {
+        producer_id: u32,
+        epoch: u16,
+        commit: bool,
+    },
+}
+
+/// Errors a transaction coordinator answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TxnError {
+    /// CONCURRENT_TRANSACTIONS: the previous transaction is still completing; retry.
+    Concurrent,
+    /// COORDINATOR_NOT_AVAILABLE: its broker is down and not yet replaced; retry.
+    CoordinatorNotAvailable,
+    /// PRODUCER_FENCED: a newer instance of this transactional id has a higher epoch.
+    ProducerFenced,
+}
+
+impl TxnError {
+    pub fn name(self) -> &'static str {
+        match self {
+            TxnError::Concurrent => "CONCURRENT_TRANSACTIONS",
+            TxnError::CoordinatorNotAvailable => "COORDINATOR_NOT_AVAILABLE",
+            TxnError::ProducerFenced => "PRODUCER_FENCED",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TxnReply {
+    Initialized { producer_id: u32, epoch: u16 },
+    Added { partitions: Vec<PartitionIdx> },
+    Ended { commit: bool },
+    Err { request: TxnRequest, error: TxnError },
+}
+
 /// The batch a produce request carries.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ProduceBatch {
     pub partition: PartitionIdx,
     pub msgs: Vec<MsgId>,
     pub producer_id: u32,
+    pub producer_epoch: u16,
     pub base_sequence: i32,
     pub acks: crate::model::Acks,
+    pub transactional: bool,
 }
 
 /// Requests a consumer sends to its group coordinator.
@@ -156,13 +217,16 @@ pub enum Event {
         offset: u64,
         broker: BrokerId,
     },
+    /// Data records from `offset`; the consumer's next fetch starts at `next_offset` (past
+    /// control records and, for read_committed, aborted records).
     ConsumerFetchResponse {
         consumer: u32,
         inc: u32,
         partition: PartitionIdx,
         offset: u64,
         records: Vec<(u64, MsgId)>,
-        error: bool,
+        next_offset: u64,
+        error: Option<FetchError>,
     },
     /// The consumer's program continues (processing time elapsed, a retry is due...).
     ConsumerStep {
@@ -195,6 +259,37 @@ pub enum Event {
         broker: BrokerId,
         inc: u32,
     },
+    /// A request reaches the transaction coordinator of the producer's transactional id.
+    TxnArrive {
+        producer: u32,
+        inc: u32,
+        request: TxnRequest,
+    },
+    TxnResponse {
+        producer: u32,
+        inc: u32,
+        reply: TxnReply,
+    },
+    /// WriteTxnMarkers: the coordinator asks a partition leader to append a COMMIT or ABORT
+    /// control record for the producer id.
+    MarkerArrive {
+        txn: u32,
+        partition: PartitionIdx,
+        broker: BrokerId,
+        producer_id: u32,
+        epoch: u16,
+        commit: bool,
+    },
+    MarkerResponse {
+        txn: u32,
+        partition: PartitionIdx,
+        ok: bool,
+    },
+    /// `transaction.timeout.ms` after a transaction started.
+    TxnTimeout {
+        txn: u32,
+        started_at: u64,
+    },
     /// A fault scheduled at a time (or after a condition / crash) fires.
     Fault {
         fault: u32,
@@ -208,10 +303,13 @@ impl Event {
         match self {
             // Timers that only matter while a batch is pending: the run loop keeps going while
             // any producer still holds a batch (see `Sim::busy`).
-            Event::RequestTimeout { .. } | Event::BatchExpiry { .. } => true,
+            // The transaction timeout likewise matters only while a transaction is open.
+            Event::RequestTimeout { .. } | Event::BatchExpiry { .. } | Event::TxnTimeout { .. } => true,
             Event::FetchWaitExpired { .. } => true,
             Event::FollowerFetchResponse { records, .. } => records.is_empty(),
-            Event::ConsumerFetchResponse { records, .. } => records.is_empty(),
+            Event::ConsumerFetchResponse { records, offset, next_offset, error, .. } => {
+                records.is_empty() && next_offset <= offset && *error != Some(FetchError::OutOfRange)
+            }
             _ => false,
         }
     }

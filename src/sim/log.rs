@@ -7,22 +7,42 @@ use std::collections::{BTreeMap, VecDeque};
 /// No producer id: a record from a non-idempotent producer.
 pub const NO_PRODUCER_ID: u32 = u32::MAX;
 
+/// What a record is: data, or a transaction marker (a control record, KIP-98).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Data,
+    /// Data written inside a transaction.
+    TxnData,
+    CommitMarker,
+    AbortMarker,
+}
+
 /// One record of a partition log. The offset is its index in the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Record {
+    /// The message it carries (meaningless for markers).
     pub msg: MsgId,
     pub producer_id: u32,
-    /// Sequence number (-1 without idempotence).
+    pub producer_epoch: u16,
+    /// Sequence number (-1 without idempotence, and for markers).
     pub sequence: i32,
     /// Leader epoch under which the leader appended it.
     pub leader_epoch: u32,
     /// Whether it opens its batch (batch boundaries matter for idempotent dedup).
     pub batch_start: bool,
+    pub kind: Kind,
+}
+
+impl Record {
+    pub fn is_marker(&self) -> bool {
+        matches!(self.kind, Kind::CommitMarker | Kind::AbortMarker)
+    }
 }
 
 /// The last batches of one producer id, as `ProducerStateManager` keeps them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ProducerEntry {
+    pub epoch: u16,
     /// (first sequence, last sequence, base offset), oldest first, at most five.
     pub batches: VecDeque<(i32, i32, u64)>,
 }
@@ -40,6 +60,11 @@ pub enum SequenceCheck {
     OutOfOrder {
         expected: i32,
     },
+    /// The batch's producer epoch is older than the partition's: a zombie (ProducerFenced /
+    /// InvalidProducerEpoch).
+    Fenced {
+        current: u16,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -50,22 +75,57 @@ pub struct Replica {
     pub epochs: Vec<(u32, u64)>,
     pub high_watermark: u64,
     pub producers: BTreeMap<u32, ProducerEntry>,
+    /// Open transactions: producer id -> offset of its first record here.
+    pub ongoing: BTreeMap<u32, u64>,
+    /// Aborted transactions: (producer id, first offset, marker offset).
+    pub aborted: Vec<(u32, u64, u64)>,
 }
 
 impl Replica {
     pub fn new(broker: BrokerId) -> Replica {
-        Replica { broker, log: Vec::new(), epochs: Vec::new(), high_watermark: 0, producers: BTreeMap::new() }
+        Replica {
+            broker,
+            log: Vec::new(),
+            epochs: Vec::new(),
+            high_watermark: 0,
+            producers: BTreeMap::new(),
+            ongoing: BTreeMap::new(),
+            aborted: Vec::new(),
+        }
     }
 
     pub fn log_end_offset(&self) -> u64 {
         self.log.len() as u64
     }
 
-    /// Checks an idempotent batch's sequence against the producer's last batches.
-    pub fn check_sequence(&self, producer_id: u32, first: i32, last: i32) -> SequenceCheck {
+    /// The last stable offset: no record at or past it may be read by a read_committed
+    /// consumer, because an open transaction starts there (or the high watermark does).
+    pub fn last_stable_offset(&self) -> u64 {
+        self.ongoing.values().copied().min().map_or(self.high_watermark, |o| o.min(self.high_watermark))
+    }
+
+    /// Whether the record at `offset` belongs to an aborted transaction.
+    pub fn is_aborted(&self, offset: u64) -> bool {
+        let r = &self.log[offset as usize];
+        r.kind == Kind::TxnData
+            && self.aborted.iter().any(|&(p, first, last)| p == r.producer_id && first <= offset && offset < last)
+    }
+
+    /// Checks an idempotent batch's epoch and sequence against the producer's last batches.
+    pub fn check_sequence(&self, producer_id: u32, epoch: u16, first: i32, last: i32) -> SequenceCheck {
+        // ProducerAppendInfo.checkSequence: with no state for the producer id any sequence is
+        // accepted; a new epoch of a known producer id must start at 0.
         let Some(entry) = self.producers.get(&producer_id) else {
-            return if first == 0 { SequenceCheck::Append } else { SequenceCheck::OutOfOrder { expected: 0 } };
+            return SequenceCheck::Append;
         };
+        let fresh = if first == 0 { SequenceCheck::Append } else { SequenceCheck::OutOfOrder { expected: 0 } };
+        if epoch < entry.epoch {
+            return SequenceCheck::Fenced { current: entry.epoch };
+        }
+        if epoch > entry.epoch {
+            // A new epoch starts its sequence numbers over.
+            return fresh;
+        }
         if let Some(&(_, _, offset)) = entry.batches.iter().find(|b| b.0 == first && b.1 == last) {
             return SequenceCheck::Duplicate(offset);
         }
@@ -89,7 +149,27 @@ impl Replica {
         if r.producer_id == NO_PRODUCER_ID {
             return;
         }
+        match r.kind {
+            Kind::TxnData => {
+                self.ongoing.entry(r.producer_id).or_insert(offset);
+            }
+            Kind::CommitMarker | Kind::AbortMarker => {
+                if let Some(first) = self.ongoing.remove(&r.producer_id) {
+                    if r.kind == Kind::AbortMarker {
+                        self.aborted.push((r.producer_id, first, offset));
+                    }
+                }
+            }
+            Kind::Data => {}
+        }
         let entry = self.producers.entry(r.producer_id).or_default();
+        if r.producer_epoch > entry.epoch {
+            entry.epoch = r.producer_epoch;
+            entry.batches.clear();
+        }
+        if r.is_marker() {
+            return;
+        }
         match entry.batches.back_mut() {
             Some(b) if !r.batch_start => b.1 = r.sequence,
             _ => {
@@ -111,6 +191,8 @@ impl Replica {
         self.epochs.retain(|&(_, start)| start < offset);
         self.high_watermark = self.high_watermark.min(offset);
         self.producers.clear();
+        self.ongoing.clear();
+        self.aborted.clear();
         let log = std::mem::take(&mut self.log);
         for (i, r) in log.iter().enumerate() {
             self.track_producer(r, i as u64);

@@ -8,6 +8,7 @@
 mod broker;
 mod consumer;
 mod controller;
+mod coordinator;
 pub mod event;
 mod fault;
 mod group;
@@ -162,9 +163,11 @@ impl Sim<'_> {
         }
     }
 
-    /// Whether a live producer still holds a batch (its timers may still fail or retry it).
+    /// Whether a live producer still holds a batch, or a transaction is open (their timers may
+    /// still fail, retry or abort them).
     fn busy(&self) -> bool {
         self.world.producers.iter().any(|p| p.alive && !p.batches.is_empty())
+            || self.world.txns.iter().any(|t| t.state == world::TxnState::Ongoing)
     }
 
     /// Applies one event.
@@ -192,8 +195,8 @@ impl Sim<'_> {
             Event::ConsumerFetch { consumer, inc, partition, offset, broker } => {
                 self.on_consumer_fetch(consumer, inc, partition, offset, broker)
             }
-            Event::ConsumerFetchResponse { consumer, inc, partition, offset, records, error } => {
-                self.on_consumer_fetch_response(consumer, inc, partition, offset, records, error)
+            Event::ConsumerFetchResponse { consumer, inc, partition, offset, records, next_offset, error } => {
+                self.on_consumer_fetch_response(consumer, inc, partition, offset, records, next_offset, error)
             }
             Event::ConsumerStep { consumer, inc } => self.on_consumer_step(consumer, inc),
             Event::GroupArrive { consumer, inc, request } => self.on_group_arrive(consumer, inc, request),
@@ -202,6 +205,13 @@ impl Sim<'_> {
             Event::RebalanceNotice { consumer, inc } => self.on_rebalance_notice(consumer, inc),
             Event::BrokerFenced { broker, inc } => self.on_broker_fenced(broker, inc),
             Event::Fault { fault } => self.fire(fault as usize),
+            Event::TxnArrive { producer, inc, request } => self.on_txn_arrive(producer, inc, request),
+            Event::TxnResponse { producer, inc, reply } => self.on_txn_response(producer, inc, reply),
+            Event::MarkerArrive { txn, partition, broker, producer_id, epoch, commit } => {
+                self.on_marker_arrive(txn, partition, broker, producer_id, epoch, commit)
+            }
+            Event::MarkerResponse { txn, partition, ok } => self.on_marker_response(txn, partition, ok),
+            Event::TxnTimeout { txn, started_at } => self.on_txn_timeout(txn, started_at),
         }
     }
 
@@ -270,6 +280,7 @@ impl Sim<'_> {
 }
 
 mod tracked;
+mod txn_client;
 
 /// The connection a network message travels on: (kind, from, to).
 fn link(e: &Event) -> Option<(u8, u32, u32)> {
@@ -282,6 +293,10 @@ fn link(e: &Event) -> Option<(u8, u32, u32)> {
         Event::ConsumerFetchResponse { consumer, .. } => (5, consumer, 0),
         Event::GroupArrive { consumer, .. } => (6, consumer, 0),
         Event::GroupResponse { consumer, .. } => (7, consumer, 0),
+        Event::TxnArrive { producer, .. } => (8, producer, 0),
+        Event::TxnResponse { producer, .. } => (9, producer, 0),
+        Event::MarkerArrive { txn, partition, .. } => (10, txn, partition),
+        Event::MarkerResponse { txn, partition, .. } => (11, txn, partition),
         _ => return None,
     })
 }

@@ -5,7 +5,7 @@
 use super::Sim;
 use super::event::{Event, ProduceBatch, ProduceError, ProduceReply};
 use super::log::NO_PRODUCER_ID;
-use super::world::{Batch, InFlight};
+use super::world::{Batch, InFlight, Stall};
 use crate::model::{Acks, Client, ClientPoint, FaultAction, MsgId, PartitionIdx, Piece, Template};
 use std::collections::VecDeque;
 
@@ -21,16 +21,21 @@ impl Sim<'_> {
     pub(super) fn start_producer(&mut self, p: u32) {
         let cfg = &self.model.producers[p as usize];
         let idempotent = cfg.enable_idempotence;
+        let s = &mut self.world.producers[p as usize];
+        s.alive = true;
+        s.next_sequence.clear();
+        if cfg.transactional_id.is_some() {
+            // The transactional id's producer id and epoch come from the coordinator.
+            self.init_transactions(p);
+            return;
+        }
         let pid = if idempotent {
             self.world.next_producer_id += 1;
             self.world.next_producer_id - 1
         } else {
             NO_PRODUCER_ID
         };
-        let s = &mut self.world.producers[p as usize];
-        s.alive = true;
-        s.producer_id = pid;
-        s.next_sequence.clear();
+        self.world.producers[p as usize].producer_id = pid;
         self.schedule_next_send(p);
     }
 
@@ -48,7 +53,7 @@ impl Sim<'_> {
         Some((spec.at_ms + spec.every_ms * u64::from(i - 1)).max(self.clock))
     }
 
-    fn schedule_next_send(&mut self, p: u32) {
+    pub(super) fn schedule_next_send(&mut self, p: u32) {
         if let Some(at) = self.next_send_at(p) {
             let inc = self.world.producers[p as usize].incarnation;
             self.queue.push(at, Event::AppSend { producer: p, inc }, false);
@@ -71,9 +76,14 @@ impl Sim<'_> {
                     cfg.first_msg + s.next_send - 1
                 }
             };
+            self.begin_if_needed(p, msg);
             self.send_record(p, msg);
             let number = self.model.send_number(msg);
             if self.point(Client::Producer(p), ClientPoint::AfterSend(number)) {
+                return;
+            }
+            if self.end_if_last(p, msg) {
+                // The application waits in commitTransaction / abortTransaction.
                 return;
             }
             if self.next_send_at(p) != Some(self.clock) {
@@ -159,14 +169,14 @@ impl Sim<'_> {
         let batch_size = self.model.producers[p as usize].batch_size;
         let topic_idx = spec.topic;
         let current = self.world.producers[p as usize].sticky.get(&topic_idx).copied();
+        // BuiltInPartitioner picks among partitions with a live leader (all, if none has one).
+        let available: Vec<u32> = (0..count)
+            .filter(|k| self.world.partitions[(first + k) as usize].leader.is_some_and(|b| self.world.broker(b).alive))
+            .collect();
+        let choices = if available.is_empty() { (0..count).collect() } else { available };
         let (part, written) = match current {
-            Some((part, written)) if written < batch_size => (part, written),
-            Some((part, _)) if count > 1 => {
-                let step = 1 + self.random(u64::from(count - 1)) as u32;
-                ((part + step) % count, 0)
-            }
-            Some((part, _)) => (part, 0),
-            None => (self.random(u64::from(count)) as u32, 0),
+            Some((part, written)) if written < batch_size && choices.contains(&part) => (part, written),
+            _ => (choices[self.random(choices.len() as u64) as usize], 0),
         };
         self.world.producers[p as usize].sticky.insert(topic_idx, (part, written + bytes));
         first + part
@@ -198,6 +208,11 @@ impl Sim<'_> {
             let Some(leader) = pstate.leader.filter(|b| self.world.broker(*b).alive) else {
                 break;
             };
+            if self.txn_holds_partition(p, part) {
+                break;
+            }
+            let s = &self.world.producers[p as usize];
+            let batch = &s.batches[&id];
             let to_leader = s.in_flight.values().filter(|f| f.broker == leader).count() as u32;
             if to_leader >= cfg.max_in_flight {
                 break;
@@ -238,7 +253,16 @@ impl Sim<'_> {
             self.world.messages[*m as usize].attempts += 1;
         }
         self.request_points(p, &msgs, attempt);
-        let (lose_request, lose_ack) = self.request_faults(p, &msgs, attempt);
+        let (mut lose_request, lose_ack) = self.request_faults(p, &msgs, attempt);
+        // A connection that lost a request delivers nothing more until the client's request
+        // timeout closes it (TCP keeps order: what follows a lost request is lost with it).
+        let stalled = self.world.stalled.get(&(p, broker)).copied();
+        if lose_request && cfg.acks != Acks::Zero {
+            // (acks=0 tracks no request, so no timeout closes the connection: it resets.)
+            self.world.stalled.insert((p, broker), Stall::Requests);
+        } else if stalled == Some(Stall::Requests) {
+            lose_request = true;
+        }
         if cfg.acks != Acks::Zero {
             self.world.producers[p as usize]
                 .in_flight
@@ -259,7 +283,9 @@ impl Sim<'_> {
             } else {
                 String::new()
             };
-            let result = if lose_request {
+            let result = if lose_request && stalled == Some(Stall::Requests) {
+                "lost: the connection is stalled".to_string()
+            } else if lose_request {
                 "request lost in the network".to_string()
             } else {
                 format!("to broker {broker} for {part}{seq}")
@@ -272,8 +298,10 @@ impl Sim<'_> {
             partition: b.partition,
             msgs,
             producer_id: s.producer_id,
+            producer_epoch: s.producer_epoch,
             base_sequence: b.base_sequence,
             acks: cfg.acks,
+            transactional: cfg.transactional_id.is_some(),
         };
         if cfg.acks == Acks::Zero {
             // acks=0: the record counts as sent once it is on the wire; no retry is possible
@@ -296,10 +324,15 @@ impl Sim<'_> {
         let Some(flight) = self.world.producers[p as usize].in_flight.get(&req).cloned() else {
             return;
         };
-        if flight.lose_ack {
+        let stalled = self.world.stalled.get(&(p, flight.broker)) == Some(&Stall::Responses);
+        if flight.lose_ack || stalled {
+            // Responses after a lost one are stuck behind it on the connection (TCP keeps order)
+            // until the client's request timeout closes it.
+            self.world.stalled.insert((p, flight.broker), Stall::Responses);
             self.log(|sim| {
                 let msgs = sim.world.producers[p as usize].batches[&flight.batch].msgs.clone();
-                ("network".into(), "produce response".into(), sim.values(msgs), "ack lost".into())
+                let what = if flight.lose_ack { "ack lost" } else { "ack stuck behind the lost one" };
+                ("network".into(), "produce response".into(), sim.values(msgs), what.into())
             });
             return;
         }
@@ -335,6 +368,7 @@ impl Sim<'_> {
                     self.on_acked(p, *m);
                 }
                 self.drain(p);
+                self.try_end_txn(p);
             }
             ProduceReply::Err(e) => self.batch_failed(p, flight.batch, e),
         }
@@ -342,6 +376,10 @@ impl Sim<'_> {
 
     /// A request failed: retry the batch if attempts and delivery.timeout.ms allow, else fail it.
     fn batch_failed(&mut self, p: u32, id: u32, error: ProduceError) {
+        if error == ProduceError::InvalidProducerEpoch {
+            self.producer_fenced(p, "InvalidProducerEpochException");
+            return;
+        }
         let cfg = &self.model.producers[p as usize];
         let now = self.clock;
         let s = &mut self.world.producers[p as usize];
@@ -371,7 +409,9 @@ impl Sim<'_> {
                 };
                 (sim.client_name(Client::Producer(p)), "error".into(), sim.values(b.msgs.iter().copied()), reason)
             });
+            self.world.producers[p as usize].txn.abortable = true;
             self.drain(p);
+            self.try_end_txn(p);
             return;
         }
         batch.retry_at = now + cfg.retry_backoff_ms;
@@ -421,6 +461,7 @@ impl Sim<'_> {
         });
         // NetworkClient closes the connection on a request timeout, which fails every other
         // request in flight on it.
+        self.close_connection(p, flight.broker);
         let victims: Vec<(u32, u32)> = self.world.producers[p as usize]
             .in_flight
             .iter()
@@ -486,6 +527,8 @@ impl Sim<'_> {
     }
 
     pub(super) fn crash_producer(&mut self, p: u32) {
+        self.world.conns.retain(|(q, _), _| *q != p);
+        self.world.stalled.retain(|(q, _), _| *q != p);
         let s = &mut self.world.producers[p as usize];
         s.alive = false;
         let lost: Vec<MsgId> = s.batches.values().flat_map(|b| b.msgs.iter().copied()).collect();
@@ -506,15 +549,21 @@ impl Sim<'_> {
     pub(super) fn restart_producer(&mut self, p: u32) {
         let cfg = &self.model.producers[p as usize];
         let sent = self.world.producers[p as usize].next_send;
-        let resend: VecDeque<MsgId> = (cfg.first_msg..cfg.first_msg + sent)
-            .filter(|m| {
-                let st = &self.world.messages[*m as usize];
-                st.acked_at.is_none() && st.failed.is_none()
-            })
-            .collect();
+        let resend: VecDeque<MsgId> = if self.is_transactional(p) {
+            self.transactional_resend(p).into()
+        } else {
+            (cfg.first_msg..cfg.first_msg + sent)
+                .filter(|m| {
+                    let st = &self.world.messages[*m as usize];
+                    st.acked_at.is_none() && st.failed.is_none()
+                })
+                .collect()
+        };
         let s = &mut self.world.producers[p as usize];
         s.incarnation += 1;
         s.resend = resend;
+        let done = std::mem::take(&mut s.txn.done);
+        s.txn = super::world::TxnClient { done, ..Default::default() };
         self.start_producer(p);
     }
 }

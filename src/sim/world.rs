@@ -29,6 +29,87 @@ pub struct World {
     /// When the last message on each network link arrives: links are TCP connections, so a
     /// message never overtakes an earlier one on the same link, whatever the jitter.
     pub links: BTreeMap<(u8, u32, u32), u64>,
+    /// Transaction coordinator state, one per transactional id (sorted by id).
+    pub txns: Vec<TxnMeta>,
+    /// Producer connections at the brokers, by (producer, broker): a broker reads one request
+    /// of a connection at a time and the next only after answering it.
+    pub conns: BTreeMap<(u32, BrokerId), Connection>,
+    /// Connections a lost request or ack stalled, by (producer, broker): nothing more gets
+    /// through until the client's request timeout closes them.
+    pub stalled: BTreeMap<(u32, BrokerId), Stall>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Connection {
+    /// A request is being handled (possibly waiting in purgatory for acks=all).
+    pub busy: bool,
+    /// Requests received but not read yet: (incarnation, request id, batch).
+    pub queued: VecDeque<(u32, u32, crate::sim::event::ProduceBatch)>,
+}
+
+/// Which direction of a connection stopped delivering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stall {
+    Requests,
+    Responses,
+}
+
+/// A transaction coordinator's state for one transactional id (KIP-98), as its
+/// `__transaction_state` log would hold it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TxnMeta {
+    pub transactional_id: String,
+    pub producer_id: u32,
+    pub epoch: u16,
+    /// Whether InitProducerId has run once (the first gets epoch 0).
+    pub initialized: bool,
+    pub state: TxnState,
+    pub partitions: std::collections::BTreeSet<PartitionIdx>,
+    pub started_at: u64,
+    /// Partitions still waiting for their COMMIT/ABORT marker.
+    pub pending_markers: std::collections::BTreeSet<PartitionIdx>,
+    /// The epoch the markers carry.
+    pub marker_epoch: u16,
+    /// Every transaction this id ran, for the transactions table.
+    pub history: Vec<TxnRecord>,
+}
+
+/// The coordinator's transaction states (TransactionState in Kafka).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TxnState {
+    Empty,
+    Ongoing,
+    PrepareCommit,
+    PrepareAbort,
+    CompleteCommit,
+    CompleteAbort,
+    PrepareEpochFence,
+}
+
+impl TxnState {
+    pub fn name(self) -> &'static str {
+        match self {
+            TxnState::Empty => "Empty",
+            TxnState::Ongoing => "Ongoing",
+            TxnState::PrepareCommit => "PrepareCommit",
+            TxnState::PrepareAbort => "PrepareAbort",
+            TxnState::CompleteCommit => "CompleteCommit",
+            TxnState::CompleteAbort => "CompleteAbort",
+            TxnState::PrepareEpochFence => "PrepareEpochFence",
+        }
+    }
+}
+
+/// One transaction of a transactional id, from its first AddPartitionsToTxn to Complete*.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TxnRecord {
+    pub producer_id: u32,
+    pub epoch: u16,
+    pub partitions: Vec<PartitionIdx>,
+    /// (state, time) in order.
+    pub transitions: Vec<(TxnState, u64)>,
+    /// committed / aborted / aborted: timed out / aborted: fenced by a new instance
+    pub outcome: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -62,6 +143,7 @@ pub struct PendingProduce {
     pub producer: u32,
     pub inc: u32,
     pub req: u32,
+    pub broker: BrokerId,
     pub base_offset: u64,
     pub last_offset: u64,
 }
@@ -147,6 +229,29 @@ pub struct Producer {
     pub sticky: BTreeMap<u32, (u32, u64)>,
     pub retries: u32,
     pub acked: u32,
+    pub producer_epoch: u16,
+    /// The transactional client's state (unused without `transactional.id`).
+    pub txn: TxnClient,
+}
+
+/// A transactional producer's side of a transaction (Kafka's TransactionManager).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct TxnClient {
+    /// initTransactions completed.
+    pub ready: bool,
+    /// The transaction block (index in `ProducerConfig::transactions`) now open.
+    pub current: Option<u32>,
+    /// commitTransaction (true) or abortTransaction (false) was called and is completing.
+    pub ending: Option<bool>,
+    pub end_sent: bool,
+    /// A record of the open transaction failed: it can only abort.
+    pub abortable: bool,
+    pub added: std::collections::BTreeSet<PartitionIdx>,
+    pub adding: std::collections::BTreeSet<PartitionIdx>,
+    /// A newer instance fenced this one; it stops for good.
+    pub fenced: bool,
+    /// Transaction blocks whose commit (or abort) completed.
+    pub done: std::collections::BTreeSet<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -180,6 +285,8 @@ pub struct Consumer {
     /// Records fetched but not yet returned by poll, per partition.
     pub buffer: BTreeMap<PartitionIdx, VecDeque<(u64, MsgId)>>,
     pub fetching: BTreeMap<PartitionIdx, bool>,
+    /// Where the last fetch of each partition ended (past skipped control/aborted records).
+    pub fetch_end: BTreeMap<PartitionIdx, u64>,
     /// The records the last poll returned.
     pub batch: Vec<(PartitionIdx, u64, MsgId)>,
     /// A commit completed since the last poll (for `after commit, before processing`).
@@ -273,6 +380,28 @@ impl World {
             fired: model.faults.iter().map(|_| Vec::new()).collect(),
             next_token: 0,
             links: BTreeMap::new(),
+            conns: BTreeMap::new(),
+            stalled: BTreeMap::new(),
+            txns: {
+                let mut ids: Vec<&String> =
+                    model.producers.iter().filter_map(|p| p.transactional_id.as_ref()).collect();
+                ids.sort();
+                ids.dedup();
+                ids.into_iter()
+                    .map(|id| TxnMeta {
+                        transactional_id: id.clone(),
+                        producer_id: 0,
+                        epoch: 0,
+                        initialized: false,
+                        state: TxnState::Empty,
+                        partitions: Default::default(),
+                        started_at: 0,
+                        pending_markers: Default::default(),
+                        marker_epoch: 0,
+                        history: Vec::new(),
+                    })
+                    .collect()
+            },
         }
     }
 
@@ -280,17 +409,30 @@ impl World {
         &self.brokers[(b - 1) as usize]
     }
 
-    /// The records below the high watermark of the partition's current leader (or, with no
-    /// leader, of the replica with the longest committed log).
-    pub fn committed_log(&self, p: PartitionIdx) -> &[Record] {
+    /// The replica that speaks for the partition: its leader, or with no leader the replica with
+    /// the longest committed log.
+    pub fn log_replica(&self, p: PartitionIdx) -> &Replica {
         let part = &self.partitions[p as usize];
-        let r = match part.leader_replica() {
+        match part.leader_replica() {
             Some(r) => r,
             None => {
                 part.replicas.iter().max_by_key(|r| (r.high_watermark, std::cmp::Reverse(r.broker))).expect("rf >= 1")
             }
-        };
-        &r.log[..r.high_watermark as usize]
+        }
+    }
+
+    /// The committed log as a read_committed consumer sees it: data records below the last
+    /// stable offset, without control records or aborted transactions, with their offsets.
+    pub fn committed_log(&self, p: PartitionIdx) -> Vec<(u64, Record)> {
+        let r = self.log_replica(p);
+        let any_aborted = !r.aborted.is_empty();
+        (0..r.last_stable_offset())
+            .filter(|o| {
+                let rec = &r.log[*o as usize];
+                !rec.is_marker() && !(any_aborted && r.is_aborted(*o))
+            })
+            .map(|o| (o, r.log[o as usize]))
+            .collect()
     }
 }
 
@@ -312,6 +454,8 @@ impl Producer {
             sticky: BTreeMap::new(),
             retries: 0,
             acked: 0,
+            producer_epoch: 0,
+            txn: TxnClient::default(),
         }
     }
 }
@@ -328,6 +472,7 @@ impl Consumer {
             committed: BTreeMap::new(),
             buffer: BTreeMap::new(),
             fetching: BTreeMap::new(),
+            fetch_end: BTreeMap::new(),
             batch: Vec::new(),
             committed_since_poll: false,
             polls: 0,

@@ -83,9 +83,9 @@ fn punctuation_and_values() {
     let d = error("scenario \"x\"\nfaults { when billing processes 5 crash billing }\n");
     assert_eq!(d.message, "syntax error: expected a message like `message3`");
     let d = error("scenario \"x\"\nexpect { message m lsot }\n");
-    assert_eq!(d.message, "syntax error: expected `lost`, `delivered`, `duplicated` or `failed`");
+    assert_eq!(d.message, "syntax error: expected `lost`, `delivered`, `duplicated`, `failed` or `aborted`");
     let d = error("scenario \"x\"\nproducer p {\n  acks all\n\nconsumer c {\n}\n");
-    assert_eq!(d.message, "syntax error: expected `guarantee`, `send`, a setting name or `}`");
+    assert_eq!(d.message, "syntax error: expected `guarantee`, `send`, `transaction`, a setting name or `}`");
     assert_eq!(d.notes, ["is the block above missing its closing `}`?"]);
 }
 
@@ -239,7 +239,9 @@ fn expected_syntax_message(name: &str) -> Option<&'static str> {
             "syntax error: expected `request lost`, `ack lost`, `when`, `crash`, `restart` or `}`"
         }
         "syntax-duration-with-space.scn" => "syntax error: expected a duration like `100ms`",
-        "syntax-missing-brace.scn" => "syntax error: expected `guarantee`, `send`, a setting name or `}`",
+        "syntax-missing-brace.scn" => {
+            "syntax error: expected `guarantee`, `send`, `transaction`, a setting name or `}`"
+        }
         "syntax-setting-without-value.scn" => {
             "syntax error: expected a value like `all`, `3`, `100ms`, `true` or `\"text\"`"
         }

@@ -1,0 +1,314 @@
+//! The transaction coordinator (KIP-98): InitProducerId with epoch bumps that abort what a
+//! previous instance left open, AddPartitionsToTxn, EndTxn (the commit point is PrepareCommit),
+//! COMMIT/ABORT markers written to every partition of the transaction, Complete*, and the
+//! `transaction.timeout.ms` abort that fences the producer (PrepareEpochFence).
+
+use super::Sim;
+use super::event::{Event, TxnError, TxnReply, TxnRequest};
+use super::log::{Kind, Record};
+use super::world::{TxnRecord, TxnState};
+use crate::model::{BrokerId, PartitionIdx};
+
+/// How long the coordinator waits before re-sending a marker that could not be written.
+const MARKER_RETRY_MS: u64 = 100;
+
+impl Sim<'_> {
+    /// Index of a transactional id in `World::txns`.
+    pub(super) fn txn_index(&self, id: &str) -> u32 {
+        self.world.txns.iter().position(|t| t.transactional_id == id).expect("known transactional id") as u32
+    }
+
+    /// The broker hosting the coordinator: the leader of the id's `__transaction_state`
+    /// partition, modelled as a hash of the id over the brokers, moving to the next live broker
+    /// once the controller has fenced a dead one. `None` while its broker is down but not fenced.
+    pub(super) fn coordinator_broker(&self, txn: u32) -> Option<BrokerId> {
+        let id = &self.world.txns[txn as usize].transactional_id;
+        let n = self.model.cluster.brokers;
+        let first = super::producer::murmur2(id.as_bytes()) % n;
+        for k in 0..n {
+            let b = (first + k) % n + 1;
+            let broker = self.world.broker(b);
+            if broker.alive {
+                return Some(b);
+            }
+            if !broker.fenced {
+                return None;
+            }
+        }
+        None
+    }
+
+    pub(super) fn on_txn_arrive(&mut self, p: u32, inc: u32, request: TxnRequest) {
+        let id = self.model.producers[p as usize].transactional_id.clone().expect("transactional producer");
+        let t = self.txn_index(&id);
+        if self.coordinator_broker(t).is_none() {
+            self.send(Event::TxnResponse {
+                producer: p,
+                inc,
+                reply: TxnReply::Err { request, error: TxnError::CoordinatorNotAvailable },
+            });
+            return;
+        }
+        let reply = match request.clone() {
+            TxnRequest::InitProducerId => self.init_producer_id(t),
+            TxnRequest::AddPartitionsToTxn { epoch, partitions, .. } => {
+                let timeout = self.model.producers[p as usize].transaction_timeout_ms;
+                self.add_partitions(t, epoch, partitions, timeout)
+            }
+            TxnRequest::EndTxn { epoch, commit, .. } => self.end_txn(t, epoch, commit),
+        };
+        let reply = reply.unwrap_or_else(|error| TxnReply::Err { request, error });
+        self.send(Event::TxnResponse { producer: p, inc, reply });
+    }
+
+    fn init_producer_id(&mut self, t: u32) -> Result<TxnReply, TxnError> {
+        let meta = &self.world.txns[t as usize];
+        match meta.state {
+            TxnState::Ongoing => {
+                // A new instance: fence the old epoch and abort what it left open; the caller
+                // retries on CONCURRENT_TRANSACTIONS until the abort completes.
+                self.fence_and_abort(t, "aborted: fenced by a new instance (initTransactions)");
+                Err(TxnError::Concurrent)
+            }
+            TxnState::PrepareCommit | TxnState::PrepareAbort | TxnState::PrepareEpochFence => Err(TxnError::Concurrent),
+            TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort => {
+                if !meta.initialized {
+                    self.world.next_producer_id += 1;
+                    let pid = self.world.next_producer_id - 1;
+                    let meta = &mut self.world.txns[t as usize];
+                    meta.producer_id = pid;
+                    meta.epoch = 0;
+                    meta.initialized = true;
+                } else {
+                    self.world.txns[t as usize].epoch += 1;
+                }
+                let meta = &mut self.world.txns[t as usize];
+                meta.state = TxnState::Empty;
+                Ok(TxnReply::Initialized { producer_id: meta.producer_id, epoch: meta.epoch })
+            }
+        }
+    }
+
+    fn add_partitions(
+        &mut self,
+        t: u32,
+        epoch: u16,
+        partitions: Vec<PartitionIdx>,
+        timeout: u64,
+    ) -> Result<TxnReply, TxnError> {
+        let now = self.clock;
+        let meta = &mut self.world.txns[t as usize];
+        if epoch < meta.epoch {
+            return Err(TxnError::ProducerFenced);
+        }
+        match meta.state {
+            TxnState::PrepareCommit | TxnState::PrepareAbort | TxnState::PrepareEpochFence => {
+                return Err(TxnError::Concurrent);
+            }
+            TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort => {
+                meta.state = TxnState::Ongoing;
+                meta.started_at = now;
+                meta.partitions.clear();
+                meta.history.push(TxnRecord {
+                    producer_id: meta.producer_id,
+                    epoch: meta.epoch,
+                    partitions: Vec::new(),
+                    transitions: vec![(TxnState::Ongoing, now)],
+                    outcome: "open".into(),
+                });
+                self.queue.push(now + timeout, Event::TxnTimeout { txn: t, started_at: now }, false);
+            }
+            TxnState::Ongoing => {}
+        }
+        let meta = &mut self.world.txns[t as usize];
+        for p in &partitions {
+            meta.partitions.insert(*p);
+            let rec = meta.history.last_mut().expect("open transaction");
+            if !rec.partitions.contains(p) {
+                rec.partitions.push(*p);
+            }
+        }
+        Ok(TxnReply::Added { partitions })
+    }
+
+    fn end_txn(&mut self, t: u32, epoch: u16, commit: bool) -> Result<TxnReply, TxnError> {
+        let meta = &self.world.txns[t as usize];
+        if epoch < meta.epoch {
+            return Err(TxnError::ProducerFenced);
+        }
+        match (meta.state, commit) {
+            (TxnState::Ongoing, _) => {
+                let outcome = if commit { "committed" } else { "aborted by the application" };
+                self.prepare(t, commit, outcome);
+                Ok(TxnReply::Ended { commit })
+            }
+            // A retried EndTxn whose decision is already on record, or an empty transaction.
+            (TxnState::PrepareCommit | TxnState::CompleteCommit, true)
+            | (TxnState::PrepareAbort | TxnState::CompleteAbort, false)
+            | (TxnState::Empty, _) => Ok(TxnReply::Ended { commit }),
+            _ => Err(TxnError::Concurrent),
+        }
+    }
+
+    /// Writes the decision (the commit point) and starts writing the markers.
+    fn prepare(&mut self, t: u32, commit: bool, outcome: &str) {
+        let now = self.clock;
+        let meta = &mut self.world.txns[t as usize];
+        let state = if commit { TxnState::PrepareCommit } else { TxnState::PrepareAbort };
+        meta.state = state;
+        meta.marker_epoch = meta.epoch;
+        meta.pending_markers = meta.partitions.clone();
+        if let Some(rec) = meta.history.last_mut() {
+            rec.transitions.push((state, now));
+            rec.outcome = outcome.to_string();
+        }
+        let id = meta.transactional_id.clone();
+        self.log(|_| {
+            (
+                format!("txn coordinator ({id})"),
+                "EndTxn".into(),
+                String::new(),
+                format!("{} (decision written)", state.name()),
+            )
+        });
+        let parts: Vec<PartitionIdx> = self.world.txns[t as usize].pending_markers.iter().copied().collect();
+        if parts.is_empty() {
+            self.complete(t);
+        }
+        for p in parts {
+            self.send_marker(t, p);
+        }
+    }
+
+    /// PrepareEpochFence: bump the epoch so the old producer is fenced, then abort.
+    fn fence_and_abort(&mut self, t: u32, outcome: &str) {
+        let now = self.clock;
+        let meta = &mut self.world.txns[t as usize];
+        meta.epoch += 1;
+        if let Some(rec) = meta.history.last_mut() {
+            rec.transitions.push((TxnState::PrepareEpochFence, now));
+        }
+        self.prepare(t, false, outcome);
+    }
+
+    fn send_marker(&mut self, t: u32, p: PartitionIdx) {
+        let meta = &self.world.txns[t as usize];
+        let (producer_id, epoch, commit) = (meta.producer_id, meta.marker_epoch, meta.state == TxnState::PrepareCommit);
+        match self.world.partitions[p as usize].leader.filter(|b| self.world.broker(*b).alive) {
+            Some(broker) => self.send(Event::MarkerArrive { txn: t, partition: p, broker, producer_id, epoch, commit }),
+            None => self.queue.push(
+                self.clock + MARKER_RETRY_MS,
+                Event::MarkerResponse { txn: t, partition: p, ok: false },
+                false,
+            ),
+        }
+    }
+
+    /// A partition leader appends the control record (WriteTxnMarkers).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn on_marker_arrive(
+        &mut self,
+        t: u32,
+        p: PartitionIdx,
+        broker: BrokerId,
+        pid: u32,
+        epoch: u16,
+        commit: bool,
+    ) {
+        let pstate = &self.world.partitions[p as usize];
+        if !self.world.broker(broker).alive || pstate.leader != Some(broker) {
+            self.send(Event::MarkerResponse { txn: t, partition: p, ok: false });
+            return;
+        }
+        let ri = pstate.replica_index(broker).expect("leader replica");
+        let replica = &pstate.replicas[ri];
+        // Only a partition with the transaction still open needs the marker (a re-sent marker
+        // after a coordinator move finds it already written).
+        if replica.ongoing.contains_key(&pid) {
+            let marker = Record {
+                msg: 0,
+                producer_id: pid,
+                producer_epoch: epoch,
+                sequence: -1,
+                leader_epoch: pstate.leader_epoch,
+                batch_start: true,
+                kind: if commit { Kind::CommitMarker } else { Kind::AbortMarker },
+            };
+            let replica = &mut self.world.partitions[p as usize].replicas[ri];
+            let offset = replica.log_end_offset();
+            replica.append(&[marker]);
+            self.log(|sim| {
+                let what = if commit { "COMMIT marker" } else { "ABORT marker" };
+                (
+                    format!("broker {broker}"),
+                    format!("append to {}", sim.model.partition_name(p)),
+                    String::new(),
+                    format!("{what} at offset {offset} (producer id {pid}, epoch {epoch})"),
+                )
+            });
+            self.after_append(p);
+        }
+        self.send(Event::MarkerResponse { txn: t, partition: p, ok: true });
+    }
+
+    pub(super) fn on_marker_response(&mut self, t: u32, p: PartitionIdx, ok: bool) {
+        if !self.world.txns[t as usize].pending_markers.contains(&p) {
+            return;
+        }
+        if !ok {
+            // Re-send to whoever leads the partition now, once the coordinator is reachable.
+            if self.coordinator_broker(t).is_some() {
+                self.send_marker(t, p);
+            } else {
+                self.queue.push(
+                    self.clock + MARKER_RETRY_MS,
+                    Event::MarkerResponse { txn: t, partition: p, ok: false },
+                    false,
+                );
+            }
+            return;
+        }
+        self.world.txns[t as usize].pending_markers.remove(&p);
+        if self.world.txns[t as usize].pending_markers.is_empty() {
+            self.complete(t);
+        }
+    }
+
+    fn complete(&mut self, t: u32) {
+        let now = self.clock;
+        let meta = &mut self.world.txns[t as usize];
+        let state =
+            if meta.state == TxnState::PrepareCommit { TxnState::CompleteCommit } else { TxnState::CompleteAbort };
+        meta.state = state;
+        if let Some(rec) = meta.history.last_mut() {
+            rec.transitions.push((state, now));
+        }
+        let id = meta.transactional_id.clone();
+        self.log(|_| {
+            (format!("txn coordinator ({id})"), "markers written".into(), String::new(), state.name().to_string())
+        });
+    }
+
+    pub(super) fn on_txn_timeout(&mut self, t: u32, started_at: u64) {
+        let meta = &self.world.txns[t as usize];
+        if meta.state != TxnState::Ongoing || meta.started_at != started_at {
+            return;
+        }
+        let id = meta.transactional_id.clone();
+        self.log(|sim| {
+            let timeout = sim
+                .model
+                .producers
+                .iter()
+                .find(|p| p.transactional_id.as_deref() == Some(id.as_str()))
+                .map_or(0, |p| p.transaction_timeout_ms);
+            (
+                format!("txn coordinator ({id})"),
+                "transaction timeout".into(),
+                String::new(),
+                format!("open longer than transaction.timeout.ms ({timeout} ms): fence and abort"),
+            )
+        });
+        self.fence_and_abort(t, "aborted: transaction.timeout.ms expired (producer fenced)");
+    }
+}

@@ -1,0 +1,215 @@
+//! A transactional producer's client side (Kafka's TransactionManager): initTransactions,
+//! beginTransaction, AddPartitionsToTxn before the first send to a partition, flush then
+//! EndTxn on commit, drop-and-wait then EndTxn on abort, and fencing.
+
+use super::Sim;
+use super::event::{Event, TxnError, TxnReply, TxnRequest};
+use crate::model::{Client, MsgId, PartitionIdx};
+
+impl Sim<'_> {
+    pub(super) fn is_transactional(&self, p: u32) -> bool {
+        self.model.producers[p as usize].transactional_id.is_some()
+    }
+
+    fn txn_request(&mut self, p: u32, request: TxnRequest) {
+        let inc = self.world.producers[p as usize].incarnation;
+        self.send(Event::TxnArrive { producer: p, inc, request });
+    }
+
+    /// initTransactions: nothing is sent until the coordinator hands out the epoch.
+    pub(super) fn init_transactions(&mut self, p: u32) {
+        self.world.producers[p as usize].txn.ready = false;
+        self.log(|sim| {
+            (
+                sim.client_name(Client::Producer(p)),
+                "initTransactions()".into(),
+                String::new(),
+                "InitProducerId sent".into(),
+            )
+        });
+        self.txn_request(p, TxnRequest::InitProducerId);
+    }
+
+    pub(super) fn on_txn_response(&mut self, p: u32, inc: u32, reply: TxnReply) {
+        if !self.producer_live(p, inc) || self.world.producers[p as usize].txn.fenced {
+            return;
+        }
+        let name = self.client_name(Client::Producer(p));
+        match reply {
+            TxnReply::Initialized { producer_id, epoch } => {
+                let s = &mut self.world.producers[p as usize];
+                s.producer_id = producer_id;
+                s.producer_epoch = epoch;
+                s.next_sequence.clear();
+                s.txn.ready = true;
+                self.log(|_| {
+                    (
+                        name,
+                        "initTransactions()".into(),
+                        String::new(),
+                        format!("producer id {producer_id}, epoch {epoch}"),
+                    )
+                });
+                self.schedule_next_send(p);
+            }
+            TxnReply::Added { partitions } => {
+                let s = &mut self.world.producers[p as usize];
+                for part in &partitions {
+                    s.txn.adding.remove(part);
+                    s.txn.added.insert(*part);
+                }
+                self.drain(p);
+            }
+            TxnReply::Ended { commit } => {
+                let s = &mut self.world.producers[p as usize];
+                if let Some(t) = s.txn.current.take() {
+                    s.txn.done.insert(t);
+                }
+                s.txn.ending = None;
+                s.txn.end_sent = false;
+                s.txn.abortable = false;
+                s.txn.added.clear();
+                let what = if commit { "commitTransaction()" } else { "abortTransaction()" };
+                self.log(|_| {
+                    (name, what.into(), String::new(), if commit { "committed".into() } else { "aborted".into() })
+                });
+                self.schedule_next_send(p);
+            }
+            TxnReply::Err { error: TxnError::ProducerFenced, .. } => self.producer_fenced(p, "ProducerFencedException"),
+            TxnReply::Err { request, error } => {
+                // CONCURRENT_TRANSACTIONS / COORDINATOR_NOT_AVAILABLE are retriable.
+                let backoff = self.model.producers[p as usize].retry_backoff_ms;
+                self.log(|_| {
+                    (
+                        name,
+                        "transaction request".into(),
+                        String::new(),
+                        format!("{}; retry in {backoff} ms", error.name()),
+                    )
+                });
+                let inc = self.world.producers[p as usize].incarnation;
+                self.queue.push(self.clock + backoff, Event::TxnArrive { producer: p, inc, request }, false);
+            }
+        }
+    }
+
+    /// beginTransaction, when `msg` is the first send of a transaction block.
+    pub(super) fn begin_if_needed(&mut self, p: u32, msg: MsgId) {
+        let Some(t) = self.model.send_of(msg).1.txn else { return };
+        if self.world.producers[p as usize].txn.current == Some(t) {
+            return;
+        }
+        self.world.producers[p as usize].txn.current = Some(t);
+        self.log(|sim| {
+            (
+                sim.client_name(Client::Producer(p)),
+                "beginTransaction()".into(),
+                String::new(),
+                format!("transaction {}", t + 1),
+            )
+        });
+    }
+
+    /// After the last send of a block the application calls commit or abort and waits.
+    /// Returns whether it is now waiting.
+    pub(super) fn end_if_last(&mut self, p: u32, msg: MsgId) -> bool {
+        let Some(t) = self.model.send_of(msg).1.txn else { return false };
+        let spec = &self.model.producers[p as usize].transactions[t as usize];
+        if msg + 1 != spec.end_msg {
+            return false;
+        }
+        let commit = spec.commit;
+        self.world.producers[p as usize].txn.ending = Some(commit);
+        self.log(|sim| {
+            let what = if commit { "commitTransaction()" } else { "flush(), abortTransaction()" };
+            let how = if commit { "flushing, then EndTxn(COMMIT)" } else { "flushing, then EndTxn(ABORT)" };
+            (sim.client_name(Client::Producer(p)), what.into(), String::new(), how.into())
+        });
+        self.try_end_txn(p);
+        true
+    }
+
+    /// Sends EndTxn once every record of the transaction has been answered.
+    pub(super) fn try_end_txn(&mut self, p: u32) {
+        let s = &self.world.producers[p as usize];
+        let Some(mut commit) = s.txn.ending else { return };
+        if s.txn.end_sent || !s.batches.is_empty() || !s.in_flight.is_empty() {
+            return;
+        }
+        if commit && s.txn.abortable {
+            // A record of the transaction failed: commitTransaction fails, the transaction can
+            // only be aborted (an abortable error).
+            commit = false;
+            self.log(|sim| {
+                (
+                    sim.client_name(Client::Producer(p)),
+                    "commitTransaction()".into(),
+                    String::new(),
+                    "failed: a record of the transaction failed; aborting".into(),
+                )
+            });
+        }
+        let s = &mut self.world.producers[p as usize];
+        s.txn.end_sent = true;
+        s.txn.ending = Some(commit);
+        let (producer_id, epoch) = (s.producer_id, s.producer_epoch);
+        self.txn_request(p, TxnRequest::EndTxn { producer_id, epoch, commit });
+    }
+
+    /// A transactional producer sends to a partition only once the coordinator added it to the
+    /// transaction. Returns whether the partition must wait.
+    pub(super) fn txn_holds_partition(&mut self, p: u32, part: PartitionIdx) -> bool {
+        if !self.is_transactional(p) {
+            return false;
+        }
+        let s = &mut self.world.producers[p as usize];
+        if s.txn.added.contains(&part) {
+            return false;
+        }
+        if s.txn.adding.insert(part) {
+            let (producer_id, epoch) = (s.producer_id, s.producer_epoch);
+            self.txn_request(p, TxnRequest::AddPartitionsToTxn { producer_id, epoch, partitions: vec![part] });
+        }
+        true
+    }
+
+    /// ProducerFenced / InvalidProducerEpoch: a newer instance owns the transactional id; this
+    /// one must stop, and what it had not committed fails.
+    pub(super) fn producer_fenced(&mut self, p: u32, error: &'static str) {
+        let s = &mut self.world.producers[p as usize];
+        if s.txn.fenced {
+            return;
+        }
+        s.txn.fenced = true;
+        s.alive = false;
+        let pending: Vec<MsgId> = s.batches.values().flat_map(|b| b.msgs.iter().copied()).collect();
+        s.batches.clear();
+        s.queues.clear();
+        s.in_flight.clear();
+        for m in pending {
+            self.world.messages[m as usize].failed.get_or_insert(error);
+        }
+        self.log(|sim| {
+            (
+                sim.client_name(Client::Producer(p)),
+                "fenced".into(),
+                String::new(),
+                format!("{error}: a newer instance owns the transactional id; this producer stops"),
+            )
+        });
+    }
+
+    /// What a restarted transactional application sends again: every record of the
+    /// transactions that never completed, from each one's start.
+    pub(super) fn transactional_resend(&self, p: u32) -> Vec<MsgId> {
+        let cfg = &self.model.producers[p as usize];
+        let s = &self.world.producers[p as usize];
+        let sent_end = cfg.first_msg + s.next_send;
+        cfg.transactions
+            .iter()
+            .enumerate()
+            .filter(|(t, _)| !s.txn.done.contains(&(*t as u32)))
+            .flat_map(|(_, spec)| spec.first_msg..spec.end_msg.min(sent_end))
+            .collect()
+    }
+}
