@@ -12,10 +12,10 @@
 //! cluster { brokers 1  topic orders { partitions 1 } }
 //! producer shop {
 //!   guarantee at-least-once
-//!   send 2 to orders value "order{i}"
+//!   send 2 to orders value "order{i}" every 40s
 //! }
 //! faults { ack lost for shop send 1 }
-//! expect { duplicates 1  log orders-0 [order1, order2, order1] }
+//! expect { duplicates 1  log orders-0 [order1, order1, order2] }
 //! "#;
 //! let model = scn::load(source).expect("valid scenario");
 //! let run = scn::sim::run(&model, &scn::sim::Options::default());
