@@ -314,6 +314,7 @@ pub enum FaultAction {
 pub enum TrackVar {
     HighWatermark(PartitionIdx),
     LogEndOffset(PartitionIdx),
+    LastStableOffset(PartitionIdx),
     Leader(PartitionIdx),
     Isr(PartitionIdx),
     Position(u32),

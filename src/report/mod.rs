@@ -327,6 +327,7 @@ pub fn track_name(model: &Model, v: &TrackVar) -> String {
     match *v {
         TrackVar::HighWatermark(p) => format!("{}.high_watermark", model.partition_name(p)),
         TrackVar::LogEndOffset(p) => format!("{}.log_end_offset", model.partition_name(p)),
+        TrackVar::LastStableOffset(p) => format!("{}.last_stable_offset", model.partition_name(p)),
         TrackVar::Leader(p) => format!("{}.leader", model.partition_name(p)),
         TrackVar::Isr(p) => format!("{}.isr", model.partition_name(p)),
         TrackVar::Position(c) => format!("{}.position", model.consumers[c as usize].name),

@@ -166,9 +166,9 @@ impl Sim<'_> {
         self.log(|_| {
             (
                 format!("txn coordinator ({id})"),
-                "EndTxn".into(),
+                "decision".into(),
                 String::new(),
-                format!("{} (decision written)", state.name()),
+                format!("{} written to the transaction log", state.name()),
             )
         });
         let parts: Vec<PartitionIdx> = self.world.txns[t as usize].pending_markers.iter().copied().collect();

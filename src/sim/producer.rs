@@ -25,8 +25,9 @@ impl Sim<'_> {
         s.alive = true;
         s.next_sequence.clear();
         if cfg.transactional_id.is_some() {
-            // The transactional id's producer id and epoch come from the coordinator.
-            self.init_transactions(p);
+            // The application calls initTransactions() when it starts sending; the producer id
+            // and epoch come from the coordinator.
+            self.schedule_next_send(p);
             return;
         }
         let pid = if idempotent {
@@ -64,6 +65,10 @@ impl Sim<'_> {
     /// them, as one application thread makes them in a loop).
     pub(super) fn on_app_send(&mut self, p: u32, inc: u32) {
         if !self.producer_live(p, inc) {
+            return;
+        }
+        if self.is_transactional(p) && !self.world.producers[p as usize].txn.ready {
+            self.init_transactions(p);
             return;
         }
         loop {

@@ -12,6 +12,10 @@ impl Sim<'_> {
                 Some(r) => r.high_watermark.to_string(),
                 None => "offline".into(),
             },
+            TrackVar::LastStableOffset(p) => match w.partitions[p as usize].leader_replica() {
+                Some(r) => r.last_stable_offset().to_string(),
+                None => "offline".into(),
+            },
             TrackVar::LogEndOffset(p) => match w.partitions[p as usize].leader_replica() {
                 Some(r) => r.log_end_offset().to_string(),
                 None => "offline".into(),

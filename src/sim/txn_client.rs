@@ -18,6 +18,9 @@ impl Sim<'_> {
 
     /// initTransactions: nothing is sent until the coordinator hands out the epoch.
     pub(super) fn init_transactions(&mut self, p: u32) {
+        if std::mem::replace(&mut self.world.producers[p as usize].txn.initializing, true) {
+            return;
+        }
         self.world.producers[p as usize].txn.ready = false;
         self.log(|sim| {
             (
@@ -42,6 +45,7 @@ impl Sim<'_> {
                 s.producer_epoch = epoch;
                 s.next_sequence.clear();
                 s.txn.ready = true;
+                s.txn.initializing = false;
                 self.log(|_| {
                     (
                         name,
@@ -182,7 +186,13 @@ impl Sim<'_> {
         }
         s.txn.fenced = true;
         s.alive = false;
-        let pending: Vec<MsgId> = s.batches.values().flat_map(|b| b.msgs.iter().copied()).collect();
+        let mut pending: Vec<MsgId> = s.batches.values().flat_map(|b| b.msgs.iter().copied()).collect();
+        // commitTransaction can no longer succeed: every record of the open transaction fails.
+        if let Some(t) = s.txn.current {
+            let spec = &self.model.producers[p as usize].transactions[t as usize];
+            let sent_end = self.model.producers[p as usize].first_msg + s.next_send;
+            pending.extend(spec.first_msg..spec.end_msg.min(sent_end));
+        }
         s.batches.clear();
         s.queues.clear();
         s.in_flight.clear();

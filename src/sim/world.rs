@@ -239,6 +239,8 @@ pub struct Producer {
 pub struct TxnClient {
     /// initTransactions completed.
     pub ready: bool,
+    /// InitProducerId is on its way.
+    pub initializing: bool,
     /// The transaction block (index in `ProducerConfig::transactions`) now open.
     pub current: Option<u32>,
     /// commitTransaction (true) or abortTransaction (false) was called and is completing.
