@@ -34,6 +34,7 @@ pub struct File {
     pub cluster: Option<Spanned<Cluster>>,
     pub producers: Vec<Producer>,
     pub consumers: Vec<Consumer>,
+    pub processors: Vec<Processor>,
     pub faults: Vec<Spanned<Fault>>,
     /// `track [a, b]`; `None` picks the default variables.
     pub track: Option<Vec<Spanned<String>>>,
@@ -169,6 +170,79 @@ pub struct Consumer {
 pub struct Subscribe {
     pub topics: Vec<Spanned<String>>,
     pub group: Spanned<String>,
+}
+
+/// `processor NAME { guarantee exactly-once  consume T group G  output T2 value EXPR ... }`
+#[derive(Debug, Clone)]
+pub struct Processor {
+    pub name: Spanned<String>,
+    pub guarantee: Option<Spanned<Guarantee>>,
+    /// `consume t1, t2 group g` (like a consumer's `subscribe`).
+    pub consumes: Vec<Spanned<Subscribe>>,
+    pub outputs: Vec<Spanned<Output>>,
+    /// `start at 100ms`
+    pub start_at: Option<Spanned<u64>>,
+    /// Consumer and producer settings, and the processor's own (`seek.on.abort`).
+    pub settings: Vec<Setting>,
+}
+
+/// `output TOPIC [key EXPR] [value EXPR] [when EXPR]`
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub topic: Spanned<String>,
+    /// Without `key` the output keeps the input's key.
+    pub key: Option<Spanned<Expr>>,
+    /// Without `value` the output keeps the input's value.
+    pub value: Option<Spanned<Expr>>,
+    /// Without `when` every input record gives one output record.
+    pub when: Option<Spanned<Expr>>,
+}
+
+/// An expression over the input record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expr {
+    /// `"text"`
+    Str(String),
+    /// `42`
+    Int(i64),
+    /// `key`
+    Key,
+    /// `value`
+    Value,
+    /// `upper(value)`
+    Call(Func, Vec<Spanned<Expr>>),
+    /// `a + b`, `a == b`, `a && b`
+    Binary(BinOp, Box<Spanned<Expr>>, Box<Spanned<Expr>>),
+    /// `!a`
+    Not(Box<Spanned<Expr>>),
+}
+
+/// A built-in function of the expression language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Func {
+    Upper,
+    Lower,
+    Int,
+    Str,
+    Len,
+}
+
+/// A binary operator, lowest precedence first: `||`, `&&`, comparisons, `+ -`, `* / %`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    Or,
+    And,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
 }
 
 /// One line of the `faults` block.

@@ -37,8 +37,16 @@ pub struct Model {
     pub producers: Vec<ProducerConfig>,
     pub consumers: Vec<ConsumerConfig>,
     pub groups: Vec<GroupConfig>,
-    /// How many messages all producers send in all (message ids are `0..total_messages`).
+    /// Consume-transform-produce applications; each runs one of `consumers` and one of
+    /// `producers` (those come after the plain ones).
+    pub processors: Vec<ProcessorConfig>,
+    /// How many messages the plain producers' `send` statements make (ids `0..sent_messages`).
+    pub sent_messages: u32,
+    /// Every message: sent ones, then the output records processors derive from their inputs
+    /// (ids `sent_messages..total_messages`, processor by processor).
     pub total_messages: u32,
+    /// The derived (output) messages, in id order from `sent_messages`.
+    pub derived: Vec<Derived>,
     pub faults: Vec<FaultSpec>,
     pub track: Vec<TrackVar>,
     pub expects: Vec<ExpectSpec>,
@@ -128,6 +136,36 @@ pub struct ProducerConfig {
     /// Messages `first_msg..first_msg + message_count` belong to this producer.
     pub first_msg: MsgId,
     pub message_count: u32,
+    /// The processor this producer is the output half of.
+    pub processor: Option<u32>,
+}
+
+/// A consume-transform-produce application (`processor` block).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ProcessorConfig {
+    pub name: String,
+    pub guarantee: Guarantee,
+    /// Its consumer half (index in `Model::consumers`).
+    pub consumer: u32,
+    /// Its producer half (index in `Model::producers`).
+    pub producer: u32,
+    /// Output topics, one per `output` line.
+    pub outputs: Vec<u32>,
+    /// `seek.on.abort` (exactly-once default true): after an aborted transaction, seek back to
+    /// the committed offsets; without it the records of the aborted transaction are skipped.
+    pub seek_on_abort: bool,
+    /// derived[processor][input msg]: the first derived id and how many outputs it has.
+    pub outputs_of: std::collections::BTreeMap<MsgId, (MsgId, u32)>,
+}
+
+/// An output record a processor makes from an input record.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Derived {
+    pub processor: u32,
+    pub parent: MsgId,
+    pub topic: u32,
+    pub key: Option<String>,
+    pub value: String,
 }
 
 /// One `send` statement, expanded lazily: message `first_msg + i - 1` is its `i`-th send.
@@ -237,6 +275,8 @@ pub struct ConsumerConfig {
     pub start_at_ms: u64,
     /// `isolation.level read_committed`: read below the last stable offset, skip aborted records.
     pub read_committed: bool,
+    /// The processor this consumer is the input half of.
+    pub processor: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -352,7 +392,17 @@ pub enum ExpectCheck {
 }
 
 impl Model {
-    /// The send statement that produced `msg`, and the message's 1-based index in it.
+    /// Whether `msg` is a processor's output record.
+    pub fn is_derived(&self, msg: MsgId) -> bool {
+        msg >= self.sent_messages
+    }
+
+    pub fn derived(&self, msg: MsgId) -> &Derived {
+        &self.derived[(msg - self.sent_messages) as usize]
+    }
+
+    /// The send statement that produced `msg`, and the message's 1-based index in it
+    /// (plain producers' messages only).
     pub fn send_of(&self, msg: MsgId) -> (u32, &SendSpec, u32) {
         let p = self.producer_of(msg);
         let sends = &self.producers[p as usize].sends;
@@ -361,17 +411,39 @@ impl Model {
         (p, s, msg - s.first_msg + 1)
     }
 
+    /// The statement's transaction block, if the message was sent in one.
+    pub fn txn_of(&self, msg: MsgId) -> Option<u32> {
+        if self.is_derived(msg) { None } else { self.send_of(msg).1.txn }
+    }
+
     pub fn producer_of(&self, msg: MsgId) -> u32 {
+        // Producers are in message order; one with no messages shares its first id with the next,
+        // which wins the tie.
         (self.producers.partition_point(|p| p.first_msg <= msg) - 1) as u32
+    }
+
+    pub fn topic_of(&self, msg: MsgId) -> u32 {
+        if self.is_derived(msg) { self.derived(msg).topic } else { self.send_of(msg).1.topic }
+    }
+
+    /// The partition a `send ... partition P` fixed, if any.
+    pub fn fixed_partition(&self, msg: MsgId) -> Option<u32> {
+        if self.is_derived(msg) { None } else { self.send_of(msg).1.partition }
     }
 
     /// The message's value as the producer sent it.
     pub fn value(&self, msg: MsgId) -> String {
+        if self.is_derived(msg) {
+            return self.derived(msg).value.clone();
+        }
         let (_, s, i) = self.send_of(msg);
         s.value.render(i, s.first_number + i - 1)
     }
 
     pub fn key(&self, msg: MsgId) -> Option<String> {
+        if self.is_derived(msg) {
+            return self.derived(msg).key.clone();
+        }
         let (_, s, i) = self.send_of(msg);
         s.key.as_ref().map(|k| k.render(i, s.first_number + i - 1))
     }

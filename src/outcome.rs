@@ -73,8 +73,14 @@ impl<'a> Analysis<'a> {
 
     /// Groups that subscribe to the topic `msg` was sent to.
     fn groups_for(&self, msg: MsgId) -> impl Iterator<Item = u32> + '_ {
-        let topic = self.model.send_of(msg).1.topic;
-        (0..self.model.groups.len() as u32).filter(move |g| self.model.groups[*g as usize].topics.contains(&topic))
+        // A processor's own group is not a destination: what it makes of a record is its
+        // output records, whose fates are counted themselves.
+        let topic = self.model.topic_of(msg);
+        (0..self.model.groups.len() as u32).filter(move |g| {
+            let group = &self.model.groups[*g as usize];
+            group.topics.contains(&topic)
+                && !group.members.iter().all(|c| self.model.consumers[*c as usize].processor.is_some())
+        })
     }
 
     /// Times each group subscribed to the message's topic processed it: (group, times).
@@ -89,7 +95,9 @@ impl<'a> Analysis<'a> {
         let copies = u32::from(self.copies[msg as usize]);
         let mk = |fate, times| MessageFate { fate, times };
         if st.sent_at.is_none() {
-            return mk(Fate::NotSent, 0);
+            // An output a processor never produced, although its input was there, is lost.
+            let parent_seen = self.model.is_derived(msg) && self.copies[self.model.derived(msg).parent as usize] > 0;
+            return mk(if parent_seen { Fate::Lost } else { Fate::NotSent }, 0);
         }
         if copies == 0 && self.in_aborted_block(msg) {
             return mk(Fate::Aborted, 0);
@@ -119,8 +127,8 @@ impl<'a> Analysis<'a> {
 
     /// Whether the message belongs to a `transaction { } abort` block.
     fn in_aborted_block(&self, msg: MsgId) -> bool {
-        let (p, spec, _) = self.model.send_of(msg);
-        spec.txn.is_some_and(|t| !self.model.producers[p as usize].transactions[t as usize].commit)
+        let p = self.model.producer_of(msg);
+        self.model.txn_of(msg).is_some_and(|t| !self.model.producers[p as usize].transactions[t as usize].commit)
     }
 
     /// Why the message ended as it did, in a phrase.
@@ -141,6 +149,14 @@ impl<'a> Analysis<'a> {
                 join(&["in a transaction the producer aborted", &seen.join(", ")])
             }
             Fate::Failed => failed_note,
+            Fate::Lost if st.sent_at.is_none() => {
+                let d = self.model.derived(msg);
+                format!(
+                    "{} never produced it from {} (its input was skipped)",
+                    self.model.processors[d.processor as usize].name,
+                    self.model.value(d.parent)
+                )
+            }
             Fate::Lost => {
                 if copies == 0 {
                     self.why_not_written(msg)
@@ -204,6 +220,14 @@ impl<'a> Analysis<'a> {
 
     fn why_copies(&self, msg: MsgId) -> String {
         let st = &self.run.world.messages[msg as usize];
+        if self.copies[msg as usize] > 1 && self.model.is_derived(msg) {
+            let d = self.model.derived(msg);
+            return format!(
+                "{} processed {} again (restart or rebalance before its offsets were committed)",
+                self.model.processors[d.processor as usize].name,
+                self.model.value(d.parent)
+            );
+        }
         if self.copies[msg as usize] > 1 {
             let p = &self.model.producers[self.model.producer_of(msg) as usize];
             if p.enable_idempotence {
@@ -321,12 +345,15 @@ impl<'a> Analysis<'a> {
         let mut out = Vec::new();
         let w = &self.run.world;
         for (pi, p) in self.model.producers.iter().enumerate() {
-            let mut topics: Vec<u32> = p.sends.iter().map(|s| s.topic).collect();
+            let mut topics: Vec<u32> = match p.processor {
+                Some(pi) => self.model.processors[pi as usize].outputs.clone(),
+                None => p.sends.iter().map(|s| s.topic).collect(),
+            };
+            topics.sort_unstable();
             topics.dedup();
             for t in topics {
-                let msgs: Vec<MsgId> = (p.first_msg..p.first_msg + p.message_count)
-                    .filter(|m| self.model.send_of(*m).1.topic == t)
-                    .collect();
+                let msgs: Vec<MsgId> =
+                    (p.first_msg..p.first_msg + p.message_count).filter(|m| self.model.topic_of(*m) == t).collect();
                 let sent = msgs.iter().filter(|m| w.messages[**m as usize].sent_at.is_some()).count() as u64;
                 let acked = msgs.iter().filter(|m| w.messages[**m as usize].acked_at.is_some()).count() as u64;
                 let failed = msgs
@@ -377,7 +404,7 @@ impl<'a> Analysis<'a> {
             let cfg = &self.model.consumers[first as usize];
             for t in &group.topics {
                 let in_topic: Vec<MsgId> =
-                    (0..self.model.total_messages).filter(|m| self.model.send_of(*m).1.topic == *t).collect();
+                    (0..self.model.total_messages).filter(|m| self.model.topic_of(*m) == *t).collect();
                 let in_log: Vec<MsgId> = in_topic.iter().copied().filter(|m| self.copies[*m as usize] > 0).collect();
                 let processed = in_log.iter().filter(|m| w.processed[g][**m as usize] > 0).count() as u64;
                 let lost = in_log.iter().filter(|m| w.processed[g][**m as usize] == 0).count() as u64;

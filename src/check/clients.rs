@@ -9,7 +9,7 @@ use crate::model::{
     Acks, ConsumerConfig, GroupConfig, Model, OffsetReset, ProducerConfig, SendSpec, Template, TxnSpec, limits,
 };
 
-const PRODUCER_KEYS: &[&str] = &[
+pub(super) const PRODUCER_KEYS: &[&str] = &[
     "acks",
     "retries",
     "enable.idempotence",
@@ -23,7 +23,7 @@ const PRODUCER_KEYS: &[&str] = &[
     "transaction.timeout.ms",
 ];
 
-const CONSUMER_KEYS: &[&str] = &[
+pub(super) const CONSUMER_KEYS: &[&str] = &[
     "max.poll.records",
     "auto.offset.reset",
     "enable.auto.commit",
@@ -56,233 +56,249 @@ pub fn producers(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic
             );
             break;
         }
-        let mut s = Settings::new("producer", &p.settings, PRODUCER_KEYS);
-        if let Some(g) = &p.guarantee {
-            // Presets as the seeds describe them; explicit settings win.
-            match g.node {
-                Guarantee::AtMostOnce => {
-                    s.preset("acks", word("1"), g.span);
-                    s.preset("retries", Value::Int(0), g.span);
-                    s.preset("enable.idempotence", Value::Bool(false), g.span);
-                }
-                Guarantee::AtLeastOnce => {
-                    s.preset("acks", word("all"), g.span);
-                    s.preset("retries", Value::Int(INT_MAX as i64), g.span);
-                    s.preset("enable.idempotence", Value::Bool(false), g.span);
-                }
-                Guarantee::ExactlyOnce => {
-                    // Without transactions the producer's share of exactly-once is idempotence:
-                    // exactly-once per partition for the life of one producer id.
-                    s.preset("acks", word("all"), g.span);
-                    s.preset("enable.idempotence", Value::Bool(true), g.span);
-                }
+        if let Some(cfg) = producer_config(p, file.producers.len() == 1, model, diags, &mut next_msg) {
+            model.producers.push(cfg);
+        }
+    }
+    model.total_messages = next_msg as u32;
+}
+
+/// One producer's resolved config; its messages are numbered from `*next_msg`.
+pub(super) fn producer_config(
+    p: &ast::Producer,
+    lone: bool,
+    model: &Model,
+    diags: &mut Vec<Diagnostic>,
+    next_msg_ref: &mut u64,
+) -> Option<ProducerConfig> {
+    let mut next_msg = *next_msg_ref;
+    let mut s = Settings::new("producer", &p.settings, PRODUCER_KEYS);
+    if let Some(g) = &p.guarantee {
+        // Presets as the seeds describe them; explicit settings win.
+        match g.node {
+            Guarantee::AtMostOnce => {
+                s.preset("acks", word("1"), g.span);
+                s.preset("retries", Value::Int(0), g.span);
+                s.preset("enable.idempotence", Value::Bool(false), g.span);
+            }
+            Guarantee::AtLeastOnce => {
+                s.preset("acks", word("all"), g.span);
+                s.preset("retries", Value::Int(INT_MAX as i64), g.span);
+                s.preset("enable.idempotence", Value::Bool(false), g.span);
+            }
+            Guarantee::ExactlyOnce => {
+                // Without transactions the producer's share of exactly-once is idempotence:
+                // exactly-once per partition for the life of one producer id.
+                s.preset("acks", word("all"), g.span);
+                s.preset("enable.idempotence", Value::Bool(true), g.span);
             }
         }
-        let transactional_id = match s.get("transactional.id").map(|f| f.value.clone()) {
-            Some(Value::Str(id) | Value::Word(id)) if !id.is_empty() => Some(id),
-            Some(_) => {
-                let span = s.span_of("transactional.id").unwrap_or(p.name.span);
-                s.diags.push(
-                    Diagnostic::new("invalid value for producer setting `transactional.id`", span)
-                        .label("expected a non-empty name or string"),
+    }
+    let transactional_id = match s.get("transactional.id").map(|f| f.value.clone()) {
+        Some(Value::Str(id) | Value::Word(id)) if !id.is_empty() => Some(id),
+        Some(_) => {
+            let span = s.span_of("transactional.id").unwrap_or(p.name.span);
+            s.diags.push(
+                Diagnostic::new("invalid value for producer setting `transactional.id`", span)
+                    .label("expected a non-empty name or string"),
+            );
+            None
+        }
+        None => None,
+    };
+    // The broker's transaction.max.timeout.ms (900000) bounds it (InvalidTxnTimeoutException).
+    let transaction_timeout_ms = s.number("transaction.timeout.ms", 60_000, 1, 900_000);
+    let acks = match s.choice("acks", "all", &["0", "1", "all", "-1"]) {
+        "0" => Acks::Zero,
+        "1" => Acks::One,
+        _ => Acks::All,
+    };
+    let retries = s.number("retries", INT_MAX, 0, INT_MAX) as u32;
+    let max_in_flight = s.number("max.in.flight.requests.per.connection", 5, 1, INT_MAX) as u32;
+    let request_timeout_ms = s.number("request.timeout.ms", 30_000, 0, INT_MAX);
+    let linger_ms = s.number("linger.ms", 0, 0, 0);
+    let mut delivery_timeout_ms = s.number("delivery.timeout.ms", 120_000, 0, INT_MAX);
+    if delivery_timeout_ms < linger_ms + request_timeout_ms {
+        if s.configured("delivery.timeout.ms") {
+            // ProducerConfig: "delivery.timeout.ms should be equal to or larger than
+            // linger.ms + request.timeout.ms".
+            let span = s.span_of("delivery.timeout.ms").unwrap_or(p.name.span);
+            s.diags.push(
+                Diagnostic::new("delivery.timeout.ms is shorter than linger.ms + request.timeout.ms", span)
+                    .label(format!("expected at least {} (ConfigException)", linger_ms + request_timeout_ms)),
+            );
+        } else {
+            delivery_timeout_ms = linger_ms + request_timeout_ms;
+        }
+    }
+    // Kafka 3.x: enable.idempotence defaults to true; an explicit `true` that conflicts with
+    // acks / retries / max.in.flight is a ConfigException, an implicit one is turned off.
+    let explicit = s.configured("enable.idempotence");
+    let mut idempotence = s.boolean("enable.idempotence", true);
+    if idempotence {
+        let conflicts = [
+            (acks != Acks::All, "acks", "Must set acks to all in order to use the idempotent producer"),
+            (retries == 0, "retries", "Must set retries to non-zero when using the idempotent producer"),
+            (
+                max_in_flight > 5,
+                "max.in.flight.requests.per.connection",
+                "Must set max.in.flight.requests.per.connection to at most 5 to use the idempotent producer",
+            ),
+        ];
+        for (bad, key, msg) in conflicts {
+            if !bad {
+                continue;
+            }
+            if explicit {
+                let span = s.span_of(key).unwrap_or(p.name.span);
+                let idem_span = s.span_of("enable.idempotence").unwrap_or(span);
+                let mut d = Diagnostic::new(format!("`{key}` conflicts with `enable.idempotence true`"), span)
+                    .label(format!("{msg} (ConfigException)"))
+                    .related(idem_span, "idempotence enabled here");
+                if let Some(n) = s.origin_note("enable.idempotence").or_else(|| s.origin_note(key)) {
+                    d = d.note(n);
+                }
+                s.diags.push(d);
+            }
+            idempotence = false;
+        }
+    }
+    if let (Some(_), false) = (&transactional_id, idempotence) {
+        // ProducerConfig: "Cannot set a transactional.id without also enabling idempotence."
+        let span = s.span_of("transactional.id").unwrap_or(p.name.span);
+        s.diags.push(
+                Diagnostic::new("a transactional.id needs idempotence", span)
+                    .label("Cannot set a transactional.id without also enabling idempotence (ConfigException)")
+                    .note("idempotence is off because of enable.idempotence false, acks other than all, retries 0 or more than 5 in flight"),
+            );
+    }
+    let batch_size = s.number("batch.size", 16_384, 0, INT_MAX);
+    let retry_backoff_ms = s.number("retry.backoff.ms", 100, 0, INT_MAX);
+    diags.append(&mut s.diags);
+
+    let first_msg = next_msg;
+    let mut sends = Vec::new();
+    // Which transaction block each send statement sits in.
+    let txn_of = |i: usize| {
+        p.transactions.iter().position(|t| (t.node.first_send..t.node.first_send + t.node.sends).contains(&i))
+    };
+    if transactional_id.is_none() {
+        if let Some(t) = p.transactions.first() {
+            diags.push(
+                Diagnostic::new("a transaction needs a transactional.id", t.span)
+                    .label("this producer has no `transactional.id`")
+                    .note("add e.g. `transactional.id \"shop-1\"` to the producer"),
+            );
+        }
+    }
+    let mut number: u64 = 1;
+    let mut clock = 0u64;
+    for (si, send) in p.sends.iter().enumerate() {
+        let sn = &send.node;
+        let txn = txn_of(si).map(|t| t as u32);
+        if transactional_id.is_some() && txn.is_none() {
+            // TransactionManager: a send outside a transaction is an IllegalStateException.
+            diags.push(
+                Diagnostic::new("a transactional producer sends inside transactions", send.span)
+                    .label("wrap this in `transaction { ... } commit`")
+                    .note("Kafka rejects a send outside beginTransaction/commitTransaction (IllegalStateException)"),
+            );
+        }
+        let Some(topic) = find_topic(model, &sn.topic, diags) else {
+            continue;
+        };
+        let count = sn.count.as_ref().map_or(1, |c| c.node);
+        if count == 0 {
+            let span = sn.count.as_ref().map_or(send.span, |c| c.span);
+            diags.push(Diagnostic::new("a send of zero messages", span).label("expected at least 1"));
+            continue;
+        }
+        if next_msg + count > limits::MAX_MESSAGES {
+            let span = sn.count.as_ref().map_or(send.span, |c| c.span);
+            diags.push(
+                Diagnostic::new("too many messages", span)
+                    .label(format!("a scenario sends at most {} messages in all", limits::MAX_MESSAGES)),
+            );
+            next_msg = limits::MAX_MESSAGES;
+            continue;
+        }
+        let parts = model.topics[topic as usize].partitions;
+        let partition = match &sn.partition {
+            Some(pt) if pt.node < u64::from(parts) => Some(pt.node as u32),
+            Some(pt) => {
+                diags.push(
+                    Diagnostic::new(format!("topic `{}` has no partition {}", sn.topic.node, pt.node), pt.span)
+                        .label(format!("partitions are 0 to {}", parts - 1)),
                 );
                 None
             }
             None => None,
         };
-        // The broker's transaction.max.timeout.ms (900000) bounds it (InvalidTxnTimeoutException).
-        let transaction_timeout_ms = s.number("transaction.timeout.ms", 60_000, 1, 900_000);
-        let acks = match s.choice("acks", "all", &["0", "1", "all", "-1"]) {
-            "0" => Acks::Zero,
-            "1" => Acks::One,
-            _ => Acks::All,
-        };
-        let retries = s.number("retries", INT_MAX, 0, INT_MAX) as u32;
-        let max_in_flight = s.number("max.in.flight.requests.per.connection", 5, 1, INT_MAX) as u32;
-        let request_timeout_ms = s.number("request.timeout.ms", 30_000, 0, INT_MAX);
-        let linger_ms = s.number("linger.ms", 0, 0, 0);
-        let mut delivery_timeout_ms = s.number("delivery.timeout.ms", 120_000, 0, INT_MAX);
-        if delivery_timeout_ms < linger_ms + request_timeout_ms {
-            if s.configured("delivery.timeout.ms") {
-                // ProducerConfig: "delivery.timeout.ms should be equal to or larger than
-                // linger.ms + request.timeout.ms".
-                let span = s.span_of("delivery.timeout.ms").unwrap_or(p.name.span);
-                s.diags.push(
-                    Diagnostic::new("delivery.timeout.ms is shorter than linger.ms + request.timeout.ms", span)
-                        .label(format!("expected at least {} (ConfigException)", linger_ms + request_timeout_ms)),
-                );
-            } else {
-                delivery_timeout_ms = linger_ms + request_timeout_ms;
-            }
+        let every_ms = sn.every.as_ref().map_or(0, |e| e.node);
+        if let Some(at) = &sn.at {
+            clock = at.node;
         }
-        // Kafka 3.x: enable.idempotence defaults to true; an explicit `true` that conflicts with
-        // acks / retries / max.in.flight is a ConfigException, an implicit one is turned off.
-        let explicit = s.configured("enable.idempotence");
-        let mut idempotence = s.boolean("enable.idempotence", true);
-        if idempotence {
-            let conflicts = [
-                (acks != Acks::All, "acks", "Must set acks to all in order to use the idempotent producer"),
-                (retries == 0, "retries", "Must set retries to non-zero when using the idempotent producer"),
-                (
-                    max_in_flight > 5,
-                    "max.in.flight.requests.per.connection",
-                    "Must set max.in.flight.requests.per.connection to at most 5 to use the idempotent producer",
-                ),
-            ];
-            for (bad, key, msg) in conflicts {
-                if !bad {
-                    continue;
-                }
-                if explicit {
-                    let span = s.span_of(key).unwrap_or(p.name.span);
-                    let idem_span = s.span_of("enable.idempotence").unwrap_or(span);
-                    let mut d = Diagnostic::new(format!("`{key}` conflicts with `enable.idempotence true`"), span)
-                        .label(format!("{msg} (ConfigException)"))
-                        .related(idem_span, "idempotence enabled here");
-                    if let Some(n) = s.origin_note("enable.idempotence").or_else(|| s.origin_note(key)) {
-                        d = d.note(n);
-                    }
-                    s.diags.push(d);
-                }
-                idempotence = false;
-            }
-        }
-        if let (Some(_), false) = (&transactional_id, idempotence) {
-            // ProducerConfig: "Cannot set a transactional.id without also enabling idempotence."
-            let span = s.span_of("transactional.id").unwrap_or(p.name.span);
-            s.diags.push(
-                Diagnostic::new("a transactional.id needs idempotence", span)
-                    .label("Cannot set a transactional.id without also enabling idempotence (ConfigException)")
-                    .note("idempotence is off because of enable.idempotence false, acks other than all, retries 0 or more than 5 in flight"),
-            );
-        }
-        let batch_size = s.number("batch.size", 16_384, 0, INT_MAX);
-        let retry_backoff_ms = s.number("retry.backoff.ms", 100, 0, INT_MAX);
-        diags.append(&mut s.diags);
-
-        let first_msg = next_msg;
-        let mut sends = Vec::new();
-        // Which transaction block each send statement sits in.
-        let txn_of = |i: usize| {
-            p.transactions.iter().position(|t| (t.node.first_send..t.node.first_send + t.node.sends).contains(&i))
-        };
-        if transactional_id.is_none() {
-            if let Some(t) = p.transactions.first() {
-                diags.push(
-                    Diagnostic::new("a transaction needs a transactional.id", t.span)
-                        .label("this producer has no `transactional.id`")
-                        .note("add e.g. `transactional.id \"shop-1\"` to the producer"),
-                );
-            }
-        }
-        let mut number: u64 = 1;
-        let mut clock = 0u64;
-        for (si, send) in p.sends.iter().enumerate() {
-            let sn = &send.node;
-            let txn = txn_of(si).map(|t| t as u32);
-            if transactional_id.is_some() && txn.is_none() {
-                // TransactionManager: a send outside a transaction is an IllegalStateException.
-                diags.push(
-                    Diagnostic::new("a transactional producer sends inside transactions", send.span)
-                        .label("wrap this in `transaction { ... } commit`")
-                        .note(
-                            "Kafka rejects a send outside beginTransaction/commitTransaction (IllegalStateException)",
-                        ),
-                );
-            }
-            let Some(topic) = find_topic(model, &sn.topic, diags) else {
-                continue;
-            };
-            let count = sn.count.as_ref().map_or(1, |c| c.node);
-            if count == 0 {
-                let span = sn.count.as_ref().map_or(send.span, |c| c.span);
-                diags.push(Diagnostic::new("a send of zero messages", span).label("expected at least 1"));
-                continue;
-            }
-            if next_msg + count > limits::MAX_MESSAGES {
-                let span = sn.count.as_ref().map_or(send.span, |c| c.span);
-                diags.push(
-                    Diagnostic::new("too many messages", span)
-                        .label(format!("a scenario sends at most {} messages in all", limits::MAX_MESSAGES)),
-                );
-                next_msg = limits::MAX_MESSAGES;
-                continue;
-            }
-            let parts = model.topics[topic as usize].partitions;
-            let partition = match &sn.partition {
-                Some(pt) if pt.node < u64::from(parts) => Some(pt.node as u32),
-                Some(pt) => {
-                    diags.push(
-                        Diagnostic::new(format!("topic `{}` has no partition {}", sn.topic.node, pt.node), pt.span)
-                            .label(format!("partitions are 0 to {}", parts - 1)),
-                    );
-                    None
-                }
-                None => None,
-            };
-            let every_ms = sn.every.as_ref().map_or(0, |e| e.node);
-            if let Some(at) = &sn.at {
-                clock = at.node;
-            }
-            let end = clock.saturating_add(every_ms.saturating_mul(count - 1));
-            if end > limits::MAX_DURATION_MS {
-                diags.push(Diagnostic::new("sends run past the longest allowed run", send.span).label(format!(
+        let end = clock.saturating_add(every_ms.saturating_mul(count - 1));
+        if end > limits::MAX_DURATION_MS {
+            diags.push(
+                Diagnostic::new("sends run past the longest allowed run", send.span).label(format!(
                     "the last send would happen at {end}ms; the limit is {}ms",
                     limits::MAX_DURATION_MS
-                )));
-            }
-            let value = match &sn.value {
-                Some(v) => Template::parse(&v.node),
-                None if file.producers.len() == 1 => Template::parse("message{n}"),
-                None => Template::parse(&format!("{}-{{n}}", p.name.node)),
-            };
-            sends.push(SendSpec {
-                topic,
-                partition,
-                key: sn.key.as_ref().map(|k| Template::parse(&k.node)),
-                value,
-                count: count as u32,
-                at_ms: clock,
-                every_ms,
-                first_msg: next_msg as u32,
-                first_number: number as u32,
-                txn,
-            });
-            clock = end;
-            next_msg += count;
-            number += count;
+                )),
+            );
         }
-        let transactions = p
-            .transactions
-            .iter()
-            .enumerate()
-            .map(|(t, block)| {
-                let mine: Vec<&SendSpec> = sends.iter().filter(|s| s.txn == Some(t as u32)).collect();
-                let first = mine.first().map_or(next_msg as u32, |s| s.first_msg);
-                let end = mine.last().map_or(first, |s| s.first_msg + s.count);
-                TxnSpec { first_msg: first, end_msg: end, commit: block.node.commit }
-            })
-            .collect();
-        model.producers.push(ProducerConfig {
-            name: p.name.node.clone(),
-            transactional_id,
-            transaction_timeout_ms,
-            transactions,
-            guarantee: p.guarantee.as_ref().map(|g| g.node),
-            acks,
-            retries,
-            enable_idempotence: idempotence,
-            max_in_flight,
-            delivery_timeout_ms,
-            request_timeout_ms,
-            retry_backoff_ms,
-            batch_size,
-            sends,
-            first_msg: first_msg as u32,
-            message_count: (next_msg - first_msg) as u32,
+        let value = match &sn.value {
+            Some(v) => Template::parse(&v.node),
+            None if lone => Template::parse("message{n}"),
+            None => Template::parse(&format!("{}-{{n}}", p.name.node)),
+        };
+        sends.push(SendSpec {
+            topic,
+            partition,
+            key: sn.key.as_ref().map(|k| Template::parse(&k.node)),
+            value,
+            count: count as u32,
+            at_ms: clock,
+            every_ms,
+            first_msg: next_msg as u32,
+            first_number: number as u32,
+            txn,
         });
+        clock = end;
+        next_msg += count;
+        number += count;
     }
-    model.total_messages = next_msg as u32;
+    let transactions = p
+        .transactions
+        .iter()
+        .enumerate()
+        .map(|(t, block)| {
+            let mine: Vec<&SendSpec> = sends.iter().filter(|s| s.txn == Some(t as u32)).collect();
+            let first = mine.first().map_or(next_msg as u32, |s| s.first_msg);
+            let end = mine.last().map_or(first, |s| s.first_msg + s.count);
+            TxnSpec { first_msg: first, end_msg: end, commit: block.node.commit }
+        })
+        .collect();
+    *next_msg_ref = next_msg;
+    Some(ProducerConfig {
+        name: p.name.node.clone(),
+        transactional_id,
+        transaction_timeout_ms,
+        transactions,
+        guarantee: p.guarantee.as_ref().map(|g| g.node),
+        acks,
+        retries,
+        enable_idempotence: idempotence,
+        max_in_flight,
+        delivery_timeout_ms,
+        request_timeout_ms,
+        retry_backoff_ms,
+        batch_size,
+        sends,
+        first_msg: first_msg as u32,
+        message_count: (next_msg - first_msg) as u32,
+        processor: None,
+    })
 }
 
 pub fn consumers(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic>) {
@@ -302,10 +318,22 @@ pub fn consumers(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic
             );
             break;
         }
-        let mut s = Settings::new("consumer", &c.settings, CONSUMER_KEYS);
-        let mut commit = c.commit.as_ref().map(|m| m.node);
-        if let Some(g) = &c.guarantee {
-            match g.node {
+        if let Some(cfg) = consumer_config(c, model, diags) {
+            model.consumers.push(cfg);
+        }
+    }
+}
+
+/// One consumer's resolved config; registers it with its group.
+pub(super) fn consumer_config(
+    c: &ast::Consumer,
+    model: &mut Model,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<ConsumerConfig> {
+    let mut s = Settings::new("consumer", &c.settings, CONSUMER_KEYS);
+    let mut commit = c.commit.as_ref().map(|m| m.node);
+    if let Some(g) = &c.guarantee {
+        match g.node {
                 Guarantee::AtMostOnce => {
                     s.preset("enable.auto.commit", Value::Bool(false), g.span);
                     commit.get_or_insert(CommitMode::BeforeProcessing);
@@ -320,91 +348,91 @@ pub fn consumers(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic
                         .note("processing happens outside Kafka, so a crash between processing and commit repeats or skips it; exactly-once needs a transactional consume-transform-produce processor"),
                 ),
             }
-        }
-        let subscribe = match c.subscribes.as_slice() {
-            [] => {
-                diags.push(
-                    Diagnostic::new(format!("consumer `{}` subscribes to nothing", c.name.node), c.name.span)
-                        .label("expected a `subscribe TOPIC group GROUP` line in this block"),
-                );
-                continue;
-            }
-            [one] => one,
-            [first, second, ..] => {
-                diags.push(
-                    Diagnostic::new("a consumer subscribes once", second.span)
-                        .label("second `subscribe`")
-                        .related(first.span, "first `subscribe`")
-                        .note("list every topic in one line: `subscribe a, b group g`"),
-                );
-                first
-            }
-        };
-        let mut topics = Vec::new();
-        for t in &subscribe.node.topics {
-            if let Some(i) = find_topic(model, t, diags) {
-                if !topics.contains(&i) {
-                    topics.push(i);
-                }
-            }
-        }
-        let max_poll_records = s.number("max.poll.records", 500, 1, INT_MAX) as u32;
-        let auto_offset_reset = match s.choice("auto.offset.reset", "latest", &["earliest", "latest", "none"]) {
-            "earliest" => OffsetReset::Earliest,
-            "none" => OffsetReset::None,
-            _ => OffsetReset::Latest,
-        };
-        let enable_auto_commit = s.boolean("enable.auto.commit", true);
-        let auto_commit_interval_ms = s.number("auto.commit.interval.ms", 5_000, 0, INT_MAX);
-        // Brokers accept group.min.session.timeout.ms (6000) to group.max.session.timeout.ms
-        // (1800000); outside that JoinGroup fails with InvalidSessionTimeout.
-        let session_timeout_ms = s.number("session.timeout.ms", 45_000, 6_000, 1_800_000);
-        let fetch_max_wait_ms = s.number("fetch.max.wait.ms", 500, 0, INT_MAX);
-        let heartbeat_interval_ms = s.number("heartbeat.interval.ms", 3_000, 1, INT_MAX);
-        if heartbeat_interval_ms >= session_timeout_ms {
-            // ConsumerConfig / JoinGroup: the heartbeat must be shorter than the session.
-            let span = s.span_of("heartbeat.interval.ms").or(s.span_of("session.timeout.ms")).unwrap_or(c.name.span);
-            s.diags.push(
-                Diagnostic::new("heartbeat.interval.ms must be lower than session.timeout.ms", span)
-                    .label(format!("expected below {session_timeout_ms}")),
-            );
-        }
-        let read_committed = s.choice("isolation.level", "read_uncommitted", &["read_uncommitted", "read_committed"])
-            == "read_committed";
-        let processing_time_ms = s.number("processing.time.ms", 1, 0, 3_600_000);
-        diags.append(&mut s.diags);
-        let group_name = &subscribe.node.group.node;
-        let group = match model.groups.iter().position(|g| &g.name == group_name) {
-            Some(i) => i as u32,
-            None => {
-                model.groups.push(GroupConfig { name: group_name.clone(), members: Vec::new(), topics: Vec::new() });
-                (model.groups.len() - 1) as u32
-            }
-        };
-        let idx = model.consumers.len() as u32;
-        let g = &mut model.groups[group as usize];
-        g.members.push(idx);
-        for t in &topics {
-            if !g.topics.contains(t) {
-                g.topics.push(*t);
-            }
-        }
-        model.consumers.push(ConsumerConfig {
-            name: c.name.node.clone(),
-            guarantee: c.guarantee.as_ref().map(|g| g.node),
-            group,
-            topics,
-            max_poll_records,
-            auto_offset_reset,
-            enable_auto_commit,
-            auto_commit_interval_ms,
-            commit: commit.unwrap_or(CommitMode::None),
-            processing_time_ms,
-            session_timeout_ms,
-            heartbeat_interval_ms,
-            fetch_max_wait_ms,
-            start_at_ms: c.start_at.as_ref().map_or(0, |s| s.node),
-            read_committed,
-        });
     }
+    let subscribe = match c.subscribes.as_slice() {
+        [] => {
+            diags.push(
+                Diagnostic::new(format!("consumer `{}` subscribes to nothing", c.name.node), c.name.span)
+                    .label("expected a `subscribe TOPIC group GROUP` line in this block"),
+            );
+            return None;
+        }
+        [one] => one,
+        [first, second, ..] => {
+            diags.push(
+                Diagnostic::new("a consumer subscribes once", second.span)
+                    .label("second `subscribe`")
+                    .related(first.span, "first `subscribe`")
+                    .note("list every topic in one line: `subscribe a, b group g`"),
+            );
+            first
+        }
+    };
+    let mut topics = Vec::new();
+    for t in &subscribe.node.topics {
+        if let Some(i) = find_topic(model, t, diags) {
+            if !topics.contains(&i) {
+                topics.push(i);
+            }
+        }
+    }
+    let max_poll_records = s.number("max.poll.records", 500, 1, INT_MAX) as u32;
+    let auto_offset_reset = match s.choice("auto.offset.reset", "latest", &["earliest", "latest", "none"]) {
+        "earliest" => OffsetReset::Earliest,
+        "none" => OffsetReset::None,
+        _ => OffsetReset::Latest,
+    };
+    let enable_auto_commit = s.boolean("enable.auto.commit", true);
+    let auto_commit_interval_ms = s.number("auto.commit.interval.ms", 5_000, 0, INT_MAX);
+    // Brokers accept group.min.session.timeout.ms (6000) to group.max.session.timeout.ms
+    // (1800000); outside that JoinGroup fails with InvalidSessionTimeout.
+    let session_timeout_ms = s.number("session.timeout.ms", 45_000, 6_000, 1_800_000);
+    let fetch_max_wait_ms = s.number("fetch.max.wait.ms", 500, 0, INT_MAX);
+    let heartbeat_interval_ms = s.number("heartbeat.interval.ms", 3_000, 1, INT_MAX);
+    if heartbeat_interval_ms >= session_timeout_ms {
+        // ConsumerConfig / JoinGroup: the heartbeat must be shorter than the session.
+        let span = s.span_of("heartbeat.interval.ms").or(s.span_of("session.timeout.ms")).unwrap_or(c.name.span);
+        s.diags.push(
+            Diagnostic::new("heartbeat.interval.ms must be lower than session.timeout.ms", span)
+                .label(format!("expected below {session_timeout_ms}")),
+        );
+    }
+    let read_committed =
+        s.choice("isolation.level", "read_uncommitted", &["read_uncommitted", "read_committed"]) == "read_committed";
+    let processing_time_ms = s.number("processing.time.ms", 1, 0, 3_600_000);
+    diags.append(&mut s.diags);
+    let group_name = &subscribe.node.group.node;
+    let group = match model.groups.iter().position(|g| &g.name == group_name) {
+        Some(i) => i as u32,
+        None => {
+            model.groups.push(GroupConfig { name: group_name.clone(), members: Vec::new(), topics: Vec::new() });
+            (model.groups.len() - 1) as u32
+        }
+    };
+    let idx = model.consumers.len() as u32;
+    let g = &mut model.groups[group as usize];
+    g.members.push(idx);
+    for t in &topics {
+        if !g.topics.contains(t) {
+            g.topics.push(*t);
+        }
+    }
+    Some(ConsumerConfig {
+        name: c.name.node.clone(),
+        guarantee: c.guarantee.as_ref().map(|g| g.node),
+        group,
+        topics,
+        max_poll_records,
+        auto_offset_reset,
+        enable_auto_commit,
+        auto_commit_interval_ms,
+        commit: commit.unwrap_or(CommitMode::None),
+        processing_time_ms,
+        session_timeout_ms,
+        heartbeat_interval_ms,
+        fetch_max_wait_ms,
+        start_at_ms: c.start_at.as_ref().map_or(0, |s| s.node),
+        read_committed,
+        processor: None,
+    })
 }

@@ -201,6 +201,15 @@ fn crash_point(
             }
             (ClientPoint::AfterSend(*n as u32), format!("after send {n}"))
         }
+        (Point::AfterSend(n), Client::Consumer(c)) if model.consumers[c as usize].processor.is_some() => {
+            // A processor's N-th output record: its producer half reaches the point.
+            let pi = model.consumers[c as usize].processor.expect("processor");
+            let prod = model.processors[pi as usize].producer;
+            return Some((
+                Trigger::Point(Client::Producer(prod), ClientPoint::AfterSend(nonzero(*n, point.span, diags)?)),
+                format!("after send {n}"),
+            ));
+        }
         (Point::AfterSend(_), Client::Consumer(_)) => {
             diags.push(
                 Diagnostic::new(format!("`{}` is a consumer", model.client_name(client)), point.span)
@@ -301,6 +310,10 @@ fn condition_text(model: &Model, c: &ConditionSpec) -> String {
 }
 
 pub(super) fn client_named(model: &Model, name: &Spanned<String>, diags: &mut Vec<Diagnostic>) -> Option<Client> {
+    // A processor is named by its consumer half (which crashes and restarts both halves).
+    if let Some(p) = model.processors.iter().find(|p| p.name == name.node) {
+        return Some(Client::Consumer(p.consumer));
+    }
     if let Some(i) = model.producers.iter().position(|p| p.name == name.node) {
         return Some(Client::Producer(i as u32));
     }
@@ -368,6 +381,15 @@ pub(super) fn message(model: &Model, m: &Spanned<MessageRef>, diags: &mut Vec<Di
 /// template has a single placeholder.
 pub(super) fn find_messages(model: &Model, value: &str, limit: usize) -> Vec<MsgId> {
     let mut out = Vec::new();
+    // Output records of processors, by value.
+    for (i, d) in model.derived.iter().enumerate() {
+        if d.value == value {
+            out.push(model.sent_messages + i as u32);
+            if out.len() >= limit {
+                return out;
+            }
+        }
+    }
     for p in &model.producers {
         for s in &p.sends {
             let pieces = &s.value.0;

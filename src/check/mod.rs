@@ -3,7 +3,9 @@
 
 mod clients;
 mod expects;
+mod expr;
 mod faults;
+mod processors;
 mod settings;
 
 use crate::ast::{self, Spanned};
@@ -28,7 +30,10 @@ pub fn check(file: &ast::File) -> Result<Model, Diagnostics> {
         producers: Vec::new(),
         consumers: Vec::new(),
         groups: Vec::new(),
+        processors: Vec::new(),
+        sent_messages: 0,
         total_messages: 0,
+        derived: Vec::new(),
         faults: Vec::new(),
         track: Vec::new(),
         expects: Vec::new(),
@@ -45,6 +50,8 @@ pub fn check(file: &ast::File) -> Result<Model, Diagnostics> {
     }
     clients::producers(file, &mut model, &mut diags);
     clients::consumers(file, &mut model, &mut diags);
+    model.sent_messages = model.total_messages;
+    processors::processors(file, &mut model, &mut diags);
     faults::faults(file, &mut model, &mut diags);
     expects::track(file, &mut model, &mut diags);
     expects::expects(file, &mut model, &mut diags);

@@ -215,6 +215,26 @@ fn describe(rule: Rule) -> (u16, &'static [&'static str]) {
         Rule::statement_keyword => (130, &["a statement"]),
         Rule::kw_transaction | Rule::transaction_block => (113, &["`transaction`"]),
         Rule::txn_end => (114, &["`commit` or `abort`"]),
+        Rule::kw_processor | Rule::processor_block => (14, &["`processor`"]),
+        Rule::kw_consume | Rule::consume_stmt => (115, &["`consume`"]),
+        Rule::kw_output | Rule::output_stmt => (116, &["`output`"]),
+        Rule::output_key => (117, &["`key`"]),
+        Rule::output_value => (118, &["`value`"]),
+        Rule::output_when => (119, &["`when`"]),
+        Rule::expr
+        | Rule::or_expr
+        | Rule::and_expr
+        | Rule::cmp_expr
+        | Rule::sum_expr
+        | Rule::prod_expr
+        | Rule::unary => (400, &["an expression"]),
+        Rule::call => (401, &["a function call like `upper(value)`"]),
+        Rule::func => (402, &["`upper`, `lower`, `int`, `str` or `len`"]),
+        Rule::field => (403, &["`key` or `value`"]),
+        Rule::op_or | Rule::op_and | Rule::op_cmp | Rule::op_add | Rule::op_mul => (404, &["an operator"]),
+        Rule::op_not => (405, &["`!`"]),
+        Rule::atom => (400, &["an expression"]),
+        Rule::processor_stmt => (14, &["a processor statement"]),
         Rule::config_value => (131, &["a value like `all`, `3`, `100ms`, `true` or `\"text\"`"]),
         Rule::guarantee => (140, &["`at-most-once`", "`at-least-once`", "`exactly-once`"]),
         Rule::commit_mode => (141, &["`before-processing`", "`after-processing`", "`none`"]),

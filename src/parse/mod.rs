@@ -8,6 +8,7 @@
 mod errors;
 mod expects;
 mod faults;
+mod processors;
 #[cfg(test)]
 mod tests;
 mod tokens;
@@ -107,6 +108,9 @@ fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_cluster
             | Rule::kw_commit
             | Rule::kw_transaction
+            | Rule::kw_processor
+            | Rule::kw_consume
+            | Rule::kw_output
             | Rule::kw_commits
             | Rule::kw_consumer
             | Rule::kw_crash
@@ -189,6 +193,7 @@ impl Lower<'_> {
             cluster: None,
             producers: Vec::new(),
             consumers: Vec::new(),
+            processors: Vec::new(),
             faults: Vec::new(),
             track: None,
             expects: Vec::new(),
@@ -225,6 +230,10 @@ impl Lower<'_> {
                 Rule::consumer_block => {
                     let consumer = self.consumer_block(item);
                     file.consumers.push(consumer);
+                }
+                Rule::processor_block => {
+                    let processor = self.processor_block(item);
+                    file.processors.push(processor);
                 }
                 Rule::faults_block => {
                     let faults = self.faults_block(item);

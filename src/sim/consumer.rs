@@ -94,6 +94,21 @@ impl Sim<'_> {
                 self.world.consumers[c as usize].phase = Phase::Polling;
                 self.poll(c);
             }
+            GroupReply::Unstable { generation } => {
+                self.log(|sim| {
+                    (
+                        sim.cname(c),
+                        "fetch offsets".into(),
+                        String::new(),
+                        "UNSTABLE_OFFSET_COMMIT: a transaction holds offsets here; retry in 100 ms".into(),
+                    )
+                });
+                self.queue.push(
+                    self.clock + FETCH_RETRY_MS,
+                    Event::GroupArrive { consumer: c, inc, request: GroupRequest::OffsetFetch { generation } },
+                    false,
+                );
+            }
             GroupReply::Committed { offsets, sync } => {
                 let s = &mut self.world.consumers[c as usize];
                 s.commits += 1;
@@ -164,7 +179,7 @@ impl Sim<'_> {
 
     /// `poll()`: rejoin if the group moved on, auto-commit if due, then return buffered
     /// records or fetch more.
-    fn poll(&mut self, c: u32) {
+    pub(super) fn poll(&mut self, c: u32) {
         let g = self.group_of(c);
         let s = &self.world.consumers[c as usize];
         let inc = s.incarnation;
@@ -353,6 +368,11 @@ impl Sim<'_> {
         }
     }
 
+    /// An at-least-once processor's outputs are all acknowledged: commit its offsets.
+    pub(super) fn commit_after_flush(&mut self, c: u32) {
+        self.commit_sync(c, false);
+    }
+
     fn commit_sync(&mut self, c: u32, then_process: bool) {
         let s = &mut self.world.consumers[c as usize];
         s.phase = Phase::Committing { then_process };
@@ -379,6 +399,7 @@ impl Sim<'_> {
     }
 
     fn begin_processing(&mut self, c: u32) {
+        self.processor_begin(c);
         self.world.consumers[c as usize].phase = Phase::Processing { next: 0 };
         self.process(c, 0);
     }
@@ -388,6 +409,9 @@ impl Sim<'_> {
         let s = &self.world.consumers[c as usize];
         let inc = s.incarnation;
         let Some(&(_, _, msg)) = s.batch.get(i) else {
+            if self.processor_finish(c) {
+                return;
+            }
             let cfg = &self.model.consumers[c as usize];
             if cfg.commit == CommitMode::AfterProcessing {
                 self.commit_sync(c, false);
@@ -432,6 +456,10 @@ impl Sim<'_> {
             )
         });
         self.happened(Happened::Processed { consumer: c, msg });
+        self.processor_emit(c, msg);
+        if !self.consumer_live(c, self.world.consumers[c as usize].incarnation) {
+            return;
+        }
         if self.point(Client::Consumer(c), ClientPoint::AfterProcessing(msg)) {
             return;
         }

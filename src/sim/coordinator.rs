@@ -56,6 +56,10 @@ impl Sim<'_> {
                 self.add_partitions(t, epoch, partitions, timeout)
             }
             TxnRequest::EndTxn { epoch, commit, .. } => self.end_txn(t, epoch, commit),
+            TxnRequest::AddOffsets { producer_id, epoch, group, generation, member, offsets } => {
+                let timeout = self.model.producers[p as usize].transaction_timeout_ms;
+                self.add_offsets(t, producer_id, epoch, (group, generation, member), offsets, timeout)
+            }
         };
         let reply = reply.unwrap_or_else(|error| TxnReply::Err { request, error });
         self.send(Event::TxnResponse { producer: p, inc, reply });
@@ -129,6 +133,27 @@ impl Sim<'_> {
             }
         }
         Ok(TxnReply::Added { partitions })
+    }
+
+    /// AddOffsetsToTxn + TxnOffsetCommit: the group coordinator keeps the offsets pending
+    /// until the transaction's marker; a member no longer in the group's generation is refused.
+    fn add_offsets(
+        &mut self,
+        t: u32,
+        pid: u32,
+        epoch: u16,
+        (group, generation, member): (u32, u32, u32),
+        offsets: Vec<(PartitionIdx, u64)>,
+        timeout: u64,
+    ) -> Result<TxnReply, TxnError> {
+        self.add_partitions(t, epoch, Vec::new(), timeout)?;
+        let g = &mut self.world.groups[group as usize];
+        if g.generation != generation || !g.members.iter().any(|m| m.id == member && !m.crashed) {
+            return Err(TxnError::IllegalGeneration);
+        }
+        g.pending_offsets.insert(pid, offsets);
+        self.world.txns[t as usize].offsets_group = Some(group);
+        Ok(TxnReply::OffsetsAdded)
     }
 
     fn end_txn(&mut self, t: u32, epoch: u16, commit: bool) -> Result<TxnReply, TxnError> {
@@ -280,6 +305,17 @@ impl Sim<'_> {
         let state =
             if meta.state == TxnState::PrepareCommit { TxnState::CompleteCommit } else { TxnState::CompleteAbort };
         meta.state = state;
+        // The marker reaches __consumer_offsets too: pending offsets become committed (or go).
+        if let Some(g) = meta.offsets_group.take() {
+            let pid = meta.producer_id;
+            let group = &mut self.world.groups[g as usize];
+            if let Some(offsets) = group.pending_offsets.remove(&pid) {
+                if state == TxnState::CompleteCommit {
+                    group.committed.extend(offsets);
+                }
+            }
+        }
+        let meta = &mut self.world.txns[t as usize];
         if let Some(rec) = meta.history.last_mut() {
             rec.transitions.push((state, now));
         }

@@ -70,6 +70,16 @@ pub enum TxnRequest {
         epoch: u16,
         commit: bool,
     },
+    /// sendOffsetsToTransaction: AddOffsetsToTxn plus TxnOffsetCommit with the consumer's group
+    /// metadata (KIP-447), so stale generations are rejected.
+    AddOffsets {
+        producer_id: u32,
+        epoch: u16,
+        group: u32,
+        generation: u32,
+        member: u32,
+        offsets: Vec<(PartitionIdx, u64)>,
+    },
 }
 
 /// Errors a transaction coordinator answers with.
@@ -81,6 +91,9 @@ pub enum TxnError {
     CoordinatorNotAvailable,
     /// PRODUCER_FENCED: a newer instance of this transactional id has a higher epoch.
     ProducerFenced,
+    /// ILLEGAL_GENERATION on TxnOffsetCommit: the member left the group's generation; the
+    /// transaction can only abort (CommitFailedException).
+    IllegalGeneration,
 }
 
 impl TxnError {
@@ -89,6 +102,7 @@ impl TxnError {
             TxnError::Concurrent => "CONCURRENT_TRANSACTIONS",
             TxnError::CoordinatorNotAvailable => "COORDINATOR_NOT_AVAILABLE",
             TxnError::ProducerFenced => "PRODUCER_FENCED",
+            TxnError::IllegalGeneration => "ILLEGAL_GENERATION",
         }
     }
 }
@@ -98,6 +112,7 @@ pub enum TxnReply {
     Initialized { producer_id: u32, epoch: u16 },
     Added { partitions: Vec<PartitionIdx> },
     Ended { commit: bool },
+    OffsetsAdded,
     Err { request: TxnRequest, error: TxnError },
 }
 
@@ -140,6 +155,11 @@ pub enum GroupReply {
     Offsets {
         generation: u32,
         positions: Vec<(PartitionIdx, Option<u64>, &'static str)>,
+    },
+    /// UNSTABLE_OFFSET_COMMIT: a transaction holding offsets for these partitions is still
+    /// open; the consumer waits and asks again (KIP-447).
+    Unstable {
+        generation: u32,
     },
     Committed {
         offsets: Vec<(PartitionIdx, u64)>,

@@ -162,7 +162,14 @@ impl Sim<'_> {
         self.log(|sim| (sim.client_name(c), "crash".into(), String::new(), "crashed".into()));
         match c {
             Client::Producer(p) => self.crash_producer(p),
-            Client::Consumer(k) => self.crash_consumer(k),
+            Client::Consumer(k) => {
+                self.crash_consumer(k);
+                // A processor is one process: its producer half dies with it.
+                if let Some(pi) = self.processor_of(k) {
+                    let p = self.model.processors[pi as usize].producer;
+                    self.crash_producer(p);
+                }
+            }
         }
     }
 
@@ -178,7 +185,15 @@ impl Sim<'_> {
         self.log(|sim| (sim.client_name(c), "restart".into(), String::new(), "restarted".into()));
         match c {
             Client::Producer(p) => self.restart_producer(p),
-            Client::Consumer(k) => self.restart_consumer(k),
+            Client::Consumer(k) => {
+                // A restarted processor initializes its producer again (initTransactions bumps
+                // the epoch and aborts what the crashed instance left open).
+                if let Some(pi) = self.processor_of(k) {
+                    let p = self.model.processors[pi as usize].producer;
+                    self.restart_producer(p);
+                }
+                self.restart_consumer(k);
+            }
         }
     }
 }

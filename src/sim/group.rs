@@ -31,6 +31,14 @@ impl Sim<'_> {
                 let group = &self.world.groups[g];
                 let member = group.members.iter().find(|m| m.consumer == c && m.inc == inc).map(|m| m.id);
                 let assigned = member.and_then(|m| group.assignment.get(&m)).cloned().unwrap_or_default();
+                // KIP-447: a read_committed consumer asks for stable offsets; while a
+                // transaction holds offsets for one of its partitions the answer is
+                // UNSTABLE_OFFSET_COMMIT and it asks again.
+                let pending = group.pending_offsets.values().flatten().any(|(p, _)| assigned.contains(p));
+                if pending && self.model.consumers[c as usize].read_committed {
+                    self.send(Event::GroupResponse { consumer: c, inc, reply: GroupReply::Unstable { generation } });
+                    return;
+                }
                 let reset = self.model.consumers[c as usize].auto_offset_reset;
                 let positions = assigned
                     .iter()

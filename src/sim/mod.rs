@@ -13,6 +13,7 @@ pub mod event;
 mod fault;
 mod group;
 pub mod log;
+mod processor;
 mod producer;
 pub mod trace;
 pub mod world;

@@ -25,9 +25,13 @@ impl Sim<'_> {
         s.alive = true;
         s.next_sequence.clear();
         if cfg.transactional_id.is_some() {
-            // The application calls initTransactions() when it starts sending; the producer id
-            // and epoch come from the coordinator.
-            self.schedule_next_send(p);
+            // The application calls initTransactions() when it starts sending (a processor:
+            // when it starts); the producer id and epoch come from the coordinator.
+            if cfg.processor.is_some() {
+                self.init_transactions(p);
+            } else {
+                self.schedule_next_send(p);
+            }
             return;
         }
         let pid = if idempotent {
@@ -47,7 +51,8 @@ impl Sim<'_> {
         if !s.resend.is_empty() {
             return Some(self.clock);
         }
-        if s.next_send >= cfg.message_count {
+        // A processor's producer sends when its consumer half processes a record.
+        if cfg.processor.is_some() || s.next_send >= cfg.message_count {
             return None;
         }
         let (_, spec, i) = self.model.send_of(cfg.first_msg + s.next_send);
@@ -99,7 +104,7 @@ impl Sim<'_> {
     }
 
     /// `send()`: the record joins the partition's open batch or starts a new one.
-    fn send_record(&mut self, p: u32, msg: MsgId) {
+    pub(super) fn send_record(&mut self, p: u32, msg: MsgId) {
         let partition = self.choose_partition(p, msg);
         let bytes = self.record_size(msg);
         let batch_size = self.model.producers[p as usize].batch_size;
@@ -152,6 +157,10 @@ impl Sim<'_> {
     }
 
     fn record_size(&self, msg: MsgId) -> u64 {
+        if self.model.is_derived(msg) {
+            let d = self.model.derived(msg);
+            return RECORD_OVERHEAD + d.key.as_ref().map_or(0, |k| k.len() as u64) + d.value.len() as u64;
+        }
         let (_, spec, i) = self.model.send_of(msg);
         let n = spec.first_number + i - 1;
         let key = spec.key.as_ref().map_or(0, |k| template_len(k, i, n));
@@ -161,10 +170,10 @@ impl Sim<'_> {
     /// Explicit partition, else murmur2 of the key (Kafka's default partitioner), else the
     /// sticky partitioner (KIP-794): stay on one partition until a batch's worth was written.
     fn choose_partition(&mut self, p: u32, msg: MsgId) -> PartitionIdx {
-        let (_, spec, _) = self.model.send_of(msg);
-        let topic = &self.model.topics[spec.topic as usize];
+        let topic_idx = self.model.topic_of(msg);
+        let topic = &self.model.topics[topic_idx as usize];
         let (first, count) = (topic.first_partition, topic.partitions);
-        if let Some(part) = spec.partition {
+        if let Some(part) = self.model.fixed_partition(msg) {
             return first + part;
         }
         if let Some(key) = self.model.key(msg) {
@@ -172,7 +181,6 @@ impl Sim<'_> {
         }
         let bytes = self.record_size(msg);
         let batch_size = self.model.producers[p as usize].batch_size;
-        let topic_idx = spec.topic;
         let current = self.world.producers[p as usize].sticky.get(&topic_idx).copied();
         // BuiltInPartitioner picks among partitions with a live leader (all, if none has one).
         let available: Vec<u32> = (0..count)
@@ -374,6 +382,7 @@ impl Sim<'_> {
                 }
                 self.drain(p);
                 self.try_end_txn(p);
+                self.processor_flushed(p);
             }
             ProduceReply::Err(e) => self.batch_failed(p, flight.batch, e),
         }
@@ -417,6 +426,7 @@ impl Sim<'_> {
             self.world.producers[p as usize].txn.abortable = true;
             self.drain(p);
             self.try_end_txn(p);
+            self.processor_flushed(p);
             return;
         }
         batch.retry_at = now + cfg.retry_backoff_ms;

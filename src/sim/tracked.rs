@@ -40,6 +40,7 @@ impl Sim<'_> {
                 Phase::Polling => "polling".into(),
                 Phase::Committing { .. } => "committing".into(),
                 Phase::Processing { .. } => "processing".into(),
+                Phase::Flushing => "flushing".into(),
                 Phase::Failed => "failed".into(),
             },
             TrackVar::Retries(p) => w.producers[p as usize].retries.to_string(),

@@ -78,6 +78,15 @@ impl Sim<'_> {
                     (name, what.into(), String::new(), if commit { "committed".into() } else { "aborted".into() })
                 });
                 self.schedule_next_send(p);
+                self.processor_txn_ended(p, commit);
+            }
+            TxnReply::OffsetsAdded => self.processor_offsets_added(p),
+            TxnReply::Err { error: TxnError::IllegalGeneration, .. } => {
+                // CommitFailedException: the group moved on; the transaction can only abort.
+                let why = "failed: ILLEGAL_GENERATION (CommitFailedException); aborting";
+                self.log(|_| (name, "sendOffsetsToTransaction()".into(), String::new(), why.into()));
+                self.world.producers[p as usize].txn.abortable = true;
+                self.processor_offsets_added(p);
             }
             TxnReply::Err { error: TxnError::ProducerFenced, .. } => self.producer_fenced(p, "ProducerFencedException"),
             TxnReply::Err { request, error } => {
@@ -99,7 +108,7 @@ impl Sim<'_> {
 
     /// beginTransaction, when `msg` is the first send of a transaction block.
     pub(super) fn begin_if_needed(&mut self, p: u32, msg: MsgId) {
-        let Some(t) = self.model.send_of(msg).1.txn else { return };
+        let Some(t) = self.model.txn_of(msg) else { return };
         if self.world.producers[p as usize].txn.current == Some(t) {
             return;
         }
@@ -117,7 +126,7 @@ impl Sim<'_> {
     /// After the last send of a block the application calls commit or abort and waits.
     /// Returns whether it is now waiting.
     pub(super) fn end_if_last(&mut self, p: u32, msg: MsgId) -> bool {
-        let Some(t) = self.model.send_of(msg).1.txn else { return false };
+        let Some(t) = self.model.txn_of(msg) else { return false };
         let spec = &self.model.producers[p as usize].transactions[t as usize];
         if msg + 1 != spec.end_msg {
             return false;

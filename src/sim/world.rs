@@ -70,6 +70,8 @@ pub struct TxnMeta {
     pub pending_markers: std::collections::BTreeSet<PartitionIdx>,
     /// The epoch the markers carry.
     pub marker_epoch: u16,
+    /// The consumer group whose offsets the open transaction carries.
+    pub offsets_group: Option<u32>,
     /// Every transaction this id ran, for the transactions table.
     pub history: Vec<TxnRecord>,
 }
@@ -270,6 +272,8 @@ pub enum Phase {
     Committing { then_process: bool },
     /// Processing the records of the last poll, `next` is the next one.
     Processing { next: usize },
+    /// An at-least-once processor waits for its outputs' acks before committing.
+    Flushing,
     /// Stopped for good (an unrecoverable error such as NoOffsetForPartition).
     Failed,
 }
@@ -306,6 +310,8 @@ pub struct Group {
     pub members: Vec<Member>,
     pub assignment: BTreeMap<u32, Vec<PartitionIdx>>,
     pub committed: BTreeMap<PartitionIdx, u64>,
+    /// Offsets sent to open transactions, by producer id: invisible until the COMMIT marker.
+    pub pending_offsets: BTreeMap<u32, Vec<(PartitionIdx, u64)>>,
     /// Consumers waiting for a JoinGroup response.
     pub joining: Vec<(u32, u32)>,
     pub next_member: u32,
@@ -370,6 +376,7 @@ impl World {
                     members: Vec::new(),
                     assignment: BTreeMap::new(),
                     committed: BTreeMap::new(),
+                    pending_offsets: BTreeMap::new(),
                     joining: Vec::new(),
                     next_member: 1,
                 })
@@ -400,6 +407,7 @@ impl World {
                         started_at: 0,
                         pending_markers: Default::default(),
                         marker_epoch: 0,
+                        offsets_group: None,
                         history: Vec::new(),
                     })
                     .collect()

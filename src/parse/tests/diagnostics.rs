@@ -28,7 +28,7 @@ fn misspelt_keywords() {
     let d = error("scenario \"x\"\nprodcer shop {\n}\n");
     assert_eq!(
         d.message,
-        "syntax error: expected `description`, `cluster`, `producer`, `consumer`, `faults`, \
+        "syntax error: expected `description`, `cluster`, `producer`, `consumer`, `processor`, `faults`, \
          `expect`, `track`, `network`, `seed`, `run` or end of file"
     );
     assert_eq!(d.notes, ["did you mean `producer`?"]);

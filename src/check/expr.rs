@@ -1,0 +1,156 @@
+//! Evaluation of the processor expression language over an input record's key and value.
+//!
+//! Values are strings, whole numbers or booleans. `+` adds two numbers and otherwise
+//! concatenates; `- * / %` need numbers; comparisons compare numbers when both sides are numbers
+//! (or numeric strings) and text otherwise.
+
+use crate::ast::{BinOp, Expr, Func, Spanned};
+use crate::diag::Span;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Val {
+    Str(String),
+    Int(i64),
+    Bool(bool),
+}
+
+impl Val {
+    pub fn text(&self) -> String {
+        match self {
+            Val::Str(s) => s.clone(),
+            Val::Int(n) => n.to_string(),
+            Val::Bool(b) => b.to_string(),
+        }
+    }
+
+    fn number(&self) -> Option<i64> {
+        match self {
+            Val::Int(n) => Some(*n),
+            Val::Str(s) => s.trim().parse().ok(),
+            Val::Bool(_) => None,
+        }
+    }
+
+    pub fn truthy(&self) -> Option<bool> {
+        match self {
+            Val::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+}
+
+/// Why an expression could not be evaluated, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvalError {
+    pub span: Span,
+    pub message: String,
+}
+
+fn err(span: Span, message: impl Into<String>) -> EvalError {
+    EvalError { span, message: message.into() }
+}
+
+pub fn eval(e: &Spanned<Expr>, key: Option<&str>, value: &str) -> Result<Val, EvalError> {
+    Ok(match &e.node {
+        Expr::Str(s) => Val::Str(s.clone()),
+        Expr::Int(n) => Val::Int(*n),
+        Expr::Key => Val::Str(key.unwrap_or_default().to_string()),
+        Expr::Value => Val::Str(value.to_string()),
+        Expr::Not(inner) => {
+            let v = eval(inner, key, value)?;
+            Val::Bool(!v.truthy().ok_or_else(|| err(inner.span, format!("`!` needs a condition, got {:?}", v.text())))?)
+        }
+        Expr::Call(f, args) => {
+            if args.len() != 1 {
+                return Err(err(e.span, format!("this function takes one argument, not {}", args.len())));
+            }
+            let v = eval(&args[0], key, value)?;
+            match f {
+                Func::Upper => Val::Str(v.text().to_uppercase()),
+                Func::Lower => Val::Str(v.text().to_lowercase()),
+                Func::Str => Val::Str(v.text()),
+                Func::Len => Val::Int(v.text().chars().count() as i64),
+                Func::Int => {
+                    Val::Int(v.number().ok_or_else(|| err(args[0].span, format!("{:?} is not a number", v.text())))?)
+                }
+            }
+        }
+        Expr::Binary(op, a, b) => {
+            let x = eval(a, key, value)?;
+            // `&&` and `||` short-circuit.
+            if matches!(op, BinOp::And | BinOp::Or) {
+                let l = x.truthy().ok_or_else(|| err(a.span, format!("expected a condition, got {:?}", x.text())))?;
+                if (*op == BinOp::And && !l) || (*op == BinOp::Or && l) {
+                    return Ok(Val::Bool(l));
+                }
+                let y = eval(b, key, value)?;
+                return Ok(Val::Bool(
+                    y.truthy().ok_or_else(|| err(b.span, format!("expected a condition, got {:?}", y.text())))?,
+                ));
+            }
+            let y = eval(b, key, value)?;
+            match op {
+                BinOp::Add => match (&x, &y) {
+                    (Val::Int(m), Val::Int(n)) => {
+                        Val::Int(m.checked_add(*n).ok_or_else(|| err(e.span, "number overflow"))?)
+                    }
+                    _ => Val::Str(x.text() + &y.text()),
+                },
+                BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Rem => {
+                    let m = x.number().ok_or_else(|| err(a.span, format!("{:?} is not a number", x.text())))?;
+                    let n = y.number().ok_or_else(|| err(b.span, format!("{:?} is not a number", y.text())))?;
+                    let r = match op {
+                        BinOp::Sub => m.checked_sub(n),
+                        BinOp::Mul => m.checked_mul(n),
+                        BinOp::Div => m.checked_div(n),
+                        _ => m.checked_rem(n),
+                    };
+                    Val::Int(r.ok_or_else(|| err(e.span, "division by zero or number overflow"))?)
+                }
+                _ => {
+                    let ord = match (x.number(), y.number()) {
+                        (Some(m), Some(n)) => m.cmp(&n),
+                        _ => x.text().cmp(&y.text()),
+                    };
+                    Val::Bool(match op {
+                        BinOp::Eq => ord.is_eq(),
+                        BinOp::Ne => ord.is_ne(),
+                        BinOp::Lt => ord.is_lt(),
+                        BinOp::Le => ord.is_le(),
+                        BinOp::Gt => ord.is_gt(),
+                        _ => ord.is_ge(),
+                    })
+                }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_expr(src: &str) -> Spanned<Expr> {
+        let file = crate::parse::parse(&format!(
+            "scenario \"x\"\nprocessor p {{ consume t group g  output o value {src} }}\n"
+        ))
+        .expect("parses");
+        file.processors[0].outputs[0].node.value.clone().expect("value")
+    }
+
+    #[test]
+    fn arithmetic_strings_and_conditions() {
+        let v = |src: &str| eval(&parse_expr(src), Some("k1"), "120").map(|v| v.text());
+        assert_eq!(v("value + 5"), Ok("1205".into()), "string + number concatenates");
+        assert_eq!(v("int(value) + 5"), Ok("125".into()));
+        assert_eq!(v("int(value) * 2 - 40 / 4"), Ok("230".into()), "precedence");
+        assert_eq!(v("(int(value) % 7)"), Ok("1".into()));
+        assert_eq!(v("\"debit:\" + upper(key)"), Ok("debit:K1".into()));
+        assert_eq!(v("int(value) > 100 && key != \"k2\""), Ok("true".into()));
+        assert_eq!(v("value < \"2\""), Ok("false".into()), "numeric strings compare as numbers");
+        assert_eq!(v("!(len(key) == 2) || value < \"2x\""), Ok("true".into()), "otherwise as text");
+        assert_eq!(v("lower(\"AB\") + str(1 + 2)"), Ok("ab3".into()));
+        assert!(v("int(key)").unwrap_err().message.contains("\"k1\" is not a number"));
+        assert!(v("int(value) / 0").is_err());
+    }
+}

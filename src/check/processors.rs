@@ -1,0 +1,215 @@
+//! `processor` blocks: a consumer half and a producer half configured with Kafka's own setting
+//! names, guarantee presets, and every output record derived (statically) from every input
+//! record the processor can read.
+
+use super::clients::{CONSUMER_KEYS, PRODUCER_KEYS, consumer_config, producer_config};
+use super::expr::{Val, eval};
+use super::find_topic;
+use super::settings::suggest;
+use crate::ast::{self, CommitMode, Guarantee, Setting, Spanned, Value};
+use crate::diag::Diagnostic;
+use crate::model::{Derived, Model, MsgId, ProcessorConfig, limits};
+use std::collections::BTreeMap;
+
+const PROCESSOR_KEYS: &[&str] = &["seek.on.abort"];
+
+pub fn processors(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic>) {
+    let mut outputs_ast: Vec<Vec<(u32, &Spanned<ast::Output>)>> = Vec::new();
+    for (pi, proc) in file.processors.iter().enumerate() {
+        let name = &proc.name.node;
+        let taken = file.producers.iter().any(|p| &p.name.node == name)
+            || file.consumers.iter().any(|c| &c.name.node == name)
+            || file.processors[..pi].iter().any(|q| &q.name.node == name);
+        if taken {
+            diags.push(
+                Diagnostic::new(format!("the name `{name}` is already taken by another client"), proc.name.span)
+                    .label("producers, consumers and processors need distinct names"),
+            );
+            continue;
+        }
+        let guarantee = proc.guarantee.as_ref().map_or(Guarantee::AtLeastOnce, |g| g.node);
+        let gspan = proc.guarantee.as_ref().map_or(proc.name.span, |g| g.span);
+        let (mut psettings, mut csettings) = (Vec::new(), Vec::new());
+        let mut seek_on_abort = guarantee == Guarantee::ExactlyOnce;
+        for s in &proc.settings {
+            let key = s.key.node.as_str();
+            if PRODUCER_KEYS.contains(&key) {
+                psettings.push(s.clone());
+            } else if CONSUMER_KEYS.contains(&key) {
+                csettings.push(s.clone());
+            } else if PROCESSOR_KEYS.contains(&key) {
+                match s.value.node {
+                    Value::Bool(b) => seek_on_abort = b,
+                    _ => diags.push(
+                        Diagnostic::new("invalid value for processor setting `seek.on.abort`", s.value.span)
+                            .label("expected `true` or `false`"),
+                    ),
+                }
+            } else {
+                let all: Vec<&str> = PRODUCER_KEYS.iter().chain(CONSUMER_KEYS).chain(PROCESSOR_KEYS).copied().collect();
+                let mut d = Diagnostic::new(format!("unknown processor setting `{key}`"), s.key.span)
+                    .label("not a producer, consumer or processor setting");
+                if let Some(k) = suggest(key, &all) {
+                    d = d.note(format!("did you mean `{k}`?"));
+                }
+                diags.push(d);
+            }
+        }
+        let preset = |key: &str, value: Value, list: &mut Vec<Setting>| {
+            if !list.iter().any(|s| s.key.node == key) {
+                list.push(Setting { key: Spanned::new(key.to_string(), gspan), value: Spanned::new(value, gspan) });
+            }
+        };
+        // The consumer half never auto-commits: the processor commits (or sends its offsets to
+        // the transaction) itself.
+        preset("enable.auto.commit", Value::Bool(false), &mut csettings);
+        // Kafka Streams overrides the consumer default: a new application reads from the start.
+        preset("auto.offset.reset", Value::Word("earliest".into()), &mut csettings);
+        let commit = match guarantee {
+            Guarantee::AtMostOnce => CommitMode::BeforeProcessing,
+            Guarantee::AtLeastOnce => CommitMode::AfterProcessing,
+            Guarantee::ExactlyOnce => {
+                // KIP-447: offsets go into the transaction; reads are read_committed.
+                preset("transactional.id", Value::Str(name.clone()), &mut psettings);
+                preset("isolation.level", Value::Word("read_committed".into()), &mut csettings);
+                CommitMode::None
+            }
+        };
+        let producer_ast = ast::Producer {
+            name: proc.name.clone(),
+            guarantee: Some(Spanned::new(guarantee, gspan)),
+            settings: psettings,
+            sends: Vec::new(),
+            transactions: Vec::new(),
+        };
+        let consumer_ast = ast::Consumer {
+            name: proc.name.clone(),
+            guarantee: None,
+            subscribes: proc.consumes.clone(),
+            commit: Some(Spanned::new(commit, gspan)),
+            start_at: proc.start_at.clone(),
+            settings: csettings,
+        };
+        if proc.consumes.is_empty() {
+            diags.push(
+                Diagnostic::new(format!("processor `{name}` consumes nothing"), proc.name.span)
+                    .label("expected a `consume TOPIC group GROUP` line in this block"),
+            );
+            continue;
+        }
+        let mut next = u64::from(model.sent_messages);
+        let Some(mut producer) = producer_config(&producer_ast, false, model, diags, &mut next) else { continue };
+        let Some(mut consumer) = consumer_config(&consumer_ast, model, diags) else { continue };
+        let index = model.processors.len() as u32;
+        producer.processor = Some(index);
+        consumer.processor = Some(index);
+        let mut outputs = Vec::new();
+        let mut resolved = Vec::new();
+        for o in &proc.outputs {
+            if let Some(t) = find_topic(model, &o.node.topic, diags) {
+                outputs.push(t);
+                resolved.push((t, o));
+            }
+        }
+        if proc.outputs.is_empty() {
+            diags.push(
+                Diagnostic::new(format!("processor `{name}` has no output"), proc.name.span)
+                    .label("expected an `output TOPIC value EXPR` line in this block"),
+            );
+        }
+        model.producers.push(producer);
+        model.consumers.push(consumer);
+        model.processors.push(ProcessorConfig {
+            name: name.clone(),
+            guarantee,
+            consumer: (model.consumers.len() - 1) as u32,
+            producer: (model.producers.len() - 1) as u32,
+            outputs,
+            seek_on_abort,
+            outputs_of: BTreeMap::new(),
+        });
+        outputs_ast.push(resolved);
+    }
+    derive(model, &outputs_ast, diags);
+}
+
+/// Every output record of every processor, in processor order: a processor reads the plain
+/// producers' records and the outputs of processors declared before it.
+fn derive(model: &mut Model, outputs: &[Vec<(u32, &Spanned<ast::Output>)>], diags: &mut Vec<Diagnostic>) {
+    let mut next: MsgId = model.sent_messages;
+    for (pi, outs) in outputs.iter().enumerate() {
+        let cfg = &model.processors[pi];
+        let inputs_topics = model.consumers[cfg.consumer as usize].topics.clone();
+        let producer = cfg.producer as usize;
+        let first = next;
+        let inputs: Vec<MsgId> = (0..next).filter(|m| inputs_topics.contains(&model.topic_of(*m))).collect();
+        let mut outputs_of = BTreeMap::new();
+        let mut failed = vec![false; outs.len()];
+        for m in inputs {
+            let key = model.key(m);
+            let value = model.value(m);
+            let start = next;
+            for (k, (topic, o)) in outs.iter().enumerate() {
+                if failed[k] {
+                    continue;
+                }
+                let mut eval_at = |e: &Spanned<ast::Expr>, what: &str| match eval(e, key.as_deref(), &value) {
+                    Ok(v) => Some(v),
+                    Err(err) => {
+                        failed[k] = true;
+                        diags.push(
+                            Diagnostic::new(format!("cannot evaluate this {what} for the input `{value}`"), err.span)
+                                .label(err.message),
+                        );
+                        None
+                    }
+                };
+                if let Some(w) = &o.node.when {
+                    match eval_at(w, "condition") {
+                        Some(Val::Bool(true)) => {}
+                        Some(Val::Bool(false)) | None => continue,
+                        Some(other) => {
+                            failed[k] = true;
+                            diags.push(
+                                Diagnostic::new("`when` needs a condition", w.span)
+                                    .label(format!("this gives {:?}, not true or false", other.text())),
+                            );
+                            continue;
+                        }
+                    }
+                }
+                let out_key = match &o.node.key {
+                    Some(e) => eval_at(e, "key").map(|v| Some(v.text())),
+                    None => Some(key.clone()),
+                };
+                let out_value = match &o.node.value {
+                    Some(e) => eval_at(e, "value").map(|v| v.text()),
+                    None => Some(value.clone()),
+                };
+                let (Some(out_key), Some(out_value)) = (out_key, out_value) else { continue };
+                if u64::from(next) >= limits::MAX_MESSAGES {
+                    diags.push(
+                        Diagnostic::new("too many messages", o.node.topic.span)
+                            .label(format!("a scenario holds at most {} messages in all", limits::MAX_MESSAGES)),
+                    );
+                    return;
+                }
+                model.derived.push(Derived {
+                    processor: pi as u32,
+                    parent: m,
+                    topic: *topic,
+                    key: out_key,
+                    value: out_value,
+                });
+                next += 1;
+            }
+            if next > start {
+                outputs_of.insert(m, (start, next - start));
+            }
+        }
+        model.processors[pi].outputs_of = outputs_of;
+        model.producers[producer].first_msg = first;
+        model.producers[producer].message_count = next - first;
+    }
+    model.total_messages = next;
+}
