@@ -133,3 +133,46 @@ proptest! {
         prop_assert_eq!(a, b);
     }
 }
+
+/// A processor crash at a random point of its program (or at a random time), restarted.
+fn processor_crash() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (1u32..=5).prop_map(|n| format!("crash copier after poll {n}")),
+        (1u32..=4).prop_map(|n| format!("crash copier after commit {n}")),
+        (1..=MESSAGES).prop_map(|n| format!("crash copier before processing m{n}")),
+        (1..=MESSAGES).prop_map(|n| format!("crash copier after processing m{n}")),
+        (1..=MESSAGES).prop_map(|n| format!("crash copier after send {n}")),
+        (1u64..60).prop_map(|t| format!("crash copier at {t}ms")),
+    ]
+}
+
+fn processor_scenario(guarantee: &str, crashes: &[String], seed: u64) -> String {
+    format!(
+        "scenario \"generated\"\nseed {seed}\nnetwork {{ jitter 2ms }}\ncluster {{\n  brokers 3\n  topic orders {{ partitions 2  replication.factor 3  min.insync.replicas 2 }}\n  topic out {{ partitions 2  replication.factor 3  min.insync.replicas 2 }}\n}}\nproducer shop {{\n  send {MESSAGES} to orders key \"k{{i}}\" value \"m{{i}}\"\n}}\nprocessor copier {{\n  guarantee {guarantee}\n  consume orders group copiers\n  max.poll.records 3\n  session.timeout.ms 6s\n  output out value \"copy-\" + value\n}}\nconsumer reader {{\n  subscribe out group readers\n  auto.offset.reset earliest\n  isolation.level read_committed\n}}\nfaults {{\n  {}\n  restart copier after 100ms\n}}\n",
+        crashes.join("\n  ")
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+    /// KIP-98/447: whatever point the processor crashes at (once or twice), its outputs reach
+    /// read_committed readers exactly once.
+    #[test]
+    fn exactly_once_processor_never_loses_or_duplicates(crashes in prop::collection::vec(processor_crash(), 1..=2), seed in 0u64..1000) {
+        let src = processor_scenario("exactly-once", &crashes, seed);
+        let r = simulate(&src);
+        prop_assert_eq!(r.totals.duplicated, 0, "{}", src);
+        prop_assert_eq!(r.totals.lost, 0, "{}", src);
+        prop_assert_eq!(r.totals.delivered_once, u64::from(2 * MESSAGES), "{}", src);
+    }
+
+    /// At-least-once processing may repeat outputs after a crash, never drop one.
+    #[test]
+    fn at_least_once_processor_never_loses(crashes in prop::collection::vec(processor_crash(), 1..=2), seed in 0u64..1000) {
+        let src = processor_scenario("at-least-once", &crashes, seed);
+        let r = simulate(&src);
+        prop_assert_eq!(r.totals.lost, 0, "{}", src);
+        prop_assert_eq!(r.totals.delivered_once + r.totals.duplicated, u64::from(2 * MESSAGES), "{}", src);
+    }
+}

@@ -169,6 +169,37 @@ impl Sim<'_> {
     fn busy(&self) -> bool {
         self.world.producers.iter().any(|p| p.alive && !p.batches.is_empty())
             || self.world.txns.iter().any(|t| t.state == world::TxnState::Ongoing)
+            || self.data_waiting()
+    }
+
+    /// Whether a live consumer could read records it has not fetched yet, or a live follower is
+    /// behind its leader: only idle fetches would find them, so the run is not over.
+    fn data_waiting(&self) -> bool {
+        let consumers = self.world.consumers.iter().enumerate().any(|(c, s)| {
+            s.phase == world::Phase::Polling
+                && s.positions.iter().any(|(p, pos)| {
+                    let part = &self.world.partitions[*p as usize];
+                    let Some(r) =
+                        part.leader.filter(|b| self.world.broker(*b).alive).and_then(|_| part.leader_replica())
+                    else {
+                        return false;
+                    };
+                    let limit =
+                        if self.model.consumers[c].read_committed { r.last_stable_offset() } else { r.high_watermark };
+                    limit > *pos + s.buffer.get(p).map_or(0, |b| b.len() as u64)
+                })
+        });
+        consumers
+            || self.world.partitions.iter().any(|part| {
+                let Some(leader) = part.leader_replica().filter(|r| self.world.broker(r.broker).alive) else {
+                    return false;
+                };
+                part.replicas.iter().any(|r| {
+                    r.broker != leader.broker
+                        && self.world.broker(r.broker).alive
+                        && r.log_end_offset() < leader.log_end_offset()
+                })
+            })
     }
 
     /// Applies one event.
