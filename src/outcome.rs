@@ -345,6 +345,10 @@ impl<'a> Analysis<'a> {
         let mut out = Vec::new();
         let w = &self.run.world;
         for (pi, p) in self.model.producers.iter().enumerate() {
+            // A processor instance sharing its application's outputs has no flow of its own.
+            if p.processor.is_some() && p.message_count == 0 {
+                continue;
+            }
             let mut topics: Vec<u32> = match p.processor {
                 Some(pi) => self.model.processors[pi as usize].outputs.clone(),
                 None => p.sends.iter().map(|s| s.topic).collect(),
@@ -364,7 +368,10 @@ impl<'a> Analysis<'a> {
                     .iter()
                     .filter(|m| {
                         let st = &w.messages[**m as usize];
-                        st.sent_at.is_some() && st.failed.is_none() && self.copies[**m as usize] == 0
+                        st.sent_at.is_some()
+                            && st.failed.is_none()
+                            && self.copies[**m as usize] == 0
+                            && !self.in_aborted_block(**m)
                     })
                     .count() as u64;
                 let duplicated = msgs.iter().filter(|m| self.copies[**m as usize] > 1).count() as u64;
@@ -419,6 +426,7 @@ impl<'a> Analysis<'a> {
                 }
                 let _ = fates;
                 let config = match (cfg.commit, cfg.enable_auto_commit) {
+                    (CommitMode::None, false) if cfg.processor.is_some() => "sendOffsetsToTransaction".to_string(),
                     (CommitMode::BeforeProcessing, _) => "commit before processing".to_string(),
                     (CommitMode::AfterProcessing, _) => "commit after processing".to_string(),
                     (CommitMode::None, true) => {
@@ -451,7 +459,9 @@ impl<'a> Analysis<'a> {
 
 /// The guarantee a producer's config gives, and whether it allows loss and duplicates.
 fn producer_guarantee(p: &crate::model::ProducerConfig) -> (&'static str, bool, bool) {
-    if p.acks == Acks::Zero || p.retries == 0 {
+    if p.transactional_id.is_some() {
+        ("exactly-once (transactional)", false, false)
+    } else if p.acks == Acks::Zero || p.retries == 0 {
         ("at-most-once", true, false)
     } else if p.enable_idempotence {
         ("exactly-once per partition (idempotent)", false, false)
@@ -461,6 +471,10 @@ fn producer_guarantee(p: &crate::model::ProducerConfig) -> (&'static str, bool, 
 }
 
 fn consumer_guarantee(c: &crate::model::ConsumerConfig) -> (&'static str, bool, bool) {
+    // A processor's input: whether a record counts as processed is judged on its outputs.
+    if c.processor.is_some() && c.commit == CommitMode::None {
+        return ("exactly-once (offsets in transactions)", true, true);
+    }
     match (c.commit, c.enable_auto_commit, c.guarantee) {
         (CommitMode::BeforeProcessing, _, _) | (_, _, Some(Guarantee::AtMostOnce)) => ("at-most-once", true, false),
         (CommitMode::AfterProcessing, _, _) | (CommitMode::None, true, _) => ("at-least-once", false, true),

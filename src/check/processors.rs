@@ -138,6 +138,20 @@ pub fn processors(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnosti
 fn derive(model: &mut Model, outputs: &[Vec<(u32, &Spanned<ast::Output>)>], diags: &mut Vec<Diagnostic>) {
     let mut next: MsgId = model.sent_messages;
     for (pi, outs) in outputs.iter().enumerate() {
+        // Instances of one application (same group, same outputs) split the input partitions
+        // between them: each input is transformed once, into one shared set of outputs.
+        let same = (0..pi).find(|&pj| {
+            model.consumers[model.processors[pj].consumer as usize].group
+                == model.consumers[model.processors[pi].consumer as usize].group
+                && same_outputs(&outputs[pj], outs)
+        });
+        if let Some(pj) = same {
+            model.processors[pi].outputs_of = model.processors[pj].outputs_of.clone();
+            let producer = model.processors[pi].producer as usize;
+            model.producers[producer].first_msg = next;
+            model.producers[producer].message_count = 0;
+            continue;
+        }
         let cfg = &model.processors[pi];
         let inputs_topics = model.consumers[cfg.consumer as usize].topics.clone();
         let producer = cfg.producer as usize;
@@ -212,4 +226,20 @@ fn derive(model: &mut Model, outputs: &[Vec<(u32, &Spanned<ast::Output>)>], diag
         model.producers[producer].message_count = next - first;
     }
     model.total_messages = next;
+}
+
+fn same_outputs(a: &[(u32, &Spanned<ast::Output>)], b: &[(u32, &Spanned<ast::Output>)]) -> bool {
+    let node = |e: &Option<Spanned<ast::Expr>>| e.as_ref().map(|x| strip(&x.node));
+    a.len() == b.len()
+        && a.iter().zip(b).all(|((t1, o1), (t2, o2))| {
+            t1 == t2
+                && node(&o1.node.key) == node(&o2.node.key)
+                && node(&o1.node.value) == node(&o2.node.value)
+                && node(&o1.node.when) == node(&o2.node.when)
+        })
+}
+
+/// An expression with its spans blanked, to compare what two expressions say.
+fn strip(e: &ast::Expr) -> String {
+    format!("{e:?}").split("span: Span").map(|part| part.split_once('}').map_or(part, |(_, rest)| rest)).collect()
 }
