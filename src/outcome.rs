@@ -44,6 +44,18 @@ pub struct ExpectResult {
     pub actual: String,
 }
 
+/// One anomaly check, named as Jepsen's Kafka checker names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Anomaly {
+    pub anomaly: String,
+    pub count: u64,
+    /// Up to three examples.
+    pub examples: Vec<String>,
+    /// Whether the configured guarantees allow it.
+    pub expected: bool,
+    pub meaning: String,
+}
+
 /// One row of the flow summary.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Flow {
@@ -339,6 +351,128 @@ impl<'a> Analysis<'a> {
                 ExpectResult { expectation: e.text.clone(), passed: expected == actual, expected, actual }
             })
             .collect()
+    }
+
+    /// The anomaly checks: duplicate, lost write, unseen, aborted read (G1a), nonmonotonic
+    /// poll, inconsistent offsets; each marked expected or not for the configured guarantees.
+    pub fn anomalies(&self) -> Vec<Anomaly> {
+        let w = &self.run.world;
+        let m = self.model;
+        let all = 0..m.total_messages;
+        let name = |msg: MsgId| m.value(msg);
+        let pick = |v: Vec<String>| v.into_iter().take(3).collect::<Vec<_>>();
+        let reading_groups = |msg: MsgId| self.groups_for(msg).collect::<Vec<_>>();
+        // duplicate: two committed copies, or processed twice by one group.
+        let dups: Vec<MsgId> = all
+            .clone()
+            .filter(|x| {
+                self.copies[*x as usize] > 1
+                    || reading_groups(*x).iter().any(|g| w.processed[*g as usize][*x as usize] > 1)
+            })
+            .collect();
+        let dup_expected = dups.iter().all(|x| {
+            let p = &m.producers[m.producer_of(*x) as usize];
+            let producer_may = !p.enable_idempotence && p.acks != Acks::Zero && p.retries > 0;
+            let restart = p.enable_idempotence && p.transactional_id.is_none();
+            let consumer_may = reading_groups(*x).iter().any(|g| {
+                let c = &m.consumers[m.groups[*g as usize].members[0] as usize];
+                consumer_guarantee(c).2
+            });
+            producer_may || restart || consumer_may || (m.is_derived(*x) && self.processor_may_duplicate(*x))
+        });
+        // lost write: acknowledged (not transactional) yet not in the committed log.
+        let lost: Vec<MsgId> = all
+            .clone()
+            .filter(|x| {
+                let st = &w.messages[*x as usize];
+                st.acked_at.is_some() && st.offset.is_some() && m.txn_of(*x).is_none() && self.copies[*x as usize] == 0
+            })
+            .collect();
+        let lost_expected = lost.iter().all(|x| m.producers[m.producer_of(*x) as usize].acks != Acks::All);
+        // unseen: committed, yet no group reading its topic ever polled it.
+        let unseen: Vec<MsgId> = all
+            .clone()
+            .filter(|x| {
+                let gs = reading_groups(*x);
+                self.copies[*x as usize] > 0
+                    && !gs.is_empty()
+                    && gs.iter().all(|g| w.consumed[*g as usize][*x as usize] == 0)
+            })
+            .collect();
+        let unseen_expected = unseen.iter().all(|x| {
+            reading_groups(*x).iter().any(|g| {
+                let c = &m.consumers[m.groups[*g as usize].members[0] as usize];
+                c.auto_offset_reset == crate::model::OffsetReset::Latest
+            })
+        });
+        // aborted read (G1a): a group processed a record that was never committed.
+        let g1a: Vec<MsgId> = all
+            .clone()
+            .filter(|x| {
+                self.copies[*x as usize] == 0
+                    && w.messages[*x as usize].appended > 0
+                    && (m.txn_of(*x).is_some() || m.is_derived(*x))
+                    && reading_groups(*x).iter().any(|g| w.processed[*g as usize][*x as usize] > 0)
+            })
+            .collect();
+        let g1a_expected = g1a.iter().all(|x| {
+            reading_groups(*x).iter().all(|g| {
+                let c = &m.consumers[m.groups[*g as usize].members[0] as usize];
+                !c.read_committed || w.processed[*g as usize][*x as usize] == 0
+            })
+        });
+        let row = |anomaly: &str, found: &[MsgId], expected: bool, meaning: &str| Anomaly {
+            anomaly: anomaly.into(),
+            count: found.len() as u64,
+            examples: pick(found.iter().map(|x| name(*x)).collect()),
+            expected: found.is_empty() || expected,
+            meaning: meaning.into(),
+        };
+        let mut out = vec![
+            row("duplicate", &dups, dup_expected, "a record committed twice, or processed twice by one group"),
+            row("lost write", &lost, lost_expected, "acknowledged, then missing from the committed log"),
+            row("unseen", &unseen, unseen_expected, "committed, but never polled by a group that reads its topic"),
+            row("aborted read (G1a)", &g1a, g1a_expected, "a group processed a record that was never committed"),
+        ];
+        let nonmono: Vec<String> = w
+            .nonmonotonic
+            .iter()
+            .map(|(c, p, from, to)| {
+                format!("{} {}: {from} -> {to}", m.consumers[*c as usize].name, m.partition_name(*p))
+            })
+            .collect();
+        out.push(Anomaly {
+            anomaly: "nonmonotonic poll".into(),
+            count: nonmono.len() as u64,
+            examples: pick(nonmono),
+            expected: w.nonmonotonic.is_empty(),
+            meaning:
+                "a poll returned an offset at or before one an earlier poll returned, with no seek or rebalance between"
+                    .into(),
+        });
+        let inconsistent: Vec<String> = w
+            .inconsistent
+            .iter()
+            .map(|(p, o, a, b)| format!("{}@{o}: {} then {}", m.partition_name(*p), m.value(*a), m.value(*b)))
+            .collect();
+        out.push(Anomaly {
+            anomaly: "inconsistent offsets".into(),
+            count: inconsistent.len() as u64,
+            examples: pick(inconsistent),
+            // Only a leader that lost acknowledged records (acks 0/1, unclean election) can
+            // hand out an offset twice.
+            expected: w.inconsistent.is_empty()
+                || m.cluster.unclean_leader_election
+                || m.producers.iter().any(|p| p.acks != Acks::All),
+            meaning: "one offset of a partition held different records at different polls".into(),
+        });
+        out
+    }
+
+    /// Whether the processor that made `msg` may write it twice (not exactly-once).
+    fn processor_may_duplicate(&self, msg: MsgId) -> bool {
+        let d = self.model.derived(msg);
+        self.model.processors[d.processor as usize].guarantee != Guarantee::ExactlyOnce
     }
 
     pub fn flows(&self, fates: &[MessageFate]) -> Vec<Flow> {

@@ -31,6 +31,8 @@ pub struct Report {
     pub faults: Vec<FaultRow>,
     /// Every transaction a transaction coordinator ran.
     pub transactions: Vec<TxnRow>,
+    /// Jepsen-style anomaly checks.
+    pub anomalies: Vec<crate::outcome::Anomaly>,
     pub expectations: Vec<ExpectResult>,
     /// Whether every expectation held.
     pub passed: bool,
@@ -195,6 +197,7 @@ pub fn build(model: &Model, run: &Run, limits: Limits) -> Report {
             .enumerate()
             .map(|(i, f)| FaultRow { fault: f.name.clone(), fired_at_ms: run.world.fired[i].clone() })
             .collect(),
+        anomalies: analysis.anomalies(),
         transactions: run
             .world
             .txns

@@ -26,6 +26,8 @@ pub enum Section {
     Messages,
     /// Per-flow summary against the configured guarantee.
     Flows,
+    /// Jepsen-style anomaly checks, each expected or not for the configured guarantees.
+    Anomalies,
     /// Every transaction: id, producer id, epoch, partitions, state transitions, outcome.
     Transactions,
     /// Which faults fired, and when.
@@ -35,12 +37,13 @@ pub enum Section {
 }
 
 impl Section {
-    pub const ALL: [Section; 8] = [
+    pub const ALL: [Section; 9] = [
         Section::Steps,
         Section::Tracker,
         Section::Logs,
         Section::Messages,
         Section::Flows,
+        Section::Anomalies,
         Section::Transactions,
         Section::Faults,
         Section::Expect,
@@ -75,6 +78,7 @@ fn filtered(report: &Report, sections: &[Section]) -> serde_json::Value {
             Section::Messages => drop(obj, &["messages", "messages_omitted", "totals"]),
             Section::Flows => drop(obj, &["flows"]),
             Section::Faults => drop(obj, &["faults"]),
+            Section::Anomalies => drop(obj, &["anomalies"]),
             Section::Transactions => drop(obj, &["transactions"]),
             Section::Expect => drop(obj, &["expectations"]),
         }
@@ -290,6 +294,22 @@ fn text(r: &Report, md: bool, sections: &[Section]) -> String {
                     rows,
                     md,
                 ));
+            }
+            Section::Anomalies => {
+                heading(&mut out, "Anomalies");
+                let rows = r
+                    .anomalies
+                    .iter()
+                    .map(|a| {
+                        let verdict = match (a.count, a.expected) {
+                            (0, _) => "none".to_string(),
+                            (_, true) => "expected for this configuration".to_string(),
+                            (_, false) => "UNEXPECTED for the configured guarantees".to_string(),
+                        };
+                        vec![a.anomaly.clone(), a.count.to_string(), a.examples.join("; "), verdict, a.meaning.clone()]
+                    })
+                    .collect();
+                out.push_str(&table(&["anomaly", "count", "examples", "verdict", "meaning"], rows, md));
             }
             Section::Transactions if !r.transactions.is_empty() => {
                 heading(&mut out, "Transactions");

@@ -157,6 +157,26 @@ impl Sim<'_> {
         }
     }
 
+    /// Records what a poll returned, for the nonmonotonic-poll and inconsistent-offset checks.
+    fn observe(&mut self, c: u32, p: PartitionIdx, o: u64, m: u32) {
+        let s = &mut self.world.consumers[c as usize];
+        if let Some(&last) = s.last_polled.get(&p) {
+            if o <= last {
+                self.world.nonmonotonic.push((c, p, last, o));
+            }
+        }
+        s.last_polled.insert(p, o);
+        let seen = &mut self.world.seen[p as usize];
+        if seen.len() <= o as usize {
+            seen.resize(o as usize + 1, 0);
+        }
+        match seen[o as usize] {
+            0 => seen[o as usize] = m + 1,
+            prev if prev != m + 1 => self.world.inconsistent.push((p, o, prev - 1, m)),
+            _ => {}
+        }
+    }
+
     /// Takes a new assignment: revoked partitions are forgotten, new ones need positions.
     fn adopt(&mut self, c: u32, generation: u32, assignment: Vec<PartitionIdx>) {
         let inc = self.world.consumers[c as usize].incarnation;
@@ -168,6 +188,7 @@ impl Sim<'_> {
         s.buffer.clear();
         s.fetching.clear();
         s.fetch_end.clear();
+        s.last_polled.clear();
         s.assignment = assignment.clone();
         s.phase = Phase::Initializing;
         self.log(|sim| {
@@ -242,8 +263,9 @@ impl Sim<'_> {
         s.polls += 1;
         s.committed_since_poll = false;
         let n = s.polls;
-        for (_, _, m) in &batch {
-            self.world.consumed[g][*m as usize] = self.world.consumed[g][*m as usize].saturating_add(1);
+        for &(p, o, m) in &batch {
+            self.world.consumed[g][m as usize] = self.world.consumed[g][m as usize].saturating_add(1);
+            self.observe(c, p, o, m);
         }
         self.world.consumers[c as usize].batch = batch.clone();
         self.log(|sim| {
@@ -347,6 +369,7 @@ impl Sim<'_> {
                 match to {
                     Some(o) => {
                         self.world.consumers[c as usize].positions.insert(p, o);
+                        self.world.consumers[c as usize].last_polled.remove(&p);
                     }
                     None => {
                         self.world.consumers[c as usize].phase = Phase::Failed;
@@ -481,6 +504,7 @@ impl Sim<'_> {
         s.buffer.clear();
         s.fetching.clear();
         s.fetch_end.clear();
+        s.last_polled.clear();
         s.batch.clear();
         self.member_crashed(c, inc);
     }

@@ -159,6 +159,7 @@ impl Sim<'_> {
             s.positions.clear();
             s.buffer.clear();
             s.fetch_end.clear();
+            s.last_polled.clear();
             s.phase = Phase::Initializing;
             let (inc, generation) = (s.incarnation, s.generation);
             self.send(Event::GroupArrive { consumer: c, inc, request: GroupRequest::OffsetFetch { generation } });

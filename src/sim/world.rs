@@ -20,6 +20,13 @@ pub struct World {
     pub consumed: Vec<Vec<u16>>,
     /// Every processing of a record, in order: (consumer, message).
     pub processing: Vec<(u32, MsgId)>,
+    /// seen[partition][offset]: 1 + the message a consumer's poll returned at that offset
+    /// (0: none yet), to detect an offset that held different messages ("inconsistent offsets").
+    pub seen: Vec<Vec<u32>>,
+    /// Polls that went backwards within one assignment: (consumer, partition, from, to).
+    pub nonmonotonic: Vec<(u32, PartitionIdx, u64, u64)>,
+    /// Offsets whose message changed between polls: (partition, offset, first msg, later msg).
+    pub inconsistent: Vec<(PartitionIdx, u64, MsgId, MsgId)>,
     /// Next producer id the (simulated) InitProducerId hands out.
     pub next_producer_id: u32,
     /// Faults that already fired, by index in `Model::faults`, with the time they fired.
@@ -293,6 +300,8 @@ pub struct Consumer {
     pub fetching: BTreeMap<PartitionIdx, bool>,
     /// Where the last fetch of each partition ended (past skipped control/aborted records).
     pub fetch_end: BTreeMap<PartitionIdx, u64>,
+    /// The last offset each partition's polls returned since the last seek or assignment.
+    pub last_polled: BTreeMap<PartitionIdx, u64>,
     /// The records the last poll returned.
     pub batch: Vec<(PartitionIdx, u64, MsgId)>,
     /// A commit completed since the last poll (for `after commit, before processing`).
@@ -385,6 +394,9 @@ impl World {
             processed: model.groups.iter().map(|_| vec![0; n]).collect(),
             consumed: model.groups.iter().map(|_| vec![0; n]).collect(),
             processing: Vec::new(),
+            seen: model.partitions.iter().map(|_| Vec::new()).collect(),
+            nonmonotonic: Vec::new(),
+            inconsistent: Vec::new(),
             next_producer_id: 1000,
             fired: model.faults.iter().map(|_| Vec::new()).collect(),
             next_token: 0,
@@ -483,6 +495,7 @@ impl Consumer {
             buffer: BTreeMap::new(),
             fetching: BTreeMap::new(),
             fetch_end: BTreeMap::new(),
+            last_polled: BTreeMap::new(),
             batch: Vec::new(),
             committed_since_poll: false,
             polls: 0,
