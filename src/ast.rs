@@ -256,6 +256,10 @@ pub enum Fault {
     Crash { target: Spanned<Target>, point: Option<Spanned<Point>> },
     /// `restart TARGET at T` / `restart TARGET after T`
     Restart { target: Spanned<Target>, time: Spanned<RestartTime> },
+    /// `pause CLIENT at T`: the client freezes; events for it wait until it resumes.
+    Pause { client: Spanned<String>, at: Spanned<u64> },
+    /// `resume CLIENT at T` / `resume CLIENT after T` (after each pause)
+    Resume { client: Spanned<String>, time: Spanned<RestartTime> },
     /// `when CONDITION crash ...` / `when CONDITION restart ...`
     When { condition: Spanned<Condition>, action: Box<Spanned<Fault>> },
 }

@@ -315,6 +315,8 @@ pub enum Trigger {
     When(ConditionSpec, u64),
     /// For `restart X after T`: T after each crash of X.
     AfterCrash(u64),
+    /// For `resume X after T`: T after each pause of X.
+    AfterPause(u64),
     /// For `request lost` / `ack lost`: the matching produce request itself is the trigger.
     Request { producer: u32, msg: MsgId, attempt: u32 },
 }
@@ -347,6 +349,8 @@ pub enum FaultAction {
     CrashClient(Client),
     RestartBroker(BrokerId),
     RestartClient(Client),
+    PauseClient(Client),
+    ResumeClient(Client),
 }
 
 /// A variable of the status tracker.

@@ -78,6 +78,18 @@ fn fault(model: &Model, f: &Spanned<Fault>, diags: &mut Vec<Diagnostic>) -> Opti
             };
             (trigger, action, format!("restart {who} {when}"))
         }
+        Fault::Pause { client, at } => {
+            let c = client_named(model, client, diags)?;
+            (Trigger::At(at.node), FaultAction::PauseClient(c), format!("pause {} at {}", client.node, ms(at.node)))
+        }
+        Fault::Resume { client, time } => {
+            let c = client_named(model, client, diags)?;
+            let (trigger, when) = match time.node {
+                RestartTime::At(t) => (Trigger::At(t), format!("at {}", ms(t))),
+                RestartTime::After(t) => (Trigger::AfterPause(t), format!("after {}", ms(t))),
+            };
+            (trigger, FaultAction::ResumeClient(c), format!("resume {} {when}", client.node))
+        }
         Fault::When { condition, action } => {
             let cond = condition_spec(model, condition, diags);
             let (act, delay) = match &action.node {
@@ -139,7 +151,7 @@ fn fault(model: &Model, f: &Spanned<Fault>, diags: &mut Vec<Diagnostic>) -> Opti
 
 fn trigger_time(t: &Trigger) -> Option<u64> {
     match t {
-        Trigger::At(t) | Trigger::AfterCrash(t) | Trigger::When(_, t) => Some(*t),
+        Trigger::At(t) | Trigger::AfterCrash(t) | Trigger::AfterPause(t) | Trigger::When(_, t) => Some(*t),
         _ => None,
     }
 }
@@ -290,6 +302,8 @@ fn action_text(model: &Model, a: &FaultAction) -> String {
         FaultAction::CrashClient(c) => format!("crash {}", model.client_name(*c)),
         FaultAction::RestartBroker(b) => format!("restart broker {b}"),
         FaultAction::RestartClient(c) => format!("restart {}", model.client_name(*c)),
+        FaultAction::PauseClient(c) => format!("pause {}", model.client_name(*c)),
+        FaultAction::ResumeClient(c) => format!("resume {}", model.client_name(*c)),
         FaultAction::LoseRequest | FaultAction::LoseAck => String::new(),
     }
 }

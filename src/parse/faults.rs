@@ -16,6 +16,19 @@ impl Lower<'_> {
                     Rule::when_stmt => self.when_stmt(stmt),
                     Rule::crash_stmt => self.crash_stmt(stmt),
                     Rule::restart_stmt => self.restart_stmt(stmt),
+                    Rule::pause_stmt => {
+                        let mut inner = parts(stmt);
+                        let client = self.name(only(inner.next().expect("grammar: pause names a client")));
+                        let at_pair = inner.next().expect("grammar: pause has a time");
+                        let at = self.duration(only(at_pair));
+                        Fault::Pause { client, at }
+                    }
+                    Rule::resume_stmt => {
+                        let mut inner = parts(stmt);
+                        let client = self.name(only(inner.next().expect("grammar: resume names a client")));
+                        let time = self.restart_time(inner.next().expect("grammar: resume has a time"));
+                        Fault::Resume { client, time }
+                    }
                     _ => unexpected(&stmt, "faults_block"),
                 };
                 Spanned::new(fault, span)

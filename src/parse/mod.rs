@@ -109,6 +109,8 @@ fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_commit
             | Rule::kw_transaction
             | Rule::kw_processor
+            | Rule::kw_pause
+            | Rule::kw_resume
             | Rule::kw_consume
             | Rule::kw_output
             | Rule::kw_commits

@@ -34,6 +34,13 @@ impl Sim<'_> {
         }
         match s.phase {
             Phase::Down => {
+                // A transactional processor calls initTransactions() as it starts.
+                if let Some(pi) = self.processor_of(c) {
+                    let p = self.model.processors[pi as usize].producer;
+                    if self.is_transactional(p) && !self.world.producers[p as usize].txn.ready {
+                        self.init_transactions(p);
+                    }
+                }
                 self.world.consumers[c as usize].phase = Phase::Joining;
                 self.log(|sim| {
                     let g = &sim.model.groups[sim.group_of(c)].name;

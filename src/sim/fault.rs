@@ -132,6 +132,11 @@ impl Sim<'_> {
                 self.crash_client(c);
                 self.restarts_after_crash(FaultAction::RestartClient(c));
             }
+            FaultAction::PauseClient(c) => {
+                self.pause_client(c);
+                self.restarts_after_pause(c);
+            }
+            FaultAction::ResumeClient(c) => self.resume_client(c),
             FaultAction::RestartBroker(b) => self.restart_broker(b),
             FaultAction::RestartClient(c) => self.restart_client(c),
             // Lost requests and acks act inside the producer, where the request is sent.
@@ -146,6 +151,72 @@ impl Sim<'_> {
                 if f.action == restart {
                     self.queue.push(self.clock + delay, Event::Fault { fault: i as u32 }, false);
                 }
+            }
+        }
+    }
+
+    fn restarts_after_pause(&mut self, c: Client) {
+        for (i, f) in self.model.faults.iter().enumerate() {
+            if let Trigger::AfterPause(delay) = f.trigger {
+                if f.action == FaultAction::ResumeClient(c) {
+                    self.queue.push(self.clock + delay, Event::Fault { fault: i as u32 }, false);
+                }
+            }
+        }
+    }
+
+    /// The client and, for a processor, its other half.
+    fn halves(&self, c: Client) -> Vec<Client> {
+        match c {
+            Client::Consumer(k) => match self.processor_of(k) {
+                Some(pi) => vec![c, Client::Producer(self.model.processors[pi as usize].producer)],
+                None => vec![c],
+            },
+            Client::Producer(_) => vec![c],
+        }
+    }
+
+    /// A frozen process (a long GC pause, a stopped container): it handles nothing and sends
+    /// no heartbeats, so its group expires it after session.timeout.ms.
+    fn pause_client(&mut self, c: Client) {
+        if self.world.paused.contains(&c) {
+            return;
+        }
+        self.log(|sim| {
+            (sim.client_name(c), "pause".into(), String::new(), "frozen: no heartbeats, nothing handled".into())
+        });
+        for h in self.halves(c) {
+            self.world.paused.insert(h);
+            if let Client::Consumer(k) = h {
+                let inc = self.world.consumers[k as usize].incarnation;
+                self.member_crashed(k, inc);
+            }
+        }
+    }
+
+    /// The client wakes up and handles what reached it meanwhile, as if no time had passed.
+    fn resume_client(&mut self, c: Client) {
+        if !self.world.paused.contains(&c) {
+            return;
+        }
+        self.log(|sim| {
+            (sim.client_name(c), "resume".into(), String::new(), "awake again, unaware of the time it lost".into())
+        });
+        for h in self.halves(c) {
+            self.world.paused.remove(&h);
+            if let Client::Consumer(k) = h {
+                // Heartbeats resume: a member not yet expired stays in the group.
+                let s = &self.world.consumers[k as usize];
+                let (g, inc) = (self.model.consumers[k as usize].group as usize, s.incarnation);
+                if let Some(m) = self.world.groups[g].members.iter_mut().find(|m| m.consumer == k && m.inc == inc) {
+                    m.crashed = false;
+                }
+            }
+            let (mine, rest): (Vec<_>, Vec<_>) =
+                std::mem::take(&mut self.world.deferred).into_iter().partition(|(x, _)| *x == h);
+            self.world.deferred = rest;
+            for (_, e) in mine {
+                self.queue.push(self.clock, e, false);
             }
         }
     }

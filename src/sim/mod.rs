@@ -204,6 +204,13 @@ impl Sim<'_> {
 
     /// Applies one event.
     fn step(&mut self, event: Event) {
+        // A paused client handles nothing: its events wait until it resumes.
+        if let Some(c) = event_client(&event) {
+            if self.world.paused.contains(&c) {
+                self.world.deferred.push((c, event));
+                return;
+            }
+        }
         match event {
             Event::AppSend { producer, inc } => self.on_app_send(producer, inc),
             Event::SenderWake { producer, inc } => {
@@ -313,6 +320,23 @@ impl Sim<'_> {
 
 mod tracked;
 mod txn_client;
+
+/// The client an event is handled by, if it is handled by a client.
+fn event_client(e: &Event) -> Option<Client> {
+    Some(match *e {
+        Event::AppSend { producer, .. }
+        | Event::SenderWake { producer, .. }
+        | Event::ProduceResponse { producer, .. }
+        | Event::RequestTimeout { producer, .. }
+        | Event::BatchExpiry { producer, .. }
+        | Event::TxnResponse { producer, .. } => Client::Producer(producer),
+        Event::ConsumerFetchResponse { consumer, .. }
+        | Event::ConsumerStep { consumer, .. }
+        | Event::GroupResponse { consumer, .. }
+        | Event::RebalanceNotice { consumer, .. } => Client::Consumer(consumer),
+        _ => return None,
+    })
+}
 
 /// The connection a network message travels on: (kind, from, to).
 fn link(e: &Event) -> Option<(u8, u32, u32)> {

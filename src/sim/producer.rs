@@ -27,9 +27,8 @@ impl Sim<'_> {
         if cfg.transactional_id.is_some() {
             // The application calls initTransactions() when it starts sending (a processor:
             // when it starts); the producer id and epoch come from the coordinator.
-            if cfg.processor.is_some() {
-                self.init_transactions(p);
-            } else {
+            // (A processor's producer is initialized when the processor starts.)
+            if cfg.processor.is_none() {
                 self.schedule_next_send(p);
             }
             return;
@@ -150,7 +149,7 @@ impl Sim<'_> {
         }
         self.log(|sim| {
             let pname = sim.model.partition_name(partition);
-            let what = if first_send { "send()" } else { "send() again after restart" };
+            let what = if first_send { "send()" } else { "send() again" };
             (sim.client_name(Client::Producer(p)), what.into(), sim.value(msg), format!("queued for {pname}"))
         });
         self.drain_partition(p, partition);

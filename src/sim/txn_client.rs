@@ -197,9 +197,10 @@ impl Sim<'_> {
         s.alive = false;
         let mut pending: Vec<MsgId> = s.batches.values().flat_map(|b| b.msgs.iter().copied()).collect();
         // commitTransaction can no longer succeed: every record of the open transaction fails.
-        if let Some(t) = s.txn.current {
-            let spec = &self.model.producers[p as usize].transactions[t as usize];
-            let sent_end = self.model.producers[p as usize].first_msg + s.next_send;
+        let cfg = &self.model.producers[p as usize];
+        if let (Some(t), None) = (s.txn.current, cfg.processor) {
+            let spec = &cfg.transactions[t as usize];
+            let sent_end = cfg.first_msg + s.next_send;
             pending.extend(spec.first_msg..spec.end_msg.min(sent_end));
         }
         s.batches.clear();
@@ -216,6 +217,11 @@ impl Sim<'_> {
                 format!("{error}: a newer instance owns the transactional id; this producer stops"),
             )
         });
+        // A fenced processor instance is a zombie: it stops for good.
+        if let Some(pi) = self.model.producers[p as usize].processor {
+            let c = self.model.processors[pi as usize].consumer;
+            self.world.consumers[c as usize].phase = super::world::Phase::Failed;
+        }
     }
 
     /// What a restarted transactional application sends again: every record of the

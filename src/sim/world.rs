@@ -3,7 +3,7 @@
 //! explorer can snapshot and compare states.
 
 use super::log::{Record, Replica};
-use crate::model::{BrokerId, Model, MsgId, PartitionIdx};
+use crate::model::{BrokerId, Client, Model, MsgId, PartitionIdx};
 use std::collections::{BTreeMap, VecDeque};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -41,6 +41,9 @@ pub struct World {
     /// Producer connections at the brokers, by (producer, broker): a broker reads one request
     /// of a connection at a time and the next only after answering it.
     pub conns: BTreeMap<(u32, BrokerId), Connection>,
+    /// Clients frozen by a `pause`, and the events that reached them meanwhile.
+    pub paused: std::collections::BTreeSet<Client>,
+    pub deferred: Vec<(Client, crate::sim::event::Event)>,
     /// Connections a lost request or ack stalled, by (producer, broker): nothing more gets
     /// through until the client's request timeout closes them.
     pub stalled: BTreeMap<(u32, BrokerId), Stall>,
@@ -402,6 +405,8 @@ impl World {
             next_token: 0,
             links: BTreeMap::new(),
             conns: BTreeMap::new(),
+            paused: Default::default(),
+            deferred: Vec::new(),
             stalled: BTreeMap::new(),
             txns: {
                 let mut ids: Vec<&String> =
