@@ -299,6 +299,10 @@ pub enum Point {
     BeforeProcessing(MessageRef),
     /// `after processing MSG`
     AfterProcessing(MessageRef),
+    /// `after sending offsets N`: the N-th sendOffsetsToTransaction returned.
+    AfterOffsets(u64),
+    /// `after requesting commit N`: the N-th EndTxn(COMMIT) is on its way.
+    AfterCommitRequest(u64),
 }
 
 /// A message named by its value: `message3` or `"order 3"`.

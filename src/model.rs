@@ -331,6 +331,10 @@ pub enum ClientPoint {
     BeforeProcessing(MsgId),
     AfterProcessing(MsgId),
     AfterSend(u32),
+    /// An exactly-once processor's N-th sendOffsetsToTransaction returned.
+    AfterOffsets(u32),
+    /// An exactly-once processor's N-th EndTxn(COMMIT) was sent.
+    AfterCommitRequest(u32),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -450,6 +454,21 @@ impl Model {
         }
         let (_, s, i) = self.send_of(msg);
         s.key.as_ref().map(|k| k.render(i, s.first_number + i - 1))
+    }
+
+    /// The messages a producer sends: its own, or for a processor instance the outputs of its
+    /// application (instances of one application share them): (first id, count).
+    pub fn message_range(&self, p: u32) -> (MsgId, u32) {
+        let cfg = &self.producers[p as usize];
+        match cfg.processor {
+            Some(pi) => {
+                let outs = &self.processors[pi as usize].outputs_of;
+                let first = outs.values().map(|v| v.0).min().unwrap_or(cfg.first_msg);
+                let end = outs.values().map(|v| v.0 + v.1).max().unwrap_or(cfg.first_msg);
+                (first, end - first)
+            }
+            None => (cfg.first_msg, cfg.message_count),
+        }
     }
 
     /// 1-based send number of `msg` within its producer (`shop send 3`).

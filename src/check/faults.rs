@@ -26,10 +26,11 @@ fn fault(model: &Model, f: &Spanned<Fault>, diags: &mut Vec<Diagnostic>) -> Opti
             let lose_ack = matches!(f.node, Fault::AckLost { .. });
             let p = producer_named(model, producer, diags)?;
             let cfg = &model.producers[p as usize];
-            if send.node == 0 || send.node > u64::from(cfg.message_count) {
+            let (first_msg, count) = model.message_range(p);
+            if send.node == 0 || send.node > u64::from(count) {
                 diags.push(
                     Diagnostic::new(format!("producer `{}` has no send {}", cfg.name, send.node), send.span)
-                        .label(format!("its sends are numbered 1 to {}", cfg.message_count)),
+                        .label(format!("its sends are numbered 1 to {count}")),
                 );
                 return None;
             }
@@ -41,7 +42,7 @@ fn fault(model: &Model, f: &Spanned<Fault>, diags: &mut Vec<Diagnostic>) -> Opti
                 Some(a) => a.node as u32,
                 None => 1,
             };
-            let msg = cfg.first_msg + send.node as u32 - 1;
+            let msg = first_msg + send.node as u32 - 1;
             let kind = if lose_ack { "ack" } else { "request" };
             let name = format!("{kind} lost for {} send {} attempt {attempt}", cfg.name, send.node);
             let action = if lose_ack { FaultAction::LoseAck } else { FaultAction::LoseRequest };
@@ -203,7 +204,7 @@ fn crash_point(
     };
     let (cp, text) = match (&point.node, client) {
         (Point::AfterSend(n), Client::Producer(p)) => {
-            let count = model.producers[p as usize].message_count;
+            let count = model.message_range(p).1;
             if *n == 0 || *n > u64::from(count) {
                 diags.push(
                     Diagnostic::new(format!("producer `{}` has no send {n}", model.client_name(client)), point.span)
@@ -232,6 +233,23 @@ fn crash_point(
         (_, Client::Producer(_)) => {
             consumer_only(diags);
             return None;
+        }
+        (Point::AfterOffsets(n) | Point::AfterCommitRequest(n), Client::Consumer(c)) => {
+            let eos = model.consumers[c as usize]
+                .processor
+                .is_some_and(|pi| model.processors[pi as usize].guarantee == crate::ast::Guarantee::ExactlyOnce);
+            if !eos {
+                diags.push(
+                    Diagnostic::new("this point belongs to exactly-once processors", point.span)
+                        .label(format!("`{}` runs no transactions", model.client_name(client))),
+                );
+                return None;
+            }
+            let k = nonzero(*n, point.span, diags)?;
+            match point.node {
+                Point::AfterOffsets(_) => (ClientPoint::AfterOffsets(k), format!("after sending offsets {n}")),
+                _ => (ClientPoint::AfterCommitRequest(k), format!("after requesting commit {n}")),
+            }
         }
         (Point::AfterPoll(n), _) => {
             (ClientPoint::AfterPoll(nonzero(*n, point.span, diags)?), format!("after poll {n}"))
@@ -278,14 +296,15 @@ fn condition_spec(model: &Model, c: &Spanned<Condition>, diags: &mut Vec<Diagnos
         Condition::Acked { producer, send } => {
             let p = producer_named(model, producer, diags)?;
             let cfg = &model.producers[p as usize];
-            if *send == 0 || *send > u64::from(cfg.message_count) {
+            let (first_msg, count) = model.message_range(p);
+            if *send == 0 || *send > u64::from(count) {
                 diags.push(
                     Diagnostic::new(format!("producer `{}` has no send {send}", cfg.name), c.span)
-                        .label(format!("its sends are numbered 1 to {}", cfg.message_count)),
+                        .label(format!("its sends are numbered 1 to {count}")),
                 );
                 return None;
             }
-            Some(ConditionSpec::Acked { producer: p, msg: cfg.first_msg + *send as u32 - 1 })
+            Some(ConditionSpec::Acked { producer: p, msg: first_msg + *send as u32 - 1 })
         }
         Condition::Processes { consumer, message: m } => {
             let cons = consumer_named(model, consumer, diags);
@@ -423,9 +442,12 @@ pub(super) fn find_messages(model: &Model, value: &str, limit: usize) -> Vec<Msg
                     continue;
                 }
                 let Ok(n) = mid.parse::<u64>() else { continue };
-                let i = match pieces[k] {
-                    Piece::Index => n,
-                    _ => n.wrapping_sub(u64::from(s.first_number)) + 1,
+                // `{n}` numbers the producer's sends: this statement holds first_number onwards.
+                let Some(i) = (match pieces[k] {
+                    Piece::Index => Some(n),
+                    _ => n.checked_sub(u64::from(s.first_number)).map(|d| d + 1),
+                }) else {
+                    continue;
                 };
                 if i >= 1 && i <= u64::from(s.count) {
                     out.push(s.first_msg + i as u32 - 1);

@@ -155,6 +155,8 @@ impl Lower<'_> {
             Rule::point_after_send => Point::AfterSend(self.int(only(inner)).node),
             Rule::point_before_processing => Point::BeforeProcessing(self.message_ref(only(inner)).node),
             Rule::point_after_processing => Point::AfterProcessing(self.message_ref(only(inner)).node),
+            Rule::point_after_offsets => Point::AfterOffsets(self.int(only(inner)).node),
+            Rule::point_after_commit_request => Point::AfterCommitRequest(self.int(only(inner)).node),
             _ => unexpected(&inner, "crash_point"),
         };
         Spanned::new(point, span)

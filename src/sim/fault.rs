@@ -45,6 +45,8 @@ impl Sim<'_> {
                 format!("after processing {}", quote(&self.value(m)))
             }
             ClientPoint::AfterSend(n) => format!("after send {n}"),
+            ClientPoint::AfterOffsets(n) => format!("after sending offsets {n}"),
+            ClientPoint::AfterCommitRequest(n) => format!("after requesting commit {n}"),
         }
     }
 

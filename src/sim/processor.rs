@@ -99,6 +99,14 @@ impl Sim<'_> {
 
     /// The exactly-once processor's offsets are in the transaction: commit it.
     pub(super) fn processor_offsets_added(&mut self, p: u32) {
+        if let Some(pi) = self.model.producers[p as usize].processor {
+            let c = self.model.processors[pi as usize].consumer;
+            let n = self.world.consumers[c as usize].offsets_sent + 1;
+            self.world.consumers[c as usize].offsets_sent = n;
+            if self.point(Client::Consumer(c), ClientPoint::AfterOffsets(n)) {
+                return;
+            }
+        }
         let s = &mut self.world.producers[p as usize];
         s.txn.ending = Some(true);
         self.log(|sim| {
@@ -110,6 +118,16 @@ impl Sim<'_> {
             )
         });
         self.try_end_txn(p);
+    }
+
+    /// An exactly-once processor's EndTxn(COMMIT) is on its way (the crash point between the
+    /// commit request and its markers).
+    pub(super) fn processor_commit_requested(&mut self, p: u32) {
+        let Some(pi) = self.model.producers[p as usize].processor else { return };
+        let c = self.model.processors[pi as usize].consumer;
+        let n = self.world.consumers[c as usize].commit_requests + 1;
+        self.world.consumers[c as usize].commit_requests = n;
+        self.point(Client::Consumer(c), ClientPoint::AfterCommitRequest(n));
     }
 
     /// An at-least-once processor's outputs may all be acknowledged now: commit its offsets.

@@ -167,6 +167,9 @@ impl Sim<'_> {
         s.txn.ending = Some(commit);
         let (producer_id, epoch) = (s.producer_id, s.producer_epoch);
         self.txn_request(p, TxnRequest::EndTxn { producer_id, epoch, commit });
+        if commit {
+            self.processor_commit_requested(p);
+        }
     }
 
     /// A transactional producer sends to a partition only once the coordinator added it to the

@@ -311,6 +311,9 @@ pub struct Consumer {
     pub committed_since_poll: bool,
     pub polls: u32,
     pub commits: u32,
+    /// An exactly-once processor's sendOffsetsToTransaction calls and EndTxn(COMMIT) requests.
+    pub offsets_sent: u32,
+    pub commit_requests: u32,
     pub last_auto_commit: u64,
 }
 
@@ -505,6 +508,8 @@ impl Consumer {
             committed_since_poll: false,
             polls: 0,
             commits: 0,
+            offsets_sent: 0,
+            commit_requests: 0,
             last_auto_commit: 0,
         }
     }

@@ -1,0 +1,45 @@
+//! Systematic fault injection: for every bundled scenario, each fault point a fault-free run
+//! passes through (`scn points`) is injected on its own (crashes followed by a restart). Every
+//! such run must check, finish without panicking, and be deterministic.
+
+use scn::report::{self, Format, Limits, Section};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+/// Points tried per scenario, spread evenly over its list (all of them with SCN_EXPLORE_ALL).
+const PER_SCENARIO: usize = 12;
+
+fn render(source: &str) -> String {
+    let model = scn::load(source).unwrap_or_else(|d| panic!("a listed fault point does not check:\n{d}\n{source}"));
+    let run = scn::sim::run(&model, &scn::sim::Options { trace_limit: 50, ..Default::default() });
+    let report = report::build(&model, &run, Limits { max_rows: 50 });
+    report::render(&report, Format::Json, &Section::ALL)
+}
+
+#[test]
+fn every_listed_fault_point_runs_cleanly() {
+    let all = std::env::var("SCN_EXPLORE_ALL").is_ok();
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/run");
+    let mut files: Vec<_> = std::fs::read_dir(dir).expect("scenarios").map(|e| e.expect("entry").path()).collect();
+    files.sort();
+    let mut tried = 0;
+    for path in files {
+        let source = std::fs::read_to_string(&path).expect("readable");
+        let model = scn::load(&source).expect("valid");
+        let points = scn::sim::fault_points(&model);
+        let step = if all { 1 } else { (points.len() / PER_SCENARIO).max(1) };
+        for point in points.iter().step_by(step) {
+            let mut line = point.clone();
+            if let Some(client) = point.strip_prefix("crash ").and_then(|r| r.split(' ').next()) {
+                line.push_str(&format!("\n  restart {client} after 200ms"));
+            }
+            let scenario = format!("{source}\nfaults {{\n  {line}\n}}\n");
+            let result = catch_unwind(AssertUnwindSafe(|| (render(&scenario), render(&scenario))));
+            match result {
+                Ok((a, b)) => assert_eq!(a, b, "{}: `{point}` is not deterministic", path.display()),
+                Err(_) => panic!("{}: injecting `{point}` panicked", path.display()),
+            }
+            tried += 1;
+        }
+    }
+    assert!(tried > 100, "only {tried} fault points explored");
+}
