@@ -114,6 +114,9 @@ impl<'a> Analysis<'a> {
         if copies == 0 && self.in_aborted_block(msg) {
             return mk(Fate::Aborted, 0);
         }
+        // A processor output's failure reaches the processor, not a person: if it never lands,
+        // its input went unprocessed, which is a loss.
+        let told = st.failed.is_some() && !self.model.is_derived(msg);
         let mut any_group = false;
         let mut missing = false;
         let mut max = 0u32;
@@ -125,14 +128,14 @@ impl<'a> Analysis<'a> {
         }
         if !any_group {
             return match copies {
-                0 if st.failed.is_some() => mk(Fate::Failed, 0),
+                0 if told => mk(Fate::Failed, 0),
                 0 => mk(Fate::Lost, 0),
                 1 => mk(Fate::Delivered, 1),
                 n => mk(Fate::Duplicated, n),
             };
         }
         if missing {
-            return if st.failed.is_some() && copies == 0 { mk(Fate::Failed, 0) } else { mk(Fate::Lost, 0) };
+            return if told && copies == 0 { mk(Fate::Failed, 0) } else { mk(Fate::Lost, 0) };
         }
         if max > 1 { mk(Fate::Duplicated, max) } else { mk(Fate::Delivered, 1) }
     }
@@ -168,6 +171,12 @@ impl<'a> Analysis<'a> {
                     self.model.processors[d.processor as usize].name,
                     self.model.value(d.parent)
                 )
+            }
+            Fate::Lost if self.model.is_derived(msg) && st.failed.is_some() => {
+                let d = self.model.derived(msg);
+                let proc = &self.model.processors[d.processor as usize];
+                let how = if proc.seek_on_abort { "" } else { " and it did not seek back (seek.on.abort false)" };
+                format!("{}'s transaction aborted after {}{how}", proc.name, st.failed.unwrap_or("an error"))
             }
             Fate::Lost => {
                 if copies == 0 {

@@ -233,8 +233,23 @@ fn message_row(
 ) -> MessageRow {
     let p = model.producer_of(m);
     let st = &run.world.messages[m as usize];
-    let processed: Vec<String> =
-        a.processed_by(m).iter().map(|(g, n)| format!("{} x{n}", model.groups[*g as usize].name)).collect();
+    let processed: Vec<String> = a
+        .processed_by(m)
+        .iter()
+        .map(|(g, n)| {
+            // Say which isolation level the group reads with when it matters (transactions).
+            let group = &model.groups[*g as usize];
+            let rc = model.consumers[group.members[0] as usize].read_committed;
+            let level = if run.world.txns.is_empty() {
+                ""
+            } else if rc {
+                " (read_committed)"
+            } else {
+                " (read_uncommitted)"
+            };
+            format!("{}{level} x{n}", group.name)
+        })
+        .collect();
     let outcome = match fate.fate {
         Fate::Delivered => "delivered once".to_string(),
         Fate::Duplicated => format!("duplicated x{}", fate.times),

@@ -38,6 +38,15 @@ impl Sim<'_> {
         None
     }
 
+    /// `txn coordinator (ledger-writer on broker 2)`
+    fn coordinator_label(&self, t: u32) -> String {
+        let id = &self.world.txns[t as usize].transactional_id;
+        match self.coordinator_broker(t) {
+            Some(b) => format!("txn coordinator ({id} on broker {b})"),
+            None => format!("txn coordinator ({id})"),
+        }
+    }
+
     pub(super) fn on_txn_arrive(&mut self, p: u32, inc: u32, request: TxnRequest) {
         let id = self.model.producers[p as usize].transactional_id.clone().expect("transactional producer");
         let t = self.txn_index(&id);
@@ -187,10 +196,10 @@ impl Sim<'_> {
             rec.transitions.push((state, now));
             rec.outcome = outcome.to_string();
         }
-        let id = meta.transactional_id.clone();
+        let coordinator_label = self.coordinator_label(t);
         self.log(|_| {
             (
-                format!("txn coordinator ({id})"),
+                coordinator_label,
                 "decision".into(),
                 String::new(),
                 format!("{} written to the transaction log", state.name()),
@@ -319,10 +328,8 @@ impl Sim<'_> {
         if let Some(rec) = meta.history.last_mut() {
             rec.transitions.push((state, now));
         }
-        let id = meta.transactional_id.clone();
-        self.log(|_| {
-            (format!("txn coordinator ({id})"), "markers written".into(), String::new(), state.name().to_string())
-        });
+        let coordinator_label = self.coordinator_label(t);
+        self.log(|_| (coordinator_label, "markers written".into(), String::new(), state.name().to_string()));
     }
 
     pub(super) fn on_txn_timeout(&mut self, t: u32, started_at: u64) {
@@ -331,6 +338,7 @@ impl Sim<'_> {
             return;
         }
         let id = meta.transactional_id.clone();
+        let coordinator_label = self.coordinator_label(t);
         self.log(|sim| {
             let timeout = sim
                 .model
@@ -339,7 +347,7 @@ impl Sim<'_> {
                 .find(|p| p.transactional_id.as_deref() == Some(id.as_str()))
                 .map_or(0, |p| p.transaction_timeout_ms);
             (
-                format!("txn coordinator ({id})"),
+                coordinator_label,
                 "transaction timeout".into(),
                 String::new(),
                 format!("open longer than transaction.timeout.ms ({timeout} ms): fence and abort"),

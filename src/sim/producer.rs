@@ -428,7 +428,12 @@ impl Sim<'_> {
             self.processor_flushed(p);
             return;
         }
-        batch.retry_at = now + cfg.retry_backoff_ms;
+        // Exponential backoff up to retry.backoff.max.ms (1000; KIP-580, Kafka 3.7).
+        let backoff = cfg
+            .retry_backoff_ms
+            .saturating_mul(1 << batch.attempts.saturating_sub(1).min(20))
+            .min(cfg.retry_backoff_ms.max(1_000));
+        batch.retry_at = now + backoff;
         let seq = batch.base_sequence;
         let queue = s.queues.entry(batch.partition).or_insert_with(VecDeque::new);
         if cfg.enable_idempotence {
@@ -450,10 +455,10 @@ impl Sim<'_> {
                 sim.client_name(Client::Producer(p)),
                 "error".into(),
                 sim.values(msgs),
-                format!("{}; will retry in {} ms", error.name(), cfg.retry_backoff_ms),
+                format!("{}; will retry in {backoff} ms", error.name()),
             )
         });
-        self.queue.push(now + cfg.retry_backoff_ms, Event::SenderWake { producer: p, inc }, false);
+        self.queue.push(now + backoff, Event::SenderWake { producer: p, inc }, false);
     }
 
     pub(super) fn on_request_timeout(&mut self, p: u32, inc: u32, req: u32) {
@@ -515,6 +520,10 @@ impl Sim<'_> {
                 format!("failed: TimeoutException (expired in the accumulator for {part} after {ms} ms)"),
             )
         });
+        // A record of the transaction failed: commitTransaction can only abort now.
+        self.world.producers[p as usize].txn.abortable = true;
+        self.try_end_txn(p);
+        self.processor_flushed(p);
     }
 
     /// Which `request lost` / `ack lost` faults hit this produce request.

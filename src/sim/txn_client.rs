@@ -41,6 +41,7 @@ impl Sim<'_> {
         match reply {
             TxnReply::Initialized { producer_id, epoch } => {
                 let s = &mut self.world.producers[p as usize];
+                s.txn.retries = 0;
                 s.producer_id = producer_id;
                 s.producer_epoch = epoch;
                 s.next_sequence.clear();
@@ -58,6 +59,7 @@ impl Sim<'_> {
             }
             TxnReply::Added { partitions } => {
                 let s = &mut self.world.producers[p as usize];
+                s.txn.retries = 0;
                 for part in &partitions {
                     s.txn.adding.remove(part);
                     s.txn.added.insert(*part);
@@ -66,6 +68,7 @@ impl Sim<'_> {
             }
             TxnReply::Ended { commit } => {
                 let s = &mut self.world.producers[p as usize];
+                s.txn.retries = 0;
                 if let Some(t) = s.txn.current.take() {
                     s.txn.done.insert(t);
                 }
@@ -90,8 +93,12 @@ impl Sim<'_> {
             }
             TxnReply::Err { error: TxnError::ProducerFenced, .. } => self.producer_fenced(p, "ProducerFencedException"),
             TxnReply::Err { request, error } => {
-                // CONCURRENT_TRANSACTIONS / COORDINATOR_NOT_AVAILABLE are retriable.
-                let backoff = self.model.producers[p as usize].retry_backoff_ms;
+                // CONCURRENT_TRANSACTIONS / COORDINATOR_NOT_AVAILABLE are retriable, with
+                // exponential backoff up to retry.backoff.max.ms (1000; KIP-580).
+                let s = &mut self.world.producers[p as usize];
+                s.txn.retries += 1;
+                let base = self.model.producers[p as usize].retry_backoff_ms;
+                let backoff = base.saturating_mul(1 << (s.txn.retries - 1).min(20)).min(1_000.max(base));
                 self.log(|_| {
                     (
                         name,

@@ -266,6 +266,8 @@ pub struct TxnClient {
     pub fenced: bool,
     /// Transaction blocks whose commit (or abort) completed.
     pub done: std::collections::BTreeSet<u32>,
+    /// Consecutive retriable coordinator errors (for the exponential backoff).
+    pub retries: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
