@@ -81,9 +81,8 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Points { .. } => {
-            for p in sim::fault_points(&model) {
-                println!("{p}");
-            }
+            let points: String = sim::fault_points(&model).into_iter().map(|p| p + "\n").collect();
+            emit(&points);
             ExitCode::SUCCESS
         }
         Command::Run { format, sections, max_rows, seed, .. } => {
@@ -91,8 +90,14 @@ fn main() -> ExitCode {
             let run = sim::run(&model, &sim::Options { trace_limit, seed, ..sim::Options::default() });
             let report = report::build(&model, &run, Limits { max_rows });
             let sections = if sections.is_empty() { Section::ALL.to_vec() } else { sections };
-            print!("{}", report::render(&report, format, &sections));
+            emit(&report::render(&report, format, &sections));
             if report.passed { ExitCode::SUCCESS } else { ExitCode::from(1) }
         }
     }
+}
+
+/// Writes to stdout; a closed pipe (`scn run ... | head`) ends the output quietly.
+fn emit(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }

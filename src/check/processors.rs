@@ -229,17 +229,34 @@ fn derive(model: &mut Model, outputs: &[Vec<(u32, &Spanned<ast::Output>)>], diag
 }
 
 fn same_outputs(a: &[(u32, &Spanned<ast::Output>)], b: &[(u32, &Spanned<ast::Output>)]) -> bool {
-    let node = |e: &Option<Spanned<ast::Expr>>| e.as_ref().map(|x| strip(&x.node));
+    let same = |x: &Option<Spanned<ast::Expr>>, y: &Option<Spanned<ast::Expr>>| match (x, y) {
+        (Some(x), Some(y)) => same_expr(&x.node, &y.node),
+        (None, None) => true,
+        _ => false,
+    };
     a.len() == b.len()
         && a.iter().zip(b).all(|((t1, o1), (t2, o2))| {
             t1 == t2
-                && node(&o1.node.key) == node(&o2.node.key)
-                && node(&o1.node.value) == node(&o2.node.value)
-                && node(&o1.node.when) == node(&o2.node.when)
+                && same(&o1.node.key, &o2.node.key)
+                && same(&o1.node.value, &o2.node.value)
+                && same(&o1.node.when, &o2.node.when)
         })
 }
 
-/// An expression with its spans blanked, to compare what two expressions say.
-fn strip(e: &ast::Expr) -> String {
-    format!("{e:?}").split("span: Span").map(|part| part.split_once('}').map_or(part, |(_, rest)| rest)).collect()
+/// Whether two expressions say the same thing (wherever they were written).
+fn same_expr(a: &ast::Expr, b: &ast::Expr) -> bool {
+    use ast::Expr::*;
+    match (a, b) {
+        (Str(x), Str(y)) => x == y,
+        (Int(x), Int(y)) => x == y,
+        (Key, Key) | (Value, Value) => true,
+        (Not(x), Not(y)) => same_expr(&x.node, &y.node),
+        (Call(f, xs), Call(g, ys)) => {
+            f == g && xs.len() == ys.len() && xs.iter().zip(ys).all(|(x, y)| same_expr(&x.node, &y.node))
+        }
+        (Binary(o, x1, x2), Binary(p, y1, y2)) => {
+            o == p && same_expr(&x1.node, &y1.node) && same_expr(&x2.node, &y2.node)
+        }
+        _ => false,
+    }
 }
