@@ -28,6 +28,7 @@
 
 pub mod ast;
 pub mod check;
+pub mod compare;
 pub mod diag;
 pub mod model;
 pub mod outcome;

@@ -40,6 +40,23 @@ enum Command {
         /// The .scn file.
         file: String,
     },
+    /// Run the scenario under several configurations and print one row per configuration.
+    ///
+    /// Without --vary: the three guarantee presets. Each --vary KEY=V1,V2 varies a producer or
+    /// consumer setting (or `guarantee`) for every client that has it; several give the matrix.
+    Compare {
+        /// The .scn file.
+        file: String,
+        /// KEY=V1,V2,... (repeatable).
+        #[arg(long)]
+        vary: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Overrides the scenario's `seed`.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
     /// List the fault points a fault-free run passes through, written as fault lines.
     Points {
         /// The .scn file.
@@ -50,7 +67,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let file = match &cli.command {
-        Command::Run { file, .. } | Command::Check { file } | Command::Points { file } => file.clone(),
+        Command::Run { file, .. }
+        | Command::Check { file }
+        | Command::Points { file }
+        | Command::Compare { file, .. } => file.clone(),
     };
     let source = match std::fs::read_to_string(&file) {
         Ok(s) => s,
@@ -59,6 +79,26 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Command::Compare { vary, format, seed, .. } = &cli.command {
+        let vary = match scn::compare::parse_vary(vary) {
+            Ok(v) => v,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let file_ast = match scn::load(&source) {
+            Ok(_) => scn::parse::parse(&source).expect("parsed once already"),
+            Err(diags) => {
+                eprint!("{}", diags.render(&file, &source));
+                return ExitCode::from(2);
+            }
+        };
+        let variants = scn::compare::variants(&vary);
+        let rows = scn::compare::compare(&file_ast, &variants, *seed);
+        emit(&report::render_compare(&file_ast.title.node, &rows, *format));
+        return ExitCode::SUCCESS;
+    }
     let model = match scn::load(&source) {
         Ok(m) => m,
         Err(diags) => {
@@ -80,6 +120,7 @@ fn main() -> ExitCode {
             );
             ExitCode::SUCCESS
         }
+        Command::Compare { .. } => unreachable!("handled above"),
         Command::Points { .. } => {
             let points: String = sim::fault_points(&model).into_iter().map(|p| p + "\n").collect();
             emit(&points);

@@ -61,6 +61,9 @@ pub struct Network {
     pub jitter_ms: u64,
     /// One-way latency between brokers (replication fetches); defaults to `latency_ms`.
     pub replication_latency_ms: u64,
+    /// Extra one-way delay of every message to or from a broker (`broker.2.latency 20ms`): a
+    /// slow broker, or a slow follower. Indexed by broker id - 1.
+    pub broker_extra_ms: Vec<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -56,6 +56,45 @@ pub struct Anomaly {
     pub meaning: String,
 }
 
+/// Latency percentiles in simulated milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Latency {
+    pub samples: u64,
+    pub p50_ms: u64,
+    pub p99_ms: u64,
+    pub max_ms: u64,
+}
+
+impl Latency {
+    /// Nearest-rank percentiles of `v` (None when empty).
+    pub fn of(mut v: Vec<u64>) -> Option<Latency> {
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_unstable();
+        let rank = |q: f64| v[(((v.len() as f64) * q).ceil() as usize).clamp(1, v.len()) - 1];
+        Some(Latency { samples: v.len() as u64, p50_ms: rank(0.50), p99_ms: rank(0.99), max_ms: v[v.len() - 1] })
+    }
+
+    pub fn text(l: &Option<Latency>) -> String {
+        l.map_or("-".into(), |l| format!("{} / {} / {}", l.p50_ms, l.p99_ms, l.max_ms))
+    }
+}
+
+/// What a run cost, in simulated time and requests.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cost {
+    pub produce_requests: u64,
+    pub retries: u64,
+    pub simulated_ms: u64,
+    /// Records delivered (processed, or written when nobody reads) per simulated second.
+    pub throughput_per_s: f64,
+    /// From send() to the producer's acknowledgement.
+    pub produce_latency: Option<Latency>,
+    /// From send() to the first processing by a group.
+    pub end_to_end_latency: Option<Latency>,
+}
+
 /// One row of the flow summary.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Flow {
@@ -70,6 +109,8 @@ pub struct Flow {
     pub failed: u64,
     pub holds: bool,
     pub verdict: String,
+    /// Producer flows: send() to ack; group flows: send() to first processing.
+    pub latency: Option<Latency>,
 }
 
 impl<'a> Analysis<'a> {
@@ -309,11 +350,11 @@ impl<'a> Analysis<'a> {
             .world
             .processing
             .iter()
-            .filter(|(c, _)| match who {
+            .filter(|(c, _, _)| match who {
                 Who::Consumer(x) => *c == x,
                 Who::Group(g) => self.model.consumers[*c as usize].group == g,
             })
-            .map(|(_, m)| self.model.value(*m))
+            .map(|(_, m, _)| self.model.value(*m))
             .collect()
     }
 
@@ -478,6 +519,62 @@ impl<'a> Analysis<'a> {
         out
     }
 
+    /// Records written out of send order: per producer and partition of the committed log, the
+    /// records that come after a later send of the same producer.
+    pub fn reordered(&self) -> u64 {
+        let mut count = 0;
+        for p in 0..self.model.partitions.len() as u32 {
+            let mut latest: std::collections::BTreeMap<u32, MsgId> = std::collections::BTreeMap::new();
+            for (_, r) in self.run.world.committed_log(p) {
+                let producer = self.model.producer_of(r.msg);
+                let seen = latest.entry(producer).or_insert(r.msg);
+                if r.msg < *seen {
+                    count += 1;
+                } else {
+                    *seen = r.msg;
+                }
+            }
+        }
+        count
+    }
+
+    /// first[group][msg]: when a member of the group first finished processing the message.
+    fn first_processing(&self) -> Vec<Vec<Option<u64>>> {
+        let mut first = vec![vec![None; self.model.total_messages as usize]; self.model.groups.len()];
+        for &(c, m, t) in &self.run.world.processing {
+            let g = self.model.consumers[c as usize].group as usize;
+            first[g][m as usize].get_or_insert(t);
+        }
+        first
+    }
+
+    pub fn cost(&self, fates: &[MessageFate]) -> Cost {
+        let w = &self.run.world;
+        let delivered = fates.iter().filter(|f| f.fate == Fate::Delivered || f.fate == Fate::Duplicated).count() as u64;
+        let produce = (0..self.model.total_messages)
+            .filter_map(|m| {
+                let st = &w.messages[m as usize];
+                Some(st.acked_at? - st.sent_at?).filter(|_| st.offset.is_some())
+            })
+            .collect();
+        let first = self.first_processing();
+        let e2e = (0..self.model.total_messages as usize)
+            .filter_map(|m| {
+                let done = first.iter().filter_map(|g| g[m]).min()?;
+                done.checked_sub(w.messages[m].sent_at?)
+            })
+            .collect();
+        let simulated_ms = self.run.end_ms;
+        Cost {
+            produce_requests: w.producers.iter().map(|p| u64::from(p.next_request)).sum(),
+            retries: w.producers.iter().map(|p| u64::from(p.retries)).sum(),
+            simulated_ms,
+            throughput_per_s: delivered as f64 * 1000.0 / simulated_ms.max(1) as f64,
+            produce_latency: Latency::of(produce),
+            end_to_end_latency: Latency::of(e2e),
+        }
+    }
+
     /// Whether the processor that made `msg` may write it twice (not exactly-once).
     fn processor_may_duplicate(&self, msg: MsgId) -> bool {
         let d = self.model.derived(msg);
@@ -532,7 +629,16 @@ impl<'a> Analysis<'a> {
                     if p.retries == i32::MAX as u32 { "MAX".to_string() } else { p.retries.to_string() },
                     p.enable_idempotence
                 );
+                let latency = Latency::of(
+                    msgs.iter()
+                        .filter_map(|m| {
+                            let st = &w.messages[*m as usize];
+                            Some(st.acked_at? - st.sent_at?).filter(|_| st.offset.is_some())
+                        })
+                        .collect(),
+                );
                 out.push(Flow {
+                    latency,
                     flow: format!("{} -> {}", p.name, self.model.topics[t as usize].name),
                     config,
                     guarantee: guarantee.into(),
@@ -547,6 +653,7 @@ impl<'a> Analysis<'a> {
                 });
             }
         }
+        let first_done = self.first_processing();
         for (g, group) in self.model.groups.iter().enumerate() {
             let Some(&first) = group.members.first() else {
                 continue;
@@ -577,7 +684,16 @@ impl<'a> Analysis<'a> {
                     }
                     (CommitMode::None, false) => "no commits".to_string(),
                 };
+                let latency = Latency::of(
+                    in_log
+                        .iter()
+                        .filter_map(|m| {
+                            Some(first_done[g][*m as usize]?.checked_sub(w.messages[*m as usize].sent_at?)?)
+                        })
+                        .collect(),
+                );
                 out.push(Flow {
+                    latency,
                     flow: format!("{} -> group {}", self.model.topics[*t as usize].name, group.name),
                     config,
                     guarantee: guarantee.into(),

@@ -145,3 +145,37 @@ fn points_lists_injectable_faults_as_fault_lines() {
         assert_eq!(code, 0, "`{line}` does not check: {err}");
     }
 }
+
+#[test]
+fn compare_prints_one_row_per_configuration() {
+    let (code, out, _) = scn(&["compare", "scenarios/compare/seed-situations.scn"]);
+    assert_eq!(code, 0, "{out}");
+    for g in ["at-most-once", "at-least-once", "exactly-once"] {
+        assert!(out.contains(&format!("| {g} ")), "{out}");
+    }
+    let (code, out, _) = scn(&[
+        "compare",
+        "scenarios/run/acks-1-leader-crash.scn",
+        "--vary",
+        "acks=0,1,all",
+        "--vary",
+        "enable.idempotence=true,false",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let rows = v["configurations"].as_array().expect("rows");
+    assert_eq!(rows.len(), 6, "the full matrix");
+    let row = |c: &str| rows.iter().find(|r| r["config"] == c).expect(c).clone();
+    assert_eq!(row("acks=1, enable.idempotence=false")["lost"], 3);
+    assert_eq!(row("acks=all, enable.idempotence=true")["lost"], 0);
+    assert!(row("acks=0, enable.idempotence=true")["note"].as_str().expect("note").contains("ConfigException"));
+}
+
+#[test]
+fn compare_rejects_unknown_settings() {
+    let (code, _, err) = scn(&["compare", "scenarios/run/acks-1-leader-crash.scn", "--vary", "ack=0,1"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--vary ack: not a producer or consumer setting"), "{err}");
+}

@@ -69,3 +69,27 @@ fn every_run_is_deterministic() {
         assert_eq!(render(), render(), "{} is not deterministic", display(path));
     });
 }
+
+/// `scenarios/compare/*.scn` run under the three guarantees (compare mode); the table is the
+/// snapshot.
+#[test]
+fn compare_scenarios() {
+    insta::glob!("../scenarios", "compare/*.scn", |path| {
+        let source = std::fs::read_to_string(path).expect("readable scenario");
+        if let Err(d) = scn::load(&source) {
+            panic!("{} should be valid:\n{}", display(path), d.render(&display(path), &source));
+        }
+        let file = scn::parse::parse(&source).expect("parses");
+        let variants = scn::compare::variants(&[]);
+        let rows = scn::compare::compare(&file, &variants, None);
+        let text = report::render_compare(&file.title.node, &rows, Format::Table);
+        insta::with_settings!({
+            snapshot_path => "../snapshots",
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+            snapshot_suffix => name(path),
+        }, {
+            insta::assert_snapshot!("compare", text);
+        });
+    });
+}

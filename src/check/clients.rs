@@ -9,7 +9,7 @@ use crate::model::{
     Acks, ConsumerConfig, GroupConfig, Model, OffsetReset, ProducerConfig, SendSpec, Template, TxnSpec, limits,
 };
 
-pub(super) const PRODUCER_KEYS: &[&str] = &[
+pub const PRODUCER_KEYS: &[&str] = &[
     "acks",
     "retries",
     "enable.idempotence",
@@ -23,7 +23,7 @@ pub(super) const PRODUCER_KEYS: &[&str] = &[
     "transaction.timeout.ms",
 ];
 
-pub(super) const CONSUMER_KEYS: &[&str] = &[
+pub const CONSUMER_KEYS: &[&str] = &[
     "max.poll.records",
     "auto.offset.reset",
     "enable.auto.commit",

@@ -2,6 +2,7 @@
 //! contradictory or meaningless scenarios, reporting every problem at once.
 
 mod clients;
+pub use clients::{CONSUMER_KEYS, PRODUCER_KEYS};
 mod expects;
 mod expr;
 mod faults;
@@ -64,12 +65,46 @@ pub fn check(file: &ast::File) -> Result<Model, Diagnostics> {
 }
 
 fn network(settings: &[ast::Setting], diags: &mut Vec<Diagnostic>) -> Network {
-    let mut s = Settings::new("network", settings, &["latency", "jitter", "replication.latency"]);
+    // `broker.N.latency` keys are checked against the broker count by the caller.
+    let (per_broker, rest): (Vec<ast::Setting>, Vec<ast::Setting>) = settings.iter().cloned().partition(|st| {
+        st.key
+            .node
+            .strip_prefix("broker.")
+            .and_then(|k| k.strip_suffix(".latency"))
+            .is_some_and(|n| n.parse::<u32>().is_ok())
+    });
+    let mut s = Settings::new("network", &rest, &["latency", "jitter", "replication.latency"]);
     let latency_ms = s.duration("latency", 1, 60_000);
     let jitter_ms = s.duration("jitter", 0, 60_000);
     let replication_latency_ms = s.duration("replication.latency", latency_ms, 60_000);
     diags.append(&mut s.diags);
-    Network { latency_ms, jitter_ms, replication_latency_ms }
+    let mut broker_extra_ms = vec![0; limits::MAX_BROKERS as usize];
+    for st in per_broker {
+        let n: usize = st.key.node["broker.".len()..st.key.node.len() - ".latency".len()].parse().unwrap_or(0);
+        let value = match st.value.node {
+            ast::Value::Duration(ms) => Some(ms),
+            ast::Value::Int(ms) => u64::try_from(ms).ok(),
+            _ => None,
+        };
+        let ms = match value {
+            Some(ms) if ms <= 60_000 => ms,
+            _ => {
+                diags.push(
+                    Diagnostic::new("invalid value for network setting", st.value.span)
+                        .label("expected a duration like `20ms`, at most 60000ms"),
+                );
+                continue;
+            }
+        };
+        if n == 0 || n > limits::MAX_BROKERS as usize {
+            diags.push(
+                Diagnostic::new(format!("there is no broker {n}"), st.key.span).label("brokers are numbered from 1"),
+            );
+            continue;
+        }
+        broker_extra_ms[n - 1] = ms;
+    }
+    Network { latency_ms, jitter_ms, replication_latency_ms, broker_extra_ms }
 }
 
 const CLUSTER_KEYS: &[&str] = &[

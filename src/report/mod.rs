@@ -3,7 +3,7 @@
 
 mod render;
 
-pub use render::{Format, Section, render};
+pub use render::{Format, Section, render, render_compare};
 
 use crate::model::{Model, TrackVar};
 use crate::outcome::{Analysis, ExpectResult, Fate, Flow, fate_word};
@@ -28,6 +28,8 @@ pub struct Report {
     pub messages_omitted: u64,
     pub totals: Totals,
     pub flows: Vec<Flow>,
+    /// What the run cost: requests, retries, throughput, latency percentiles.
+    pub cost: crate::outcome::Cost,
     pub faults: Vec<FaultRow>,
     /// Every transaction a transaction coordinator ran.
     pub transactions: Vec<TxnRow>,
@@ -191,6 +193,7 @@ pub fn build(model: &Model, run: &Run, limits: Limits) -> Report {
         messages_omitted: (fates.len() - shown) as u64,
         totals,
         flows: analysis.flows(&fates),
+        cost: analysis.cost(&fates),
         faults: model
             .faults
             .iter()

@@ -76,7 +76,7 @@ fn filtered(report: &Report, sections: &[Section]) -> serde_json::Value {
             Section::Tracker => drop(obj, &["tracker"]),
             Section::Logs => drop(obj, &["partitions"]),
             Section::Messages => drop(obj, &["messages", "messages_omitted", "totals"]),
-            Section::Flows => drop(obj, &["flows"]),
+            Section::Flows => drop(obj, &["flows", "cost"]),
             Section::Faults => drop(obj, &["faults"]),
             Section::Anomalies => drop(obj, &["anomalies"]),
             Section::Transactions => drop(obj, &["transactions"]),
@@ -274,25 +274,35 @@ fn text(r: &Report, md: bool, sections: &[Section]) -> String {
                             f.lost.to_string(),
                             f.duplicated.to_string(),
                             f.failed.to_string(),
+                            crate::outcome::Latency::text(&f.latency),
                             f.verdict.clone(),
                         ]
                     })
                     .collect();
-                out.push_str(&table(
-                    &[
-                        "flow",
-                        "config",
-                        "guarantee",
-                        "in",
-                        "acked",
-                        "processed",
-                        "lost",
-                        "duplicated",
-                        "failed",
-                        "guarantee holds?",
-                    ],
-                    rows,
-                    md,
+                let headers = [
+                    "flow",
+                    "config",
+                    "guarantee",
+                    "in",
+                    "acked",
+                    "processed",
+                    "lost",
+                    "duplicated",
+                    "failed",
+                    "latency p50 / p99 / max (ms)",
+                    "guarantee holds?",
+                ];
+                out.push_str(&table(&headers, rows, md));
+                let c = &r.cost;
+                out.push_str(&format!(
+                    "{}cost: {} produce requests ({} retries); {:.1} records/s over {} ms of simulated time; latency p50 / p99 / max: produce {} ms, send to processing {} ms\n",
+                    if md { "\n" } else { "" },
+                    c.produce_requests,
+                    c.retries,
+                    c.throughput_per_s,
+                    c.simulated_ms,
+                    crate::outcome::Latency::text(&c.produce_latency),
+                    crate::outcome::Latency::text(&c.end_to_end_latency),
                 ));
             }
             Section::Anomalies => {
@@ -393,6 +403,52 @@ fn after_label(after: &str) -> String {
 fn omitted(out: &mut String, n: u64, what: &str) {
     if n > 0 {
         out.push_str(&format!("... {n} more {what} not shown (--max-rows 0 shows all)\n"));
+    }
+}
+
+/// The compare-mode table in any format.
+pub fn render_compare(scenario: &str, rows: &[crate::compare::Row], format: Format) -> String {
+    #[derive(serde::Serialize)]
+    struct Comparison<'a> {
+        scenario: &'a str,
+        configurations: &'a [crate::compare::Row],
+    }
+    let doc = Comparison { scenario, configurations: rows };
+    match format {
+        Format::Json => serde_json::to_string_pretty(&doc).expect("comparison serializes") + "\n",
+        Format::Yaml => serde_norway::to_string(&doc).expect("comparison serializes"),
+        Format::Table | Format::Markdown => {
+            let md = format == Format::Markdown;
+            let body: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    let holds = if r.guarantee_holds { "yes".to_string() } else { format!("no: {}", r.note) };
+                    vec![
+                        r.config.clone(),
+                        r.lost.to_string(),
+                        r.duplicated.to_string(),
+                        r.reordered.to_string(),
+                        r.failed.to_string(),
+                        crate::outcome::Latency::text(&r.latency),
+                        holds,
+                    ]
+                })
+                .collect();
+            let head = if md { format!("# {scenario}\n\n") } else { format!("scenario: {scenario}\n\n") };
+            head + &table(
+                &[
+                    "configuration",
+                    "lost",
+                    "duplicated",
+                    "reordered",
+                    "failed",
+                    "latency p50 / p99 / max (ms)",
+                    "every flow keeps its guarantee?",
+                ],
+                body,
+                md,
+            )
+        }
     }
 }
 

@@ -471,7 +471,7 @@ impl Sim<'_> {
         let count = &mut self.world.processed[g][msg as usize];
         *count = count.saturating_add(1);
         let times = *count;
-        self.world.processing.push((c, msg));
+        self.world.processing.push((c, msg, self.clock));
         self.log(|sim| {
             let again = if times > 1 {
                 format!(" (again: x{times} in group {})", sim.model.groups[g].name)

@@ -18,7 +18,7 @@ mod producer;
 pub mod trace;
 pub mod world;
 
-use crate::model::{Client, Model};
+use crate::model::{BrokerId, Client, Model};
 use event::{Event, Queue};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
@@ -269,13 +269,32 @@ impl Sim<'_> {
     /// replication traffic takes the broker-to-broker latency.
     fn send(&mut self, event: Event) {
         let replication = matches!(event, Event::FollowerFetch { .. } | Event::FollowerFetchResponse { .. });
-        let mut at = self.clock + self.latency(replication);
+        let mut at = self.clock + self.latency(replication) + self.broker_delay(&event);
         if let Some(link) = link(&event) {
             let last = self.world.links.entry(link).or_insert(0);
             at = at.max(*last);
             *last = at;
         }
         self.queue.push(at, event, self.idle);
+    }
+
+    /// The extra delay of the brokers a message leaves or reaches (`broker.N.latency`).
+    fn broker_delay(&self, e: &Event) -> u64 {
+        let extra = &self.model.network.broker_extra_ms;
+        let of = |b: Option<BrokerId>| b.map_or(0, |b| extra.get((b - 1) as usize).copied().unwrap_or(0));
+        let leader = |p: u32| self.world.partitions[p as usize].leader;
+        match *e {
+            Event::ProduceArrive { broker, .. }
+            | Event::ConsumerFetch { broker, .. }
+            | Event::MarkerArrive { broker, .. } => of(Some(broker)),
+            Event::ProduceResponse { producer, req, .. } => {
+                of(self.world.producers[producer as usize].in_flight.get(&req).map(|f| f.broker))
+            }
+            Event::FollowerFetch { partition, follower, .. }
+            | Event::FollowerFetchResponse { partition, follower, .. } => of(Some(follower)) + of(leader(partition)),
+            Event::ConsumerFetchResponse { partition, .. } => of(leader(partition)),
+            _ => 0,
+        }
     }
 
     fn at(&mut self, time: u64, event: Event) {
