@@ -76,6 +76,16 @@ pub struct ClusterConfig {
     pub replica_fetch_wait_max_ms: u64,
     /// `unclean.leader.election.enable` (false).
     pub unclean_leader_election: bool,
+    /// `replica.lag.time.max.ms` (30000): a follower that has not caught up with the leader's
+    /// log end for this long leaves the ISR.
+    pub replica_lag_time_max_ms: u64,
+    /// scn's `high.watermark.min.isr` (true, Kafka 3.7+): the high watermark does not advance
+    /// while the ISR is smaller than min.insync.replicas. `false` is the older behaviour.
+    pub high_watermark_min_isr: bool,
+    /// scn's `follower.truncation`: `leader-epoch` (KIP-101/279, default) truncates a returning
+    /// replica to where its log diverges from the leader's; `high-watermark` (before Kafka
+    /// 0.11) truncates it to its own high watermark.
+    pub truncate_to_high_watermark: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

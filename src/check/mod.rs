@@ -114,6 +114,9 @@ const CLUSTER_KEYS: &[&str] = &[
     "unclean.leader.election.enable",
     "broker.session.timeout.ms",
     "replica.fetch.wait.max.ms",
+    "replica.lag.time.max.ms",
+    "high.watermark.min.isr",
+    "follower.truncation",
 ];
 const TOPIC_KEYS: &[&str] = &["partitions", "replication.factor", "min.insync.replicas"];
 
@@ -151,6 +154,13 @@ fn cluster(file: &ast::File, diags: &mut Vec<Diagnostic>) -> (ClusterConfig, Vec
         unclean_leader_election: s.boolean("unclean.leader.election.enable", false),
         broker_session_timeout_ms: s.number("broker.session.timeout.ms", 9_000, 1, limits::MAX_DURATION_MS),
         replica_fetch_wait_max_ms: s.number("replica.fetch.wait.max.ms", 500, 0, 600_000),
+        replica_lag_time_max_ms: s.number("replica.lag.time.max.ms", 30_000, 1, limits::MAX_DURATION_MS),
+        high_watermark_min_isr: s.boolean("high.watermark.min.isr", true),
+        truncate_to_high_watermark: s.choice(
+            "follower.truncation",
+            "leader-epoch",
+            &["leader-epoch", "high-watermark"],
+        ) == "high-watermark",
     };
     diags.append(&mut s.diags);
 

@@ -258,7 +258,10 @@ impl Sim<'_> {
             .unwrap_or(leo)
             .min(leo);
         let old = pstate.replicas[li].high_watermark;
-        if hw > old {
+        // Kafka 3.7+: no high-watermark progress while the ISR is below min.insync.replicas.
+        let min_isr = self.model.topics[self.model.partitions[part as usize].topic as usize].min_insync_replicas;
+        let held = self.model.cluster.high_watermark_min_isr && pstate.isr_size() < min_isr;
+        if hw > old && !held {
             self.world.partitions[part as usize].replicas[li].high_watermark = hw;
             self.log(|sim| {
                 (
@@ -271,6 +274,40 @@ impl Sim<'_> {
             self.wake_held(part, false);
         }
         self.complete_pending(part);
+    }
+
+    /// The leader drops followers that have not caught up within replica.lag.time.max.ms from
+    /// the ISR (AlterPartition; the controller accepts at once here).
+    pub(super) fn on_isr_check(&mut self, part: PartitionIdx) {
+        let lag = self.model.cluster.replica_lag_time_max_ms;
+        self.queue.push(self.clock + (lag / 2).max(1), Event::IsrCheck { partition: part }, true);
+        let pstate = &self.world.partitions[part as usize];
+        let Some(leader) = pstate.leader.filter(|b| self.world.broker(*b).alive) else { return };
+        let out: Vec<(usize, BrokerId)> = pstate
+            .replicas
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| {
+                r.broker != leader
+                    && pstate.isr & bit(r.broker) != 0
+                    && self.clock.saturating_sub(pstate.caught_up_at[*i]) > lag
+            })
+            .map(|(i, r)| (i, r.broker))
+            .collect();
+        for (_, b) in out {
+            self.world.partitions[part as usize].isr &= !bit(b);
+            self.log(|sim| {
+                let isr: Vec<String> =
+                    members(sim.world.partitions[part as usize].isr).iter().map(|x| x.to_string()).collect();
+                (
+                    Self::broker_name(leader),
+                    format!("isr of {}", sim.model.partition_name(part)),
+                    String::new(),
+                    format!("broker {b} fell behind for replica.lag.time.max.ms ({lag} ms); isr [{}]", isr.join(",")),
+                )
+            });
+            self.advance_high_watermark(part);
+        }
     }
 
     /// Every live follower replica starts fetching from the current leader.
@@ -315,7 +352,11 @@ impl Sim<'_> {
             return;
         }
         let fi = pstate.replica_index(follower).expect("follower replica");
+        let leo_now = pstate.leader_replica().expect("leader").log_end_offset();
         self.world.partitions[part as usize].follower_leo[fi] = offset;
+        if offset >= leo_now {
+            self.world.partitions[part as usize].caught_up_at[fi] = self.clock;
+        }
         let pstate = &self.world.partitions[part as usize];
         let leader_leo = pstate.leader_replica().expect("leader").log_end_offset();
         // ISR expansion: a follower that caught up with the leader joins the ISR

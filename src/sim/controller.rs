@@ -159,6 +159,8 @@ impl Sim<'_> {
         pstate.leader = Some(l);
         pstate.leader_epoch += 1;
         pstate.follower_leo.iter_mut().for_each(|x| *x = 0);
+        let now = self.clock;
+        pstate.caught_up_at.iter_mut().for_each(|x| *x = now);
         let epoch = pstate.leader_epoch;
         self.log(|sim| {
             let p = &sim.world.partitions[part as usize];
@@ -192,7 +194,13 @@ impl Sim<'_> {
         let pstate = &self.world.partitions[part as usize];
         let leader = pstate.leader_replica().expect("leader");
         let fi = pstate.replica_index(f).expect("replica");
-        let at = pstate.replicas[fi].divergence(leader);
+        // KIP-101/279: where the logs diverge; before them, the follower's own high watermark
+        // (which is how acknowledged records used to be lost or logs to diverge).
+        let at = if self.model.cluster.truncate_to_high_watermark {
+            pstate.replicas[fi].high_watermark.min(leader.log_end_offset())
+        } else {
+            pstate.replicas[fi].divergence(leader)
+        };
         let cut = self.world.partitions[part as usize].replicas[fi].truncate_to(at);
         if cut.is_empty() {
             return;
@@ -203,11 +211,16 @@ impl Sim<'_> {
         let to = at + cut.len() as u64;
         self.log(|sim| {
             let msgs = cut.iter().map(|r| r.msg);
+            let why = if sim.model.cluster.truncate_to_high_watermark {
+                "to its high watermark (follower.truncation high-watermark)"
+            } else {
+                "diverged from the leader's log (leader epochs)"
+            };
             (
                 format!("broker {f}"),
                 format!("truncate {}", sim.model.partition_name(part)),
                 sim.values(msgs),
-                format!("log end {to} -> {at}: diverged from leader (leader epoch)"),
+                format!("log end {to} -> {at}: {why}"),
             )
         });
     }

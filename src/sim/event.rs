@@ -305,6 +305,11 @@ pub enum Event {
         partition: PartitionIdx,
         ok: bool,
     },
+    /// The leader's periodic check for followers that fell out of sync
+    /// (`replica.lag.time.max.ms`; Kafka checks every half of it).
+    IsrCheck {
+        partition: PartitionIdx,
+    },
     /// `transaction.timeout.ms` after a transaction started.
     TxnTimeout {
         txn: u32,
@@ -324,7 +329,10 @@ impl Event {
             // Timers that only matter while a batch is pending: the run loop keeps going while
             // any producer still holds a batch (see `Sim::busy`).
             // The transaction timeout likewise matters only while a transaction is open.
-            Event::RequestTimeout { .. } | Event::BatchExpiry { .. } | Event::TxnTimeout { .. } => true,
+            Event::RequestTimeout { .. }
+            | Event::BatchExpiry { .. }
+            | Event::TxnTimeout { .. }
+            | Event::IsrCheck { .. } => true,
             Event::FetchWaitExpired { .. } => true,
             Event::FollowerFetchResponse { records, .. } => records.is_empty(),
             Event::ConsumerFetchResponse { records, offset, next_offset, error, .. } => {

@@ -161,6 +161,8 @@ impl Sim<'_> {
         }
         for p in 0..self.model.partitions.len() as u32 {
             self.start_followers(p);
+            let every = (self.model.cluster.replica_lag_time_max_ms / 2).max(1);
+            self.queue.push(every, Event::IsrCheck { partition: p }, true);
         }
     }
 
@@ -251,6 +253,7 @@ impl Sim<'_> {
             }
             Event::MarkerResponse { txn, partition, ok } => self.on_marker_response(txn, partition, ok),
             Event::TxnTimeout { txn, started_at } => self.on_txn_timeout(txn, started_at),
+            Event::IsrCheck { partition } => self.on_isr_check(partition),
         }
     }
 

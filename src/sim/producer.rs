@@ -136,6 +136,7 @@ impl Sim<'_> {
                         msgs: vec![msg],
                         bytes,
                         base_sequence: -1,
+                        epoch: 0,
                         attempts: 0,
                         created_at: now,
                         retry_at: now,
@@ -249,9 +250,11 @@ impl Sim<'_> {
         let batch = s.batches.get_mut(&id).expect("batch");
         batch.attempts += 1;
         let attempt = batch.attempts;
-        if cfg.enable_idempotence && batch.base_sequence < 0 {
+        // A sequence number belongs to an epoch: after an epoch bump the batch is renumbered.
+        if cfg.enable_idempotence && (batch.base_sequence < 0 || batch.epoch != s.producer_epoch) {
             let next = s.next_sequence.entry(batch.partition).or_insert(0);
             batch.base_sequence = *next;
+            batch.epoch = s.producer_epoch;
             *next += batch.msgs.len() as i32;
         }
         if attempt > 1 {
@@ -392,6 +395,9 @@ impl Sim<'_> {
         if error == ProduceError::InvalidProducerEpoch {
             self.producer_fenced(p, "InvalidProducerEpochException");
             return;
+        }
+        if error == ProduceError::OutOfOrderSequence {
+            self.maybe_bump_epoch(p, id);
         }
         let cfg = &self.model.producers[p as usize];
         let now = self.clock;
@@ -543,6 +549,41 @@ impl Sim<'_> {
             }
         }
         lose
+    }
+
+    /// KIP-360: an idempotent (non-transactional) producer whose next expected batch is refused
+    /// as out of order (the broker lost its state, e.g. after an unclean election) bumps its
+    /// epoch and numbers its unacknowledged batches from 0 again.
+    fn maybe_bump_epoch(&mut self, p: u32, id: u32) {
+        if self.is_transactional(p) {
+            return;
+        }
+        let s = &self.world.producers[p as usize];
+        let Some(b) = s.batches.get(&id) else { return };
+        let part = b.partition;
+        let earlier_in_flight = s
+            .in_flight
+            .values()
+            .any(|f| s.batches.get(&f.batch).is_some_and(|x| x.partition == part && x.base_sequence < b.base_sequence));
+        let earlier_queued = s
+            .batches
+            .values()
+            .any(|x| x.partition == part && x.base_sequence >= 0 && x.base_sequence < b.base_sequence);
+        if earlier_in_flight || earlier_queued {
+            return;
+        }
+        let s = &mut self.world.producers[p as usize];
+        s.producer_epoch += 1;
+        s.next_sequence.clear();
+        let epoch = s.producer_epoch;
+        self.log(|sim| {
+            (
+                sim.client_name(Client::Producer(p)),
+                "bump epoch".into(),
+                String::new(),
+                format!("OutOfOrderSequence for its next batch: epoch {epoch}, sequences restart at 0 (KIP-360)"),
+            )
+        });
     }
 
     fn on_acked(&mut self, p: u32, msg: MsgId) {

@@ -144,6 +144,8 @@ pub struct Partition {
     pub replicas: Vec<Replica>,
     /// The leader's view of each follower's log end offset (same order as `replicas`).
     pub follower_leo: Vec<u64>,
+    /// When each follower last caught up with the leader's log end (same order).
+    pub caught_up_at: Vec<u64>,
     /// acks=all produce requests waiting for the high watermark (Kafka's produce purgatory).
     pub pending: Vec<PendingProduce>,
     /// Fetches the leader is holding until data arrives or the wait runs out.
@@ -202,6 +204,8 @@ pub struct Batch {
     /// First sequence number, assigned when the batch is first drained (-1 before, or without
     /// idempotence).
     pub base_sequence: i32,
+    /// The producer epoch its sequence number belongs to.
+    pub epoch: u16,
     pub attempts: u32,
     pub created_at: u64,
     /// Not sent again before this time (retry.backoff.ms).
@@ -379,6 +383,7 @@ impl World {
                     isr: p.replicas.iter().fold(0, |m, b| m | bit(*b)),
                     replicas: p.replicas.iter().map(|b| Replica::new(*b)).collect(),
                     follower_leo: vec![0; p.replicas.len()],
+                    caught_up_at: vec![0; p.replicas.len()],
                     pending: Vec::new(),
                     held: Vec::new(),
                 })
