@@ -256,6 +256,8 @@ pub enum Fault {
     Crash { target: Spanned<Target>, point: Option<Spanned<Point>> },
     /// `restart TARGET at T` / `restart TARGET after T`
     Restart { target: Spanned<Target>, time: Spanned<RestartTime> },
+    /// `shutdown broker N at T`: a controlled shutdown.
+    Shutdown { broker: Spanned<u64>, at: Spanned<u64> },
     /// `pause CLIENT at T`: the client freezes; events for it wait until it resumes.
     Pause { client: Spanned<String>, at: Spanned<u64> },
     /// `resume CLIENT at T` / `resume CLIENT after T` (after each pause)

@@ -283,6 +283,9 @@ pub struct ConsumerConfig {
     pub session_timeout_ms: u64,
     /// `heartbeat.interval.ms` (3000): how soon a member hears that its group rebalanced.
     pub heartbeat_interval_ms: u64,
+    /// `max.poll.interval.ms` (300000): a member that does not poll again within it leaves
+    /// the group (its heartbeat thread sends LeaveGroup).
+    pub max_poll_interval_ms: u64,
     /// `fetch.max.wait.ms` (500): how long the leader holds an empty fetch.
     pub fetch_max_wait_ms: u64,
     pub start_at_ms: u64,
@@ -362,6 +365,8 @@ pub enum FaultAction {
     LoseRequest,
     LoseAck,
     CrashBroker(BrokerId),
+    /// A controlled shutdown: leaderships move first, then the broker stops.
+    ShutdownBroker(BrokerId),
     CrashLeaderOf(PartitionIdx),
     CrashClient(Client),
     RestartBroker(BrokerId),

@@ -30,6 +30,7 @@ pub const CONSUMER_KEYS: &[&str] = &[
     "auto.commit.interval.ms",
     "session.timeout.ms",
     "heartbeat.interval.ms",
+    "max.poll.interval.ms",
     "fetch.max.wait.ms",
     "isolation.level",
     "processing.time.ms",
@@ -389,6 +390,7 @@ pub(super) fn consumer_config(
     let session_timeout_ms = s.number("session.timeout.ms", 45_000, 6_000, 1_800_000);
     let fetch_max_wait_ms = s.number("fetch.max.wait.ms", 500, 0, INT_MAX);
     let heartbeat_interval_ms = s.number("heartbeat.interval.ms", 3_000, 1, INT_MAX);
+    let max_poll_interval_ms = s.number("max.poll.interval.ms", 300_000, 1, INT_MAX);
     if heartbeat_interval_ms >= session_timeout_ms {
         // ConsumerConfig / JoinGroup: the heartbeat must be shorter than the session.
         let span = s.span_of("heartbeat.interval.ms").or(s.span_of("session.timeout.ms")).unwrap_or(c.name.span);
@@ -430,6 +432,7 @@ pub(super) fn consumer_config(
         processing_time_ms,
         session_timeout_ms,
         heartbeat_interval_ms,
+        max_poll_interval_ms,
         fetch_max_wait_ms,
         start_at_ms: c.start_at.as_ref().map_or(0, |s| s.node),
         read_committed,

@@ -79,6 +79,21 @@ fn fault(model: &Model, f: &Spanned<Fault>, diags: &mut Vec<Diagnostic>) -> Opti
             };
             (trigger, action, format!("restart {who} {when}"))
         }
+        Fault::Shutdown { broker, at } => {
+            let b = broker.node;
+            if b == 0 || b > u64::from(model.cluster.brokers) {
+                diags.push(
+                    Diagnostic::new(format!("there is no broker {b}"), broker.span)
+                        .label(format!("brokers are numbered 1 to {}", model.cluster.brokers)),
+                );
+                return None;
+            }
+            (
+                Trigger::At(at.node),
+                FaultAction::ShutdownBroker(b as u32),
+                format!("shutdown broker {b} at {}", ms(at.node)),
+            )
+        }
         Fault::Pause { client, at } => {
             let c = client_named(model, client, diags)?;
             (Trigger::At(at.node), FaultAction::PauseClient(c), format!("pause {} at {}", client.node, ms(at.node)))
@@ -317,6 +332,7 @@ fn condition_spec(model: &Model, c: &Spanned<Condition>, diags: &mut Vec<Diagnos
 fn action_text(model: &Model, a: &FaultAction) -> String {
     match a {
         FaultAction::CrashBroker(b) => format!("crash broker {b}"),
+        FaultAction::ShutdownBroker(b) => format!("shutdown broker {b}"),
         FaultAction::CrashLeaderOf(p) => format!("crash leader of {}", model.partition_name(*p)),
         FaultAction::CrashClient(c) => format!("crash {}", model.client_name(*c)),
         FaultAction::RestartBroker(b) => format!("restart broker {b}"),

@@ -217,6 +217,7 @@ fn describe(rule: Rule) -> (u16, &'static [&'static str]) {
         Rule::txn_end => (114, &["`commit` or `abort`"]),
         Rule::kw_processor | Rule::processor_block => (14, &["`processor`"]),
         Rule::kw_pause | Rule::pause_stmt => (205, &["`pause`"]),
+        Rule::kw_shutdown | Rule::shutdown_stmt => (207, &["`shutdown`"]),
         Rule::point_after_offsets => (240, &["`after sending offsets N`"]),
         Rule::point_after_commit_request => (241, &["`after requesting commit N`"]),
         Rule::kw_resume | Rule::resume_stmt => (206, &["`resume`"]),

@@ -16,6 +16,14 @@ impl Lower<'_> {
                     Rule::when_stmt => self.when_stmt(stmt),
                     Rule::crash_stmt => self.crash_stmt(stmt),
                     Rule::restart_stmt => self.restart_stmt(stmt),
+                    Rule::shutdown_stmt => {
+                        let mut inner = parts(stmt);
+                        let target = inner.next().expect("grammar: shutdown names a broker");
+                        let span = span_of(&target);
+                        let broker = self.int(only(target));
+                        let at = self.duration(only(inner.next().expect("grammar: shutdown has a time")));
+                        Fault::Shutdown { broker: Spanned::new(broker.node, span), at }
+                    }
                     Rule::pause_stmt => {
                         let mut inner = parts(stmt);
                         let client = self.name(only(inner.next().expect("grammar: pause names a client")));

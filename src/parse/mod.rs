@@ -110,6 +110,7 @@ fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_transaction
             | Rule::kw_processor
             | Rule::kw_pause
+            | Rule::kw_shutdown
             | Rule::kw_resume
             | Rule::kw_consume
             | Rule::kw_output

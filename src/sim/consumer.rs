@@ -158,6 +158,27 @@ impl Sim<'_> {
         }
     }
 
+    /// No poll within max.poll.interval.ms: the heartbeat thread leaves the group, which
+    /// rebalances; the consumer's next commit fails and its next poll rejoins.
+    pub(super) fn on_poll_deadline(&mut self, c: u32, inc: u32, polls: u32) {
+        let s = &self.world.consumers[c as usize];
+        // Waiting inside poll() counts as polling; only application code (processing,
+        // committing) can overrun the interval.
+        let outside_poll = matches!(s.phase, Phase::Processing { .. } | Phase::Committing { .. } | Phase::Flushing);
+        if !self.consumer_live(c, inc) || s.polls != polls || !outside_poll {
+            return;
+        }
+        let Some(member) = s.member else { return };
+        let g = self.group_of(c);
+        self.world.groups[g].members.retain(|m| m.id != member);
+        self.world.consumers[c as usize].member = None;
+        self.log(|sim| {
+            let t = sim.model.consumers[c as usize].max_poll_interval_ms;
+            (sim.cname(c), "leave group".into(), String::new(), format!("no poll within max.poll.interval.ms ({t} ms)"))
+        });
+        self.member_left(g);
+    }
+
     pub(super) fn on_rebalance_notice(&mut self, c: u32, inc: u32) {
         if self.consumer_live(c, inc) && self.world.consumers[c as usize].phase == Phase::Polling {
             self.poll(c);
@@ -212,6 +233,13 @@ impl Sim<'_> {
         let s = &self.world.consumers[c as usize];
         let inc = s.incarnation;
         let group = &self.world.groups[g];
+        if s.member.is_none() && s.generation > 0 {
+            // It left the group (max.poll.interval.ms): poll() joins again.
+            self.world.consumers[c as usize].phase = Phase::Joining;
+            self.world.consumers[c as usize].generation = 0;
+            self.send(Event::GroupArrive { consumer: c, inc, request: GroupRequest::Join });
+            return;
+        }
         if let Some(member) = s.member {
             if group.generation != s.generation {
                 match group.assignment.get(&member).cloned() {
@@ -270,6 +298,8 @@ impl Sim<'_> {
         s.polls += 1;
         s.committed_since_poll = false;
         let n = s.polls;
+        let deadline = self.clock + cfg.max_poll_interval_ms;
+        self.queue.push(deadline, Event::PollDeadline { consumer: c, inc, polls: n }, true);
         for &(p, o, m) in &batch {
             self.world.consumed[g][m as usize] = self.world.consumed[g][m as usize].saturating_add(1);
             self.observe(c, p, o, m);

@@ -41,12 +41,34 @@ impl Sim<'_> {
                 self.drop_leader_state(part);
             }
         }
-        let timeout = self.model.cluster.broker_session_timeout_ms;
-        self.queue.push(self.clock + timeout, Event::BrokerFenced { broker: b, inc }, false);
+        // (A controlled shutdown was fenced already.)
+        if !self.world.broker(b).fenced {
+            let timeout = self.model.cluster.broker_session_timeout_ms;
+            self.queue.push(self.clock + timeout, Event::BrokerFenced { broker: b, inc }, false);
+        }
     }
 
     /// A leader that stops leading loses its purgatory and held fetches; held consumer
     /// fetches fail so the consumers look for the new leader.
+    /// A controlled shutdown: the controller moves the broker's leaderships and shrinks the
+    /// ISRs first (no broker.session.timeout.ms wait), then the broker stops.
+    pub(super) fn shutdown_broker(&mut self, b: BrokerId) {
+        if !self.world.broker(b).alive {
+            self.log(|_| ("controller".into(), format!("shutdown broker {b}"), String::new(), "already down".into()));
+            return;
+        }
+        self.log(|_| {
+            (
+                format!("broker {b}"),
+                "controlled shutdown".into(),
+                String::new(),
+                "leaderships move before it stops".into(),
+            )
+        });
+        self.fence(b, "controlled shutdown");
+        self.crash_broker(b);
+    }
+
     fn drop_leader_state(&mut self, part: PartitionIdx) {
         let pstate = &mut self.world.partitions[part as usize];
         pstate.pending.clear();
@@ -71,21 +93,15 @@ impl Sim<'_> {
         if broker.alive || broker.incarnation != inc || broker.fenced {
             return;
         }
-        self.fence(b);
+        let t = self.model.cluster.broker_session_timeout_ms;
+        self.fence(b, &format!("no heartbeat for broker.session.timeout.ms ({t} ms)"));
     }
 
     /// The controller removes a dead broker from every ISR and moves its leaderships.
-    fn fence(&mut self, b: BrokerId) {
+    fn fence(&mut self, b: BrokerId, why: &str) {
         self.world.brokers[(b - 1) as usize].fenced = true;
-        self.log(|sim| {
-            let t = sim.model.cluster.broker_session_timeout_ms;
-            (
-                "controller".into(),
-                format!("fence broker {b}"),
-                String::new(),
-                format!("no heartbeat for broker.session.timeout.ms ({t} ms)"),
-            )
-        });
+        let why = why.to_string();
+        self.log(|_| ("controller".into(), format!("fence broker {b}"), String::new(), why));
         for part in 0..self.world.partitions.len() as PartitionIdx {
             let pstate = &self.world.partitions[part as usize];
             if pstate.replica_index(b).is_none() {
@@ -232,7 +248,7 @@ impl Sim<'_> {
         }
         if !self.world.broker(b).fenced {
             // The controller sees the new registration and fences the old incarnation first.
-            self.fence(b);
+            self.fence(b, "it registers again: its old incarnation is fenced");
         }
         let br = &mut self.world.brokers[(b - 1) as usize];
         br.alive = true;

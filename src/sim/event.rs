@@ -269,6 +269,12 @@ pub enum Event {
         consumer: u32,
         inc: u32,
     },
+    /// `max.poll.interval.ms` after the consumer's poll number `polls`.
+    PollDeadline {
+        consumer: u32,
+        inc: u32,
+        polls: u32,
+    },
     /// The coordinator gives up on a member that stopped heartbeating (`session.timeout.ms`).
     MemberExpire {
         group: u32,
@@ -332,7 +338,8 @@ impl Event {
             Event::RequestTimeout { .. }
             | Event::BatchExpiry { .. }
             | Event::TxnTimeout { .. }
-            | Event::IsrCheck { .. } => true,
+            | Event::IsrCheck { .. }
+            | Event::PollDeadline { .. } => true,
             Event::FetchWaitExpired { .. } => true,
             Event::FollowerFetchResponse { records, .. } => records.is_empty(),
             Event::ConsumerFetchResponse { records, offset, next_offset, error, .. } => {

@@ -139,6 +139,10 @@ impl Sim<'_> {
                 self.restarts_after_pause(c);
             }
             FaultAction::ResumeClient(c) => self.resume_client(c),
+            FaultAction::ShutdownBroker(b) => {
+                self.shutdown_broker(b);
+                self.restarts_after_crash(FaultAction::RestartBroker(b));
+            }
             FaultAction::RestartBroker(b) => self.restart_broker(b),
             FaultAction::RestartClient(c) => self.restart_client(c),
             // Lost requests and acks act inside the producer, where the request is sent.

@@ -207,6 +207,17 @@ impl Sim<'_> {
         }
     }
 
+    /// A member left (LeaveGroup): the rest rebalance at once.
+    pub(super) fn member_left(&mut self, g: usize) {
+        if self.world.groups[g].joining.is_empty() {
+            if !self.world.groups[g].members.is_empty() {
+                self.rebalance(g);
+            }
+        } else {
+            self.try_complete_rebalance(g);
+        }
+    }
+
     /// The coordinator will notice the crash when the member's session times out.
     pub(super) fn member_crashed(&mut self, c: u32, inc: u32) {
         let g = self.model.consumers[c as usize].group;

@@ -244,6 +244,7 @@ impl Sim<'_> {
             Event::GroupResponse { consumer, inc, reply } => self.on_group_response(consumer, inc, reply),
             Event::MemberExpire { group, member } => self.on_member_expire(group, member),
             Event::RebalanceNotice { consumer, inc } => self.on_rebalance_notice(consumer, inc),
+            Event::PollDeadline { consumer, inc, polls } => self.on_poll_deadline(consumer, inc, polls),
             Event::BrokerFenced { broker, inc } => self.on_broker_fenced(broker, inc),
             Event::Fault { fault } => self.fire(fault as usize),
             Event::TxnArrive { producer, inc, request } => self.on_txn_arrive(producer, inc, request),
@@ -355,7 +356,8 @@ fn event_client(e: &Event) -> Option<Client> {
         Event::ConsumerFetchResponse { consumer, .. }
         | Event::ConsumerStep { consumer, .. }
         | Event::GroupResponse { consumer, .. }
-        | Event::RebalanceNotice { consumer, .. } => Client::Consumer(consumer),
+        | Event::RebalanceNotice { consumer, .. }
+        | Event::PollDeadline { consumer, .. } => Client::Consumer(consumer),
         _ => return None,
     })
 }
