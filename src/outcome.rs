@@ -687,9 +687,7 @@ impl<'a> Analysis<'a> {
                 let latency = Latency::of(
                     in_log
                         .iter()
-                        .filter_map(|m| {
-                            Some(first_done[g][*m as usize]?.checked_sub(w.messages[*m as usize].sent_at?)?)
-                        })
+                        .filter_map(|m| first_done[g][*m as usize]?.checked_sub(w.messages[*m as usize].sent_at?))
                         .collect(),
                 );
                 out.push(Flow {

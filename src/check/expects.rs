@@ -122,10 +122,7 @@ pub fn expects(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic>)
     for e in &file.expects {
         let (text, check) = match &e.node {
             Expect::Count { kind, value, scope } => {
-                let scope_who = match scope {
-                    Some(s) => Some(who(model, s, diags)),
-                    None => None,
-                };
+                let scope_who = scope.as_ref().map(|s| who(model, s, diags));
                 if let Some(None) = scope_who {
                     continue;
                 }

@@ -380,20 +380,25 @@ pub(super) fn client_named(model: &Model, name: &Spanned<String>, diags: &mut Ve
 }
 
 pub(super) fn producer_named(model: &Model, name: &Spanned<String>, diags: &mut Vec<Diagnostic>) -> Option<u32> {
-    if let Some(i) = model.producers.iter().position(|p| p.name == name.node) {
-        return Some(i as u32);
-    }
-    let known: Vec<&str> = model.producers.iter().map(|p| p.name.as_str()).collect();
-    diags.push(unknown("producer", name, &known));
-    None
+    named(model.producers.iter().map(|p| p.name.as_str()), "producer", name, diags)
 }
 
 pub(super) fn consumer_named(model: &Model, name: &Spanned<String>, diags: &mut Vec<Diagnostic>) -> Option<u32> {
-    if let Some(i) = model.consumers.iter().position(|c| c.name == name.node) {
+    named(model.consumers.iter().map(|c| c.name.as_str()), "consumer", name, diags)
+}
+
+/// The index of `name` among `names`, or an "unknown KIND" diagnostic.
+fn named<'a>(
+    names: impl Iterator<Item = &'a str> + Clone,
+    kind: &str,
+    name: &Spanned<String>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<u32> {
+    if let Some(i) = names.clone().position(|n| n == name.node) {
         return Some(i as u32);
     }
-    let known: Vec<&str> = model.consumers.iter().map(|c| c.name.as_str()).collect();
-    diags.push(unknown("consumer", name, &known));
+    let known: Vec<&str> = names.collect();
+    diags.push(unknown(kind, name, &known));
     None
 }
 

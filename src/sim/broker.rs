@@ -4,7 +4,7 @@
 use super::Sim;
 use super::event::{Event, FetchError, ProduceBatch, ProduceError, ProduceReply};
 use super::log::{Kind, NO_PRODUCER_ID, Record, SequenceCheck};
-use super::world::{HeldFetch, PendingProduce, bit, members};
+use super::world::{HeldFetch, PendingProduce, bit};
 use crate::model::{Acks, BrokerId, PartitionIdx};
 
 /// Most records one fetch response carries (stands in for `max.partition.fetch.bytes`).
@@ -296,18 +296,21 @@ impl Sim<'_> {
             .collect();
         for (_, b) in out {
             self.world.partitions[part as usize].isr &= !bit(b);
-            self.log(|sim| {
-                let isr: Vec<String> =
-                    members(sim.world.partitions[part as usize].isr).iter().map(|x| x.to_string()).collect();
-                (
-                    Self::broker_name(leader),
-                    format!("isr of {}", sim.model.partition_name(part)),
-                    String::new(),
-                    format!("broker {b} fell behind for replica.lag.time.max.ms ({lag} ms); isr [{}]", isr.join(",")),
-                )
-            });
+            self.log_isr(
+                part,
+                Self::broker_name(leader),
+                &format!("broker {b} fell behind for replica.lag.time.max.ms ({lag} ms)"),
+            );
             self.advance_high_watermark(part);
         }
+    }
+
+    /// A process-table row for an ISR change: `what; isr [1,2]`.
+    pub(super) fn log_isr(&mut self, part: PartitionIdx, actor: String, what: &str) {
+        self.log(|sim| {
+            let isr = super::controller::isr_text(sim.world.partitions[part as usize].isr);
+            (actor, format!("isr of {}", sim.model.partition_name(part)), String::new(), format!("{what}; isr {isr}"))
+        });
     }
 
     /// Every live follower replica starts fetching from the current leader.
@@ -363,16 +366,7 @@ impl Sim<'_> {
         // (AlterPartition; the controller accepts at once here).
         if pstate.isr & bit(follower) == 0 && offset >= leader_leo && self.world.broker(follower).alive {
             self.world.partitions[part as usize].isr |= bit(follower);
-            self.log(|sim| {
-                let isr: Vec<String> =
-                    members(sim.world.partitions[part as usize].isr).iter().map(|b| b.to_string()).collect();
-                (
-                    Self::broker_name(leader),
-                    format!("isr of {}", sim.model.partition_name(part)),
-                    String::new(),
-                    format!("broker {follower} caught up; isr [{}]", isr.join(",")),
-                )
-            });
+            self.log_isr(part, Self::broker_name(leader), &format!("broker {follower} caught up"));
         }
         // Advancing the high watermark can answer an acks=all request and so let the leader
         // read (and append) the next request of that connection: look at the log end again.
@@ -455,15 +449,7 @@ impl Sim<'_> {
                 });
             }
             HeldFetch::Consumer { consumer, inc, offset, .. } => {
-                self.send(Event::ConsumerFetchResponse {
-                    consumer,
-                    inc,
-                    partition: part,
-                    offset,
-                    records: Vec::new(),
-                    next_offset: offset,
-                    error: None,
-                });
+                self.send(Event::empty_fetch(consumer, inc, part, offset, None));
             }
         }
     }
@@ -507,29 +493,13 @@ impl Sim<'_> {
         let pstate = &self.world.partitions[part as usize];
         if !self.world.broker(broker).alive || pstate.leader != Some(broker) {
             // Disconnected or NotLeaderOrFollower: the consumer refreshes metadata and retries.
-            self.send(Event::ConsumerFetchResponse {
-                consumer: c,
-                inc,
-                partition: part,
-                offset,
-                records: Vec::new(),
-                next_offset: offset,
-                error: Some(FetchError::NotLeader),
-            });
+            self.send(Event::empty_fetch(c, inc, part, offset, Some(FetchError::NotLeader)));
             return;
         }
         let leo = pstate.leader_replica().expect("leader").log_end_offset();
         if offset > leo {
             // OFFSET_OUT_OF_RANGE: the consumer applies auto.offset.reset.
-            self.send(Event::ConsumerFetchResponse {
-                consumer: c,
-                inc,
-                partition: part,
-                offset,
-                records: Vec::new(),
-                next_offset: offset,
-                error: Some(FetchError::OutOfRange),
-            });
+            self.send(Event::empty_fetch(c, inc, part, offset, Some(FetchError::OutOfRange)));
             return;
         }
         if self.readable(part, c, offset) > 0 {

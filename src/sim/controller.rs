@@ -75,15 +75,7 @@ impl Sim<'_> {
         let held = std::mem::take(&mut pstate.held);
         for h in held {
             if let HeldFetch::Consumer { consumer, inc, offset, .. } = h {
-                self.send(Event::ConsumerFetchResponse {
-                    consumer,
-                    inc,
-                    partition: part,
-                    offset,
-                    records: Vec::new(),
-                    next_offset: offset,
-                    error: Some(super::event::FetchError::NotLeader),
-                });
+                self.send(Event::empty_fetch(consumer, inc, part, offset, Some(super::event::FetchError::NotLeader)));
             }
         }
     }
@@ -114,15 +106,7 @@ impl Sim<'_> {
             if self.world.partitions[part as usize].leader == Some(b) {
                 self.elect(part, Some(b));
             } else if self.world.partitions[part as usize].leader.is_some() {
-                self.log(|sim| {
-                    let isr = isr_text(sim.world.partitions[part as usize].isr);
-                    (
-                        "controller".into(),
-                        format!("isr of {}", sim.model.partition_name(part)),
-                        String::new(),
-                        format!("broker {b} removed; isr {isr}"),
-                    )
-                });
+                self.log_isr(part, "controller".into(), &format!("broker {b} removed"));
                 self.advance_high_watermark(part);
             }
         }
@@ -281,7 +265,8 @@ impl Sim<'_> {
     }
 }
 
-fn isr_text(mask: u64) -> String {
+/// `[1,2,3]`
+pub(super) fn isr_text(mask: u64) -> String {
     let ids: Vec<String> = members(mask).iter().map(|b| b.to_string()).collect();
     format!("[{}]", ids.join(","))
 }

@@ -328,6 +328,25 @@ pub enum Event {
 }
 
 impl Event {
+    /// A consumer fetch response without records: a held fetch that timed out, or an error.
+    pub fn empty_fetch(
+        consumer: u32,
+        inc: u32,
+        partition: PartitionIdx,
+        offset: u64,
+        error: Option<FetchError>,
+    ) -> Event {
+        Event::ConsumerFetchResponse {
+            consumer,
+            inc,
+            partition,
+            offset,
+            records: Vec::new(),
+            next_offset: offset,
+            error,
+        }
+    }
+
     /// Idle events (held fetches timing out and the empty fetches that follow) never change
     /// what a run computes; a run whose queue holds only idle events is over.
     pub fn is_idle(&self) -> bool {

@@ -17,7 +17,9 @@ impl Sim<'_> {
     pub(super) fn point(&mut self, client: Client, at: ClientPoint) -> bool {
         if self.points.is_some() {
             let line = format!("crash {} {}", self.client_name(client), self.point_text(at));
-            self.points.as_mut().expect("points").push(line);
+            if let Some(points) = &mut self.points {
+                points.push(line);
+            }
         }
         let hit = self
             .model

@@ -441,7 +441,7 @@ impl Sim<'_> {
             .min(cfg.retry_backoff_ms.max(1_000));
         batch.retry_at = now + backoff;
         let seq = batch.base_sequence;
-        let queue = s.queues.entry(batch.partition).or_insert_with(VecDeque::new);
+        let queue = s.queues.entry(batch.partition).or_default();
         if cfg.enable_idempotence {
             // RecordAccumulator.insertInSequenceOrder
             let batches = &s.batches;

@@ -2,7 +2,7 @@
 //! problems (numbers out of range, duplicates) are all collected, and every
 //! `scenarios/invalid/syntax-*.scn` renders with its place, its line and a caret.
 
-use super::{StartLen, error, s, span_in};
+use super::{StartLen, error, span_in};
 use crate::ast::Value;
 use crate::diag::Span;
 use crate::parse::parse;
