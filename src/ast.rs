@@ -256,6 +256,11 @@ pub enum Fault {
     Crash { target: Spanned<Target>, point: Option<Spanned<Point>> },
     /// `restart TARGET at T` / `restart TARGET after T`
     Restart { target: Spanned<Target>, time: Spanned<RestartTime> },
+    /// `partition A from B[, C...] at T`: the links between A and each of B, C... lose every
+    /// message until healed. An endpoint is `broker N` or a client.
+    Partition { from: Spanned<Target>, to: Vec<Spanned<Target>>, at: Spanned<u64> },
+    /// `heal at T`: every partitioned link works again.
+    Heal { at: Spanned<u64> },
     /// `shutdown broker N at T`: a controlled shutdown.
     Shutdown { broker: Spanned<u64>, at: Spanned<u64> },
     /// `pause CLIENT at T`: the client freezes; events for it wait until it resumes.

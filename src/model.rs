@@ -311,6 +311,14 @@ pub enum Client {
     Consumer(u32),
 }
 
+/// One end of a network link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Node {
+    Broker(BrokerId),
+    /// A client (a processor as its consumer half: both halves share its network).
+    Client(Client),
+}
+
 /// One fault line, resolved. `name` is its stable identity, printed the way it is written.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FaultSpec {
@@ -373,6 +381,10 @@ pub enum FaultAction {
     RestartClient(Client),
     PauseClient(Client),
     ResumeClient(Client),
+    /// Cut these links (both directions).
+    Partition(Vec<(Node, Node)>),
+    /// Restore every cut link.
+    Heal,
 }
 
 /// A variable of the status tracker.

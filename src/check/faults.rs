@@ -3,7 +3,9 @@
 use super::{find_partition, unknown};
 use crate::ast::{self, Condition, Fault, MessageRef, Point, RestartTime, Spanned, Target};
 use crate::diag::{Diagnostic, Span};
-use crate::model::{Client, ClientPoint, ConditionSpec, FaultAction, FaultSpec, Model, MsgId, Piece, Trigger, limits};
+use crate::model::{
+    Client, ClientPoint, ConditionSpec, FaultAction, FaultSpec, Model, MsgId, Node, Piece, Trigger, limits,
+};
 
 pub fn faults(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic>) {
     if file.faults.len() > limits::MAX_FAULTS {
@@ -79,6 +81,61 @@ fn fault(model: &Model, f: &Spanned<Fault>, diags: &mut Vec<Diagnostic>) -> Opti
             };
             (trigger, action, format!("restart {who} {when}"))
         }
+        Fault::Partition { from, to, at } => {
+            let node = |t: &Spanned<Target>, diags: &mut Vec<Diagnostic>| -> Option<(Node, String)> {
+                match &t.node {
+                    Target::Broker(b) if *b >= 1 && *b <= u64::from(model.cluster.brokers) => {
+                        Some((Node::Broker(*b as u32), format!("broker {b}")))
+                    }
+                    Target::Broker(b) => {
+                        diags.push(
+                            Diagnostic::new(format!("there is no broker {b}"), t.span)
+                                .label(format!("brokers are numbered 1 to {}", model.cluster.brokers)),
+                        );
+                        None
+                    }
+                    Target::Client(name) => {
+                        let c = client_named(model, &Spanned::new(name.clone(), t.span), diags)?;
+                        Some((Node::Client(c), name.clone()))
+                    }
+                    Target::LeaderOf(_) => {
+                        diags.push(
+                            Diagnostic::new("a partition names brokers and clients", t.span)
+                                .label("expected `broker N` or a client name"),
+                        );
+                        None
+                    }
+                }
+            };
+            let (a, a_name) = node(from, diags)?;
+            let mut pairs = Vec::new();
+            let mut names = Vec::new();
+            for t in to {
+                let (b, b_name) = node(t, diags)?;
+                if a == b {
+                    diags.push(
+                        Diagnostic::new("a node cannot be partitioned from itself", t.span)
+                            .label("name another broker or client"),
+                    );
+                    return None;
+                }
+                if matches!((a, b), (Node::Client(_), Node::Client(_))) {
+                    diags.push(
+                        Diagnostic::new("clients do not talk to each other", t.span)
+                            .label("partition a client from a broker"),
+                    );
+                    return None;
+                }
+                pairs.push((a, b));
+                names.push(b_name);
+            }
+            (
+                Trigger::At(at.node),
+                FaultAction::Partition(pairs),
+                format!("partition {a_name} from {} at {}", names.join(", "), ms(at.node)),
+            )
+        }
+        Fault::Heal { at } => (Trigger::At(at.node), FaultAction::Heal, format!("heal at {}", ms(at.node))),
         Fault::Shutdown { broker, at } => {
             let b = broker.node;
             if b == 0 || b > u64::from(model.cluster.brokers) {
@@ -339,6 +396,8 @@ fn action_text(model: &Model, a: &FaultAction) -> String {
         FaultAction::RestartClient(c) => format!("restart {}", model.client_name(*c)),
         FaultAction::PauseClient(c) => format!("pause {}", model.client_name(*c)),
         FaultAction::ResumeClient(c) => format!("resume {}", model.client_name(*c)),
+        FaultAction::Partition(_) => "partition".into(),
+        FaultAction::Heal => "heal".into(),
         FaultAction::LoseRequest | FaultAction::LoseAck => String::new(),
     }
 }

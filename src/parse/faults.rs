@@ -16,6 +16,31 @@ impl Lower<'_> {
                     Rule::when_stmt => self.when_stmt(stmt),
                     Rule::crash_stmt => self.crash_stmt(stmt),
                     Rule::restart_stmt => self.restart_stmt(stmt),
+                    Rule::partition_stmt => {
+                        let mut ends = Vec::new();
+                        let mut at = None;
+                        for part in parts(stmt) {
+                            match part.as_rule() {
+                                Rule::endpoint => {
+                                    let span = span_of(&part);
+                                    let inner = only(part);
+                                    let target = match inner.as_rule() {
+                                        Rule::broker_target => self.broker_target(inner),
+                                        _ => self.client_target(inner),
+                                    };
+                                    ends.push(Spanned::new(target, span));
+                                }
+                                Rule::point_at => at = Some(self.duration(only(part))),
+                                _ => unexpected(&part, "partition_stmt"),
+                            }
+                        }
+                        let from = ends.remove(0);
+                        Fault::Partition { from, to: ends, at: at.expect("grammar: partition has a time") }
+                    }
+                    Rule::heal_stmt => {
+                        let at = self.duration(only(only(stmt)));
+                        Fault::Heal { at }
+                    }
                     Rule::shutdown_stmt => {
                         let mut inner = parts(stmt);
                         let target = inner.next().expect("grammar: shutdown names a broker");

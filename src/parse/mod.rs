@@ -111,6 +111,8 @@ fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_processor
             | Rule::kw_pause
             | Rule::kw_shutdown
+            | Rule::kw_heal
+            | Rule::kw_from
             | Rule::kw_resume
             | Rule::kw_consume
             | Rule::kw_output

@@ -337,6 +337,15 @@ impl Sim<'_> {
         let offset = pstate.replica(follower).expect("replica").log_end_offset();
         let epoch = pstate.leader_epoch;
         self.send(Event::FollowerFetch { partition: part, follower, finc, epoch, offset });
+        // replica.socket.timeout.ms: a fetch lost on the network is sent again.
+        let generation = self.world.follower_fetches.entry((part, follower)).or_insert(0);
+        *generation += 1;
+        let generation = *generation;
+        self.queue.push(
+            self.clock + 30_000,
+            Event::FollowerFetchTimeout { partition: part, follower, generation },
+            true,
+        );
     }
 
     pub(super) fn on_follower_fetch(

@@ -158,6 +158,20 @@ impl Sim<'_> {
         }
     }
 
+    /// Fetch number `fetch` of partition `p` got no answer: if it is still the one outstanding,
+    /// give it up and fetch again.
+    pub(super) fn on_consumer_fetch_timeout(&mut self, c: u32, inc: u32, p: PartitionIdx, fetch: u64) {
+        let s = &self.world.consumers[c as usize];
+        let waiting = s.fetching.get(&p).copied().unwrap_or(false) && s.fetches_sent.get(&p) == Some(&fetch);
+        if !self.consumer_live(c, inc) || !waiting {
+            return;
+        }
+        self.world.consumers[c as usize].fetching.insert(p, false);
+        if self.world.consumers[c as usize].phase == Phase::Polling {
+            self.poll(c);
+        }
+    }
+
     /// No poll within max.poll.interval.ms: the heartbeat thread leaves the group, which
     /// rebalances; the consumer's next commit fails and its next poll rejoins.
     pub(super) fn on_poll_deadline(&mut self, c: u32, inc: u32, polls: u32) {
@@ -348,8 +362,18 @@ impl Sim<'_> {
             let Some(leader) = self.world.partitions[p as usize].leader else {
                 continue;
             };
-            self.world.consumers[c as usize].fetching.insert(p, true);
+            let s = &mut self.world.consumers[c as usize];
+            s.fetching.insert(p, true);
+            let fetch = s.fetches_sent.entry(p).or_insert(0);
+            *fetch += 1;
+            let fetch = *fetch;
             self.send(Event::ConsumerFetch { consumer: c, inc, partition: p, offset, broker: leader });
+            // request.timeout.ms (30000): a fetch lost on the network is sent again.
+            self.queue.push(
+                self.clock + 30_000,
+                Event::ConsumerFetchTimeout { consumer: c, inc, partition: p, fetch },
+                true,
+            );
             sent = true;
         }
         if !sent && !outstanding {

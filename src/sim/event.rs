@@ -269,6 +269,19 @@ pub enum Event {
         consumer: u32,
         inc: u32,
     },
+    /// A consumer fetch got no answer within request.timeout.ms (30000): fetch again.
+    ConsumerFetchTimeout {
+        consumer: u32,
+        inc: u32,
+        partition: PartitionIdx,
+        fetch: u64,
+    },
+    /// A follower fetch got no answer within replica.socket.timeout.ms (30000): fetch again.
+    FollowerFetchTimeout {
+        partition: PartitionIdx,
+        follower: BrokerId,
+        generation: u64,
+    },
     /// `max.poll.interval.ms` after the consumer's poll number `polls`.
     PollDeadline {
         consumer: u32,
@@ -358,7 +371,9 @@ impl Event {
             | Event::BatchExpiry { .. }
             | Event::TxnTimeout { .. }
             | Event::IsrCheck { .. }
-            | Event::PollDeadline { .. } => true,
+            | Event::PollDeadline { .. }
+            | Event::ConsumerFetchTimeout { .. }
+            | Event::FollowerFetchTimeout { .. } => true,
             Event::FetchWaitExpired { .. } => true,
             Event::FollowerFetchResponse { records, .. } => records.is_empty(),
             Event::ConsumerFetchResponse { records, offset, next_offset, error, .. } => {

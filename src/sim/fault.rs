@@ -145,6 +145,12 @@ impl Sim<'_> {
                 self.shutdown_broker(b);
                 self.restarts_after_crash(FaultAction::RestartBroker(b));
             }
+            FaultAction::Partition(ref pairs) => {
+                for &(a, b) in pairs {
+                    self.world.cut.insert(if a <= b { (a, b) } else { (b, a) });
+                }
+            }
+            FaultAction::Heal => self.world.cut.clear(),
             FaultAction::RestartBroker(b) => self.restart_broker(b),
             FaultAction::RestartClient(c) => self.restart_client(c),
             // Lost requests and acks act inside the producer, where the request is sent.

@@ -18,7 +18,7 @@ mod producer;
 pub mod trace;
 pub mod world;
 
-use crate::model::{BrokerId, Client, Model};
+use crate::model::{BrokerId, Client, Model, Node};
 use event::{Event, Queue};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
@@ -245,6 +245,14 @@ impl Sim<'_> {
             Event::MemberExpire { group, member } => self.on_member_expire(group, member),
             Event::RebalanceNotice { consumer, inc } => self.on_rebalance_notice(consumer, inc),
             Event::PollDeadline { consumer, inc, polls } => self.on_poll_deadline(consumer, inc, polls),
+            Event::ConsumerFetchTimeout { consumer, inc, partition, fetch } => {
+                self.on_consumer_fetch_timeout(consumer, inc, partition, fetch)
+            }
+            Event::FollowerFetchTimeout { partition, follower, generation } => {
+                if self.world.follower_fetches.get(&(partition, follower)) == Some(&generation) {
+                    self.follower_fetch(partition, follower);
+                }
+            }
             Event::BrokerFenced { broker, inc } => self.on_broker_fenced(broker, inc),
             Event::Fault { fault } => self.fire(fault as usize),
             Event::TxnArrive { producer, inc, request } => self.on_txn_arrive(producer, inc, request),
@@ -272,6 +280,13 @@ impl Sim<'_> {
     /// Schedules `event` after a network hop, in order behind earlier messages on its link;
     /// replication traffic takes the broker-to-broker latency.
     fn send(&mut self, event: Event) {
+        // A message on a partitioned link is lost (its sender times out and retries).
+        if let Some((a, b)) = self.endpoints(&event) {
+            let key = if a <= b { (a, b) } else { (b, a) };
+            if self.world.cut.contains(&key) {
+                return;
+            }
+        }
         let replication = matches!(event, Event::FollowerFetch { .. } | Event::FollowerFetchResponse { .. });
         let mut at = self.clock + self.latency(replication) + self.broker_delay(&event);
         if let Some(link) = link(&event) {
@@ -280,6 +295,48 @@ impl Sim<'_> {
             *last = at;
         }
         self.queue.push(at, event, self.idle);
+    }
+
+    /// The network node of a producer (a processor's producer shares its consumer's node).
+    fn producer_node(&self, p: u32) -> Node {
+        match self.model.producers[p as usize].processor {
+            Some(pi) => Node::Client(Client::Consumer(self.model.processors[pi as usize].consumer)),
+            None => Node::Client(Client::Producer(p)),
+        }
+    }
+
+    /// The two ends of the link a network message travels on.
+    fn endpoints(&self, e: &Event) -> Option<(Node, Node)> {
+        let leader = |p: u32| self.world.partitions[p as usize].leader.map(Node::Broker);
+        let txn_broker = |p: u32| {
+            let id = self.model.producers[p as usize].transactional_id.as_ref()?;
+            self.coordinator_broker(self.txn_index(id)).map(Node::Broker)
+        };
+        Some(match *e {
+            Event::ProduceArrive { producer, broker, .. } => (self.producer_node(producer), Node::Broker(broker)),
+            Event::ProduceResponse { producer, req, .. } => {
+                let b = self.world.producers[producer as usize].in_flight.get(&req)?.broker;
+                (Node::Broker(b), self.producer_node(producer))
+            }
+            Event::FollowerFetch { partition, follower, .. }
+            | Event::FollowerFetchResponse { partition, follower, .. } => (Node::Broker(follower), leader(partition)?),
+            Event::ConsumerFetch { consumer, broker, .. } => {
+                (Node::Client(Client::Consumer(consumer)), Node::Broker(broker))
+            }
+            Event::ConsumerFetchResponse { consumer, partition, .. } => {
+                (leader(partition)?, Node::Client(Client::Consumer(consumer)))
+            }
+            Event::TxnArrive { producer, .. } | Event::TxnResponse { producer, .. } => {
+                (self.producer_node(producer), txn_broker(producer)?)
+            }
+            Event::MarkerArrive { txn, broker, .. } => {
+                (self.coordinator_broker(txn).map(Node::Broker)?, Node::Broker(broker))
+            }
+            Event::MarkerResponse { txn, partition, .. } => {
+                (leader(partition)?, self.coordinator_broker(txn).map(Node::Broker)?)
+            }
+            _ => return None,
+        })
     }
 
     /// The extra delay of the brokers a message leaves or reaches (`broker.N.latency`).
@@ -357,7 +414,8 @@ fn event_client(e: &Event) -> Option<Client> {
         | Event::ConsumerStep { consumer, .. }
         | Event::GroupResponse { consumer, .. }
         | Event::RebalanceNotice { consumer, .. }
-        | Event::PollDeadline { consumer, .. } => Client::Consumer(consumer),
+        | Event::PollDeadline { consumer, .. }
+        | Event::ConsumerFetchTimeout { consumer, .. } => Client::Consumer(consumer),
         _ => return None,
     })
 }

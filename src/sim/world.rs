@@ -41,6 +41,11 @@ pub struct World {
     /// Producer connections at the brokers, by (producer, broker): a broker reads one request
     /// of a connection at a time and the next only after answering it.
     pub conns: BTreeMap<(u32, BrokerId), Connection>,
+    /// Network links cut by a `partition` (pairs in order), until `heal`.
+    pub cut: std::collections::BTreeSet<(crate::model::Node, crate::model::Node)>,
+    /// Follower fetch generations, by (partition, follower): a timeout re-sends a fetch only if
+    /// no newer fetch or response happened since.
+    pub follower_fetches: BTreeMap<(PartitionIdx, BrokerId), u64>,
     /// Clients frozen by a `pause`, and the events that reached them meanwhile.
     pub paused: std::collections::BTreeSet<Client>,
     pub deferred: Vec<(Client, crate::sim::event::Event)>,
@@ -307,6 +312,8 @@ pub struct Consumer {
     /// Records fetched but not yet returned by poll, per partition.
     pub buffer: BTreeMap<PartitionIdx, VecDeque<(u64, MsgId)>>,
     pub fetching: BTreeMap<PartitionIdx, bool>,
+    /// How many fetches of each partition were sent: a fetch timeout names the one it guards.
+    pub fetches_sent: BTreeMap<PartitionIdx, u64>,
     /// Where the last fetch of each partition ended (past skipped control/aborted records).
     pub fetch_end: BTreeMap<PartitionIdx, u64>,
     /// The last offset each partition's polls returned since the last seek or assignment.
@@ -416,6 +423,8 @@ impl World {
             links: BTreeMap::new(),
             conns: BTreeMap::new(),
             paused: Default::default(),
+            cut: Default::default(),
+            follower_fetches: BTreeMap::new(),
             deferred: Vec::new(),
             stalled: BTreeMap::new(),
             txns: {
@@ -509,6 +518,7 @@ impl Consumer {
             committed: BTreeMap::new(),
             buffer: BTreeMap::new(),
             fetching: BTreeMap::new(),
+            fetches_sent: BTreeMap::new(),
             fetch_end: BTreeMap::new(),
             last_polled: BTreeMap::new(),
             batch: Vec::new(),
