@@ -263,10 +263,11 @@ pub enum Fault {
     Heal { at: Spanned<u64> },
     /// `shutdown broker N at T`: a controlled shutdown.
     Shutdown { broker: Spanned<u64>, at: Spanned<u64> },
-    /// `pause CLIENT at T`: the client freezes; events for it wait until it resumes.
-    Pause { client: Spanned<String>, at: Spanned<u64> },
-    /// `resume CLIENT at T` / `resume CLIENT after T` (after each pause)
-    Resume { client: Spanned<String>, time: Spanned<RestartTime> },
+    /// `pause CLIENT at T` / `pause broker N at T`: the process freezes; events for it wait
+    /// until it resumes.
+    Pause { who: Spanned<Target>, at: Spanned<u64> },
+    /// `resume CLIENT|broker N at T` / `... after T` (after each pause)
+    Resume { who: Spanned<Target>, time: Spanned<RestartTime> },
     /// `when CONDITION crash ...` / `when CONDITION restart ...`
     When { condition: Spanned<Condition>, action: Box<Spanned<Fault>> },
 }

@@ -381,6 +381,8 @@ pub enum FaultAction {
     RestartClient(Client),
     PauseClient(Client),
     ResumeClient(Client),
+    PauseBroker(BrokerId),
+    ResumeBroker(BrokerId),
     /// Cut these links (both directions).
     Partition(Vec<(Node, Node)>),
     /// Restore every cut link.

@@ -19,6 +19,15 @@ fn cases() -> u32 {
     std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(48)
 }
 
+/// An acks=all producer `shop` sending every 3 ms, with extra producer settings, more blocks
+/// (a consumer) and faults.
+fn acks_all_scenario(seed: u64, settings: &str, blocks: &str, faults: &str) -> String {
+    format!(
+        "scenario \"generated\"\nseed {seed}\nnetwork {{ replication.latency 5ms  jitter 2ms }}\n{}\nproducer shop {{\n  acks all\n{settings}  send {MESSAGES} to orders key \"k{{i}}\" value \"m{{i}}\" every 3ms\n}}\n{blocks}faults {{\n  {faults}\n}}\n",
+        cluster()
+    )
+}
+
 fn cluster() -> &'static str {
     "cluster {\n  brokers 3\n  topic orders { partitions 2  replication.factor 3  min.insync.replicas 2 }\n}\n"
 }
@@ -115,13 +124,31 @@ proptest! {
     #[test]
     fn acks_all_survives_one_broker_crash(broker in 1u32..=3, at in 0u64..30, back in 0u64..2, seed in 0u64..1000) {
         let restart = if back == 1 { format!("restart broker {broker} at 15s") } else { String::new() };
-        let src = format!(
-            "scenario \"generated\"\nseed {seed}\nnetwork {{ replication.latency 5ms  jitter 2ms }}\n{}\nproducer shop {{\n  acks all\n  send {MESSAGES} to orders key \"k{{i}}\" value \"m{{i}}\" every 3ms\n}}\nconsumer billing {{\n  guarantee at-least-once\n  subscribe orders group billing\n  auto.offset.reset earliest\n}}\nfaults {{\n  crash broker {broker} at {at}ms\n  {restart}\n}}\n",
-            cluster()
-        );
+        let consumer = "consumer billing {\n  guarantee at-least-once\n  subscribe orders group billing\n  auto.offset.reset earliest\n}\n";
+        let src = acks_all_scenario(seed, "", consumer, &format!("crash broker {broker} at {at}ms\n  {restart}"));
         let r = simulate(&src);
         prop_assert_eq!(r.totals.lost, 0, "{}", src);
         prop_assert_eq!(r.totals.duplicated, 0, "{}", src);
+    }
+
+    /// An idempotent acks=all producer loses and repeats nothing when any one broker freezes
+    /// (paused, then resumed) or is cut off from the other brokers (then healed), at any time
+    /// and for any length: every record is delivered exactly once.
+    #[test]
+    fn idempotent_acks_all_survives_a_frozen_or_isolated_broker(
+        broker in 1u32..=3, at in 0u64..30, secs in 1u64..40, isolate in any::<bool>(), seed in 0u64..1000,
+    ) {
+        let others: Vec<String> = (1..=3).filter(|b| *b != broker).map(|b| format!("broker {b}")).collect();
+        let faults = if isolate {
+            format!("partition broker {broker} from {} at {at}ms\n  heal at {}ms", others.join(", "), at + secs * 1000)
+        } else {
+            format!("pause broker {broker} at {at}ms\n  resume broker {broker} after {secs}s")
+        };
+        let src = acks_all_scenario(seed, "  enable.idempotence true\n", "", &faults);
+        let r = simulate(&src);
+        prop_assert_eq!(r.totals.lost, 0, "{}", src);
+        prop_assert_eq!(r.totals.duplicated, 0, "{}", src);
+        prop_assert_eq!(r.totals.delivered_once, u64::from(MESSAGES), "{}", src);
     }
 
     /// Same scenario and seed, same report; the seed drives network jitter.

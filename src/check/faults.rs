@@ -4,7 +4,7 @@ use super::{find_partition, unknown};
 use crate::ast::{self, Condition, Fault, MessageRef, Point, RestartTime, Spanned, Target};
 use crate::diag::{Diagnostic, Span};
 use crate::model::{
-    Client, ClientPoint, ConditionSpec, FaultAction, FaultSpec, Model, MsgId, Node, Piece, Trigger, limits,
+    BrokerId, Client, ClientPoint, ConditionSpec, FaultAction, FaultSpec, Model, MsgId, Node, Piece, Trigger, limits,
 };
 
 pub fn faults(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic>) {
@@ -84,15 +84,8 @@ fn fault(model: &Model, f: &Spanned<Fault>, diags: &mut Vec<Diagnostic>) -> Opti
         Fault::Partition { from, to, at } => {
             let node = |t: &Spanned<Target>, diags: &mut Vec<Diagnostic>| -> Option<(Node, String)> {
                 match &t.node {
-                    Target::Broker(b) if *b >= 1 && *b <= u64::from(model.cluster.brokers) => {
-                        Some((Node::Broker(*b as u32), format!("broker {b}")))
-                    }
                     Target::Broker(b) => {
-                        diags.push(
-                            Diagnostic::new(format!("there is no broker {b}"), t.span)
-                                .label(format!("brokers are numbered 1 to {}", model.cluster.brokers)),
-                        );
-                        None
+                        Some((Node::Broker(broker_id(model, *b, t.span, diags)?), format!("broker {b}")))
                     }
                     Target::Client(name) => {
                         let c = client_named(model, &Spanned::new(name.clone(), t.span), diags)?;
@@ -137,31 +130,26 @@ fn fault(model: &Model, f: &Spanned<Fault>, diags: &mut Vec<Diagnostic>) -> Opti
         }
         Fault::Heal { at } => (Trigger::At(at.node), FaultAction::Heal, format!("heal at {}", ms(at.node))),
         Fault::Shutdown { broker, at } => {
-            let b = broker.node;
-            if b == 0 || b > u64::from(model.cluster.brokers) {
-                diags.push(
-                    Diagnostic::new(format!("there is no broker {b}"), broker.span)
-                        .label(format!("brokers are numbered 1 to {}", model.cluster.brokers)),
-                );
-                return None;
-            }
-            (
-                Trigger::At(at.node),
-                FaultAction::ShutdownBroker(b as u32),
-                format!("shutdown broker {b} at {}", ms(at.node)),
-            )
+            let b = broker_id(model, broker.node, broker.span, diags)?;
+            (Trigger::At(at.node), FaultAction::ShutdownBroker(b), format!("shutdown broker {b} at {}", ms(at.node)))
         }
-        Fault::Pause { client, at } => {
-            let c = client_named(model, client, diags)?;
-            (Trigger::At(at.node), FaultAction::PauseClient(c), format!("pause {} at {}", client.node, ms(at.node)))
+        Fault::Pause { who, at } => {
+            let (action, name) = match process(model, who, diags)? {
+                (Ok(b), name) => (FaultAction::PauseBroker(b), name),
+                (Err(c), name) => (FaultAction::PauseClient(c), name),
+            };
+            (Trigger::At(at.node), action, format!("pause {name} at {}", ms(at.node)))
         }
-        Fault::Resume { client, time } => {
-            let c = client_named(model, client, diags)?;
+        Fault::Resume { who, time } => {
+            let (action, name) = match process(model, who, diags)? {
+                (Ok(b), name) => (FaultAction::ResumeBroker(b), name),
+                (Err(c), name) => (FaultAction::ResumeClient(c), name),
+            };
             let (trigger, when) = match time.node {
                 RestartTime::At(t) => (Trigger::At(t), format!("at {}", ms(t))),
                 RestartTime::After(t) => (Trigger::AfterPause(t), format!("after {}", ms(t))),
             };
-            (trigger, FaultAction::ResumeClient(c), format!("resume {} {when}", client.node))
+            (trigger, action, format!("resume {name} {when}"))
         }
         Fault::When { condition, action } => {
             let cond = condition_spec(model, condition, diags);
@@ -229,17 +217,44 @@ fn trigger_time(t: &Trigger) -> Option<u64> {
     }
 }
 
+/// Broker `b`, if the cluster has it.
+fn broker_id(model: &Model, b: u64, span: Span, diags: &mut Vec<Diagnostic>) -> Option<BrokerId> {
+    if b == 0 || b > u64::from(model.cluster.brokers) {
+        diags.push(
+            Diagnostic::new(format!("there is no broker {b}"), span)
+                .label(format!("brokers are numbered 1 to {}", model.cluster.brokers)),
+        );
+        return None;
+    }
+    Some(b as BrokerId)
+}
+
+/// What `pause` and `resume` name: a broker (`Ok`) or a client (`Err`), and its name.
+fn process(
+    model: &Model,
+    who: &Spanned<Target>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<(Result<BrokerId, Client>, String)> {
+    match &who.node {
+        Target::Broker(b) => Some((Ok(broker_id(model, *b, who.span, diags)?), format!("broker {b}"))),
+        Target::Client(name) => {
+            Some((Err(client_named(model, &Spanned::new(name.clone(), who.span), diags)?), name.clone()))
+        }
+        Target::LeaderOf(_) => {
+            diags.push(
+                Diagnostic::new("only a broker or a client pauses", who.span)
+                    .label("expected `broker N` or a client name"),
+            );
+            None
+        }
+    }
+}
+
 fn crash_target(model: &Model, target: &Spanned<Target>, diags: &mut Vec<Diagnostic>) -> Option<(FaultAction, String)> {
     match &target.node {
         Target::Broker(b) => {
-            if *b == 0 || *b > u64::from(model.cluster.brokers) {
-                diags.push(
-                    Diagnostic::new(format!("there is no broker {b}"), target.span)
-                        .label(format!("brokers are numbered 1 to {}", model.cluster.brokers)),
-                );
-                return None;
-            }
-            Some((FaultAction::CrashBroker(*b as u32), format!("broker {b}")))
+            let b = broker_id(model, *b, target.span, diags)?;
+            Some((FaultAction::CrashBroker(b), format!("broker {b}")))
         }
         Target::LeaderOf(r) => {
             let p = find_partition(model, &Spanned::new(r.clone(), target.span), diags)?;
@@ -396,6 +411,8 @@ fn action_text(model: &Model, a: &FaultAction) -> String {
         FaultAction::RestartClient(c) => format!("restart {}", model.client_name(*c)),
         FaultAction::PauseClient(c) => format!("pause {}", model.client_name(*c)),
         FaultAction::ResumeClient(c) => format!("resume {}", model.client_name(*c)),
+        FaultAction::PauseBroker(b) => format!("pause broker {b}"),
+        FaultAction::ResumeBroker(b) => format!("resume broker {b}"),
         FaultAction::Partition(_) => "partition".into(),
         FaultAction::Heal => "heal".into(),
         FaultAction::LoseRequest | FaultAction::LoseAck => String::new(),

@@ -51,16 +51,16 @@ impl Lower<'_> {
                     }
                     Rule::pause_stmt => {
                         let mut inner = parts(stmt);
-                        let client = self.name(only(inner.next().expect("grammar: pause names a client")));
+                        let who = self.process(inner.next().expect("grammar: pause names a process"));
                         let at_pair = inner.next().expect("grammar: pause has a time");
                         let at = self.duration(only(at_pair));
-                        Fault::Pause { client, at }
+                        Fault::Pause { who, at }
                     }
                     Rule::resume_stmt => {
                         let mut inner = parts(stmt);
-                        let client = self.name(only(inner.next().expect("grammar: resume names a client")));
+                        let who = self.process(inner.next().expect("grammar: resume names a process"));
                         let time = self.restart_time(inner.next().expect("grammar: resume has a time"));
-                        Fault::Resume { client, time }
+                        Fault::Resume { who, time }
                     }
                     _ => unexpected(&stmt, "faults_block"),
                 };
@@ -145,6 +145,16 @@ impl Lower<'_> {
             Rule::leader_target => self.leader_target(inner),
             Rule::client_target => self.client_target(inner),
             _ => unexpected(&inner, "target"),
+        };
+        Spanned::new(target, span)
+    }
+
+    /// `broker 1` or a client name: what can be paused and resumed.
+    fn process(&mut self, pair: Pair<'_, Rule>) -> Spanned<Target> {
+        let span = span_of(&pair);
+        let target = match pair.as_rule() {
+            Rule::broker_target => self.broker_target(pair),
+            _ => self.client_target(pair),
         };
         Spanned::new(target, span)
     }

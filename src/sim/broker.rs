@@ -32,7 +32,7 @@ impl Sim<'_> {
     }
 
     /// Sends a produce response and reads the connection's next request.
-    fn respond(&mut self, p: u32, inc: u32, req: u32, broker: BrokerId, reply: Option<ProduceReply>) {
+    pub(super) fn respond(&mut self, p: u32, inc: u32, req: u32, broker: BrokerId, reply: Option<ProduceReply>) {
         if let Some(reply) = reply {
             self.send(Event::ProduceResponse { producer: p, inc, req, reply });
         }
@@ -282,7 +282,11 @@ impl Sim<'_> {
         let lag = self.model.cluster.replica_lag_time_max_ms;
         self.queue.push(self.clock + (lag / 2).max(1), Event::IsrCheck { partition: part }, true);
         let pstate = &self.world.partitions[part as usize];
-        let Some(leader) = pstate.leader.filter(|b| self.world.broker(*b).alive) else { return };
+        // (A paused leader checks nothing; the check runs on.)
+        let Some(leader) = pstate.leader.filter(|b| self.world.broker(*b).alive && !self.world.broker(*b).paused)
+        else {
+            return;
+        };
         let out: Vec<(usize, BrokerId)> = pstate
             .replicas
             .iter()
@@ -336,11 +340,18 @@ impl Sim<'_> {
         }
         let offset = pstate.replica(follower).expect("replica").log_end_offset();
         let epoch = pstate.leader_epoch;
-        self.send(Event::FollowerFetch { partition: part, follower, finc, epoch, offset });
+        let paused = self.world.broker(follower).paused;
         // replica.socket.timeout.ms: a fetch lost on the network is sent again.
         let generation = self.world.follower_fetches.entry((part, follower)).or_insert(0);
         *generation += 1;
         let generation = *generation;
+        if paused {
+            // A frozen follower fetches when it wakes (earlier fetches are void).
+            let wake = Event::FollowerFetchTimeout { partition: part, follower, generation };
+            self.world.deferred_at_broker.push((follower, wake));
+            return;
+        }
+        self.send(Event::FollowerFetch { partition: part, follower, finc, epoch, offset });
         self.queue.push(
             self.clock + 30_000,
             Event::FollowerFetchTimeout { partition: part, follower, generation },

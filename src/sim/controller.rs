@@ -14,6 +14,9 @@ impl Sim<'_> {
             return;
         }
         self.world.brokers[(b - 1) as usize].alive = false;
+        // A paused broker that crashes never handles what reached it.
+        self.world.brokers[(b - 1) as usize].paused = false;
+        self.world.deferred_at_broker.retain(|(x, _)| *x != b);
         self.world.conns.retain(|(_, x), _| *x != b);
         self.world.stalled.retain(|(_, x), _| *x != b);
         let inc = self.world.broker(b).incarnation;
@@ -70,8 +73,22 @@ impl Sim<'_> {
     }
 
     fn drop_leader_state(&mut self, part: PartitionIdx) {
+        // A running ex-leader answers its acks=all requests NotLeaderOrFollower (DelayedProduce
+        // completes when the partition becomes a follower); a paused one when it wakes; a
+        // crashed one never (its connections are gone).
+        for w in std::mem::take(&mut self.world.partitions[part as usize].pending) {
+            let b = self.world.broker(w.broker);
+            if !b.alive {
+                continue;
+            }
+            if b.paused {
+                self.world.brokers[(w.broker - 1) as usize].orphaned.push(w);
+            } else {
+                let reply = ProduceReply::Err(ProduceError::NotLeader);
+                self.respond(w.producer, w.inc, w.req, w.broker, Some(reply));
+            }
+        }
         let pstate = &mut self.world.partitions[part as usize];
-        pstate.pending.clear();
         let held = std::mem::take(&mut pstate.held);
         for h in held {
             if let HeldFetch::Consumer { consumer, inc, offset, .. } = h {
@@ -82,11 +99,72 @@ impl Sim<'_> {
 
     pub(super) fn on_broker_fenced(&mut self, b: BrokerId, inc: u32) {
         let broker = self.world.broker(b);
-        if broker.alive || broker.incarnation != inc || broker.fenced {
+        let t = self.model.cluster.broker_session_timeout_ms;
+        // Still heartbeating: running, or paused for less than the session timeout.
+        let heartbeating = broker.alive && !(broker.paused && self.clock >= broker.paused_at + t);
+        if heartbeating || broker.incarnation != inc || broker.fenced {
             return;
         }
-        let t = self.model.cluster.broker_session_timeout_ms;
         self.fence(b, &format!("no heartbeat for broker.session.timeout.ms ({t} ms)"));
+    }
+
+    /// A frozen broker process (a long GC pause, SIGSTOP): it handles nothing and stops
+    /// heartbeating, so the controller fences it after broker.session.timeout.ms. Its
+    /// connections stay open: clients wait for their request timeouts.
+    pub(super) fn pause_broker(&mut self, b: BrokerId) {
+        let broker = self.world.broker(b);
+        if !broker.alive || broker.paused {
+            let why = if broker.alive { "already paused" } else { "down" };
+            self.log(|_| (format!("broker {b}"), "pause".into(), String::new(), why.into()));
+            return;
+        }
+        let inc = broker.incarnation;
+        let br = &mut self.world.brokers[(b - 1) as usize];
+        br.paused = true;
+        br.paused_at = self.clock;
+        self.log(|_| {
+            (format!("broker {b}"), "pause".into(), String::new(), "frozen: no heartbeats, nothing handled".into())
+        });
+        let timeout = self.model.cluster.broker_session_timeout_ms;
+        self.queue.push(self.clock + timeout, Event::BrokerFenced { broker: b, inc }, false);
+    }
+
+    /// The broker wakes up. If the controller fenced it meanwhile, its next heartbeat brings
+    /// the metadata it missed: it follows the new leaders (truncating where its log diverged)
+    /// and is unfenced. Then it handles the requests that reached it, in order.
+    pub(super) fn resume_broker(&mut self, b: BrokerId) {
+        if !self.world.broker(b).paused {
+            self.log(|_| (format!("broker {b}"), "resume".into(), String::new(), "not paused".into()));
+            return;
+        }
+        let br = &mut self.world.brokers[(b - 1) as usize];
+        br.paused = false;
+        let fenced = br.fenced;
+        br.fenced = false;
+        let what = if fenced { "awake again; it was fenced: it learns the new leaders" } else { "awake again" };
+        self.log(|_| (format!("broker {b}"), "resume".into(), String::new(), what.into()));
+        if fenced {
+            // It registers anew: replies to its earlier fetches are void.
+            self.world.brokers[(b - 1) as usize].incarnation += 1;
+            self.rejoin(b);
+        } else {
+            // It may have missed a leader change: truncate where its log diverges.
+            for part in 0..self.world.partitions.len() as PartitionIdx {
+                let pstate = &self.world.partitions[part as usize];
+                if pstate.replica_index(b).is_some() && pstate.leader.is_some_and(|l| l != b) {
+                    self.truncate_follower(part, b);
+                }
+            }
+        }
+        for w in std::mem::take(&mut self.world.brokers[(b - 1) as usize].orphaned) {
+            self.respond(w.producer, w.inc, w.req, w.broker, Some(ProduceReply::Err(ProduceError::NotLeader)));
+        }
+        let (mine, rest): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.world.deferred_at_broker).into_iter().partition(|(x, _)| *x == b);
+        self.world.deferred_at_broker = rest;
+        for (_, e) in mine {
+            self.queue.push(self.clock, e, false);
+        }
     }
 
     /// The controller removes a dead broker from every ISR and moves its leaderships.
@@ -115,7 +193,10 @@ impl Sim<'_> {
     /// Elects a new leader for `part` (the old one, if any, is `old`).
     fn elect(&mut self, part: PartitionIdx, old: Option<BrokerId>) {
         let pstate = &self.world.partitions[part as usize];
-        let alive = |b: &BrokerId| self.world.broker(*b).alive && Some(*b) != old;
+        let alive = |b: &BrokerId| {
+            let broker = self.world.broker(*b);
+            broker.alive && !broker.fenced && Some(*b) != old
+        };
         let replicas: Vec<BrokerId> = pstate.replicas.iter().map(|r| r.broker).collect();
         let clean = replicas.iter().copied().find(|b| pstate.isr & bit(*b) != 0 && alive(b));
         let unclean = self.model.cluster.unclean_leader_election;
@@ -175,7 +256,8 @@ impl Sim<'_> {
         let followers: Vec<BrokerId> =
             self.world.partitions[part as usize].replicas.iter().map(|r| r.broker).filter(|b| *b != l).collect();
         for f in followers {
-            if self.world.broker(f).alive {
+            // (A paused follower truncates when it wakes.)
+            if self.world.broker(f).alive && !self.world.broker(f).paused {
                 self.truncate_follower(part, f);
             }
         }
@@ -241,6 +323,12 @@ impl Sim<'_> {
         self.log(|_| {
             (format!("broker {b}"), "restart".into(), String::new(), "back online; log recovered from disk".into())
         });
+        self.rejoin(b);
+    }
+
+    /// A broker back from a crash or a fenced pause takes up its replicas: it leads a partition
+    /// left without a leader, or truncates to the current leader's log and fetches from it.
+    fn rejoin(&mut self, b: BrokerId) {
         for part in 0..self.world.partitions.len() as PartitionIdx {
             let pstate = &self.world.partitions[part as usize];
             if pstate.replica_index(b).is_none() {

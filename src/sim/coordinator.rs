@@ -28,7 +28,7 @@ impl Sim<'_> {
         for k in 0..n {
             let b = (first + k) % n + 1;
             let broker = self.world.broker(b);
-            if broker.alive {
+            if broker.alive && !broker.fenced {
                 return Some(b);
             }
             if !broker.fenced {

@@ -138,9 +138,14 @@ impl Sim<'_> {
             }
             FaultAction::PauseClient(c) => {
                 self.pause_client(c);
-                self.restarts_after_pause(c);
+                self.resumes_after_pause(FaultAction::ResumeClient(c));
             }
             FaultAction::ResumeClient(c) => self.resume_client(c),
+            FaultAction::PauseBroker(b) => {
+                self.pause_broker(b);
+                self.resumes_after_pause(FaultAction::ResumeBroker(b));
+            }
+            FaultAction::ResumeBroker(b) => self.resume_broker(b),
             FaultAction::ShutdownBroker(b) => {
                 self.shutdown_broker(b);
                 self.restarts_after_crash(FaultAction::RestartBroker(b));
@@ -169,10 +174,11 @@ impl Sim<'_> {
         }
     }
 
-    fn restarts_after_pause(&mut self, c: Client) {
+    /// `resume X after T` lines follow every pause of X.
+    fn resumes_after_pause(&mut self, resume: FaultAction) {
         for (i, f) in self.model.faults.iter().enumerate() {
             if let Trigger::AfterPause(delay) = f.trigger {
-                if f.action == FaultAction::ResumeClient(c) {
+                if f.action == resume {
                     self.queue.push(self.clock + delay, Event::Fault { fault: i as u32 }, false);
                 }
             }

@@ -213,6 +213,11 @@ impl Sim<'_> {
                 return;
             }
         }
+        // So does a paused broker.
+        if let Some(b) = self.event_broker(&event).filter(|b| self.world.broker(*b).paused) {
+            self.world.deferred_at_broker.push((b, event));
+            return;
+        }
         match event {
             Event::AppSend { producer, inc } => self.on_app_send(producer, inc),
             Event::SenderWake { producer, inc } => {
@@ -418,6 +423,28 @@ fn event_client(e: &Event) -> Option<Client> {
         | Event::ConsumerFetchTimeout { consumer, .. } => Client::Consumer(consumer),
         _ => return None,
     })
+}
+
+impl Sim<'_> {
+    /// The broker an event is handled by, if it is handled by a broker.
+    fn event_broker(&self, e: &Event) -> Option<BrokerId> {
+        match *e {
+            Event::ProduceArrive { broker, .. }
+            | Event::ConsumerFetch { broker, .. }
+            | Event::MarkerArrive { broker, .. } => Some(broker),
+            Event::FollowerFetch { partition, .. } | Event::FetchWaitExpired { partition, .. } => {
+                self.world.partitions[partition as usize].leader
+            }
+            Event::FollowerFetchResponse { follower, .. } | Event::FollowerFetchTimeout { follower, .. } => {
+                Some(follower)
+            }
+            Event::TxnArrive { producer, .. } => {
+                let id = self.model.producers[producer as usize].transactional_id.as_deref()?;
+                self.coordinator_broker(self.txn_index(id))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// The connection a network message travels on: (kind, from, to).

@@ -49,6 +49,8 @@ pub struct World {
     /// Clients frozen by a `pause`, and the events that reached them meanwhile.
     pub paused: std::collections::BTreeSet<Client>,
     pub deferred: Vec<(Client, crate::sim::event::Event)>,
+    /// Events that reached a paused broker, in arrival order.
+    pub deferred_at_broker: Vec<(BrokerId, crate::sim::event::Event)>,
     /// Connections a lost request or ack stalled, by (producer, broker): nothing more gets
     /// through until the client's request timeout closes them.
     pub stalled: BTreeMap<(u32, BrokerId), Stall>,
@@ -136,6 +138,13 @@ pub struct Broker {
     pub incarnation: u32,
     /// Fenced by the controller (it noticed the crash); unfenced when it restarts.
     pub fenced: bool,
+    /// Frozen (`pause broker N`): it handles nothing and sends no heartbeats.
+    pub paused: bool,
+    /// When it was last paused (the controller fences it broker.session.timeout.ms later).
+    pub paused_at: u64,
+    /// acks=all requests of partitions it stopped leading while paused: answered
+    /// NotLeaderOrFollower when it wakes.
+    pub orphaned: Vec<PendingProduce>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -379,7 +388,14 @@ impl World {
         let n = model.total_messages as usize;
         World {
             brokers: (0..model.cluster.brokers)
-                .map(|_| Broker { alive: true, incarnation: 0, fenced: false })
+                .map(|_| Broker {
+                    alive: true,
+                    incarnation: 0,
+                    fenced: false,
+                    paused: false,
+                    paused_at: 0,
+                    orphaned: Vec::new(),
+                })
                 .collect(),
             partitions: model
                 .partitions
@@ -426,6 +442,7 @@ impl World {
             cut: Default::default(),
             follower_fetches: BTreeMap::new(),
             deferred: Vec::new(),
+            deferred_at_broker: Vec::new(),
             stalled: BTreeMap::new(),
             txns: {
                 let mut ids: Vec<&String> =
