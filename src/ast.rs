@@ -159,10 +159,20 @@ pub struct Consumer {
     pub guarantee: Option<Spanned<Guarantee>>,
     /// `subscribe t1, t2 group g`; several statements are an error reported by `check`.
     pub subscribes: Vec<Spanned<Subscribe>>,
+    /// `assign t-0, t-1 [group g]`; instead of `subscribe`.
+    pub assigns: Vec<Spanned<Assign>>,
     pub commit: Option<Spanned<CommitMode>>,
     /// `start at 100ms`
     pub start_at: Option<Spanned<u64>>,
     pub settings: Vec<Setting>,
+}
+
+/// `assign orders-0, orders-1 [group billing]`: partitions chosen by the application; the
+/// group, if any, only stores committed offsets.
+#[derive(Debug, Clone)]
+pub struct Assign {
+    pub partitions: Vec<Spanned<PartitionRef>>,
+    pub group: Option<Spanned<String>>,
 }
 
 /// `subscribe orders, payments group billing`

@@ -293,6 +293,8 @@ pub struct ConsumerConfig {
     pub read_committed: bool,
     /// The processor this consumer is the input half of.
     pub processor: Option<u32>,
+    /// `assign`: the partitions it reads, chosen by the application (no group membership).
+    pub assigned: Option<Vec<PartitionIdx>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -302,6 +304,31 @@ pub struct GroupConfig {
     pub members: Vec<u32>,
     /// Topics any member subscribes to.
     pub topics: Vec<u32>,
+    /// A real `group.id`. Without one (`assign` with no `group`), this entry only accounts for
+    /// one consumer's processing and is named after it.
+    pub group_id: bool,
+    /// Its members `assign` their partitions (no membership, no rebalances).
+    pub manual: bool,
+    /// The partitions its members assign (empty for a subscribed group).
+    pub partitions: Vec<PartitionIdx>,
+}
+
+impl GroupConfig {
+    pub fn new(name: &str, group_id: bool, manual: bool) -> GroupConfig {
+        GroupConfig {
+            name: name.to_string(),
+            members: Vec::new(),
+            topics: Vec::new(),
+            group_id,
+            manual,
+            partitions: Vec::new(),
+        }
+    }
+
+    /// `group billing`, or `billing (no group)` for a consumer without a group.id.
+    pub fn label(&self) -> String {
+        if self.group_id { format!("group {}", self.name) } else { format!("{} (no group)", self.name) }
+    }
 }
 
 /// A producer or consumer.

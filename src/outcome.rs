@@ -99,6 +99,9 @@ pub struct Cost {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Flow {
     pub flow: String,
+    /// A topic-to-consumers flow (counts processing), not a producer-to-topic one (counts acks).
+    #[serde(skip)]
+    pub consuming: bool,
     pub config: String,
     pub guarantee: String,
     pub sent: u64,
@@ -128,12 +131,20 @@ impl<'a> Analysis<'a> {
     fn groups_for(&self, msg: MsgId) -> impl Iterator<Item = u32> + '_ {
         // A processor's own group is not a destination: what it makes of a record is its
         // output records, whose fates are counted themselves.
-        let topic = self.model.topic_of(msg);
         (0..self.model.groups.len() as u32).filter(move |g| {
             let group = &self.model.groups[*g as usize];
-            group.topics.contains(&topic)
+            self.reads(group, msg)
                 && !group.members.iter().all(|c| self.model.consumers[*c as usize].processor.is_some())
         })
+    }
+
+    /// Whether the group reads where `msg` was sent: its topic, or for a group whose members
+    /// `assign` partitions, the partition `send()` chose.
+    fn reads(&self, group: &crate::model::GroupConfig, msg: MsgId) -> bool {
+        if !group.topics.contains(&self.model.topic_of(msg)) {
+            return false;
+        }
+        !group.manual || self.run.world.messages[msg as usize].partition.is_some_and(|p| group.partitions.contains(&p))
     }
 
     /// Times each group subscribed to the message's topic processed it: (group, times).
@@ -234,9 +245,14 @@ impl<'a> Analysis<'a> {
             }
             Fate::Duplicated => {
                 let (g, max) = processed.iter().max_by_key(|(_, n)| *n).copied().unwrap_or((0, 0));
-                let name = &self.model.groups[g as usize].name;
+                let group = &self.model.groups[g as usize];
+                let name = &group.name;
                 let why = if copies > 1 {
                     format!("{copies} copies in the log; processed x{max} by {name}")
+                } else if !group.group_id {
+                    format!(
+                        "processed x{max} by {name}: with no group.id nothing is committed, so a restart reads again from auto.offset.reset"
+                    )
                 } else {
                     format!(
                         "processed x{max} by {name}: redelivered after a crash or rebalance before its offset was committed"
@@ -638,6 +654,7 @@ impl<'a> Analysis<'a> {
                         .collect(),
                 );
                 out.push(Flow {
+                    consuming: false,
                     latency,
                     flow: format!("{} -> {}", p.name, self.model.topics[t as usize].name),
                     config,
@@ -660,8 +677,9 @@ impl<'a> Analysis<'a> {
             };
             let cfg = &self.model.consumers[first as usize];
             for t in &group.topics {
-                let in_topic: Vec<MsgId> =
-                    (0..self.model.total_messages).filter(|m| self.model.topic_of(*m) == *t).collect();
+                let in_topic: Vec<MsgId> = (0..self.model.total_messages)
+                    .filter(|m| self.model.topic_of(*m) == *t && self.reads(group, *m))
+                    .collect();
                 let in_log: Vec<MsgId> = in_topic.iter().copied().filter(|m| self.copies[*m as usize] > 0).collect();
                 let processed = in_log.iter().filter(|m| w.processed[g][**m as usize] > 0).count() as u64;
                 let lost = in_log.iter().filter(|m| w.processed[g][**m as usize] == 0).count() as u64;
@@ -691,8 +709,9 @@ impl<'a> Analysis<'a> {
                         .collect(),
                 );
                 out.push(Flow {
+                    consuming: true,
                     latency,
-                    flow: format!("{} -> group {}", self.model.topics[*t as usize].name, group.name),
+                    flow: format!("{} -> {}", self.model.topics[*t as usize].name, group.label()),
                     config,
                     guarantee: guarantee.into(),
                     sent: in_log.len() as u64,

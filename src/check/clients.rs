@@ -1,12 +1,13 @@
 //! Producers and consumers: Kafka 3.x client defaults, guarantee presets, and the config
 //! contradictions Kafka itself rejects (`ProducerConfig` / `ConsumerConfig` validation).
 
-use super::find_topic;
 use super::settings::{Settings, word};
-use crate::ast::{self, CommitMode, Guarantee, Value};
-use crate::diag::Diagnostic;
+use super::{find_partition, find_topic};
+use crate::ast::{self, CommitMode, Guarantee, Spanned, Value};
+use crate::diag::{Diagnostic, Span};
 use crate::model::{
-    Acks, ConsumerConfig, GroupConfig, Model, OffsetReset, ProducerConfig, SendSpec, Template, TxnSpec, limits,
+    Acks, ConsumerConfig, GroupConfig, Model, OffsetReset, PartitionIdx, ProducerConfig, SendSpec, Template, TxnSpec,
+    limits,
 };
 
 pub const PRODUCER_KEYS: &[&str] = &[
@@ -350,40 +351,17 @@ pub(super) fn consumer_config(
                 ),
             }
     }
-    let subscribe = match c.subscribes.as_slice() {
-        [] => {
-            diags.push(
-                Diagnostic::new(format!("consumer `{}` subscribes to nothing", c.name.node), c.name.span)
-                    .label("expected a `subscribe TOPIC group GROUP` line in this block"),
-            );
-            return None;
-        }
-        [one] => one,
-        [first, second, ..] => {
-            diags.push(
-                Diagnostic::new("a consumer subscribes once", second.span)
-                    .label("second `subscribe`")
-                    .related(first.span, "first `subscribe`")
-                    .note("list every topic in one line: `subscribe a, b group g`"),
-            );
-            first
-        }
-    };
-    let mut topics = Vec::new();
-    for t in &subscribe.node.topics {
-        if let Some(i) = find_topic(model, t, diags) {
-            if !topics.contains(&i) {
-                topics.push(i);
-            }
-        }
-    }
+    let source = source(c, model, diags)?;
+    let topics = source.topics.clone();
     let max_poll_records = s.number("max.poll.records", 500, 1, INT_MAX) as u32;
     let auto_offset_reset = match s.choice("auto.offset.reset", "latest", &["earliest", "latest", "none"]) {
         "earliest" => OffsetReset::Earliest,
         "none" => OffsetReset::None,
         _ => OffsetReset::Latest,
     };
-    let enable_auto_commit = s.boolean("enable.auto.commit", true);
+    // Without a group.id, enable.auto.commit defaults to false and cannot be true
+    // (ConsumerConfig: InvalidConfigurationException).
+    let enable_auto_commit = s.boolean("enable.auto.commit", source.group.is_some());
     let auto_commit_interval_ms = s.number("auto.commit.interval.ms", 5_000, 0, INT_MAX);
     // Brokers accept group.min.session.timeout.ms (6000) to group.max.session.timeout.ms
     // (1800000); outside that JoinGroup fails with InvalidSessionTimeout.
@@ -402,18 +380,60 @@ pub(super) fn consumer_config(
     let read_committed =
         s.choice("isolation.level", "read_uncommitted", &["read_uncommitted", "read_committed"]) == "read_committed";
     let processing_time_ms = s.number("processing.time.ms", 1, 0, 3_600_000);
+    let commit = commit.unwrap_or(CommitMode::None);
+    if source.group.is_none() {
+        // Commits go to a group's coordinator: without a group.id there is nowhere to commit.
+        if enable_auto_commit {
+            let span = s.span_of("enable.auto.commit").unwrap_or(c.name.span);
+            s.diags.push(
+                Diagnostic::new("enable.auto.commit needs a group.id", span)
+                    .label("this consumer assigns its partitions without a group")
+                    .note("add `group NAME` to the `assign` line, or set `enable.auto.commit false`"),
+            );
+        }
+        if commit != CommitMode::None {
+            let span =
+                c.commit.as_ref().map(|m| m.span).or(c.guarantee.as_ref().map(|g| g.span)).unwrap_or(c.name.span);
+            s.diags.push(
+                Diagnostic::new("commits need a group.id", span)
+                    .label("this consumer assigns its partitions without a group")
+                    .note("add `group NAME` to the `assign` line (offsets are committed to that group)"),
+            );
+        }
+    }
     diags.append(&mut s.diags);
-    let group_name = &subscribe.node.group.node;
-    let group = match model.groups.iter().position(|g| &g.name == group_name) {
-        Some(i) => i as u32,
+    let manual = source.assigned.is_some();
+    let group = match &source.group {
+        Some(name) => match model.groups.iter().position(|g| g.group_id && g.name == name.node) {
+            Some(i) => {
+                if model.groups[i].manual != manual {
+                    // An OffsetCommit without a generation is refused by a group with members.
+                    diags.push(
+                        Diagnostic::new(format!("group `{}` mixes `subscribe` and `assign`", name.node), name.span)
+                            .label("a consumer that assigns its partitions commits to a group without members")
+                            .note("give the assigning consumer a group of its own"),
+                    );
+                }
+                i as u32
+            }
+            None => {
+                model.groups.push(GroupConfig::new(&name.node, true, manual));
+                (model.groups.len() - 1) as u32
+            }
+        },
         None => {
-            model.groups.push(GroupConfig { name: group_name.clone(), members: Vec::new(), topics: Vec::new() });
+            model.groups.push(GroupConfig::new(&c.name.node, false, manual));
             (model.groups.len() - 1) as u32
         }
     };
     let idx = model.consumers.len() as u32;
     let g = &mut model.groups[group as usize];
     g.members.push(idx);
+    for p in source.assigned.iter().flatten() {
+        if !g.partitions.contains(p) {
+            g.partitions.push(*p);
+        }
+    }
     for t in &topics {
         if !g.topics.contains(t) {
             g.topics.push(*t);
@@ -428,7 +448,7 @@ pub(super) fn consumer_config(
         auto_offset_reset,
         enable_auto_commit,
         auto_commit_interval_ms,
-        commit: commit.unwrap_or(CommitMode::None),
+        commit,
         processing_time_ms,
         session_timeout_ms,
         heartbeat_interval_ms,
@@ -437,5 +457,72 @@ pub(super) fn consumer_config(
         start_at_ms: c.start_at.as_ref().map_or(0, |s| s.node),
         read_committed,
         processor: None,
+        assigned: source.assigned,
     })
+}
+
+/// Where a consumer reads: `subscribe` topics in a group, or `assign`ed partitions.
+struct Source {
+    topics: Vec<u32>,
+    group: Option<Spanned<String>>,
+    assigned: Option<Vec<PartitionIdx>>,
+}
+
+fn source(c: &ast::Consumer, model: &Model, diags: &mut Vec<Diagnostic>) -> Option<Source> {
+    if let (Some(s), Some(a)) = (c.subscribes.first(), c.assigns.first()) {
+        diags.push(
+            Diagnostic::new("a consumer subscribes or assigns, not both", a.span)
+                .label("`assign`")
+                .related(s.span, "`subscribe`"),
+        );
+        return None;
+    }
+    let once = |what: &str, spans: &[Span], diags: &mut Vec<Diagnostic>| {
+        if let [first, second, ..] = spans {
+            diags.push(
+                Diagnostic::new(format!("a consumer {what}s once"), *second)
+                    .label(format!("second `{what}`"))
+                    .related(*first, format!("first `{what}`"))
+                    .note(if what == "subscribe" {
+                        "list every topic in one line: `subscribe a, b group g`"
+                    } else {
+                        "list every partition in one line: `assign t-0, t-1`"
+                    }),
+            );
+        }
+    };
+    if let Some(a) = c.assigns.first() {
+        once("assign", &c.assigns.iter().map(|a| a.span).collect::<Vec<_>>(), diags);
+        let mut topics = Vec::new();
+        let mut assigned = Vec::new();
+        for r in &a.node.partitions {
+            if let Some(p) = find_partition(model, r, diags) {
+                if !assigned.contains(&p) {
+                    assigned.push(p);
+                }
+                let t = model.partitions[p as usize].topic;
+                if !topics.contains(&t) {
+                    topics.push(t);
+                }
+            }
+        }
+        return Some(Source { topics, group: a.node.group.clone(), assigned: Some(assigned) });
+    }
+    let Some(subscribe) = c.subscribes.first() else {
+        diags.push(
+            Diagnostic::new(format!("consumer `{}` reads nothing", c.name.node), c.name.span)
+                .label("expected a `subscribe TOPIC group GROUP` or `assign TOPIC-N` line in this block"),
+        );
+        return None;
+    };
+    once("subscribe", &c.subscribes.iter().map(|s| s.span).collect::<Vec<_>>(), diags);
+    let mut topics = Vec::new();
+    for t in &subscribe.node.topics {
+        if let Some(i) = find_topic(model, t, diags) {
+            if !topics.contains(&i) {
+                topics.push(i);
+            }
+        }
+    }
+    Some(Source { topics, group: Some(subscribe.node.group.clone()), assigned: None })
 }

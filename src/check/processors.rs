@@ -86,6 +86,7 @@ pub fn processors(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnosti
             name: proc.name.clone(),
             guarantee: None,
             subscribes: proc.consumes.clone(),
+            assigns: Vec::new(),
             commit: Some(Spanned::new(commit, gspan)),
             start_at: proc.start_at.clone(),
             settings: csettings,

@@ -197,11 +197,14 @@ fn describe(rule: Rule) -> (u16, &'static [&'static str]) {
         Rule::cluster_stmt => (100, &["`brokers`", "`topic`", "a setting"]),
         Rule::kw_guarantee | Rule::guarantee_stmt => (110, &["`guarantee`"]),
         Rule::kw_subscribe | Rule::subscribe_stmt => (111, &["`subscribe`"]),
+        Rule::kw_assign | Rule::assign_stmt => (111, &["`assign`"]),
         Rule::kw_send | Rule::send_stmt => (112, &["`send`"]),
         Rule::producer_stmt => (110, &["`guarantee`", "`send`", "a setting"]),
         Rule::kw_commit | Rule::commit_stmt => (113, &["`commit`"]),
         Rule::kw_start | Rule::start_stmt => (114, &["`start at`"]),
-        Rule::consumer_stmt => (110, &["`guarantee`", "`subscribe`", "`commit`", "`start at`", "a setting"]),
+        Rule::consumer_stmt => {
+            (110, &["`guarantee`", "`subscribe`", "`assign`", "`commit`", "`start at`", "a setting"])
+        }
         Rule::kw_group => (115, &["`group`"]),
         Rule::kw_to => (116, &["`to`"]),
         Rule::kw_key | Rule::send_key => (120, &["`key`"]),

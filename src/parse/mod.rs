@@ -14,7 +14,7 @@ mod tests;
 mod tokens;
 
 use crate::ast::{
-    Cluster, CommitMode, Consumer, File, Guarantee, Producer, Send, Setting, Spanned, Subscribe, Topic, Value,
+    Assign, Cluster, CommitMode, Consumer, File, Guarantee, Producer, Send, Setting, Spanned, Subscribe, Topic, Value,
 };
 use crate::diag::{Diagnostic, Diagnostics, Span, line_col};
 use pest::Parser as _;
@@ -101,6 +101,7 @@ fn is_keyword(rule: Rule) -> bool {
         Rule::kw_acked
             | Rule::kw_after
             | Rule::kw_at
+            | Rule::kw_assign
             | Rule::kw_attempt
             | Rule::kw_before
             | Rule::kw_broker
@@ -493,6 +494,7 @@ impl Lower<'_> {
             name,
             guarantee: None,
             subscribes: Vec::new(),
+            assigns: Vec::new(),
             commit: None,
             start_at: None,
             settings: Vec::new(),
@@ -507,6 +509,10 @@ impl Lower<'_> {
                 Rule::subscribe_stmt => {
                     let subscribe = self.subscribe_stmt(stmt);
                     consumer.subscribes.push(subscribe);
+                }
+                Rule::assign_stmt => {
+                    let assign = self.assign_stmt(stmt);
+                    consumer.assigns.push(assign);
                 }
                 Rule::commit_stmt => {
                     let commit = self.commit_stmt(stmt);
@@ -524,6 +530,20 @@ impl Lower<'_> {
             }
         }
         consumer
+    }
+
+    /// `assign orders-0, orders-1 [group billing]`
+    fn assign_stmt(&mut self, pair: Pair<'_, Rule>) -> Spanned<Assign> {
+        let span = span_of(&pair);
+        let mut partitions = Vec::new();
+        let mut group = None;
+        for p in parts(pair) {
+            match p.as_rule() {
+                Rule::partition_ref => partitions.push(self.partition_ref(p)),
+                _ => group = Some(self.name(p)),
+            }
+        }
+        Spanned::new(Assign { partitions, group }, span)
     }
 
     /// `subscribe orders, payments group billing`: the last name is the group.

@@ -491,3 +491,21 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn assign_lines() {
+    let src = "scenario \"a\"\ncluster { brokers 1\n topic orders { partitions 2 } }\nconsumer audit {\n  assign orders-0, orders-1\n}\nconsumer replayer {\n  assign orders-1 group replay\n}\n";
+    let file = match parse(src) {
+        Ok(file) => file,
+        Err(diags) => panic!("assign scenario failed:\n{}", diags.render("a.scn", src)),
+    };
+    let audit = &file.consumers[0];
+    assert!(audit.subscribes.is_empty());
+    let parts: Vec<(String, u64)> =
+        audit.assigns[0].node.partitions.iter().map(|p| (p.node.topic.clone(), p.node.partition)).collect();
+    assert_eq!(parts, [(s("orders"), 0), (s("orders"), 1)]);
+    assert!(audit.assigns[0].node.group.is_none());
+    let replay = &file.consumers[1].assigns[0].node;
+    assert_eq!(replay.group, Some(Spanned::new(s("replay"), span_in(src, "replay", 1))));
+    assert_eq!(replay.partitions[0].span, span_in(src, "orders-1", 1));
+}

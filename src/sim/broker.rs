@@ -543,7 +543,7 @@ impl Sim<'_> {
         let records: Vec<(u64, u32)> = (offset..limit)
             .filter(|o| {
                 let rec = &r.log[*o as usize];
-                !rec.is_marker() && !(cfg.read_committed && any_txn && r.is_aborted(*o))
+                !(rec.is_marker() || (cfg.read_committed && any_txn && r.is_aborted(*o)))
             })
             .map(|o| (o, r.log[o as usize].msg))
             .collect();

@@ -41,6 +41,15 @@ impl Sim<'_> {
                         self.init_transactions(p);
                     }
                 }
+                if let Some(assigned) = self.model.consumers[c as usize].assigned.clone() {
+                    // assign(): no JoinGroup, no rebalances; positions from the group's
+                    // committed offsets (if it has a group.id) or auto.offset.reset.
+                    self.log(|sim| {
+                        (sim.cname(c), "start".into(), String::new(), "assign(), no group membership".into())
+                    });
+                    self.adopt(c, 0, assigned);
+                    return;
+                }
                 self.world.consumers[c as usize].phase = Phase::Joining;
                 self.log(|sim| {
                     let g = &sim.model.groups[sim.group_of(c)].name;
@@ -235,7 +244,11 @@ impl Sim<'_> {
         s.phase = Phase::Initializing;
         self.log(|sim| {
             let ps: Vec<&str> = assignment.iter().map(|p| sim.model.partition_name(*p)).collect();
-            (sim.cname(c), "assignment".into(), String::new(), format!("generation {generation}: [{}]", ps.join(", ")))
+            let from = match sim.model.consumers[c as usize].assigned {
+                Some(_) => "assigned by the application".to_string(),
+                None => format!("generation {generation}"),
+            };
+            (sim.cname(c), "assignment".into(), String::new(), format!("{from}: [{}]", ps.join(", ")))
         });
         self.send(Event::GroupArrive { consumer: c, inc, request: GroupRequest::OffsetFetch { generation } });
     }
@@ -528,7 +541,7 @@ impl Sim<'_> {
         self.world.processing.push((c, msg, self.clock));
         self.log(|sim| {
             let again = if times > 1 {
-                format!(" (again: x{times} in group {})", sim.model.groups[g].name)
+                format!(" (again: x{times} in {})", sim.model.groups[g].label())
             } else {
                 String::new()
             };

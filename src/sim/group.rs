@@ -30,7 +30,10 @@ impl Sim<'_> {
             GroupRequest::OffsetFetch { generation } => {
                 let group = &self.world.groups[g];
                 let member = group.members.iter().find(|m| m.consumer == c && m.inc == inc).map(|m| m.id);
-                let assigned = member.and_then(|m| group.assignment.get(&m)).cloned().unwrap_or_default();
+                let assigned = match &self.model.consumers[c as usize].assigned {
+                    Some(manual) => manual.clone(),
+                    None => member.and_then(|m| group.assignment.get(&m)).cloned().unwrap_or_default(),
+                };
                 // KIP-447: a read_committed consumer asks for stable offsets; while a
                 // transaction holds offsets for one of its partitions the answer is
                 // UNSTABLE_OFFSET_COMMIT and it asks again.
@@ -65,9 +68,12 @@ impl Sim<'_> {
             GroupRequest::Commit { generation, offsets, sync } => {
                 let group = &mut self.world.groups[g];
                 let member_ok = group.members.iter().any(|m| m.consumer == c && m.inc == inc && !m.crashed);
+                // A consumer that assigns its partitions commits without a generation, which a
+                // group without members accepts (check keeps members out of such groups).
+                let manual = self.model.consumers[c as usize].assigned.is_some();
                 // OffsetCommit with a stale generation or an unknown member fails
                 // (ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID -> CommitFailedException).
-                let reply = if member_ok && generation == group.generation {
+                let reply = if manual || (member_ok && generation == group.generation) {
                     for (p, o) in &offsets {
                         group.committed.insert(*p, *o);
                     }

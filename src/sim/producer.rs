@@ -148,6 +148,7 @@ impl Sim<'_> {
                 self.queue.push(now + delivery_timeout, Event::BatchExpiry { producer: p, inc, batch: id }, false);
             }
         }
+        self.world.messages[msg as usize].partition = Some(partition);
         self.log(|sim| {
             let pname = sim.model.partition_name(partition);
             let what = if first_send { "send()" } else { "send() again" };

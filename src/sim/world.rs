@@ -381,6 +381,8 @@ pub struct MessageState {
     pub truncated: u32,
     /// Lost in a `send` that the producer's crash cut short.
     pub dropped_by_crash: bool,
+    /// The partition `send()` chose for it.
+    pub partition: Option<PartitionIdx>,
 }
 
 impl World {
@@ -492,7 +494,7 @@ impl World {
         (0..r.last_stable_offset())
             .filter(|o| {
                 let rec = &r.log[*o as usize];
-                !rec.is_marker() && !(any_aborted && r.is_aborted(*o))
+                !(rec.is_marker() || (any_aborted && r.is_aborted(*o)))
             })
             .map(|o| (o, r.log[o as usize]))
             .collect()
