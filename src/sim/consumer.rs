@@ -55,7 +55,7 @@ impl Sim<'_> {
                     let g = &sim.model.groups[sim.group_of(c)].name;
                     (sim.cname(c), "start".into(), String::new(), format!("JoinGroup {g}"))
                 });
-                self.send(Event::GroupArrive { consumer: c, inc, request: GroupRequest::Join });
+                self.send(Event::GroupArrive { consumer: c, inc, request: GroupRequest::Join { offsets: Vec::new() } });
             }
             Phase::Polling => self.poll(c),
             Phase::Processing { next } => self.processed(c, next),
@@ -264,21 +264,40 @@ impl Sim<'_> {
             // It left the group (max.poll.interval.ms): poll() joins again.
             self.world.consumers[c as usize].phase = Phase::Joining;
             self.world.consumers[c as usize].generation = 0;
-            self.send(Event::GroupArrive { consumer: c, inc, request: GroupRequest::Join });
+            self.send(Event::GroupArrive { consumer: c, inc, request: GroupRequest::Join { offsets: Vec::new() } });
             return;
         }
         if let Some(member) = s.member {
-            if group.generation != s.generation {
-                match group.assignment.get(&member).cloned() {
-                    Some(a) if group.members.iter().any(|m| m.id == member) => {
-                        let generation = group.generation;
-                        self.adopt(c, generation, a);
-                    }
-                    _ => {
-                        self.world.consumers[c as usize].phase = Phase::Joining;
-                        self.send(Event::GroupArrive { consumer: c, inc, request: GroupRequest::Join });
-                    }
+            if !group.members.iter().any(|m| m.id == member) {
+                // Expired or removed: join again as a new member.
+                self.world.consumers[c as usize].member = None;
+                self.world.consumers[c as usize].phase = Phase::Joining;
+                self.send(Event::GroupArrive { consumer: c, inc, request: GroupRequest::Join { offsets: Vec::new() } });
+                return;
+            }
+            if group.rebalancing && !group.joining.contains(&(c, inc)) {
+                // The group is rebalancing: give up the partitions and rejoin; with auto-commit,
+                // commit the positions first (onJoinPrepare).
+                let cfg = &self.model.consumers[c as usize];
+                let offsets: Vec<(PartitionIdx, u64)> = if cfg.enable_auto_commit {
+                    s.positions.iter().filter(|(p, o)| s.committed.get(p) != Some(o)).map(|(p, o)| (*p, *o)).collect()
+                } else {
+                    Vec::new()
+                };
+                let generation = s.generation;
+                self.world.consumers[c as usize].phase = Phase::Joining;
+                self.log(|sim| {
+                    (
+                        sim.cname(c),
+                        "rejoin".into(),
+                        String::new(),
+                        format!("group rebalancing: revoke generation {generation}'s partitions, JoinGroup"),
+                    )
+                });
+                for (p, o) in &offsets {
+                    self.world.consumers[c as usize].committed.insert(*p, *o);
                 }
+                self.send(Event::GroupArrive { consumer: c, inc, request: GroupRequest::Join { offsets } });
                 return;
             }
         }
@@ -590,7 +609,7 @@ impl Sim<'_> {
     }
 }
 
-fn offsets_text(sim: &Sim<'_>, offsets: &[(PartitionIdx, u64)]) -> String {
+pub(super) fn offsets_text(sim: &Sim<'_>, offsets: &[(PartitionIdx, u64)]) -> String {
     let parts: Vec<String> =
         offsets.iter().map(|(p, o)| format!("offset {o} on {}", sim.model.partition_name(*p))).collect();
     if parts.is_empty() { "nothing".into() } else { parts.join(", ") }

@@ -131,17 +131,13 @@ pub struct ProduceBatch {
 /// Requests a consumer sends to its group coordinator.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum GroupRequest {
-    Join,
+    /// JoinGroup; a member that rejoins first commits `offsets` (auto-commit's commitSync in
+    /// onJoinPrepare, folded into the request so that it lands before the new generation).
+    Join { offsets: Vec<(PartitionIdx, u64)> },
     /// OffsetFetch for the member's assigned partitions (plus auto.offset.reset for the rest).
-    OffsetFetch {
-        generation: u32,
-    },
+    OffsetFetch { generation: u32 },
     /// OffsetCommit; `sync` is commitSync (the consumer waits), else commitAsync (auto-commit).
-    Commit {
-        generation: u32,
-        offsets: Vec<(PartitionIdx, u64)>,
-        sync: bool,
-    },
+    Commit { generation: u32, offsets: Vec<(PartitionIdx, u64)>, sync: bool },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -11,7 +11,31 @@ impl Sim<'_> {
     pub(super) fn on_group_arrive(&mut self, c: u32, inc: u32, request: GroupRequest) {
         let g = self.model.consumers[c as usize].group as usize;
         match request {
-            GroupRequest::Join => {
+            GroupRequest::Join { offsets } => {
+                let group = &mut self.world.groups[g];
+                if group.members.iter().any(|m| m.consumer == c && m.inc == inc && !m.crashed) {
+                    // A member rejoins the rebalance (keeping its member id), committing first.
+                    for (p, o) in &offsets {
+                        group.committed.insert(*p, *o);
+                    }
+                    if !group.joining.contains(&(c, inc)) {
+                        group.joining.push((c, inc));
+                    }
+                    if !offsets.is_empty() {
+                        self.log(|sim| {
+                            let offsets = super::consumer::offsets_text(sim, &offsets);
+                            (
+                                sim.model.consumers[c as usize].name.clone(),
+                                "auto-commit".into(),
+                                String::new(),
+                                format!("committed {offsets} before rejoining"),
+                            )
+                        });
+                    }
+                    self.prepare_rebalance(g);
+                    self.try_complete_rebalance(g);
+                    return;
+                }
                 // A JoinGroup that arrives after its sender died still makes a member; no
                 // heartbeat follows, so the coordinator expires it after session.timeout.ms.
                 let dead = self.world.consumers[c as usize].incarnation != inc;
@@ -25,6 +49,7 @@ impl Sim<'_> {
                 } else {
                     self.world.groups[g].joining.push((c, inc));
                 }
+                self.prepare_rebalance(g);
                 self.try_complete_rebalance(g);
             }
             GroupRequest::OffsetFetch { generation } => {
@@ -86,11 +111,46 @@ impl Sim<'_> {
         }
     }
 
-    /// A rebalance completes once no crashed member is still awaiting its session timeout.
+    /// PreparingRebalance (eager protocol): every member must send JoinGroup again; members
+    /// hear of it with their next heartbeat (heartbeat.interval.ms) and rejoin at their next
+    /// poll(), keeping their partitions until then.
+    fn prepare_rebalance(&mut self, g: usize) {
+        let group = &mut self.world.groups[g];
+        if group.rebalancing {
+            return;
+        }
+        group.rebalancing = true;
+        let notify: Vec<(u32, u32)> = group
+            .members
+            .iter()
+            .filter(|m| !m.crashed && !group.joining.contains(&(m.consumer, m.inc)))
+            .map(|m| (m.consumer, m.inc))
+            .collect();
+        if !notify.is_empty() {
+            self.log(|sim| {
+                let names: Vec<&str> =
+                    notify.iter().map(|(c, _)| sim.model.consumers[*c as usize].name.as_str()).collect();
+                (
+                    format!("group {}", sim.model.groups[g].name),
+                    "prepare rebalance".into(),
+                    String::new(),
+                    format!("waiting for {} to rejoin", names.join(", ")),
+                )
+            });
+        }
+        for (c, inc) in notify {
+            let hb = self.model.consumers[c as usize].heartbeat_interval_ms;
+            self.queue.push(self.clock + hb, Event::RebalanceNotice { consumer: c, inc }, false);
+        }
+    }
+
+    /// A rebalance completes once every member has rejoined; a crashed member is waited for
+    /// until its session times out.
     fn try_complete_rebalance(&mut self, g: usize) {
         let group = &self.world.groups[g];
-        if group.joining.is_empty() || group.members.iter().any(|m| m.crashed) {
-            if !group.joining.is_empty() {
+        let all_in = group.members.iter().all(|m| group.joining.contains(&(m.consumer, m.inc)));
+        if !group.rebalancing || group.joining.is_empty() || !all_in {
+            if group.joining.len() == 1 && group.members.iter().any(|m| m.crashed) {
                 self.log(|sim| {
                     let name = &sim.model.groups[g].name;
                     (
@@ -105,6 +165,7 @@ impl Sim<'_> {
         }
         self.rebalance(g);
         let group = &mut self.world.groups[g];
+        group.rebalancing = false;
         let joining = std::mem::take(&mut group.joining);
         let generation = group.generation;
         for (c, inc) in joining {
@@ -156,17 +217,6 @@ impl Sim<'_> {
         }
         group.assignment = assignment;
         let generation = group.generation;
-        // Members already in the group hear of the new generation with their next heartbeat.
-        let notify: Vec<(u32, u32)> = group
-            .members
-            .iter()
-            .filter(|m| !m.crashed && !group.joining.contains(&(m.consumer, m.inc)))
-            .map(|m| (m.consumer, m.inc))
-            .collect();
-        for (c, inc) in notify {
-            let hb = self.model.consumers[c as usize].heartbeat_interval_ms;
-            self.queue.push(self.clock + hb, Event::RebalanceNotice { consumer: c, inc }, false);
-        }
         self.log(|sim| {
             let group = &sim.world.groups[g];
             let parts: Vec<String> = group
@@ -204,24 +254,17 @@ impl Sim<'_> {
                 ),
             )
         });
-        if self.world.groups[g as usize].joining.is_empty() {
-            if !self.world.groups[g as usize].members.is_empty() {
-                self.rebalance(g as usize);
-            }
-        } else {
-            self.try_complete_rebalance(g as usize);
-        }
+        self.member_left(g as usize);
     }
 
-    /// A member left (LeaveGroup): the rest rebalance at once.
+    /// A member left (LeaveGroup, or its session expired): the rest rejoin.
     pub(super) fn member_left(&mut self, g: usize) {
-        if self.world.groups[g].joining.is_empty() {
-            if !self.world.groups[g].members.is_empty() {
-                self.rebalance(g);
-            }
-        } else {
-            self.try_complete_rebalance(g);
+        if self.world.groups[g].members.is_empty() {
+            self.world.groups[g].rebalancing = false;
+            return;
         }
+        self.prepare_rebalance(g);
+        self.try_complete_rebalance(g);
     }
 
     /// The coordinator will notice the crash when the member's session times out.

@@ -351,6 +351,8 @@ pub struct Group {
     pub pending_offsets: BTreeMap<u32, Vec<(PartitionIdx, u64)>>,
     /// Consumers waiting for a JoinGroup response.
     pub joining: Vec<(u32, u32)>,
+    /// PreparingRebalance: the coordinator waits for every member to (re)join.
+    pub rebalancing: bool,
     pub next_member: u32,
 }
 
@@ -425,6 +427,7 @@ impl World {
                     committed: BTreeMap::new(),
                     pending_offsets: BTreeMap::new(),
                     joining: Vec::new(),
+                    rebalancing: false,
                     next_member: 1,
                 })
                 .collect(),
