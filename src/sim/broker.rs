@@ -381,10 +381,12 @@ impl Sim<'_> {
             self.world.partitions[part as usize].caught_up_at[fi] = self.clock;
         }
         let pstate = &self.world.partitions[part as usize];
-        let leader_leo = pstate.leader_replica().expect("leader").log_end_offset();
-        // ISR expansion: a follower that caught up with the leader joins the ISR
-        // (AlterPartition; the controller accepts at once here).
-        if pstate.isr & bit(follower) == 0 && offset >= leader_leo && self.world.broker(follower).alive {
+        let leader_hw = pstate.leader_replica().expect("leader").high_watermark;
+        // ISR expansion (Partition.isFollowerInSync): a follower whose log reaches the leader's
+        // high watermark and the start of the leader's epoch joins the ISR (AlterPartition;
+        // the controller accepts at once here).
+        let in_sync = offset >= leader_hw && offset >= pstate.epoch_start_offset;
+        if pstate.isr & bit(follower) == 0 && in_sync && self.world.broker(follower).alive {
             self.world.partitions[part as usize].isr |= bit(follower);
             self.log_isr(part, Self::broker_name(leader), &format!("broker {follower} caught up"));
         }

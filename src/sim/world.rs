@@ -153,6 +153,8 @@ pub struct Partition {
     /// broker ids).
     pub leader: Option<BrokerId>,
     pub leader_epoch: u32,
+    /// The leader's log end offset when it took this epoch.
+    pub epoch_start_offset: u64,
     pub isr: u64,
     /// One replica per broker in `PartitionConfig::replicas`, same order.
     pub replicas: Vec<Replica>,
@@ -407,6 +409,7 @@ impl World {
                 .map(|p| Partition {
                     leader: p.replicas.first().copied(),
                     leader_epoch: 0,
+                    epoch_start_offset: 0,
                     isr: p.replicas.iter().fold(0, |m, b| m | bit(*b)),
                     replicas: p.replicas.iter().map(|b| Replica::new(*b)).collect(),
                     follower_leo: vec![0; p.replicas.len()],
