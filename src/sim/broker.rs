@@ -246,6 +246,10 @@ impl Sim<'_> {
     pub(super) fn advance_high_watermark(&mut self, part: PartitionIdx) {
         let pstate = &self.world.partitions[part as usize];
         let Some(leader) = pstate.leader else { return };
+        if self.world.broker(leader).paused {
+            // A frozen leader does nothing (it catches up when it wakes).
+            return;
+        }
         let li = pstate.replica_index(leader).expect("leader replica");
         let leo = pstate.replicas[li].log_end_offset();
         let hw = pstate
@@ -412,20 +416,36 @@ impl Sim<'_> {
         let records = leader.log[from..to].to_vec();
         let high_watermark = leader.high_watermark;
         let epoch = pstate.leader_epoch;
-        self.send(Event::FollowerFetchResponse { partition: part, follower, finc, epoch, records, high_watermark });
+        self.send(Event::FollowerFetchResponse {
+            partition: part,
+            follower,
+            finc,
+            epoch,
+            offset,
+            records,
+            high_watermark,
+        });
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn on_follower_fetch_response(
         &mut self,
         part: PartitionIdx,
         follower: BrokerId,
         finc: u32,
         epoch: u32,
+        offset: u64,
         records: Vec<Record>,
         hw: u64,
     ) {
         let b = self.world.broker(follower);
         if !b.alive || b.incarnation != finc || self.world.partitions[part as usize].leader_epoch != epoch {
+            return;
+        }
+        // An answer to a fetch from another log end (a duplicate fetch that a timeout sent
+        // again) is void: appending it would repeat records, and it ends its fetch chain.
+        let pstate = &self.world.partitions[part as usize];
+        if pstate.replica(follower).is_some_and(|r| r.log_end_offset() != offset) {
             return;
         }
         let pstate = &mut self.world.partitions[part as usize];
@@ -457,19 +477,8 @@ impl Sim<'_> {
             return;
         };
         match held.remove(i) {
-            HeldFetch::Follower { follower, finc, offset, .. } => {
-                let epoch = self.world.partitions[part as usize].leader_epoch;
-                let hw = self.world.partitions[part as usize].leader_replica().map_or(0, |r| r.high_watermark);
-                let _ = offset;
-                self.send(Event::FollowerFetchResponse {
-                    partition: part,
-                    follower,
-                    finc,
-                    epoch,
-                    records: Vec::new(),
-                    high_watermark: hw,
-                });
-            }
+            // (Nothing new arrived, or the fetch would have been answered: an empty answer.)
+            HeldFetch::Follower { follower, finc, offset, .. } => self.answer_follower(part, follower, finc, offset),
             HeldFetch::Consumer { consumer, inc, offset, .. } => {
                 self.send(Event::empty_fetch(consumer, inc, part, offset, None));
             }

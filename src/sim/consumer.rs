@@ -91,7 +91,7 @@ impl Sim<'_> {
                             });
                         }
                         None => {
-                            self.world.consumers[c as usize].phase = Phase::Failed;
+                            self.fail_consumer(c);
                             self.log(|sim| {
                                 (
                                     sim.cname(c),
@@ -465,7 +465,7 @@ impl Sim<'_> {
                         self.world.consumers[c as usize].last_polled.remove(&p);
                     }
                     None => {
-                        self.world.consumers[c as usize].phase = Phase::Failed;
+                        self.fail_consumer(c);
                         return;
                     }
                 }
@@ -585,6 +585,23 @@ impl Sim<'_> {
         self.process(c, i + 1);
     }
 
+    /// The application gave up (an exception it does not handle) and closed the consumer:
+    /// close() sends LeaveGroup, so the rest of the group rebalances without waiting for it.
+    pub(super) fn fail_consumer(&mut self, c: u32) {
+        let s = &mut self.world.consumers[c as usize];
+        s.phase = Phase::Failed;
+        let (member, inc) = (s.member.take(), s.incarnation);
+        let g = self.group_of(c);
+        let group = &mut self.world.groups[g];
+        group.joining.retain(|j| *j != (c, inc));
+        if let Some(member) = member {
+            if let Some(i) = group.members.iter().position(|m| m.id == member) {
+                group.members.remove(i);
+                self.member_left(g);
+            }
+        }
+    }
+
     pub(super) fn crash_consumer(&mut self, c: u32) {
         let s = &mut self.world.consumers[c as usize];
         let inc = s.incarnation;
@@ -599,7 +616,7 @@ impl Sim<'_> {
         s.fetch_end.clear();
         s.last_polled.clear();
         s.batch.clear();
-        self.member_crashed(c, inc);
+        self.member_crashed(c, inc, false);
     }
 
     pub(super) fn restart_consumer(&mut self, c: u32) {

@@ -14,9 +14,17 @@ impl Sim<'_> {
             return;
         }
         self.world.brokers[(b - 1) as usize].alive = false;
-        // A paused broker that crashes never handles what reached it.
-        self.world.brokers[(b - 1) as usize].paused = false;
-        self.world.deferred_at_broker.retain(|(x, _)| *x != b);
+        // A paused broker that crashes never handles what reached it: each waiting message is
+        // delivered to the dead broker now, whose handlers answer as for any dead broker.
+        let br = &mut self.world.brokers[(b - 1) as usize];
+        br.paused = false;
+        br.orphaned.clear();
+        let (mine, rest): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.world.deferred_at_broker).into_iter().partition(|(x, _)| *x == b);
+        self.world.deferred_at_broker = rest;
+        for (_, e) in mine {
+            self.queue.push(self.clock, e, false);
+        }
         self.world.conns.retain(|(_, x), _| *x != b);
         self.world.stalled.retain(|(_, x), _| *x != b);
         let inc = self.world.broker(b).incarnation;
@@ -89,10 +97,16 @@ impl Sim<'_> {
             }
         }
         let pstate = &mut self.world.partitions[part as usize];
+        let leader = pstate.leader;
         let held = std::mem::take(&mut pstate.held);
         for h in held {
             if let HeldFetch::Consumer { consumer, inc, offset, .. } = h {
-                self.send(Event::empty_fetch(consumer, inc, part, offset, Some(super::event::FetchError::NotLeader)));
+                let reply = Event::empty_fetch(consumer, inc, part, offset, Some(super::event::FetchError::NotLeader));
+                match leader.filter(|b| self.world.broker(*b).paused) {
+                    // A frozen ex-leader answers when it wakes.
+                    Some(b) => self.world.deferred_at_broker.push((b, reply)),
+                    None => self.send(reply),
+                }
             }
         }
     }
@@ -158,6 +172,12 @@ impl Sim<'_> {
         }
         for w in std::mem::take(&mut self.world.brokers[(b - 1) as usize].orphaned) {
             self.respond(w.producer, w.inc, w.req, w.broker, Some(ProduceReply::Err(ProduceError::NotLeader)));
+        }
+        // What the ISR changes while it slept allow (a frozen leader moved nothing).
+        for part in 0..self.world.partitions.len() as PartitionIdx {
+            if self.world.partitions[part as usize].leader == Some(b) {
+                self.advance_high_watermark(part);
+            }
         }
         let (mine, rest): (Vec<_>, Vec<_>) =
             std::mem::take(&mut self.world.deferred_at_broker).into_iter().partition(|(x, _)| *x == b);

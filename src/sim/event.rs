@@ -218,6 +218,8 @@ pub enum Event {
         follower: BrokerId,
         finc: u32,
         epoch: u32,
+        /// The fetch offset it answers.
+        offset: u64,
         records: Vec<crate::sim::log::Record>,
         high_watermark: u64,
     },

@@ -209,7 +209,7 @@ impl Sim<'_> {
             self.world.paused.insert(h);
             if let Client::Consumer(k) = h {
                 let inc = self.world.consumers[k as usize].incarnation;
-                self.member_crashed(k, inc);
+                self.member_crashed(k, inc, true);
             }
         }
     }
@@ -224,17 +224,27 @@ impl Sim<'_> {
         });
         for h in self.halves(c) {
             self.world.paused.remove(&h);
+            let (mine, rest): (Vec<_>, Vec<_>) =
+                std::mem::take(&mut self.world.deferred).into_iter().partition(|(x, _)| *x == h);
+            self.world.deferred = rest;
             if let Client::Consumer(k) = h {
                 // Heartbeats resume: a member not yet expired stays in the group.
                 let s = &self.world.consumers[k as usize];
                 let (g, inc) = (self.model.consumers[k as usize].group as usize, s.incarnation);
-                if let Some(m) = self.world.groups[g].members.iter_mut().find(|m| m.consumer == k && m.inc == inc) {
+                let group = &mut self.world.groups[g];
+                if let Some(m) = group.members.iter_mut().find(|m| m.consumer == k && m.inc == inc) {
                     m.crashed = false;
                 }
+                // Its JoinGroup was dropped with its expired membership: it joins again.
+                let answered = mine.iter().any(|(_, e)| matches!(e, Event::GroupResponse { .. }));
+                if s.phase == super::world::Phase::Joining && !answered && !group.joining.contains(&(k, inc)) {
+                    if !group.members.iter().any(|m| m.consumer == k && m.inc == inc) {
+                        self.world.consumers[k as usize].member = None;
+                    }
+                    let join = super::event::GroupRequest::Join { offsets: Vec::new() };
+                    self.send(Event::GroupArrive { consumer: k, inc, request: join });
+                }
             }
-            let (mine, rest): (Vec<_>, Vec<_>) =
-                std::mem::take(&mut self.world.deferred).into_iter().partition(|(x, _)| *x == h);
-            self.world.deferred = rest;
             for (_, e) in mine {
                 self.queue.push(self.clock, e, false);
             }

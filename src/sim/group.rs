@@ -13,7 +13,8 @@ impl Sim<'_> {
         match request {
             GroupRequest::Join { offsets } => {
                 let group = &mut self.world.groups[g];
-                if group.members.iter().any(|m| m.consumer == c && m.inc == inc && !m.crashed) {
+                // (A member that went silent after sending it is still the same member.)
+                if group.members.iter().any(|m| m.consumer == c && m.inc == inc) {
                     // A member rejoins the rebalance (keeping its member id), committing first.
                     for (p, o) in &offsets {
                         group.committed.insert(*p, *o);
@@ -42,7 +43,8 @@ impl Sim<'_> {
                 let group = &mut self.world.groups[g];
                 let id = group.next_member;
                 group.next_member += 1;
-                group.members.push(Member { id, consumer: c, inc, crashed: dead });
+                let now = self.clock;
+                group.members.push(Member { id, consumer: c, inc, crashed: dead, silent_since: now });
                 if dead {
                     let timeout = self.model.consumers[c as usize].session_timeout_ms;
                     self.queue.push(self.clock + timeout, Event::MemberExpire { group: g as u32, member: id }, false);
@@ -92,7 +94,8 @@ impl Sim<'_> {
             }
             GroupRequest::Commit { generation, offsets, sync } => {
                 let group = &mut self.world.groups[g];
-                let member_ok = group.members.iter().any(|m| m.consumer == c && m.inc == inc && !m.crashed);
+                // A commit that arrives before the coordinator expired its sender still counts.
+                let member_ok = group.members.iter().any(|m| m.consumer == c && m.inc == inc);
                 // A consumer that assigns its partitions commits without a generation, which a
                 // group without members accepts (check keeps members out of such groups).
                 let manual = self.model.consumers[c as usize].assigned.is_some();
@@ -237,11 +240,19 @@ impl Sim<'_> {
     }
 
     pub(super) fn on_member_expire(&mut self, g: u32, member: u32) {
+        let now = self.clock;
         let group = &mut self.world.groups[g as usize];
-        let Some(i) = group.members.iter().position(|m| m.id == member && m.crashed) else {
+        // Silent for a whole session.timeout.ms (an earlier pause's expiry does not count).
+        let expired = |m: &Member, sim_timeout: u64| m.crashed && now >= m.silent_since + sim_timeout;
+        let Some(i) = group
+            .members
+            .iter()
+            .position(|m| m.id == member && expired(m, self.model.consumers[m.consumer as usize].session_timeout_ms))
+        else {
             return;
         };
         let m = group.members.remove(i);
+        group.joining.retain(|j| *j != (m.consumer, m.inc));
         self.log(|sim| {
             let t = sim.model.consumers[m.consumer as usize].session_timeout_ms;
             (
@@ -268,13 +279,19 @@ impl Sim<'_> {
     }
 
     /// The coordinator will notice the crash when the member's session times out.
-    pub(super) fn member_crashed(&mut self, c: u32, inc: u32) {
+    /// A paused member keeps the JoinGroup it may have sent: the coordinator still counts it
+    /// until its session expires.
+    pub(super) fn member_crashed(&mut self, c: u32, inc: u32, paused: bool) {
         let g = self.model.consumers[c as usize].group;
         let timeout = self.model.consumers[c as usize].session_timeout_ms;
+        let now = self.clock;
         let group = &mut self.world.groups[g as usize];
-        group.joining.retain(|j| *j != (c, inc));
+        if !paused {
+            group.joining.retain(|j| *j != (c, inc));
+        }
         if let Some(m) = group.members.iter_mut().find(|m| m.consumer == c && m.inc == inc) {
             m.crashed = true;
+            m.silent_since = now;
             let member = m.id;
             self.queue.push(self.clock + timeout, Event::MemberExpire { group: g, member }, false);
         }

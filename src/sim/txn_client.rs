@@ -230,7 +230,7 @@ impl Sim<'_> {
         // A fenced processor instance is a zombie: it stops for good.
         if let Some(pi) = self.model.producers[p as usize].processor {
             let c = self.model.processors[pi as usize].consumer;
-            self.world.consumers[c as usize].phase = super::world::Phase::Failed;
+            self.fail_consumer(c);
         }
     }
 

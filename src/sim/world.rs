@@ -363,8 +363,10 @@ pub struct Member {
     pub id: u32,
     pub consumer: u32,
     pub inc: u32,
-    /// The process is gone but the coordinator has not noticed yet.
+    /// No heartbeats (crashed or paused) and the coordinator has not expired it yet.
     pub crashed: bool,
+    /// Since when it has been silent: it expires session.timeout.ms later.
+    pub silent_since: u64,
 }
 
 /// What has happened to one message, for the outcome analysis.
