@@ -3,7 +3,7 @@
 //! scenario's expectations hold.
 
 use crate::ast::{CommitMode, Guarantee, OutcomeKind};
-use crate::model::{Acks, ExpectCheck, Model, MsgId, Who};
+use crate::model::{Acks, ExpectCheck, Model, MsgId, PartitionIdx, Who};
 use crate::sim::Run;
 use serde::Serialize;
 
@@ -33,6 +33,9 @@ pub struct Analysis<'a> {
     pub run: &'a Run,
     /// copies[msg]: copies of the message in its partition's committed log.
     pub copies: Vec<u16>,
+    /// home[msg]: the partition whose committed log holds it (a keyless record re-sent after a
+    /// producer restart may land elsewhere than first chosen), else the one send() chose.
+    pub home: Vec<Option<PartitionIdx>>,
 }
 
 /// Result of one expectation.
@@ -119,12 +122,14 @@ pub struct Flow {
 impl<'a> Analysis<'a> {
     pub fn new(model: &'a Model, run: &'a Run) -> Analysis<'a> {
         let mut copies = vec![0u16; model.total_messages as usize];
+        let mut home: Vec<Option<PartitionIdx>> = run.world.messages.iter().map(|m| m.partition).collect();
         for p in 0..model.partitions.len() as u32 {
             for (_, r) in run.world.committed_log(p) {
                 copies[r.msg as usize] = copies[r.msg as usize].saturating_add(1);
+                home[r.msg as usize] = Some(p);
             }
         }
-        Analysis { model, run, copies }
+        Analysis { model, run, copies, home }
     }
 
     /// Groups that subscribe to the topic `msg` was sent to.
@@ -139,12 +144,12 @@ impl<'a> Analysis<'a> {
     }
 
     /// Whether the group reads where `msg` was sent: its topic, or for a group whose members
-    /// `assign` partitions, the partition `send()` chose.
+    /// `assign` partitions, the partition that holds it.
     fn reads(&self, group: &crate::model::GroupConfig, msg: MsgId) -> bool {
         if !group.topics.contains(&self.model.topic_of(msg)) {
             return false;
         }
-        !group.manual || self.run.world.messages[msg as usize].partition.is_some_and(|p| group.partitions.contains(&p))
+        !group.manual || self.home[msg as usize].is_some_and(|p| group.partitions.contains(&p))
     }
 
     /// Times each group subscribed to the message's topic processed it: (group, times).
