@@ -67,6 +67,9 @@ impl Sim<'_> {
         if !self.consumer_live(c, inc) {
             return;
         }
+        if !matches!(reply, GroupReply::CoordinatorNotAvailable { .. }) {
+            self.world.consumers[c as usize].coordinator_retries = 0;
+        }
         match reply {
             GroupReply::Joined { generation, member, assignment } => {
                 let s = &mut self.world.consumers[c as usize];
@@ -109,6 +112,27 @@ impl Sim<'_> {
                 }
                 self.world.consumers[c as usize].phase = Phase::Polling;
                 self.poll(c);
+            }
+            GroupReply::CoordinatorNotAvailable { request } => {
+                if let GroupRequest::Commit { sync: false, .. } = request {
+                    // An auto-commit is not retried: the next one carries newer offsets.
+                    self.log(|sim| {
+                        let what = "failed: COORDINATOR_NOT_AVAILABLE (the next auto-commit tries again)";
+                        (sim.cname(c), "auto-commit".into(), String::new(), what.into())
+                    });
+                    return;
+                }
+                // Rediscover the coordinator with exponential backoff up to
+                // retry.backoff.max.ms (1000; KIP-580).
+                let s = &mut self.world.consumers[c as usize];
+                s.coordinator_retries += 1;
+                let backoff = FETCH_RETRY_MS.saturating_mul(1 << (s.coordinator_retries - 1).min(20)).min(1_000);
+                self.log(|sim| {
+                    let what = format!("COORDINATOR_NOT_AVAILABLE: its broker is down; retry in {backoff} ms");
+                    (sim.cname(c), "group request".into(), String::new(), what)
+                });
+                self.queue.push(self.clock + backoff, Event::GroupArrive { consumer: c, inc, request }, false);
+                return;
             }
             GroupReply::Unstable { generation } => {
                 self.log(|sim| {

@@ -22,9 +22,23 @@ impl Sim<'_> {
     /// partition, modelled as a hash of the id over the brokers, moving to the next live broker
     /// once the controller has fenced a dead one. `None` while its broker is down but not fenced.
     pub(super) fn coordinator_broker(&self, txn: u32) -> Option<BrokerId> {
-        let id = &self.world.txns[txn as usize].transactional_id;
+        self.coordinator_for(self.world.txns[txn as usize].transactional_id.as_bytes())
+    }
+
+    /// The group coordinator's broker, the same way over `__consumer_offsets` (always there
+    /// for a consumer without a group.id, which talks to no coordinator).
+    pub(super) fn group_coordinator(&self, g: usize) -> Option<BrokerId> {
+        let group = &self.model.groups[g];
+        if !group.group_id {
+            return Some(1);
+        }
+        self.coordinator_for(group.name.as_bytes())
+    }
+
+    /// The leader of the internal-topic partition a coordinator key hashes to.
+    fn coordinator_for(&self, key: &[u8]) -> Option<BrokerId> {
         let n = self.model.cluster.brokers;
-        let first = super::producer::murmur2(id.as_bytes()) % n;
+        let first = super::producer::murmur2(key) % n;
         for k in 0..n {
             let b = (first + k) % n + 1;
             let broker = self.world.broker(b);

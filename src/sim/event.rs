@@ -165,6 +165,11 @@ pub enum GroupReply {
     CommitFailed {
         sync: bool,
     },
+    /// COORDINATOR_NOT_AVAILABLE: the coordinator's broker is down and not yet replaced; the
+    /// consumer sends the request again after retry.backoff.ms.
+    CoordinatorNotAvailable {
+        request: GroupRequest,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

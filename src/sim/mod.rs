@@ -431,6 +431,10 @@ impl Sim<'_> {
                 let id = self.model.producers[producer as usize].transactional_id.as_deref()?;
                 self.coordinator_broker(self.txn_index(id))
             }
+            Event::GroupArrive { consumer, .. } => {
+                let g = self.model.consumers[consumer as usize].group as usize;
+                self.model.groups[g].group_id.then(|| self.group_coordinator(g)).flatten()
+            }
             _ => None,
         }
     }

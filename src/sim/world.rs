@@ -335,6 +335,8 @@ pub struct Consumer {
     pub committed_since_poll: bool,
     pub polls: u32,
     pub commits: u32,
+    /// Group requests refused in a row for want of a coordinator (for the backoff).
+    pub coordinator_retries: u32,
     /// An exactly-once processor's sendOffsetsToTransaction calls and EndTxn(COMMIT) requests.
     pub offsets_sent: u32,
     pub commit_requests: u32,
@@ -552,6 +554,7 @@ impl Consumer {
             committed_since_poll: false,
             polls: 0,
             commits: 0,
+            coordinator_retries: 0,
             offsets_sent: 0,
             commit_requests: 0,
             last_auto_commit: 0,
