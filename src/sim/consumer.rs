@@ -132,7 +132,6 @@ impl Sim<'_> {
                     (sim.cname(c), "group request".into(), String::new(), what)
                 });
                 self.queue.push(self.clock + backoff, Event::GroupArrive { consumer: c, inc, request }, false);
-                return;
             }
             GroupReply::Unstable { generation } => {
                 self.log(|sim| {
