@@ -198,12 +198,13 @@ impl Sim<'_> {
                 continue;
             }
             // The last ISR member stays in the ISR (so that it can be elected cleanly later).
-            if pstate.isr & bit(b) != 0 && pstate.isr != bit(b) {
+            let removed = pstate.isr & bit(b) != 0 && pstate.isr != bit(b);
+            if removed {
                 self.world.partitions[part as usize].isr &= !bit(b);
             }
             if self.world.partitions[part as usize].leader == Some(b) {
                 self.elect(part, Some(b));
-            } else if self.world.partitions[part as usize].leader.is_some() {
+            } else if removed && self.world.partitions[part as usize].leader.is_some() {
                 self.log_isr(part, "controller".into(), &format!("broker {b} removed"));
                 self.advance_high_watermark(part);
             }
