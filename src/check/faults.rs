@@ -82,29 +82,11 @@ fn fault(model: &Model, f: &Spanned<Fault>, diags: &mut Vec<Diagnostic>) -> Opti
             (trigger, action, format!("restart {who} {when}"))
         }
         Fault::Partition { from, to, at } => {
-            let node = |t: &Spanned<Target>, diags: &mut Vec<Diagnostic>| -> Option<(Node, String)> {
-                match &t.node {
-                    Target::Broker(b) => {
-                        Some((Node::Broker(broker_id(model, *b, t.span, diags)?), format!("broker {b}")))
-                    }
-                    Target::Client(name) => {
-                        let c = client_named(model, &Spanned::new(name.clone(), t.span), diags)?;
-                        Some((Node::Client(c), name.clone()))
-                    }
-                    Target::LeaderOf(_) => {
-                        diags.push(
-                            Diagnostic::new("a partition names brokers and clients", t.span)
-                                .label("expected `broker N` or a client name"),
-                        );
-                        None
-                    }
-                }
-            };
-            let (a, a_name) = node(from, diags)?;
+            let (a, a_name) = node(model, from, diags)?;
             let mut pairs = Vec::new();
             let mut names = Vec::new();
             for t in to {
-                let (b, b_name) = node(t, diags)?;
+                let (b, b_name) = node(model, t, diags)?;
                 if a == b {
                     diags.push(
                         Diagnostic::new("a node cannot be partitioned from itself", t.span)
@@ -134,16 +116,16 @@ fn fault(model: &Model, f: &Spanned<Fault>, diags: &mut Vec<Diagnostic>) -> Opti
             (Trigger::At(at.node), FaultAction::ShutdownBroker(b), format!("shutdown broker {b} at {}", ms(at.node)))
         }
         Fault::Pause { who, at } => {
-            let (action, name) = match process(model, who, diags)? {
-                (Ok(b), name) => (FaultAction::PauseBroker(b), name),
-                (Err(c), name) => (FaultAction::PauseClient(c), name),
+            let (action, name) = match node(model, who, diags)? {
+                (Node::Broker(b), name) => (FaultAction::PauseBroker(b), name),
+                (Node::Client(c), name) => (FaultAction::PauseClient(c), name),
             };
             (Trigger::At(at.node), action, format!("pause {name} at {}", ms(at.node)))
         }
         Fault::Resume { who, time } => {
-            let (action, name) = match process(model, who, diags)? {
-                (Ok(b), name) => (FaultAction::ResumeBroker(b), name),
-                (Err(c), name) => (FaultAction::ResumeClient(c), name),
+            let (action, name) = match node(model, who, diags)? {
+                (Node::Broker(b), name) => (FaultAction::ResumeBroker(b), name),
+                (Node::Client(c), name) => (FaultAction::ResumeClient(c), name),
             };
             let (trigger, when) = match time.node {
                 RestartTime::At(t) => (Trigger::At(t), format!("at {}", ms(t))),
@@ -229,20 +211,16 @@ fn broker_id(model: &Model, b: u64, span: Span, diags: &mut Vec<Diagnostic>) -> 
     Some(b as BrokerId)
 }
 
-/// What `pause` and `resume` name: a broker (`Ok`) or a client (`Err`), and its name.
-fn process(
-    model: &Model,
-    who: &Spanned<Target>,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<(Result<BrokerId, Client>, String)> {
+/// What `partition`, `pause` and `resume` name: a broker or a client, and its name.
+fn node(model: &Model, who: &Spanned<Target>, diags: &mut Vec<Diagnostic>) -> Option<(Node, String)> {
     match &who.node {
-        Target::Broker(b) => Some((Ok(broker_id(model, *b, who.span, diags)?), format!("broker {b}"))),
+        Target::Broker(b) => Some((Node::Broker(broker_id(model, *b, who.span, diags)?), format!("broker {b}"))),
         Target::Client(name) => {
-            Some((Err(client_named(model, &Spanned::new(name.clone(), who.span), diags)?), name.clone()))
+            Some((Node::Client(client_named(model, &Spanned::new(name.clone(), who.span), diags)?), name.clone()))
         }
         Target::LeaderOf(_) => {
             diags.push(
-                Diagnostic::new("only a broker or a client pauses", who.span)
+                Diagnostic::new("`leader of` names a role, not a node", who.span)
                     .label("expected `broker N` or a client name"),
             );
             None

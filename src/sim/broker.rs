@@ -10,6 +10,9 @@ use crate::model::{Acks, BrokerId, PartitionIdx};
 /// Most records one fetch response carries (stands in for `max.partition.fetch.bytes`).
 const FETCH_MAX_RECORDS: usize = 2_000;
 
+/// `replica.socket.timeout.ms` (30000): a follower fetch with no answer by then is sent again.
+const REPLICA_SOCKET_TIMEOUT_MS: u64 = 30_000;
+
 impl Sim<'_> {
     fn broker_name(b: BrokerId) -> String {
         format!("broker {b}")
@@ -357,7 +360,7 @@ impl Sim<'_> {
         }
         self.send(Event::FollowerFetch { partition: part, follower, finc, epoch, offset });
         self.queue.push(
-            self.clock + 30_000,
+            self.clock + REPLICA_SOCKET_TIMEOUT_MS,
             Event::FollowerFetchTimeout { partition: part, follower, generation },
             true,
         );

@@ -12,6 +12,8 @@ use std::collections::VecDeque;
 
 /// How long a consumer waits before fetching again after an error (`retry.backoff.ms`).
 const FETCH_RETRY_MS: u64 = 100;
+/// `request.timeout.ms` (30000): a fetch with no answer by then is sent again.
+const REQUEST_TIMEOUT_MS: u64 = 30_000;
 
 impl Sim<'_> {
     fn consumer_live(&self, c: u32, inc: u32) -> bool {
@@ -214,15 +216,14 @@ impl Sim<'_> {
         if !self.consumer_live(c, inc) || s.polls != polls || !outside_poll {
             return;
         }
-        let Some(member) = s.member else { return };
-        let g = self.group_of(c);
-        self.world.groups[g].members.retain(|m| m.id != member);
-        self.world.consumers[c as usize].member = None;
+        if s.member.is_none() {
+            return;
+        }
         self.log(|sim| {
             let t = sim.model.consumers[c as usize].max_poll_interval_ms;
             (sim.cname(c), "leave group".into(), String::new(), format!("no poll within max.poll.interval.ms ({t} ms)"))
         });
-        self.member_left(g);
+        self.leave_group(c);
     }
 
     pub(super) fn on_rebalance_notice(&mut self, c: u32, inc: u32) {
@@ -302,11 +303,7 @@ impl Sim<'_> {
                 // The group is rebalancing: give up the partitions and rejoin; with auto-commit,
                 // commit the positions first (onJoinPrepare).
                 let cfg = &self.model.consumers[c as usize];
-                let offsets: Vec<(PartitionIdx, u64)> = if cfg.enable_auto_commit {
-                    s.positions.iter().filter(|(p, o)| s.committed.get(p) != Some(o)).map(|(p, o)| (*p, *o)).collect()
-                } else {
-                    Vec::new()
-                };
+                let offsets = if cfg.enable_auto_commit { self.uncommitted_positions(c) } else { Vec::new() };
                 let generation = s.generation;
                 self.world.consumers[c as usize].phase = Phase::Joining;
                 self.log(|sim| {
@@ -328,9 +325,8 @@ impl Sim<'_> {
         // Auto-commit runs inside poll() and commits the positions of earlier polls.
         let s = &self.world.consumers[c as usize];
         if cfg.enable_auto_commit && self.clock >= s.last_auto_commit + cfg.auto_commit_interval_ms {
-            let offsets: Vec<(PartitionIdx, u64)> =
-                s.positions.iter().filter(|(p, o)| s.committed.get(p) != Some(o)).map(|(p, o)| (*p, *o)).collect();
             let generation = s.generation;
+            let offsets = self.uncommitted_positions(c);
             self.world.consumers[c as usize].last_auto_commit = self.clock;
             if !offsets.is_empty() {
                 self.send(Event::GroupArrive {
@@ -425,7 +421,7 @@ impl Sim<'_> {
             self.send(Event::ConsumerFetch { consumer: c, inc, partition: p, offset, broker: leader });
             // request.timeout.ms (30000): a fetch lost on the network is sent again.
             self.queue.push(
-                self.clock + 30_000,
+                self.clock + REQUEST_TIMEOUT_MS,
                 Event::ConsumerFetchTimeout { consumer: c, inc, partition: p, fetch },
                 true,
             );
@@ -611,18 +607,27 @@ impl Sim<'_> {
     /// The application gave up (an exception it does not handle) and closed the consumer:
     /// close() sends LeaveGroup, so the rest of the group rebalances without waiting for it.
     pub(super) fn fail_consumer(&mut self, c: u32) {
+        self.world.consumers[c as usize].phase = Phase::Failed;
+        self.leave_group(c);
+    }
+
+    /// LeaveGroup: the member is gone at once and the rest of the group rebalances.
+    fn leave_group(&mut self, c: u32) {
         let s = &mut self.world.consumers[c as usize];
-        s.phase = Phase::Failed;
         let (member, inc) = (s.member.take(), s.incarnation);
         let g = self.group_of(c);
         let group = &mut self.world.groups[g];
         group.joining.retain(|j| *j != (c, inc));
-        if let Some(member) = member {
-            if let Some(i) = group.members.iter().position(|m| m.id == member) {
-                group.members.remove(i);
-                self.member_left(g);
-            }
+        if let Some(i) = member.and_then(|member| group.members.iter().position(|m| m.id == member)) {
+            group.members.remove(i);
+            self.member_left(g);
         }
+    }
+
+    /// Positions not yet committed: what an auto-commit sends.
+    fn uncommitted_positions(&self, c: u32) -> Vec<(PartitionIdx, u64)> {
+        let s = &self.world.consumers[c as usize];
+        s.positions.iter().filter(|(p, o)| s.committed.get(p) != Some(o)).map(|(p, o)| (*p, *o)).collect()
     }
 
     pub(super) fn crash_consumer(&mut self, c: u32) {

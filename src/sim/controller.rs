@@ -19,12 +19,7 @@ impl Sim<'_> {
         let br = &mut self.world.brokers[(b - 1) as usize];
         br.paused = false;
         br.orphaned.clear();
-        let (mine, rest): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.world.deferred_at_broker).into_iter().partition(|(x, _)| *x == b);
-        self.world.deferred_at_broker = rest;
-        for (_, e) in mine {
-            self.queue.push(self.clock, e, false);
-        }
+        self.release_deferred(b);
         self.world.conns.retain(|(_, x), _| *x != b);
         self.world.stalled.retain(|(_, x), _| *x != b);
         let inc = self.world.broker(b).incarnation;
@@ -179,6 +174,11 @@ impl Sim<'_> {
                 self.advance_high_watermark(part);
             }
         }
+        self.release_deferred(b);
+    }
+
+    /// What reached broker `b` while it was paused is handled now, in arrival order.
+    fn release_deferred(&mut self, b: BrokerId) {
         let (mine, rest): (Vec<_>, Vec<_>) =
             std::mem::take(&mut self.world.deferred_at_broker).into_iter().partition(|(x, _)| *x == b);
         self.world.deferred_at_broker = rest;

@@ -25,14 +25,11 @@ impl Sim<'_> {
         self.coordinator_for(self.world.txns[txn as usize].transactional_id.as_bytes())
     }
 
-    /// The group coordinator's broker, the same way over `__consumer_offsets` (always there
-    /// for a consumer without a group.id, which talks to no coordinator).
+    /// The group coordinator's broker, the same way over `__consumer_offsets`. `None` also for
+    /// a consumer without a group.id, which talks to no coordinator.
     pub(super) fn group_coordinator(&self, g: usize) -> Option<BrokerId> {
         let group = &self.model.groups[g];
-        if !group.group_id {
-            return Some(1);
-        }
-        self.coordinator_for(group.name.as_bytes())
+        group.group_id.then(|| self.coordinator_for(group.name.as_bytes())).flatten()
     }
 
     /// The leader of the internal-topic partition a coordinator key hashes to.

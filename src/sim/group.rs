@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 impl Sim<'_> {
     pub(super) fn on_group_arrive(&mut self, c: u32, inc: u32, request: GroupRequest) {
         let g = self.model.consumers[c as usize].group as usize;
-        if self.group_coordinator(g).is_none() {
+        // (A consumer without a group.id has no coordinator to lose.)
+        if self.model.groups[g].group_id && self.group_coordinator(g).is_none() {
             let reply = GroupReply::CoordinatorNotAvailable { request };
             self.send(Event::GroupResponse { consumer: c, inc, reply });
             return;

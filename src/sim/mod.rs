@@ -213,8 +213,11 @@ impl Sim<'_> {
                 return;
             }
         }
-        // So does a paused broker.
-        if let Some(b) = self.event_broker(&event).filter(|b| self.world.broker(*b).paused) {
+        // So does a paused broker (looked up only while one is).
+        let any_paused = self.world.brokers.iter().any(|b| b.paused);
+        if let Some(b) =
+            any_paused.then(|| self.event_broker(&event)).flatten().filter(|b| self.world.broker(*b).paused)
+        {
             self.world.deferred_at_broker.push((b, event));
             return;
         }
@@ -286,7 +289,7 @@ impl Sim<'_> {
     /// replication traffic takes the broker-to-broker latency.
     fn send(&mut self, event: Event) {
         // A message on a partitioned link is lost (its sender times out and retries).
-        if let Some((a, b)) = self.endpoints(&event) {
+        if let Some((a, b)) = (!self.world.cut.is_empty()).then(|| self.endpoints(&event)).flatten() {
             let key = if a <= b { (a, b) } else { (b, a) };
             if self.world.cut.contains(&key) {
                 return;
@@ -432,8 +435,7 @@ impl Sim<'_> {
                 self.coordinator_broker(self.txn_index(id))
             }
             Event::GroupArrive { consumer, .. } => {
-                let g = self.model.consumers[consumer as usize].group as usize;
-                self.model.groups[g].group_id.then(|| self.group_coordinator(g)).flatten()
+                self.group_coordinator(self.model.consumers[consumer as usize].group as usize)
             }
             _ => None,
         }
