@@ -477,22 +477,19 @@ fn source(c: &ast::Consumer, model: &Model, diags: &mut Vec<Diagnostic>) -> Opti
         );
         return None;
     }
-    let once = |what: &str, spans: &[Span], diags: &mut Vec<Diagnostic>| {
+    let once = |what: &str, spans: &[Span], note: &str, diags: &mut Vec<Diagnostic>| {
         if let [first, second, ..] = spans {
             diags.push(
                 Diagnostic::new(format!("a consumer {what}s once"), *second)
                     .label(format!("second `{what}`"))
                     .related(*first, format!("first `{what}`"))
-                    .note(if what == "subscribe" {
-                        "list every topic in one line: `subscribe a, b group g`"
-                    } else {
-                        "list every partition in one line: `assign t-0, t-1`"
-                    }),
+                    .note(note),
             );
         }
     };
     if let Some(a) = c.assigns.first() {
-        once("assign", &c.assigns.iter().map(|a| a.span).collect::<Vec<_>>(), diags);
+        let spans: Vec<Span> = c.assigns.iter().map(|a| a.span).collect();
+        once("assign", &spans, "list every partition in one line: `assign t-0, t-1`", diags);
         let mut topics = Vec::new();
         let mut assigned = Vec::new();
         for r in &a.node.partitions {
@@ -515,7 +512,8 @@ fn source(c: &ast::Consumer, model: &Model, diags: &mut Vec<Diagnostic>) -> Opti
         );
         return None;
     };
-    once("subscribe", &c.subscribes.iter().map(|s| s.span).collect::<Vec<_>>(), diags);
+    let spans: Vec<Span> = c.subscribes.iter().map(|s| s.span).collect();
+    once("subscribe", &spans, "list every topic in one line: `subscribe a, b group g`", diags);
     let mut topics = Vec::new();
     for t in &subscribe.node.topics {
         if let Some(i) = find_topic(model, t, diags) {
