@@ -291,6 +291,8 @@ pub enum Target {
     LeaderOf(PartitionRef),
     /// `billing`, `shop`: a producer or consumer by name.
     Client(String),
+    /// `controller` (only as a `partition` endpoint).
+    Controller,
 }
 
 /// `orders-0`

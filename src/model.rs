@@ -136,6 +136,9 @@ pub struct ProducerConfig {
     pub max_in_flight: u32,
     pub delivery_timeout_ms: u64,
     pub request_timeout_ms: u64,
+    /// `metadata.max.age.ms` (300000): the client refreshes its metadata at least this often
+    /// (otherwise only after an error), so it may keep writing to a deposed leader meanwhile.
+    pub metadata_max_age_ms: u64,
     pub retry_backoff_ms: u64,
     /// `batch.size` in bytes (16384): records queued behind in-flight requests share a batch.
     pub batch_size: u64,
@@ -288,6 +291,8 @@ pub struct ConsumerConfig {
     pub max_poll_interval_ms: u64,
     /// `fetch.max.wait.ms` (500): how long the leader holds an empty fetch.
     pub fetch_max_wait_ms: u64,
+    /// `metadata.max.age.ms` (300000), as for producers.
+    pub metadata_max_age_ms: u64,
     pub start_at_ms: u64,
     /// `isolation.level read_committed`: read below the last stable offset, skip aborted records.
     pub read_committed: bool,
@@ -344,6 +349,8 @@ pub enum Node {
     Broker(BrokerId),
     /// A client (a processor as its consumer half: both halves share its network).
     Client(Client),
+    /// The KRaft controller: brokers heartbeat to it and learn metadata from it.
+    Controller,
 }
 
 /// One fault line, resolved. `name` is its stable identity, printed the way it is written.

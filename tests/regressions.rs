@@ -1,6 +1,6 @@
 //! Bugs found in review, each kept as a scenario in `tests/regressions/` whose expectations
-//! failed before its fix: every one must now check, hold all its expectations, and be
-//! deterministic.
+//! failed before its fix: every one must now check, hold all its expectations, settle (no
+//! runaway to the time limit), and be deterministic.
 
 use scn::report::{self, Format, Limits, Section};
 
@@ -21,6 +21,8 @@ fn every_regression_scenario_holds() {
         assert!(!a.expectations.is_empty(), "{}: no expectations", path.display());
         let failed: Vec<_> = a.expectations.iter().filter(|e| !e.passed).map(|e| e.expectation.clone()).collect();
         assert!(failed.is_empty(), "{}: failed {failed:?}", path.display());
+        // A regression scenario settles: running into the time or event limit is a runaway.
+        assert_eq!(a.run.stop, scn::sim::Stop::Quiescent, "{}: did not settle", path.display());
         let render = |r| report::render(r, Format::Json, &Section::ALL);
         assert_eq!(render(&a), render(&b), "{}: not deterministic", path.display());
     }

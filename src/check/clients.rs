@@ -22,6 +22,7 @@ pub const PRODUCER_KEYS: &[&str] = &[
     "linger.ms",
     "transactional.id",
     "transaction.timeout.ms",
+    "metadata.max.age.ms",
 ];
 
 pub const CONSUMER_KEYS: &[&str] = &[
@@ -35,6 +36,7 @@ pub const CONSUMER_KEYS: &[&str] = &[
     "fetch.max.wait.ms",
     "isolation.level",
     "processing.time.ms",
+    "metadata.max.age.ms",
 ];
 
 const INT_MAX: u64 = i32::MAX as u64;
@@ -118,6 +120,7 @@ pub(super) fn producer_config(
     let retries = s.number("retries", INT_MAX, 0, INT_MAX) as u32;
     let max_in_flight = s.number("max.in.flight.requests.per.connection", 5, 1, INT_MAX) as u32;
     let request_timeout_ms = s.number("request.timeout.ms", 30_000, 0, INT_MAX);
+    let metadata_max_age_ms = s.number("metadata.max.age.ms", 300_000, 0, INT_MAX);
     let linger_ms = s.number("linger.ms", 0, 0, 0);
     let mut delivery_timeout_ms = s.number("delivery.timeout.ms", 120_000, 0, INT_MAX);
     if delivery_timeout_ms < linger_ms + request_timeout_ms {
@@ -294,6 +297,7 @@ pub(super) fn producer_config(
         max_in_flight,
         delivery_timeout_ms,
         request_timeout_ms,
+        metadata_max_age_ms,
         retry_backoff_ms,
         batch_size,
         sends,
@@ -367,6 +371,7 @@ pub(super) fn consumer_config(
     // (1800000); outside that JoinGroup fails with InvalidSessionTimeout.
     let session_timeout_ms = s.number("session.timeout.ms", 45_000, 6_000, 1_800_000);
     let fetch_max_wait_ms = s.number("fetch.max.wait.ms", 500, 0, INT_MAX);
+    let metadata_max_age_ms = s.number("metadata.max.age.ms", 300_000, 0, INT_MAX);
     let heartbeat_interval_ms = s.number("heartbeat.interval.ms", 3_000, 1, INT_MAX);
     let max_poll_interval_ms = s.number("max.poll.interval.ms", 300_000, 1, INT_MAX);
     if heartbeat_interval_ms >= session_timeout_ms {
@@ -454,6 +459,7 @@ pub(super) fn consumer_config(
         heartbeat_interval_ms,
         max_poll_interval_ms,
         fetch_max_wait_ms,
+        metadata_max_age_ms,
         start_at_ms: c.start_at.as_ref().map_or(0, |s| s.node),
         read_committed,
         processor: None,

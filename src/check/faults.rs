@@ -101,6 +101,14 @@ fn fault(model: &Model, f: &Spanned<Fault>, diags: &mut Vec<Diagnostic>) -> Opti
                     );
                     return None;
                 }
+                if matches!((a, b), (Node::Client(_), Node::Controller) | (Node::Controller, Node::Client(_))) {
+                    let span = if a == Node::Controller { t.span } else { from.span };
+                    diags.push(
+                        Diagnostic::new("clients do not talk to the controller", span)
+                            .label("KRaft clients reach brokers only; partition a broker from the controller"),
+                    );
+                    return None;
+                }
                 pairs.push((a, b));
                 names.push(b_name);
             }
@@ -116,16 +124,18 @@ fn fault(model: &Model, f: &Spanned<Fault>, diags: &mut Vec<Diagnostic>) -> Opti
             (Trigger::At(at.node), FaultAction::ShutdownBroker(b), format!("shutdown broker {b} at {}", ms(at.node)))
         }
         Fault::Pause { who, at } => {
-            let (action, name) = match node(model, who, diags)? {
+            let (action, name) = match process(model, who, diags)? {
                 (Node::Broker(b), name) => (FaultAction::PauseBroker(b), name),
                 (Node::Client(c), name) => (FaultAction::PauseClient(c), name),
+                (Node::Controller, _) => unreachable!("process() names no controller"),
             };
             (Trigger::At(at.node), action, format!("pause {name} at {}", ms(at.node)))
         }
         Fault::Resume { who, time } => {
-            let (action, name) = match node(model, who, diags)? {
+            let (action, name) = match process(model, who, diags)? {
                 (Node::Broker(b), name) => (FaultAction::ResumeBroker(b), name),
                 (Node::Client(c), name) => (FaultAction::ResumeClient(c), name),
+                (Node::Controller, _) => unreachable!("process() names no controller"),
             };
             let (trigger, when) = match time.node {
                 RestartTime::At(t) => (Trigger::At(t), format!("at {}", ms(t))),
@@ -211,9 +221,16 @@ fn broker_id(model: &Model, b: u64, span: Span, diags: &mut Vec<Diagnostic>) -> 
     Some(b as BrokerId)
 }
 
-/// What `partition`, `pause` and `resume` name: a broker or a client, and its name.
+/// What `pause` and `resume` name: a broker or a client process, and its name.
+fn process(model: &Model, who: &Spanned<Target>, diags: &mut Vec<Diagnostic>) -> Option<(Node, String)> {
+    // (The grammar allows `controller` only as a partition endpoint.)
+    node(model, who, diags).filter(|(n, _)| *n != Node::Controller)
+}
+
+/// What `partition` names: a broker, a client or the controller, and its name.
 fn node(model: &Model, who: &Spanned<Target>, diags: &mut Vec<Diagnostic>) -> Option<(Node, String)> {
     match &who.node {
+        Target::Controller => Some((Node::Controller, "controller".into())),
         Target::Broker(b) => Some((Node::Broker(broker_id(model, *b, who.span, diags)?), format!("broker {b}"))),
         Target::Client(name) => {
             Some((Node::Client(client_named(model, &Spanned::new(name.clone(), who.span), diags)?), name.clone()))
@@ -242,6 +259,7 @@ fn crash_target(model: &Model, target: &Spanned<Target>, diags: &mut Vec<Diagnos
             let c = client_named(model, &Spanned::new(name.clone(), target.span), diags)?;
             Some((FaultAction::CrashClient(c), name.clone()))
         }
+        Target::Controller => None, // (the grammar never makes one here)
     }
 }
 

@@ -33,10 +33,15 @@ pub fn processors(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnosti
         let mut seek_on_abort = guarantee == Guarantee::ExactlyOnce;
         for s in &proc.settings {
             let key = s.key.node.as_str();
-            if PRODUCER_KEYS.contains(&key) {
-                psettings.push(s.clone());
-            } else if CONSUMER_KEYS.contains(&key) {
-                csettings.push(s.clone());
+            let (to_producer, to_consumer) = (PRODUCER_KEYS.contains(&key), CONSUMER_KEYS.contains(&key));
+            if to_producer || to_consumer {
+                // (A key of both clients, such as metadata.max.age.ms, configures both.)
+                if to_producer {
+                    psettings.push(s.clone());
+                }
+                if to_consumer {
+                    csettings.push(s.clone());
+                }
             } else if PROCESSOR_KEYS.contains(&key) {
                 match s.value.node {
                     Value::Bool(b) => seek_on_abort = b,

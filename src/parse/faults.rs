@@ -26,6 +26,7 @@ impl Lower<'_> {
                                     let inner = only(part);
                                     let target = match inner.as_rule() {
                                         Rule::broker_target => self.broker_target(inner),
+                                        Rule::controller_target => Target::Controller,
                                         _ => self.client_target(inner),
                                     };
                                     ends.push(Spanned::new(target, span));

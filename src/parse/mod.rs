@@ -108,6 +108,7 @@ fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_brokers
             | Rule::kw_cluster
             | Rule::kw_commit
+            | Rule::kw_controller
             | Rule::kw_transaction
             | Rule::kw_processor
             | Rule::kw_pause

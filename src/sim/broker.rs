@@ -60,8 +60,7 @@ impl Sim<'_> {
             let reply = (acks != Acks::Zero).then_some(reply);
             sim.respond(p, inc, req, broker, reply);
         };
-        let pstate = &self.world.partitions[part as usize];
-        if pstate.leader != Some(broker) {
+        if self.believed_leader(broker, part) != Some(broker) {
             self.log(|sim| {
                 (
                     Self::broker_name(broker),
@@ -73,11 +72,18 @@ impl Sim<'_> {
             reply_to(self, ProduceReply::Err(ProduceError::NotLeader));
             return;
         }
+        // A deposed leader cut off from the controller acts on the epoch and ISR it last knew.
+        let zombie = self.zombie_view(broker, part);
+        let pstate = &self.world.partitions[part as usize];
+        let (isr, epoch) = match zombie {
+            Some(view) => (view.isr.count_ones(), view.epoch),
+            None => (pstate.isr_size(), pstate.leader_epoch),
+        };
         let topic = &self.model.topics[self.model.partitions[part as usize].topic as usize];
         // acks=all needs |ISR| >= min.insync.replicas before the append (NotEnoughReplicas:
         // nothing is written).
-        if batch.acks == Acks::All && pstate.isr_size() < topic.min_insync_replicas {
-            let (isr, min) = (pstate.isr_size(), topic.min_insync_replicas);
+        if batch.acks == Acks::All && isr < topic.min_insync_replicas {
+            let min = topic.min_insync_replicas;
             self.log(|sim| {
                 (
                     Self::broker_name(broker),
@@ -90,7 +96,6 @@ impl Sim<'_> {
             return;
         }
         let ri = pstate.replica_index(broker).expect("leader is a replica");
-        let epoch = pstate.leader_epoch;
         let n = batch.msgs.len() as i32;
         if batch.producer_id != NO_PRODUCER_ID {
             let last = batch.base_sequence + n - 1;
@@ -168,15 +173,21 @@ impl Sim<'_> {
             } else {
                 format!(" (producer id {}, seq {})", batch.producer_id, batch.base_sequence)
             };
+            let deposed = match zombie {
+                Some(_) => format!("; deposed leader of epoch {epoch}, it does not know"),
+                None => String::new(),
+            };
             (
                 Self::broker_name(broker),
                 format!("append to {}", sim.model.partition_name(part)),
                 sim.values(batch.msgs.iter().copied()),
-                format!("written at {offs}{seq}"),
+                format!("written at {offs}{seq}{deposed}"),
             )
         });
         self.complete_or_wait(p, inc, req, broker, part, base, last, batch.acks);
-        self.after_append(part);
+        if zombie.is_none() {
+            self.after_append(part);
+        }
     }
 
     /// New records wake held follower fetches and may move the high watermark; a marker may
@@ -208,14 +219,14 @@ impl Sim<'_> {
                 self.respond(p, inc, req, broker, Some(reply));
             }
             Acks::All => {
-                self.world.partitions[part as usize].pending.push(PendingProduce {
-                    producer: p,
-                    inc,
-                    req,
-                    broker,
-                    base_offset: base,
-                    last_offset: last,
-                });
+                let w = PendingProduce { producer: p, inc, req, broker, base_offset: base, last_offset: last };
+                if self.zombie_view(broker, part).is_some() {
+                    // No follower fetches from a deposed leader and it cannot shrink its ISR
+                    // (AlterPartition needs the controller): the request waits until it learns.
+                    self.world.brokers[(broker - 1) as usize].orphaned.push(w);
+                    return;
+                }
+                self.world.partitions[part as usize].pending.push(w);
                 self.complete_pending(part);
             }
         }
@@ -289,9 +300,12 @@ impl Sim<'_> {
         let lag = self.model.cluster.replica_lag_time_max_ms;
         self.queue.push(self.clock + (lag / 2).max(1), Event::IsrCheck { partition: part }, true);
         let pstate = &self.world.partitions[part as usize];
-        // (A paused leader checks nothing; the check runs on.)
-        let Some(leader) = pstate.leader.filter(|b| self.world.broker(*b).alive && !self.world.broker(*b).paused)
-        else {
+        // (A paused leader checks nothing; one cut off from the controller cannot shrink the
+        // ISR: AlterPartition does not get through.)
+        let Some(leader) = pstate.leader.filter(|b| {
+            let br = self.world.broker(*b);
+            br.alive && !br.paused && br.view.is_none()
+        }) else {
             return;
         };
         let out: Vec<(usize, BrokerId)> = pstate
@@ -342,7 +356,9 @@ impl Sim<'_> {
         }
         let finc = b.incarnation;
         let pstate = &self.world.partitions[part as usize];
-        if pstate.leader.is_none() || pstate.leader == Some(follower) {
+        // (A deposed leader cut off from the controller still thinks it leads: it fetches
+        // from nobody.)
+        if pstate.leader.is_none() || self.believed_leader(follower, part) == Some(follower) {
             return;
         }
         let offset = pstate.replica(follower).expect("replica").log_end_offset();
@@ -393,7 +409,9 @@ impl Sim<'_> {
         // high watermark and the start of the leader's epoch joins the ISR (AlterPartition;
         // the controller accepts at once here).
         let in_sync = offset >= leader_hw && offset >= pstate.epoch_start_offset;
-        if pstate.isr & bit(follower) == 0 && in_sync && self.world.broker(follower).alive {
+        // AlterPartition needs the controller, which refuses a fenced follower (KIP-841).
+        let accepted = !self.world.broker(follower).fenced && !self.cut_from_controller(leader);
+        if pstate.isr & bit(follower) == 0 && in_sync && self.world.broker(follower).alive && accepted {
             self.world.partitions[part as usize].isr |= bit(follower);
             self.log_isr(part, Self::broker_name(leader), &format!("broker {follower} caught up"));
         }
@@ -483,7 +501,8 @@ impl Sim<'_> {
             // (Nothing new arrived, or the fetch would have been answered: an empty answer.)
             HeldFetch::Follower { follower, finc, offset, .. } => self.answer_follower(part, follower, finc, offset),
             HeldFetch::Consumer { consumer, inc, offset, .. } => {
-                self.send(Event::empty_fetch(consumer, inc, part, offset, None));
+                let Some(leader) = self.world.partitions[part as usize].leader else { return };
+                self.send(Event::empty_fetch(consumer, inc, part, offset, None, leader));
             }
         }
     }
@@ -491,6 +510,7 @@ impl Sim<'_> {
     /// New data (`appended`) wakes held follower fetches; a higher high watermark wakes held
     /// consumer fetches.
     fn wake_held(&mut self, part: PartitionIdx, appended: bool) {
+        let Some(leader) = self.world.partitions[part as usize].leader else { return };
         let held = std::mem::take(&mut self.world.partitions[part as usize].held);
         let mut keep = Vec::new();
         for h in held {
@@ -499,9 +519,9 @@ impl Sim<'_> {
                     self.answer_follower(part, follower, finc, offset)
                 }
                 HeldFetch::Consumer { consumer, inc, offset, .. }
-                    if !appended && self.readable(part, consumer, offset) > 0 =>
+                    if !appended && self.readable(part, leader, consumer, offset) > 0 =>
                 {
-                    self.answer_consumer(part, consumer, inc, offset)
+                    self.answer_consumer(part, leader, consumer, inc, offset)
                 }
                 other => keep.push(other),
             }
@@ -511,8 +531,8 @@ impl Sim<'_> {
 
     /// How far consumer `c` may read from `offset`: to the high watermark, or for
     /// read_committed to the last stable offset.
-    fn readable(&self, part: PartitionIdx, c: u32, offset: u64) -> u64 {
-        let r = self.world.partitions[part as usize].leader_replica().expect("leader");
+    fn readable(&self, part: PartitionIdx, broker: BrokerId, c: u32, offset: u64) -> u64 {
+        let r = self.world.partitions[part as usize].replica(broker).expect("serving replica");
         let limit =
             if self.model.consumers[c as usize].read_committed { r.last_stable_offset() } else { r.high_watermark };
         limit.saturating_sub(offset)
@@ -524,20 +544,25 @@ impl Sim<'_> {
     }
 
     pub(super) fn on_consumer_fetch(&mut self, c: u32, inc: u32, part: PartitionIdx, offset: u64, broker: BrokerId) {
-        let pstate = &self.world.partitions[part as usize];
-        if !self.world.broker(broker).alive || pstate.leader != Some(broker) {
+        if !self.world.broker(broker).alive || self.believed_leader(broker, part) != Some(broker) {
             // Disconnected or NotLeaderOrFollower: the consumer refreshes metadata and retries.
-            self.send(Event::empty_fetch(c, inc, part, offset, Some(FetchError::NotLeader)));
+            self.send(Event::empty_fetch(c, inc, part, offset, Some(FetchError::NotLeader), broker));
             return;
         }
-        let leo = pstate.leader_replica().expect("leader").log_end_offset();
+        let pstate = &self.world.partitions[part as usize];
+        let leo = pstate.replica(broker).expect("serving replica").log_end_offset();
         if offset > leo {
             // OFFSET_OUT_OF_RANGE: the consumer applies auto.offset.reset.
-            self.send(Event::empty_fetch(c, inc, part, offset, Some(FetchError::OutOfRange)));
+            self.send(Event::empty_fetch(c, inc, part, offset, Some(FetchError::OutOfRange), broker));
             return;
         }
-        if self.readable(part, c, offset) > 0 {
-            self.answer_consumer(part, c, inc, offset);
+        if self.readable(part, broker, c, offset) > 0 {
+            self.answer_consumer(part, broker, c, inc, offset);
+        } else if self.zombie_view(broker, part).is_some() {
+            // A deposed leader that does not know it serves below its own high watermark, which
+            // nothing moves any more (its followers left): an empty answer after the wait.
+            let wait = self.model.consumers[c as usize].fetch_max_wait_ms;
+            self.send_after(wait, Event::empty_fetch(c, inc, part, offset, None, broker));
         } else {
             let token = self.next_token();
             self.world.partitions[part as usize].held.push(HeldFetch::Consumer { consumer: c, inc, offset, token });
@@ -548,11 +573,11 @@ impl Sim<'_> {
 
     /// A consumer reads below the high watermark (read_committed: below the last stable
     /// offset, without aborted records); control records are never returned.
-    fn answer_consumer(&mut self, part: PartitionIdx, c: u32, inc: u32, offset: u64) {
-        let r = self.world.partitions[part as usize].leader_replica().expect("leader");
+    fn answer_consumer(&mut self, part: PartitionIdx, broker: BrokerId, c: u32, inc: u32, offset: u64) {
+        let r = self.world.partitions[part as usize].replica(broker).expect("serving replica");
         let cfg = &self.model.consumers[c as usize];
         let cap = (cfg.max_poll_records as usize).max(FETCH_MAX_RECORDS) as u64;
-        let limit = offset + self.readable(part, c, offset).min(cap);
+        let limit = offset + self.readable(part, broker, c, offset).min(cap);
         let any_txn = !r.aborted.is_empty();
         let records: Vec<(u64, u32)> = (offset..limit)
             .filter(|o| {
@@ -564,6 +589,7 @@ impl Sim<'_> {
         self.send(Event::ConsumerFetchResponse {
             consumer: c,
             inc,
+            broker,
             partition: part,
             offset,
             records,

@@ -201,6 +201,9 @@ impl Sim<'_> {
             return;
         }
         self.world.consumers[c as usize].fetching.insert(p, false);
+        // The request timeout closes the connection: the next fetch asks for metadata first.
+        let broker = self.cached_leader(Client::Consumer(c), p);
+        self.invalidate_metadata(Client::Consumer(c), p, broker);
         if self.world.consumers[c as usize].phase == Phase::Polling {
             self.poll(c);
         }
@@ -410,7 +413,7 @@ impl Sim<'_> {
                 continue;
             };
             let offset = pos + s.buffer.get(&p).map_or(0, |b| b.len() as u64);
-            let Some(leader) = self.world.partitions[p as usize].leader else {
+            let Some(leader) = self.leader_for(Client::Consumer(c), p) else {
                 continue;
             };
             let s = &mut self.world.consumers[c as usize];
@@ -456,7 +459,9 @@ impl Sim<'_> {
         }
         match error {
             Some(FetchError::NotLeader) => {
-                if s.phase == Phase::Polling {
+                let polling = s.phase == Phase::Polling;
+                self.invalidate_metadata(Client::Consumer(c), p, None);
+                if polling {
                     self.queue.push(self.clock + FETCH_RETRY_MS, Event::ConsumerStep { consumer: c, inc }, true);
                 }
                 return;
@@ -631,6 +636,7 @@ impl Sim<'_> {
     }
 
     pub(super) fn crash_consumer(&mut self, c: u32) {
+        self.world.metadata.remove(&Client::Consumer(c));
         let s = &mut self.world.consumers[c as usize];
         let inc = s.incarnation;
         s.phase = Phase::Down;

@@ -5,7 +5,7 @@
 use super::Sim;
 use super::event::{Event, ProduceError, ProduceReply};
 use super::world::{HeldFetch, bit, members};
-use crate::model::{BrokerId, PartitionIdx};
+use crate::model::{BrokerId, Node, PartitionIdx};
 
 impl Sim<'_> {
     pub(super) fn crash_broker(&mut self, b: BrokerId) {
@@ -19,6 +19,8 @@ impl Sim<'_> {
         let br = &mut self.world.brokers[(b - 1) as usize];
         br.paused = false;
         br.orphaned.clear();
+        // Its metadata dies with it: a restart asks the controller afresh.
+        br.view = None;
         self.release_deferred(b);
         self.world.conns.retain(|(_, x), _| *x != b);
         self.world.stalled.retain(|(_, x), _| *x != b);
@@ -84,7 +86,8 @@ impl Sim<'_> {
             if !b.alive {
                 continue;
             }
-            if b.paused {
+            if b.paused || b.view.is_some() {
+                // Frozen, or cut off from the controller: it does not know yet.
                 self.world.brokers[(w.broker - 1) as usize].orphaned.push(w);
             } else {
                 let reply = ProduceReply::Err(ProduceError::NotLeader);
@@ -95,12 +98,15 @@ impl Sim<'_> {
         let leader = pstate.leader;
         let held = std::mem::take(&mut pstate.held);
         for h in held {
-            if let HeldFetch::Consumer { consumer, inc, offset, .. } = h {
-                let reply = Event::empty_fetch(consumer, inc, part, offset, Some(super::event::FetchError::NotLeader));
-                match leader.filter(|b| self.world.broker(*b).paused) {
+            if let (HeldFetch::Consumer { consumer, inc, offset, .. }, Some(old)) = (h, leader) {
+                // An ex-leader cut off from the controller does not know: its wait just ends.
+                let error = (!self.cut_from_controller(old)).then_some(super::event::FetchError::NotLeader);
+                let reply = Event::empty_fetch(consumer, inc, part, offset, error, old);
+                if self.world.broker(old).paused {
                     // A frozen ex-leader answers when it wakes.
-                    Some(b) => self.world.deferred_at_broker.push((b, reply)),
-                    None => self.send(reply),
+                    self.world.deferred_at_broker.push((old, reply));
+                } else {
+                    self.send(reply);
                 }
             }
         }
@@ -109,8 +115,11 @@ impl Sim<'_> {
     pub(super) fn on_broker_fenced(&mut self, b: BrokerId, inc: u32) {
         let broker = self.world.broker(b);
         let t = self.model.cluster.broker_session_timeout_ms;
-        // Still heartbeating: running, or paused for less than the session timeout.
-        let heartbeating = broker.alive && !(broker.paused && self.clock >= broker.paused_at + t);
+        // Still heartbeating: running, or paused or cut off from the controller for less than
+        // the session timeout.
+        let heartbeating = broker.alive
+            && !(broker.paused && self.clock >= broker.paused_at + t)
+            && !(broker.view.is_some() && self.clock >= broker.cut_at + t);
         if heartbeating || broker.incarnation != inc || broker.fenced {
             return;
         }
@@ -146,12 +155,27 @@ impl Sim<'_> {
             self.log(|_| (format!("broker {b}"), "resume".into(), String::new(), "not paused".into()));
             return;
         }
+        self.world.brokers[(b - 1) as usize].paused = false;
+        if self.cut_from_controller(b) {
+            // It learns nothing until the network heals.
+            let what = "awake again; still cut off from the controller";
+            self.log(|_| (format!("broker {b}"), "resume".into(), String::new(), what.into()));
+        } else {
+            let fenced = self.world.broker(b).fenced;
+            let what = if fenced { "awake again; it was fenced: it learns the new leaders" } else { "awake again" };
+            self.log(|_| (format!("broker {b}"), "resume".into(), String::new(), what.into()));
+            self.catch_up(b);
+        }
+        self.release_deferred(b);
+    }
+
+    /// A broker hears from the controller again (after a pause or a cut): if it was fenced meanwhile,
+    /// it follows the new leaders (truncating where its log diverged) and is unfenced; it
+    /// answers the acks=all requests of partitions it no longer leads NotLeaderOrFollower.
+    fn catch_up(&mut self, b: BrokerId) {
         let br = &mut self.world.brokers[(b - 1) as usize];
-        br.paused = false;
         let fenced = br.fenced;
         br.fenced = false;
-        let what = if fenced { "awake again; it was fenced: it learns the new leaders" } else { "awake again" };
-        self.log(|_| (format!("broker {b}"), "resume".into(), String::new(), what.into()));
         if fenced {
             // It registers anew: replies to its earlier fetches are void.
             self.world.brokers[(b - 1) as usize].incarnation += 1;
@@ -168,13 +192,50 @@ impl Sim<'_> {
         for w in std::mem::take(&mut self.world.brokers[(b - 1) as usize].orphaned) {
             self.respond(w.producer, w.inc, w.req, w.broker, Some(ProduceReply::Err(ProduceError::NotLeader)));
         }
-        // What the ISR changes while it slept allow (a frozen leader moved nothing).
+        // What the ISR changes while it was away allow (a frozen leader moved nothing).
         for part in 0..self.world.partitions.len() as PartitionIdx {
             if self.world.partitions[part as usize].leader == Some(b) {
                 self.advance_high_watermark(part);
             }
         }
-        self.release_deferred(b);
+    }
+
+    /// `partition broker N from controller`: its heartbeats stop arriving (the controller fences
+    /// it broker.session.timeout.ms later) and no metadata reaches it: it goes on leading what it
+    /// led, for clients that still send to it.
+    pub(super) fn cut_off_controller(&mut self, b: BrokerId) {
+        if !self.world.broker(b).alive || self.cut_from_controller(b) {
+            return;
+        }
+        self.freeze_view(b);
+        let inc = self.world.broker(b).incarnation;
+        let timeout = self.model.cluster.broker_session_timeout_ms;
+        self.queue.push(self.clock + timeout, Event::BrokerFenced { broker: b, inc }, false);
+    }
+
+    /// The network heals: brokers cut off from the controller heartbeat again and catch up
+    /// with the metadata they missed (a paused one when it wakes); one restarted meanwhile
+    /// registers now.
+    pub(super) fn reconnect_controller(&mut self) {
+        for b in 1..=self.model.cluster.brokers {
+            if std::mem::take(&mut self.world.brokers[(b - 1) as usize].registering) {
+                self.restart_broker(b);
+                continue;
+            }
+            if self.world.brokers[(b - 1) as usize].view.take().is_none() || !self.world.broker(b).alive {
+                continue;
+            }
+            let fenced = self.world.broker(b).fenced;
+            let what = if fenced {
+                "reaches the controller again; it was fenced: it learns the new leaders"
+            } else {
+                "reaches the controller again"
+            };
+            self.log(|_| (format!("broker {b}"), "reconnect".into(), String::new(), what.into()));
+            if !self.world.broker(b).paused {
+                self.catch_up(b);
+            }
+        }
     }
 
     /// What reached broker `b` while it was paused is handled now, in arrival order.
@@ -278,8 +339,10 @@ impl Sim<'_> {
         let followers: Vec<BrokerId> =
             self.world.partitions[part as usize].replicas.iter().map(|r| r.broker).filter(|b| *b != l).collect();
         for f in followers {
-            // (A paused follower truncates when it wakes.)
-            if self.world.broker(f).alive && !self.world.broker(f).paused {
+            // (A paused follower truncates when it wakes; a deposed leader cut off from the
+            // controller when it reconnects.)
+            let knows = self.believed_leader(f, part) != Some(f);
+            if self.world.broker(f).alive && !self.world.broker(f).paused && knows {
                 self.truncate_follower(part, f);
             }
         }
@@ -332,6 +395,13 @@ impl Sim<'_> {
     pub(super) fn restart_broker(&mut self, b: BrokerId) {
         if self.world.broker(b).alive {
             self.log(|_| (format!("broker {b}"), "restart".into(), String::new(), "already running".into()));
+            return;
+        }
+        if self.world.cut.contains(&(Node::Broker(b), Node::Controller)) {
+            // A KRaft broker starts serving only once the controller has its registration.
+            self.world.brokers[(b - 1) as usize].registering = true;
+            let why = "cannot register: cut off from the controller; it starts when the network heals";
+            self.log(|_| (format!("broker {b}"), "restart".into(), String::new(), why.into()));
             return;
         }
         if !self.world.broker(b).fenced {

@@ -245,6 +245,8 @@ pub enum Event {
     ConsumerFetchResponse {
         consumer: u32,
         inc: u32,
+        /// The broker that answers (the leader, or a deposed one that does not know it).
+        broker: BrokerId,
         partition: PartitionIdx,
         offset: u64,
         records: Vec<(u64, MsgId)>,
@@ -351,10 +353,12 @@ impl Event {
         partition: PartitionIdx,
         offset: u64,
         error: Option<FetchError>,
+        broker: BrokerId,
     ) -> Event {
         Event::ConsumerFetchResponse {
             consumer,
             inc,
+            broker,
             partition,
             offset,
             records: Vec::new(),

@@ -3,7 +3,7 @@
 
 use super::Sim;
 use super::event::Event;
-use crate::model::{Client, ClientPoint, ConditionSpec, FaultAction, MsgId, PartitionIdx, Trigger};
+use crate::model::{Client, ClientPoint, ConditionSpec, FaultAction, MsgId, Node, PartitionIdx, Trigger};
 
 /// Something that happened which a `when` condition may be waiting for.
 pub(super) enum Happened {
@@ -153,9 +153,15 @@ impl Sim<'_> {
             FaultAction::Partition(ref pairs) => {
                 for &(a, b) in pairs {
                     self.world.cut.insert(if a <= b { (a, b) } else { (b, a) });
+                    if let (Node::Broker(x), Node::Controller) | (Node::Controller, Node::Broker(x)) = (a, b) {
+                        self.cut_off_controller(x);
+                    }
                 }
             }
-            FaultAction::Heal => self.world.cut.clear(),
+            FaultAction::Heal => {
+                self.world.cut.clear();
+                self.reconnect_controller();
+            }
             FaultAction::RestartBroker(b) => self.restart_broker(b),
             FaultAction::RestartClient(c) => self.restart_client(c),
             // Lost requests and acks act inside the producer, where the request is sent.

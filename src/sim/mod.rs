@@ -13,6 +13,7 @@ pub mod event;
 mod fault;
 mod group;
 pub mod log;
+mod metadata;
 mod processor;
 mod producer;
 pub mod trace;
@@ -244,7 +245,7 @@ impl Sim<'_> {
             Event::ConsumerFetch { consumer, inc, partition, offset, broker } => {
                 self.on_consumer_fetch(consumer, inc, partition, offset, broker)
             }
-            Event::ConsumerFetchResponse { consumer, inc, partition, offset, records, next_offset, error } => {
+            Event::ConsumerFetchResponse { consumer, inc, partition, offset, records, next_offset, error, .. } => {
                 self.on_consumer_fetch_response(consumer, inc, partition, offset, records, next_offset, error)
             }
             Event::ConsumerStep { consumer, inc } => self.on_consumer_step(consumer, inc),
@@ -327,8 +328,8 @@ impl Sim<'_> {
             Event::ConsumerFetch { consumer, broker, .. } => {
                 (Node::Client(Client::Consumer(consumer)), Node::Broker(broker))
             }
-            Event::ConsumerFetchResponse { consumer, partition, .. } => {
-                (leader(partition)?, Node::Client(Client::Consumer(consumer)))
+            Event::ConsumerFetchResponse { consumer, broker, .. } => {
+                (Node::Broker(broker), Node::Client(Client::Consumer(consumer)))
             }
             // Coordinator traffic (transactions, markers, groups) is not cut: its requests have
             // no timeouts and retries here, so a lost one would hang (see the README).
@@ -350,9 +351,17 @@ impl Sim<'_> {
             }
             Event::FollowerFetch { partition, follower, .. }
             | Event::FollowerFetchResponse { partition, follower, .. } => of(Some(follower)) + of(leader(partition)),
-            Event::ConsumerFetchResponse { partition, .. } => of(leader(partition)),
+            Event::ConsumerFetchResponse { broker, .. } => of(Some(broker)),
             _ => 0,
         }
+    }
+
+    /// Sends `event` once `delay` has passed (a broker answering after a wait).
+    fn send_after(&mut self, delay: u64, event: Event) {
+        let clock = self.clock;
+        self.clock += delay;
+        self.send(event);
+        self.clock = clock;
     }
 
     fn at(&mut self, time: u64, event: Event) {

@@ -183,10 +183,10 @@ impl Sim<'_> {
         let bytes = self.record_size(msg);
         let batch_size = self.model.producers[p as usize].batch_size;
         let current = self.world.producers[p as usize].sticky.get(&topic_idx).copied();
-        // BuiltInPartitioner picks among partitions with a live leader (all, if none has one).
-        let available: Vec<u32> = (0..count)
-            .filter(|k| self.world.partitions[(first + k) as usize].leader.is_some_and(|b| self.world.broker(b).alive))
-            .collect();
+        // BuiltInPartitioner picks among partitions with a live leader in the producer's
+        // metadata (all, if none has one).
+        let available: Vec<u32> =
+            (0..count).filter(|k| self.cached_leader(Client::Producer(p), first + k).is_some()).collect();
         let choices = if available.is_empty() { (0..count).collect() } else { available };
         let (part, written) = match current {
             Some((part, written)) if written < batch_size && choices.contains(&part) => (part, written),
@@ -216,10 +216,9 @@ impl Sim<'_> {
             if batch.retry_at > self.clock {
                 break;
             }
-            let pstate = &self.world.partitions[part as usize];
-            // Metadata: the producer sends to the current leader, and waits (without
-            // spending an attempt) while the leader is down or unknown.
-            let Some(leader) = pstate.leader.filter(|b| self.world.broker(*b).alive) else {
+            // The producer sends to the leader its metadata names, and waits (without
+            // spending an attempt) while no live leader is known.
+            let Some(leader) = self.leader_for(Client::Producer(p), part) else {
                 break;
             };
             if self.txn_holds_partition(p, part) {
@@ -387,7 +386,20 @@ impl Sim<'_> {
                 self.try_end_txn(p);
                 self.processor_flushed(p);
             }
-            ProduceReply::Err(e) => self.batch_failed(p, flight.batch, e),
+            ProduceReply::Err(e) => {
+                // NotLeaderOrFollower and NetworkException are InvalidMetadataExceptions: the
+                // sender asks for new metadata (Sender.completeBatch).
+                if let Some(b) = self.world.producers[p as usize].batches.get(&flight.batch) {
+                    match e {
+                        ProduceError::NotLeader => self.invalidate_metadata(Client::Producer(p), b.partition, None),
+                        ProduceError::Network => {
+                            self.invalidate_metadata(Client::Producer(p), b.partition, Some(flight.broker))
+                        }
+                        _ => {}
+                    }
+                }
+                self.batch_failed(p, flight.batch, e)
+            }
         }
     }
 
@@ -496,6 +508,10 @@ impl Sim<'_> {
             .collect();
         for (r, batch) in victims {
             self.world.producers[p as usize].in_flight.remove(&r);
+            // A disconnect makes NetworkClient ask another broker for metadata.
+            if let Some(b) = self.world.producers[p as usize].batches.get(&batch) {
+                self.invalidate_metadata(Client::Producer(p), b.partition, Some(flight.broker));
+            }
             let e = if r == req { ProduceError::Timeout } else { ProduceError::Network };
             self.batch_failed(p, batch, e);
         }
@@ -592,6 +608,7 @@ impl Sim<'_> {
     }
 
     pub(super) fn crash_producer(&mut self, p: u32) {
+        self.world.metadata.remove(&Client::Producer(p));
         self.world.conns.retain(|(q, _), _| *q != p);
         self.world.stalled.retain(|(q, _), _| *q != p);
         let s = &mut self.world.producers[p as usize];

@@ -54,6 +54,8 @@ pub struct World {
     /// Connections a lost request or ack stalled, by (producer, broker): nothing more gets
     /// through until the client's request timeout closes them.
     pub stalled: BTreeMap<(u32, BrokerId), Stall>,
+    /// Each client's metadata cache (a processor's two halves are two clients).
+    pub metadata: BTreeMap<Client, super::metadata::Metadata>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -142,9 +144,25 @@ pub struct Broker {
     pub paused: bool,
     /// When it was last paused (the controller fences it broker.session.timeout.ms later).
     pub paused_at: u64,
-    /// acks=all requests of partitions it stopped leading while paused: answered
-    /// NotLeaderOrFollower when it wakes.
+    /// acks=all requests of partitions it stopped leading while paused or cut off from the
+    /// controller: answered NotLeaderOrFollower when it wakes or reconnects.
     pub orphaned: Vec<PendingProduce>,
+    /// While cut off from the controller: the leaders, epochs and ISRs it last knew, by
+    /// partition. It keeps acting as the leader of the partitions it led.
+    pub view: Option<Vec<LeaderView>>,
+    /// When it was cut off from the controller (fenced broker.session.timeout.ms later).
+    pub cut_at: u64,
+    /// Restarted while cut off from the controller: it cannot register, and starts when the
+    /// network heals.
+    pub registering: bool,
+}
+
+/// One partition as a broker's metadata has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LeaderView {
+    pub leader: Option<BrokerId>,
+    pub epoch: u32,
+    pub isr: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -405,6 +423,9 @@ impl World {
                     paused: false,
                     paused_at: 0,
                     orphaned: Vec::new(),
+                    view: None,
+                    cut_at: 0,
+                    registering: false,
                 })
                 .collect(),
             partitions: model
@@ -456,6 +477,7 @@ impl World {
             deferred: Vec::new(),
             deferred_at_broker: Vec::new(),
             stalled: BTreeMap::new(),
+            metadata: BTreeMap::new(),
             txns: {
                 let mut ids: Vec<&String> =
                     model.producers.iter().filter_map(|p| p.transactional_id.as_ref()).collect();

@@ -1,0 +1,137 @@
+//! Metadata: each client's cached view of the partition leaders (refreshed after an error or
+//! every `metadata.max.age.ms`, from the least loaded broker it can reach), and the frozen view
+//! a broker cut off from the controller keeps acting on (a deposed "zombie" leader).
+
+use super::Sim;
+use super::world::LeaderView;
+use crate::model::{BrokerId, Client, Node, PartitionIdx};
+use std::collections::BTreeSet;
+
+/// A client's metadata cache (Kafka's `Metadata` / `MetadataCache` on the client side).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Metadata {
+    /// The leader of each partition as the last MetadataResponse said (empty before the first).
+    pub leaders: Vec<Option<BrokerId>>,
+    /// Partitions whose leader an error proved wrong (InvalidMetadataException, a disconnect):
+    /// the next look-up refreshes first.
+    pub invalid: BTreeSet<PartitionIdx>,
+    pub refreshed_at: Option<u64>,
+    /// Refreshes so far: where the search for the least loaded broker starts (stands in for
+    /// the random start of `NetworkClient.leastLoadedNode`).
+    pub refreshes: u32,
+    /// The broker whose connection just failed: in reconnect backoff, so not asked next.
+    pub avoid: Option<BrokerId>,
+}
+
+impl Sim<'_> {
+    /// Whether broker `b` is cut off from the controller (no heartbeats, no metadata).
+    pub(super) fn cut_from_controller(&self, b: BrokerId) -> bool {
+        self.world.broker(b).view.is_some()
+    }
+
+    /// Who leads `part` as far as broker `b` knows. Cut off from the controller it still
+    /// believes it leads what it led; where it follows, it is not modelled as stale.
+    pub(super) fn believed_leader(&self, b: BrokerId, part: PartitionIdx) -> Option<BrokerId> {
+        match &self.world.broker(b).view {
+            Some(view) if view[part as usize].leader == Some(b) => Some(b),
+            _ => self.world.partitions[part as usize].leader,
+        }
+    }
+
+    /// Broker `b` still acts as the leader of `part` in an epoch the controller has ended.
+    pub(super) fn zombie_view(&self, b: BrokerId, part: PartitionIdx) -> Option<LeaderView> {
+        let view = self.world.broker(b).view.as_ref()?[part as usize];
+        let p = &self.world.partitions[part as usize];
+        (view.leader == Some(b) && (p.leader != Some(b) || p.leader_epoch != view.epoch)).then_some(view)
+    }
+
+    /// The broker cut off from the controller keeps the metadata it had.
+    pub(super) fn freeze_view(&mut self, b: BrokerId) {
+        if self.cut_from_controller(b) {
+            return;
+        }
+        let view = self
+            .world
+            .partitions
+            .iter()
+            .map(|p| LeaderView { leader: p.leader, epoch: p.leader_epoch, isr: p.isr })
+            .collect();
+        let br = &mut self.world.brokers[(b - 1) as usize];
+        br.view = Some(view);
+        br.cut_at = self.clock;
+    }
+
+    fn metadata_max_age(&self, c: Client) -> u64 {
+        match c {
+            Client::Producer(p) => self.model.producers[p as usize].metadata_max_age_ms,
+            Client::Consumer(c) => self.model.consumers[c as usize].metadata_max_age_ms,
+        }
+    }
+
+    /// The leader client `c` sends to for `part`: its cached one, refreshed first when an error
+    /// invalidated it, when it is older than metadata.max.age.ms, or when the cached broker is
+    /// down (the connection is refused). None while no live leader is known.
+    pub(super) fn leader_for(&mut self, c: Client, part: PartitionIdx) -> Option<BrokerId> {
+        let max_age = self.metadata_max_age(c);
+        let now = self.clock;
+        let m = self.world.metadata.entry(c).or_default();
+        let fresh = m.refreshed_at.is_some_and(|t| now < t.saturating_add(max_age)) && !m.invalid.contains(&part);
+        let cached = m.leaders.get(part as usize).copied().flatten();
+        if !fresh || !cached.is_some_and(|b| self.world.broker(b).alive) {
+            self.refresh_metadata(c);
+        }
+        self.cached_leader(c, part)
+    }
+
+    /// The cached leader of `part`, if it is up (no refresh).
+    pub(super) fn cached_leader(&self, c: Client, part: PartitionIdx) -> Option<BrokerId> {
+        let m = self.world.metadata.get(&c)?;
+        m.leaders.get(part as usize).copied().flatten().filter(|b| self.world.broker(*b).alive)
+    }
+
+    /// An error proved the cached leader of `part` wrong; `failed` is the broker whose
+    /// connection broke, if one did.
+    pub(super) fn invalidate_metadata(&mut self, c: Client, part: PartitionIdx, failed: Option<BrokerId>) {
+        let m = self.world.metadata.entry(c).or_default();
+        m.invalid.insert(part);
+        if failed.is_some() {
+            m.avoid = failed;
+        }
+    }
+
+    /// A MetadataRequest to the least loaded broker the client can reach, answered from that
+    /// broker's view (a broker cut off from the controller answers with what it still believes).
+    /// Nobody to ask: the cache stays as it is and the next look-up tries again.
+    fn refresh_metadata(&mut self, c: Client) {
+        let n = self.model.cluster.brokers;
+        let m = self.world.metadata.entry(c).or_default();
+        let avoid = m.avoid.take();
+        let start = m.refreshes % n;
+        m.refreshes += 1;
+        let node = match c {
+            Client::Producer(p) => self.producer_node(p),
+            Client::Consumer(_) => Node::Client(c),
+        };
+        let load = |b: BrokerId| match c {
+            Client::Producer(p) => {
+                self.world.producers[p as usize].in_flight.values().filter(|f| f.broker == b).count()
+            }
+            Client::Consumer(_) => 0,
+        };
+        let source = (0..n)
+            .map(|k| 1 + (start + k) % n)
+            .filter(|b| {
+                let br = self.world.broker(*b);
+                let key = if node <= Node::Broker(*b) { (node, Node::Broker(*b)) } else { (Node::Broker(*b), node) };
+                br.alive && !br.paused && Some(*b) != avoid && !self.world.cut.contains(&key)
+            })
+            .min_by_key(|b| load(*b));
+        let Some(source) = source else { return };
+        let leaders =
+            (0..self.world.partitions.len() as PartitionIdx).map(|p| self.believed_leader(source, p)).collect();
+        let m = self.world.metadata.get_mut(&c).expect("entry made above");
+        m.leaders = leaders;
+        m.invalid.clear();
+        m.refreshed_at = Some(self.clock);
+    }
+}
