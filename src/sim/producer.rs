@@ -231,10 +231,13 @@ impl Sim<'_> {
                 break;
             }
             // An idempotent producer retries a partition's batches strictly in sequence
-            // order, one at a time, so the broker never sees a gap.
+            // order, one at a time, so the broker never sees a gap; and sends nothing more to a
+            // partition while a request of a batch that expired in flight is still out (its
+            // sequence is unresolved: TransactionManager.hasUnresolvedSequence).
             if cfg.enable_idempotence
-                && batch.attempts > 0
-                && s.in_flight.values().any(|f| s.batches.get(&f.batch).is_some_and(|b| b.partition == part))
+                && s.in_flight
+                    .values()
+                    .any(|f| f.partition == part && (batch.attempts > 0 || !s.batches.contains_key(&f.batch)))
             {
                 break;
             }
@@ -279,9 +282,10 @@ impl Sim<'_> {
             lose_request = true;
         }
         if cfg.acks != Acks::Zero {
+            let partition = self.world.producers[p as usize].batches[&id].partition;
             self.world.producers[p as usize]
                 .in_flight
-                .insert(req, InFlight { batch: id, broker, sent_at: now, attempt, lose_ack });
+                .insert(req, InFlight { batch: id, partition, broker, sent_at: now, attempt, lose_ack });
             self.queue.push(now + cfg.request_timeout_ms, Event::RequestTimeout { producer: p, inc, req }, false);
         }
         self.log(|sim| {
@@ -345,7 +349,7 @@ impl Sim<'_> {
             // until the client's request timeout closes it.
             self.world.stalled.insert((p, flight.broker), Stall::Responses);
             self.log(|sim| {
-                let msgs = sim.world.producers[p as usize].batches[&flight.batch].msgs.clone();
+                let msgs = sim.flight_msgs(p, flight.batch);
                 let what = if flight.lose_ack { "ack lost" } else { "ack stuck behind the lost one" };
                 ("network".into(), "produce response".into(), sim.values(msgs), what.into())
             });
@@ -356,6 +360,8 @@ impl Sim<'_> {
             ProduceReply::Ok { base_offset, duplicate } => {
                 let s = &mut self.world.producers[p as usize];
                 let Some(batch) = s.batches.remove(&flight.batch) else {
+                    // (It expired in flight: the application was told it failed.)
+                    self.drain(p);
                     return;
                 };
                 s.acked += batch.msgs.len() as u32;
@@ -416,6 +422,8 @@ impl Sim<'_> {
         let now = self.clock;
         let s = &mut self.world.producers[p as usize];
         let Some(batch) = s.batches.get_mut(&id) else {
+            // (It expired in flight; its slot is free now.)
+            self.drain(p);
             return;
         };
         batch.last_error = Some(error.name());
@@ -489,7 +497,7 @@ impl Sim<'_> {
         };
         let timeout = self.model.producers[p as usize].request_timeout_ms;
         self.log(|sim| {
-            let msgs = sim.world.producers[p as usize].batches[&flight.batch].msgs.clone();
+            let msgs = sim.flight_msgs(p, flight.batch);
             (
                 sim.client_name(Client::Producer(p)),
                 "request timeout".into(),
@@ -521,12 +529,13 @@ impl Sim<'_> {
         if !self.producer_live(p, inc) {
             return;
         }
-        let s = &self.world.producers[p as usize];
-        if !s.batches.contains_key(&id) || s.in_flight.values().any(|f| f.batch == id) {
-            return;
-        }
         let s = &mut self.world.producers[p as usize];
-        let b = s.batches.remove(&id).expect("batch");
+        let Some(b) = s.batches.remove(&id) else {
+            return;
+        };
+        // Sender.getExpiredInflightBatches: a batch still in flight expires too; its request
+        // stays out (it holds its max.in.flight slot) and its answer, if any, is ignored.
+        let in_flight = s.in_flight.values().any(|f| f.batch == id);
         if let Some(q) = s.queues.get_mut(&b.partition) {
             q.retain(|x| *x != id);
         }
@@ -536,17 +545,25 @@ impl Sim<'_> {
         let ms = self.model.producers[p as usize].delivery_timeout_ms;
         self.log(|sim| {
             let part = sim.model.partition_name(b.partition);
-            (
-                sim.client_name(Client::Producer(p)),
-                "error".into(),
-                sim.values(b.msgs.iter().copied()),
-                format!("failed: TimeoutException (expired in the accumulator for {part} after {ms} ms)"),
-            )
+            let why = if in_flight {
+                format!(
+                    "failed: TimeoutException (delivery.timeout.ms {ms} ms passed with its request to {part} in flight)"
+                )
+            } else {
+                format!("failed: TimeoutException (expired in the accumulator for {part} after {ms} ms)")
+            };
+            (sim.client_name(Client::Producer(p)), "error".into(), sim.values(b.msgs.iter().copied()), why)
         });
         // A record of the transaction failed: commitTransaction can only abort now.
         self.world.producers[p as usize].txn.abortable = true;
+        self.drain(p);
         self.try_end_txn(p);
         self.processor_flushed(p);
+    }
+
+    /// The records of an in-flight request's batch (none once the batch expired in flight).
+    fn flight_msgs(&self, p: u32, batch: u32) -> Vec<MsgId> {
+        self.world.producers[p as usize].batches.get(&batch).map_or_else(Vec::new, |b| b.msgs.clone())
     }
 
     /// Which `request lost` / `ack lost` faults hit this produce request.

@@ -250,6 +250,7 @@ pub struct Batch {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct InFlight {
     pub batch: u32,
+    pub partition: PartitionIdx,
     pub broker: BrokerId,
     pub sent_at: u64,
     pub attempt: u32,
