@@ -176,6 +176,15 @@ fn processor_crash() -> impl Strategy<Value = String> {
         (1u32..=3).prop_map(|n| format!("crash copier after sending offsets {n}")),
         (1u32..=3).prop_map(|n| format!("crash copier after requesting commit {n}")),
         (1u64..60).prop_map(|t| format!("crash copier at {t}ms")),
+        // Cut off from one broker (a partition leader, its group or transaction coordinator),
+        // then healed: requests time out and are retried, coordinator requests wait. (Up to
+        // 20 s: longer, an open transaction can outlive transaction.timeout.ms, 60 s, and the
+        // coordinator fences the producer, which then stops: KIP-588's recovery is not
+        // modelled.)
+        (1u32..=3, 1u64..60, 1u64..20).prop_map(|(b, t, secs)| format!(
+            "partition copier from broker {b} at {t}ms\n  heal at {}ms",
+            t + secs * 1000
+        )),
     ]
 }
 

@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 /// How long a consumer waits before fetching again after an error (`retry.backoff.ms`).
 const FETCH_RETRY_MS: u64 = 100;
 /// `request.timeout.ms` (30000): a fetch with no answer by then is sent again.
-const REQUEST_TIMEOUT_MS: u64 = 30_000;
+pub(super) const REQUEST_TIMEOUT_MS: u64 = 30_000;
 
 impl Sim<'_> {
     fn consumer_live(&self, c: u32, inc: u32) -> bool {
@@ -35,12 +35,15 @@ impl Sim<'_> {
             return;
         }
         match s.phase {
-            Phase::Down => {
-                // A transactional processor calls initTransactions() as it starts.
+            Phase::Down | Phase::Starting => {
+                // A transactional processor calls initTransactions() as it starts, and polls (so
+                // joins its group) only once that returned; the answer steps it again.
                 if let Some(pi) = self.processor_of(c) {
                     let p = self.model.processors[pi as usize].producer;
                     if self.is_transactional(p) && !self.world.producers[p as usize].txn.ready {
+                        self.world.consumers[c as usize].phase = Phase::Starting;
                         self.init_transactions(p);
+                        return;
                     }
                 }
                 if let Some(assigned) = self.model.consumers[c as usize].assigned.clone() {
@@ -294,9 +297,15 @@ impl Sim<'_> {
             self.send(Event::GroupArrive { consumer: c, inc, request: GroupRequest::Join { offsets: Vec::new() } });
             return;
         }
-        if let Some(member) = s.member {
+        // (Cut off from its coordinator it hears nothing of the group: it goes on as it was.)
+        let member = s.member.filter(|_| !self.cut_from_group_coordinator(c));
+        if let Some(member) = member {
             if !group.members.iter().any(|m| m.id == member) {
                 // Expired or removed: join again as a new member.
+                self.log(|sim| {
+                    let why = format!("member {member} is no longer in the group (UNKNOWN_MEMBER_ID): JoinGroup anew");
+                    (sim.cname(c), "rejoin".into(), String::new(), why)
+                });
                 self.world.consumers[c as usize].member = None;
                 self.world.consumers[c as usize].phase = Phase::Joining;
                 self.send(Event::GroupArrive { consumer: c, inc, request: GroupRequest::Join { offsets: Vec::new() } });

@@ -243,7 +243,7 @@ impl Sim<'_> {
             Some(broker) => self.send(Event::MarkerArrive { txn: t, partition: p, broker, producer_id, epoch, commit }),
             None => self.queue.push(
                 self.clock + MARKER_RETRY_MS,
-                Event::MarkerResponse { txn: t, partition: p, ok: false },
+                Event::MarkerResponse { txn: t, partition: p, ok: false, from: None },
                 false,
             ),
         }
@@ -262,7 +262,7 @@ impl Sim<'_> {
     ) {
         let pstate = &self.world.partitions[p as usize];
         if !self.world.broker(broker).alive || pstate.leader != Some(broker) {
-            self.send(Event::MarkerResponse { txn: t, partition: p, ok: false });
+            self.send(Event::MarkerResponse { txn: t, partition: p, ok: false, from: Some(broker) });
             return;
         }
         let ri = pstate.replica_index(broker).expect("leader replica");
@@ -293,7 +293,7 @@ impl Sim<'_> {
             });
             self.after_append(p);
         }
-        self.send(Event::MarkerResponse { txn: t, partition: p, ok: true });
+        self.send(Event::MarkerResponse { txn: t, partition: p, ok: true, from: Some(broker) });
     }
 
     pub(super) fn on_marker_response(&mut self, t: u32, p: PartitionIdx, ok: bool) {
@@ -307,7 +307,7 @@ impl Sim<'_> {
             } else {
                 self.queue.push(
                     self.clock + MARKER_RETRY_MS,
-                    Event::MarkerResponse { txn: t, partition: p, ok: false },
+                    Event::MarkerResponse { txn: t, partition: p, ok: false, from: None },
                     false,
                 );
             }

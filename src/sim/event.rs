@@ -184,6 +184,13 @@ pub enum Event {
         producer: u32,
         inc: u32,
     },
+    /// A transactional producer sends a coordinator request again after its backoff (if it
+    /// is still the same instance).
+    TxnRetry {
+        producer: u32,
+        inc: u32,
+        request: TxnRequest,
+    },
     /// A produce request reaches a broker; it carries its batch.
     ProduceArrive {
         producer: u32,
@@ -328,6 +335,8 @@ pub enum Event {
         txn: u32,
         partition: PartitionIdx,
         ok: bool,
+        /// The broker that answers (None: the coordinator found no leader to ask).
+        from: Option<BrokerId>,
     },
     /// The leader's periodic check for followers that fell out of sync
     /// (`replica.lag.time.max.ms`; Kafka checks every half of it).
@@ -386,6 +395,26 @@ impl Event {
             Event::ConsumerFetchResponse { records, offset, next_offset, error, .. } => {
                 records.is_empty() && next_offset <= offset && *error != Some(FetchError::OutOfRange)
             }
+            _ => false,
+        }
+    }
+
+    /// Requests to a coordinator and their answers that the client retries until they get
+    /// through, so that a cut link delays them instead of losing them. (Not an auto-commit: an
+    /// async commit that fails is not retried; the next one tries again.)
+    pub fn is_retried_coordinator_traffic(&self) -> bool {
+        match self {
+            Event::GroupArrive { request: GroupRequest::Commit { sync, .. }, .. }
+            | Event::GroupResponse {
+                reply: GroupReply::Committed { sync, .. } | GroupReply::CommitFailed { sync, .. },
+                ..
+            } => *sync,
+            Event::GroupArrive { .. }
+            | Event::GroupResponse { .. }
+            | Event::TxnArrive { .. }
+            | Event::TxnResponse { .. }
+            | Event::MarkerArrive { .. }
+            | Event::MarkerResponse { .. } => true,
             _ => false,
         }
     }

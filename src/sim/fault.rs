@@ -157,15 +157,47 @@ impl Sim<'_> {
                         self.cut_off_controller(x);
                     }
                 }
+                self.group_links_changed();
             }
             FaultAction::Heal => {
                 self.world.cut.clear();
                 self.reconnect_controller();
+                self.release_parked();
+                self.group_links_changed();
             }
             FaultAction::RestartBroker(b) => self.restart_broker(b),
             FaultAction::RestartClient(c) => self.restart_client(c),
             // Lost requests and acks act inside the producer, where the request is sent.
             FaultAction::LoseRequest | FaultAction::LoseAck => {}
+        }
+    }
+
+    /// Coordinator traffic that met a cut link gets through with its sender's first retry after
+    /// the heal: the first retry follows the request timeout; later ones need a new connection,
+    /// which gives up after socket.connection.setup.timeout.ms (10 s) while the link is cut.
+    /// (Each retry is a new connection: it does not queue behind what the client sent since.)
+    fn release_parked(&mut self) {
+        const CONNECTION_SETUP_TIMEOUT_MS: u64 = 10_000;
+        let mut due = Vec::new();
+        for (sent, e) in std::mem::take(&mut self.world.parked) {
+            let timeout = match e {
+                Event::TxnArrive { producer, .. } | Event::TxnResponse { producer, .. } => {
+                    self.model.producers[producer as usize].request_timeout_ms
+                }
+                _ => super::consumer::REQUEST_TIMEOUT_MS,
+            };
+            let first = sent + timeout;
+            let at = if self.clock <= first {
+                first
+            } else {
+                first + (self.clock - first).div_ceil(CONNECTION_SETUP_TIMEOUT_MS) * CONNECTION_SETUP_TIMEOUT_MS
+            };
+            due.push((at, e));
+        }
+        due.sort_by_key(|(at, _)| *at);
+        for (at, e) in due {
+            let arrive = at + self.latency(false);
+            self.queue.push(arrive, e, false);
         }
     }
 

@@ -3,8 +3,8 @@
 
 use super::Sim;
 use super::event::{Event, GroupReply, GroupRequest};
-use super::world::Member;
-use crate::model::{OffsetReset, PartitionIdx};
+use super::world::{Member, Phase};
+use crate::model::{Client, Node, OffsetReset, PartitionIdx};
 use std::collections::BTreeMap;
 
 impl Sim<'_> {
@@ -282,6 +282,68 @@ impl Sim<'_> {
         }
         self.prepare_rebalance(g);
         self.try_complete_rebalance(g);
+    }
+
+    /// A member cut off from its group coordinator stops heartbeating: it expires after
+    /// session.timeout.ms unless the link heals first, and meanwhile goes on consuming what it
+    /// was assigned (it learns of its removal at its next group request). When the link heals
+    /// its heartbeats resume, and tell it of a rebalance it missed.
+    pub(super) fn group_links_changed(&mut self) {
+        for k in 0..self.model.consumers.len() as u32 {
+            let g = self.model.consumers[k as usize].group as usize;
+            let s = &self.world.consumers[k as usize];
+            if self.world.paused.contains(&Client::Consumer(k)) || s.phase == Phase::Down {
+                continue;
+            }
+            let Some(b) = self.group_coordinator(g) else { continue };
+            let inc = s.incarnation;
+            let cut = self.cut_from_group_coordinator(k);
+            let Some(m) = self.world.groups[g].members.iter().find(|m| m.consumer == k && m.inc == inc) else {
+                if !cut && s.member.is_some() {
+                    // Expired meanwhile: its first heartbeat gets UNKNOWN_MEMBER_ID.
+                    self.log(|sim| {
+                        let what = format!("reach the group coordinator (broker {b}) again");
+                        (sim.model.consumers[k as usize].name.clone(), "heartbeats".into(), String::new(), what)
+                    });
+                    let hb = self.model.consumers[k as usize].heartbeat_interval_ms;
+                    self.queue.push(self.clock + hb, Event::RebalanceNotice { consumer: k, inc }, false);
+                }
+                continue;
+            };
+            if cut == m.crashed {
+                continue;
+            }
+            self.log(|sim| {
+                let what = if cut {
+                    format!("cannot reach the group coordinator (broker {b}): the session clock runs")
+                } else {
+                    format!("reach the group coordinator (broker {b}) again")
+                };
+                (sim.model.consumers[k as usize].name.clone(), "heartbeats".into(), String::new(), what)
+            });
+            if cut {
+                self.member_crashed(k, inc, true);
+                continue;
+            }
+            let group = &mut self.world.groups[g];
+            if let Some(m) = group.members.iter_mut().find(|m| m.consumer == k && m.inc == inc) {
+                m.crashed = false;
+            }
+            if group.rebalancing && !group.joining.contains(&(k, inc)) {
+                let hb = self.model.consumers[k as usize].heartbeat_interval_ms;
+                self.queue.push(self.clock + hb, Event::RebalanceNotice { consumer: k, inc }, false);
+            }
+        }
+    }
+
+    /// Whether consumer `c` cannot reach its group coordinator (a cut link): it hears
+    /// nothing from the group (no heartbeat answers) until the link heals.
+    pub(super) fn cut_from_group_coordinator(&self, c: u32) -> bool {
+        let g = self.model.consumers[c as usize].group as usize;
+        !self.world.cut.is_empty()
+            && self
+                .group_coordinator(g)
+                .is_some_and(|b| self.world.cut.contains(&(Node::Broker(b), Node::Client(Client::Consumer(c)))))
     }
 
     /// The coordinator will notice the crash when the member's session times out.

@@ -229,6 +229,11 @@ impl Sim<'_> {
                     self.drain(producer);
                 }
             }
+            Event::TxnRetry { producer, inc, request } => {
+                if self.producer_live(producer, inc) {
+                    self.send(Event::TxnArrive { producer, inc, request });
+                }
+            }
             Event::ProduceArrive { producer, inc, req, broker, batch } => {
                 self.on_produce_arrive(producer, inc, req, broker, batch)
             }
@@ -269,7 +274,7 @@ impl Sim<'_> {
             Event::MarkerArrive { txn, partition, broker, producer_id, epoch, commit } => {
                 self.on_marker_arrive(txn, partition, broker, producer_id, epoch, commit)
             }
-            Event::MarkerResponse { txn, partition, ok } => self.on_marker_response(txn, partition, ok),
+            Event::MarkerResponse { txn, partition, ok, .. } => self.on_marker_response(txn, partition, ok),
             Event::TxnTimeout { txn, started_at } => self.on_txn_timeout(txn, started_at),
             Event::IsrCheck { partition } => self.on_isr_check(partition),
         }
@@ -289,10 +294,14 @@ impl Sim<'_> {
     /// Schedules `event` after a network hop, in order behind earlier messages on its link;
     /// replication traffic takes the broker-to-broker latency.
     fn send(&mut self, event: Event) {
-        // A message on a partitioned link is lost (its sender times out and retries).
+        // A message on a partitioned link is lost (its sender times out and retries); a
+        // coordinator request or answer gets through with the first retry after the heal.
         if let Some((a, b)) = (!self.world.cut.is_empty()).then(|| self.endpoints(&event)).flatten() {
             let key = if a <= b { (a, b) } else { (b, a) };
             if self.world.cut.contains(&key) {
+                if event.is_retried_coordinator_traffic() {
+                    self.world.parked.push((self.clock, event));
+                }
                 return;
             }
         }
@@ -331,8 +340,17 @@ impl Sim<'_> {
             Event::ConsumerFetchResponse { consumer, broker, .. } => {
                 (Node::Broker(broker), Node::Client(Client::Consumer(consumer)))
             }
-            // Coordinator traffic (transactions, markers, groups) is not cut: its requests have
-            // no timeouts and retries here, so a lost one would hang (see the README).
+            Event::GroupArrive { consumer, .. } | Event::GroupResponse { consumer, .. } => {
+                let g = self.model.consumers[consumer as usize].group as usize;
+                (Node::Client(Client::Consumer(consumer)), Node::Broker(self.group_coordinator(g)?))
+            }
+            Event::TxnArrive { producer, .. } | Event::TxnResponse { producer, .. } => {
+                let id = self.model.producers[producer as usize].transactional_id.as_deref()?;
+                (self.producer_node(producer), Node::Broker(self.coordinator_broker(self.txn_index(id))?))
+            }
+            Event::MarkerArrive { txn, broker, .. } | Event::MarkerResponse { txn, from: Some(broker), .. } => {
+                (Node::Broker(self.coordinator_broker(txn)?), Node::Broker(broker))
+            }
             _ => return None,
         })
     }
@@ -412,6 +430,7 @@ fn event_client(e: &Event) -> Option<Client> {
     Some(match *e {
         Event::AppSend { producer, .. }
         | Event::SenderWake { producer, .. }
+        | Event::TxnRetry { producer, .. }
         | Event::ProduceResponse { producer, .. }
         | Event::RequestTimeout { producer, .. }
         | Event::BatchExpiry { producer, .. }

@@ -35,6 +35,7 @@ impl Sim<'_> {
             }
             TrackVar::ConsumerState(c) => match &w.consumers[c as usize].phase {
                 Phase::Down => "down".into(),
+                Phase::Starting => "initializing transactions".into(),
                 Phase::Joining => "joining".into(),
                 Phase::Initializing => "fetching offsets".into(),
                 Phase::Polling => "polling".into(),

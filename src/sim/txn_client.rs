@@ -56,6 +56,14 @@ impl Sim<'_> {
                     )
                 });
                 self.schedule_next_send(p);
+                // A processor's consumer half starts polling now.
+                if let Some(pi) = self.model.producers[p as usize].processor {
+                    let c = self.model.processors[pi as usize].consumer;
+                    let cinc = self.world.consumers[c as usize].incarnation;
+                    if self.world.consumers[c as usize].phase == super::world::Phase::Starting {
+                        self.queue.push(self.clock, Event::ConsumerStep { consumer: c, inc: cinc }, false);
+                    }
+                }
             }
             TxnReply::Added { partitions } => {
                 let s = &mut self.world.producers[p as usize];
@@ -108,7 +116,7 @@ impl Sim<'_> {
                     )
                 });
                 let inc = self.world.producers[p as usize].incarnation;
-                self.queue.push(self.clock + backoff, Event::TxnArrive { producer: p, inc, request }, false);
+                self.queue.push(self.clock + backoff, Event::TxnRetry { producer: p, inc, request }, false);
             }
         }
     }

@@ -54,6 +54,9 @@ pub struct World {
     /// Connections a lost request or ack stalled, by (producer, broker): nothing more gets
     /// through until the client's request timeout closes them.
     pub stalled: BTreeMap<(u32, BrokerId), Stall>,
+    /// Coordinator requests and answers (group, transaction, markers) that met a cut link, with
+    /// when they were sent: they arrive with the first retry after the network heals.
+    pub parked: Vec<(u64, crate::sim::event::Event)>,
     /// Each client's metadata cache (a processor's two halves are two clients).
     pub metadata: BTreeMap<Client, super::metadata::Metadata>,
 }
@@ -313,6 +316,8 @@ pub struct TxnClient {
 pub enum Phase {
     /// Not started, or crashed.
     Down,
+    /// A transactional processor waits for initTransactions() before its first poll.
+    Starting,
     /// JoinGroup sent, waiting for the rebalance to finish.
     Joining,
     /// OffsetFetch sent, waiting for starting positions.
@@ -479,6 +484,7 @@ impl World {
             deferred_at_broker: Vec::new(),
             stalled: BTreeMap::new(),
             metadata: BTreeMap::new(),
+            parked: Vec::new(),
             txns: {
                 let mut ids: Vec<&String> =
                     model.producers.iter().filter_map(|p| p.transactional_id.as_ref()).collect();
