@@ -383,11 +383,24 @@ impl Sim<'_> {
         }
         self.world.consumers[c as usize].batch = batch.clone();
         self.log(|sim| {
-            let offs: Vec<u64> = batch.iter().map(|b| b.1).collect();
-            let range = if offs.len() == 1 {
-                format!("offset {}", offs[0])
-            } else {
-                format!("offsets {}-{}", offs[0], offs[offs.len() - 1])
+            // Per partition, in the order the poll returned them.
+            let mut parts: Vec<(PartitionIdx, u64, u64)> = Vec::new();
+            for &(p, o, _) in &batch {
+                match parts.iter_mut().find(|x| x.0 == p) {
+                    Some(x) => x.2 = o,
+                    None => parts.push((p, o, o)),
+                }
+            }
+            let span = |&(_, first, last): &(PartitionIdx, u64, u64)| {
+                if first == last { format!("offset {first}") } else { format!("offsets {first}-{last}") }
+            };
+            let range = match parts.as_slice() {
+                [one] => span(one),
+                many => {
+                    let each: Vec<String> =
+                        many.iter().map(|x| format!("{} {}", sim.model.partition_name(x.0), span(x))).collect();
+                    each.join(", ")
+                }
             };
             (
                 sim.cname(c),
