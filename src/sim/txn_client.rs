@@ -227,12 +227,24 @@ impl Sim<'_> {
         for m in pending {
             self.world.messages[m as usize].failed.get_or_insert(error);
         }
+        // Whose bump fenced it: its own transaction timing out, or a newer instance.
+        let epoch = self.world.producers[p as usize].producer_epoch;
+        let timed_out = self.model.producers[p as usize]
+            .transactional_id
+            .as_deref()
+            .and_then(|id| self.world.txns[self.txn_index(id) as usize].history.last())
+            .is_some_and(|r| r.epoch == epoch && r.outcome.contains("transaction.timeout.ms"));
+        let why = if timed_out {
+            "its transaction outlived transaction.timeout.ms and the coordinator bumped the epoch"
+        } else {
+            "a newer instance owns the transactional id"
+        };
         self.log(|sim| {
             (
                 sim.client_name(Client::Producer(p)),
                 "fenced".into(),
                 String::new(),
-                format!("{error}: a newer instance owns the transactional id; this producer stops"),
+                format!("{error}: {why}; this producer stops"),
             )
         });
         // A fenced processor instance is a zombie: it stops for good.
