@@ -184,7 +184,18 @@ impl Sim<'_> {
                 format!("written at {offs}{seq}{deposed}"),
             )
         });
-        self.complete_or_wait(p, inc, req, broker, part, base, last, batch.acks);
+        match zombie {
+            // A deposed leader alone in its (old) ISR commits by itself: its high watermark is its
+            // log end, and acks=all is satisfied (min.insync.replicas permitting, checked above).
+            Some(view) if view.isr == bit(broker) => {
+                let replica = &mut self.world.partitions[part as usize].replicas[ri];
+                replica.high_watermark = replica.log_end_offset();
+                let reply =
+                    (batch.acks != Acks::Zero).then_some(ProduceReply::Ok { base_offset: base, duplicate: false });
+                self.respond(p, inc, req, broker, reply);
+            }
+            _ => self.complete_or_wait(p, inc, req, broker, part, base, last, batch.acks),
+        }
         if zombie.is_none() {
             self.after_append(part);
         }
@@ -431,7 +442,8 @@ impl Sim<'_> {
 
     fn answer_follower(&mut self, part: PartitionIdx, follower: BrokerId, finc: u32, offset: u64) {
         let pstate = &self.world.partitions[part as usize];
-        let leader = pstate.leader_replica().expect("leader");
+        // (No leader any more: the fetch goes unanswered and times out.)
+        let Some(leader) = pstate.leader_replica() else { return };
         let from = (offset as usize).min(leader.log.len());
         let to = (from + FETCH_MAX_RECORDS).min(leader.log.len());
         let records = leader.log[from..to].to_vec();

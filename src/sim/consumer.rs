@@ -16,7 +16,7 @@ const FETCH_RETRY_MS: u64 = 100;
 pub(super) const REQUEST_TIMEOUT_MS: u64 = 30_000;
 
 impl Sim<'_> {
-    fn consumer_live(&self, c: u32, inc: u32) -> bool {
+    pub(super) fn consumer_live(&self, c: u32, inc: u32) -> bool {
         let s = &self.world.consumers[c as usize];
         s.incarnation == inc && !matches!(s.phase, Phase::Down | Phase::Failed)
     }
@@ -136,7 +136,8 @@ impl Sim<'_> {
                     let what = format!("COORDINATOR_NOT_AVAILABLE: its broker is down; retry in {backoff} ms");
                     (sim.cname(c), "group request".into(), String::new(), what)
                 });
-                self.queue.push(self.clock + backoff, Event::GroupArrive { consumer: c, inc, request }, false);
+                let event = Box::new(Event::GroupArrive { consumer: c, inc, request });
+                self.queue.push(self.clock + backoff, Event::Resend { event, after_cut: false, futile: false }, false);
             }
             GroupReply::Unstable { generation } => {
                 self.log(|sim| {
@@ -147,9 +148,14 @@ impl Sim<'_> {
                         "UNSTABLE_OFFSET_COMMIT: a transaction holds offsets here; retry in 100 ms".into(),
                     )
                 });
+                let event = Box::new(Event::GroupArrive {
+                    consumer: c,
+                    inc,
+                    request: GroupRequest::OffsetFetch { generation },
+                });
                 self.queue.push(
                     self.clock + FETCH_RETRY_MS,
-                    Event::GroupArrive { consumer: c, inc, request: GroupRequest::OffsetFetch { generation } },
+                    Event::Resend { event, after_cut: false, futile: false },
                     false,
                 );
             }
@@ -507,8 +513,11 @@ impl Sim<'_> {
                 });
                 match to {
                     Some(o) => {
-                        self.world.consumers[c as usize].positions.insert(p, o);
-                        self.world.consumers[c as usize].last_polled.remove(&p);
+                        // A seek: where the last fetch ended no longer counts.
+                        let s = &mut self.world.consumers[c as usize];
+                        s.positions.insert(p, o);
+                        s.last_polled.remove(&p);
+                        s.fetch_end.remove(&p);
                     }
                     None => {
                         self.fail_consumer(c);

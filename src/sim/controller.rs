@@ -10,7 +10,10 @@ use crate::model::{BrokerId, Node, PartitionIdx};
 impl Sim<'_> {
     pub(super) fn crash_broker(&mut self, b: BrokerId) {
         if !self.world.broker(b).alive {
-            self.log(|_| ("controller".into(), format!("crash broker {b}"), String::new(), "already down".into()));
+            // (A process waiting to register dies too.)
+            let registering = std::mem::take(&mut self.world.brokers[(b - 1) as usize].registering);
+            let what = if registering { "crashed while waiting to register" } else { "already down" };
+            self.log(|_| ("controller".into(), format!("crash broker {b}"), String::new(), what.into()));
             return;
         }
         self.world.brokers[(b - 1) as usize].alive = false;
@@ -65,6 +68,14 @@ impl Sim<'_> {
             self.log(|_| ("controller".into(), format!("shutdown broker {b}"), String::new(), "already down".into()));
             return;
         }
+        if self.cut_from_controller(b) || self.world.broker(b).paused {
+            // The controller must approve a controlled shutdown (KRaft: through heartbeats);
+            // it hears nothing, so the broker just stops, and is fenced when its session ends.
+            let why = "cannot reach the controller: it stops without moving its leaderships";
+            self.log(|_| (format!("broker {b}"), "controlled shutdown".into(), String::new(), why.into()));
+            self.crash_broker(b);
+            return;
+        }
         self.log(|_| {
             (
                 format!("broker {b}"),
@@ -115,11 +126,9 @@ impl Sim<'_> {
     pub(super) fn on_broker_fenced(&mut self, b: BrokerId, inc: u32) {
         let broker = self.world.broker(b);
         let t = self.model.cluster.broker_session_timeout_ms;
-        // Still heartbeating: running, or paused or cut off from the controller for less than
-        // the session timeout.
-        let heartbeating = broker.alive
-            && !(broker.paused && self.clock >= broker.paused_at + t)
-            && !(broker.view.is_some() && self.clock >= broker.cut_at + t);
+        // Still heartbeating: running, or silent (paused, cut off) for less than the session
+        // timeout.
+        let heartbeating = broker.alive && broker.silent_since.is_none_or(|since| self.clock < since + t);
         if heartbeating || broker.incarnation != inc || broker.fenced {
             return;
         }
@@ -136,15 +145,11 @@ impl Sim<'_> {
             self.log(|_| (format!("broker {b}"), "pause".into(), String::new(), why.into()));
             return;
         }
-        let inc = broker.incarnation;
-        let br = &mut self.world.brokers[(b - 1) as usize];
-        br.paused = true;
-        br.paused_at = self.clock;
+        self.world.brokers[(b - 1) as usize].paused = true;
         self.log(|_| {
             (format!("broker {b}"), "pause".into(), String::new(), "frozen: no heartbeats, nothing handled".into())
         });
-        let timeout = self.model.cluster.broker_session_timeout_ms;
-        self.queue.push(self.clock + timeout, Event::BrokerFenced { broker: b, inc }, false);
+        self.stop_heartbeats(b);
     }
 
     /// The broker wakes up. If the controller fenced it meanwhile, its next heartbeat brings
@@ -176,6 +181,8 @@ impl Sim<'_> {
         let br = &mut self.world.brokers[(b - 1) as usize];
         let fenced = br.fenced;
         br.fenced = false;
+        br.silent_since = None;
+        br.view = None;
         if fenced {
             // It registers anew: replies to its earlier fetches are void.
             self.world.brokers[(b - 1) as usize].incarnation += 1;
@@ -204,13 +211,9 @@ impl Sim<'_> {
     /// it broker.session.timeout.ms later) and no metadata reaches it: it goes on leading what it
     /// led, for clients that still send to it.
     pub(super) fn cut_off_controller(&mut self, b: BrokerId) {
-        if !self.world.broker(b).alive || self.cut_from_controller(b) {
-            return;
+        if self.world.broker(b).alive {
+            self.stop_heartbeats(b);
         }
-        self.freeze_view(b);
-        let inc = self.world.broker(b).incarnation;
-        let timeout = self.model.cluster.broker_session_timeout_ms;
-        self.queue.push(self.clock + timeout, Event::BrokerFenced { broker: b, inc }, false);
     }
 
     /// The network heals: brokers cut off from the controller heartbeat again and catch up
@@ -222,19 +225,18 @@ impl Sim<'_> {
                 self.restart_broker(b);
                 continue;
             }
-            if self.world.brokers[(b - 1) as usize].view.take().is_none() || !self.world.broker(b).alive {
+            // (A paused one hears again when it wakes.)
+            let br = self.world.broker(b);
+            if br.view.is_none() || !br.alive || br.paused {
                 continue;
             }
-            let fenced = self.world.broker(b).fenced;
-            let what = if fenced {
+            let what = if br.fenced {
                 "reaches the controller again; it was fenced: it learns the new leaders"
             } else {
                 "reaches the controller again"
             };
             self.log(|_| (format!("broker {b}"), "reconnect".into(), String::new(), what.into()));
-            if !self.world.broker(b).paused {
-                self.catch_up(b);
-            }
+            self.catch_up(b);
         }
     }
 
@@ -248,8 +250,14 @@ impl Sim<'_> {
         }
     }
 
-    /// The controller removes a dead broker from every ISR and moves its leaderships.
+    /// The controller removes a dead broker from every ISR and moves its leaderships (and the
+    /// coordinators it hosted: their members may now be cut off from them, or no longer).
     fn fence(&mut self, b: BrokerId, why: &str) {
+        self.fence_partitions(b, why);
+        self.group_links_changed();
+    }
+
+    fn fence_partitions(&mut self, b: BrokerId, why: &str) {
         self.world.brokers[(b - 1) as usize].fenced = true;
         let why = why.to_string();
         self.log(|_| ("controller".into(), format!("fence broker {b}"), String::new(), why));
@@ -298,6 +306,10 @@ impl Sim<'_> {
                 self.become_leader(part, l, how);
             }
             None => {
+                // The old leader stops leading: its purgatory and held fetches go.
+                if self.world.partitions[part as usize].leader.is_some() {
+                    self.drop_leader_state(part);
+                }
                 self.world.partitions[part as usize].leader = None;
                 self.log(|sim| {
                     (
@@ -411,6 +423,7 @@ impl Sim<'_> {
         let br = &mut self.world.brokers[(b - 1) as usize];
         br.alive = true;
         br.fenced = false;
+        br.silent_since = None;
         br.incarnation += 1;
         self.log(|_| {
             (format!("broker {b}"), "restart".into(), String::new(), "back online; log recovered from disk".into())
@@ -421,6 +434,8 @@ impl Sim<'_> {
     /// A broker back from a crash or a fenced pause takes up its replicas: it leads a partition
     /// left without a leader, or truncates to the current leader's log and fetches from it.
     fn rejoin(&mut self, b: BrokerId) {
+        // (Unfenced, it hosts its coordinators again.)
+        self.group_links_changed();
         for part in 0..self.world.partitions.len() as PartitionIdx {
             let pstate = &self.world.partitions[part as usize];
             if pstate.replica_index(b).is_none() {

@@ -70,7 +70,7 @@ impl Sim<'_> {
             return;
         }
         let reply = match request.clone() {
-            TxnRequest::InitProducerId => self.init_producer_id(t),
+            TxnRequest::InitProducerId { bump_from } => self.init_producer_id(t, bump_from),
             TxnRequest::AddPartitionsToTxn { epoch, partitions, .. } => {
                 let timeout = self.model.producers[p as usize].transaction_timeout_ms;
                 self.add_partitions(t, epoch, partitions, timeout)
@@ -85,8 +85,19 @@ impl Sim<'_> {
         self.send(Event::TxnResponse { producer: p, inc, reply });
     }
 
-    fn init_producer_id(&mut self, t: u32) -> Result<TxnReply, TxnError> {
+    fn init_producer_id(&mut self, t: u32, bump_from: Option<u16>) -> Result<TxnReply, TxnError> {
         let meta = &self.world.txns[t as usize];
+        if let Some(e) = bump_from {
+            // KIP-360: only the current producer (or its retry) may bump its own epoch.
+            if e != meta.epoch && meta.bump_from != Some(e) {
+                return Err(TxnError::ProducerFenced);
+            }
+            if meta.state == TxnState::Ongoing {
+                self.world.txns[t as usize].bump_from = Some(e);
+                self.fence_and_abort(t, "aborted: the producer bumped its epoch (KIP-360)");
+                return Err(TxnError::Concurrent);
+            }
+        }
         match meta.state {
             TxnState::Ongoing => {
                 // A new instance: fence the old epoch and abort what it left open; the caller
@@ -108,6 +119,7 @@ impl Sim<'_> {
                 }
                 let meta = &mut self.world.txns[t as usize];
                 meta.state = TxnState::Empty;
+                meta.bump_from = None;
                 Ok(TxnReply::Initialized { producer_id: meta.producer_id, epoch: meta.epoch })
             }
         }

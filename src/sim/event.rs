@@ -58,8 +58,12 @@ pub enum FetchError {
 /// Requests a transactional producer sends to its transaction coordinator.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TxnRequest {
-    /// initTransactions: bump the epoch, abort what the previous instance left open.
-    InitProducerId,
+    /// initTransactions: bump the epoch, abort what the previous instance left open. With
+    /// `bump_from`, a running producer bumps its own epoch instead of aborting (KIP-360: its
+    /// transaction failed with a sequence number it cannot resolve).
+    InitProducerId {
+        bump_from: Option<u16>,
+    },
     AddPartitionsToTxn {
         producer_id: u32,
         epoch: u16,
@@ -184,12 +188,15 @@ pub enum Event {
         producer: u32,
         inc: u32,
     },
-    /// A transactional producer sends a coordinator request again after its backoff (if it
-    /// is still the same instance).
-    TxnRetry {
-        producer: u32,
-        inc: u32,
-        request: TxnRequest,
+    /// A coordinator request (or its answer) is sent again: after a retriable error's backoff,
+    /// or when a cut link lost it (`after_cut`: the next attempt needs a new connection). A
+    /// client's request is dropped if that instance died meanwhile.
+    Resend {
+        event: Box<Event>,
+        after_cut: bool,
+        /// No fault (a heal) is pending: the link stays cut, the retry changes nothing, and it
+        /// does not keep the run going.
+        futile: bool,
     },
     /// A produce request reaches a broker; it carries its batch.
     ProduceArrive {
@@ -391,6 +398,7 @@ impl Event {
             | Event::ConsumerFetchTimeout { .. }
             | Event::FollowerFetchTimeout { .. } => true,
             Event::FetchWaitExpired { .. } => true,
+            Event::Resend { futile, .. } => *futile,
             Event::FollowerFetchResponse { records, .. } => records.is_empty(),
             Event::ConsumerFetchResponse { records, offset, next_offset, error, .. } => {
                 records.is_empty() && next_offset <= offset && *error != Some(FetchError::OutOfRange)
@@ -399,10 +407,10 @@ impl Event {
         }
     }
 
-    /// Requests to a coordinator and their answers that the client retries until they get
-    /// through, so that a cut link delays them instead of losing them. (Not an auto-commit: an
-    /// async commit that fails is not retried; the next one tries again.)
-    pub fn is_retried_coordinator_traffic(&self) -> bool {
+    /// Requests from a client to its coordinator, and their answers, that the client retries
+    /// until they get through, so that a cut link delays them instead of losing them. (Not an
+    /// auto-commit: an async commit that fails is not retried; the next one tries again.)
+    pub fn is_retried_client_request(&self) -> bool {
         match self {
             Event::GroupArrive { request: GroupRequest::Commit { sync, .. }, .. }
             | Event::GroupResponse {
@@ -412,9 +420,7 @@ impl Event {
             Event::GroupArrive { .. }
             | Event::GroupResponse { .. }
             | Event::TxnArrive { .. }
-            | Event::TxnResponse { .. }
-            | Event::MarkerArrive { .. }
-            | Event::MarkerResponse { .. } => true,
+            | Event::TxnResponse { .. } => true,
             _ => false,
         }
     }
@@ -458,6 +464,8 @@ pub struct Queue {
     heap: BinaryHeap<Scheduled>,
     seq: u64,
     active: usize,
+    /// Fault events pending (a heal may be among them).
+    faults: usize,
 }
 
 impl Queue {
@@ -466,6 +474,9 @@ impl Queue {
         let idle = event.is_idle() || (idle_chain && event.is_poll());
         if !idle {
             self.active += 1;
+        }
+        if matches!(event, Event::Fault { .. }) {
+            self.faults += 1;
         }
         self.seq += 1;
         self.heap.push(Scheduled { time, seq: self.seq, idle, event });
@@ -477,7 +488,15 @@ impl Queue {
         if !s.idle {
             self.active -= 1;
         }
+        if matches!(s.event, Event::Fault { .. }) {
+            self.faults -= 1;
+        }
         Some((s.time, s.idle, s.event))
+    }
+
+    /// Whether any fault is still to fire (at a time, or after a crash or pause).
+    pub fn faults_pending(&self) -> bool {
+        self.faults > 0
     }
 
     pub fn peek_time(&self) -> Option<u64> {

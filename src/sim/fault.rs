@@ -162,7 +162,6 @@ impl Sim<'_> {
             FaultAction::Heal => {
                 self.world.cut.clear();
                 self.reconnect_controller();
-                self.release_parked();
                 self.group_links_changed();
             }
             FaultAction::RestartBroker(b) => self.restart_broker(b),
@@ -172,32 +171,49 @@ impl Sim<'_> {
         }
     }
 
-    /// Coordinator traffic that met a cut link gets through with its sender's first retry after
-    /// the heal: the first retry follows the request timeout; later ones need a new connection,
-    /// which gives up after socket.connection.setup.timeout.ms (10 s) while the link is cut.
-    /// (Each retry is a new connection: it does not queue behind what the client sent since.)
-    fn release_parked(&mut self) {
+    /// A message lost on a cut link. A client's coordinator request (or its answer) is sent
+    /// again when the client's request times out, and then, while the link stays cut, each time
+    /// a new connection gives up (socket.connection.setup.timeout.ms, 10 s), to wherever the
+    /// coordinator is then; a WriteTxnMarkers (or its answer) times out at the coordinator,
+    /// which sends the marker again to whoever leads the partition then. Other messages are
+    /// simply lost (their senders time out on their own).
+    pub(super) fn lost_on_cut(&mut self, event: Event) {
         const CONNECTION_SETUP_TIMEOUT_MS: u64 = 10_000;
-        let mut due = Vec::new();
-        for (sent, e) in std::mem::take(&mut self.world.parked) {
-            let timeout = match e {
-                Event::TxnArrive { producer, .. } | Event::TxnResponse { producer, .. } => {
-                    self.model.producers[producer as usize].request_timeout_ms
-                }
-                _ => super::consumer::REQUEST_TIMEOUT_MS,
-            };
-            let first = sent + timeout;
-            let at = if self.clock <= first {
-                first
-            } else {
-                first + (self.clock - first).div_ceil(CONNECTION_SETUP_TIMEOUT_MS) * CONNECTION_SETUP_TIMEOUT_MS
-            };
-            due.push((at, e));
+        // (Inter-broker requests: the broker's request.timeout.ms, 30 s.)
+        const BROKER_REQUEST_TIMEOUT_MS: u64 = 30_000;
+        match event {
+            Event::MarkerArrive { txn, partition, .. } | Event::MarkerResponse { txn, partition, .. } => {
+                let failed = Event::MarkerResponse { txn, partition, ok: false, from: None };
+                self.queue.push(self.clock + BROKER_REQUEST_TIMEOUT_MS, failed, false);
+            }
+            e if e.is_retried_client_request() => {
+                let timeout = match e {
+                    Event::TxnArrive { producer, .. } | Event::TxnResponse { producer, .. } => {
+                        self.model.producers[producer as usize].request_timeout_ms
+                    }
+                    _ => super::consumer::REQUEST_TIMEOUT_MS,
+                };
+                let delay = if self.resending_after_cut { CONNECTION_SETUP_TIMEOUT_MS } else { timeout };
+                let futile = !self.queue.faults_pending();
+                let retry = Event::Resend { event: Box::new(e), after_cut: true, futile };
+                self.queue.push(self.clock + delay, retry, false);
+            }
+            _ => {}
         }
-        due.sort_by_key(|(at, _)| *at);
-        for (at, e) in due {
-            let arrive = at + self.latency(false);
-            self.queue.push(arrive, e, false);
+    }
+
+    /// A request sent again (see [`Event::Resend`]): only by a client instance that still
+    /// lives; through the network as any message, to the coordinator of now.
+    pub(super) fn resend(&mut self, event: Event, after_cut: bool) {
+        let alive = match event {
+            Event::GroupArrive { consumer, inc, .. } => self.consumer_live(consumer, inc),
+            Event::TxnArrive { producer, inc, .. } => self.producer_live(producer, inc),
+            _ => true,
+        };
+        if alive {
+            self.resending_after_cut = after_cut;
+            self.send(event);
+            self.resending_after_cut = false;
         }
     }
 
@@ -266,12 +282,14 @@ impl Sim<'_> {
                 std::mem::take(&mut self.world.deferred).into_iter().partition(|(x, _)| *x == h);
             self.world.deferred = rest;
             if let Client::Consumer(k) = h {
-                // Heartbeats resume: a member not yet expired stays in the group.
+                // Heartbeats resume (if they get through): a member not yet expired stays in the
+                // group.
+                let cut = self.cut_from_group_coordinator(k);
                 let s = &self.world.consumers[k as usize];
                 let (g, inc) = (self.model.consumers[k as usize].group as usize, s.incarnation);
                 let group = &mut self.world.groups[g];
                 if let Some(m) = group.members.iter_mut().find(|m| m.consumer == k && m.inc == inc) {
-                    m.crashed = false;
+                    m.crashed = cut;
                 }
                 // Its JoinGroup was dropped with its expired membership: it joins again.
                 let answered = mine.iter().any(|(_, e)| matches!(e, Event::GroupResponse { .. }));

@@ -358,6 +358,10 @@ impl Sim<'_> {
             group.joining.retain(|j| *j != (c, inc));
         }
         if let Some(m) = group.members.iter_mut().find(|m| m.consumer == c && m.inc == inc) {
+            // (Already silent, e.g. cut off and now paused too: its session clock runs on.)
+            if m.crashed {
+                return;
+            }
             m.crashed = true;
             m.silent_since = now;
             let member = m.id;

@@ -10,8 +10,9 @@ use std::collections::BTreeSet;
 /// A client's metadata cache (Kafka's `Metadata` / `MetadataCache` on the client side).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Metadata {
-    /// The leader of each partition as the last MetadataResponse said (empty before the first).
-    pub leaders: Vec<Option<BrokerId>>,
+    /// The leader of each partition and its leader epoch, as the newest MetadataResponse said
+    /// (empty before the first).
+    pub leaders: Vec<(Option<BrokerId>, u32)>,
     /// Partitions whose leader an error proved wrong (InvalidMetadataException, a disconnect):
     /// the next look-up refreshes first.
     pub invalid: BTreeSet<PartitionIdx>,
@@ -26,15 +27,23 @@ pub struct Metadata {
 impl Sim<'_> {
     /// Whether broker `b` is cut off from the controller (no heartbeats, no metadata).
     pub(super) fn cut_from_controller(&self, b: BrokerId) -> bool {
-        self.world.broker(b).view.is_some()
+        !self.world.cut.is_empty() && self.world.cut.contains(&(Node::Broker(b), Node::Controller))
     }
 
     /// Who leads `part` as far as broker `b` knows. Cut off from the controller it still
     /// believes it leads what it led; where it follows, it is not modelled as stale.
     pub(super) fn believed_leader(&self, b: BrokerId, part: PartitionIdx) -> Option<BrokerId> {
+        self.believed(b, part).0
+    }
+
+    /// The leader of `part` and its epoch, as broker `b` knows them.
+    fn believed(&self, b: BrokerId, part: PartitionIdx) -> (Option<BrokerId>, u32) {
         match &self.world.broker(b).view {
-            Some(view) if view[part as usize].leader == Some(b) => Some(b),
-            _ => self.world.partitions[part as usize].leader,
+            Some(view) if view[part as usize].leader == Some(b) => (Some(b), view[part as usize].epoch),
+            _ => {
+                let p = &self.world.partitions[part as usize];
+                (p.leader, p.leader_epoch)
+            }
         }
     }
 
@@ -45,9 +54,17 @@ impl Sim<'_> {
         (view.leader == Some(b) && (p.leader != Some(b) || p.leader_epoch != view.epoch)).then_some(view)
     }
 
-    /// The broker cut off from the controller keeps the metadata it had.
-    pub(super) fn freeze_view(&mut self, b: BrokerId) {
-        if self.cut_from_controller(b) {
+    /// A broker that stops hearing from the controller (paused, or cut off) keeps the metadata
+    /// it had, until it hears again; and the controller fences it broker.session.timeout.ms
+    /// after its last heartbeat.
+    pub(super) fn stop_heartbeats(&mut self, b: BrokerId) {
+        if self.world.broker(b).silent_since.is_none() {
+            self.world.brokers[(b - 1) as usize].silent_since = Some(self.clock);
+            let inc = self.world.broker(b).incarnation;
+            let timeout = self.model.cluster.broker_session_timeout_ms;
+            self.queue.push(self.clock + timeout, super::event::Event::BrokerFenced { broker: b, inc }, false);
+        }
+        if self.world.broker(b).view.is_some() {
             return;
         }
         let view = self
@@ -56,9 +73,7 @@ impl Sim<'_> {
             .iter()
             .map(|p| LeaderView { leader: p.leader, epoch: p.leader_epoch, isr: p.isr })
             .collect();
-        let br = &mut self.world.brokers[(b - 1) as usize];
-        br.view = Some(view);
-        br.cut_at = self.clock;
+        self.world.brokers[(b - 1) as usize].view = Some(view);
     }
 
     fn metadata_max_age(&self, c: Client) -> u64 {
@@ -76,7 +91,7 @@ impl Sim<'_> {
         let now = self.clock;
         let m = self.world.metadata.entry(c).or_default();
         let fresh = m.refreshed_at.is_some_and(|t| now < t.saturating_add(max_age)) && !m.invalid.contains(&part);
-        let cached = m.leaders.get(part as usize).copied().flatten();
+        let cached = m.leaders.get(part as usize).and_then(|l| l.0);
         if !fresh || !cached.is_some_and(|b| self.world.broker(b).alive) {
             self.refresh_metadata(c);
         }
@@ -86,7 +101,7 @@ impl Sim<'_> {
     /// The cached leader of `part`, if it is up (no refresh).
     pub(super) fn cached_leader(&self, c: Client, part: PartitionIdx) -> Option<BrokerId> {
         let m = self.world.metadata.get(&c)?;
-        m.leaders.get(part as usize).copied().flatten().filter(|b| self.world.broker(*b).alive)
+        m.leaders.get(part as usize).and_then(|l| l.0).filter(|b| self.world.broker(*b).alive)
     }
 
     /// An error proved the cached leader of `part` wrong; `failed` is the broker whose
@@ -127,10 +142,15 @@ impl Sim<'_> {
             })
             .min_by_key(|b| load(*b));
         let Some(source) = source else { return };
-        let leaders =
-            (0..self.world.partitions.len() as PartitionIdx).map(|p| self.believed_leader(source, p)).collect();
+        let answer: Vec<(Option<BrokerId>, u32)> =
+            (0..self.world.partitions.len() as PartitionIdx).map(|p| self.believed(source, p)).collect();
         let m = self.world.metadata.get_mut(&c).expect("entry made above");
-        m.leaders = leaders;
+        // KIP-320: metadata older than what the client knows (a lower leader epoch, such as a
+        // deposed leader's own view) is ignored, partition by partition.
+        m.leaders = match m.leaders.len() {
+            0 => answer,
+            _ => answer.into_iter().zip(&m.leaders).map(|(new, old)| if new.1 < old.1 { *old } else { new }).collect(),
+        };
         m.invalid.clear();
         m.refreshed_at = Some(self.clock);
     }

@@ -90,6 +90,8 @@ pub struct Sim<'m> {
     pub trace: Trace,
     /// Whether the event being handled is idle (its follow-ups are idle too).
     idle: bool,
+    /// The message being sent is a retry after a cut link lost the previous attempt.
+    resending_after_cut: bool,
     points: Option<Vec<String>>,
 }
 
@@ -104,6 +106,7 @@ pub fn run(model: &Model, options: &Options) -> Run {
         rng: ChaCha8Rng::seed_from_u64(seed),
         trace: Trace::new(options.trace_limit),
         idle: false,
+        resending_after_cut: false,
         points: options.record_points.then(Vec::new),
     };
     sim.track("start");
@@ -176,8 +179,12 @@ impl Sim<'_> {
     }
 
     /// Whether a live consumer could read records it has not fetched yet, or a live follower is
-    /// behind its leader: only idle fetches would find them, so the run is not over.
+    /// behind its leader: only idle fetches would find them, so the run is not over. (Not over a
+    /// cut link: until a heal, which is an event of its own, nothing gets through.)
     fn data_waiting(&self) -> bool {
+        let cut = |a: Node, b: Node| {
+            !self.world.cut.is_empty() && self.world.cut.contains(&if a <= b { (a, b) } else { (b, a) })
+        };
         let consumers = self.world.consumers.iter().enumerate().any(|(c, s)| {
             s.phase == world::Phase::Polling
                 && s.positions.iter().any(|(p, pos)| {
@@ -187,13 +194,16 @@ impl Sim<'_> {
                     else {
                         return false;
                     };
+                    if cut(Node::Broker(r.broker), Node::Client(Client::Consumer(c as u32))) {
+                        return false;
+                    }
                     let limit =
                         if self.model.consumers[c].read_committed { r.last_stable_offset() } else { r.high_watermark };
                     limit > *pos + s.buffer.get(p).map_or(0, |b| b.len() as u64)
                 })
         });
         consumers
-            || self.world.partitions.iter().any(|part| {
+            || self.world.partitions.iter().enumerate().any(|(p, part)| {
                 let Some(leader) = part.leader_replica().filter(|r| self.world.broker(r.broker).alive) else {
                     return false;
                 };
@@ -201,6 +211,8 @@ impl Sim<'_> {
                     r.broker != leader.broker
                         && self.world.broker(r.broker).alive
                         && r.log_end_offset() < leader.log_end_offset()
+                        && !cut(Node::Broker(r.broker), Node::Broker(leader.broker))
+                        && self.believed_leader(r.broker, p as crate::model::PartitionIdx) != Some(r.broker)
                 })
             })
     }
@@ -229,11 +241,7 @@ impl Sim<'_> {
                     self.drain(producer);
                 }
             }
-            Event::TxnRetry { producer, inc, request } => {
-                if self.producer_live(producer, inc) {
-                    self.send(Event::TxnArrive { producer, inc, request });
-                }
-            }
+            Event::Resend { event, after_cut, .. } => self.resend(*event, after_cut),
             Event::ProduceArrive { producer, inc, req, broker, batch } => {
                 self.on_produce_arrive(producer, inc, req, broker, batch)
             }
@@ -299,9 +307,7 @@ impl Sim<'_> {
         if let Some((a, b)) = (!self.world.cut.is_empty()).then(|| self.endpoints(&event)).flatten() {
             let key = if a <= b { (a, b) } else { (b, a) };
             if self.world.cut.contains(&key) {
-                if event.is_retried_coordinator_traffic() {
-                    self.world.parked.push((self.clock, event));
-                }
+                self.lost_on_cut(event);
                 return;
             }
         }
@@ -428,9 +434,14 @@ mod txn_client;
 /// The client an event is handled by, if it is handled by a client.
 fn event_client(e: &Event) -> Option<Client> {
     Some(match *e {
+        // A client's own retry waits while it is frozen.
+        Event::Resend { ref event, .. } => match **event {
+            Event::GroupArrive { consumer, .. } => Client::Consumer(consumer),
+            Event::TxnArrive { producer, .. } => Client::Producer(producer),
+            _ => return None,
+        },
         Event::AppSend { producer, .. }
         | Event::SenderWake { producer, .. }
-        | Event::TxnRetry { producer, .. }
         | Event::ProduceResponse { producer, .. }
         | Event::RequestTimeout { producer, .. }
         | Event::BatchExpiry { producer, .. }

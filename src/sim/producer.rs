@@ -361,7 +361,7 @@ impl Sim<'_> {
                 let s = &mut self.world.producers[p as usize];
                 let Some(batch) = s.batches.remove(&flight.batch) else {
                     // (It expired in flight: the application was told it failed.)
-                    self.drain(p);
+                    self.expired_request_done(p);
                     return;
                 };
                 s.acked += batch.msgs.len() as u32;
@@ -422,8 +422,8 @@ impl Sim<'_> {
         let now = self.clock;
         let s = &mut self.world.producers[p as usize];
         let Some(batch) = s.batches.get_mut(&id) else {
-            // (It expired in flight; its slot is free now.)
-            self.drain(p);
+            // (It expired in flight.)
+            self.expired_request_done(p);
             return;
         };
         batch.last_error = Some(error.name());
@@ -449,10 +449,7 @@ impl Sim<'_> {
                 };
                 (sim.client_name(Client::Producer(p)), "error".into(), sim.values(b.msgs.iter().copied()), reason)
             });
-            self.world.producers[p as usize].txn.abortable = true;
-            self.drain(p);
-            self.try_end_txn(p);
-            self.processor_flushed(p);
+            self.batch_gave_up(p, b.attempts);
             return;
         }
         // Exponential backoff up to retry.backoff.max.ms (1000; KIP-580, Kafka 3.7).
@@ -554,8 +551,23 @@ impl Sim<'_> {
             };
             (sim.client_name(Client::Producer(p)), "error".into(), sim.values(b.msgs.iter().copied()), why)
         });
-        // A record of the transaction failed: commitTransaction can only abort now.
-        self.world.producers[p as usize].txn.abortable = true;
+        self.batch_gave_up(p, b.attempts);
+    }
+
+    /// A batch failed for good: a transaction holding it can only abort now, by bumping the
+    /// epoch if the batch had been sent (its sequence may or may not be in the log; KIP-360).
+    fn batch_gave_up(&mut self, p: u32, attempts: u32) {
+        let txn = &mut self.world.producers[p as usize].txn;
+        txn.abortable = true;
+        txn.bump_needed |= attempts > 0;
+        self.drain(p);
+        self.try_end_txn(p);
+        self.processor_flushed(p);
+    }
+
+    /// The request of a batch that expired in flight is answered or timed out: its slot is
+    /// free, and a transaction waiting for its requests to settle can end.
+    fn expired_request_done(&mut self, p: u32) {
         self.drain(p);
         self.try_end_txn(p);
         self.processor_flushed(p);

@@ -30,7 +30,7 @@ impl Sim<'_> {
                 "InitProducerId sent".into(),
             )
         });
-        self.txn_request(p, TxnRequest::InitProducerId);
+        self.txn_request(p, TxnRequest::InitProducerId { bump_from: None });
     }
 
     pub(super) fn on_txn_response(&mut self, p: u32, inc: u32, reply: TxnReply) {
@@ -39,6 +39,19 @@ impl Sim<'_> {
         }
         let name = self.client_name(Client::Producer(p));
         match reply {
+            TxnReply::Initialized { producer_id, epoch } if self.world.producers[p as usize].txn.end_sent => {
+                // abortTransaction() by an epoch bump (KIP-360): aborted, new epoch, sequences
+                // from 0.
+                let s = &mut self.world.producers[p as usize];
+                s.producer_epoch = epoch;
+                s.next_sequence.clear();
+                s.txn.bump_needed = false;
+                self.log(|_| {
+                    let what = format!("aborted; producer id {producer_id} now has epoch {epoch} (KIP-360)");
+                    (name.clone(), "abortTransaction()".into(), String::new(), what)
+                });
+                self.txn_ended(p, false);
+            }
             TxnReply::Initialized { producer_id, epoch } => {
                 let s = &mut self.world.producers[p as usize];
                 s.txn.retries = 0;
@@ -75,21 +88,11 @@ impl Sim<'_> {
                 self.drain(p);
             }
             TxnReply::Ended { commit } => {
-                let s = &mut self.world.producers[p as usize];
-                s.txn.retries = 0;
-                if let Some(t) = s.txn.current.take() {
-                    s.txn.done.insert(t);
-                }
-                s.txn.ending = None;
-                s.txn.end_sent = false;
-                s.txn.abortable = false;
-                s.txn.added.clear();
                 let what = if commit { "commitTransaction()" } else { "abortTransaction()" };
                 self.log(|_| {
                     (name, what.into(), String::new(), if commit { "committed".into() } else { "aborted".into() })
                 });
-                self.schedule_next_send(p);
-                self.processor_txn_ended(p, commit);
+                self.txn_ended(p, commit);
             }
             TxnReply::OffsetsAdded => self.processor_offsets_added(p),
             TxnReply::Err { error: TxnError::IllegalGeneration, .. } => {
@@ -116,9 +119,25 @@ impl Sim<'_> {
                     )
                 });
                 let inc = self.world.producers[p as usize].incarnation;
-                self.queue.push(self.clock + backoff, Event::TxnRetry { producer: p, inc, request }, false);
+                let event = Box::new(Event::TxnArrive { producer: p, inc, request });
+                self.queue.push(self.clock + backoff, Event::Resend { event, after_cut: false, futile: false }, false);
             }
         }
+    }
+
+    /// The transaction completed (committed, or aborted): the next one may begin.
+    fn txn_ended(&mut self, p: u32, commit: bool) {
+        let s = &mut self.world.producers[p as usize];
+        s.txn.retries = 0;
+        if let Some(t) = s.txn.current.take() {
+            s.txn.done.insert(t);
+        }
+        s.txn.ending = None;
+        s.txn.end_sent = false;
+        s.txn.abortable = false;
+        s.txn.added.clear();
+        self.schedule_next_send(p);
+        self.processor_txn_ended(p, commit);
     }
 
     /// beginTransaction, when `msg` is the first send of a transaction block.
@@ -181,6 +200,11 @@ impl Sim<'_> {
         s.txn.end_sent = true;
         s.txn.ending = Some(commit);
         let (producer_id, epoch) = (s.producer_id, s.producer_epoch);
+        if !commit && s.txn.bump_needed {
+            // KIP-360: a sequence number it cannot resolve; abort by bumping the epoch.
+            self.txn_request(p, TxnRequest::InitProducerId { bump_from: Some(epoch) });
+            return;
+        }
         self.txn_request(p, TxnRequest::EndTxn { producer_id, epoch, commit });
         if commit {
             self.processor_commit_requested(p);

@@ -54,9 +54,6 @@ pub struct World {
     /// Connections a lost request or ack stalled, by (producer, broker): nothing more gets
     /// through until the client's request timeout closes them.
     pub stalled: BTreeMap<(u32, BrokerId), Stall>,
-    /// Coordinator requests and answers (group, transaction, markers) that met a cut link, with
-    /// when they were sent: they arrive with the first retry after the network heals.
-    pub parked: Vec<(u64, crate::sim::event::Event)>,
     /// Each client's metadata cache (a processor's two halves are two clients).
     pub metadata: BTreeMap<Client, super::metadata::Metadata>,
 }
@@ -85,6 +82,9 @@ pub struct TxnMeta {
     pub epoch: u16,
     /// Whether InitProducerId has run once (the first gets epoch 0).
     pub initialized: bool,
+    /// The epoch a producer asked to bump from (KIP-360) while its abort completes: its retries
+    /// with that epoch are its own, not a zombie's.
+    pub bump_from: Option<u16>,
     pub state: TxnState,
     pub partitions: std::collections::BTreeSet<PartitionIdx>,
     pub started_at: u64,
@@ -145,16 +145,16 @@ pub struct Broker {
     pub fenced: bool,
     /// Frozen (`pause broker N`): it handles nothing and sends no heartbeats.
     pub paused: bool,
-    /// When it was last paused (the controller fences it broker.session.timeout.ms later).
-    pub paused_at: u64,
+    /// Since when no heartbeat of it reaches the controller (paused, or cut off from it): it
+    /// is fenced broker.session.timeout.ms later.
+    pub silent_since: Option<u64>,
     /// acks=all requests of partitions it stopped leading while paused or cut off from the
     /// controller: answered NotLeaderOrFollower when it wakes or reconnects.
     pub orphaned: Vec<PendingProduce>,
-    /// While cut off from the controller: the leaders, epochs and ISRs it last knew, by
-    /// partition. It keeps acting as the leader of the partitions it led.
+    /// While it hears nothing from the controller (paused, or cut off from it): the leaders,
+    /// epochs and ISRs it last knew, by partition. It keeps acting as the leader of the
+    /// partitions it led.
     pub view: Option<Vec<LeaderView>>,
-    /// When it was cut off from the controller (fenced broker.session.timeout.ms later).
-    pub cut_at: u64,
     /// Restarted while cut off from the controller: it cannot register, and starts when the
     /// network heals.
     pub registering: bool,
@@ -306,6 +306,9 @@ pub struct TxnClient {
     pub adding: std::collections::BTreeSet<PartitionIdx>,
     /// A newer instance fenced this one; it stops for good.
     pub fenced: bool,
+    /// A batch of the open transaction failed after it was sent: its sequence number may or may
+    /// not be in the log, so the abort bumps the epoch (KIP-360) to start sequences afresh.
+    pub bump_needed: bool,
     /// Transaction blocks whose commit (or abort) completed.
     pub done: std::collections::BTreeSet<u32>,
     /// Consecutive retriable coordinator errors (for the exponential backoff).
@@ -427,10 +430,9 @@ impl World {
                     incarnation: 0,
                     fenced: false,
                     paused: false,
-                    paused_at: 0,
+                    silent_since: None,
                     orphaned: Vec::new(),
                     view: None,
-                    cut_at: 0,
                     registering: false,
                 })
                 .collect(),
@@ -484,7 +486,6 @@ impl World {
             deferred_at_broker: Vec::new(),
             stalled: BTreeMap::new(),
             metadata: BTreeMap::new(),
-            parked: Vec::new(),
             txns: {
                 let mut ids: Vec<&String> =
                     model.producers.iter().filter_map(|p| p.transactional_id.as_ref()).collect();
@@ -496,6 +497,7 @@ impl World {
                         producer_id: 0,
                         epoch: 0,
                         initialized: false,
+                        bump_from: None,
                         state: TxnState::Empty,
                         partitions: Default::default(),
                         started_at: 0,
