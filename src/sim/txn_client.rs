@@ -80,6 +80,7 @@ impl Sim<'_> {
             }
             TxnReply::Added { partitions } => {
                 let s = &mut self.world.producers[p as usize];
+                s.txn.started = true;
                 s.txn.retries = 0;
                 for part in &partitions {
                     s.txn.adding.remove(part);
@@ -94,7 +95,10 @@ impl Sim<'_> {
                 });
                 self.txn_ended(p, commit);
             }
-            TxnReply::OffsetsAdded => self.processor_offsets_added(p),
+            TxnReply::OffsetsAdded => {
+                self.world.producers[p as usize].txn.started = true;
+                self.processor_offsets_added(p);
+            }
             TxnReply::Err { error: TxnError::IllegalGeneration, .. } => {
                 // CommitFailedException: the group moved on; the transaction can only abort.
                 let why = "failed: ILLEGAL_GENERATION (CommitFailedException); aborting";
@@ -135,6 +139,7 @@ impl Sim<'_> {
         s.txn.ending = None;
         s.txn.end_sent = false;
         s.txn.abortable = false;
+        s.txn.started = false;
         s.txn.added.clear();
         self.schedule_next_send(p);
         self.processor_txn_ended(p, commit);
@@ -197,6 +202,18 @@ impl Sim<'_> {
             });
         }
         let s = &mut self.world.producers[p as usize];
+        if !s.txn.started && s.txn.adding.is_empty() {
+            // Nothing of it reached the coordinator: TransactionManager completes it locally,
+            // without EndTxn.
+            let what = if commit { "commitTransaction()" } else { "abortTransaction()" };
+            let how = if commit { "committed" } else { "aborted" };
+            self.log(|sim| {
+                let why = format!("{how} locally: the coordinator never heard of it (no EndTxn)");
+                (sim.client_name(Client::Producer(p)), what.into(), String::new(), why)
+            });
+            self.txn_ended(p, commit);
+            return;
+        }
         s.txn.end_sent = true;
         s.txn.ending = Some(commit);
         let (producer_id, epoch) = (s.producer_id, s.producer_epoch);

@@ -309,6 +309,8 @@ pub struct TxnClient {
     /// A batch of the open transaction failed after it was sent: its sequence number may or may
     /// not be in the log, so the abort bumps the epoch (KIP-360) to start sequences afresh.
     pub bump_needed: bool,
+    /// The coordinator knows of the open transaction (a partition or offsets were added).
+    pub started: bool,
     /// Transaction blocks whose commit (or abort) completed.
     pub done: std::collections::BTreeSet<u32>,
     /// Consecutive retriable coordinator errors (for the exponential backoff).
