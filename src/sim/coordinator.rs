@@ -87,16 +87,9 @@ impl Sim<'_> {
 
     fn init_producer_id(&mut self, t: u32, bump_from: Option<u16>) -> Result<TxnReply, TxnError> {
         let meta = &self.world.txns[t as usize];
-        if let Some(e) = bump_from {
-            // KIP-360: only the current producer (or its retry) may bump its own epoch.
-            if e != meta.epoch && meta.bump_from != Some(e) {
-                return Err(TxnError::ProducerFenced);
-            }
-            if meta.state == TxnState::Ongoing {
-                self.world.txns[t as usize].bump_from = Some(e);
-                self.fence_and_abort(t, "aborted: the producer bumped its epoch (KIP-360)");
-                return Err(TxnError::Concurrent);
-            }
+        // KIP-360: only the current producer may bump its own epoch (after its abort completed).
+        if bump_from.is_some_and(|e| e != meta.epoch) {
+            return Err(TxnError::ProducerFenced);
         }
         match meta.state {
             TxnState::Ongoing => {
@@ -119,7 +112,6 @@ impl Sim<'_> {
                 }
                 let meta = &mut self.world.txns[t as usize];
                 meta.state = TxnState::Empty;
-                meta.bump_from = None;
                 Ok(TxnReply::Initialized { producer_id: meta.producer_id, epoch: meta.epoch })
             }
         }

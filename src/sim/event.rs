@@ -464,7 +464,8 @@ pub struct Queue {
     heap: BinaryHeap<Scheduled>,
     seq: u64,
     active: usize,
-    /// Fault events pending (a heal may be among them).
+    /// Pending events that may change where a request goes or whether it gets through: faults
+    /// (a heal may be among them) and fences (which move leaders and coordinators).
     faults: usize,
 }
 
@@ -475,7 +476,7 @@ impl Queue {
         if !idle {
             self.active += 1;
         }
-        if matches!(event, Event::Fault { .. }) {
+        if matches!(event, Event::Fault { .. } | Event::BrokerFenced { .. }) {
             self.faults += 1;
         }
         self.seq += 1;
@@ -488,13 +489,14 @@ impl Queue {
         if !s.idle {
             self.active -= 1;
         }
-        if matches!(s.event, Event::Fault { .. }) {
+        if matches!(s.event, Event::Fault { .. } | Event::BrokerFenced { .. }) {
             self.faults -= 1;
         }
         Some((s.time, s.idle, s.event))
     }
 
-    /// Whether any fault is still to fire (at a time, or after a crash or pause).
+    /// Whether a fault is still to fire (at a time, or after a crash or pause) or a fence to
+    /// happen: until then a cut link or a lost route may yet change.
     pub fn faults_pending(&self) -> bool {
         self.faults > 0
     }

@@ -233,12 +233,18 @@ impl Sim<'_> {
             // An idempotent producer retries a partition's batches strictly in sequence
             // order, one at a time, so the broker never sees a gap; and sends nothing more to a
             // partition while a request of a batch that expired in flight is still out (its
-            // sequence is unresolved: TransactionManager.hasUnresolvedSequence).
-            if cfg.enable_idempotence
-                && s.in_flight
+            // sequence is unresolved: TransactionManager.hasUnresolvedSequence), nor starts the
+            // new epoch's sequences there while batches of the old epoch are unfinished (after a
+            // bump for another partition, KIP-360).
+            let unresolved = s
+                .in_flight
+                .values()
+                .any(|f| f.partition == part && (batch.attempts > 0 || !s.batches.contains_key(&f.batch)));
+            let old_epoch_pending = batch.base_sequence < 0
+                && s.batches
                     .values()
-                    .any(|f| f.partition == part && (batch.attempts > 0 || !s.batches.contains_key(&f.batch)))
-            {
+                    .any(|x| x.partition == part && x.base_sequence >= 0 && x.epoch != s.producer_epoch);
+            if cfg.enable_idempotence && (unresolved || old_epoch_pending) {
                 break;
             }
             self.world.producers[p as usize].queues.get_mut(&part).expect("queue").pop_front();
@@ -253,12 +259,17 @@ impl Sim<'_> {
         let batch = s.batches.get_mut(&id).expect("batch");
         batch.attempts += 1;
         let attempt = batch.attempts;
-        // A sequence number belongs to an epoch: after an epoch bump the batch is renumbered.
-        if cfg.enable_idempotence && (batch.base_sequence < 0 || batch.epoch != s.producer_epoch) {
-            let next = s.next_sequence.entry(batch.partition).or_insert(0);
-            batch.base_sequence = *next;
-            batch.epoch = s.producer_epoch;
-            *next += batch.msgs.len() as i32;
+        // A batch keeps the epoch and sequence it was first sent with (a retry must be
+        // recognizable as one); a partition's sequences start at 0 in each new epoch.
+        if cfg.enable_idempotence && batch.base_sequence < 0 {
+            let epoch = s.producer_epoch;
+            let next = s.next_sequence.entry(batch.partition).or_insert((epoch, 0));
+            if next.0 != epoch {
+                *next = (epoch, 0);
+            }
+            batch.base_sequence = next.1;
+            batch.epoch = epoch;
+            next.1 += batch.msgs.len() as i32;
         }
         if attempt > 1 {
             s.retries += 1;
@@ -317,7 +328,7 @@ impl Sim<'_> {
             partition: b.partition,
             msgs,
             producer_id: s.producer_id,
-            producer_epoch: s.producer_epoch,
+            producer_epoch: if b.base_sequence >= 0 { b.epoch } else { s.producer_epoch },
             base_sequence: b.base_sequence,
             acks: cfg.acks,
             transactional: cfg.transactional_id.is_some(),
@@ -618,9 +629,14 @@ impl Sim<'_> {
         if earlier_in_flight || earlier_queued {
             return;
         }
+        // The refused partition's batches are numbered afresh in the new epoch; other
+        // partitions' batches finish in the old one (KAFKA-8805).
         let s = &mut self.world.producers[p as usize];
         s.producer_epoch += 1;
-        s.next_sequence.clear();
+        s.next_sequence.remove(&part);
+        for x in s.batches.values_mut().filter(|x| x.partition == part) {
+            x.base_sequence = -1;
+        }
         let epoch = s.producer_epoch;
         self.log(|sim| {
             (

@@ -47,8 +47,8 @@ impl Sim<'_> {
                 s.next_sequence.clear();
                 s.txn.bump_needed = false;
                 self.log(|_| {
-                    let what = format!("aborted; producer id {producer_id} now has epoch {epoch} (KIP-360)");
-                    (name.clone(), "abortTransaction()".into(), String::new(), what)
+                    let what = format!("producer id {producer_id} now has epoch {epoch}; sequences restart at 0");
+                    (name.clone(), "bump epoch".into(), String::new(), what)
                 });
                 self.txn_ended(p, false);
             }
@@ -80,6 +80,10 @@ impl Sim<'_> {
             }
             TxnReply::Added { partitions } => {
                 let s = &mut self.world.producers[p as usize];
+                // (An answer for a transaction that already ended is stale.)
+                if !partitions.iter().any(|part| s.txn.adding.contains(part)) {
+                    return;
+                }
                 s.txn.started = true;
                 s.txn.retries = 0;
                 for part in &partitions {
@@ -87,9 +91,22 @@ impl Sim<'_> {
                     s.txn.added.insert(*part);
                 }
                 self.drain(p);
+                // EndTxn waits for AddPartitionsToTxn (TransactionManager sends one request at a
+                // time, in priority order).
+                self.try_end_txn(p);
             }
             TxnReply::Ended { commit } => {
                 let what = if commit { "commitTransaction()" } else { "abortTransaction()" };
+                let s = &self.world.producers[p as usize];
+                if !commit && s.txn.bump_needed {
+                    // KIP-360: a sequence number it cannot resolve: after the abort, the producer
+                    // bumps its epoch (InitProducerId with its current one) and restarts its
+                    // sequences; the transaction ends when the new epoch arrives.
+                    let epoch = s.producer_epoch;
+                    self.log(|_| (name, what.into(), String::new(), "aborted; bumping the epoch (KIP-360)".into()));
+                    self.txn_request(p, TxnRequest::InitProducerId { bump_from: Some(epoch) });
+                    return;
+                }
                 self.log(|_| {
                     (name, what.into(), String::new(), if commit { "committed".into() } else { "aborted".into() })
                 });
@@ -103,7 +120,11 @@ impl Sim<'_> {
                 // CommitFailedException: the group moved on; the transaction can only abort.
                 let why = "failed: ILLEGAL_GENERATION (CommitFailedException); aborting";
                 self.log(|_| (name, "sendOffsetsToTransaction()".into(), String::new(), why.into()));
-                self.world.producers[p as usize].txn.abortable = true;
+                // AddOffsetsToTxn went through (the coordinator has the transaction open); the
+                // TxnOffsetCommit was refused.
+                let txn = &mut self.world.producers[p as usize].txn;
+                txn.abortable = true;
+                txn.started = true;
                 self.processor_offsets_added(p);
             }
             TxnReply::Err { error: TxnError::ProducerFenced, .. } => self.producer_fenced(p, "ProducerFencedException"),
@@ -141,6 +162,7 @@ impl Sim<'_> {
         s.txn.abortable = false;
         s.txn.started = false;
         s.txn.added.clear();
+        s.txn.adding.clear();
         self.schedule_next_send(p);
         self.processor_txn_ended(p, commit);
     }
@@ -185,7 +207,7 @@ impl Sim<'_> {
     pub(super) fn try_end_txn(&mut self, p: u32) {
         let s = &self.world.producers[p as usize];
         let Some(mut commit) = s.txn.ending else { return };
-        if s.txn.end_sent || !s.batches.is_empty() || !s.in_flight.is_empty() {
+        if s.txn.end_sent || !s.batches.is_empty() || !s.in_flight.is_empty() || !s.txn.adding.is_empty() {
             return;
         }
         if commit && s.txn.abortable {
@@ -217,11 +239,6 @@ impl Sim<'_> {
         s.txn.end_sent = true;
         s.txn.ending = Some(commit);
         let (producer_id, epoch) = (s.producer_id, s.producer_epoch);
-        if !commit && s.txn.bump_needed {
-            // KIP-360: a sequence number it cannot resolve; abort by bumping the epoch.
-            self.txn_request(p, TxnRequest::InitProducerId { bump_from: Some(epoch) });
-            return;
-        }
         self.txn_request(p, TxnRequest::EndTxn { producer_id, epoch, commit });
         if commit {
             self.processor_commit_requested(p);

@@ -82,9 +82,6 @@ pub struct TxnMeta {
     pub epoch: u16,
     /// Whether InitProducerId has run once (the first gets epoch 0).
     pub initialized: bool,
-    /// The epoch a producer asked to bump from (KIP-360) while its abort completes: its retries
-    /// with that epoch are its own, not a zombie's.
-    pub bump_from: Option<u16>,
     pub state: TxnState,
     pub partitions: std::collections::BTreeSet<PartitionIdx>,
     pub started_at: u64,
@@ -273,7 +270,8 @@ pub struct Producer {
     pub resend: VecDeque<MsgId>,
     /// How many `send()` calls returned (for `after send N`).
     pub sends_done: u32,
-    pub next_sequence: BTreeMap<PartitionIdx, i32>,
+    /// Per partition: the epoch its sequence numbers belong to, and the next one.
+    pub next_sequence: BTreeMap<PartitionIdx, (u16, i32)>,
     pub queues: BTreeMap<PartitionIdx, VecDeque<u32>>,
     pub batches: BTreeMap<u32, Batch>,
     pub next_batch: u32,
@@ -499,7 +497,6 @@ impl World {
                         producer_id: 0,
                         epoch: 0,
                         initialized: false,
-                        bump_from: None,
                         state: TxnState::Empty,
                         partitions: Default::default(),
                         started_at: 0,
