@@ -136,8 +136,12 @@ impl Sim<'_> {
                     let what = format!("COORDINATOR_NOT_AVAILABLE: its broker is down; retry in {backoff} ms");
                     (sim.cname(c), "group request".into(), String::new(), what)
                 });
-                let event = Box::new(Event::GroupArrive { consumer: c, inc, request });
-                self.queue.push(self.clock + backoff, Event::Resend { event, after_cut: false, futile: false }, false);
+                self.schedule_resend(
+                    self.clock + backoff,
+                    Event::GroupArrive { consumer: c, inc, request },
+                    false,
+                    false,
+                );
             }
             GroupReply::Unstable { generation } => {
                 self.log(|sim| {
@@ -148,16 +152,8 @@ impl Sim<'_> {
                         "UNSTABLE_OFFSET_COMMIT: a transaction holds offsets here; retry in 100 ms".into(),
                     )
                 });
-                let event = Box::new(Event::GroupArrive {
-                    consumer: c,
-                    inc,
-                    request: GroupRequest::OffsetFetch { generation },
-                });
-                self.queue.push(
-                    self.clock + FETCH_RETRY_MS,
-                    Event::Resend { event, after_cut: false, futile: false },
-                    false,
-                );
+                let event = Event::GroupArrive { consumer: c, inc, request: GroupRequest::OffsetFetch { generation } };
+                self.schedule_resend(self.clock + FETCH_RETRY_MS, event, false, false);
             }
             GroupReply::Committed { offsets, sync } => {
                 let s = &mut self.world.consumers[c as usize];
@@ -669,6 +665,7 @@ impl Sim<'_> {
     pub(super) fn crash_consumer(&mut self, c: u32) {
         self.world.metadata.remove(&Client::Consumer(c));
         let s = &mut self.world.consumers[c as usize];
+        s.join_retrying = false;
         let inc = s.incarnation;
         s.phase = Phase::Down;
         s.incarnation += 1;

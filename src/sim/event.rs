@@ -197,6 +197,10 @@ pub enum Event {
         /// No fault (a heal) is pending: the link stays cut, the retry changes nothing, and it
         /// does not keep the run going.
         futile: bool,
+        /// The first copy waits unread at a frozen broker: the client's timeout closes that
+        /// connection, so it is dropped there (and if the broker already read it, nothing is
+        /// sent again).
+        reclaim: bool,
     },
     /// A produce request reaches a broker; it carries its batch.
     ProduceArrive {

@@ -187,24 +187,59 @@ impl Sim<'_> {
                 self.queue.push(self.clock + BROKER_REQUEST_TIMEOUT_MS, failed, false);
             }
             e if e.is_retried_client_request() => {
-                let timeout = match e {
-                    Event::TxnArrive { producer, .. } | Event::TxnResponse { producer, .. } => {
-                        self.model.producers[producer as usize].request_timeout_ms
-                    }
-                    _ => super::consumer::REQUEST_TIMEOUT_MS,
+                let delay = if self.resending_after_cut {
+                    CONNECTION_SETUP_TIMEOUT_MS
+                } else {
+                    self.client_request_timeout(&e)
                 };
-                let delay = if self.resending_after_cut { CONNECTION_SETUP_TIMEOUT_MS } else { timeout };
-                let futile = !self.queue.faults_pending();
-                let retry = Event::Resend { event: Box::new(e), after_cut: true, futile };
-                self.queue.push(self.clock + delay, retry, false);
+                self.schedule_resend(self.clock + delay, e, true, false);
             }
             _ => {}
         }
     }
 
+    /// `request.timeout.ms` of the client that sent (or awaits) a coordinator request.
+    pub(super) fn client_request_timeout(&self, e: &Event) -> u64 {
+        match *e {
+            Event::TxnArrive { producer, .. } | Event::TxnResponse { producer, .. } => {
+                self.model.producers[producer as usize].request_timeout_ms
+            }
+            _ => super::consumer::REQUEST_TIMEOUT_MS,
+        }
+    }
+
+    /// A client's coordinator request reached a frozen broker: it waits there unread; the
+    /// client's request timeout will close the connection and send it again.
+    pub(super) fn request_waits_at_frozen_broker(&mut self, event: &Event) {
+        if matches!(event, Event::GroupArrive { .. } | Event::TxnArrive { .. }) && event.is_retried_client_request() {
+            let at = self.clock + self.client_request_timeout(event);
+            self.schedule_resend(at, event.clone(), false, true);
+        }
+    }
+
+    /// Schedules `event` to be sent again at `at` (see [`Event::Resend`]); a JoinGroup's
+    /// consumer remembers that one is on its way.
+    pub(super) fn schedule_resend(&mut self, at: u64, event: Event, after_cut: bool, reclaim: bool) {
+        if let Event::GroupArrive { consumer, inc, request: super::event::GroupRequest::Join { .. } } = event {
+            let s = &mut self.world.consumers[consumer as usize];
+            if s.incarnation == inc {
+                s.join_retrying = true;
+            }
+        }
+        let futile = after_cut && !self.queue.faults_pending();
+        self.queue.push(at, Event::Resend { event: Box::new(event), after_cut, futile, reclaim }, false);
+    }
+
     /// A request sent again (see [`Event::Resend`]): only by a client instance that still
     /// lives; through the network as any message, to the coordinator of now.
-    pub(super) fn resend(&mut self, event: Event, after_cut: bool) {
+    pub(super) fn resend(&mut self, event: Event, after_cut: bool, reclaim: bool) {
+        if reclaim {
+            let Some(i) = self.world.deferred_at_broker.iter().position(|(_, e)| *e == event) else {
+                // The broker woke and read it meanwhile: its answer is on the way.
+                return;
+            };
+            self.world.deferred_at_broker.remove(i);
+        }
         let alive = match event {
             Event::GroupArrive { consumer, inc, .. } => self.consumer_live(consumer, inc),
             Event::TxnArrive { producer, inc, .. } => self.producer_live(producer, inc),
@@ -291,9 +326,12 @@ impl Sim<'_> {
                 if let Some(m) = group.members.iter_mut().find(|m| m.consumer == k && m.inc == inc) {
                     m.crashed = cut;
                 }
-                // Its JoinGroup was dropped with its expired membership: it joins again.
+                // Its JoinGroup was dropped with its expired membership: it joins again (unless
+                // one is still on its way).
                 let answered = mine.iter().any(|(_, e)| matches!(e, Event::GroupResponse { .. }));
-                if s.phase == super::world::Phase::Joining && !answered && !group.joining.contains(&(k, inc)) {
+                let coming = s.join_retrying;
+                if s.phase == super::world::Phase::Joining && !answered && !coming && !group.joining.contains(&(k, inc))
+                {
                     if !group.members.iter().any(|m| m.consumer == k && m.inc == inc) {
                         self.world.consumers[k as usize].member = None;
                     }

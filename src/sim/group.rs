@@ -18,6 +18,9 @@ impl Sim<'_> {
         }
         match request {
             GroupRequest::Join { offsets } => {
+                if self.world.consumers[c as usize].incarnation == inc {
+                    self.world.consumers[c as usize].join_retrying = false;
+                }
                 let group = &mut self.world.groups[g];
                 // (A member that went silent after sending it is still the same member.)
                 if group.members.iter().any(|m| m.consumer == c && m.inc == inc) {

@@ -231,6 +231,7 @@ impl Sim<'_> {
         if let Some(b) =
             any_paused.then(|| self.event_broker(&event)).flatten().filter(|b| self.world.broker(*b).paused)
         {
+            self.request_waits_at_frozen_broker(&event);
             self.world.deferred_at_broker.push((b, event));
             return;
         }
@@ -241,7 +242,7 @@ impl Sim<'_> {
                     self.drain(producer);
                 }
             }
-            Event::Resend { event, after_cut, .. } => self.resend(*event, after_cut),
+            Event::Resend { event, after_cut, reclaim, .. } => self.resend(*event, after_cut, reclaim),
             Event::ProduceArrive { producer, inc, req, broker, batch } => {
                 self.on_produce_arrive(producer, inc, req, broker, batch)
             }

@@ -144,8 +144,12 @@ impl Sim<'_> {
                     )
                 });
                 let inc = self.world.producers[p as usize].incarnation;
-                let event = Box::new(Event::TxnArrive { producer: p, inc, request });
-                self.queue.push(self.clock + backoff, Event::Resend { event, after_cut: false, futile: false }, false);
+                self.schedule_resend(
+                    self.clock + backoff,
+                    Event::TxnArrive { producer: p, inc, request },
+                    false,
+                    false,
+                );
             }
         }
     }

@@ -364,6 +364,9 @@ pub struct Consumer {
     pub commits: u32,
     /// Group requests refused in a row for want of a coordinator (for the backoff).
     pub coordinator_retries: u32,
+    /// Its JoinGroup has not reached the coordinator yet and will be sent again (a lost or
+    /// refused attempt): nothing else needs to send one.
+    pub join_retrying: bool,
     /// An exactly-once processor's sendOffsetsToTransaction calls and EndTxn(COMMIT) requests.
     pub offsets_sent: u32,
     pub commit_requests: u32,
@@ -585,6 +588,7 @@ impl Consumer {
             polls: 0,
             commits: 0,
             coordinator_retries: 0,
+            join_retrying: false,
             offsets_sent: 0,
             commit_requests: 0,
             last_auto_commit: 0,
