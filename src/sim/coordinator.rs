@@ -245,12 +245,20 @@ impl Sim<'_> {
         let (producer_id, epoch, commit) = (meta.producer_id, meta.marker_epoch, meta.state == TxnState::PrepareCommit);
         match self.world.partitions[p as usize].leader.filter(|b| self.world.broker(*b).alive) {
             Some(broker) => self.send(Event::MarkerArrive { txn: t, partition: p, broker, producer_id, epoch, commit }),
-            None => self.queue.push(
-                self.clock + MARKER_RETRY_MS,
-                Event::MarkerResponse { txn: t, partition: p, ok: false, from: None },
-                false,
-            ),
+            None => self.retry_marker(t, p, MARKER_RETRY_MS),
         }
+    }
+
+    /// The coordinator tries the marker again after `delay` (as a failed attempt's answer). With
+    /// nothing pending that could bring back a leader or a link, the retries go on idle: they
+    /// do not keep the run going.
+    pub(super) fn retry_marker(&mut self, t: u32, p: PartitionIdx, delay: u64) {
+        let failed = Event::MarkerResponse { txn: t, partition: p, ok: false, from: None };
+        let event = match self.queue.faults_pending() {
+            true => failed,
+            false => Event::Resend { event: Box::new(failed), after_cut: false, futile: true, reclaim: false },
+        };
+        self.queue.push(self.clock + delay, event, false);
     }
 
     /// A partition leader appends the control record (WriteTxnMarkers).
@@ -309,11 +317,7 @@ impl Sim<'_> {
             if self.coordinator_broker(t).is_some() {
                 self.send_marker(t, p);
             } else {
-                self.queue.push(
-                    self.clock + MARKER_RETRY_MS,
-                    Event::MarkerResponse { txn: t, partition: p, ok: false, from: None },
-                    false,
-                );
+                self.retry_marker(t, p, MARKER_RETRY_MS);
             }
             return;
         }

@@ -183,8 +183,7 @@ impl Sim<'_> {
         const BROKER_REQUEST_TIMEOUT_MS: u64 = 30_000;
         match event {
             Event::MarkerArrive { txn, partition, .. } | Event::MarkerResponse { txn, partition, .. } => {
-                let failed = Event::MarkerResponse { txn, partition, ok: false, from: None };
-                self.queue.push(self.clock + BROKER_REQUEST_TIMEOUT_MS, failed, false);
+                self.retry_marker(txn, partition, BROKER_REQUEST_TIMEOUT_MS);
             }
             e if e.is_retried_client_request() => {
                 let delay = if self.resending_after_cut {

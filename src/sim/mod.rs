@@ -194,7 +194,10 @@ impl Sim<'_> {
                     else {
                         return false;
                     };
-                    if cut(Node::Broker(r.broker), Node::Client(Client::Consumer(c as u32))) {
+                    // (Nor for a frozen consumer: it fetches nothing until it wakes.)
+                    if cut(Node::Broker(r.broker), Node::Client(Client::Consumer(c as u32)))
+                        || self.world.paused.contains(&Client::Consumer(c as u32))
+                    {
                         return false;
                     }
                     let limit =
@@ -212,6 +215,7 @@ impl Sim<'_> {
                         && self.world.broker(r.broker).alive
                         && r.log_end_offset() < leader.log_end_offset()
                         && !cut(Node::Broker(r.broker), Node::Broker(leader.broker))
+                        && !self.world.broker(r.broker).paused
                         && self.believed_leader(r.broker, p as crate::model::PartitionIdx) != Some(r.broker)
                 })
             })
