@@ -12,6 +12,8 @@ pub(super) enum Happened {
     Processed { consumer: u32, msg: MsgId },
 }
 
+/// An inter-broker request's timeout (the broker's `request.timeout.ms`, 30000).
+const BROKER_REQUEST_TIMEOUT_MS: u64 = 30_000;
 impl Sim<'_> {
     /// The client reached `at`; crashes it if a fault waits there. Returns whether it crashed.
     pub(super) fn point(&mut self, client: Client, at: ClientPoint) -> bool {
@@ -179,8 +181,6 @@ impl Sim<'_> {
     /// simply lost (their senders time out on their own).
     pub(super) fn lost_on_cut(&mut self, event: Event) {
         const CONNECTION_SETUP_TIMEOUT_MS: u64 = 10_000;
-        // (Inter-broker requests: the broker's request.timeout.ms, 30 s.)
-        const BROKER_REQUEST_TIMEOUT_MS: u64 = 30_000;
         match event {
             Event::MarkerArrive { txn, partition, .. } | Event::MarkerResponse { txn, partition, .. } => {
                 self.retry_marker(txn, partition, BROKER_REQUEST_TIMEOUT_MS);
@@ -210,6 +210,12 @@ impl Sim<'_> {
     /// A client's coordinator request reached a frozen broker: it waits there unread; the
     /// client's request timeout will close the connection and send it again.
     pub(super) fn request_waits_at_frozen_broker(&mut self, event: &Event) {
+        if let Event::MarkerArrive { txn, partition, .. } = *event {
+            // The coordinator's WriteTxnMarkers times out (30 s) and goes to whoever leads then
+            // (if the frozen broker wakes first and writes it, the retry finds nothing to do).
+            self.retry_marker(txn, partition, BROKER_REQUEST_TIMEOUT_MS);
+            return;
+        }
         if matches!(event, Event::GroupArrive { .. } | Event::TxnArrive { .. }) && event.is_retried_client_request() {
             let at = self.clock + self.client_request_timeout(event);
             self.schedule_resend(at, event.clone(), false, true);

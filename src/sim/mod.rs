@@ -173,7 +173,8 @@ impl Sim<'_> {
     /// Whether a live producer still holds a batch, or a transaction is open (their timers may
     /// still fail, retry or abort them).
     fn busy(&self) -> bool {
-        self.world.producers.iter().any(|p| p.alive && !p.batches.is_empty())
+        // (A request whose batch expired in flight still holds up its producer's transaction.)
+        self.world.producers.iter().any(|p| p.alive && (!p.batches.is_empty() || !p.in_flight.is_empty()))
             || self.world.txns.iter().any(|t| t.state == world::TxnState::Ongoing)
             || self.data_waiting()
     }

@@ -24,6 +24,7 @@ impl Sim<'_> {
         let s = &mut self.world.producers[p as usize];
         s.alive = true;
         s.next_sequence.clear();
+        s.sequence_reset.clear();
         if cfg.transactional_id.is_some() {
             // The application calls initTransactions() when it starts sending (a processor:
             // when it starts); the producer id and epoch come from the coordinator.
@@ -240,10 +241,14 @@ impl Sim<'_> {
                 .in_flight
                 .values()
                 .any(|f| f.partition == part && (batch.attempts > 0 || !s.batches.contains_key(&f.batch)));
-            let old_epoch_pending = batch.base_sequence < 0
-                && s.batches
-                    .values()
-                    .any(|x| x.partition == part && x.base_sequence >= 0 && x.epoch != s.producer_epoch);
+            // (A batch to be numbered in the new epoch also waits for every request of the
+            // partition from an older epoch: TransactionManager.maybeUpdateProducerIdAndEpoch.)
+            let renumber = batch.base_sequence < 0 || s.sequence_reset.get(&part).is_some_and(|e| batch.epoch < *e);
+            let old_epoch_pending = renumber
+                && (s.batches.values().any(|x| x.partition == part && s.keeps_old_epoch(x))
+                    || s.in_flight.values().any(|f| {
+                        f.partition == part && s.batches.get(&f.batch).is_some_and(|x| x.epoch < s.producer_epoch)
+                    }));
             if cfg.enable_idempotence && (unresolved || old_epoch_pending) {
                 break;
             }
@@ -261,7 +266,8 @@ impl Sim<'_> {
         let attempt = batch.attempts;
         // A batch keeps the epoch and sequence it was first sent with (a retry must be
         // recognizable as one); a partition's sequences start at 0 in each new epoch.
-        if cfg.enable_idempotence && batch.base_sequence < 0 {
+        let reset = s.sequence_reset.get(&batch.partition).is_some_and(|e| batch.epoch < *e);
+        if cfg.enable_idempotence && (batch.base_sequence < 0 || reset) {
             let epoch = s.producer_epoch;
             let next = s.next_sequence.entry(batch.partition).or_insert((epoch, 0));
             if next.0 != epoch {
@@ -469,12 +475,11 @@ impl Sim<'_> {
             .saturating_mul(1 << batch.attempts.saturating_sub(1).min(20))
             .min(cfg.retry_backoff_ms.max(1_000));
         batch.retry_at = now + backoff;
-        let seq = batch.base_sequence;
         let queue = s.queues.entry(batch.partition).or_default();
         if cfg.enable_idempotence {
-            // RecordAccumulator.insertInSequenceOrder
-            let batches = &s.batches;
-            let pos = queue.iter().position(|q| batches[q].base_sequence < 0 || batches[q].base_sequence > seq);
+            // RecordAccumulator.insertInSequenceOrder: a partition's batches were created, and
+            // first numbered, in send order, which ids keep across epoch bumps.
+            let pos = queue.iter().position(|q| *q > id);
             match pos {
                 Some(i) => queue.insert(i, id),
                 None => queue.push_back(id),
@@ -617,6 +622,10 @@ impl Sim<'_> {
         }
         let s = &self.world.producers[p as usize];
         let Some(b) = s.batches.get(&id) else { return };
+        // (A refusal of a batch from before the last bump is not news: one bump per epoch.)
+        if b.epoch < s.producer_epoch {
+            return;
+        }
         let part = b.partition;
         let earlier_in_flight = s
             .in_flight
@@ -634,9 +643,7 @@ impl Sim<'_> {
         let s = &mut self.world.producers[p as usize];
         s.producer_epoch += 1;
         s.next_sequence.remove(&part);
-        for x in s.batches.values_mut().filter(|x| x.partition == part) {
-            x.base_sequence = -1;
-        }
+        s.sequence_reset.insert(part, s.producer_epoch);
         let epoch = s.producer_epoch;
         self.log(|sim| {
             (

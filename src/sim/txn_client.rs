@@ -45,6 +45,7 @@ impl Sim<'_> {
                 let s = &mut self.world.producers[p as usize];
                 s.producer_epoch = epoch;
                 s.next_sequence.clear();
+                s.sequence_reset.clear();
                 s.txn.bump_needed = false;
                 self.log(|_| {
                     let what = format!("producer id {producer_id} now has epoch {epoch}; sequences restart at 0");
@@ -58,6 +59,7 @@ impl Sim<'_> {
                 s.producer_id = producer_id;
                 s.producer_epoch = epoch;
                 s.next_sequence.clear();
+                s.sequence_reset.clear();
                 s.txn.ready = true;
                 s.txn.initializing = false;
                 self.log(|_| {

@@ -272,6 +272,9 @@ pub struct Producer {
     pub sends_done: u32,
     /// Per partition: the epoch its sequence numbers belong to, and the next one.
     pub next_sequence: BTreeMap<PartitionIdx, (u16, i32)>,
+    /// Partitions whose sequences an epoch bump restarted, with that epoch: their batches of
+    /// older epochs are numbered afresh when sent again (KIP-360).
+    pub sequence_reset: BTreeMap<PartitionIdx, u16>,
     pub queues: BTreeMap<PartitionIdx, VecDeque<u32>>,
     pub batches: BTreeMap<u32, Batch>,
     pub next_batch: u32,
@@ -545,6 +548,14 @@ impl World {
 }
 
 impl Producer {
+    /// A batch that finishes in the epoch it was first sent with, older than the producer's
+    /// (after a bump for another partition; KAFKA-8805).
+    pub fn keeps_old_epoch(&self, b: &Batch) -> bool {
+        b.base_sequence >= 0
+            && b.epoch < self.producer_epoch
+            && self.sequence_reset.get(&b.partition).is_none_or(|e| b.epoch >= *e)
+    }
+
     fn new() -> Producer {
         Producer {
             alive: false,
@@ -554,6 +565,7 @@ impl Producer {
             resend: VecDeque::new(),
             sends_done: 0,
             next_sequence: BTreeMap::new(),
+            sequence_reset: BTreeMap::new(),
             queues: BTreeMap::new(),
             batches: BTreeMap::new(),
             next_batch: 0,
