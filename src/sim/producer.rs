@@ -361,7 +361,10 @@ impl Sim<'_> {
             return;
         };
         let stalled = self.world.stalled.get(&(p, flight.broker)) == Some(&Stall::Responses);
-        if flight.lose_ack || stalled {
+        // (A connection reset by a crash is no answer to lose: every request on it fails now.)
+        let reset =
+            matches!(reply, ProduceReply::Err(ProduceError::Network)) && !self.world.broker(flight.broker).alive;
+        if (flight.lose_ack || stalled) && !reset {
             // Responses after a lost one are stuck behind it on the connection (TCP keeps order)
             // until the client's request timeout closes it.
             self.world.stalled.insert((p, flight.broker), Stall::Responses);
