@@ -244,7 +244,9 @@ impl Sim<'_> {
             // (A batch to be numbered in the new epoch also waits for every request of the
             // partition from an older epoch: TransactionManager.maybeUpdateProducerIdAndEpoch.)
             let renumber = batch.base_sequence < 0 || s.sequence_reset.get(&part).is_some_and(|e| batch.epoch < *e);
+            // (Older epochs are pending only after a bump: sequence_reset says there was one.)
             let old_epoch_pending = renumber
+                && !s.sequence_reset.is_empty()
                 && (s.batches.values().any(|x| x.partition == part && s.keeps_old_epoch(x))
                     || s.in_flight.values().any(|f| {
                         f.partition == part && s.batches.get(&f.batch).is_some_and(|x| x.epoch < s.producer_epoch)
