@@ -1,6 +1,7 @@
 //! Metadata: each client's cached view of the partition leaders (refreshed after an error or
-//! every `metadata.max.age.ms`, from the least loaded broker it can reach), and the frozen view
-//! a broker cut off from the controller keeps acting on (a deposed "zombie" leader).
+//! every `metadata.max.age.ms`, from the least loaded broker it can reach; never to an older
+//! leader epoch, KIP-320), and the frozen view a broker that hears nothing from the controller
+//! (paused, or cut off) keeps acting on: a deposed "zombie" leader.
 
 use super::Sim;
 use super::world::LeaderView;
