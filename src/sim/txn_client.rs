@@ -228,6 +228,15 @@ impl Sim<'_> {
                     "failed: a record of the transaction failed; aborting".into(),
                 )
             });
+            // The application is told: the block's records (acknowledged or not) failed.
+            let cfg = &self.model.producers[p as usize];
+            let s = &self.world.producers[p as usize];
+            if let (Some(t), None) = (s.txn.current, cfg.processor) {
+                let spec = &cfg.transactions[t as usize];
+                for m in spec.first_msg..spec.end_msg.min(cfg.first_msg + s.next_send) {
+                    self.world.messages[m as usize].failed.get_or_insert("KafkaException from commitTransaction()");
+                }
+            }
         }
         let s = &mut self.world.producers[p as usize];
         if !s.txn.started && s.txn.adding.is_empty() {
