@@ -25,6 +25,8 @@ impl Sim<'_> {
         s.alive = true;
         s.next_sequence.clear();
         s.sequence_reset.clear();
+        s.last_acked.clear();
+        s.unresolved.clear();
         if cfg.transactional_id.is_some() {
             // The application calls initTransactions() when it starts sending (a processor:
             // when it starts); the producer id and epoch come from the coordinator.
@@ -226,7 +228,6 @@ impl Sim<'_> {
                 break;
             }
             let s = &self.world.producers[p as usize];
-            let batch = &s.batches[&id];
             let to_leader = s.in_flight.values().filter(|f| f.broker == leader).count() as u32;
             if to_leader >= cfg.max_in_flight {
                 break;
@@ -237,6 +238,21 @@ impl Sim<'_> {
             // sequence is unresolved: TransactionManager.hasUnresolvedSequence), nor starts the
             // new epoch's sequences there while batches of the old epoch are unfinished (after a
             // bump for another partition, KIP-360).
+            let part_in_flight = s.in_flight.values().any(|f| f.partition == part);
+            if let Some(&(epoch, last)) = s.unresolved.get(&part).filter(|_| !part_in_flight) {
+                // A sent batch failed for good and nothing of the partition is out any more:
+                // resolved if a later acknowledgement covers its sequence, else only a new epoch
+                // gets the partition going again.
+                let covered = s.last_acked.get(&part).is_some_and(|&(e, acked)| e == epoch && acked >= last);
+                if covered {
+                    self.world.producers[p as usize].unresolved.remove(&part);
+                } else {
+                    self.bump_epoch(p, part, "a sent batch failed and its sequence is unresolved");
+                }
+                continue;
+            }
+            let s = &self.world.producers[p as usize];
+            let batch = &s.batches[&id];
             let unresolved = s
                 .in_flight
                 .values()
@@ -387,6 +403,11 @@ impl Sim<'_> {
                     return;
                 };
                 s.acked += batch.msgs.len() as u32;
+                if batch.base_sequence >= 0 {
+                    let last = (batch.epoch, batch.base_sequence + batch.msgs.len() as i32 - 1);
+                    let acked = s.last_acked.entry(batch.partition).or_insert(last);
+                    *acked = (*acked).max(last);
+                }
                 for (i, m) in batch.msgs.iter().enumerate() {
                     let st = &mut self.world.messages[*m as usize];
                     st.acked_at = Some(self.clock);
@@ -471,7 +492,7 @@ impl Sim<'_> {
                 };
                 (sim.client_name(Client::Producer(p)), "error".into(), sim.values(b.msgs.iter().copied()), reason)
             });
-            self.batch_gave_up(p, b.attempts);
+            self.batch_gave_up(p, b.partition, b.attempts, (b.epoch, b.base_sequence + b.msgs.len() as i32 - 1));
             return;
         }
         // Exponential backoff up to retry.backoff.max.ms (1000; KIP-580, Kafka 3.7).
@@ -572,13 +593,21 @@ impl Sim<'_> {
             };
             (sim.client_name(Client::Producer(p)), "error".into(), sim.values(b.msgs.iter().copied()), why)
         });
-        self.batch_gave_up(p, b.attempts);
+        self.batch_gave_up(p, b.partition, b.attempts, (b.epoch, b.base_sequence + b.msgs.len() as i32 - 1));
     }
 
     /// A batch failed for good: a transaction holding it can only abort now, by bumping the
     /// epoch if the batch had been sent (its sequence may or may not be in the log; KIP-360).
-    fn batch_gave_up(&mut self, p: u32, attempts: u32) {
-        let txn = &mut self.world.producers[p as usize].txn;
+    fn batch_gave_up(&mut self, p: u32, part: PartitionIdx, attempts: u32, last: (u16, i32)) {
+        let idempotent = self.model.producers[p as usize].enable_idempotence && !self.is_transactional(p);
+        let s = &mut self.world.producers[p as usize];
+        // (It was sent: whether its sequence is in the log is unknown until a later ack covers
+        // it; TransactionManager.maybeResolveSequences, KIP-360.)
+        if idempotent && attempts > 0 && last.1 >= 0 {
+            let u = s.unresolved.entry(part).or_insert(last);
+            *u = (*u).max(last);
+        }
+        let txn = &mut s.txn;
         txn.abortable = true;
         txn.bump_needed |= attempts > 0;
         self.drain(p);
@@ -640,14 +669,26 @@ impl Sim<'_> {
             .batches
             .values()
             .any(|x| x.partition == part && x.base_sequence >= 0 && x.base_sequence < b.base_sequence);
-        if earlier_in_flight || earlier_queued {
+        // TransactionManager.canRetry: only the partition's next sequence after the last
+        // acknowledged one proves the broker lost its state; any other refused batch is simply
+        // retried (until delivery.timeout.ms).
+        let next = match s.last_acked.get(&part) {
+            Some(&(epoch, last)) if epoch == b.epoch => last + 1,
+            _ => 0,
+        };
+        if earlier_in_flight || earlier_queued || b.base_sequence != next {
             return;
         }
-        // The refused partition's batches are numbered afresh in the new epoch; other
-        // partitions' batches finish in the old one (KAFKA-8805).
+        self.bump_epoch(p, part, "OutOfOrderSequence for its next batch");
+    }
+
+    /// KIP-360: the idempotent producer bumps its epoch; the partition's batches are numbered
+    /// afresh in the new epoch, other partitions' batches finish in the old one (KAFKA-8805).
+    fn bump_epoch(&mut self, p: u32, part: PartitionIdx, why: &str) {
         let s = &mut self.world.producers[p as usize];
         s.producer_epoch += 1;
         s.next_sequence.remove(&part);
+        s.unresolved.remove(&part);
         s.sequence_reset.insert(part, s.producer_epoch);
         let epoch = s.producer_epoch;
         self.log(|sim| {
@@ -655,7 +696,7 @@ impl Sim<'_> {
                 sim.client_name(Client::Producer(p)),
                 "bump epoch".into(),
                 String::new(),
-                format!("OutOfOrderSequence for its next batch: epoch {epoch}, sequences restart at 0 (KIP-360)"),
+                format!("{why}: epoch {epoch}, sequences restart at 0 (KIP-360)"),
             )
         });
     }

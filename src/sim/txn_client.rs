@@ -46,6 +46,8 @@ impl Sim<'_> {
                 s.producer_epoch = epoch;
                 s.next_sequence.clear();
                 s.sequence_reset.clear();
+                s.last_acked.clear();
+                s.unresolved.clear();
                 s.txn.bump_needed = false;
                 self.log(|_| {
                     let what = format!("producer id {producer_id} now has epoch {epoch}; sequences restart at 0");
@@ -60,6 +62,8 @@ impl Sim<'_> {
                 s.producer_epoch = epoch;
                 s.next_sequence.clear();
                 s.sequence_reset.clear();
+                s.last_acked.clear();
+                s.unresolved.clear();
                 s.txn.ready = true;
                 s.txn.initializing = false;
                 self.log(|_| {

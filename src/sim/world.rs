@@ -275,6 +275,12 @@ pub struct Producer {
     /// Partitions whose sequences an epoch bump restarted, with that epoch: their batches of
     /// older epochs are numbered afresh when sent again (KIP-360).
     pub sequence_reset: BTreeMap<PartitionIdx, u16>,
+    /// Per partition: the epoch and last sequence of the newest acknowledged batch.
+    pub last_acked: BTreeMap<PartitionIdx, (u16, i32)>,
+    /// Partitions where a sent batch failed for good (idempotent, non-transactional), with the
+    /// highest such (epoch, last sequence): once nothing of the partition is in flight, it is
+    /// resolved if a later acknowledgement covers it, else the epoch is bumped there.
+    pub unresolved: BTreeMap<PartitionIdx, (u16, i32)>,
     pub queues: BTreeMap<PartitionIdx, VecDeque<u32>>,
     pub batches: BTreeMap<u32, Batch>,
     pub next_batch: u32,
@@ -566,6 +572,8 @@ impl Producer {
             sends_done: 0,
             next_sequence: BTreeMap::new(),
             sequence_reset: BTreeMap::new(),
+            last_acked: BTreeMap::new(),
+            unresolved: Default::default(),
             queues: BTreeMap::new(),
             batches: BTreeMap::new(),
             next_batch: 0,
