@@ -5,7 +5,7 @@
 use super::Sim;
 use super::event::{Event, ProduceError, ProduceReply};
 use super::world::{HeldFetch, bit, members};
-use crate::model::{BrokerId, Node, PartitionIdx};
+use crate::model::{BrokerId, PartitionIdx};
 
 impl Sim<'_> {
     pub(super) fn crash_broker(&mut self, b: BrokerId) {
@@ -409,7 +409,7 @@ impl Sim<'_> {
             self.log(|_| (format!("broker {b}"), "restart".into(), String::new(), "already running".into()));
             return;
         }
-        if self.world.cut.contains(&(Node::Broker(b), Node::Controller)) {
+        if self.cut_from_controller(b) {
             // A KRaft broker starts serving only once the controller has its registration.
             self.world.brokers[(b - 1) as usize].registering = true;
             let why = "cannot register: cut off from the controller; it starts when the network heals";

@@ -11,9 +11,6 @@ pub(super) enum Happened {
     Acked { producer: u32, msg: MsgId },
     Processed { consumer: u32, msg: MsgId },
 }
-
-/// An inter-broker request's timeout (the broker's `request.timeout.ms`, 30000).
-const BROKER_REQUEST_TIMEOUT_MS: u64 = 30_000;
 impl Sim<'_> {
     /// The client reached `at`; crashes it if a fault waits there. Returns whether it crashed.
     pub(super) fn point(&mut self, client: Client, at: ClientPoint) -> bool {
@@ -170,90 +167,6 @@ impl Sim<'_> {
             FaultAction::RestartClient(c) => self.restart_client(c),
             // Lost requests and acks act inside the producer, where the request is sent.
             FaultAction::LoseRequest | FaultAction::LoseAck => {}
-        }
-    }
-
-    /// A message lost on a cut link. A client's coordinator request (or its answer) is sent
-    /// again when the client's request times out, and then, while the link stays cut, each time
-    /// a new connection gives up (socket.connection.setup.timeout.ms, 10 s), to wherever the
-    /// coordinator is then; a WriteTxnMarkers (or its answer) times out at the coordinator,
-    /// which sends the marker again to whoever leads the partition then. Other messages are
-    /// simply lost (their senders time out on their own).
-    pub(super) fn lost_on_cut(&mut self, event: Event) {
-        const CONNECTION_SETUP_TIMEOUT_MS: u64 = 10_000;
-        match event {
-            Event::MarkerArrive { txn, partition, .. } | Event::MarkerResponse { txn, partition, .. } => {
-                self.retry_marker(txn, partition, BROKER_REQUEST_TIMEOUT_MS);
-            }
-            e if e.is_retried_client_request() => {
-                let delay = if self.resending_after_cut {
-                    CONNECTION_SETUP_TIMEOUT_MS
-                } else {
-                    self.client_request_timeout(&e)
-                };
-                self.schedule_resend(self.clock + delay, e, true, false);
-            }
-            _ => {}
-        }
-    }
-
-    /// `request.timeout.ms` of the client that sent (or awaits) a coordinator request.
-    pub(super) fn client_request_timeout(&self, e: &Event) -> u64 {
-        match *e {
-            Event::TxnArrive { producer, .. } | Event::TxnResponse { producer, .. } => {
-                self.model.producers[producer as usize].request_timeout_ms
-            }
-            _ => super::consumer::REQUEST_TIMEOUT_MS,
-        }
-    }
-
-    /// A client's coordinator request reached a frozen broker: it waits there unread; the
-    /// client's request timeout will close the connection and send it again.
-    pub(super) fn request_waits_at_frozen_broker(&mut self, event: &Event) {
-        if let Event::MarkerArrive { txn, partition, .. } = *event {
-            // The coordinator's WriteTxnMarkers times out (30 s) and goes to whoever leads then
-            // (if the frozen broker wakes first and writes it, the retry finds nothing to do).
-            self.retry_marker(txn, partition, BROKER_REQUEST_TIMEOUT_MS);
-            return;
-        }
-        if matches!(event, Event::GroupArrive { .. } | Event::TxnArrive { .. }) && event.is_retried_client_request() {
-            let at = self.clock + self.client_request_timeout(event);
-            self.schedule_resend(at, event.clone(), false, true);
-        }
-    }
-
-    /// Schedules `event` to be sent again at `at` (see [`Event::Resend`]); a JoinGroup's
-    /// consumer remembers that one is on its way.
-    pub(super) fn schedule_resend(&mut self, at: u64, event: Event, after_cut: bool, reclaim: bool) {
-        if let Event::GroupArrive { consumer, inc, request: super::event::GroupRequest::Join { .. } } = event {
-            let s = &mut self.world.consumers[consumer as usize];
-            if s.incarnation == inc {
-                s.join_retrying = true;
-            }
-        }
-        let futile = after_cut && !self.queue.faults_pending();
-        self.queue.push(at, Event::Resend { event: Box::new(event), after_cut, futile, reclaim }, false);
-    }
-
-    /// A request sent again (see [`Event::Resend`]): only by a client instance that still
-    /// lives; through the network as any message, to the coordinator of now.
-    pub(super) fn resend(&mut self, event: Event, after_cut: bool, reclaim: bool) {
-        if reclaim {
-            let Some(i) = self.world.deferred_at_broker.iter().position(|(_, e)| *e == event) else {
-                // The broker woke and read it meanwhile: its answer is on the way.
-                return;
-            };
-            self.world.deferred_at_broker.remove(i);
-        }
-        let alive = match event {
-            Event::GroupArrive { consumer, inc, .. } => self.consumer_live(consumer, inc),
-            Event::TxnArrive { producer, inc, .. } => self.producer_live(producer, inc),
-            _ => true,
-        };
-        if alive {
-            self.resending_after_cut = after_cut;
-            self.send(event);
-            self.resending_after_cut = false;
         }
     }
 

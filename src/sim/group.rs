@@ -346,7 +346,7 @@ impl Sim<'_> {
         !self.world.cut.is_empty()
             && self
                 .group_coordinator(g)
-                .is_some_and(|b| self.world.cut.contains(&(Node::Broker(b), Node::Client(Client::Consumer(c)))))
+                .is_some_and(|b| self.link_is_cut(Node::Broker(b), Node::Client(Client::Consumer(c))))
     }
 
     /// The coordinator will notice the crash when the member's session times out.

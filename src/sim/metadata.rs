@@ -28,7 +28,7 @@ pub struct Metadata {
 impl Sim<'_> {
     /// Whether broker `b` is cut off from the controller (no heartbeats, no metadata).
     pub(super) fn cut_from_controller(&self, b: BrokerId) -> bool {
-        !self.world.cut.is_empty() && self.world.cut.contains(&(Node::Broker(b), Node::Controller))
+        self.link_is_cut(Node::Broker(b), Node::Controller)
     }
 
     /// Who leads `part` as far as broker `b` knows. Cut off from the controller it still
@@ -138,8 +138,7 @@ impl Sim<'_> {
             .map(|k| 1 + (start + k) % n)
             .filter(|b| {
                 let br = self.world.broker(*b);
-                let key = if node <= Node::Broker(*b) { (node, Node::Broker(*b)) } else { (Node::Broker(*b), node) };
-                br.alive && !br.paused && Some(*b) != avoid && !self.world.cut.contains(&key)
+                br.alive && !br.paused && Some(*b) != avoid && !self.link_is_cut(node, Node::Broker(*b))
             })
             .min_by_key(|b| load(*b));
         let Some(source) = source else { return };

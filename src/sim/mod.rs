@@ -16,6 +16,7 @@ pub mod log;
 mod metadata;
 mod processor;
 mod producer;
+mod retry;
 pub mod trace;
 pub mod world;
 
@@ -90,8 +91,6 @@ pub struct Sim<'m> {
     pub trace: Trace,
     /// Whether the event being handled is idle (its follow-ups are idle too).
     idle: bool,
-    /// The message being sent is a retry after a cut link lost the previous attempt.
-    resending_after_cut: bool,
     points: Option<Vec<String>>,
 }
 
@@ -106,7 +105,6 @@ pub fn run(model: &Model, options: &Options) -> Run {
         rng: ChaCha8Rng::seed_from_u64(seed),
         trace: Trace::new(options.trace_limit),
         idle: false,
-        resending_after_cut: false,
         points: options.record_points.then(Vec::new),
     };
     sim.track("start");
@@ -183,9 +181,6 @@ impl Sim<'_> {
     /// behind its leader: only idle fetches would find them, so the run is not over. (Not over a
     /// cut link: until a heal, which is an event of its own, nothing gets through.)
     fn data_waiting(&self) -> bool {
-        let cut = |a: Node, b: Node| {
-            !self.world.cut.is_empty() && self.world.cut.contains(&if a <= b { (a, b) } else { (b, a) })
-        };
         let consumers = self.world.consumers.iter().enumerate().any(|(c, s)| {
             s.phase == world::Phase::Polling
                 && s.positions.iter().any(|(p, pos)| {
@@ -196,7 +191,7 @@ impl Sim<'_> {
                         return false;
                     };
                     // (Nor for a frozen consumer: it fetches nothing until it wakes.)
-                    if cut(Node::Broker(r.broker), Node::Client(Client::Consumer(c as u32)))
+                    if self.link_is_cut(Node::Broker(r.broker), Node::Client(Client::Consumer(c as u32)))
                         || self.world.paused.contains(&Client::Consumer(c as u32))
                     {
                         return false;
@@ -215,7 +210,7 @@ impl Sim<'_> {
                     r.broker != leader.broker
                         && self.world.broker(r.broker).alive
                         && r.log_end_offset() < leader.log_end_offset()
-                        && !cut(Node::Broker(r.broker), Node::Broker(leader.broker))
+                        && !self.link_is_cut(Node::Broker(r.broker), Node::Broker(leader.broker))
                         && !self.world.broker(r.broker).paused
                         && self.believed_leader(r.broker, p as crate::model::PartitionIdx) != Some(r.broker)
                 })
@@ -308,14 +303,11 @@ impl Sim<'_> {
     /// Schedules `event` after a network hop, in order behind earlier messages on its link;
     /// replication traffic takes the broker-to-broker latency.
     fn send(&mut self, event: Event) {
-        // A message on a partitioned link is lost (its sender times out and retries); a
-        // coordinator request or answer gets through with the first retry after the heal.
-        if let Some((a, b)) = (!self.world.cut.is_empty()).then(|| self.endpoints(&event)).flatten() {
-            let key = if a <= b { (a, b) } else { (b, a) };
-            if self.world.cut.contains(&key) {
-                self.lost_on_cut(event);
-                return;
-            }
+        // A message on a partitioned link is lost (its sender times out; coordinator requests
+        // are sent again, see retry.rs).
+        if self.event_is_cut(&event) {
+            self.lost_on_cut(event);
+            return;
         }
         let replication = matches!(event, Event::FollowerFetch { .. } | Event::FollowerFetchResponse { .. });
         let mut at = self.clock + self.latency(replication) + self.broker_delay(&event);
@@ -325,6 +317,16 @@ impl Sim<'_> {
             *last = at;
         }
         self.queue.push(at, event, self.idle);
+    }
+
+    /// Whether the link between `a` and `b` is cut by a `partition` (until `heal`).
+    fn link_is_cut(&self, a: Node, b: Node) -> bool {
+        !self.world.cut.is_empty() && self.world.cut.contains(&if a <= b { (a, b) } else { (b, a) })
+    }
+
+    /// Whether the network message `e` travels on a cut link.
+    fn event_is_cut(&self, e: &Event) -> bool {
+        !self.world.cut.is_empty() && self.endpoints(e).is_some_and(|(a, b)| self.link_is_cut(a, b))
     }
 
     /// The network node of a producer (a processor's producer shares its consumer's node).

@@ -238,8 +238,8 @@ impl Sim<'_> {
             // sequence is unresolved: TransactionManager.hasUnresolvedSequence), nor starts the
             // new epoch's sequences there while batches of the old epoch are unfinished (after a
             // bump for another partition, KIP-360).
-            let part_in_flight = s.in_flight.values().any(|f| f.partition == part);
-            if let Some(&(epoch, last)) = s.unresolved.get(&part).filter(|_| !part_in_flight) {
+            let unresolved = s.unresolved.get(&part).filter(|_| !s.in_flight.values().any(|f| f.partition == part));
+            if let Some(&(epoch, last)) = unresolved {
                 // A sent batch failed for good and nothing of the partition is out any more:
                 // resolved if a later acknowledgement covers its sequence, else only a new epoch
                 // gets the partition going again.
