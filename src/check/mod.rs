@@ -3,6 +3,7 @@
 
 mod clients;
 pub use clients::{CONSUMER_KEYS, PRODUCER_KEYS};
+pub use faults::ms;
 mod expects;
 mod expr;
 mod faults;

@@ -436,7 +436,10 @@ impl Event {
     }
 }
 
-#[derive(Debug)]
+/// Sequence numbers of events other than timed faults start here.
+const FIRST_SEQ: u64 = 1 << 32;
+
+#[derive(Debug, Clone)]
 struct Scheduled {
     time: u64,
     seq: u64,
@@ -463,7 +466,12 @@ impl Ord for Scheduled {
 }
 
 /// The pending events, earliest first; counts the non-idle ones.
-#[derive(Debug, Default)]
+///
+/// Ties are broken by sequence number. A timed fault (`crash broker 1 at 5s`) takes its index
+/// in the fault list as its sequence number and every other event one from `1 << 32` on, so a
+/// timed fault fires before anything else due at its time, in fault-list order, whether it was
+/// scheduled at the start or added by `explore` when it forks a run just before that time.
+#[derive(Debug, Clone, Default)]
 pub struct Queue {
     heap: BinaryHeap<Scheduled>,
     seq: u64,
@@ -484,7 +492,22 @@ impl Queue {
             self.faults += 1;
         }
         self.seq += 1;
-        self.heap.push(Scheduled { time, seq: self.seq, idle, event });
+        self.heap.push(Scheduled { time, seq: FIRST_SEQ + self.seq, idle, event });
+    }
+
+    /// Schedules the timed fault number `fault` (see the type's note on ordering).
+    pub fn push_timed_fault(&mut self, time: u64, fault: u32) {
+        self.active += 1;
+        self.faults += 1;
+        self.heap.push(Scheduled { time, seq: u64::from(fault), idle: false, event: Event::Fault { fault } });
+    }
+
+    /// The pending events in the order they will fire, with their times and idleness (the
+    /// state a fingerprint covers: sequence numbers are left out, only their order counts).
+    pub fn pending(&self) -> Vec<(u64, bool, &Event)> {
+        let mut v: Vec<&Scheduled> = self.heap.iter().collect();
+        v.sort_by_key(|s| (s.time, s.seq));
+        v.into_iter().map(|s| (s.time, s.idle, &s.event)).collect()
     }
 
     /// The next event, with its time and whether it was idle.

@@ -14,14 +14,8 @@ pub(super) enum Happened {
 impl Sim<'_> {
     /// The client reached `at`; crashes it if a fault waits there. Returns whether it crashed.
     pub(super) fn point(&mut self, client: Client, at: ClientPoint) -> bool {
-        if self.points.is_some() {
-            let line = format!("crash {} {}", self.client_name(client), self.point_text(at));
-            if let Some(points) = &mut self.points {
-                points.push(line);
-            }
-        }
+        self.note_choice(super::ChoiceAt::Point(client, at));
         let hit = self
-            .model
             .faults
             .iter()
             .enumerate()
@@ -32,7 +26,27 @@ impl Sim<'_> {
         true
     }
 
-    fn point_text(&self, at: ClientPoint) -> String {
+    /// The fault lines that would inject a fault at choice `c` (`crash C <point>`, or a lost
+    /// request and a lost ack); none for a moment (any timed fault fits there).
+    pub fn choice_lines(&self, c: &super::Choice) -> Vec<String> {
+        match c.at {
+            super::ChoiceAt::Point(client, at) => {
+                vec![format!("crash {} {}", self.client_name(client), self.point_text(at))]
+            }
+            super::ChoiceAt::Request { producer, msg, attempt } => {
+                let name = self.client_name(Client::Producer(producer));
+                let n = self.model.send_number(msg);
+                vec![
+                    format!("request lost for {name} send {n} attempt {attempt}"),
+                    format!("ack lost for {name} send {n} attempt {attempt}"),
+                ]
+            }
+            super::ChoiceAt::Moment => Vec::new(),
+        }
+    }
+
+    /// The text of a client point, as a fault line writes it after the client's name.
+    pub fn point_text(&self, at: ClientPoint) -> String {
         match at {
             ClientPoint::AfterPoll(n) => format!("after poll {n}"),
             ClientPoint::AfterCommit(n) => format!("after commit {n}"),
@@ -53,33 +67,21 @@ impl Sim<'_> {
 
     /// Records the produce-request fault points of one attempt.
     pub(super) fn request_points(&mut self, p: u32, msgs: &[MsgId], attempt: u32) {
-        if self.points.is_none() {
-            return;
+        for m in msgs {
+            self.note_choice(super::ChoiceAt::Request { producer: p, msg: *m, attempt });
         }
-        let name = self.client_name(Client::Producer(p));
-        let lines: Vec<String> = msgs
-            .iter()
-            .flat_map(|m| {
-                let n = self.model.send_number(*m);
-                [
-                    format!("request lost for {name} send {n} attempt {attempt}"),
-                    format!("ack lost for {name} send {n} attempt {attempt}"),
-                ]
-            })
-            .collect();
-        self.points.as_mut().expect("points").extend(lines);
     }
 
     /// A timed (or delayed) fault's moment has come.
     pub(super) fn fire(&mut self, i: usize) {
-        if !matches!(self.model.faults[i].trigger, Trigger::When(..)) {
+        if !matches!(self.faults[i].trigger, Trigger::When(..)) {
             self.world.fired[i].push(self.clock);
         }
         self.apply(i);
     }
 
     pub(super) fn happened(&mut self, what: Happened) {
-        for (i, f) in self.model.faults.iter().enumerate() {
+        for (i, f) in self.faults.iter().enumerate() {
             let Trigger::When(cond, delay) = &f.trigger else {
                 continue;
             };
@@ -107,7 +109,7 @@ impl Sim<'_> {
     }
 
     fn apply(&mut self, i: usize) {
-        let f = &self.model.faults[i];
+        let f = self.faults[i].clone();
         let name = f.name.clone();
         self.log(|_| ("fault".into(), name, String::new(), "injected".into()));
         match f.action {
@@ -172,7 +174,7 @@ impl Sim<'_> {
 
     /// `restart X after T` lines follow every crash of X.
     fn restarts_after_crash(&mut self, restart: FaultAction) {
-        for (i, f) in self.model.faults.iter().enumerate() {
+        for (i, f) in self.faults.iter().enumerate() {
             if let Trigger::AfterCrash(delay) = f.trigger {
                 if f.action == restart {
                     self.queue.push(self.clock + delay, Event::Fault { fault: i as u32 }, false);
@@ -183,7 +185,7 @@ impl Sim<'_> {
 
     /// `resume X after T` lines follow every pause of X.
     fn resumes_after_pause(&mut self, resume: FaultAction) {
-        for (i, f) in self.model.faults.iter().enumerate() {
+        for (i, f) in self.faults.iter().enumerate() {
             if let Trigger::AfterPause(delay) = f.trigger {
                 if f.action == resume {
                     self.queue.push(self.clock + delay, Event::Fault { fault: i as u32 }, false);

@@ -78,12 +78,52 @@ pub fn fault_points(model: &Model) -> Vec<String> {
     let mut quiet = model.clone();
     quiet.faults.clear();
     quiet.expects.clear();
-    let run = run(&quiet, &Options { trace_limit: 0, seed: None, record_points: true });
-    run.points
+    let mut sim = Sim::new(&quiet, &Options { trace_limit: 0, seed: None, record_points: true });
+    let stop = sim.run_to_end();
+    sim.finish(stop).points
 }
 
+/// A place in a run where a fault could be injected, raised where the run passes it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ChoiceAt {
+    /// A client reached a point of its program (`crash C after poll 3`).
+    Point(Client, crate::model::ClientPoint),
+    /// A produce request attempt is sent (`request lost` / `ack lost for P send N attempt A`).
+    Request { producer: u32, msg: crate::model::MsgId, attempt: u32 },
+    /// The cluster's state (a log, a high watermark, a leader or ISR, a group, a transaction)
+    /// changes at this time: a timed fault (`crash broker 1 at T`) fires just before.
+    Moment,
+}
+
+/// A choice point and where a run passed it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Choice {
+    /// The event (counted from 1) before which a fork must be taken to inject a fault here.
+    pub event: u64,
+    /// The simulated time of that event.
+    pub time: u64,
+    pub at: ChoiceAt,
+}
+
+/// What a run records for exploration: its choice points, first occurrence of each.
+#[derive(Debug, Clone, Default)]
+struct Recorder {
+    choices: Vec<Choice>,
+    seen: std::collections::HashSet<ChoiceAt>,
+    /// The cluster digest after the last event (see [`Sim::cluster_digest`]).
+    digest: u64,
+    /// The time of the current events, and the index of its first event that is not a timed
+    /// fault (where a new timed fault at that time would fire).
+    mark: (u64, Option<u64>),
+}
+
+/// The simulation: model, clock, pending events, world state and RNG. It is plain data, so
+/// a run can be forked (`clone`) at any event and continued with other faults.
+#[derive(Clone)]
 pub struct Sim<'m> {
     pub model: &'m Model,
+    /// The fault lines in force: the model's, plus any `explore` added to this run.
+    pub faults: Vec<crate::model::FaultSpec>,
     pub clock: u64,
     pub queue: Queue,
     pub world: World,
@@ -91,66 +131,224 @@ pub struct Sim<'m> {
     pub trace: Trace,
     /// Whether the event being handled is idle (its follow-ups are idle too).
     idle: bool,
-    points: Option<Vec<String>>,
+    /// Events handled so far.
+    pub events: u64,
+    /// When the last event that did something happened.
+    last_active: u64,
+    seed: u64,
+    recorder: Option<Recorder>,
 }
 
 /// Runs a scenario to the end.
 pub fn run(model: &Model, options: &Options) -> Run {
-    let seed = options.seed.unwrap_or(model.seed);
-    let mut sim = Sim {
-        model,
-        clock: 0,
-        queue: Queue::default(),
-        world: World::new(model),
-        rng: ChaCha8Rng::seed_from_u64(seed),
-        trace: Trace::new(options.trace_limit),
-        idle: false,
-        points: options.record_points.then(Vec::new),
-    };
-    sim.track("start");
-    sim.start();
-    let mut events = 0u64;
-    let mut last_active = 0u64;
-    let stop = loop {
-        if sim.queue.active() == 0 && !sim.busy() {
-            break Stop::Quiescent;
-        }
-        let Some(time) = sim.queue.peek_time() else {
-            break Stop::Quiescent;
+    let mut sim = Sim::new(model, options);
+    let stop = sim.run_to_end();
+    sim.finish(stop)
+}
+
+impl<'m> Sim<'m> {
+    /// A simulation at time 0, its start events scheduled.
+    pub fn new(model: &'m Model, options: &Options) -> Sim<'m> {
+        let seed = options.seed.unwrap_or(model.seed);
+        let mut sim = Sim {
+            model,
+            faults: model.faults.clone(),
+            clock: 0,
+            queue: Queue::default(),
+            world: World::new(model),
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            trace: Trace::new(options.trace_limit),
+            idle: false,
+            events: 0,
+            last_active: 0,
+            seed,
+            recorder: options.record_points.then(Recorder::default),
         };
-        if time > model.run_for_ms {
-            break Stop::TimeLimit;
-        }
-        if events >= MAX_EVENTS {
-            break Stop::EventLimit;
-        }
-        let Some((time, idle, event)) = sim.queue.pop() else {
-            break Stop::Quiescent;
-        };
-        events += 1;
-        sim.clock = time;
-        sim.idle = idle;
-        let traced = sim.trace.total;
-        sim.step(event);
-        if !idle || sim.trace.total != traced {
-            last_active = time;
-        }
-    };
-    // The run ends with the last event that did something (idle polling after it is not news).
-    let end_ms = if stop == Stop::Quiescent { last_active } else { sim.clock };
-    sim.clock = end_ms;
-    if sim.trace.tracker.len() < sim.trace.limit {
-        sim.track("final");
+        sim.track("start");
+        sim.start();
+        sim
     }
-    let points = sim.points.take().unwrap_or_default();
-    Run { world: sim.world, trace: sim.trace, stop, end_ms, events, seed, points }
+
+    /// Handles the next event, or says why the run is over.
+    pub fn step_once(&mut self) -> Option<Stop> {
+        if self.queue.active() == 0 && !self.busy() {
+            return Some(Stop::Quiescent);
+        }
+        let time = self.queue.peek_time()?;
+        if time > self.model.run_for_ms {
+            return Some(Stop::TimeLimit);
+        }
+        if self.events >= MAX_EVENTS {
+            return Some(Stop::EventLimit);
+        }
+        let (time, idle, event) = self.queue.pop()?;
+        self.events += 1;
+        self.clock = time;
+        self.idle = idle;
+        if let Some(r) = &mut self.recorder {
+            if r.mark.0 != time {
+                r.mark = (time, None);
+            }
+            let timed = matches!(event, Event::Fault { fault }
+                if matches!(self.faults[fault as usize].trigger, crate::model::Trigger::At(_)));
+            if !timed && r.mark.1.is_none() {
+                r.mark.1 = Some(self.events);
+            }
+        }
+        let traced = self.trace.total;
+        self.step(event);
+        if !idle || self.trace.total != traced {
+            self.last_active = time;
+        }
+        if self.recorder.is_some() {
+            self.note_moment();
+        }
+        None
+    }
+
+    /// Steps until the run is over.
+    pub fn run_to_end(&mut self) -> Stop {
+        loop {
+            if let Some(stop) = self.step_once() {
+                return stop;
+            }
+        }
+    }
+
+    /// Steps until `events` events have been handled (or the run is over first).
+    pub fn run_until(&mut self, events: u64) -> Option<Stop> {
+        while self.events < events {
+            if let Some(stop) = self.step_once() {
+                return Some(stop);
+            }
+        }
+        None
+    }
+
+    /// Ends the run: its final tracker row and everything it produced.
+    pub fn finish(mut self, stop: Stop) -> Run {
+        // The run ends with the last event that did something (idle polling after it is not news).
+        let end_ms = if stop == Stop::Quiescent { self.last_active } else { self.clock };
+        self.clock = end_ms;
+        if self.trace.tracker.len() < self.trace.limit {
+            self.track("final");
+        }
+        let points = match self.recorder.take() {
+            Some(r) => r.choices.iter().flat_map(|c| self.choice_lines(c)).collect(),
+            None => Vec::new(),
+        };
+        Run { world: self.world, trace: self.trace, stop, end_ms, events: self.events, seed: self.seed, points }
+    }
+
+    /// Adds a fault line to this run from now on, as if it had been in the file: a timed one
+    /// is scheduled (it fires before anything else due at its time).
+    pub fn add_fault(&mut self, fault: crate::model::FaultSpec) {
+        let i = self.faults.len() as u32;
+        if let crate::model::Trigger::At(t) = fault.trigger {
+            self.queue.push_timed_fault(t.max(self.clock), i);
+        }
+        self.faults.push(fault);
+        self.world.fired.push(Vec::new());
+    }
+
+    /// Whether fault `i` has fired.
+    pub fn fired(&self, i: usize) -> bool {
+        !self.world.fired[i].is_empty()
+    }
+
+    /// Starts recording choice points from here on (a fork's own points).
+    pub fn record_choices(&mut self) {
+        self.recorder = Some(Recorder::default());
+        let d = self.cluster_digest();
+        if let Some(r) = &mut self.recorder {
+            r.digest = d;
+            r.mark = (self.clock, None);
+        }
+    }
+
+    /// The choice points recorded so far.
+    pub fn choices(&self) -> &[Choice] {
+        self.recorder.as_ref().map_or(&[], |r| &r.choices)
+    }
+
+    /// A stable fingerprint of everything that decides the rest of the run and its outcome:
+    /// the world (history included, so that equal states have equal verdicts; fault firing
+    /// times left out), the pending events in order, the RNG's position and the faults still
+    /// to fire. Two forks with equal fingerprints run the same from here on.
+    pub fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        let mut world = self.world.clone();
+        let fired: Vec<bool> = world.fired.iter().map(|f| !f.is_empty()).collect();
+        world.fired.clear();
+        world.hash(&mut h);
+        self.queue.pending().hash(&mut h);
+        self.rng.get_word_pos().hash(&mut h);
+        for (i, f) in self.faults.iter().enumerate() {
+            // A one-shot fault that fired has no future; restarts follow every crash.
+            let once = !matches!(f.trigger, crate::model::Trigger::AfterCrash(_) | crate::model::Trigger::AfterPause(_));
+            if !(once && fired[i]) {
+                (i, &f.trigger, &f.action).hash(&mut h);
+            }
+        }
+        h.finish()
+    }
+
+    /// Records a choice point passed during the current event (first occurrence only).
+    fn note_choice(&mut self, at: ChoiceAt) {
+        let (event, time) = (self.events, self.clock);
+        if let Some(r) = &mut self.recorder {
+            if r.seen.insert(at.clone()) {
+                r.choices.push(Choice { event, time, at });
+            }
+        }
+    }
+
+    /// After an event: if it changed the cluster, its time is a moment for timed faults.
+    fn note_moment(&mut self) {
+        let d = self.cluster_digest();
+        let Some(r) = &mut self.recorder else { return };
+        if d == r.digest {
+            return;
+        }
+        r.digest = d;
+        let Some(event) = r.mark.1 else { return };
+        if r.choices.iter().rev().any(|c| c.at == ChoiceAt::Moment && c.time == r.mark.0) {
+            return;
+        }
+        r.choices.push(Choice { event, time: r.mark.0, at: ChoiceAt::Moment });
+    }
+
+    /// A cheap digest of the cluster's state: replicas' log ends and high watermarks,
+    /// leaders, epochs and ISRs, brokers' liveness, groups' generations and committed offsets,
+    /// transactions' states.
+    fn cluster_digest(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for p in &self.world.partitions {
+            (p.leader, p.leader_epoch, p.isr).hash(&mut h);
+            for r in &p.replicas {
+                (r.log.len(), r.high_watermark).hash(&mut h);
+            }
+        }
+        for b in &self.world.brokers {
+            (b.alive, b.fenced, b.paused).hash(&mut h);
+        }
+        for g in &self.world.groups {
+            (g.generation, &g.committed, g.rebalancing).hash(&mut h);
+        }
+        for t in &self.world.txns {
+            (t.state, t.epoch).hash(&mut h);
+        }
+        h.finish()
+    }
 }
 
 impl Sim<'_> {
     fn start(&mut self) {
-        for (i, f) in self.model.faults.iter().enumerate() {
+        for (i, f) in self.faults.iter().enumerate() {
             if let crate::model::Trigger::At(t) = f.trigger {
-                self.queue.push(t, Event::Fault { fault: i as u32 }, false);
+                self.queue.push_timed_fault(t, i as u32);
             }
         }
         for p in 0..self.model.producers.len() as u32 {

@@ -631,7 +631,7 @@ impl Sim<'_> {
     /// Which `request lost` / `ack lost` faults hit this produce request.
     fn request_faults(&mut self, p: u32, msgs: &[MsgId], attempt: u32) -> (bool, bool) {
         let mut lose = (false, false);
-        for (i, f) in self.model.faults.iter().enumerate() {
+        for (i, f) in self.faults.iter().enumerate() {
             let crate::model::Trigger::Request { producer, msg, attempt: a } = f.trigger else {
                 continue;
             };
