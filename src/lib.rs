@@ -30,6 +30,7 @@ pub mod ast;
 pub mod check;
 pub mod compare;
 pub mod diag;
+pub mod explore;
 pub mod model;
 pub mod outcome;
 pub mod parse;

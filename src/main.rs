@@ -5,6 +5,8 @@ use scn::report::{self, Format, Limits, Section};
 use scn::sim;
 use std::process::ExitCode;
 
+mod explore_cmd;
+
 /// Deterministic simulation of Kafka delivery semantics from declarative .scn scenarios.
 #[derive(Parser)]
 #[command(name = "scn", version, about)]
@@ -57,11 +59,90 @@ enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
-    /// List the fault points a fault-free run passes through, written as fault lines.
+    /// List the fault space: every fault line `explore` tries at depth 1, with its recovery.
+    ///
+    /// Without --kinds: the default space (everything but controlled shutdowns).
     Points {
         /// The .scn file.
         file: String,
+        /// Fault kinds, comma-separated (see `scn explore --help`).
+        #[arg(long, value_delimiter = ',')]
+        kinds: Vec<String>,
     },
+    /// Try every fault schedule up to --faults faults and print the smallest one that breaks
+    /// the scenario.
+    ///
+    /// Broken means: an `expect` line fails; without an expect block, a flow's configured
+    /// guarantee does not hold or an anomaly the configuration does not allow occurs
+    /// (--check picks other checks). Exit code 0: nothing breaks within the bound; 1: a
+    /// counterexample was found (or, with --check-determinism, a run diverged); 2: the
+    /// scenario or the arguments are invalid.
+    Explore(Box<ExploreArgs>),
+}
+
+#[derive(clap::Args)]
+struct ExploreArgs {
+    /// The .scn file (not with --merge).
+    #[arg(required_unless_present = "merge")]
+    file: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// At most this many faults per schedule.
+    #[arg(long, default_value_t = 2)]
+    faults: usize,
+    /// Fault kinds, comma-separated: client, broker, network, crash, pause, all, or
+    /// client-crash, client-pause, leader-crash, broker-crash, broker-pause, partition, lost,
+    /// shutdown (default: all but shutdown).
+    #[arg(long, value_delimiter = ',')]
+    kinds: Vec<String>,
+    /// Client faults (crashes, pauses, lost requests, cut client links) only for these
+    /// clients, comma-separated (default: every client).
+    #[arg(long, value_delimiter = ',')]
+    clients: Vec<String>,
+    /// What counts as broken, comma-separated: expect, guarantee, anomaly, lost, duplicate,
+    /// unseen, aborted-read, nonmonotonic, inconsistent, failed.
+    #[arg(long, value_delimiter = ',')]
+    check: Vec<String>,
+    /// One minimal counterexample per distinct violation, not only the first.
+    #[arg(long)]
+    all: bool,
+    /// Stop after this many schedules (5000) or this much time (30s) and say how far it got.
+    #[arg(long)]
+    budget: Option<String>,
+    /// Try N seeded random schedules instead of all of them.
+    #[arg(long, value_name = "N")]
+    random: Option<u64>,
+    /// The simulation seed (with --random: the seed the random schedules come from).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// With --random: run each schedule forked and from scratch and compare.
+    #[arg(long)]
+    check_determinism: bool,
+    /// Threads (default: every core). The output does not depend on it.
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Explore the i-th of n hash-assigned shares and print a shard file (JSON) for --merge.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// Combine shard files into what one process would have printed.
+    #[arg(long, num_args = 1.., value_name = "SHARD.json", conflicts_with_all = ["shard", "random"])]
+    merge: Vec<String>,
+    /// A crashed client restarts after this long.
+    #[arg(long, default_value = "1s")]
+    restart_after: String,
+    /// A crashed broker restarts after this long (default: broker.session.timeout.ms + 1s).
+    #[arg(long)]
+    broker_restart_after: Option<String>,
+    /// A cut link heals after this long (default: broker.session.timeout.ms + 1s).
+    #[arg(long)]
+    heal_after: Option<String>,
+    /// A paused node resumes after this long (default: its session timeout + 1s: a zombie).
+    #[arg(long)]
+    pause_for: Option<String>,
+    /// Rows kept in the counterexample's tables; 0 keeps all.
+    #[arg(long, default_value_t = 200)]
+    max_rows: usize,
 }
 
 fn main() -> ExitCode {
@@ -69,8 +150,12 @@ fn main() -> ExitCode {
     let file = match &cli.command {
         Command::Run { file, .. }
         | Command::Check { file }
-        | Command::Points { file }
+        | Command::Points { file, .. }
         | Command::Compare { file, .. } => file.clone(),
+        Command::Explore(args) => match &args.file {
+            Some(file) => file.clone(),
+            None => return explore_cmd::merge(args),
+        },
     };
     let source = match std::fs::read_to_string(&file) {
         Ok(s) => s,
@@ -121,11 +206,18 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Compare { .. } => unreachable!("handled above"),
-        Command::Points { .. } => {
-            let points: String = sim::fault_points(&model).into_iter().map(|p| p + "\n").collect();
+        Command::Points { kinds, .. } => {
+            let mut settings = scn::explore::Settings::new(&model);
+            if let Err(e) = explore_cmd::kinds(&model, &kinds, &[], &mut settings) {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+            let points: String =
+                scn::explore::space_lines(&model, &settings).into_iter().map(|p| p + "\n").collect();
             emit(&points);
             ExitCode::SUCCESS
         }
+        Command::Explore(args) => explore_cmd::run(&model, &file, &source, &args),
         Command::Run { format, sections, max_rows, seed, .. } => {
             let trace_limit = if max_rows == 0 { usize::MAX } else { max_rows };
             let run = sim::run(&model, &sim::Options { trace_limit, seed, ..sim::Options::default() });
@@ -138,7 +230,7 @@ fn main() -> ExitCode {
 }
 
 /// Writes to stdout; a closed pipe (`scn run ... | head`) ends the output quietly.
-fn emit(text: &str) {
+pub(crate) fn emit(text: &str) {
     use std::io::Write;
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }

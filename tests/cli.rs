@@ -140,7 +140,7 @@ fn points_lists_injectable_faults_as_fault_lines() {
     let base = std::fs::read_to_string("scenarios/run/at-least-once-consumer-reprocess.scn").expect("read");
     let base = base.split("faults {").next().expect("prefix").to_string();
     for line in out.lines().take(12) {
-        let path = temp_scenario("point.scn", &format!("{base}faults {{ {line} }}\n"));
+        let path = temp_scenario("point.scn", &format!("{base}faults {{\n  {line}\n}}\n"));
         let (code, _, err) = scn(&["check", &path]);
         assert_eq!(code, 0, "`{line}` does not check: {err}");
     }

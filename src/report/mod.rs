@@ -1,8 +1,10 @@
 //! The report of a run: one serializable structure built from the run and its analysis, which
 //! `render` turns into tables, markdown, JSON or YAML (so the formats never drift apart).
 
+mod explore;
 mod render;
 
+pub use explore::{render_explore, summary as explore_summary};
 pub use render::{Format, Section, render, render_compare};
 
 use crate::model::{Model, TrackVar};

@@ -86,15 +86,18 @@ fn filtered(report: &Report, sections: &[Section]) -> serde_json::Value {
     v
 }
 
+/// A section heading: a markdown `##` or a plain line.
+pub(super) fn heading(out: &mut String, md: bool, title: &str) {
+    if md {
+        out.push_str(&format!("\n## {title}\n\n"));
+    } else {
+        out.push_str(&format!("\n{title}\n"));
+    }
+}
+
 fn text(r: &Report, md: bool, sections: &[Section]) -> String {
     let mut out = String::new();
-    let heading = |out: &mut String, title: &str| {
-        if md {
-            out.push_str(&format!("\n## {title}\n\n"));
-        } else {
-            out.push_str(&format!("\n{title}\n"));
-        }
-    };
+    let heading = |out: &mut String, title: &str| heading(out, md, title);
     if md {
         out.push_str(&format!("# {}\n", r.scenario));
     } else {
@@ -453,7 +456,7 @@ pub fn render_compare(scenario: &str, rows: &[crate::compare::Row], format: Form
 }
 
 /// One table in the house style: ASCII for terminals and snapshots, or markdown.
-fn table(headers: &[&str], rows: Vec<Vec<String>>, md: bool) -> String {
+pub(super) fn table(headers: &[&str], rows: Vec<Vec<String>>, md: bool) -> String {
     let mut b = Builder::default();
     b.push_record(headers.iter().map(|h| h.to_string()));
     for row in rows {

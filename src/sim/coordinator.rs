@@ -254,7 +254,7 @@ impl Sim<'_> {
     /// do not keep the run going.
     pub(super) fn retry_marker(&mut self, t: u32, p: PartitionIdx, delay: u64) {
         let failed = Event::MarkerResponse { txn: t, partition: p, ok: false, from: None };
-        let event = match self.queue.faults_pending() {
+        let event = match self.faults_pending() {
             true => failed,
             false => Event::Resend { event: Box::new(failed), after_cut: false, futile: true, reclaim: false },
         };

@@ -174,6 +174,7 @@ impl Sim<'_> {
 
     /// `restart X after T` lines follow every crash of X.
     fn restarts_after_crash(&mut self, restart: FaultAction) {
+        self.recovery_looked_for(&restart);
         for (i, f) in self.faults.iter().enumerate() {
             if let Trigger::AfterCrash(delay) = f.trigger {
                 if f.action == restart {
@@ -185,6 +186,7 @@ impl Sim<'_> {
 
     /// `resume X after T` lines follow every pause of X.
     fn resumes_after_pause(&mut self, resume: FaultAction) {
+        self.recovery_looked_for(&resume);
         for (i, f) in self.faults.iter().enumerate() {
             if let Trigger::AfterPause(delay) = f.trigger {
                 if f.action == resume {

@@ -137,6 +137,20 @@ pub struct Sim<'m> {
     last_active: u64,
     seed: u64,
     recorder: Option<Recorder>,
+    /// What a fault line added now could not know about the past (see [`Sim::fork_safe`]).
+    past: Past,
+}
+
+/// The parts of a run's past that decide whether a fault line added at a fork acts as it
+/// would have, had it been in the file from the start.
+#[derive(Clone, Debug, Default)]
+struct Past {
+    /// Some decision asked whether any timed fault was still to come, and none was (a
+    /// resend on a cut link went idle): a timed fault added now would have changed it.
+    no_fault_pending: bool,
+    /// The recoveries (`restart X`, `resume X`) that crashes and pauses so far looked for: a
+    /// `restart X after T` added now would also have followed those.
+    recoveries: Vec<crate::model::FaultAction>,
 }
 
 /// Runs a scenario to the end.
@@ -163,6 +177,7 @@ impl<'m> Sim<'m> {
             last_active: 0,
             seed,
             recorder: options.record_points.then(Recorder::default),
+            past: Past::default(),
         };
         sim.track("start");
         sim.start();
@@ -251,6 +266,33 @@ impl<'m> Sim<'m> {
         self.world.fired.push(Vec::new());
     }
 
+    /// Whether adding `fault` now gives the run it would have had with the line in the file
+    /// from the start: a timed fault, unless something already decided on there being no
+    /// fault to come; a recovery line, unless a crash or pause of its target already happened.
+    pub fn fork_safe(&self, fault: &crate::model::FaultSpec) -> bool {
+        use crate::model::Trigger;
+        match fault.trigger {
+            Trigger::At(_) => !self.past.no_fault_pending,
+            Trigger::AfterCrash(_) | Trigger::AfterPause(_) => !self.past.recoveries.contains(&fault.action),
+            Trigger::Point(..) | Trigger::Request { .. } | Trigger::When(..) => true,
+        }
+    }
+
+    /// Whether a fault (or a fence) is still to come; remembered when none is (see
+    /// [`Sim::fork_safe`]).
+    fn faults_pending(&mut self) -> bool {
+        let pending = self.queue.faults_pending();
+        self.past.no_fault_pending |= !pending;
+        pending
+    }
+
+    /// Notes that a crash or pause looked for its recovery lines.
+    fn recovery_looked_for(&mut self, recovery: &crate::model::FaultAction) {
+        if !self.past.recoveries.contains(recovery) {
+            self.past.recoveries.push(recovery.clone());
+        }
+    }
+
     /// Whether fault `i` has fired.
     pub fn fired(&self, i: usize) -> bool {
         !self.world.fired[i].is_empty()
@@ -266,9 +308,9 @@ impl<'m> Sim<'m> {
         }
     }
 
-    /// The choice points recorded so far.
-    pub fn choices(&self) -> &[Choice] {
-        self.recorder.as_ref().map_or(&[], |r| &r.choices)
+    /// The choice points recorded so far (recording stops).
+    pub fn take_choices(&mut self) -> Vec<Choice> {
+        self.recorder.take().map(|r| r.choices).unwrap_or_default()
     }
 
     /// A stable fingerprint of everything that decides the rest of the run and its outcome:
@@ -324,7 +366,8 @@ impl<'m> Sim<'m> {
     /// transactions' states.
     fn cluster_digest(&self) -> u64 {
         use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
+        // (Computed after every recorded event: a fast hash, not a fingerprint.)
+        let mut h = rustc_hash::FxHasher::default();
         for p in &self.world.partitions {
             (p.leader, p.leader_epoch, p.isr).hash(&mut h);
             for r in &p.replicas {
@@ -404,10 +447,13 @@ impl Sim<'_> {
                 let Some(leader) = part.leader_replica().filter(|r| self.world.broker(r.broker).alive) else {
                     return false;
                 };
-                part.replicas.iter().any(|r| {
+                part.replicas.iter().enumerate().any(|(i, r)| {
+                    // Behind the leader, or ahead of what the leader knows of it (its last
+                    // fetch was lost): its next fetch moves the high watermark.
+                    let behind = r.log_end_offset() < leader.log_end_offset() || part.follower_leo[i] < r.log_end_offset();
                     r.broker != leader.broker
                         && self.world.broker(r.broker).alive
-                        && r.log_end_offset() < leader.log_end_offset()
+                        && behind
                         && !self.link_is_cut(Node::Broker(r.broker), Node::Broker(leader.broker))
                         && !self.world.broker(r.broker).paused
                         && self.believed_leader(r.broker, p as crate::model::PartitionIdx) != Some(r.broker)

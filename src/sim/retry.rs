@@ -66,7 +66,7 @@ impl Sim<'_> {
                 s.join_retrying = true;
             }
         }
-        let futile = after_cut && !self.queue.faults_pending();
+        let futile = after_cut && !self.faults_pending();
         self.queue.push(at, Event::Resend { event: Box::new(event), after_cut, futile, reclaim }, false);
     }
 

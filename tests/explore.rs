@@ -1,0 +1,174 @@
+//! `scn explore` end to end: the snapshot of every scenario in `scenarios/explore/` (run with
+//! the arguments its first line gives), counterexamples that reproduce with `scn run` and are
+//! minimal, output independent of the thread count, shards that merge into the single-process
+//! answer, and forked runs that equal runs from scratch.
+
+use std::path::Path;
+use std::process::Command;
+
+fn scn(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_scn")).args(args).output().expect("scn runs");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+/// The `# explore: ARGS` line a scenario of `scenarios/explore/` starts with.
+fn header_args(source: &str) -> Vec<String> {
+    let first = source.lines().next().unwrap_or_default();
+    let args = first.strip_prefix("# explore:").expect("an explore scenario starts with `# explore: ARGS`");
+    args.split_whitespace().map(str::to_string).collect()
+}
+
+fn explore(path: &Path, extra: &[&str]) -> (i32, String, String) {
+    let source = std::fs::read_to_string(path).expect("readable");
+    let mut args = vec!["explore".to_string(), path.to_string_lossy().into_owned()];
+    args.extend(header_args(&source));
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    scn(&args)
+}
+
+#[test]
+fn explore_scenarios() {
+    insta::glob!("../scenarios", "explore/*.scn", |path| {
+        let (code, out, err) = explore(path, &[]);
+        assert!(code == 0 || code == 1, "{}: exit {code}\n{err}", path.display());
+        // Exit 1 exactly when a counterexample is printed.
+        assert_eq!(code == 1, out.contains("result: BROKEN"), "{}:\n{out}", path.display());
+        let name = path.file_stem().expect("name").to_string_lossy().into_owned();
+        insta::with_settings!({
+            snapshot_path => "../snapshots",
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+            snapshot_suffix => name,
+        }, {
+            insta::assert_snapshot!("explore", format!("exit {code}\n{out}"));
+        });
+    });
+}
+
+/// The scenario's own verdict for a run of `text`, judged with `checks`.
+fn broken(text: &str, checks: &[String]) -> Vec<String> {
+    let model = scn::load(text).unwrap_or_else(|d| panic!("does not check:\n{d}\n{text}"));
+    let run = scn::sim::run(&model, &scn::sim::Options::default());
+    let report = scn::report::build(&model, &run, scn::report::Limits { max_rows: 1 });
+    let checks: Vec<_> = checks.iter().map(|c| scn::explore::verdict::Check::parse(c).expect("check")).collect();
+    scn::explore::verdict::judge(&report, &checks).into_iter().map(|b| b.detail).collect()
+}
+
+fn with_faults(source: &str, moves: &[Vec<String>]) -> String {
+    let body: String = moves.iter().flatten().map(|l| format!("  {l}\n")).collect();
+    format!("{source}\nfaults {{\n{body}}}\n")
+}
+
+#[test]
+fn counterexamples_reproduce_and_are_minimal() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/explore");
+    let mut files: Vec<_> = std::fs::read_dir(dir).expect("dir").map(|e| e.expect("entry").path()).collect();
+    files.sort();
+    let mut checked = 0;
+    for path in files {
+        let (code, out, err) = explore(&path, &["--format", "json"]);
+        assert!(code < 2, "{}: {err}", path.display());
+        let doc: serde_json::Value = serde_json::from_str(&out).expect("json");
+        let checks: Vec<String> =
+            doc["checks"].as_array().expect("checks").iter().map(|c| c.as_str().expect("name").to_string()).collect();
+        let source = std::fs::read_to_string(&path).expect("readable");
+        for ce in doc["counterexamples"].as_array().expect("list") {
+            let moves: Vec<Vec<String>> = serde_json::from_value(ce["moves"].clone()).expect("moves");
+            // Pasted into the file, the block reproduces the violation with `scn run`...
+            let got = broken(&with_faults(&source, &moves), &checks);
+            assert!(!got.is_empty(), "{}: the counterexample does not reproduce:\n{moves:?}", path.display());
+            let printed: Vec<String> =
+                ce["broken"].as_array().expect("broken").iter().map(|b| b["detail"].as_str().expect("detail").into()).collect();
+            assert_eq!(got, printed, "{}: the reproduction breaks other things", path.display());
+            // ...and without any one of its faults, it passes.
+            for i in 0..moves.len() {
+                let mut fewer = moves.clone();
+                fewer.remove(i);
+                let text = if fewer.is_empty() { source.clone() } else { with_faults(&source, &fewer) };
+                assert!(broken(&text, &checks).is_empty(), "{}: not minimal, {:?} is not needed", path.display(), moves[i]);
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4, "only {checked} counterexamples checked");
+}
+
+#[test]
+fn output_does_not_depend_on_the_thread_count() {
+    let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/explore/exactly-once-read-committed.scn"));
+    let (c1, one, _) = explore(path, &["--jobs", "1", "--format", "json"]);
+    let (c2, two, _) = explore(path, &["--jobs", "2", "--format", "json"]);
+    assert_eq!((c1, &one), (c2, &two));
+    let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/run/at-least-once-consumer-reprocess.scn"));
+    let args = ["explore", path.to_str().expect("utf-8"), "--faults", "1", "--all", "--format", "json"];
+    let one = scn(&[&args[..], &["--jobs", "1"]].concat());
+    let two = scn(&[&args[..], &["--jobs", "2"]].concat());
+    assert_eq!(one.0, 1, "{}", one.2);
+    assert_eq!((one.0, one.1), (two.0, two.1));
+}
+
+#[test]
+fn three_shards_merge_into_the_single_process_answer() {
+    let tmp = std::env::temp_dir().join(format!("scn-shards-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).expect("temp dir");
+    for (file, extra) in [
+        ("scenarios/explore/exactly-once-read-committed.scn", vec![]),
+        ("scenarios/run/at-least-once-consumer-reprocess.scn", vec!["--faults", "2", "--all"]),
+    ] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let source = std::fs::read_to_string(&path).expect("readable");
+        let mut base: Vec<String> = vec!["explore".into(), path.to_string_lossy().into_owned()];
+        if extra.is_empty() {
+            base.extend(header_args(&source));
+        } else {
+            base.extend(extra.iter().map(|s| s.to_string()));
+        }
+        let base: Vec<&str> = base.iter().map(String::as_str).collect();
+        let single = scn(&base);
+        let mut shards = Vec::new();
+        for i in 0..3 {
+            let shard = format!("{i}/3");
+            let (code, out, err) = scn(&[&base[..], &["--shard", &shard]].concat());
+            assert_eq!(code, 0, "{err}");
+            let f = tmp.join(format!("shard-{i}.json"));
+            std::fs::write(&f, out).expect("write shard");
+            shards.push(f.to_string_lossy().into_owned());
+        }
+        let mut merge = vec!["explore", "--merge"];
+        // Given in another order: the merge does not care.
+        merge.extend([&shards[2], &shards[0], &shards[1]].map(String::as_str));
+        let merged = scn(&merge);
+        assert_eq!((merged.0, &merged.1), (single.0, &single.1), "{file}: merged shards differ:\n{}", merged.2);
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn forked_runs_equal_runs_from_scratch() {
+    // Random schedules of up to three faults over bundled scenarios, each run forked (as the
+    // search runs it) and from scratch with every line in place: the same final state.
+    for file in ["kafka-eos-system-test", "zombie-leader", "consumer-group-rebalance", "transactions-commit-abort"] {
+        let path = format!("{}/scenarios/run/{file}.scn", env!("CARGO_MANIFEST_DIR"));
+        let (code, out, err) = scn(&["explore", &path, "--random", "40", "--seed", "7", "--faults", "3", "--check-determinism"]);
+        assert!(code < 2, "{file}: {err}");
+        assert!(out.contains("determinism: every schedule ran the same forked and from scratch"), "{file}:\n{out}");
+    }
+}
+
+#[test]
+fn bad_arguments_exit_2() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/explore/idempotent-producer.scn");
+    for args in [
+        vec!["--kinds", "meteor"],
+        vec!["--check", "vibes"],
+        vec!["--faults", "0"],
+        vec!["--shard", "3/3"],
+        vec!["--budget", "soon"],
+        vec!["--clients", "nobody"],
+    ] {
+        let (code, _, err) = scn(&[&["explore", path][..], &args].concat());
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.starts_with("error: "), "{args:?}: {err}");
+    }
+}
