@@ -82,41 +82,8 @@ fn fault(model: &Model, f: &Spanned<Fault>, diags: &mut Vec<Diagnostic>) -> Opti
             (trigger, action, format!("restart {who} {when}"))
         }
         Fault::Partition { from, to, at } => {
-            let (a, a_name) = node(model, from, diags)?;
-            let mut pairs = Vec::new();
-            let mut names = Vec::new();
-            for t in to {
-                let (b, b_name) = node(model, t, diags)?;
-                if a == b {
-                    diags.push(
-                        Diagnostic::new("a node cannot be partitioned from itself", t.span)
-                            .label("name another broker or client"),
-                    );
-                    return None;
-                }
-                if matches!((a, b), (Node::Client(_), Node::Client(_))) {
-                    diags.push(
-                        Diagnostic::new("clients do not talk to each other", t.span)
-                            .label("partition a client from a broker"),
-                    );
-                    return None;
-                }
-                if matches!((a, b), (Node::Client(_), Node::Controller) | (Node::Controller, Node::Client(_))) {
-                    let span = if a == Node::Controller { t.span } else { from.span };
-                    diags.push(
-                        Diagnostic::new("clients do not talk to the controller", span)
-                            .label("KRaft clients reach brokers only; partition a broker from the controller"),
-                    );
-                    return None;
-                }
-                pairs.push((a, b));
-                names.push(b_name);
-            }
-            (
-                Trigger::At(at.node),
-                FaultAction::Partition(pairs),
-                format!("partition {a_name} from {} at {}", names.join(", "), ms(at.node)),
-            )
+            let (pairs, name) = partition(model, from, to, diags)?;
+            (Trigger::At(at.node), FaultAction::Partition(pairs), format!("{name} at {}", ms(at.node)))
         }
         Fault::Heal { at } => (Trigger::At(at.node), FaultAction::Heal, format!("heal at {}", ms(at.node))),
         Fault::Shutdown { broker, at } => {
@@ -145,6 +112,7 @@ fn fault(model: &Model, f: &Spanned<Fault>, diags: &mut Vec<Diagnostic>) -> Opti
         }
         Fault::When { condition, action } => {
             let cond = condition_spec(model, condition, diags);
+            let mut partition_name = None;
             let (act, delay) = match &action.node {
                 Fault::Crash { target, point: None } => (crash_target(model, target, diags)?.0, 0),
                 Fault::Crash { point: Some(point), .. } => {
@@ -178,16 +146,39 @@ fn fault(model: &Model, f: &Spanned<Fault>, diags: &mut Vec<Diagnostic>) -> Opti
                     };
                     (act, delay)
                 }
+                Fault::Pause { who, at } => (pause_action(model, who, diags)?, at.node),
+                Fault::Resume { who, time } => {
+                    let RestartTime::After(delay) = time.node else {
+                        unreachable!("grammar: a `when` resume has no fixed time")
+                    };
+                    let act = match pause_action(model, who, diags)? {
+                        FaultAction::PauseBroker(b) => FaultAction::ResumeBroker(b),
+                        FaultAction::PauseClient(c) => FaultAction::ResumeClient(c),
+                        _ => unreachable!("pause_action gives pauses"),
+                    };
+                    (act, delay)
+                }
+                Fault::Shutdown { broker, at } => {
+                    (FaultAction::ShutdownBroker(broker_id(model, broker.node, broker.span, diags)?), at.node)
+                }
+                Fault::Partition { from, to, at } => {
+                    partition_name = Some(partition(model, from, to, diags)?);
+                    (FaultAction::Partition(partition_name.clone().expect("set").0), at.node)
+                }
+                Fault::Heal { at } => (FaultAction::Heal, at.node),
                 _ => {
                     diags.push(
-                        Diagnostic::new("`when` is followed by a crash or a restart", action.span)
-                            .label("expected `crash ...` or `restart ... after T`"),
+                        Diagnostic::new("`when` is followed by a fault", action.span)
+                            .label("expected `crash`, `restart`, `pause`, `resume`, `shutdown`, `partition` or `heal`"),
                     );
                     return None;
                 }
             };
             let cond = cond?;
-            let what = action_text(model, &act);
+            let what = match partition_name {
+                Some((_, name)) => name,
+                None => action_text(model, &act),
+            };
             let then = if delay > 0 { format!(" after {}", ms(delay)) } else { String::new() };
             let name = format!("when {} {what}{then}", condition_text(model, &cond));
             (Trigger::When(cond, delay), act, name)
@@ -222,6 +213,53 @@ fn broker_id(model: &Model, b: u64, span: Span, diags: &mut Vec<Diagnostic>) -> 
 }
 
 /// What `pause` and `resume` name: a broker or a client process, and its name.
+/// `pause X`'s action.
+fn pause_action(model: &Model, who: &Spanned<Target>, diags: &mut Vec<Diagnostic>) -> Option<FaultAction> {
+    Some(match process(model, who, diags)?.0 {
+        Node::Broker(b) => FaultAction::PauseBroker(b),
+        Node::Client(c) => FaultAction::PauseClient(c),
+        Node::Controller => unreachable!("process() names no controller"),
+    })
+}
+
+/// `partition A from B, C`: the links it cuts and its text (without its moment).
+fn partition(
+    model: &Model,
+    from: &Spanned<Target>,
+    to: &[Spanned<Target>],
+    diags: &mut Vec<Diagnostic>,
+) -> Option<(Vec<(Node, Node)>, String)> {
+    let (a, a_name) = node(model, from, diags)?;
+    let mut pairs = Vec::new();
+    let mut names = Vec::new();
+    for t in to {
+        let (b, b_name) = node(model, t, diags)?;
+        if a == b {
+            diags.push(
+                Diagnostic::new("a node cannot be partitioned from itself", t.span).label("name another broker or client"),
+            );
+            return None;
+        }
+        if matches!((a, b), (Node::Client(_), Node::Client(_))) {
+            diags.push(
+                Diagnostic::new("clients do not talk to each other", t.span).label("partition a client from a broker"),
+            );
+            return None;
+        }
+        if matches!((a, b), (Node::Client(_), Node::Controller) | (Node::Controller, Node::Client(_))) {
+            let span = if a == Node::Controller { t.span } else { from.span };
+            diags.push(
+                Diagnostic::new("clients do not talk to the controller", span)
+                    .label("KRaft clients reach brokers only; partition a broker from the controller"),
+            );
+            return None;
+        }
+        pairs.push((a, b));
+        names.push(b_name);
+    }
+    Some((pairs, format!("partition {a_name} from {}", names.join(", "))))
+}
+
 fn process(model: &Model, who: &Spanned<Target>, diags: &mut Vec<Diagnostic>) -> Option<(Node, String)> {
     // (The grammar allows `controller` only as a partition endpoint.)
     node(model, who, diags).filter(|(n, _)| *n != Node::Controller)

@@ -254,6 +254,12 @@ fn describe(rule: Rule) -> (u16, &'static [&'static str]) {
         // faults
         Rule::lost_kind | Rule::lost_stmt => (200, &["`request lost`", "`ack lost`"]),
         Rule::kw_when | Rule::when_stmt => (201, &["`when`"]),
+        Rule::when_pause => (205, &["`pause`"]),
+        Rule::when_resume => (206, &["`resume`"]),
+        Rule::when_shutdown => (207, &["`shutdown`"]),
+        Rule::when_partition => (208, &["`partition`"]),
+        Rule::when_heal => (209, &["`heal`"]),
+        Rule::when_delay => (220, &["`after`"]),
         Rule::kw_crash | Rule::crash_stmt | Rule::crash_action => (202, &["`crash`"]),
         Rule::kw_restart | Rule::restart_stmt | Rule::restart_action => (203, &["`restart`"]),
         Rule::fault_stmt => (200, &["`request lost`", "`ack lost`", "`when`", "`crash`", "`restart`"]),

@@ -16,53 +16,11 @@ impl Lower<'_> {
                     Rule::when_stmt => self.when_stmt(stmt),
                     Rule::crash_stmt => self.crash_stmt(stmt),
                     Rule::restart_stmt => self.restart_stmt(stmt),
-                    Rule::partition_stmt => {
-                        let mut ends = Vec::new();
-                        let mut at = None;
-                        for part in parts(stmt) {
-                            match part.as_rule() {
-                                Rule::endpoint => {
-                                    let span = span_of(&part);
-                                    let inner = only(part);
-                                    let target = match inner.as_rule() {
-                                        Rule::broker_target => self.broker_target(inner),
-                                        Rule::controller_target => Target::Controller,
-                                        _ => self.client_target(inner),
-                                    };
-                                    ends.push(Spanned::new(target, span));
-                                }
-                                Rule::point_at => at = Some(self.duration(only(part))),
-                                _ => unexpected(&part, "partition_stmt"),
-                            }
-                        }
-                        let from = ends.remove(0);
-                        Fault::Partition { from, to: ends, at: at.expect("grammar: partition has a time") }
-                    }
-                    Rule::heal_stmt => {
-                        let at = self.duration(only(only(stmt)));
-                        Fault::Heal { at }
-                    }
-                    Rule::shutdown_stmt => {
-                        let mut inner = parts(stmt);
-                        let target = inner.next().expect("grammar: shutdown names a broker");
-                        let span = span_of(&target);
-                        let broker = self.int(only(target));
-                        let at = self.duration(only(inner.next().expect("grammar: shutdown has a time")));
-                        Fault::Shutdown { broker: Spanned::new(broker.node, span), at }
-                    }
-                    Rule::pause_stmt => {
-                        let mut inner = parts(stmt);
-                        let who = self.process(inner.next().expect("grammar: pause names a process"));
-                        let at_pair = inner.next().expect("grammar: pause has a time");
-                        let at = self.duration(only(at_pair));
-                        Fault::Pause { who, at }
-                    }
-                    Rule::resume_stmt => {
-                        let mut inner = parts(stmt);
-                        let who = self.process(inner.next().expect("grammar: resume names a process"));
-                        let time = self.restart_time(inner.next().expect("grammar: resume has a time"));
-                        Fault::Resume { who, time }
-                    }
+                    Rule::partition_stmt => self.partition(stmt),
+                    Rule::heal_stmt => self.heal(stmt),
+                    Rule::shutdown_stmt => self.shutdown(stmt),
+                    Rule::pause_stmt => self.pause(stmt),
+                    Rule::resume_stmt => self.resume(stmt),
                     _ => unexpected(&stmt, "faults_block"),
                 };
                 Spanned::new(fault, span)
@@ -106,9 +64,92 @@ impl Lower<'_> {
         let action = match action.as_rule() {
             Rule::crash_action => self.crash_action(action),
             Rule::restart_action => self.restart_action(action),
+            Rule::when_pause => self.pause(action),
+            Rule::when_resume => self.resume(action),
+            Rule::when_shutdown => self.shutdown(action),
+            Rule::when_partition => self.partition(action),
+            Rule::when_heal => self.heal(action),
             _ => unexpected(&action, "when_stmt"),
         };
         Fault::When { condition, action: Box::new(Spanned::new(action, span)) }
+    }
+
+    /// The moment of a fault line: `at T`, or in a `when` line its optional `after T` (the
+    /// delay after the condition; 0 without one).
+    fn moment(&mut self, time: Option<Pair<'_, Rule>>, end: crate::diag::Span) -> Spanned<u64> {
+        match time {
+            Some(t) => self.duration(only(t)),
+            None => Spanned::new(0, crate::diag::Span { start: end.end, end: end.end }),
+        }
+    }
+
+    /// `partition A from B[, C...] at T` (or, after `when`, `[after T]`)
+    fn partition(&mut self, stmt: Pair<'_, Rule>) -> Fault {
+        let end = span_of(&stmt);
+        let mut ends = Vec::new();
+        let mut at = None;
+        for part in parts(stmt) {
+            match part.as_rule() {
+                Rule::endpoint => {
+                    let span = span_of(&part);
+                    let inner = only(part);
+                    let target = match inner.as_rule() {
+                        Rule::broker_target => self.broker_target(inner),
+                        Rule::controller_target => Target::Controller,
+                        _ => self.client_target(inner),
+                    };
+                    ends.push(Spanned::new(target, span));
+                }
+                Rule::point_at | Rule::when_delay => at = Some(part),
+                _ => unexpected(&part, "partition"),
+            }
+        }
+        let from = ends.remove(0);
+        let at = self.moment(at, end);
+        Fault::Partition { from, to: ends, at }
+    }
+
+    /// `heal at T` (or, after `when`, `heal [after T]`)
+    fn heal(&mut self, stmt: Pair<'_, Rule>) -> Fault {
+        let end = span_of(&stmt);
+        let time = parts(stmt).next();
+        Fault::Heal { at: self.moment(time, end) }
+    }
+
+    /// `shutdown broker N at T` (or, after `when`, `[after T]`)
+    fn shutdown(&mut self, stmt: Pair<'_, Rule>) -> Fault {
+        let end = span_of(&stmt);
+        let mut inner = parts(stmt);
+        let target = inner.next().expect("grammar: shutdown names a broker");
+        let span = span_of(&target);
+        let broker = self.int(only(target));
+        let at = self.moment(inner.next(), end);
+        Fault::Shutdown { broker: Spanned::new(broker.node, span), at }
+    }
+
+    /// `pause CLIENT|broker N at T` (or, after `when`, `[after T]`)
+    fn pause(&mut self, stmt: Pair<'_, Rule>) -> Fault {
+        let end = span_of(&stmt);
+        let mut inner = parts(stmt);
+        let who = self.process(inner.next().expect("grammar: pause names a process"));
+        let at = self.moment(inner.next(), end);
+        Fault::Pause { who, at }
+    }
+
+    /// `resume CLIENT|broker N at|after T` (or, after `when`, `[after T]`)
+    fn resume(&mut self, stmt: Pair<'_, Rule>) -> Fault {
+        let end = span_of(&stmt);
+        let when = stmt.as_rule() == Rule::when_resume;
+        let mut inner = parts(stmt);
+        let who = self.process(inner.next().expect("grammar: resume names a process"));
+        let time = match (when, inner.next()) {
+            (false, Some(t)) => self.restart_time(t),
+            (_, t) => {
+                let d = self.moment(t, end);
+                Spanned::new(RestartTime::After(d.node), d.span)
+            }
+        };
+        Fault::Resume { who, time }
     }
 
     /// `crash TARGET [POINT]` on a line of its own.
