@@ -262,6 +262,9 @@ pub enum Fault {
     RequestLost { producer: Spanned<String>, send: Spanned<u64>, attempt: Option<Spanned<u64>> },
     /// `ack lost for shop send 2 [attempt 1]`: the broker wrote the batch; its response is lost.
     AckLost { producer: Spanned<String>, send: Spanned<u64>, attempt: Option<Spanned<u64>> },
+    /// `request lost for billing fetch 3` / `ack lost for shop txn 1`: the N-th request of a
+    /// kind a client sends (retries count), or its response.
+    MessageLost { response: bool, client: Spanned<String>, request: Spanned<LostRequest>, n: Spanned<u64> },
     /// `crash TARGET [POINT]` (no point: crash at time 0 is an error; `check` demands one)
     Crash { target: Spanned<Target>, point: Option<Spanned<Point>> },
     /// `restart TARGET at T` / `restart TARGET after T`
@@ -280,6 +283,30 @@ pub enum Fault {
     Resume { who: Spanned<Target>, time: Spanned<RestartTime> },
     /// `when CONDITION crash ...` / `when CONDITION restart ...`
     When { condition: Spanned<Condition>, action: Box<Spanned<Fault>> },
+}
+
+/// A kind of request a `lost` fault counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LostRequest {
+    /// A consumer's fetch.
+    Fetch,
+    /// A consumer's OffsetCommit.
+    Commit,
+    /// A transactional producer's request to its transaction coordinator.
+    Txn,
+    /// A WriteTxnMarkers the coordinator sends for a transactional producer.
+    Marker,
+}
+
+impl LostRequest {
+    pub fn word(self) -> &'static str {
+        match self {
+            LostRequest::Fetch => "fetch",
+            LostRequest::Commit => "commit",
+            LostRequest::Txn => "txn",
+            LostRequest::Marker => "marker",
+        }
+    }
 }
 
 /// What a crash or restart applies to.

@@ -74,6 +74,7 @@ fn settings(model: &Model, a: &ExploreArgs) -> Result<Settings, String> {
         s.seed = a.seed;
     }
     s.max_rows = a.max_rows;
+    s.check_determinism = a.check_determinism;
     Ok(s)
 }
 
@@ -185,7 +186,7 @@ fn finish(outcome: Result<Outcome, String>, a: &ExploreArgs) -> ExitCode {
         Err(e) => return fail(e),
     };
     emit(&scn::report::render_explore(&outcome, a.format));
-    let diverged = outcome.random.as_ref().is_some_and(|r| !r.divergences.is_empty());
+    let diverged = !outcome.divergences.is_empty();
     if outcome.counterexamples.is_empty() && !diverged { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }
 

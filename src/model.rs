@@ -377,6 +377,9 @@ pub enum Trigger {
     AfterPause(u64),
     /// For `request lost` / `ack lost`: the matching produce request itself is the trigger.
     Request { producer: u32, msg: MsgId, attempt: u32 },
+    /// For `request lost for C fetch N` and the like: the N-th request of that kind the client
+    /// sends (or, `response`, the N-th response it gets).
+    Message { client: Client, request: crate::ast::LostRequest, n: u32, response: bool },
 }
 
 /// A precise place in a client's program.

@@ -50,6 +50,28 @@ fn fault(model: &Model, f: &Spanned<Fault>, diags: &mut Vec<Diagnostic>) -> Opti
             let action = if lose_ack { FaultAction::LoseAck } else { FaultAction::LoseRequest };
             (Trigger::Request { producer: p, msg, attempt }, action, name)
         }
+        Fault::MessageLost { response, client, request, n } => {
+            let c = client_named(model, client, diags)?;
+            let c = lost_client(model, c, request.node).ok_or_else(|| {
+                let (needs, kind) = match request.node {
+                    crate::ast::LostRequest::Fetch | crate::ast::LostRequest::Commit => ("a consumer", "fetches and commits"),
+                    _ => ("a transactional producer", "transactional requests and markers"),
+                };
+                diags.push(
+                    Diagnostic::new(format!("`{}` sends no {} requests", client.node, request.node.word()), request.span)
+                        .label(format!("{kind} belong to {needs}")),
+                );
+            });
+            let c = c.ok()?;
+            if n.node == 0 || n.node > 1_000_000 {
+                diags.push(Diagnostic::new("request number out of range", n.span).label("requests are counted from 1"));
+                return None;
+            }
+            let kind = if *response { "ack" } else { "request" };
+            let name = format!("{kind} lost for {} {} {}", client.node, request.node.word(), n.node);
+            let action = if *response { FaultAction::LoseAck } else { FaultAction::LoseRequest };
+            (Trigger::Message { client: c, request: request.node, n: n.node as u32, response: *response }, action, name)
+        }
         Fault::Crash { target, point } => {
             let (action, who) = crash_target(model, target, diags)?;
             let Some(point) = point else {
@@ -213,6 +235,22 @@ fn broker_id(model: &Model, b: u64, span: Span, diags: &mut Vec<Diagnostic>) -> 
 }
 
 /// What `pause` and `resume` name: a broker or a client process, and its name.
+/// The client half that sends `request` (a processor's consumer fetches and commits, its
+/// producer sends the transactional requests), if it sends any.
+pub(crate) fn lost_client(model: &Model, c: Client, request: crate::ast::LostRequest) -> Option<Client> {
+    use crate::ast::LostRequest::*;
+    match (request, c) {
+        (Fetch | Commit, Client::Consumer(_)) => Some(c),
+        (Txn | Marker, Client::Producer(p)) => model.producers[p as usize].transactional_id.as_ref().map(|_| c),
+        (Txn | Marker, Client::Consumer(k)) => {
+            let pi = model.consumers[k as usize].processor?;
+            let p = model.processors[pi as usize].producer;
+            model.producers[p as usize].transactional_id.as_ref().map(|_| Client::Producer(p))
+        }
+        (Fetch | Commit, Client::Producer(_)) => None,
+    }
+}
+
 /// `pause X`'s action.
 fn pause_action(model: &Model, who: &Spanned<Target>, diags: &mut Vec<Diagnostic>) -> Option<FaultAction> {
     Some(match process(model, who, diags)?.0 {

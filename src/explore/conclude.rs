@@ -32,6 +32,11 @@ pub struct Outcome {
     pub counterexamples: Vec<Counterexample>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub random: Option<RandomInfo>,
+    /// With `--check-determinism`: every schedule was also run from scratch (and, in random
+    /// mode, twice) and compared.
+    pub determinism_checked: bool,
+    /// The schedules whose runs differed.
+    pub divergences: Vec<Divergence>,
     /// Wall-clock time (not part of any rendering that must be reproducible).
     #[serde(skip)]
     pub elapsed: std::time::Duration,
@@ -62,8 +67,6 @@ pub struct RandomInfo {
     pub seed: u64,
     pub schedules: u64,
     pub violated: u64,
-    pub determinism_checked: bool,
-    pub divergences: Vec<Divergence>,
 }
 
 /// A schedule whose forked run and run from scratch differed.
@@ -95,6 +98,12 @@ pub fn conclude(
         levels: result.levels,
         counterexamples,
         elapsed,
+        determinism_checked: settings.check_determinism,
+        divergences: result
+            .divergences
+            .iter()
+            .map(|moves| Divergence { seed: settings.seed.unwrap_or(model.seed), faults: dedup(moves.concat()) })
+            .collect(),
         ..Outcome::empty(model, settings)
     })
 }
@@ -116,6 +125,8 @@ impl Outcome {
             schedules_left: 0,
             counterexamples: Vec::new(),
             random: None,
+            determinism_checked: false,
+            divergences: Vec::new(),
             elapsed: std::time::Duration::ZERO,
         }
     }
@@ -251,13 +262,9 @@ pub fn random(
     Ok(Outcome {
         schedules: n,
         counterexamples,
-        random: Some(RandomInfo {
-            seed,
-            schedules: n,
-            violated: runs.iter().filter(|r| !r.broken.is_empty()).count() as u64,
-            determinism_checked: check_determinism,
-            divergences,
-        }),
+        random: Some(RandomInfo { seed, schedules: n, violated: runs.iter().filter(|r| !r.broken.is_empty()).count() as u64 }),
+        determinism_checked: check_determinism,
+        divergences,
         elapsed: started.elapsed(),
         ..Outcome::empty(model, settings)
     })

@@ -38,6 +38,8 @@ pub struct Settings {
     pub max_rows: usize,
     /// `--clients`: client faults only for these clients.
     pub clients: Option<Vec<String>>,
+    /// Also run every schedule from scratch and compare (`--check-determinism`).
+    pub check_determinism: bool,
 }
 
 impl Settings {
@@ -53,6 +55,7 @@ impl Settings {
             seed: None,
             max_rows: 200,
             clients: None,
+            check_determinism: false,
         }
     }
 }
@@ -98,6 +101,10 @@ pub struct ShardResult {
     pub found: Vec<Found>,
     pub budget_spent: bool,
     pub schedules_left: u64,
+    /// With `--check-determinism`: the schedules whose search run and run from scratch
+    /// differed (their fault lines).
+    #[serde(default)]
+    pub divergences: Vec<Vec<Vec<String>>>,
 }
 
 /// The shard file: a shard's result and what it explored, so shards can be checked to match.
@@ -168,6 +175,7 @@ impl ShardArgs {
             seed: self.seed,
             max_rows: 200,
             clients: self.clients.clone(),
+            check_determinism: false,
         })
     }
 }
@@ -202,6 +210,7 @@ pub fn merge(files: &[ShardFile]) -> Result<ShardResult, String> {
     for f in files {
         out.fingerprints.extend(&f.result.fingerprints);
         out.budget_spent |= f.result.budget_spent;
+        out.divergences.extend(f.result.divergences.iter().cloned());
         out.schedules_left += f.result.schedules_left;
     }
     let mut found: Vec<Found> = files.iter().flat_map(|f| f.result.found.clone()).collect();

@@ -71,15 +71,20 @@ pub fn search(model: &Model, settings: &Settings, progress: &(dyn Fn(Progress) +
                 stopped_at = Some(b * BATCH);
                 break;
             }
-            let outs: Vec<Vec<Child>> = batch
+            let outs: Vec<(Vec<Child>, Vec<Vec<Vec<String>>>)> = batch
                 .par_iter()
                 .map(|t| {
-                    let kids = children(model, settings, t, last, &seen);
-                    progress(Progress::Done(kids.len() as u64));
-                    kids
+                    let out = children(model, settings, t, last, &seen);
+                    progress(Progress::Done(out.0.len() as u64));
+                    out
                 })
                 .collect();
-            for k in outs.into_iter().flatten() {
+            let mut kids = Vec::new();
+            for (k, d) in outs {
+                kids.extend(k);
+                result.divergences.extend(d);
+            }
+            for k in kids {
                 level.schedules += 1;
                 runs += u64::from(!k.dup);
                 result.fingerprints.insert(k.fingerprint);
@@ -254,12 +259,21 @@ fn tasks(parents: &[Node]) -> Vec<Task<'_>> {
 }
 
 /// Replays a parent and forks one child per move at each choice point of the task.
-fn children(model: &Model, settings: &Settings, task: &Task, last: bool, seen: &HashMap<u64, Vec<Broken>>) -> Vec<Child> {
+/// A task's children, and the schedules (with `--check-determinism`) whose run from scratch
+/// differed.
+fn children(
+    model: &Model,
+    settings: &Settings,
+    task: &Task,
+    last: bool,
+    seen: &HashMap<u64, Vec<Broken>>,
+) -> (Vec<Child>, Vec<Vec<Vec<String>>>) {
     let parent = task.parent;
     // The last depth's children are not extended: their runs need no choice points.
     let options = sim::Options { record_points: !last, ..options(settings) };
     let mut sim = replay(model, &options, parent);
     let mut out = Vec::new();
+    let mut divergences = Vec::new();
     let mut local: HashMap<u64, Vec<Broken>> = HashMap::new();
     let later = parent.choices.iter().filter(|c| c.event > parent.last_event).enumerate();
     for (ci, c) in later.skip(task.first).take(task.count) {
@@ -297,12 +311,31 @@ fn children(model: &Model, settings: &Settings, task: &Task, last: bool, seen: &
                 None => child.run_to_end(),
             };
             let choices = if last { Vec::new() } else { child.take_choices() };
+            let end = settings.check_determinism.then(|| child.fingerprint());
             let broken = verdict(model, settings, child, stop);
+            if let Some(end) = end {
+                // The same schedule from scratch, as its text runs: the same end and verdict.
+                let (fp, again) = scratch_end(model, settings, &node.moves);
+                if fp != end || again != broken {
+                    divergences.push(node.moves.iter().map(|m| m.lines.clone()).collect());
+                }
+            }
             local.insert(fingerprint, broken.clone());
             out.push(Child { key, fingerprint, dup: false, broken, node: Node { choices, ..node } });
         }
     }
-    out
+    (out, divergences)
+}
+
+/// The end fingerprint and verdict of `moves` run from the start with every line in place.
+fn scratch_end(model: &Model, settings: &Settings, moves: &[Move]) -> (u64, Vec<Broken>) {
+    let mut sim = Sim::new(model, &sim::Options { record_points: false, ..options(settings) });
+    for m in moves {
+        apply(&mut sim, m);
+    }
+    let stop = sim.run_to_end();
+    let fp = sim.fingerprint();
+    (fp, verdict(model, settings, sim, stop))
 }
 
 /// Runs the schedule `moves` both ways: as the search runs it (forked where that is exact,

@@ -25,7 +25,8 @@ pub enum Kind {
     Shutdown,
     /// `partition A from B at T` between any two nodes that talk, healed later.
     Partition,
-    /// `request lost` / `ack lost` for every produce request attempt.
+    /// `request lost` / `ack lost` for every produce request attempt, fetch response with
+    /// records, OffsetCommit, transactional request and marker (and their responses).
     Lost,
 }
 
@@ -226,6 +227,18 @@ impl Space {
                     )]);
                 }
             }
+            ChoiceAt::Message { client, request, n, response } => {
+                if !self.has(Kind::Lost) || !self.clients.contains(&crash_target(model, client)) {
+                    return out;
+                }
+                let kind = if response { "ack" } else { "request" };
+                let action = if response { FaultAction::LoseAck } else { FaultAction::LoseRequest };
+                push(vec![(
+                    format!("{kind} lost for {} {} {n}", sim.process_name(client), request.word()),
+                    Trigger::Message { client, request, n, response },
+                    action,
+                )]);
+            }
             ChoiceAt::Moment => {
                 let t = c.time;
                 let at = Trigger::At(t);
@@ -315,6 +328,7 @@ impl Space {
         match c.at {
             ChoiceAt::Point(..) => usize::from(self.has(Kind::ClientCrash)),
             ChoiceAt::Request { .. } => 2 * usize::from(self.has(Kind::Lost)),
+            ChoiceAt::Message { .. } => usize::from(self.has(Kind::Lost)),
             ChoiceAt::Moment => {
                 let per = |k: Kind, n: usize| if self.has(k) { n } else { 0 };
                 per(Kind::LeaderCrash, model.partitions.len())

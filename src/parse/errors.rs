@@ -253,6 +253,7 @@ fn describe(rule: Rule) -> (u16, &'static [&'static str]) {
 
         // faults
         Rule::lost_kind | Rule::lost_stmt => (200, &["`request lost`", "`ack lost`"]),
+        Rule::lost_send | Rule::lost_other | Rule::lost_request => (200, &["`send N`", "`fetch N`", "`commit N`", "`txn N`", "`marker N`"]),
         Rule::kw_when | Rule::when_stmt => (201, &["`when`"]),
         Rule::when_pause => (205, &["`pause`"]),
         Rule::when_resume => (206, &["`resume`"]),

@@ -2,7 +2,7 @@
 //! `when CONDITION ACTION` triggers, into [`crate::ast::Fault`].
 
 use super::{Lower, Rule, only, parts, span_of, unexpected};
-use crate::ast::{Condition, Fault, Point, RestartTime, Spanned, Target};
+use crate::ast::{Condition, Fault, LostRequest, Point, RestartTime, Spanned, Target};
 use pest::iterators::Pair;
 
 impl Lower<'_> {
@@ -28,16 +28,33 @@ impl Lower<'_> {
             .collect()
     }
 
-    /// `request lost for shop send 2 [attempt 1]` / `ack lost for shop send 2 [attempt 1]`
+    /// `request lost for shop send 2 [attempt 1]` / `ack lost for shop send 2 [attempt 1]`, or
+    /// `request lost for billing fetch 3` (and `commit`, `txn`, `marker`)
     fn lost_stmt(&mut self, pair: Pair<'_, Rule>) -> Fault {
         let mut inner = parts(pair);
         let kind = inner.next().expect("grammar: lost_stmt starts with its kind");
-        let producer = self.name(inner.next().expect("grammar: lost_stmt names a producer"));
-        let send = self.int(inner.next().expect("grammar: lost_stmt numbers the send"));
+        let client = self.name(inner.next().expect("grammar: lost_stmt names a client"));
+        let next = inner.next().expect("grammar: lost_stmt says which request");
+        let response = matches!(self.lost_kind(&kind), LostKind::Ack);
+        if next.as_rule() == Rule::lost_other {
+            let mut what = parts(next);
+            let word = what.next().expect("grammar: lost_other names a request");
+            let request = match word.as_str() {
+                "fetch" => LostRequest::Fetch,
+                "commit" => LostRequest::Commit,
+                "txn" => LostRequest::Txn,
+                "marker" => LostRequest::Marker,
+                other => unreachable!("grammar: lost request {other:?}"),
+            };
+            let request = Spanned::new(request, span_of(&word));
+            let n = self.int(what.next().expect("grammar: lost_other counts"));
+            return Fault::MessageLost { response, client, request, n };
+        }
+        let send = self.int(next);
         let attempt = inner.next().map(|p| self.attempt(p));
-        match self.lost_kind(&kind) {
-            LostKind::Request => Fault::RequestLost { producer, send, attempt },
-            LostKind::Ack => Fault::AckLost { producer, send, attempt },
+        match response {
+            false => Fault::RequestLost { producer: client, send, attempt },
+            true => Fault::AckLost { producer: client, send, attempt },
         }
     }
 

@@ -59,16 +59,6 @@ fn text(o: &Outcome, format: Format) -> String {
                 "explored: {} random schedules from seed {}, {} broke the scenario\n",
                 r.schedules, r.seed, r.violated
             ));
-            if r.determinism_checked {
-                if r.divergences.is_empty() {
-                    out.push_str("determinism: every schedule ran the same forked and from scratch\n");
-                } else {
-                    out.push_str(&format!("determinism: {} schedules DIVERGED\n", r.divergences.len()));
-                    for dv in &r.divergences {
-                        out.push_str(&format!("  --seed {}: {}\n", dv.seed, dv.faults.join("; ")));
-                    }
-                }
-            }
         }
         None => {
             let rows: Vec<Vec<String>> = o
@@ -97,6 +87,16 @@ fn text(o: &Outcome, format: Format) -> String {
                 out.push('\n');
             }
             out.push_str(&table(&["faults", "schedules", "all tried"], rows, md));
+        }
+    }
+    if o.determinism_checked {
+        if o.divergences.is_empty() {
+            out.push_str("determinism: every schedule ran the same forked and from scratch\n");
+        } else {
+            out.push_str(&format!("determinism: {} schedules DIVERGED\n", o.divergences.len()));
+            for dv in &o.divergences {
+                out.push_str(&format!("  --seed {}: {}\n", dv.seed, dv.faults.join("; ")));
+            }
         }
     }
     if o.counterexamples.is_empty() {

@@ -41,7 +41,23 @@ impl Sim<'_> {
                     format!("ack lost for {name} send {n} attempt {attempt}"),
                 ]
             }
+            super::ChoiceAt::Message { client, request, n, response } => {
+                let kind = if response { "ack" } else { "request" };
+                vec![format!("{kind} lost for {} {} {n}", self.process_name(client), request.word())]
+            }
             super::ChoiceAt::Moment => Vec::new(),
+        }
+    }
+
+    /// A client's name as fault lines write it: a processor's halves by the processor's name.
+    pub fn process_name(&self, c: Client) -> String {
+        let processor = match c {
+            Client::Consumer(k) => self.model.consumers[k as usize].processor,
+            Client::Producer(p) => self.model.producers[p as usize].processor,
+        };
+        match processor {
+            Some(pi) => self.model.processors[pi as usize].name.clone(),
+            None => self.client_name(c),
         }
     }
 
@@ -70,6 +86,54 @@ impl Sim<'_> {
         for m in msgs {
             self.note_choice(super::ChoiceAt::Request { producer: p, msg: *m, attempt });
         }
+    }
+
+    /// Counts a request or response `request lost for C fetch N` and its kin count, and says
+    /// whether such a fault loses this one.
+    pub(super) fn message_lost(&mut self, event: &Event) -> bool {
+        use crate::ast::LostRequest;
+        let (client, request, response, worth) = match event {
+            Event::ConsumerFetch { consumer, .. } => (Client::Consumer(*consumer), LostRequest::Fetch, false, false),
+            Event::ConsumerFetchResponse { consumer, records, .. } => {
+                (Client::Consumer(*consumer), LostRequest::Fetch, true, !records.is_empty())
+            }
+            Event::GroupArrive { consumer, request: super::event::GroupRequest::Commit { .. }, .. } => {
+                (Client::Consumer(*consumer), LostRequest::Commit, false, true)
+            }
+            Event::GroupResponse {
+                consumer,
+                reply: super::event::GroupReply::Committed { .. } | super::event::GroupReply::CommitFailed { .. },
+                ..
+            } => (Client::Consumer(*consumer), LostRequest::Commit, true, true),
+            Event::TxnArrive { producer, .. } => (Client::Producer(*producer), LostRequest::Txn, false, true),
+            Event::TxnResponse { producer, .. } => (Client::Producer(*producer), LostRequest::Txn, true, true),
+            Event::MarkerArrive { txn, .. } | Event::MarkerResponse { txn, from: Some(_), .. } => {
+                let Some(p) = self.txn_owner(*txn) else { return false };
+                (Client::Producer(p), LostRequest::Marker, matches!(event, Event::MarkerResponse { .. }), true)
+            }
+            _ => return false,
+        };
+        let n = self.world.messages_sent.entry((client, request as u8, response)).or_insert(0);
+        *n += 1;
+        let n = *n;
+        if worth {
+            self.note_choice(super::ChoiceAt::Message { client, request, n, response });
+        }
+        let wanted = Trigger::Message { client, request, n, response };
+        let Some(i) = self.faults.iter().position(|f| f.trigger == wanted) else { return false };
+        if !self.world.fired[i].is_empty() {
+            return false;
+        }
+        self.world.fired[i].push(self.clock);
+        let name = self.faults[i].name.clone();
+        self.log(|_| ("fault".into(), name, String::new(), "lost on the network".into()));
+        true
+    }
+
+    /// The producer whose transactional id transaction-coordinator entry `t` is.
+    fn txn_owner(&self, t: u32) -> Option<u32> {
+        let id = &self.world.txns.get(t as usize)?.transactional_id;
+        self.model.producers.iter().position(|p| p.transactional_id.as_ref() == Some(id)).map(|p| p as u32)
     }
 
     /// A timed (or delayed) fault's moment has come.

@@ -88,6 +88,9 @@ pub fn fault_points(model: &Model) -> Vec<String> {
 pub enum ChoiceAt {
     /// A client reached a point of its program (`crash C after poll 3`).
     Point(Client, crate::model::ClientPoint),
+    /// A client sends its N-th request of a kind, or gets its N-th response (`request lost for
+    /// billing commit 2`, `ack lost for shop txn 1`).
+    Message { client: Client, request: crate::ast::LostRequest, n: u32, response: bool },
     /// A produce request attempt is sent (`request lost` / `ack lost for P send N attempt A`).
     Request { producer: u32, msg: crate::model::MsgId, attempt: u32 },
     /// The cluster's state (a log, a high watermark, a leader or ISR, a group, a transaction)
@@ -274,7 +277,7 @@ impl<'m> Sim<'m> {
         match fault.trigger {
             Trigger::At(_) => !self.past.no_fault_pending,
             Trigger::AfterCrash(_) | Trigger::AfterPause(_) => !self.past.recoveries.contains(&fault.action),
-            Trigger::Point(..) | Trigger::Request { .. } | Trigger::When(..) => true,
+            Trigger::Point(..) | Trigger::Request { .. } | Trigger::Message { .. } | Trigger::When(..) => true,
         }
     }
 
@@ -308,9 +311,13 @@ impl<'m> Sim<'m> {
         }
     }
 
-    /// The choice points recorded so far (recording stops).
+    /// The choice points recorded so far, in the order a run passes their forks (recording
+    /// stops). A moment is noted after its event, with the fork before the first event of its
+    /// time, so the list is put in fork order here (stable: ties keep the order they came in).
     pub fn take_choices(&mut self) -> Vec<Choice> {
-        self.recorder.take().map(|r| r.choices).unwrap_or_default()
+        let mut choices = self.recorder.take().map(|r| r.choices).unwrap_or_default();
+        choices.sort_by_key(|c| c.event);
+        choices
     }
 
     /// A stable fingerprint of everything that decides the rest of the run and its outcome:
@@ -547,6 +554,11 @@ impl Sim<'_> {
     /// Schedules `event` after a network hop, in order behind earlier messages on its link;
     /// replication traffic takes the broker-to-broker latency.
     fn send(&mut self, event: Event) {
+        // A `request lost` / `ack lost` fault for the N-th message of a kind (see fault.rs).
+        if self.message_lost(&event) {
+            self.lost_once(event);
+            return;
+        }
         // A message on a partitioned link is lost (its sender times out; coordinator requests
         // are sent again, see retry.rs).
         if self.event_is_cut(&event) {

@@ -32,6 +32,24 @@ impl Sim<'_> {
         }
     }
 
+    /// A message a `request lost` / `ack lost` fault took: as one lost on a cut link, except
+    /// that the link works, so the retry is never futile.
+    pub(super) fn lost_once(&mut self, event: Event) {
+        match event {
+            Event::MarkerArrive { txn, partition, .. } | Event::MarkerResponse { txn, partition, .. } => {
+                let failed = Event::MarkerResponse { txn, partition, ok: false, from: None };
+                self.queue.push(self.clock + BROKER_REQUEST_TIMEOUT_MS, failed, false);
+            }
+            e if e.is_retried_client_request() => {
+                let at = self.clock + self.client_request_timeout(&e);
+                self.schedule_resend(at, e, false, false);
+            }
+            // A lost fetch (or its answer) is sent again at the consumer's fetch timeout; a
+            // lost auto-commit is gone.
+            _ => {}
+        }
+    }
+
     /// `request.timeout.ms` of the client that sent (or awaits) a coordinator request.
     pub(super) fn client_request_timeout(&self, e: &Event) -> u64 {
         match *e {

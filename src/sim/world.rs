@@ -56,6 +56,9 @@ pub struct World {
     pub stalled: BTreeMap<(u32, BrokerId), Stall>,
     /// Each client's metadata cache (a processor's two halves are two clients).
     pub metadata: BTreeMap<Client, super::metadata::Metadata>,
+    /// Requests sent and responses received so far, by client, kind and direction (what
+    /// `request lost for C fetch N` counts).
+    pub messages_sent: BTreeMap<(Client, u8, bool), u32>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -498,6 +501,7 @@ impl World {
             deferred_at_broker: Vec::new(),
             stalled: BTreeMap::new(),
             metadata: BTreeMap::new(),
+            messages_sent: BTreeMap::new(),
             txns: {
                 let mut ids: Vec<&String> =
                     model.producers.iter().filter_map(|p| p.transactional_id.as_ref()).collect();
