@@ -114,7 +114,7 @@ fn three_shards_merge_into_the_single_process_answer() {
     std::fs::create_dir_all(&tmp).expect("temp dir");
     for (file, extra) in [
         ("scenarios/explore/exactly-once-read-committed.scn", vec![]),
-        ("scenarios/run/at-least-once-consumer-reprocess.scn", vec!["--faults", "2", "--all"]),
+        ("scenarios/run/at-least-once-consumer-reprocess.scn", vec!["--faults", "1", "--all"]),
     ] {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
         let source = std::fs::read_to_string(&path).expect("readable");
@@ -148,9 +148,20 @@ fn three_shards_merge_into_the_single_process_answer() {
 fn forked_runs_equal_runs_from_scratch() {
     // Random schedules of up to three faults over bundled scenarios, each run forked (as the
     // search runs it) and from scratch with every line in place: the same final state.
-    for file in ["kafka-eos-system-test", "zombie-leader", "consumer-group-rebalance", "transactions-commit-abort"] {
+    for (file, n) in [("kafka-eos-system-test", "8"), ("zombie-leader", "30"), ("consumer-group-rebalance", "30"), ("transactions-commit-abort", "30")] {
         let path = format!("{}/scenarios/run/{file}.scn", env!("CARGO_MANIFEST_DIR"));
-        let (code, out, err) = scn(&["explore", &path, "--random", "40", "--seed", "7", "--faults", "3", "--check-determinism"]);
+        let (code, out, err) = scn(&["explore", &path, "--random", n, "--seed", "7", "--faults", "3", "--check-determinism"]);
+        assert!(code < 2, "{file}: {err}");
+        assert!(out.contains("determinism: every schedule ran the same forked and from scratch"), "{file}:\n{out}");
+    }
+    // And every schedule of whole bounds, as the search runs them.
+    for (file, args) in [
+        ("run/at-least-once-consumer-reprocess", ["--faults", "1", "--kinds", "all"]),
+        ("explore/exactly-once-read-committed", ["--faults", "2", "--kinds", "client-crash,lost"]),
+    ] {
+        let path = format!("{}/scenarios/{file}.scn", env!("CARGO_MANIFEST_DIR"));
+        let base = ["explore", &path, "--check", "nonmonotonic", "--check-determinism"];
+        let (code, out, err) = scn(&[&base[..], &args[..]].concat());
         assert!(code < 2, "{file}: {err}");
         assert!(out.contains("determinism: every schedule ran the same forked and from scratch"), "{file}:\n{out}");
     }
