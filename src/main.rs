@@ -72,10 +72,10 @@ fn main() -> ExitCode {
         | Command::Points { file }
         | Command::Compare { file, .. } => file.clone(),
     };
-    let source = match std::fs::read_to_string(&file) {
+    let source = match scn::diag::read_file(&file) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: cannot read {file}: {e}");
+            eprint!("{e}");
             return ExitCode::from(2);
         }
     };

@@ -320,6 +320,7 @@ fn describe(rule: Rule) -> (u16, &'static [&'static str]) {
 
         // never reported by pest, named for completeness
         Rule::file => (600, &["a scenario"]),
+        Rule::bom => (601, &["a byte order mark"]),
         Rule::WHITESPACE => (601, &["whitespace"]),
         Rule::COMMENT => (602, &["a comment"]),
         Rule::kw_end => (603, &["the end of the word"]),
