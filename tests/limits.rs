@@ -1,5 +1,6 @@
-//! The repros of issue 10 too large to commit as scenario files, and the limits near their edge:
-//! each input is refused with a diagnostic inside the file, or accepted, and never crashes.
+//! Issue 10's repros that do not fit a scenario file (too large, or a property of every
+//! bundled scenario), and the limits near their edge: each input is refused with a diagnostic
+//! inside the file, or accepted, and never crashes.
 
 const HEAD: &str = "scenario \"limits\"\ncluster { brokers 1  topic orders { partitions 1 }  topic ledger { partitions 1 } }\nproducer shop { send 2 to orders }\n";
 
@@ -109,4 +110,31 @@ fn utf8_errors_point_at_the_bad_byte() {
     assert!(text.contains("x.scn:2:6"), "{text}");
     assert!(text.contains("found the byte 0xC3"), "{text}");
     assert_eq!(scn::diag::decode(b"ok".to_vec()).ok().as_deref(), Some("ok"));
+}
+
+/// Fault names are the pasteable form: written back into the scenario as fault lines, each
+/// checks and names the same fault (quoted values keep their quotes).
+#[test]
+fn every_fault_name_parses_back() {
+    let quoted = format!(
+        "{HEAD}consumer billing {{ subscribe orders group billing }}\n\
+         faults {{ crash billing before processing \"500\"  crash billing after processing \"a \\\"b\\\"\" }}\n"
+    )
+    .replace("send 2 to orders", "send to orders value \"500\"  send to orders value \"a \\\"b\\\"\"");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/run");
+    let mut sources = vec![quoted];
+    for entry in std::fs::read_dir(dir).expect("scenarios/run") {
+        sources.push(std::fs::read_to_string(entry.expect("entry").path()).expect("readable"));
+    }
+    let mut names = 0;
+    for source in sources {
+        let model = scn::load(&source).expect("valid");
+        for f in &model.faults {
+            let again = format!("{source}\nfaults {{\n  {}\n}}\n", f.name);
+            let model2 = scn::load(&again).unwrap_or_else(|d| panic!("`{}` does not parse back: {d}", f.name));
+            assert_eq!(model2.faults.last().map(|g| &g.name), Some(&f.name));
+            names += 1;
+        }
+    }
+    assert!(names >= 20, "only {names} fault names tried");
 }

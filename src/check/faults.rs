@@ -354,15 +354,18 @@ fn crash_point(
         }
         (Point::AfterCommitBeforeProcessing(m), _) => {
             let msg = message(model, &Spanned::new(m.clone(), point.span), diags)?;
-            (ClientPoint::AfterCommitBeforeProcessing(msg), format!("after commit, before processing {}", m.0))
+            (
+                ClientPoint::AfterCommitBeforeProcessing(msg),
+                format!("after commit, before processing {}", MessageRef::source_text(&m.0)),
+            )
         }
         (Point::BeforeProcessing(m), _) => {
             let msg = message(model, &Spanned::new(m.clone(), point.span), diags)?;
-            (ClientPoint::BeforeProcessing(msg), format!("before processing {}", m.0))
+            (ClientPoint::BeforeProcessing(msg), format!("before processing {}", MessageRef::source_text(&m.0)))
         }
         (Point::AfterProcessing(m), _) => {
             let msg = message(model, &Spanned::new(m.clone(), point.span), diags)?;
-            (ClientPoint::AfterProcessing(msg), format!("after processing {}", m.0))
+            (ClientPoint::AfterProcessing(msg), format!("after processing {}", MessageRef::source_text(&m.0)))
         }
         (Point::At(_), _) => unreachable!("handled above"),
     };
@@ -431,7 +434,11 @@ fn condition_text(model: &Model, c: &ConditionSpec) -> String {
             format!("{} send {} is acked", model.producers[*producer as usize].name, model.send_number(*msg))
         }
         ConditionSpec::Processes { consumer, msg } => {
-            format!("{} processes {}", model.consumers[*consumer as usize].name, model.value(*msg))
+            format!(
+                "{} processes {}",
+                model.consumers[*consumer as usize].name,
+                MessageRef::source_text(&model.value(*msg))
+            )
         }
     }
 }
