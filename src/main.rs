@@ -28,7 +28,7 @@ enum Command {
         /// Sections to print, comma-separated (default: all).
         #[arg(long, value_enum, value_delimiter = ',')]
         sections: Vec<Section>,
-        /// Rows kept in the long tables (steps, tracker, logs, messages); 0 keeps all.
+        /// Rows kept in the long tables (steps, tracker, logs, messages); 0 keeps all, up to 100000 a table.
         #[arg(long, default_value_t = 200)]
         max_rows: usize,
         /// Overrides the scenario's `seed`.

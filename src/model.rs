@@ -28,6 +28,9 @@ pub mod limits {
     pub const MAX_VALUE_BYTES: usize = 65_536;
     /// Bytes of all processors' output keys and values together.
     pub const MAX_DERIVED_BYTES: usize = 256 << 20;
+    /// Rows one report table keeps (steps, tracker, each log, messages), even with
+    /// `--max-rows 0`; at about 2.7 KB a message row, a million rows took gigabytes.
+    pub const MAX_REPORT_ROWS: usize = 100_000;
     /// Configurations one `scn compare` runs (the product of its `--vary` lists).
     pub const MAX_COMPARE_CONFIGS: usize = 256;
 }
