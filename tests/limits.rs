@@ -138,3 +138,24 @@ fn every_fault_name_parses_back() {
     }
     assert!(names >= 20, "only {names} fault names tried");
 }
+
+/// Found by `cargo fuzz run check` (a timeout): a processor without an output over 10,000,000
+/// messages still rendered every input's key and value. Both shapes now refuse at once.
+#[test]
+fn a_processor_over_the_most_messages_is_refused_quickly() {
+    let base = "scenario \"x\"\ncluster { brokers 1  topic orders { partitions 1 }  topic ledger { partitions 1 } }\n\
+                producer shop { send 10000000 to orders }\n";
+    let start = std::time::Instant::now();
+    let no_output = format!("{base}processor copy {{ consume orders group copy }}\n");
+    assert_eq!(
+        rejected(&no_output),
+        ["processor `copy` has no output: expected an `output TOPIC value EXPR` line in this block"]
+    );
+    let one_too_many = format!("{base}processor copy {{ consume orders group copy  output ledger }}\n");
+    assert_eq!(
+        rejected(&one_too_many),
+        ["too many messages: a scenario holds at most 10000000 messages in all, processors' output records included"]
+    );
+    // Generous for a debug build beside other work; it took over 10 s under the fuzzer.
+    assert!(start.elapsed().as_secs() < 5, "took {:?}", start.elapsed());
+}

@@ -161,9 +161,10 @@ fn derive(model: &mut Model, outputs: &[Vec<(u32, &Spanned<ast::Output>)>], diag
     // The messages of each topic so far, so that each processor reads its inputs without
     // scanning every earlier message (which made check quadratic in the processor count).
     let mut by_topic: Vec<Vec<MsgId>> = vec![Vec::new(); model.topics.len()];
-    for m in 0..next {
-        by_topic[model.topic_of(m) as usize].push(m);
+    for send in model.producers.iter().filter(|p| p.processor.is_none()).flat_map(|p| &p.sends) {
+        by_topic[send.topic as usize].extend(send.first_msg..send.first_msg + send.count);
     }
+    // (Ids ascend producer by producer and send by send, so each list is in id order.)
     // Instances of one application (same group, same outputs) split the input partitions
     // between them: each input is transformed once, into one shared set of outputs.
     let mut apps: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
@@ -193,6 +194,12 @@ fn derive(model: &mut Model, outputs: &[Vec<(u32, &Spanned<ast::Output>)>], diag
         let cfg = &model.processors[pi];
         let producer = cfg.producer as usize;
         let first = next;
+        if outs.is_empty() {
+            // No output (already a diagnostic, or every output topic unknown): nothing to derive.
+            model.producers[producer].first_msg = first;
+            model.producers[producer].message_count = 0;
+            continue;
+        }
         let mut inputs: Vec<MsgId> = model.consumers[cfg.consumer as usize]
             .topics
             .iter()
