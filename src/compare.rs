@@ -61,7 +61,11 @@ pub fn parse_vary(options: &[String]) -> Result<Vec<(String, Vec<String>)>, Stri
             let sizes: Vec<String> = vary.iter().map(|(_, v)| v.len().to_string()).collect();
             Err(format!(
                 "--vary: {} configurations; compare runs at most {}",
-                configs.map_or_else(|| sizes.join(" x "), |n| format!("{} = {n}", sizes.join(" x "))),
+                match configs {
+                    Some(n) if sizes.len() > 1 => format!("{} = {n}", sizes.join(" x ")),
+                    Some(n) => n.to_string(),
+                    None => sizes.join(" x "),
+                },
                 limits::MAX_COMPARE_CONFIGS
             ))
         }
