@@ -159,3 +159,20 @@ fn a_processor_over_the_most_messages_is_refused_quickly() {
     // Generous for a debug build beside other work; it took over 10 s under the fuzzer.
     assert!(start.elapsed().as_secs() < 5, "took {:?}", start.elapsed());
 }
+
+/// Found by `cargo fuzz run run`: `scn points` quoted values with Rust's escapes (`"\0late1"`),
+/// which the language does not read. Every point line must check as a fault line.
+#[test]
+fn every_point_parses_back_whatever_the_value_holds() {
+    let source = "scenario \"x\"\ncluster { brokers 1  topic orders { partitions 1 } }\n\
+                  producer shop { send to orders value \"\u{0}late\"  send to orders value \"a \\\"b\\\" \\\\ c\\td\" }\n\
+                  consumer billing { subscribe orders group billing  auto.offset.reset earliest }\n";
+    let model = scn::load(source).expect("valid");
+    let points = scn::sim::fault_points(&model);
+    let processing: Vec<&String> = points.iter().filter(|p| p.contains("processing")).collect();
+    assert!(processing.len() >= 4, "{points:?}");
+    for p in points {
+        let again = format!("{source}faults {{\n  {p}\n}}\n");
+        assert!(scn::load(&again).is_ok(), "`{p}` does not check back");
+    }
+}
