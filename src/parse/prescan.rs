@@ -31,7 +31,8 @@ pub(super) fn prescan(source: &str) -> Vec<Diagnostic> {
                 in_comment = false;
             }
             _ if in_comment => {}
-            b'\\' if in_string => i += 1,
+            // An escape skips the next byte, never a line end (a string does not cross lines).
+            b'\\' if in_string && bytes.get(i + 1) != Some(&b'\n') => i += 1,
             b'"' => in_string = !in_string,
             _ if in_string => {}
             b'#' => in_comment = true,
@@ -74,5 +75,6 @@ mod tests {
         assert!(prescan(&format!("\"{deep}\"")).is_empty(), "inside a string");
         assert!(prescan(&format!("# {deep}\n")).is_empty(), "inside a comment");
         assert!(prescan(&"(x) ".repeat(100)).is_empty(), "closed parentheses do not add up");
+        assert_eq!(prescan(&format!("\"a\\\n{deep}")).len(), 1, "a backslash does not carry a string over a line");
     }
 }
