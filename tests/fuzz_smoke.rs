@@ -158,6 +158,7 @@ fn mutants_keep_the_invariants() {
             }
         }
     }
+    eprintln!("{cases} mutants (seed {seed}): {valid} checked, {runs} of them ran");
     // The mutants must reach both halves: some still check, some are rejected.
     assert!(valid > 0 && valid < cases, "{valid} of {cases} mutants valid");
     assert!(runs > 0, "no mutant was small enough to run");
