@@ -142,6 +142,7 @@ fn mutants_keep_the_invariants() {
             if small {
                 invariants::points_parse_back(&source, &model);
                 invariants::run_model(model);
+                invariants::compare_runs(&source);
             }
             Some(small)
         });
@@ -172,6 +173,7 @@ fn the_seeds_themselves_keep_the_invariants() {
             if invariants::small(&model) {
                 invariants::points_parse_back(&source, &model);
                 invariants::run_model(model);
+                invariants::compare_runs(&source);
                 ran += 1;
             }
         }

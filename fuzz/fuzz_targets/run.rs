@@ -11,6 +11,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         if invariants::small(&model) {
             invariants::points_parse_back(&source, &model);
             invariants::run_model(model);
+            invariants::compare_runs(&source);
         }
     }
 });

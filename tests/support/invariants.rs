@@ -6,7 +6,7 @@
 //! For a valid file run with small limits: the totals sum to the message count and match the
 //! per-message outcomes; each outcome agrees with the message's copies in the log and the
 //! groups' processing counts; every fault point `scn points` lists checks as a fault line;
-//! `passed` is the conjunction of the expectations; steps never go back in
+//! `scn compare` gives one row per configuration, the same twice; `passed` is the conjunction of the expectations; steps never go back in
 //! time; no high watermark passes its log end offset; the JSON and YAML parse; the same file and
 //! seed give byte-identical output.
 
@@ -168,4 +168,18 @@ fn outcome_agrees(m: &scn::report::MessageRow) {
         _ => false,
     };
     assert!(ok, "{}: outcome `{}` with {copies} copies in the log, processed {}", m.send, m.outcome, m.processed);
+}
+
+/// `scn compare` under the three presets (run length capped as for [`run_model`]): one row
+/// per configuration, the same rows twice.
+pub fn compare_runs(source: &str) {
+    let mut file = scn::parse::parse(source).expect("the file checked already");
+    let ms = file.run_for.as_ref().map_or(3_600_000, |r| r.node).min(RUN_MAX_MS);
+    file.run_for = Some(scn::ast::Spanned::new(ms, scn::diag::Span::default()));
+    let variants = scn::compare::variants(&[]);
+    let rows = scn::compare::compare(&file, &variants, None);
+    assert_eq!(rows.len(), variants.len());
+    assert!(rows == scn::compare::compare(&file, &variants, None), "compare gave other rows the second time");
+    let table = scn::report::render_compare(&file.title.node, &rows, Format::Json);
+    serde_json::from_str::<serde_json::Value>(&table).expect("the compare JSON parses");
 }
