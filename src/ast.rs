@@ -356,6 +356,31 @@ pub enum Point {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageRef(pub String);
 
+impl MessageRef {
+    /// The value as the language writes it, so that a fault name pastes back into a scenario:
+    /// bare when it is a `name` (`message3`), else quoted with the string escapes (`"500"`).
+    pub fn source_text(value: &str) -> String {
+        let bare = value.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && value.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+        if bare {
+            return value.to_string();
+        }
+        let mut out = String::with_capacity(value.len() + 2);
+        out.push('"');
+        for c in value.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+}
+
 /// `at T` or `after T` (relative to the target's crash).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RestartTime {

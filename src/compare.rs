@@ -5,6 +5,7 @@
 use crate::ast::{self, Guarantee, Setting, Spanned, Value};
 use crate::check::{CONSUMER_KEYS, PRODUCER_KEYS};
 use crate::diag::Span;
+use crate::model::limits;
 use crate::outcome::{Analysis, Fate, Latency};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -40,8 +41,38 @@ pub struct Row {
     pub note: String,
 }
 
-/// `--vary KEY=V1,V2` options, parsed; `guarantee` varies the preset.
+/// `--vary KEY=V1,V2` options, parsed; `guarantee` varies the preset. A key given twice, a
+/// value listed twice, or a matrix of more than [`limits::MAX_COMPARE_CONFIGS`]
+/// configurations is an error (each configuration is a whole run).
 pub fn parse_vary(options: &[String]) -> Result<Vec<(String, Vec<String>)>, String> {
+    let vary = parse_each(options)?;
+    for (i, (key, values)) in vary.iter().enumerate() {
+        if vary[..i].iter().any(|(k, _)| k == key) {
+            return Err(format!("--vary {key}: given twice; list every value in one option: {key}=V1,V2"));
+        }
+        if let Some(v) = values.iter().enumerate().find_map(|(j, v)| values[..j].contains(v).then_some(v)) {
+            return Err(format!("--vary {key}: the value {v} is listed twice"));
+        }
+    }
+    let configs = vary.iter().try_fold(1usize, |n, (_, values)| n.checked_mul(values.len()));
+    match configs {
+        Some(n) if n <= limits::MAX_COMPARE_CONFIGS => Ok(vary),
+        _ => {
+            let sizes: Vec<String> = vary.iter().map(|(_, v)| v.len().to_string()).collect();
+            Err(format!(
+                "--vary: {} configurations; compare runs at most {}",
+                match configs {
+                    Some(n) if sizes.len() > 1 => format!("{} = {n}", sizes.join(" x ")),
+                    Some(n) => n.to_string(),
+                    None => sizes.join(" x "),
+                },
+                limits::MAX_COMPARE_CONFIGS
+            ))
+        }
+    }
+}
+
+fn parse_each(options: &[String]) -> Result<Vec<(String, Vec<String>)>, String> {
     options
         .iter()
         .map(|o| {
@@ -113,7 +144,7 @@ fn value_of(x: &str) -> Value {
     if x == "true" || x == "false" {
         return Value::Bool(x == "true");
     }
-    let ms = |n: &str, unit: u64| n.parse::<u64>().ok().map(|n| Value::Duration(n * unit));
+    let ms = |n: &str, unit: u64| n.parse::<u64>().ok().and_then(|n| n.checked_mul(unit)).map(Value::Duration);
     if let Some(v) = x.strip_suffix("ms").and_then(|n| ms(n, 1)) {
         return v;
     }
@@ -219,4 +250,41 @@ pub fn compare(file: &ast::File, variants: &[Variant], seed: Option<u64>) -> Vec
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_vary;
+
+    fn vary(options: &[&str]) -> Result<usize, String> {
+        let options: Vec<String> = options.iter().map(|o| o.to_string()).collect();
+        parse_vary(&options).map(|v| super::variants(&v).len())
+    }
+
+    #[test]
+    fn a_key_or_a_value_twice_is_refused() {
+        assert_eq!(vary(&["acks=0,1", "retries=0,5"]), Ok(4));
+        assert_eq!(
+            vary(&["acks=0", "acks=1"]),
+            Err("--vary acks: given twice; list every value in one option: acks=V1,V2".into())
+        );
+        assert_eq!(vary(&["acks=1,all,1"]), Err("--vary acks: the value 1 is listed twice".into()));
+    }
+
+    #[test]
+    fn the_matrix_is_bounded() {
+        let values = |n: usize| (0..n).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+        let at_limit = [format!("retries={}", values(16)), format!("batch.size={}", values(16))];
+        assert_eq!(vary(&[&at_limit[0], &at_limit[1]]), Ok(256));
+        let over = format!("linger.ms={}", values(2));
+        assert_eq!(
+            vary(&[&at_limit[0], &at_limit[1], &over]),
+            Err("--vary: 16 x 16 x 2 = 512 configurations; compare runs at most 256".into())
+        );
+    }
+
+    #[test]
+    fn a_huge_duration_is_a_word_not_an_overflow() {
+        assert_eq!(super::value_of("18446744073709551615s"), crate::ast::Value::Word("18446744073709551615s".into()));
+    }
 }

@@ -82,9 +82,13 @@ impl fmt::Display for Diagnostics {
 impl std::error::Error for Diagnostics {}
 
 fn render_one(d: &Diagnostic, path: &str, source: &str) -> String {
-    // A span past the end (an error at end of input) points at the last character.
+    // A span at or past the end (an error at end of input) points at the last character, the
+    // final newline when there is one: a real line and column, not one past the last line.
     let len = source.len();
-    let start = d.span.start.min(len);
+    let mut start = d.span.start.min(len);
+    if start == len && len > 0 {
+        start = prev_boundary(source, len);
+    }
     let mut end = d.span.end.min(len).max(start);
     if start == end && end < len {
         end = next_boundary(source, start);
@@ -104,12 +108,50 @@ fn render_one(d: &Diagnostic, path: &str, source: &str) -> String {
     text.lines().map(str::trim_end).collect::<Vec<_>>().join("\n")
 }
 
+fn prev_boundary(s: &str, i: usize) -> usize {
+    let mut j = i.saturating_sub(1);
+    while j > 0 && !s.is_char_boundary(j) {
+        j -= 1;
+    }
+    j
+}
+
 fn next_boundary(s: &str, i: usize) -> usize {
     let mut j = i + 1;
     while j < s.len() && !s.is_char_boundary(j) {
         j += 1;
     }
     j
+}
+
+/// A scenario file's bytes as text. Bytes that are not UTF-8 are a diagnostic at the first bad
+/// byte, returned with the text to render it against (the bad bytes shown as U+FFFD).
+pub fn decode(bytes: Vec<u8>) -> Result<String, (Diagnostics, String)> {
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(text),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let bytes = e.as_bytes();
+            let bad = e.utf8_error().error_len().unwrap_or(bytes.len() - at);
+            let found: Vec<String> = bytes[at..at + bad].iter().map(|b| format!("0x{b:02X}")).collect();
+            let shown = String::from_utf8_lossy(bytes).into_owned();
+            // Up to the bad byte the two texts agree, so `at` is the same offset in both.
+            let d = Diagnostic::new("the file is not valid UTF-8 text", Span::new(at, at + '\u{FFFD}'.len_utf8()))
+                .label(format!(
+                    "expected a UTF-8 character, found the byte{} {}",
+                    if bad == 1 { "" } else { "s" },
+                    found.join(" ")
+                ))
+                .note("save the scenario as UTF-8");
+            Err((Diagnostics(vec![d]), shown))
+        }
+    }
+}
+
+/// Reads a scenario file; the error is the rendered message (unreadable file, or not UTF-8).
+pub fn read_file(path: &str) -> Result<String, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("error: cannot read {path}: {e}\n"))?;
+    decode(bytes).map_err(|(diags, shown)| diags.render(path, &shown))
 }
 
 /// 1-based line and column of a byte offset (for messages that quote a position).

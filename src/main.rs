@@ -30,7 +30,7 @@ enum Command {
         /// Sections to print, comma-separated (default: all).
         #[arg(long, value_enum, value_delimiter = ',')]
         sections: Vec<Section>,
-        /// Rows kept in the long tables (steps, tracker, logs, messages); 0 keeps all.
+        /// Rows kept in the long tables (steps, tracker, logs, messages); 0 keeps all, up to 100000 a table.
         #[arg(long, default_value_t = 200)]
         max_rows: usize,
         /// Overrides the scenario's `seed`.
@@ -157,10 +157,10 @@ fn main() -> ExitCode {
             None => return explore_cmd::merge(args),
         },
     };
-    let source = match std::fs::read_to_string(&file) {
+    let source = match scn::diag::read_file(&file) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: cannot read {file}: {e}");
+            eprint!("{e}");
             return ExitCode::from(2);
         }
     };

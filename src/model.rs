@@ -14,6 +14,25 @@ pub mod limits {
     pub const MAX_CLIENTS: usize = 1_000;
     pub const MAX_DURATION_MS: u64 = 30 * 24 * 3_600_000;
     pub const MAX_FAULTS: usize = 10_000;
+    /// Bytes in one quoted string (after escapes), and in a setting's unquoted word.
+    pub const MAX_STRING_BYTES: usize = 4_096;
+    /// Bytes in a name (topic, client, group, setting key); Kafka's own topic-name limit.
+    pub const MAX_NAME_BYTES: usize = 249;
+    /// `{i}` and `{n}` placeholders in one `send` key or value.
+    pub const MAX_PLACEHOLDERS: usize = 16;
+    /// Nesting of parentheses and function calls in a processor expression.
+    pub const MAX_EXPR_DEPTH: usize = 32;
+    /// Operands and operators in one processor expression.
+    pub const MAX_EXPR_TERMS: usize = 256;
+    /// Bytes of a value a processor expression computes.
+    pub const MAX_VALUE_BYTES: usize = 65_536;
+    /// Bytes of all processors' output keys and values together.
+    pub const MAX_DERIVED_BYTES: usize = 256 << 20;
+    /// Rows one report table keeps (steps, tracker, each log, messages), even with
+    /// `--max-rows 0`; at about 2.7 KB a message row, a million rows took gigabytes.
+    pub const MAX_REPORT_ROWS: usize = 100_000;
+    /// Configurations one `scn compare` runs (the product of its `--vary` lists).
+    pub const MAX_COMPARE_CONFIGS: usize = 256;
 }
 
 pub type BrokerId = u32;
@@ -152,6 +171,9 @@ pub struct ProducerConfig {
     /// Messages `first_msg..first_msg + message_count` belong to this producer.
     pub first_msg: MsgId,
     pub message_count: u32,
+    /// Messages its `send` statements declare, counting sends refused for the message limit
+    /// (then more than `message_count`); for diagnostics that quote the declared numbering.
+    pub declared_messages: u64,
     /// The processor this producer is the output half of.
     pub processor: Option<u32>,
 }
@@ -223,25 +245,37 @@ pub enum Piece {
 
 impl Template {
     pub fn parse(s: &str) -> Template {
+        // One pass over the text: a search per placeholder kind from the start of what is left
+        // made many placeholders quadratic.
         let mut pieces = Vec::new();
-        let mut rest = s;
-        while !rest.is_empty() {
-            let (cut, piece) = match (rest.find("{i}"), rest.find("{n}")) {
-                (Some(a), Some(b)) if a < b => (a, Piece::Index),
-                (Some(a), None) => (a, Piece::Index),
-                (_, Some(b)) => (b, Piece::Number),
-                (None, None) => {
-                    pieces.push(Piece::Text(rest.to_string()));
-                    break;
+        let mut text_start = 0;
+        let mut i = 0;
+        let bytes = s.as_bytes();
+        while i + 3 <= bytes.len() {
+            let piece = match &bytes[i..i + 3] {
+                b"{i}" => Piece::Index,
+                b"{n}" => Piece::Number,
+                _ => {
+                    i += 1;
+                    continue;
                 }
             };
-            if cut > 0 {
-                pieces.push(Piece::Text(rest[..cut].to_string()));
+            if i > text_start {
+                pieces.push(Piece::Text(s[text_start..i].to_string()));
             }
             pieces.push(piece);
-            rest = &rest[cut + 3..];
+            i += 3;
+            text_start = i;
+        }
+        if text_start < s.len() {
+            pieces.push(Piece::Text(s[text_start..].to_string()));
         }
         Template(pieces)
+    }
+
+    /// How many `{i}` and `{n}` the template holds.
+    pub fn placeholders(&self) -> usize {
+        self.0.iter().filter(|p| !matches!(p, Piece::Text(_))).count()
     }
 
     pub fn render(&self, index: u32, number: u32) -> String {

@@ -174,6 +174,26 @@ fn compare_prints_one_row_per_configuration() {
 }
 
 #[test]
+fn compare_rejects_a_repeated_key_and_a_huge_matrix() {
+    let file = "scenarios/run/acks-1-leader-crash.scn";
+    let (code, out, err) = scn(&["compare", file, "--vary", "acks=0", "--vary", "acks=1"]);
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert!(err.contains("--vary acks: given twice"), "{err}");
+    let many: String = (0..600).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+    let (code, out, err) = scn(&["compare", file, "--vary", &format!("retries={many}")]);
+    assert_eq!((code, out.as_str()), (2, ""), "nothing ran: {err}");
+    assert!(err.contains("--vary: 600 configurations; compare runs at most 256"), "{err}");
+}
+
+#[test]
+fn bytes_that_are_not_utf8_get_a_place_and_exit_2() {
+    let (code, _, err) = scn(&["check", "scenarios/invalid/not-utf8.scn"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("scenarios/invalid/not-utf8.scn:3:31"), "{err}");
+    assert!(err.contains("found the byte 0xE9"), "{err}");
+}
+
+#[test]
 fn compare_rejects_unknown_settings() {
     let (code, _, err) = scn(&["compare", "scenarios/run/acks-1-leader-crash.scn", "--vary", "ack=0,1"]);
     assert_eq!(code, 2);

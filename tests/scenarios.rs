@@ -40,10 +40,14 @@ fn runnable_scenarios() {
 #[test]
 fn invalid_scenarios() {
     insta::glob!("../scenarios", "invalid/*.scn", |path| {
-        let source = std::fs::read_to_string(path).expect("readable scenario");
-        let rendered = match scn::load(&source) {
-            Ok(_) => panic!("{} should be rejected", display(path)),
-            Err(d) => d.render(&display(path), &source),
+        // Read as bytes: a file that is not UTF-8 is one of the invalid scenarios.
+        let bytes = std::fs::read(path).expect("readable scenario");
+        let rendered = match scn::diag::decode(bytes) {
+            Err((d, shown)) => d.render(&display(path), &shown),
+            Ok(source) => match scn::load(&source) {
+                Ok(_) => panic!("{} should be rejected", display(path)),
+                Err(d) => d.render(&display(path), &source),
+            },
         };
         insta::with_settings!({
             snapshot_path => "../snapshots",

@@ -198,6 +198,7 @@ pub(super) fn producer_config(
     }
     let mut number: u64 = 1;
     let mut clock = 0u64;
+    let mut declared = 0u64;
     for (si, send) in p.sends.iter().enumerate() {
         let sn = &send.node;
         let txn = txn_of(si).map(|t| t as u32);
@@ -218,13 +219,16 @@ pub(super) fn producer_config(
             diags.push(Diagnostic::new("a send of zero messages", span).label("expected at least 1"));
             continue;
         }
-        if next_msg + count > limits::MAX_MESSAGES {
+        declared = declared.saturating_add(count);
+        // Checked: a count near u64::MAX must not wrap past the limit. A refused send takes no
+        // message ids, so no later stage meets ids that have no send statement.
+        if next_msg.checked_add(count).is_none_or(|end| end > limits::MAX_MESSAGES) {
             let span = sn.count.as_ref().map_or(send.span, |c| c.span);
-            diags.push(
-                Diagnostic::new("too many messages", span)
-                    .label(format!("a scenario sends at most {} messages in all", limits::MAX_MESSAGES)),
-            );
-            next_msg = limits::MAX_MESSAGES;
+            diags.push(Diagnostic::new("too many messages", span).label(format!(
+                "a scenario sends at most {} messages in all; this send brings the total to {}",
+                limits::MAX_MESSAGES,
+                u128::from(next_msg) + u128::from(count)
+            )));
             continue;
         }
         let parts = model.topics[topic as usize].partitions;
@@ -253,14 +257,14 @@ pub(super) fn producer_config(
             );
         }
         let value = match &sn.value {
-            Some(v) => Template::parse(&v.node),
+            Some(v) => template(v, diags),
             None if lone => Template::parse("message{n}"),
             None => Template::parse(&format!("{}-{{n}}", p.name.node)),
         };
         sends.push(SendSpec {
             topic,
             partition,
-            key: sn.key.as_ref().map(|k| Template::parse(&k.node)),
+            key: sn.key.as_ref().map(|k| template(k, diags)),
             value,
             count: count as u32,
             at_ms: clock,
@@ -303,8 +307,22 @@ pub(super) fn producer_config(
         sends,
         first_msg: first_msg as u32,
         message_count: (next_msg - first_msg) as u32,
+        declared_messages: declared,
         processor: None,
     })
+}
+
+/// A send's key or value template, with at most `MAX_PLACEHOLDERS` placeholders.
+fn template(text: &Spanned<String>, diags: &mut Vec<Diagnostic>) -> Template {
+    let t = Template::parse(&text.node);
+    if t.placeholders() > limits::MAX_PLACEHOLDERS {
+        diags.push(Diagnostic::new("too many placeholders in this string", text.span).label(format!(
+            "expected at most {} `{{i}}` or `{{n}}`, found {}",
+            limits::MAX_PLACEHOLDERS,
+            t.placeholders()
+        )));
+    }
+    t
 }
 
 pub fn consumers(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic>) {

@@ -6,6 +6,7 @@
 
 use crate::ast::{BinOp, Expr, Func, Spanned};
 use crate::diag::Span;
+use crate::model::limits;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Val {
@@ -50,15 +51,35 @@ fn err(span: Span, message: impl Into<String>) -> EvalError {
     EvalError { span, message: message.into() }
 }
 
+/// Evaluates `e`; a text result longer than [`limits::MAX_VALUE_BYTES`] is an error, so that
+/// concatenation (and processors reading processors) cannot grow values without bound.
 pub fn eval(e: &Spanned<Expr>, key: Option<&str>, value: &str) -> Result<Val, EvalError> {
+    let v = eval_unbounded(e, key, value)?;
+    match &v {
+        Val::Str(s) if s.len() > limits::MAX_VALUE_BYTES => Err(err(
+            e.span,
+            format!("this makes a text of {} bytes; at most {} are allowed", s.len(), limits::MAX_VALUE_BYTES),
+        )),
+        _ => Ok(v),
+    }
+}
+
+fn eval_unbounded(e: &Spanned<Expr>, key: Option<&str>, value: &str) -> Result<Val, EvalError> {
     Ok(match &e.node {
         Expr::Str(s) => Val::Str(s.clone()),
         Expr::Int(n) => Val::Int(*n),
         Expr::Key => Val::Str(key.unwrap_or_default().to_string()),
         Expr::Value => Val::Str(value.to_string()),
         Expr::Not(inner) => {
+            // `!!!x` is one loop, not three nested calls: a chain of `!` costs no stack.
+            let (mut inner, mut flips) = (inner, 1usize);
+            while let Expr::Not(next) = &inner.node {
+                inner = next;
+                flips += 1;
+            }
             let v = eval(inner, key, value)?;
-            Val::Bool(!v.truthy().ok_or_else(|| err(inner.span, format!("`!` needs a condition, got {:?}", v.text())))?)
+            let b = v.truthy().ok_or_else(|| err(inner.span, format!("`!` needs a condition, got {:?}", v.text())))?;
+            Val::Bool(b ^ (flips % 2 == 1))
         }
         Expr::Call(f, args) => {
             if args.len() != 1 {

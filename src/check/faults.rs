@@ -28,12 +28,8 @@ fn fault(model: &Model, f: &Spanned<Fault>, diags: &mut Vec<Diagnostic>) -> Opti
             let lose_ack = matches!(f.node, Fault::AckLost { .. });
             let p = producer_named(model, producer, diags)?;
             let cfg = &model.producers[p as usize];
-            let (first_msg, count) = model.message_range(p);
-            if send.node == 0 || send.node > u64::from(count) {
-                diags.push(
-                    Diagnostic::new(format!("producer `{}` has no send {}", cfg.name, send.node), send.span)
-                        .label(format!("its sends are numbered 1 to {count}")),
-                );
+            let (first_msg, _) = model.message_range(p);
+            if no_send(model, p, send.node, send.span, diags) {
                 return None;
             }
             let attempt = match attempt {
@@ -222,6 +218,26 @@ fn trigger_time(t: &Trigger) -> Option<u64> {
     }
 }
 
+/// Whether producer `p` has no send `n`; says so unless the send was declared and only refused
+/// for the message limit (that refusal is the diagnostic already).
+fn no_send(model: &Model, p: u32, n: u64, span: Span, diags: &mut Vec<Diagnostic>) -> bool {
+    let count = u64::from(model.message_range(p).1);
+    if n >= 1 && n <= count {
+        return false;
+    }
+    let cfg = &model.producers[p as usize];
+    // A processor's output half declares no sends: its outputs are all it has.
+    let declared = if cfg.processor.is_some() { count } else { cfg.declared_messages.max(count) };
+    if n == 0 || n > declared {
+        let what = if declared > count { " as declared (some were refused above)" } else { "" };
+        diags.push(
+            Diagnostic::new(format!("producer `{}` has no send {n}", cfg.name), span)
+                .label(format!("its sends are numbered 1 to {declared}{what}")),
+        );
+    }
+    true
+}
+
 /// Broker `b`, if the cluster has it.
 fn broker_id(model: &Model, b: u64, span: Span, diags: &mut Vec<Diagnostic>) -> Option<BrokerId> {
     if b == 0 || b > u64::from(model.cluster.brokers) {
@@ -363,12 +379,7 @@ fn crash_point(
     };
     let (cp, text) = match (&point.node, client) {
         (Point::AfterSend(n), Client::Producer(p)) => {
-            let count = model.message_range(p).1;
-            if *n == 0 || *n > u64::from(count) {
-                diags.push(
-                    Diagnostic::new(format!("producer `{}` has no send {n}", model.client_name(client)), point.span)
-                        .label(format!("its sends are numbered 1 to {count}")),
-                );
+            if no_send(model, p, *n, point.span, diags) {
                 return None;
             }
             (ClientPoint::AfterSend(*n as u32), format!("after send {n}"))
@@ -419,15 +430,18 @@ fn crash_point(
         }
         (Point::AfterCommitBeforeProcessing(m), _) => {
             let msg = message(model, &Spanned::new(m.clone(), point.span), diags)?;
-            (ClientPoint::AfterCommitBeforeProcessing(msg), format!("after commit, before processing {}", m.0))
+            (
+                ClientPoint::AfterCommitBeforeProcessing(msg),
+                format!("after commit, before processing {}", MessageRef::source_text(&m.0)),
+            )
         }
         (Point::BeforeProcessing(m), _) => {
             let msg = message(model, &Spanned::new(m.clone(), point.span), diags)?;
-            (ClientPoint::BeforeProcessing(msg), format!("before processing {}", m.0))
+            (ClientPoint::BeforeProcessing(msg), format!("before processing {}", MessageRef::source_text(&m.0)))
         }
         (Point::AfterProcessing(m), _) => {
             let msg = message(model, &Spanned::new(m.clone(), point.span), diags)?;
-            (ClientPoint::AfterProcessing(msg), format!("after processing {}", m.0))
+            (ClientPoint::AfterProcessing(msg), format!("after processing {}", MessageRef::source_text(&m.0)))
         }
         (Point::At(_), _) => unreachable!("handled above"),
     };
@@ -454,13 +468,8 @@ fn condition_spec(model: &Model, c: &Spanned<Condition>, diags: &mut Vec<Diagnos
         }
         Condition::Acked { producer, send } => {
             let p = producer_named(model, producer, diags)?;
-            let cfg = &model.producers[p as usize];
-            let (first_msg, count) = model.message_range(p);
-            if *send == 0 || *send > u64::from(count) {
-                diags.push(
-                    Diagnostic::new(format!("producer `{}` has no send {send}", cfg.name), c.span)
-                        .label(format!("its sends are numbered 1 to {count}")),
-                );
+            let (first_msg, _) = model.message_range(p);
+            if no_send(model, p, *send, c.span, diags) {
                 return None;
             }
             Some(ConditionSpec::Acked { producer: p, msg: first_msg + *send as u32 - 1 })
@@ -501,7 +510,11 @@ fn condition_text(model: &Model, c: &ConditionSpec) -> String {
             format!("{} send {} is acked", model.producers[*producer as usize].name, model.send_number(*msg))
         }
         ConditionSpec::Processes { consumer, msg } => {
-            format!("{} processes {}", model.consumers[*consumer as usize].name, model.value(*msg))
+            format!(
+                "{} processes {}",
+                model.consumers[*consumer as usize].name,
+                MessageRef::source_text(&model.value(*msg))
+            )
         }
     }
 }

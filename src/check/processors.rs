@@ -17,6 +17,17 @@ pub fn processors(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnosti
     let mut outputs_ast: Vec<Vec<(u32, &Spanned<ast::Output>)>> = Vec::new();
     for (pi, proc) in file.processors.iter().enumerate() {
         let name = &proc.name.node;
+        // A processor is a producer and a consumer, so it counts against both client limits;
+        // stopping here also keeps the name checks below from growing with the square of a huge
+        // processor count.
+        if model.producers.len() >= limits::MAX_CLIENTS || model.consumers.len() >= limits::MAX_CLIENTS {
+            diags.push(Diagnostic::new("too many clients", proc.name.span).label(format!(
+                "at most {} producers and {} consumers, processors counting as one of each",
+                limits::MAX_CLIENTS,
+                limits::MAX_CLIENTS
+            )));
+            break;
+        }
         let taken = file.producers.iter().any(|p| &p.name.node == name)
             || file.consumers.iter().any(|c| &c.name.node == name)
             || file.processors[..pi].iter().any(|q| &q.name.node == name);
@@ -143,15 +154,37 @@ pub fn processors(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnosti
 /// producers' records and the outputs of processors declared before it.
 fn derive(model: &mut Model, outputs: &[Vec<(u32, &Spanned<ast::Output>)>], diags: &mut Vec<Diagnostic>) {
     let mut next: MsgId = model.sent_messages;
+    model.total_messages = next;
+    if outputs.is_empty() {
+        return;
+    }
+    // The messages of each topic so far, so that each processor reads its inputs without
+    // scanning every earlier message (which made check quadratic in the processor count).
+    let mut by_topic: Vec<Vec<MsgId>> = vec![Vec::new(); model.topics.len()];
+    for send in model.producers.iter().filter(|p| p.processor.is_none()).flat_map(|p| &p.sends) {
+        by_topic[send.topic as usize].extend(send.first_msg..send.first_msg + send.count);
+    }
+    // (Ids ascend producer by producer and send by send, so each list is in id order.)
+    // Instances of one application (same group, same outputs) split the input partitions
+    // between them: each input is transformed once, into one shared set of outputs.
+    let mut apps: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+    let mut instance_of = Vec::with_capacity(outputs.len());
     for (pi, outs) in outputs.iter().enumerate() {
-        // Instances of one application (same group, same outputs) split the input partitions
-        // between them: each input is transformed once, into one shared set of outputs.
-        let same = (0..pi).find(|&pj| {
-            model.consumers[model.processors[pj].consumer as usize].group
-                == model.consumers[model.processors[pi].consumer as usize].group
-                && same_outputs(&outputs[pj], outs)
-        });
-        if let Some(pj) = same {
+        let group = model.consumers[model.processors[pi].consumer as usize].group;
+        let list = apps.entry(group).or_default();
+        let same = list.iter().copied().find(|&pj| same_outputs(&outputs[pj], outs));
+        if same.is_none() {
+            list.push(pi);
+        }
+        instance_of.push(same);
+    }
+    if let Some(pi) = over_limit(model, outputs, &instance_of, &by_topic) {
+        diags.push(too_many_messages(outputs[pi][0].1.node.topic.span));
+        return;
+    }
+    let mut derived_bytes = 0usize;
+    for (pi, outs) in outputs.iter().enumerate() {
+        if let Some(pj) = instance_of[pi] {
             model.processors[pi].outputs_of = model.processors[pj].outputs_of.clone();
             let producer = model.processors[pi].producer as usize;
             model.producers[producer].first_msg = next;
@@ -159,10 +192,21 @@ fn derive(model: &mut Model, outputs: &[Vec<(u32, &Spanned<ast::Output>)>], diag
             continue;
         }
         let cfg = &model.processors[pi];
-        let inputs_topics = model.consumers[cfg.consumer as usize].topics.clone();
         let producer = cfg.producer as usize;
         let first = next;
-        let inputs: Vec<MsgId> = (0..next).filter(|m| inputs_topics.contains(&model.topic_of(*m))).collect();
+        if outs.is_empty() {
+            // No output (already a diagnostic, or every output topic unknown): nothing to derive.
+            model.producers[producer].first_msg = first;
+            model.producers[producer].message_count = 0;
+            continue;
+        }
+        let mut inputs: Vec<MsgId> = model.consumers[cfg.consumer as usize]
+            .topics
+            .iter()
+            .flat_map(|&t| by_topic[t as usize].iter().copied())
+            .collect();
+        inputs.sort_unstable();
+        inputs.dedup();
         let mut outputs_of = BTreeMap::new();
         let mut failed = vec![false; outs.len()];
         for m in inputs {
@@ -178,8 +222,11 @@ fn derive(model: &mut Model, outputs: &[Vec<(u32, &Spanned<ast::Output>)>], diag
                     Err(err) => {
                         failed[k] = true;
                         diags.push(
-                            Diagnostic::new(format!("cannot evaluate this {what} for the input `{value}`"), err.span)
-                                .label(err.message),
+                            Diagnostic::new(
+                                format!("cannot evaluate this {what} for the input `{}`", clip(&value)),
+                                err.span,
+                            )
+                            .label(err.message),
                         );
                         None
                     }
@@ -208,10 +255,14 @@ fn derive(model: &mut Model, outputs: &[Vec<(u32, &Spanned<ast::Output>)>], diag
                 };
                 let (Some(out_key), Some(out_value)) = (out_key, out_value) else { continue };
                 if u64::from(next) >= limits::MAX_MESSAGES {
-                    diags.push(
-                        Diagnostic::new("too many messages", o.node.topic.span)
-                            .label(format!("a scenario holds at most {} messages in all", limits::MAX_MESSAGES)),
-                    );
+                    diags.push(too_many_messages(o.node.topic.span));
+                    return;
+                }
+                derived_bytes += out_key.as_ref().map_or(0, String::len) + out_value.len();
+                if derived_bytes > limits::MAX_DERIVED_BYTES {
+                    diags.push(Diagnostic::new("processors' output records too large", o.node.topic.span).label(
+                        format!("their keys and values hold at most {} MiB in all", limits::MAX_DERIVED_BYTES >> 20),
+                    ));
                     return;
                 }
                 model.derived.push(Derived {
@@ -221,6 +272,7 @@ fn derive(model: &mut Model, outputs: &[Vec<(u32, &Spanned<ast::Output>)>], diag
                     key: out_key,
                     value: out_value,
                 });
+                by_topic[*topic as usize].push(next);
                 next += 1;
             }
             if next > start {
@@ -232,6 +284,53 @@ fn derive(model: &mut Model, outputs: &[Vec<(u32, &Spanned<ast::Output>)>], diag
         model.producers[producer].message_count = next - first;
     }
     model.total_messages = next;
+}
+
+/// The first processor past which the output records certainly exceed the message limit,
+/// counted before deriving any: an output without `when` makes one record per input (one
+/// with `when` may make none). Refusing here keeps an absurd scenario from filling memory.
+fn over_limit(
+    model: &Model,
+    outputs: &[Vec<(u32, &Spanned<ast::Output>)>],
+    instance_of: &[Option<usize>],
+    by_topic: &[Vec<MsgId>],
+) -> Option<usize> {
+    let mut count: Vec<u64> = by_topic.iter().map(|v| v.len() as u64).collect();
+    let mut total = u64::from(model.sent_messages);
+    for (pi, outs) in outputs.iter().enumerate() {
+        if instance_of[pi].is_some() {
+            continue;
+        }
+        let mut topics = model.consumers[model.processors[pi].consumer as usize].topics.clone();
+        topics.sort_unstable();
+        topics.dedup();
+        let inputs = topics.iter().fold(0u64, |n, &t| n.saturating_add(count[t as usize]));
+        for (topic, o) in outs {
+            if o.node.when.is_none() {
+                count[*topic as usize] = count[*topic as usize].saturating_add(inputs);
+                total = total.saturating_add(inputs);
+            }
+        }
+        if total > limits::MAX_MESSAGES {
+            return Some(pi);
+        }
+    }
+    None
+}
+
+/// A value short enough to quote in a message: its first 40 characters and `...`.
+fn clip(value: &str) -> String {
+    match value.char_indices().nth(40) {
+        Some((cut, _)) => format!("{}...", &value[..cut]),
+        None => value.to_string(),
+    }
+}
+
+fn too_many_messages(span: crate::diag::Span) -> Diagnostic {
+    Diagnostic::new("too many messages", span).label(format!(
+        "a scenario holds at most {} messages in all, processors' output records included",
+        limits::MAX_MESSAGES
+    ))
 }
 
 fn same_outputs(a: &[(u32, &Spanned<ast::Output>)], b: &[(u32, &Spanned<ast::Output>)]) -> bool {

@@ -327,6 +327,7 @@ fn describe(rule: Rule) -> (u16, &'static [&'static str]) {
 
         // never reported by pest, named for completeness
         Rule::file => (600, &["a scenario"]),
+        Rule::bom => (601, &["a byte order mark"]),
         Rule::WHITESPACE => (601, &["whitespace"]),
         Rule::COMMENT => (602, &["a comment"]),
         Rule::kw_end => (603, &["the end of the word"]),
@@ -401,8 +402,12 @@ fn closest<'k>(word: &str, candidates: &[&'k str]) -> Option<&'k str> {
 /// The identifier-like word that ends just before the whitespace in front of byte `at`.
 fn previous_word(source: &str, at: usize) -> &str {
     let before = source[..at].trim_end();
-    let start =
-        before.rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')).map_or(0, |i| i + 1);
+    // Past the character that ends the search, which may be wider than one byte (`é`, a BOM).
+    let start = before
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| !(c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.'))
+        .map_or(0, |(i, c)| i + c.len_utf8());
     &before[start..]
 }
 
@@ -424,6 +429,14 @@ fn distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_previous_word_stops_at_a_wide_character() {
+        assert_eq!(previous_word("caféx }", 7), "x", "the word after the é");
+        assert_eq!(previous_word("x\u{FEFF}lots  ", 10), "lots");
+        assert_eq!(previous_word("é", 2), "");
+        assert_eq!(previous_word("acks ", 5), "acks");
+    }
 
     #[test]
     fn every_rule_has_a_human_name() {

@@ -8,6 +8,7 @@
 mod errors;
 mod expects;
 mod faults;
+mod prescan;
 mod processors;
 #[cfg(test)]
 mod tests;
@@ -34,6 +35,10 @@ pub fn parse(source: &str) -> Result<File, Diagnostics> {
     // Detailed attempts let syntax errors name missing punctuation (`}`, `,`, `]`) too. The
     // switch is global to pest and costs about twice the parse time (~0.15 ms for a 1.5 KB
     // scenario in release), small next to a simulation; it is only ever switched on.
+    let early = prescan::prescan(source);
+    if !early.is_empty() {
+        return Err(Diagnostics(early));
+    }
     pest::set_error_detail(true);
     let mut pairs = ScenarioParser::parse(Rule::file, source)
         .map_err(|err| Diagnostics(vec![errors::syntax_error(&err, source)]))?;
@@ -302,7 +307,9 @@ impl Lower<'_> {
 
     /// `max.poll.records`
     fn config_key(&mut self, pair: Pair<'_, Rule>) -> Spanned<String> {
-        Spanned::new(pair.as_str().to_string(), span_of(&pair))
+        let span = span_of(&pair);
+        self.cap_name(span, "setting name");
+        Spanned::new(pair.as_str().to_string(), span)
     }
 
     /// `250ms`, `42`, `-1`, `true`, `"text"`, `all`
@@ -585,6 +592,8 @@ impl Lower<'_> {
 
     /// `billing.position`
     fn track_var(&mut self, pair: Pair<'_, Rule>) -> Spanned<String> {
-        Spanned::new(pair.as_str().to_string(), span_of(&pair))
+        let span = span_of(&pair);
+        self.cap_length(span, pair.as_str().len(), "tracked name", crate::model::limits::MAX_STRING_BYTES);
+        Spanned::new(pair.as_str().to_string(), span)
     }
 }

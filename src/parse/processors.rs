@@ -2,6 +2,8 @@
 
 use super::{Lower, Rule, only, parts, span_of, unexpected};
 use crate::ast::{BinOp, Expr, Func, Output, Processor, Spanned};
+use crate::diag::Diagnostic;
+use crate::model::limits;
 use pest::iterators::Pair;
 
 impl Lower<'_> {
@@ -54,7 +56,7 @@ impl Lower<'_> {
         let topic = self.name(inner.next().expect("grammar: an output names its topic"));
         let mut output = Output { topic, key: None, value: None, when: None };
         for part in inner {
-            let expr = self.expr(only(part.clone()));
+            let expr = self.bounded_expr(only(part.clone()));
             match part.as_rule() {
                 Rule::output_key => output.key = Some(expr),
                 Rule::output_value => output.value = Some(expr),
@@ -63,6 +65,43 @@ impl Lower<'_> {
             }
         }
         Spanned::new(output, span)
+    }
+
+    /// An `output` expression of at most `MAX_EXPR_TERMS` operands and operators. A longer one
+    /// is a diagnostic and is not lowered: its tree (a chain of 40,000 `!` or `+`) would be
+    /// as deep as it is long, and every pass over it recursive.
+    fn bounded_expr(&mut self, pair: Pair<'_, Rule>) -> Spanned<Expr> {
+        let span = span_of(&pair);
+        let terms = pair
+            .clone()
+            .into_inner()
+            .flatten()
+            .filter(|p| {
+                matches!(
+                    p.as_rule(),
+                    Rule::string
+                        | Rule::int
+                        | Rule::field
+                        | Rule::func
+                        | Rule::op_or
+                        | Rule::op_and
+                        | Rule::op_cmp
+                        | Rule::op_add
+                        | Rule::op_mul
+                        | Rule::op_not
+                )
+            })
+            .count();
+        if terms > limits::MAX_EXPR_TERMS {
+            self.diags.push(
+                Diagnostic::new("expression too long", span).label(format!(
+                    "expected at most {} operands and operators, found {terms}",
+                    limits::MAX_EXPR_TERMS
+                )),
+            );
+            return Spanned::new(Expr::Str(String::new()), span);
+        }
+        self.expr(pair)
     }
 
     /// Any expression rule, lowered by precedence level.

@@ -4,17 +4,44 @@
 use super::{Lower, Rule, only, parts, span_of, unexpected};
 use crate::ast::{MessageRef, PartitionRef, Spanned};
 use crate::diag::{Diagnostic, Span};
+use crate::model::limits;
 use pest::iterators::Pair;
 
 impl Lower<'_> {
     /// A name: topic, client, group or bare message value.
     pub(super) fn name(&mut self, pair: Pair<'_, Rule>) -> Spanned<String> {
-        Spanned::new(pair.as_str().to_string(), span_of(&pair))
+        let span = span_of(&pair);
+        self.cap_name(span, "name");
+        Spanned::new(pair.as_str().to_string(), span)
+    }
+
+    /// A name past [`limits::MAX_NAME_BYTES`] is a diagnostic pointing where it runs over
+    /// (names are ASCII, so that is a character boundary; a shorter span keeps the label on
+    /// screen).
+    pub(super) fn cap_name(&mut self, span: Span, what: &str) {
+        let len = span.end - span.start;
+        if len > limits::MAX_NAME_BYTES {
+            self.diags.push(
+                Diagnostic::new(format!("{what} too long"), Span::new(span.start + limits::MAX_NAME_BYTES, span.end))
+                    .label(format!("expected at most {} bytes, found {len}", limits::MAX_NAME_BYTES)),
+            );
+        }
     }
 
     /// `all`, `earliest`
     pub(super) fn word(&mut self, pair: Pair<'_, Rule>) -> String {
+        self.cap_length(span_of(&pair), pair.as_str().len(), "word", limits::MAX_STRING_BYTES);
         pair.as_str().to_string()
+    }
+
+    /// A name or string longer than its limit is a diagnostic (kept whole in the tree).
+    pub(super) fn cap_length(&mut self, span: Span, len: usize, what: &str, max: usize) {
+        if len > max {
+            self.diags.push(
+                Diagnostic::new(format!("{what} too long"), span)
+                    .label(format!("expected at most {max} bytes, found {len}")),
+            );
+        }
     }
 
     /// `true` / `false`
@@ -32,17 +59,12 @@ impl Lower<'_> {
         Spanned::new(value, span)
     }
 
-    /// An `int` or `negative` config value, which must fit an `i64`.
+    /// An `int` or `negative` config value. Past the `i64` range it saturates: no setting
+    /// accepts such a value, so check reports the setting's own range (`retries -1` and
+    /// `retries 18446744073709551615` both say "a number from 0 to 2147483647").
     pub(super) fn signed(&mut self, pair: Pair<'_, Rule>) -> i64 {
-        let span = span_of(&pair);
-        pair.as_str().parse::<i64>().unwrap_or_else(|_| {
-            if pair.as_str().starts_with('-') {
-                self.diags.push(Diagnostic::new("number too small", span).label(format!("at least {}", i64::MIN)));
-            } else {
-                self.too_large(span, "number", i64::MAX);
-            }
-            0
-        })
+        let text = pair.as_str();
+        text.parse::<i64>().unwrap_or(if text.starts_with('-') { i64::MIN } else { i64::MAX })
     }
 
     /// `250ms`, `2s`, `1m`, in milliseconds.
@@ -83,6 +105,7 @@ impl Lower<'_> {
                 other => unreachable!("grammar: string escape {other:?}"),
             }
         }
+        self.cap_length(span, text.len(), "string", limits::MAX_STRING_BYTES);
         Spanned::new(text, span)
     }
 
@@ -91,6 +114,7 @@ impl Lower<'_> {
         let span = span_of(&pair);
         let text = pair.as_str();
         let (topic, number) = text.rsplit_once('-').expect("grammar: partition_ref ends in -N");
+        self.cap_name(Span::new(span.start, span.start + topic.len()), "topic name");
         let number_span = Span::new(span.end - number.len(), span.end);
         let partition = number.parse::<u64>().unwrap_or_else(|_| {
             self.too_large(number_span, "partition number", u64::MAX);

@@ -7,6 +7,7 @@ mod render;
 pub use explore::{render_explore, summary as explore_summary};
 pub use render::{Format, Section, render, render_compare};
 
+use crate::model::limits::MAX_REPORT_ROWS;
 use crate::model::{Model, TrackVar};
 use crate::outcome::{Analysis, ExpectResult, Fate, Flow, fate_word};
 use crate::sim::log::{Kind, NO_PRODUCER_ID};
@@ -141,8 +142,10 @@ pub struct Limits {
     pub max_rows: usize,
 }
 
+/// Rows kept of `n`: `max_rows` (0: all), never past `MAX_REPORT_ROWS`.
 fn cap(n: usize, limits: Limits) -> usize {
-    if limits.max_rows == 0 { n } else { n.min(limits.max_rows) }
+    let max = if limits.max_rows == 0 { MAX_REPORT_ROWS } else { limits.max_rows.min(MAX_REPORT_ROWS) };
+    n.min(max)
 }
 
 /// Builds the report of a finished run.
@@ -359,5 +362,18 @@ pub fn track_name(model: &Model, v: &TrackVar) -> String {
         TrackVar::Retries(p) => format!("{}.retries", model.producers[p as usize].name),
         TrackVar::Acked(p) => format!("{}.acked", model.producers[p as usize].name),
         TrackVar::MessageState(m) => model.value(m),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Limits, MAX_REPORT_ROWS, cap};
+
+    #[test]
+    fn max_rows_zero_keeps_all_up_to_the_row_limit() {
+        assert_eq!(cap(5_000_000, Limits { max_rows: 0 }), MAX_REPORT_ROWS);
+        assert_eq!(cap(5_000_000, Limits { max_rows: usize::MAX }), MAX_REPORT_ROWS);
+        assert_eq!(cap(7, Limits { max_rows: 0 }), 7);
+        assert_eq!(cap(7, Limits { max_rows: 3 }), 3);
     }
 }

@@ -1,6 +1,7 @@
 //! Renders a [`Report`] as ASCII tables, markdown, JSON or YAML; one entry point for all.
 
 use super::Report;
+use crate::model::limits::MAX_REPORT_ROWS;
 use tabled::builder::Builder;
 use tabled::settings::Style;
 use tabled::settings::style::HorizontalLine;
@@ -138,7 +139,7 @@ fn text(r: &Report, md: bool, sections: &[Section]) -> String {
                     })
                     .collect();
                 out.push_str(&table(&["step", "time (ms)", "actor", "action", "message", "result"], rows, md));
-                omitted(&mut out, r.steps_omitted, "steps");
+                omitted(&mut out, r.steps.len(), r.steps_omitted, "steps");
             }
             Section::Tracker if !r.tracker.columns.is_empty() => {
                 heading(&mut out, "Status tracker");
@@ -155,7 +156,7 @@ fn text(r: &Report, md: bool, sections: &[Section]) -> String {
                     })
                     .collect();
                 out.push_str(&table(&headers, rows, md));
-                omitted(&mut out, r.tracker.rows_omitted, "tracker rows");
+                omitted(&mut out, r.tracker.rows.len(), r.tracker.rows_omitted, "tracker rows");
             }
             Section::Tracker => {}
             Section::Logs => {
@@ -220,7 +221,7 @@ fn text(r: &Report, md: bool, sections: &[Section]) -> String {
                         rows,
                         md,
                     ));
-                    omitted(&mut out, p.records_omitted, "records");
+                    omitted(&mut out, p.records.len(), p.records_omitted, "records");
                 }
             }
             Section::Messages => {
@@ -247,7 +248,7 @@ fn text(r: &Report, md: bool, sections: &[Section]) -> String {
                     rows,
                     md,
                 ));
-                omitted(&mut out, r.messages_omitted, "messages");
+                omitted(&mut out, r.messages.len(), r.messages_omitted, "messages");
                 let t = &r.totals;
                 out.push_str(&format!(
                     "{}{} messages: {} delivered once, {} lost, {} duplicated, {} failed, {} not sent{}\n",
@@ -403,8 +404,15 @@ fn after_label(after: &str) -> String {
     }
 }
 
-fn omitted(out: &mut String, n: u64, what: &str) {
-    if n > 0 {
+/// The line under a cut table: how many rows are missing, and how to see them, unless the
+/// table holds the most any report keeps.
+fn omitted(out: &mut String, shown: usize, n: u64, what: &str) {
+    if n == 0 {
+        return;
+    }
+    if shown >= MAX_REPORT_ROWS {
+        out.push_str(&format!("... {n} more {what} not shown (a report keeps at most {MAX_REPORT_ROWS})\n"));
+    } else {
         out.push_str(&format!("... {n} more {what} not shown (--max-rows 0 shows all)\n"));
     }
 }

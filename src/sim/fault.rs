@@ -379,9 +379,8 @@ impl Sim<'_> {
     }
 }
 
-/// A message value as the language writes it: bare when it is a plain name, else quoted.
+/// A message value as the language writes it: bare when it is a plain name, else quoted with
+/// the language's escapes (Rust's `{:?}` wrote `\0`, which does not parse back).
 fn quote(v: &str) -> String {
-    let bare = v.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && v.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
-    if bare { v.to_string() } else { format!("{v:?}") }
+    crate::ast::MessageRef::source_text(v)
 }

@@ -35,8 +35,11 @@ pub struct Trace {
 }
 
 impl Trace {
+    /// A trace keeping at most `limit` steps, and never more than
+    /// [`limits::MAX_REPORT_ROWS`](crate::model::limits::MAX_REPORT_ROWS): a run of millions of
+    /// steps with every one kept (`--max-rows 0`) ran out of memory.
     pub fn new(limit: usize) -> Trace {
-        Trace { limit, ..Trace::default() }
+        Trace { limit: limit.min(crate::model::limits::MAX_REPORT_ROWS), ..Trace::default() }
     }
 
     /// Whether the next step will be recorded (callers skip formatting when not).
@@ -62,5 +65,22 @@ impl Trace {
             self.last = values.clone();
             self.tracker.push(TrackerRow { after, time_ms, values });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Trace;
+    use crate::model::limits::MAX_REPORT_ROWS;
+
+    #[test]
+    fn keeping_every_step_stops_at_the_row_limit() {
+        let mut trace = Trace::new(usize::MAX);
+        for t in 0..=MAX_REPORT_ROWS as u64 {
+            trace.push(t, String::new(), String::new(), String::new(), String::new());
+        }
+        assert_eq!(trace.steps.len(), MAX_REPORT_ROWS);
+        assert_eq!(trace.total, MAX_REPORT_ROWS as u64 + 1, "the step past the limit is counted");
+        assert_eq!(Trace::new(5).limit, 5);
     }
 }
