@@ -183,3 +183,13 @@ fn bad_arguments_exit_2() {
         assert!(err.starts_with("error: "), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn the_readme_shows_a_real_explore_run() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    assert!(readme.contains("scn explore scenarios/explore/acks-1-pipeline.scn --faults 1\n"), "the command is gone");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/explore/acks-1-pipeline.scn");
+    let (code, out, _) = scn(&["explore", path, "--faults", "1"]);
+    assert_eq!(code, 1);
+    assert!(readme.contains(&format!("```\n{out}```\n")), "README's explore output is stale; it is now:\n{out}");
+}
