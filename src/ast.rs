@@ -352,11 +352,21 @@ pub enum Point {
     AfterCommitRequest(u64),
 }
 
-/// A message named by its value: `message3` or `"order 3"`.
+/// A message named by its value: `message3` or `"order 3"`; or by its send, `shop send 3`
+/// (then the text is `shop send 3` and the second field names the producer and the number).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MessageRef(pub String);
+pub struct MessageRef(pub String, pub Option<(String, u64)>);
 
 impl MessageRef {
+    /// The reference as the language writes it: `shop send 3`, or the value (see
+    /// [`MessageRef::source_text`]).
+    pub fn text(&self) -> String {
+        match self.1 {
+            Some(_) => self.0.clone(),
+            None => MessageRef::source_text(&self.0),
+        }
+    }
+
     /// The value as the language writes it, so that a fault name pastes back into a scenario:
     /// bare when it is a `name` (`message3`), else quoted with the string escapes (`"500"`).
     pub fn source_text(value: &str) -> String {

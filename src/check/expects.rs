@@ -79,7 +79,7 @@ fn track_var(model: &Model, v: &Spanned<String>, diags: &mut Vec<Diagnostic>) ->
             return Some(if var == "retries" { TrackVar::Retries(p as u32) } else { TrackVar::Acked(p as u32) });
         }
         if var == "state" {
-            let m = message(model, &Spanned::new(ast::MessageRef(who.to_string()), v.span), diags)?;
+            let m = message(model, &Spanned::new(ast::MessageRef(who.to_string(), None), v.span), diags)?;
             return Some(TrackVar::MessageState(m));
         }
     }

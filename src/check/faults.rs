@@ -432,16 +432,16 @@ fn crash_point(
             let msg = message(model, &Spanned::new(m.clone(), point.span), diags)?;
             (
                 ClientPoint::AfterCommitBeforeProcessing(msg),
-                format!("after commit, before processing {}", MessageRef::source_text(&m.0)),
+                format!("after commit, before processing {}", m.text()),
             )
         }
         (Point::BeforeProcessing(m), _) => {
             let msg = message(model, &Spanned::new(m.clone(), point.span), diags)?;
-            (ClientPoint::BeforeProcessing(msg), format!("before processing {}", MessageRef::source_text(&m.0)))
+            (ClientPoint::BeforeProcessing(msg), format!("before processing {}", m.text()))
         }
         (Point::AfterProcessing(m), _) => {
             let msg = message(model, &Spanned::new(m.clone(), point.span), diags)?;
-            (ClientPoint::AfterProcessing(msg), format!("after processing {}", MessageRef::source_text(&m.0)))
+            (ClientPoint::AfterProcessing(msg), format!("after processing {}", m.text()))
         }
         (Point::At(_), _) => unreachable!("handled above"),
     };
@@ -510,11 +510,14 @@ fn condition_text(model: &Model, c: &ConditionSpec) -> String {
             format!("{} send {} is acked", model.producers[*producer as usize].name, model.send_number(*msg))
         }
         ConditionSpec::Processes { consumer, msg } => {
-            format!(
-                "{} processes {}",
-                model.consumers[*consumer as usize].name,
-                MessageRef::source_text(&model.value(*msg))
-            )
+            let value = model.value(*msg);
+            let named = if !model.is_derived(*msg) && find_messages(model, &value, 2).len() > 1 {
+                let p = model.producer_of(*msg);
+                format!("{} send {}", model.producers[p as usize].name, model.send_number(*msg))
+            } else {
+                MessageRef::source_text(&value)
+            };
+            format!("{} processes {named}", model.consumers[*consumer as usize].name)
         }
     }
 }
@@ -565,6 +568,18 @@ fn named<'a>(
 
 /// Resolves a message named by its value to the one message that carries it.
 pub(super) fn message(model: &Model, m: &Spanned<MessageRef>, diags: &mut Vec<Diagnostic>) -> Option<MsgId> {
+    if let Some((producer, n)) = &m.node.1 {
+        let p = producer_named(model, &Spanned::new(producer.clone(), m.span), diags)?;
+        let (first, count) = model.message_range(p);
+        if *n == 0 || *n > u64::from(count) {
+            diags.push(
+                Diagnostic::new(format!("producer `{producer}` has no send {n}"), m.span)
+                    .label(format!("its sends are numbered 1 to {count}")),
+            );
+            return None;
+        }
+        return Some(first + *n as u32 - 1);
+    }
     let found = find_messages(model, &m.node.0, 2);
     match found.as_slice() {
         [one] => Some(*one),
@@ -594,7 +609,7 @@ pub(super) fn message(model: &Model, m: &Spanned<MessageRef>, diags: &mut Vec<Di
 
 /// Up to `limit` messages whose value is `value`, found without rendering every message when the
 /// template has a single placeholder.
-pub(super) fn find_messages(model: &Model, value: &str, limit: usize) -> Vec<MsgId> {
+pub(crate) fn find_messages(model: &Model, value: &str, limit: usize) -> Vec<MsgId> {
     let mut out = Vec::new();
     // Output records of processors, by value.
     for (i, d) in model.derived.iter().enumerate() {

@@ -256,6 +256,7 @@ fn describe(rule: Rule) -> (u16, &'static [&'static str]) {
         Rule::lost_send | Rule::lost_other | Rule::lost_request => (200, &["`send N`", "`fetch N`", "`commit N`", "`txn N`", "`marker N`"]),
         Rule::kw_when | Rule::when_stmt => (201, &["`when`"]),
         Rule::when_pause => (205, &["`pause`"]),
+        Rule::msg_by_send => (300, &["a message: its value, or `PRODUCER send N`"]),
         Rule::when_resume => (206, &["`resume`"]),
         Rule::when_shutdown => (207, &["`shutdown`"]),
         Rule::when_partition => (208, &["`partition`"]),

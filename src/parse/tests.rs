@@ -102,7 +102,7 @@ fn s(text: &str) -> String {
 }
 
 fn msg(text: &str) -> MessageRef {
-    MessageRef(s(text))
+    MessageRef(s(text), None)
 }
 
 /// The one diagnostic a broken scenario gives.

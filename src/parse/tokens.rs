@@ -130,9 +130,16 @@ impl Lower<'_> {
         let value = match inner.as_rule() {
             Rule::string => self.string(inner).node,
             Rule::name => inner.as_str().to_string(),
+            Rule::msg_by_send => {
+                let text = inner.as_str().split_whitespace().collect::<Vec<_>>().join(" ");
+                let mut parts = inner.into_inner().filter(|p| p.as_rule() != Rule::kw_send);
+                let producer = parts.next().expect("grammar: a producer").as_str().to_string();
+                let n = self.int(parts.next().expect("grammar: a send number"));
+                return Spanned::new(MessageRef(text, Some((producer, n.node))), span);
+            }
             _ => unexpected(&inner, "message_ref"),
         };
-        Spanned::new(MessageRef(value), span)
+        Spanned::new(MessageRef(value, None), span)
     }
 
     /// `[message1, "order 2"]`

@@ -67,13 +67,13 @@ impl Sim<'_> {
             ClientPoint::AfterPoll(n) => format!("after poll {n}"),
             ClientPoint::AfterCommit(n) => format!("after commit {n}"),
             ClientPoint::AfterCommitBeforeProcessing(m) => {
-                format!("after commit, before processing {}", quote(&self.value(m)))
+                format!("after commit, before processing {}", self.message_text(m))
             }
             ClientPoint::BeforeProcessing(m) => {
-                format!("before processing {}", quote(&self.value(m)))
+                format!("before processing {}", self.message_text(m))
             }
             ClientPoint::AfterProcessing(m) => {
-                format!("after processing {}", quote(&self.value(m)))
+                format!("after processing {}", self.message_text(m))
             }
             ClientPoint::AfterSend(n) => format!("after send {n}"),
             ClientPoint::AfterOffsets(n) => format!("after sending offsets {n}"),
@@ -377,10 +377,4 @@ impl Sim<'_> {
             }
         }
     }
-}
-
-/// A message value as the language writes it: bare when it is a plain name, else quoted with
-/// the language's escapes (Rust's `{:?}` wrote `\0`, which does not parse back).
-fn quote(v: &str) -> String {
-    crate::ast::MessageRef::source_text(v)
 }

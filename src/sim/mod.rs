@@ -142,6 +142,9 @@ pub struct Sim<'m> {
     recorder: Option<Recorder>,
     /// What a fault line added now could not know about the past (see [`Sim::fork_safe`]).
     past: Past,
+    /// Sent messages whose value another message shares: fault lines name them by their send
+    /// (`shop send 3`). Found on first use, shared by forks.
+    shared_values: std::sync::Arc<std::sync::OnceLock<std::collections::HashSet<crate::model::MsgId>>>,
 }
 
 /// The parts of a run's past that decide whether a fault line added at a fork acts as it
@@ -181,6 +184,7 @@ impl<'m> Sim<'m> {
             seed,
             recorder: options.record_points.then(Recorder::default),
             past: Past::default(),
+            shared_values: Default::default(),
         };
         sim.track("start");
         sim.start();
@@ -294,6 +298,28 @@ impl<'m> Sim<'m> {
         if !self.past.recoveries.contains(recovery) {
             self.past.recoveries.push(recovery.clone());
         }
+    }
+
+    /// Whether sent message `m` shares its value with another message.
+    fn value_is_shared(&self, m: crate::model::MsgId) -> bool {
+        let shared = self.shared_values.get_or_init(|| {
+            let mut by_value: std::collections::HashMap<String, Vec<crate::model::MsgId>> = Default::default();
+            for m in 0..self.model.total_messages {
+                by_value.entry(self.model.value(m)).or_default().push(m);
+            }
+            by_value.into_values().filter(|v| v.len() > 1).flatten().collect()
+        });
+        shared.contains(&m)
+    }
+
+    /// A message as a fault line names it: its value, or where another message shares the
+    /// value, its send (`shop send 3`).
+    pub fn message_text(&self, m: crate::model::MsgId) -> String {
+        if !self.model.is_derived(m) && self.value_is_shared(m) {
+            let p = self.model.producer_of(m);
+            return format!("{} send {}", self.model.producers[p as usize].name, self.model.send_number(m));
+        }
+        crate::ast::MessageRef::source_text(&self.model.value(m))
     }
 
     /// Whether fault `i` has fired.
