@@ -310,7 +310,14 @@ fn children(
                 Some(s) => s,
                 None => child.run_to_end(),
             };
-            let choices = if last { Vec::new() } else { child.take_choices() };
+            // (Only the choices after its fault: the ones its children can take.)
+            let choices = if last {
+                Vec::new()
+            } else {
+                let mut cs: Vec<Choice> = child.take_choices().into_iter().filter(|x| x.event > last_event).collect();
+                cs.shrink_to_fit();
+                cs
+            };
             let end = settings.check_determinism.then(|| child.fingerprint());
             let broken = verdict(model, settings, child, stop);
             if let Some(end) = end {

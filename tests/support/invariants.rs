@@ -82,9 +82,9 @@ pub fn small(model: &Model) -> bool {
 }
 
 /// Every fault point `scn points` lists is a fault line: added to the file, each checks.
-/// Known exception (found by the `run` target, left to the sim/ rewrite on main): a point
-/// names a message by its value, and when several messages share that value the line is
-/// refused as ambiguous.
+/// A sent message whose value others share is named by its send (`shop send 3`). Known
+/// exception left: a processor's output record has no send to be named by, so where outputs
+/// share a value its point is refused as ambiguous.
 pub fn points_parse_back(source: &str, model: &Model) {
     let points = scn::sim::fault_points(model);
     for p in points.iter().take(20) {
