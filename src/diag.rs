@@ -150,7 +150,16 @@ pub fn decode(bytes: Vec<u8>) -> Result<String, (Diagnostics, String)> {
 
 /// Reads a scenario file; the error is the rendered message (unreadable file, or not UTF-8).
 pub fn read_file(path: &str) -> Result<String, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("error: cannot read {path}: {e}\n"))?;
+    use std::io::Read;
+    let max = crate::model::limits::MAX_FILE_BYTES;
+    let file = std::fs::File::open(path).map_err(|e| format!("error: cannot read {path}: {e}\n"))?;
+    let mut bytes = Vec::new();
+    // Read one byte past the limit, so a larger file (or an endless stream) is refused
+    // without reading it all.
+    file.take(max + 1).read_to_end(&mut bytes).map_err(|e| format!("error: cannot read {path}: {e}\n"))?;
+    if bytes.len() as u64 > max {
+        return Err(format!("error: {path}: a scenario file holds at most {} MiB\n", max >> 20));
+    }
     decode(bytes).map_err(|(diags, shown)| diags.render(path, &shown))
 }
 

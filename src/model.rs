@@ -33,6 +33,8 @@ pub mod limits {
     pub const MAX_REPORT_ROWS: usize = 100_000;
     /// Configurations one `scn compare` runs (the product of its `--vary` lists).
     pub const MAX_COMPARE_CONFIGS: usize = 256;
+    /// Bytes of a scenario file (a scenario at every other limit is far smaller).
+    pub const MAX_FILE_BYTES: u64 = 16 << 20;
 }
 
 pub type BrokerId = u32;

@@ -199,3 +199,12 @@ fn compare_rejects_unknown_settings() {
     assert_eq!(code, 2);
     assert!(err.contains("--vary ack: not a producer or consumer setting"), "{err}");
 }
+
+#[test]
+fn a_file_past_the_size_limit_is_refused_unread() {
+    let big = "# padding\n".repeat((16 << 20) / 10 + 1);
+    let path = temp_scenario("too-big.scn", &format!("scenario \"big\"\n{big}"));
+    let (code, _, err) = scn(&["check", &path]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("a scenario file holds at most 16 MiB"), "{err}");
+}
