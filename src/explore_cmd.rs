@@ -99,11 +99,12 @@ impl Bar {
         }
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{prefix} [{bar:30}] {pos}/{len} schedules, {per_sec}, ETA {eta}",
-            )
-            .expect("template")
-            .progress_chars("=> "),
+            indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} schedules, {rate}, ETA {eta}")
+                .expect("template")
+                .with_key("rate", |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0} schedules/s", s.per_sec());
+                })
+                .progress_chars("=> "),
         );
         Bar(Some(bar))
     }
