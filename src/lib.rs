@@ -3,8 +3,9 @@
 //! A `.scn` scenario describes a cluster, producers, consumers, faults and expectations. The
 //! pipeline has one module per stage: [`parse`] (pest grammar to a typed [`ast`]), [`check`]
 //! (names, defaults, Kafka's config rules, into a [`model::Model`]), [`sim`] (the discrete-event
-//! simulation), [`outcome`] (what happened to each message) and [`report`] (tables, markdown,
-//! JSON, YAML).
+//! simulation), [`outcome`] (what happened to each message), [`report`] (tables, markdown,
+//! JSON, YAML) and [`explore`] (every fault schedule up to K faults, forked from the
+//! simulation's own state, and the smallest one that breaks the scenario).
 //!
 //! ```
 //! let source = r#"
