@@ -10,12 +10,19 @@ use std::process::ExitCode;
 /// Applies `--kinds` and `--clients` to `settings`.
 pub fn kinds(model: &Model, words: &[String], clients: &[String], settings: &mut Settings) -> Result<(), String> {
     for c in clients {
-        let known = model.producers.iter().filter(|p| p.processor.is_none()).map(|p| &p.name)
+        let known = model
+            .producers
+            .iter()
+            .filter(|p| p.processor.is_none())
+            .map(|p| &p.name)
             .chain(model.consumers.iter().filter(|c| c.processor.is_none()).map(|c| &c.name))
             .chain(model.processors.iter().map(|p| &p.name));
         if !known.clone().any(|k| k == c) {
             let names: Vec<&String> = known.collect();
-            return Err(format!("--clients: no client `{c}` (clients: {})", names.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")));
+            return Err(format!(
+                "--clients: no client `{c}` (clients: {})",
+                names.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            ));
         }
     }
     let only = (!clients.is_empty()).then_some(clients);
@@ -226,6 +233,7 @@ pub fn merge(a: &ExploreArgs) -> ExitCode {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
-    let outcome = pool.install(|| explore::conclude(&model, &first.source, &settings, merged, std::time::Duration::ZERO));
+    let outcome =
+        pool.install(|| explore::conclude(&model, &first.source, &settings, merged, std::time::Duration::ZERO));
     finish(outcome, a)
 }

@@ -212,8 +212,7 @@ fn main() -> ExitCode {
                 eprintln!("error: {e}");
                 return ExitCode::from(2);
             }
-            let points: String =
-                scn::explore::space_lines(&model, &settings).into_iter().map(|p| p + "\n").collect();
+            let points: String = scn::explore::space_lines(&model, &settings).into_iter().map(|p| p + "\n").collect();
             emit(&points);
             ExitCode::SUCCESS
         }

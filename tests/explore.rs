@@ -8,7 +8,11 @@ use std::process::Command;
 
 fn scn(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_scn")).args(args).output().expect("scn runs");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 /// The `# explore: ARGS` line a scenario of `scenarios/explore/` starts with.
@@ -78,15 +82,24 @@ fn counterexamples_reproduce_and_are_minimal() {
             // Pasted into the file, the block reproduces the violation with `scn run`...
             let got = broken(&with_faults(&source, &moves), &checks);
             assert!(!got.is_empty(), "{}: the counterexample does not reproduce:\n{moves:?}", path.display());
-            let printed: Vec<String> =
-                ce["broken"].as_array().expect("broken").iter().map(|b| b["detail"].as_str().expect("detail").into()).collect();
+            let printed: Vec<String> = ce["broken"]
+                .as_array()
+                .expect("broken")
+                .iter()
+                .map(|b| b["detail"].as_str().expect("detail").into())
+                .collect();
             assert_eq!(got, printed, "{}: the reproduction breaks other things", path.display());
             // ...and without any one of its faults, it passes.
             for i in 0..moves.len() {
                 let mut fewer = moves.clone();
                 fewer.remove(i);
                 let text = if fewer.is_empty() { source.clone() } else { with_faults(&source, &fewer) };
-                assert!(broken(&text, &checks).is_empty(), "{}: not minimal, {:?} is not needed", path.display(), moves[i]);
+                assert!(
+                    broken(&text, &checks).is_empty(),
+                    "{}: not minimal, {:?} is not needed",
+                    path.display(),
+                    moves[i]
+                );
             }
             checked += 1;
         }
@@ -148,9 +161,15 @@ fn three_shards_merge_into_the_single_process_answer() {
 fn forked_runs_equal_runs_from_scratch() {
     // Random schedules of up to three faults over bundled scenarios, each run forked (as the
     // search runs it) and from scratch with every line in place: the same final state.
-    for (file, n) in [("kafka-eos-system-test", "8"), ("zombie-leader", "30"), ("consumer-group-rebalance", "30"), ("transactions-commit-abort", "30")] {
+    for (file, n) in [
+        ("kafka-eos-system-test", "8"),
+        ("zombie-leader", "30"),
+        ("consumer-group-rebalance", "30"),
+        ("transactions-commit-abort", "30"),
+    ] {
         let path = format!("{}/scenarios/run/{file}.scn", env!("CARGO_MANIFEST_DIR"));
-        let (code, out, err) = scn(&["explore", &path, "--random", n, "--seed", "7", "--faults", "3", "--check-determinism"]);
+        let (code, out, err) =
+            scn(&["explore", &path, "--random", n, "--seed", "7", "--faults", "3", "--check-determinism"]);
         assert!(code < 2, "{file}: {err}");
         assert!(out.contains("determinism: every schedule ran the same forked and from scratch"), "{file}:\n{out}");
     }

@@ -50,12 +50,17 @@ fn fault(model: &Model, f: &Spanned<Fault>, diags: &mut Vec<Diagnostic>) -> Opti
             let c = client_named(model, client, diags)?;
             let c = lost_client(model, c, request.node).ok_or_else(|| {
                 let (needs, kind) = match request.node {
-                    crate::ast::LostRequest::Fetch | crate::ast::LostRequest::Commit => ("a consumer", "fetches and commits"),
+                    crate::ast::LostRequest::Fetch | crate::ast::LostRequest::Commit => {
+                        ("a consumer", "fetches and commits")
+                    }
                     _ => ("a transactional producer", "transactional requests and markers"),
                 };
                 diags.push(
-                    Diagnostic::new(format!("`{}` sends no {} requests", client.node, request.node.word()), request.span)
-                        .label(format!("{kind} belong to {needs}")),
+                    Diagnostic::new(
+                        format!("`{}` sends no {} requests", client.node, request.node.word()),
+                        request.span,
+                    )
+                    .label(format!("{kind} belong to {needs}")),
                 );
             });
             let c = c.ok()?;
@@ -185,10 +190,10 @@ fn fault(model: &Model, f: &Spanned<Fault>, diags: &mut Vec<Diagnostic>) -> Opti
                 }
                 Fault::Heal { at } => (FaultAction::Heal, at.node),
                 _ => {
-                    diags.push(
-                        Diagnostic::new("`when` is followed by a fault", action.span)
-                            .label("expected `crash`, `restart`, `pause`, `resume`, `shutdown`, `partition` or `heal`"),
-                    );
+                    diags
+                        .push(Diagnostic::new("`when` is followed by a fault", action.span).label(
+                            "expected `crash`, `restart`, `pause`, `resume`, `shutdown`, `partition` or `heal`",
+                        ));
                     return None;
                 }
             };
@@ -290,7 +295,8 @@ fn partition(
         let (b, b_name) = node(model, t, diags)?;
         if a == b {
             diags.push(
-                Diagnostic::new("a node cannot be partitioned from itself", t.span).label("name another broker or client"),
+                Diagnostic::new("a node cannot be partitioned from itself", t.span)
+                    .label("name another broker or client"),
             );
             return None;
         }
@@ -430,10 +436,7 @@ fn crash_point(
         }
         (Point::AfterCommitBeforeProcessing(m), _) => {
             let msg = message(model, &Spanned::new(m.clone(), point.span), diags)?;
-            (
-                ClientPoint::AfterCommitBeforeProcessing(msg),
-                format!("after commit, before processing {}", m.text()),
-            )
+            (ClientPoint::AfterCommitBeforeProcessing(msg), format!("after commit, before processing {}", m.text()))
         }
         (Point::BeforeProcessing(m), _) => {
             let msg = message(model, &Spanned::new(m.clone(), point.span), diags)?;

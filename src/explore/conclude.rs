@@ -85,11 +85,8 @@ pub fn conclude(
     elapsed: std::time::Duration,
 ) -> Result<Outcome, String> {
     let seed = settings.seed.unwrap_or(model.seed);
-    let counterexamples = result
-        .found
-        .iter()
-        .map(|f| counterexample(source, settings, f, seed))
-        .collect::<Result<Vec<_>, _>>()?;
+    let counterexamples =
+        result.found.iter().map(|f| counterexample(source, settings, f, seed)).collect::<Result<Vec<_>, _>>()?;
     Ok(Outcome {
         schedules: result.levels.iter().map(|l| l.schedules).sum(),
         distinct_states: result.fingerprints.len() as u64,
@@ -142,7 +139,13 @@ pub fn with_faults(source: &str, lines: &[String]) -> String {
 }
 
 /// Runs the scenario with `lines` added, from its text; what broke and the report.
-fn run_text(source: &str, lines: &[String], settings: &Settings, seed: u64, rows: usize) -> Result<(Vec<Broken>, Report), String> {
+fn run_text(
+    source: &str,
+    lines: &[String],
+    settings: &Settings,
+    seed: u64,
+    rows: usize,
+) -> Result<(Vec<Broken>, Report), String> {
     let text = with_faults(source, lines);
     let model = crate::load(&text).map_err(|d| {
         format!("internal error: a fault block explore wrote does not check:\n{}", d.render("<explore>", &text))
@@ -228,7 +231,8 @@ pub fn random(
             let s = Settings { seed: Some(sim_seed), ..settings.clone() };
             let (moves, from_start) = random_schedule(model, &s, &mut rng);
             let (forked, scratch) = both_ways(model, &s, &moves, from_start);
-            let diverged = check_determinism && (forked != scratch || both_ways(model, &s, &moves, from_start).0 != forked);
+            let diverged =
+                check_determinism && (forked != scratch || both_ways(model, &s, &moves, from_start).0 != forked);
             One { seed: sim_seed, moves, broken: forked.1, diverged }
         })
         .collect();
@@ -262,7 +266,11 @@ pub fn random(
     Ok(Outcome {
         schedules: n,
         counterexamples,
-        random: Some(RandomInfo { seed, schedules: n, violated: runs.iter().filter(|r| !r.broken.is_empty()).count() as u64 }),
+        random: Some(RandomInfo {
+            seed,
+            schedules: n,
+            violated: runs.iter().filter(|r| !r.broken.is_empty()).count() as u64,
+        }),
         determinism_checked: check_determinism,
         divergences,
         elapsed: started.elapsed(),

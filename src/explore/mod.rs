@@ -195,7 +195,10 @@ pub fn merge(files: &[ShardFile]) -> Result<ShardResult, String> {
             return Err(format!("{}: not a shard file of this version (schema `{}`)", f.file, f.schema));
         }
         if f.source != first.source || f.args != first.args {
-            return Err(format!("shard {}/{n} explored a different scenario or settings than shard {}/{n}", f.shard.0, first.shard.0));
+            return Err(format!(
+                "shard {}/{n} explored a different scenario or settings than shard {}/{n}",
+                f.shard.0, first.shard.0
+            ));
         }
     }
     let mut out = ShardResult::default();
@@ -229,7 +232,8 @@ pub fn merge(files: &[ShardFile]) -> Result<ShardResult, String> {
 /// The whole fault space at depth 1, as fault lines (`scn points`): every line `explore`
 /// tries in a run with the file's own faults.
 pub fn space_lines(model: &Model, settings: &Settings) -> Vec<String> {
-    let mut sim = crate::sim::Sim::new(model, &crate::sim::Options { trace_limit: 0, seed: settings.seed, record_points: true });
+    let mut sim =
+        crate::sim::Sim::new(model, &crate::sim::Options { trace_limit: 0, seed: settings.seed, record_points: true });
     let mut probe = sim.clone();
     probe.run_to_end();
     let mut out = Vec::new();

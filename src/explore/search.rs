@@ -181,7 +181,8 @@ fn from_scratch<'m>(model: &'m Model, options: &sim::Options, moves: &[Move]) ->
     for m in moves {
         apply(&mut sim, m);
     }
-    let last = moves.last().and_then(|m| m.specs.first()).and_then(|f| sim.faults.iter().position(|x| x.name == f.name));
+    let last =
+        moves.last().and_then(|m| m.specs.first()).and_then(|f| sim.faults.iter().position(|x| x.name == f.name));
     let mut at = 0;
     if let Some(i) = last {
         while !sim.fired(i) {

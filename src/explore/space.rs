@@ -303,7 +303,11 @@ impl Space {
                     let heal = t.saturating_add(d.heal_ms);
                     for (a, b, an, bn) in &self.links {
                         push(vec![
-                            (format!("partition {an} from {bn} at {}", ms(t)), at.clone(), FaultAction::Partition(vec![(*a, *b)])),
+                            (
+                                format!("partition {an} from {bn} at {}", ms(t)),
+                                at.clone(),
+                                FaultAction::Partition(vec![(*a, *b)]),
+                            ),
                             (format!("heal at {}", ms(heal)), Trigger::At(heal), FaultAction::Heal),
                         ]);
                     }

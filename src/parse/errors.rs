@@ -253,7 +253,9 @@ fn describe(rule: Rule) -> (u16, &'static [&'static str]) {
 
         // faults
         Rule::lost_kind | Rule::lost_stmt => (200, &["`request lost`", "`ack lost`"]),
-        Rule::lost_send | Rule::lost_other | Rule::lost_request => (200, &["`send N`", "`fetch N`", "`commit N`", "`txn N`", "`marker N`"]),
+        Rule::lost_send | Rule::lost_other | Rule::lost_request => {
+            (200, &["`send N`", "`fetch N`", "`commit N`", "`txn N`", "`marker N`"])
+        }
         Rule::kw_when | Rule::when_stmt => (201, &["`when`"]),
         Rule::when_pause => (205, &["`pause`"]),
         Rule::msg_by_send => (300, &["a message: its value, or `PRODUCER send N`"]),

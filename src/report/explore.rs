@@ -5,7 +5,8 @@ use super::render::{Format, Section, heading, render, table};
 use crate::explore::Outcome;
 
 /// The sections of a counterexample's report (its process table is left to `scn run`).
-const SECTIONS: [Section; 5] = [Section::Messages, Section::Flows, Section::Anomalies, Section::Faults, Section::Expect];
+const SECTIONS: [Section; 5] =
+    [Section::Messages, Section::Flows, Section::Anomalies, Section::Faults, Section::Expect];
 
 pub fn render_explore(o: &Outcome, format: Format) -> String {
     match format {
@@ -20,7 +21,8 @@ fn document(o: &Outcome) -> serde_json::Value {
     let mut v = serde_json::to_value(o).expect("outcome serializes");
     if let Some(list) = v.get_mut("counterexamples").and_then(|c| c.as_array_mut()) {
         for (c, ce) in list.iter_mut().zip(&o.counterexamples) {
-            let report: serde_json::Value = serde_json::from_str(&render(&ce.report, Format::Json, &SECTIONS)).expect("json");
+            let report: serde_json::Value =
+                serde_json::from_str(&render(&ce.report, Format::Json, &SECTIONS)).expect("json");
             c["report"] = report;
         }
     }

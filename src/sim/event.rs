@@ -525,7 +525,9 @@ impl Queue {
     pub fn pending(&self) -> Vec<(u64, bool, &Event)> {
         let mut v: Vec<&Scheduled> = self.heap.iter().collect();
         v.sort_by_key(|s| (s.time, s.seq));
-        v.into_iter().map(|s| (s.time, s.idle, self.slots[s.slot as usize].as_ref().expect("a pending event"))).collect()
+        v.into_iter()
+            .map(|s| (s.time, s.idle, self.slots[s.slot as usize].as_ref().expect("a pending event")))
+            .collect()
     }
 
     /// The next event, with its time and whether it was idle.

@@ -361,7 +361,8 @@ impl<'m> Sim<'m> {
         self.rng.get_word_pos().hash(&mut h);
         for (i, f) in self.faults.iter().enumerate() {
             // A one-shot fault that fired has no future; restarts follow every crash.
-            let once = !matches!(f.trigger, crate::model::Trigger::AfterCrash(_) | crate::model::Trigger::AfterPause(_));
+            let once =
+                !matches!(f.trigger, crate::model::Trigger::AfterCrash(_) | crate::model::Trigger::AfterPause(_));
             if !(once && fired[i]) {
                 (i, &f.trigger, &f.action).hash(&mut h);
             }
@@ -483,7 +484,8 @@ impl Sim<'_> {
                 part.replicas.iter().enumerate().any(|(i, r)| {
                     // Behind the leader, or ahead of what the leader knows of it (its last
                     // fetch was lost): its next fetch moves the high watermark.
-                    let behind = r.log_end_offset() < leader.log_end_offset() || part.follower_leo[i] < r.log_end_offset();
+                    let behind =
+                        r.log_end_offset() < leader.log_end_offset() || part.follower_leo[i] < r.log_end_offset();
                     r.broker != leader.broker
                         && self.world.broker(r.broker).alive
                         && behind
