@@ -118,6 +118,7 @@ const CLUSTER_KEYS: &[&str] = &[
     "replica.lag.time.max.ms",
     "high.watermark.min.isr",
     "follower.truncation",
+    "transaction.abort.timed.out.transaction.cleanup.interval.ms",
 ];
 const TOPIC_KEYS: &[&str] = &["partitions", "replication.factor", "min.insync.replicas"];
 
@@ -162,6 +163,12 @@ fn cluster(file: &ast::File, diags: &mut Vec<Diagnostic>) -> (ClusterConfig, Vec
             "leader-epoch",
             &["leader-epoch", "high-watermark"],
         ) == "high-watermark",
+        txn_abort_scan_interval_ms: s.number(
+            "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+            10_000,
+            1,
+            limits::MAX_DURATION_MS,
+        ),
     };
     diags.append(&mut s.diags);
 

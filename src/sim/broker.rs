@@ -490,7 +490,7 @@ impl Sim<'_> {
         replica.high_watermark = replica.high_watermark.max(hw.min(to));
         if !records.is_empty() {
             self.log(|sim| {
-                let msgs = records.iter().map(|r| r.msg);
+                let msgs = records.iter().filter(|r| !r.is_marker()).map(|r| r.msg);
                 (
                     Self::broker_name(follower),
                     format!("replicate {}", sim.model.partition_name(part)),

@@ -158,6 +158,8 @@ pub struct Broker {
     /// Restarted while cut off from the controller: it cannot register, and starts when the
     /// network heals.
     pub registering: bool,
+    /// When this incarnation started: its coordinators' periodic tasks count from here.
+    pub started_at: u64,
 }
 
 /// One partition as a broker's metadata has it.
@@ -449,6 +451,7 @@ impl World {
                     orphaned: Vec::new(),
                     view: None,
                     registering: false,
+                    started_at: 0,
                 })
                 .collect(),
             partitions: model
