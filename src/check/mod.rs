@@ -119,6 +119,7 @@ const CLUSTER_KEYS: &[&str] = &[
     "high.watermark.min.isr",
     "follower.truncation",
     "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+    "group.initial.rebalance.delay.ms",
 ];
 const TOPIC_KEYS: &[&str] = &["partitions", "replication.factor", "min.insync.replicas"];
 
@@ -167,6 +168,12 @@ fn cluster(file: &ast::File, diags: &mut Vec<Diagnostic>) -> (ClusterConfig, Vec
             "transaction.abort.timed.out.transaction.cleanup.interval.ms",
             10_000,
             1,
+            limits::MAX_DURATION_MS,
+        ),
+        group_initial_rebalance_delay_ms: s.number(
+            "group.initial.rebalance.delay.ms",
+            3_000,
+            0,
             limits::MAX_DURATION_MS,
         ),
     };

@@ -402,6 +402,11 @@ pub struct Group {
     /// PreparingRebalance: the coordinator waits for every member to (re)join.
     pub rebalancing: bool,
     pub next_member: u32,
+    /// The group left Empty: the first rebalance waits `group.initial.rebalance.delay.ms`
+    /// (InitialDelayedJoin). (rebalance timeout left after this wait, a member joined meanwhile)
+    pub initial_delay: Option<(u64, bool)>,
+    /// Bumped at each InitialDelayedJoin, so a stale expiry is ignored.
+    pub initial_delays: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -483,6 +488,8 @@ impl World {
                     joining: Vec::new(),
                     rebalancing: false,
                     next_member: 1,
+                    initial_delay: None,
+                    initial_delays: 0,
                 })
                 .collect(),
             messages: vec![MessageState::default(); n],
