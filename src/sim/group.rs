@@ -94,11 +94,7 @@ impl Sim<'_> {
                         // ListOffsets: earliest is the log start, latest the high watermark.
                         None => match reset {
                             OffsetReset::Earliest => (*p, Some(0), "auto.offset.reset earliest"),
-                            OffsetReset::Latest => {
-                                let hw =
-                                    self.world.partitions[*p as usize].leader_replica().map_or(0, |r| r.high_watermark);
-                                (*p, Some(hw), "auto.offset.reset latest")
-                            }
+                            OffsetReset::Latest => (*p, Some(self.latest_offset(c, *p)), "auto.offset.reset latest"),
                             OffsetReset::None => (*p, None, "no committed offset and auto.offset.reset none"),
                         },
                     })
