@@ -340,6 +340,9 @@ impl<'a> Analysis<'a> {
         if self.model.producers[p].acks == Acks::Zero {
             return "never written (acks=0: no ack, no retry)".into();
         }
+        if let Some(why) = self.unstable(msg) {
+            return why;
+        }
         if st.acked_at.is_none() {
             if !self.run.world.producers[p].alive {
                 return "never written; the producer crashed before it was acknowledged".into();
@@ -347,6 +350,28 @@ impl<'a> Analysis<'a> {
             return "never written; no acknowledgement before the run ended".into();
         }
         "never written".into()
+    }
+
+    /// A transactional record in the log past the last stable offset: its transaction never
+    /// completed (its markers never all reached the in-sync replicas), so no read_committed
+    /// reader and no committed-log count can pass it.
+    fn unstable(&self, msg: MsgId) -> Option<String> {
+        let w = &self.run.world;
+        let (p, offset) = (w.messages[msg as usize].partition?, w.messages[msg as usize].offset?);
+        let r = w.log_replica(p);
+        let here =
+            r.log.get(offset as usize).is_some_and(|rec| rec.msg == msg && rec.kind == crate::sim::log::Kind::TxnData);
+        if !here || offset < r.last_stable_offset() {
+            return None;
+        }
+        let rec = r.log[offset as usize];
+        let txn = w.txns.iter().find(|t| t.producer_id == rec.producer_id)?;
+        Some(format!(
+            "in the log at {}@{offset} but past the last stable offset {}: its transaction never completed ({})",
+            self.model.partition_name(p),
+            r.last_stable_offset(),
+            txn.state.name()
+        ))
     }
 
     fn why_not_processed(&self, msg: MsgId, g: u32) -> String {
