@@ -251,6 +251,10 @@ impl Sim<'_> {
         };
         let min_isr = self.model.topics[self.model.partitions[part as usize].topic as usize].min_insync_replicas;
         let enough = pstate.isr_size() >= min_isr;
+        if !pstate.pending.iter().any(|w| w.last_offset < hw) {
+            // (Nothing to answer: keep the purgatory's list as it is, allocation and all.)
+            return;
+        }
         let (done, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.world.partitions[part as usize].pending)
             .into_iter()
             .partition(|w| w.last_offset < hw);
