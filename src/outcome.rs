@@ -74,9 +74,15 @@ impl Latency {
         if v.is_empty() {
             return None;
         }
-        v.sort_unstable();
-        let rank = |q: f64| v[(((v.len() as f64) * q).ceil() as usize).clamp(1, v.len()) - 1];
-        Some(Latency { samples: v.len() as u64, p50_ms: rank(0.50), p99_ms: rank(0.99), max_ms: v[v.len() - 1] })
+        let n = v.len();
+        let rank = |q: f64| (((n as f64) * q).ceil() as usize).clamp(1, n) - 1;
+        // Order statistics by selection, not a full sort: each `select_nth_unstable` leaves
+        // the smaller values before the index, so the next, lower rank selects among them.
+        let max_ms = *v.iter().max().expect("not empty");
+        let (r99, r50) = (rank(0.99), rank(0.50));
+        let p99_ms = *v.select_nth_unstable(r99).1;
+        let p50_ms = *v[..=r99].select_nth_unstable(r50).1;
+        Some(Latency { samples: n as u64, p50_ms, p99_ms, max_ms })
     }
 
     pub fn text(l: &Option<Latency>) -> String {

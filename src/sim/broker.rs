@@ -281,6 +281,10 @@ impl Sim<'_> {
         };
         let min_isr = self.min_isr(part);
         let enough = pstate.isr_size() >= min_isr;
+        if !pstate.pending.iter().any(|w| w.last_offset < hw) {
+            // (Nothing to answer: keep the purgatory's list as it is, allocation and all.)
+            return;
+        }
         let (done, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.world.partitions[part as usize].pending)
             .into_iter()
             .partition(|w| w.last_offset < hw);
