@@ -36,7 +36,12 @@ pub mod model;
 pub mod outcome;
 pub mod parse;
 pub mod report;
+mod scenario;
 pub mod sim;
+pub mod suite;
+
+pub use report::{Format, Section};
+pub use scenario::{Error, Outcome, Rejection, RunOptions, Scenario};
 
 /// Parses and checks a scenario: the model the simulator runs, or every problem found.
 pub fn load(source: &str) -> Result<model::Model, diag::Diagnostics> {

@@ -6,6 +6,7 @@ use scn::sim;
 use std::process::ExitCode;
 
 mod explore_cmd;
+mod test_cmd;
 
 /// Deterministic simulation of Kafka delivery semantics from declarative .scn scenarios.
 #[derive(Parser)]
@@ -78,6 +79,30 @@ enum Command {
     /// counterexample was found (or, with --check-determinism, a run diverged); 2: the
     /// scenario or the arguments are invalid.
     Explore(Box<ExploreArgs>),
+    /// Run every scenario under PATHs and compare its report with its committed snapshot.
+    ///
+    /// A scenario's snapshot is `snapshots/NAME.snap` in the scenario's folder: its `scn run`
+    /// table, or for a file with a `# scn-test: reject` line, its diagnostics. A new or changed
+    /// snapshot fails with a diff and is written beside it as `NAME.snap.new`; failed
+    /// expectations fail too. Under CI=true nothing is written. Exit code 0: every scenario
+    /// passed; 1: one failed; 2: a path or the arguments are wrong.
+    Test(TestArgs),
+}
+
+#[derive(clap::Args)]
+struct TestArgs {
+    /// Scenario files, or folders searched for `.scn` files (default: the current folder).
+    paths: Vec<String>,
+    /// Make every new or changed snapshot the committed one.
+    #[arg(long, conflicts_with = "review")]
+    accept: bool,
+    /// Show each new or changed snapshot and ask: accept, reject or skip (one answer a line
+    /// on stdin).
+    #[arg(long)]
+    review: bool,
+    /// Also write the results as JUnit XML to FILE.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -156,6 +181,7 @@ fn main() -> ExitCode {
             Some(file) => file.clone(),
             None => return explore_cmd::merge(args),
         },
+        Command::Test(args) => return test_cmd::run(args),
     };
     let source = match scn::diag::read_file(&file) {
         Ok(s) => s,
@@ -205,7 +231,7 @@ fn main() -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Command::Compare { .. } => unreachable!("handled above"),
+        Command::Compare { .. } | Command::Test(_) => unreachable!("handled above"),
         Command::Points { kinds, .. } => {
             let mut settings = scn::explore::Settings::new(&model);
             if let Err(e) = explore_cmd::kinds(&model, &kinds, &[], &mut settings) {
