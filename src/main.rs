@@ -1,8 +1,7 @@
 //! The `scn` command line: read arguments, call the library, print, pick the exit code.
 
 use clap::{Parser, Subcommand};
-use scn::report::{self, Format, Limits, Section};
-use scn::sim;
+use scn::report::{Format, Section};
 use std::process::ExitCode;
 
 mod explore_cmd;
@@ -183,40 +182,14 @@ fn main() -> ExitCode {
         },
         Command::Test(args) => return test_cmd::run(args),
     };
-    let source = match scn::diag::read_file(&file) {
+    let scenario = match scn::Scenario::from_file(&file) {
         Ok(s) => s,
         Err(e) => {
             eprint!("{e}");
             return ExitCode::from(2);
         }
     };
-    if let Command::Compare { vary, format, seed, .. } = &cli.command {
-        let vary = match scn::compare::parse_vary(vary) {
-            Ok(v) => v,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-        };
-        let file_ast = match scn::load(&source) {
-            Ok(_) => scn::parse::parse(&source).expect("parsed once already"),
-            Err(diags) => {
-                eprint!("{}", diags.render(&file, &source));
-                return ExitCode::from(2);
-            }
-        };
-        let variants = scn::compare::variants(&vary);
-        let rows = scn::compare::compare(&file_ast, &variants, *seed);
-        emit(&report::render_compare(&file_ast.title.node, &rows, *format));
-        return ExitCode::SUCCESS;
-    }
-    let model = match scn::load(&source) {
-        Ok(m) => m,
-        Err(diags) => {
-            eprint!("{}", diags.render(&file, &source));
-            return ExitCode::from(2);
-        }
-    };
+    let model = scenario.model();
     match cli.command {
         Command::Check { .. } => {
             println!(
@@ -231,25 +204,32 @@ fn main() -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Command::Compare { .. } | Command::Test(_) => unreachable!("handled above"),
+        Command::Compare { vary, format, seed, .. } => match scenario.compare(&vary, seed) {
+            Ok(comparison) => {
+                emit(&comparison.render(format));
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Test(_) => unreachable!("handled above"),
         Command::Points { kinds, .. } => {
-            let mut settings = scn::explore::Settings::new(&model);
-            if let Err(e) = explore_cmd::kinds(&model, &kinds, &[], &mut settings) {
+            let mut settings = scn::explore::Settings::new(model);
+            if let Err(e) = explore_cmd::kinds(model, &kinds, &[], &mut settings) {
                 eprintln!("error: {e}");
                 return ExitCode::from(2);
             }
-            let points: String = scn::explore::space_lines(&model, &settings).into_iter().map(|p| p + "\n").collect();
+            let points: String = scn::explore::space_lines(model, &settings).into_iter().map(|p| p + "\n").collect();
             emit(&points);
             ExitCode::SUCCESS
         }
-        Command::Explore(args) => explore_cmd::run(&model, &file, &source, &args),
+        Command::Explore(args) => explore_cmd::run(model, &file, scenario.source(), &args),
         Command::Run { format, sections, max_rows, seed, .. } => {
-            let trace_limit = if max_rows == 0 { usize::MAX } else { max_rows };
-            let run = sim::run(&model, &sim::Options { trace_limit, seed, ..sim::Options::default() });
-            let report = report::build(&model, &run, Limits { max_rows });
-            let sections = if sections.is_empty() { Section::ALL.to_vec() } else { sections };
-            emit(&report::render(&report, format, &sections));
-            if report.passed { ExitCode::SUCCESS } else { ExitCode::from(1) }
+            let outcome = scenario.run(&scn::RunOptions { seed, max_rows });
+            emit(&outcome.render(format, &sections));
+            if outcome.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) }
         }
     }
 }

@@ -11,6 +11,7 @@ use std::path::Path;
 /// A scenario that parsed and checked: ready to run, as often as wanted.
 #[derive(Debug, Clone)]
 pub struct Scenario {
+    source: String,
     file: ast::File,
     model: model::Model,
 }
@@ -34,6 +35,13 @@ impl Default for RunOptions {
 #[derive(Debug, Clone)]
 pub struct Outcome {
     report: Report,
+}
+
+/// One scenario under several configurations: one row each, as `scn compare` prints.
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    title: String,
+    rows: Vec<crate::compare::Row>,
 }
 
 /// Why a scenario could not be loaded.
@@ -64,7 +72,7 @@ impl Scenario {
         let reject = |diagnostics| Rejection { name: name.to_string(), source: source.to_string(), diagnostics };
         let file = parse::parse(source).map_err(reject)?;
         let model = check::check(&file).map_err(reject)?;
-        Ok(Scenario { file, model })
+        Ok(Scenario { source: source.to_string(), file, model })
     }
 
     /// Reads, parses and checks a `.scn` file (UTF-8, at most 16 MiB).
@@ -92,9 +100,27 @@ impl Scenario {
 
     /// Simulates the scenario once; the same scenario and options give the same outcome.
     pub fn run(&self, options: &RunOptions) -> Outcome {
-        let trace_limit = if options.max_rows == 0 { usize::MAX } else { options.max_rows };
+        // The trace keeps more steps than the tables show: the status tracker's rows are the
+        // steps that changed a tracked variable, found anywhere in the kept trace.
+        let kept = sim::Options::default().trace_limit;
+        let trace_limit = if options.max_rows == 0 { usize::MAX } else { options.max_rows.max(kept) };
         let run = sim::run(&self.model, &sim::Options { trace_limit, seed: options.seed, ..sim::Options::default() });
         Outcome { report: report::build(&self.model, &run, Limits { max_rows: options.max_rows }) }
+    }
+
+    /// Runs the scenario under every configuration of `vary`, options as `scn compare --vary`
+    /// takes them (`"acks=0,1,all"`; none: the three guarantee presets). The error says which
+    /// option is wrong.
+    pub fn compare(&self, vary: &[impl AsRef<str>], seed: Option<u64>) -> Result<Comparison, String> {
+        let options: Vec<String> = vary.iter().map(|v| v.as_ref().to_string()).collect();
+        let vary = crate::compare::parse_vary(&options)?;
+        let variants = crate::compare::variants(&vary);
+        Ok(Comparison { title: self.title().to_string(), rows: crate::compare::compare(&self.file, &variants, seed) })
+    }
+
+    /// The text the scenario was parsed from.
+    pub fn source(&self) -> &str {
+        &self.source
     }
 
     /// The checked model the simulator runs.
@@ -124,6 +150,18 @@ impl Outcome {
     /// Everything the run found, as data (what JSON and YAML serialize).
     pub fn report(&self) -> &Report {
         &self.report
+    }
+}
+
+impl Comparison {
+    /// The comparison in one format (`Format::Table` is what `scn compare` prints).
+    pub fn render(&self, format: Format) -> String {
+        report::render_compare(&self.title, &self.rows, format)
+    }
+
+    /// One row per configuration, in the order the matrix gives.
+    pub fn rows(&self) -> &[crate::compare::Row] {
+        &self.rows
     }
 }
 
