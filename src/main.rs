@@ -46,6 +46,9 @@ enum Command {
     ///
     /// Without --vary: the three guarantee presets. Each --vary KEY=V1,V2 varies a producer or
     /// consumer setting (or `guarantee`) for every client that has it; several give the matrix.
+    /// Exit code 0: every configuration ran and its expectations hold; 1: an expectation failed
+    /// under some configuration; 2: a configuration is invalid (its row says why), or the file
+    /// or --vary is.
     Compare {
         /// The .scn file.
         file: String,
@@ -207,7 +210,13 @@ fn main() -> ExitCode {
         Command::Compare { vary, format, seed, .. } => match scenario.compare(&vary, seed) {
             Ok(comparison) => {
                 emit(&comparison.render(format));
-                ExitCode::SUCCESS
+                if comparison.any_invalid() {
+                    ExitCode::from(2)
+                } else if comparison.any_expectation_failed() {
+                    ExitCode::from(1)
+                } else {
+                    ExitCode::SUCCESS
+                }
             }
             Err(e) => {
                 eprintln!("error: {e}");

@@ -159,6 +159,16 @@ impl Comparison {
         report::render_compare(&self.title, &self.rows, format)
     }
 
+    /// Whether a configuration did not check (it did not run): `scn compare` exits 2.
+    pub fn any_invalid(&self) -> bool {
+        self.rows.iter().any(|r| !r.valid)
+    }
+
+    /// Whether an `expect` line failed under some configuration: `scn compare` exits 1.
+    pub fn any_expectation_failed(&self) -> bool {
+        self.rows.iter().any(|r| !r.expectations_failed.is_empty())
+    }
+
     /// One row per configuration, in the order the matrix gives.
     pub fn rows(&self) -> &[crate::compare::Row] {
         &self.rows

@@ -278,3 +278,19 @@ fn bad_paths_and_empty_folders_exit_2() {
     let (code, _, err) = scn_test(&dir, &["--accept", "--review"], false, "");
     assert_eq!(code, 2, "{err}");
 }
+
+#[test]
+fn a_guarantee_broken_without_an_expect_line_fails() {
+    let dir = folder("unstated");
+    // The bundled acks=1 scenario without its expectations: it loses three acked records.
+    let bundled =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/run/acks-1-leader-crash.scn"))
+            .expect("read");
+    write(&dir, "loss.scn", bundled.split("expect {").next().expect("prefix"));
+    let (code, out, _) = scn_test(&dir, &["--accept"], false, "");
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("a guarantee broke and no expect line states it: api -> payments: at-least-once violated: 3 lost"),
+        "{out}"
+    );
+}

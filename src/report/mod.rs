@@ -3,6 +3,7 @@
 
 mod explore;
 mod render;
+mod stated;
 
 pub use explore::{render_explore, summary as explore_summary};
 pub use render::{Format, Section, render, render_compare};
@@ -39,7 +40,9 @@ pub struct Report {
     /// Jepsen-style anomaly checks.
     pub anomalies: Vec<crate::outcome::Anomaly>,
     pub expectations: Vec<ExpectResult>,
-    /// Whether every expectation held.
+    /// Flows whose configured guarantee is violated and that no `expect` line states.
+    pub unstated_violations: Vec<String>,
+    /// Whether every expectation held and every violated guarantee was expected.
     pub passed: bool,
 }
 
@@ -181,6 +184,8 @@ pub fn build(model: &Model, run: &Run, limits: Limits) -> Report {
     let steps_shown = cap(run.trace.steps.len(), limits);
     let tracker_shown = cap(run.trace.tracker.len(), limits);
     let expectations = analysis.expectations(&fates);
+    let flows = analysis.flows(&fates);
+    let unstated_violations = stated::unstated(model, &flows);
     Report {
         scenario: model.title.clone(),
         description: model.description.clone(),
@@ -197,7 +202,7 @@ pub fn build(model: &Model, run: &Run, limits: Limits) -> Report {
         messages,
         messages_omitted: (fates.len() - shown) as u64,
         totals,
-        flows: analysis.flows(&fates),
+        flows,
         cost: analysis.cost(&fates),
         faults: model
             .faults
@@ -226,7 +231,8 @@ pub fn build(model: &Model, run: &Run, limits: Limits) -> Report {
                 })
             })
             .collect(),
-        passed: expectations.iter().all(|e| e.passed),
+        passed: expectations.iter().all(|e| e.passed) && unstated_violations.is_empty(),
+        unstated_violations,
         expectations,
     }
 }

@@ -218,6 +218,9 @@ pub fn run_one(path: &Path) -> Case {
                 case.problems
                     .push(format!("expectation failed: `{}` expected {}, got {}", e.expectation, e.expected, e.actual));
             }
+            for v in &outcome.report().unstated_violations {
+                case.problems.push(format!("a guarantee broke and no expect line states it: {v}"));
+            }
             case.actual = Some(outcome.render(crate::Format::Table, &directives.sections));
         }
         Err(Error::Rejected(r)) => {
