@@ -89,6 +89,8 @@ enum Command {
     /// expectations fail too. Under CI=true nothing is written. Exit code 0: every scenario
     /// passed; 1: one failed; 2: a path or the arguments are wrong.
     Test(TestArgs),
+    /// Print the JSON Schema of `scn run --format json` (and yaml) output.
+    Schema,
 }
 
 #[derive(clap::Args)]
@@ -184,6 +186,10 @@ fn main() -> ExitCode {
             None => return explore_cmd::merge(args),
         },
         Command::Test(args) => return test_cmd::run(args),
+        Command::Schema => {
+            emit(&(serde_json::to_string_pretty(&scn::report::schema()).expect("schema serializes") + "\n"));
+            return ExitCode::SUCCESS;
+        }
     };
     let scenario = match scn::Scenario::from_file(&file) {
         Ok(s) => s,
@@ -223,7 +229,7 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Command::Test(_) => unreachable!("handled above"),
+        Command::Test(_) | Command::Schema => unreachable!("handled above"),
         Command::Points { kinds, .. } => {
             let mut settings = scn::explore::Settings::new(model);
             if let Err(e) = explore_cmd::kinds(model, &kinds, &[], &mut settings) {

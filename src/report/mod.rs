@@ -3,10 +3,12 @@
 
 mod explore;
 mod render;
+mod schema;
 mod stated;
 
 pub use explore::{render_explore, summary as explore_summary};
-pub use render::{Format, Section, render, render_compare};
+pub use render::{Format, SCHEMA_VERSION, Section, render, render_compare};
+pub use schema::schema;
 
 use crate::model::limits::MAX_REPORT_ROWS;
 use crate::model::{Model, TrackVar};
@@ -17,7 +19,7 @@ use crate::sim::world::members;
 use crate::sim::{Run, Stop};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
     pub scenario: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -46,7 +48,7 @@ pub struct Report {
     pub passed: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RunInfo {
     pub end_ms: u64,
     pub stop: Stop,
@@ -54,14 +56,14 @@ pub struct RunInfo {
     pub steps: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Tracker {
     pub columns: Vec<String>,
     pub rows: Vec<TrackerRow>,
     pub rows_omitted: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PartitionView {
     pub partition: String,
     pub leader: Option<u32>,
@@ -74,7 +76,7 @@ pub struct PartitionView {
     pub records_omitted: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ReplicaView {
     pub broker: u32,
     pub alive: bool,
@@ -82,7 +84,7 @@ pub struct ReplicaView {
     pub high_watermark: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct LogRow {
     pub offset: u64,
     pub key: String,
@@ -95,7 +97,7 @@ pub struct LogRow {
     pub state: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct MessageRow {
     /// `shop #3`
     pub send: String,
@@ -110,7 +112,7 @@ pub struct MessageRow {
     pub detail: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Totals {
     pub messages: u64,
     pub delivered_once: u64,
@@ -122,7 +124,7 @@ pub struct Totals {
     pub aborted: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TxnRow {
     pub transactional_id: String,
     pub producer_id: u32,
@@ -133,7 +135,7 @@ pub struct TxnRow {
     pub outcome: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct FaultRow {
     pub fault: String,
     pub fired_at_ms: Vec<u64>,
