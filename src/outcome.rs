@@ -39,7 +39,7 @@ pub struct Analysis<'a> {
 }
 
 /// Result of one expectation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ExpectResult {
     pub expectation: String,
     pub passed: bool,
@@ -48,7 +48,7 @@ pub struct ExpectResult {
 }
 
 /// One anomaly check, named as Jepsen's Kafka checker names it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Anomaly {
     pub anomaly: String,
     pub count: u64,
@@ -60,7 +60,7 @@ pub struct Anomaly {
 }
 
 /// Latency percentiles in simulated milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Latency {
     pub samples: u64,
     pub p50_ms: u64,
@@ -91,7 +91,7 @@ impl Latency {
 }
 
 /// What a run cost, in simulated time and requests.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Cost {
     pub produce_requests: u64,
     pub retries: u64,
@@ -105,7 +105,7 @@ pub struct Cost {
 }
 
 /// One row of the flow summary.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Flow {
     pub flow: String,
     /// A topic-to-consumers flow (counts processing), not a producer-to-topic one (counts acks).
