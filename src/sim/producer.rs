@@ -157,6 +157,10 @@ impl Sim<'_> {
             let what = if first_send { "send()" } else { "send() again" };
             (sim.client_name(Client::Producer(p)), what.into(), sim.value(msg), format!("queued for {pname}"))
         });
+        // KafkaProducer.doSend -> TransactionManager.maybeAddPartition: the partition joins the
+        // transaction at send(), whatever its leader's state, so the transaction's EndTxn is
+        // always sent and its markers wait for an offline partition.
+        self.txn_holds_partition(p, partition);
         self.drain_partition(p, partition);
     }
 
