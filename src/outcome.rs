@@ -39,7 +39,7 @@ pub struct Analysis<'a> {
 }
 
 /// Result of one expectation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ExpectResult {
     pub expectation: String,
     pub passed: bool,
@@ -48,7 +48,7 @@ pub struct ExpectResult {
 }
 
 /// One anomaly check, named as Jepsen's Kafka checker names it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Anomaly {
     pub anomaly: String,
     pub count: u64,
@@ -60,7 +60,7 @@ pub struct Anomaly {
 }
 
 /// Latency percentiles in simulated milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Latency {
     pub samples: u64,
     pub p50_ms: u64,
@@ -91,7 +91,7 @@ impl Latency {
 }
 
 /// What a run cost, in simulated time and requests.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Cost {
     pub produce_requests: u64,
     pub retries: u64,
@@ -105,7 +105,7 @@ pub struct Cost {
 }
 
 /// One row of the flow summary.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Flow {
     pub flow: String,
     /// A topic-to-consumers flow (counts processing), not a producer-to-topic one (counts acks).
@@ -346,6 +346,9 @@ impl<'a> Analysis<'a> {
         if self.model.producers[p].acks == Acks::Zero {
             return "never written (acks=0: no ack, no retry)".into();
         }
+        if let Some(why) = self.unstable(msg) {
+            return why;
+        }
         if st.acked_at.is_none() {
             if !self.run.world.producers[p].alive {
                 return "never written; the producer crashed before it was acknowledged".into();
@@ -353,6 +356,28 @@ impl<'a> Analysis<'a> {
             return "never written; no acknowledgement before the run ended".into();
         }
         "never written".into()
+    }
+
+    /// A transactional record in the log past the last stable offset: its transaction never
+    /// completed (its markers never all reached the in-sync replicas), so no read_committed
+    /// reader and no committed-log count can pass it.
+    fn unstable(&self, msg: MsgId) -> Option<String> {
+        let w = &self.run.world;
+        let (p, offset) = (w.messages[msg as usize].partition?, w.messages[msg as usize].offset?);
+        let r = w.log_replica(p);
+        let here =
+            r.log.get(offset as usize).is_some_and(|rec| rec.msg == msg && rec.kind == crate::sim::log::Kind::TxnData);
+        if !here || offset < r.last_stable_offset() {
+            return None;
+        }
+        let rec = r.log[offset as usize];
+        let txn = w.txns.iter().find(|t| t.producer_id == rec.producer_id)?;
+        Some(format!(
+            "in the log at {}@{offset} but past the last stable offset {}: its transaction never completed ({})",
+            self.model.partition_name(p),
+            r.last_stable_offset(),
+            txn.state.name()
+        ))
     }
 
     fn why_not_processed(&self, msg: MsgId, g: u32) -> String {

@@ -96,6 +96,9 @@ pub struct TxnMeta {
     pub offsets_group: Option<u32>,
     /// Every transaction this id ran, for the transactions table.
     pub history: Vec<TxnRecord>,
+    /// A marker was refused for want of in-sync replicas and no fault is pending that could
+    /// bring them back: the transaction cannot complete, and retries against it change nothing.
+    pub markers_stuck: bool,
 }
 
 /// The coordinator's transaction states (TransactionState in Kafka).
@@ -199,6 +202,9 @@ pub struct PendingProduce {
     pub broker: BrokerId,
     pub base_offset: u64,
     pub last_offset: u64,
+    /// A WriteTxnMarkers append (transaction index, partition) rather than a produce request:
+    /// its answer goes to the transaction coordinator.
+    pub marker: Option<(u32, PartitionIdx)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -530,6 +536,7 @@ impl World {
                         marker_epoch: 0,
                         offsets_group: None,
                         history: Vec::new(),
+                        markers_stuck: false,
                     })
                     .collect()
             },
