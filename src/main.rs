@@ -1,6 +1,6 @@
 //! The `scn` command line: read arguments, call the library, print, pick the exit code.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use scn::report::{Format, Section};
 use std::process::ExitCode;
 
@@ -94,6 +94,14 @@ enum Command {
     Test(TestArgs),
     /// Print the JSON Schema of `scn run --format json` (and yaml) output.
     Schema,
+    /// Print a shell completion script: `scn completions bash > /etc/bash_completion.d/scn`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `scn man > ~/.local/share/man/man1/scn.1`.
+    Man,
 }
 
 #[derive(clap::Args)]
@@ -191,6 +199,21 @@ fn main() -> ExitCode {
             emit(&(serde_json::to_string_pretty(&scn::report::schema()).expect("schema serializes") + "\n"));
             return ExitCode::SUCCESS;
         }
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "scn", &mut out);
+            emit(&String::from_utf8_lossy(&out));
+            return ExitCode::SUCCESS;
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            if let Err(e) = clap_mangen::Man::new(Cli::command()).render(&mut out) {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+            emit(&String::from_utf8_lossy(&out));
+            return ExitCode::SUCCESS;
+        }
     };
     if let (Command::Explore(args), [file]) = (&cli.command, &files[..]) {
         return match scn::Scenario::from_file(file) {
@@ -253,7 +276,9 @@ fn one(command: &Command, file: &str) -> u8 {
                 2
             }
         },
-        Command::Test(_) | Command::Schema => unreachable!("handled above"),
+        Command::Test(_) | Command::Schema | Command::Completions { .. } | Command::Man => {
+            unreachable!("handled above")
+        }
         Command::Points { kinds, .. } => {
             let mut settings = scn::explore::Settings::new(model);
             if let Err(e) = explore_cmd::kinds(model, kinds, &[], &mut settings) {

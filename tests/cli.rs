@@ -317,3 +317,20 @@ fn a_dash_reads_the_scenario_from_stdin() {
     assert_eq!(code, Some(2));
     assert!(err.contains("--> <stdin>:2:"), "{err}");
 }
+
+#[test]
+fn completions_and_man_page() {
+    for (shell, marker) in [("bash", "_scn()"), ("zsh", "#compdef scn"), ("fish", "complete -c scn")] {
+        let (code, out, err) = scn(&["completions", shell]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains(marker), "{shell}: {out}");
+        assert!(out.contains("explore") && out.contains("max-rows"), "{shell} completes subcommands and flags");
+    }
+    let (code, out, _) = scn(&["man"]);
+    assert_eq!(code, 0);
+    assert!(out.contains(".TH scn 1"), "{out}");
+    assert!(
+        out.contains(".SH SUBCOMMANDS") && out.contains("scn\\-test(1)") && out.contains("scn\\-explore(1)"),
+        "{out}"
+    );
+}
