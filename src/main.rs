@@ -165,6 +165,10 @@ fn main() -> ExitCode {
         }
     };
     if let Command::Compare { vary, format, seed, .. } = &cli.command {
+        if matches!(format, Format::Mermaid | Format::Html | Format::Svg) {
+            eprintln!("error: compare prints --format table, markdown, json or yaml");
+            return ExitCode::from(2);
+        }
         let vary = match scn::compare::parse_vary(vary) {
             Ok(v) => v,
             Err(e) => {
@@ -218,11 +222,19 @@ fn main() -> ExitCode {
         }
         Command::Explore(args) => explore_cmd::run(&model, &file, &source, &args),
         Command::Run { format, sections, max_rows, seed, .. } => {
-            let trace_limit = if max_rows == 0 { usize::MAX } else { max_rows };
+            // A picture records every step (up to the row limit) and draws the --max-rows
+            // around the faults; the tables keep the first --max-rows.
+            let picture = matches!(format, Format::Svg | Format::Mermaid | Format::Html);
+            let rows = if picture { 0 } else { max_rows };
+            let trace_limit = if rows == 0 { usize::MAX } else { rows };
             let run = sim::run(&model, &sim::Options { trace_limit, seed, ..sim::Options::default() });
-            let report = report::build(&model, &run, Limits { max_rows });
+            let report = report::build(&model, &run, Limits { max_rows: rows });
             let sections = if sections.is_empty() { Section::ALL.to_vec() } else { sections };
-            emit(&report::render(&report, format, &sections));
+            if picture {
+                emit(&report::picture(&report, format, max_rows, Some(&source)));
+            } else {
+                emit(&report::render(&report, format, &sections));
+            }
             if report.passed { ExitCode::SUCCESS } else { ExitCode::from(1) }
         }
     }
