@@ -161,4 +161,17 @@ fn picture_snapshots() {
         snapshot("svg", file, picture(Path::new(&path), Format::Svg));
         snapshot("mermaid", file, picture(Path::new(&path), Format::Mermaid));
     }
+    let path = Path::new("scenarios/run/at-least-once-producer-duplicate.scn");
+    snapshot("html", "at-least-once-producer-duplicate", picture(path, Format::Html));
+}
+
+/// The README's picture is what `scn run` draws today.
+#[test]
+fn the_readme_diagram_is_current() {
+    let drawn = picture(Path::new("scenarios/run/acks-1-leader-crash.scn"), Format::Svg);
+    let committed = std::fs::read_to_string("docs/acks-1-leader-crash.svg").expect("docs/acks-1-leader-crash.svg");
+    assert!(
+        drawn == committed,
+        "docs/acks-1-leader-crash.svg is stale: scn run scenarios/run/acks-1-leader-crash.scn --format svg > docs/acks-1-leader-crash.svg"
+    );
 }

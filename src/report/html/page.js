@@ -50,5 +50,8 @@
     });
   }
   if (actor) { actor.addEventListener("change", filter); msg.addEventListener("input", filter); }
+  // `report.html#msg=order3` opens with that message followed (a link to a message's fate).
+  var hash = decodeURIComponent(location.hash || "");
+  if (hash.indexOf("#msg=") === 0) { pinned = hash.slice(5); show(pinned); }
   document.body.setAttribute("data-ready", "yes");
 })();
