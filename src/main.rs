@@ -58,6 +58,10 @@ enum Command {
         /// Overrides the scenario's `seed`.
         #[arg(long)]
         seed: Option<u64>,
+        /// Also write the comparison's charts (lost / duplicated / failed, latency, guarantees)
+        /// to this SVG file.
+        #[arg(long, value_name = "FILE.svg")]
+        plot: Option<String>,
     },
     /// List the fault space: every fault line `explore` tries at depth 1, with its recovery.
     ///
@@ -164,9 +168,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Command::Compare { vary, format, seed, .. } = &cli.command {
-        if matches!(format, Format::Mermaid | Format::Html | Format::Svg) {
-            eprintln!("error: compare prints --format table, markdown, json or yaml");
+    if let Command::Compare { vary, format, seed, plot, .. } = &cli.command {
+        if matches!(format, Format::Mermaid | Format::Html) {
+            eprintln!("error: compare prints --format table, markdown, json, yaml or svg (charts)");
             return ExitCode::from(2);
         }
         let vary = match scn::compare::parse_vary(vary) {
@@ -185,6 +189,13 @@ fn main() -> ExitCode {
         };
         let variants = scn::compare::variants(&vary);
         let rows = scn::compare::compare(&file_ast, &variants, *seed);
+        if let Some(path) = plot {
+            let svg = report::render_compare(&file_ast.title.node, &rows, Format::Svg);
+            if let Err(e) = std::fs::write(path, svg) {
+                eprintln!("error: cannot write {path}: {e}");
+                return ExitCode::from(2);
+            }
+        }
         emit(&report::render_compare(&file_ast.title.node, &rows, *format));
         return ExitCode::SUCCESS;
     }

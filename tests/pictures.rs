@@ -175,3 +175,77 @@ fn the_readme_diagram_is_current() {
         "docs/acks-1-leader-crash.svg is stale: scn run scenarios/run/acks-1-leader-crash.scn --format svg > docs/acks-1-leader-crash.svg"
     );
 }
+
+/// `scn compare --format svg`: plotters' charts, well-formed, one bar a count and a latency
+/// per configuration, the guarantee table's cells; a snapshot of the bundled comparison.
+#[test]
+fn compare_charts() {
+    let source = std::fs::read_to_string("scenarios/compare/seed-situations.scn").expect("readable");
+    let file = scn::parse::parse(&source).expect("parses");
+    let rows = scn::compare::compare(&file, &scn::compare::variants(&[]), None);
+    let svg = report::render_compare(&file.title.node, &rows, Format::Svg);
+    let doc = roxmltree::Document::parse(&svg).expect("well-formed SVG");
+    let texts: Vec<&str> = doc.descendants().filter(|n| n.is_text()).filter_map(|n| n.text()).map(str::trim).collect();
+    for r in &rows {
+        assert!(
+            texts.iter().filter(|t| **t == r.config).count() >= 3,
+            "{} is named under both charts and in the table",
+            r.config
+        );
+        let l = r.latency.expect("latency");
+        for v in [r.lost, r.duplicated, r.reordered, r.failed, l.p50_ms, l.p99_ms] {
+            assert!(texts.contains(&v.to_string().as_str()), "{}: value {v} is written over its bar", r.config);
+        }
+    }
+    let holds = rows.iter().filter(|r| r.guarantee_holds).count();
+    assert_eq!(texts.iter().filter(|t| **t == "yes").count(), holds);
+    // 3 configurations x (4 counts + 2 latencies) bars, each a filled rect.
+    let bars =
+        doc.descendants().filter(|n| n.tag_name().name() == "rect" && n.attribute("fill") != Some("#FFFFFF")).count();
+    assert!(bars >= rows.len() * 6, "{bars} rects");
+    snapshot("compare-svg", "seed-situations", svg);
+}
+
+/// The formats from the command line: exit codes, where the pictures go, what is refused.
+#[test]
+fn picture_formats_from_the_command_line() {
+    let scn = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_scn")).args(args).output().expect("scn runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, svg, _) = scn(&["run", "scenarios/run/acks-1-leader-crash.scn", "--format", "svg"]);
+    assert_eq!(code, Some(0));
+    assert!(svg.starts_with("<?xml") && roxmltree::Document::parse(&svg).is_ok());
+    let (code, html, _) = scn(&["run", "scenarios/run/acks-1-leader-crash.scn", "--format", "html"]);
+    assert_eq!(code, Some(0));
+    assert!(html.contains("crash leader of payments-0 at 5ms") && html.contains("<pre>"), "the page shows the source");
+    for fetch in [" src=", "<link", "@import", "url(http", "href=\"http"] {
+        assert!(!html.contains(fetch), "the page fetches nothing: found {fetch}");
+    }
+    let plot = std::env::temp_dir().join(format!("scn-plot-{}.svg", std::process::id()));
+    let (code, table, _) =
+        scn(&["compare", "scenarios/compare/seed-situations.scn", "--plot", plot.to_str().expect("utf-8 path")]);
+    assert_eq!(code, Some(0));
+    assert!(table.contains("configuration"), "the table still prints");
+    let written = std::fs::read_to_string(&plot).expect("--plot wrote the file");
+    assert!(roxmltree::Document::parse(&written).is_ok());
+    let _ = std::fs::remove_file(&plot);
+    let (code, _, err) = scn(&["compare", "scenarios/compare/seed-situations.scn", "--format", "html"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("svg"), "{err}");
+    let (code, _, err) = scn(&["explore", "scenarios/explore/acks-1-pipeline.scn", "--format", "html"]);
+    assert_eq!(code, Some(2), "{err}");
+    let (code, svg, _) = scn(&["explore", "scenarios/explore/acks-1-pipeline.scn", "--faults", "1", "--format", "svg"]);
+    assert_eq!(code, Some(1), "acks=1 breaks under one fault");
+    let doc = roxmltree::Document::parse(&svg).expect("well-formed");
+    let title = doc.descendants().find(|n| n.has_tag_name("title")).and_then(|n| n.text()).unwrap_or("");
+    assert!(title.starts_with("explore ") && title.contains("counterexample"), "{title}");
+    let (code, mmd, _) =
+        scn(&["explore", "scenarios/explore/acks-1-pipeline.scn", "--faults", "1", "--format", "mermaid"]);
+    assert_eq!(code, Some(1));
+    assert!(mmd.starts_with("sequenceDiagram\n"), "{mmd}");
+}

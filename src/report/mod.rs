@@ -6,6 +6,7 @@ mod explore;
 mod explore_picture;
 mod html;
 mod mermaid;
+mod plot;
 mod render;
 mod svg;
 

@@ -435,8 +435,9 @@ pub fn render_compare(scenario: &str, rows: &[crate::compare::Row], format: Form
     match format {
         Format::Json => serde_json::to_string_pretty(&doc).expect("comparison serializes") + "\n",
         Format::Yaml => serde_norway::to_string(&doc).expect("comparison serializes"),
+        Format::Svg => super::plot::render(scenario, rows),
         // (main refuses mermaid and html for compare.)
-        Format::Table | Format::Markdown | Format::Mermaid | Format::Html | Format::Svg => {
+        Format::Table | Format::Markdown | Format::Mermaid | Format::Html => {
             let md = format == Format::Markdown;
             let body: Vec<Vec<String>> = rows
                 .iter()
