@@ -107,6 +107,12 @@ pub struct ClusterConfig {
     /// replica to where its log diverges from the leader's; `high-watermark` (before Kafka
     /// 0.11) truncates it to its own high watermark.
     pub truncate_to_high_watermark: bool,
+    /// `transaction.abort.timed.out.transaction.cleanup.interval.ms` (10000): how often a
+    /// transaction coordinator scans for transactions open longer than their timeout.
+    pub txn_abort_scan_interval_ms: u64,
+    /// `group.initial.rebalance.delay.ms` (3000): how long a group coordinator waits for more
+    /// members before the first rebalance of an empty group.
+    pub group_initial_rebalance_delay_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -168,7 +168,7 @@ impl<'a> Analysis<'a> {
             let parent_seen = self.model.is_derived(msg) && self.copies[self.model.derived(msg).parent as usize] > 0;
             return mk(if parent_seen { Fate::Lost } else { Fate::NotSent }, 0);
         }
-        if copies == 0 && self.in_aborted_block(msg) {
+        if copies == 0 && self.aborted(msg) {
             return mk(Fate::Aborted, 0);
         }
         // A processor output's failure reaches the processor, not a person: if it never lands,
@@ -197,6 +197,49 @@ impl<'a> Analysis<'a> {
         if max > 1 { mk(Fate::Duplicated, max) } else { mk(Fate::Delivered, 1) }
     }
 
+    /// Whether the message's only copy in the log belongs to a transaction that ended in an
+    /// ABORT marker (the coordinator aborted it: a timeout, or a newer instance fencing it).
+    /// Its send() had succeeded; the application learns of the abort from commitTransaction.
+    fn aborted_in_log(&self, msg: MsgId) -> bool {
+        let st = &self.run.world.messages[msg as usize];
+        let (Some(p), Some(offset)) = (self.home[msg as usize], st.offset) else { return false };
+        if self.model.txn_of(msg).is_none() || st.acked_at.is_none() {
+            return false;
+        }
+        let r = self.run.world.log_replica(p);
+        r.log.get(offset as usize).is_some_and(|rec| rec.msg == msg && rec.kind == crate::sim::log::Kind::TxnData)
+            && r.is_aborted(offset)
+    }
+
+    /// The transaction outcome (as the Transactions table states it) of a record whose
+    /// transaction the coordinator aborted on its own, outside a `transaction { } abort` block.
+    fn coordinator_abort(&self, msg: MsgId) -> Option<&str> {
+        if self.in_aborted_block(msg) || !self.aborted_in_log(msg) {
+            return None;
+        }
+        let w = &self.run.world;
+        let st = &w.messages[msg as usize];
+        let (p, offset, acked_at) = (self.home[msg as usize]?, st.offset?, st.acked_at?);
+        let rec = w.log_replica(p).log[offset as usize];
+        // The producer's transactions share its id and epoch: the record's is the first to
+        // end after the record was acknowledged.
+        w.txns
+            .iter()
+            .flat_map(|t| &t.history)
+            .find(|h| {
+                h.producer_id == rec.producer_id
+                    && h.epoch == rec.producer_epoch
+                    && h.partitions.contains(&p)
+                    && h.transitions.last().is_some_and(|(_, at)| *at >= acked_at)
+            })
+            .map(|h| h.outcome.as_str())
+    }
+
+    /// Whether the message's transaction aborted: an `abort` block, or the coordinator's abort.
+    fn aborted(&self, msg: MsgId) -> bool {
+        self.in_aborted_block(msg) || self.aborted_in_log(msg)
+    }
+
     /// Whether the message belongs to a `transaction { } abort` block.
     fn in_aborted_block(&self, msg: MsgId) -> bool {
         let p = self.model.producer_of(msg);
@@ -218,7 +261,23 @@ impl<'a> Analysis<'a> {
                     .filter(|(_, n)| *n > 0)
                     .map(|(g, _)| format!("{} (read_uncommitted) read it anyway", self.model.groups[*g as usize].name))
                     .collect();
-                join(&["in a transaction the producer aborted", &seen.join(", ")])
+                let how = match self.coordinator_abort(msg) {
+                    Some(outcome) => {
+                        // A commit block the application aborts: one of its records failed.
+                        let p = &self.model.producers[self.model.producer_of(msg) as usize];
+                        let by_app = outcome == "aborted by the application";
+                        let t = self.model.txn_of(msg).filter(|_| by_app).map(|t| &p.transactions[t as usize]);
+                        let first_failed = t.and_then(|t| {
+                            (t.first_msg..t.end_msg).find_map(|m| {
+                                let e = self.run.world.messages[m as usize].failed?;
+                                Some(format!(" after {} got {e}", self.model.value(m)))
+                            })
+                        });
+                        format!("its transaction was {outcome}{}", first_failed.unwrap_or_default())
+                    }
+                    None => "in a transaction the producer aborted".into(),
+                };
+                join(&[&how, &seen.join(", ")])
             }
             Fate::Failed => failed_note,
             Fate::Lost if st.sent_at.is_none() => {
@@ -632,7 +691,7 @@ impl<'a> Analysis<'a> {
                         st.sent_at.is_some()
                             && st.failed.is_none()
                             && self.copies[**m as usize] == 0
-                            && !self.in_aborted_block(**m)
+                            && !self.aborted(**m)
                     })
                     .count() as u64;
                 let duplicated = msgs.iter().filter(|m| self.copies[**m as usize] > 1).count() as u64;

@@ -118,6 +118,8 @@ const CLUSTER_KEYS: &[&str] = &[
     "replica.lag.time.max.ms",
     "high.watermark.min.isr",
     "follower.truncation",
+    "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+    "group.initial.rebalance.delay.ms",
 ];
 const TOPIC_KEYS: &[&str] = &["partitions", "replication.factor", "min.insync.replicas"];
 
@@ -162,6 +164,18 @@ fn cluster(file: &ast::File, diags: &mut Vec<Diagnostic>) -> (ClusterConfig, Vec
             "leader-epoch",
             &["leader-epoch", "high-watermark"],
         ) == "high-watermark",
+        txn_abort_scan_interval_ms: s.number(
+            "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+            10_000,
+            1,
+            limits::MAX_DURATION_MS,
+        ),
+        group_initial_rebalance_delay_ms: s.number(
+            "group.initial.rebalance.delay.ms",
+            3_000,
+            0,
+            limits::MAX_DURATION_MS,
+        ),
     };
     diags.append(&mut s.diags);
 

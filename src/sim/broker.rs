@@ -79,11 +79,10 @@ impl Sim<'_> {
             Some(view) => (view.isr.count_ones(), view.epoch),
             None => (pstate.isr_size(), pstate.leader_epoch),
         };
-        let topic = &self.model.topics[self.model.partitions[part as usize].topic as usize];
         // acks=all needs |ISR| >= min.insync.replicas before the append (NotEnoughReplicas:
         // nothing is written).
-        if batch.acks == Acks::All && isr < topic.min_insync_replicas {
-            let min = topic.min_insync_replicas;
+        let min = self.min_isr(part);
+        if batch.acks == Acks::All && isr < min {
             self.log(|sim| {
                 (
                     Self::broker_name(broker),
@@ -243,13 +242,24 @@ impl Sim<'_> {
         }
     }
 
+    /// The min.insync.replicas a leader enforces. Kafka 3.7+ (KAFKA-15583,
+    /// `Partition.effectiveMinIsr`): min(min.insync.replicas, replica count), for
+    /// NotEnoughReplicas, NotEnoughReplicasAfterAppend and the high-watermark rule alike; before
+    /// 3.7 (`high.watermark.min.isr false`) the configured value, so a topic whose
+    /// min.insync.replicas exceeds its replication factor refuses every acks=all write.
+    pub(super) fn min_isr(&self, part: PartitionIdx) -> u32 {
+        let pc = &self.model.partitions[part as usize];
+        let configured = self.model.topics[pc.topic as usize].min_insync_replicas;
+        if self.model.cluster.high_watermark_min_isr { configured.min(pc.replicas.len() as u32) } else { configured }
+    }
+
     /// Answers the acks=all requests the high watermark now covers.
     fn complete_pending(&mut self, part: PartitionIdx) {
         let pstate = &self.world.partitions[part as usize];
         let Some(hw) = pstate.leader_replica().map(|r| r.high_watermark) else {
             return;
         };
-        let min_isr = self.model.topics[self.model.partitions[part as usize].topic as usize].min_insync_replicas;
+        let min_isr = self.min_isr(part);
         let enough = pstate.isr_size() >= min_isr;
         let (done, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.world.partitions[part as usize].pending)
             .into_iter()
@@ -288,7 +298,7 @@ impl Sim<'_> {
             .min(leo);
         let old = pstate.replicas[li].high_watermark;
         // Kafka 3.7+: no high-watermark progress while the ISR is below min.insync.replicas.
-        let min_isr = self.model.topics[self.model.partitions[part as usize].topic as usize].min_insync_replicas;
+        let min_isr = self.min_isr(part);
         let held = self.model.cluster.high_watermark_min_isr && pstate.isr_size() < min_isr;
         if hw > old && !held {
             self.world.partitions[part as usize].replicas[li].high_watermark = hw;
@@ -490,7 +500,7 @@ impl Sim<'_> {
         replica.high_watermark = replica.high_watermark.max(hw.min(to));
         if !records.is_empty() {
             self.log(|sim| {
-                let msgs = records.iter().map(|r| r.msg);
+                let msgs = records.iter().filter(|r| !r.is_marker()).map(|r| r.msg);
                 (
                     Self::broker_name(follower),
                     format!("replicate {}", sim.model.partition_name(part)),

@@ -16,6 +16,14 @@ const FETCH_RETRY_MS: u64 = 100;
 pub(super) const REQUEST_TIMEOUT_MS: u64 = 30_000;
 
 impl Sim<'_> {
+    /// ListOffsets(LATEST) for consumer `c`: the high watermark, or for a read_committed
+    /// consumer the last stable offset (`Partition.fetchOffsetForTimestamp` with
+    /// IsolationLevel.READ_COMMITTED), so it does not start inside an open transaction.
+    pub(super) fn latest_offset(&self, c: u32, p: PartitionIdx) -> u64 {
+        let Some(r) = self.world.partitions[p as usize].leader_replica() else { return 0 };
+        if self.model.consumers[c as usize].read_committed { r.last_stable_offset() } else { r.high_watermark }
+    }
+
     pub(super) fn consumer_live(&self, c: u32, inc: u32) -> bool {
         let s = &self.world.consumers[c as usize];
         s.incarnation == inc && !matches!(s.phase, Phase::Down | Phase::Failed)
@@ -494,10 +502,9 @@ impl Sim<'_> {
                 // OFFSET_OUT_OF_RANGE: the position is past the leader's log (it was truncated
                 // after an unclean election); auto.offset.reset decides where to go.
                 let reset = self.model.consumers[c as usize].auto_offset_reset;
-                let hw = self.world.partitions[p as usize].leader_replica().map_or(0, |r| r.high_watermark);
                 let to = match reset {
                     OffsetReset::Earliest => Some(0),
-                    OffsetReset::Latest => Some(hw),
+                    OffsetReset::Latest => Some(self.latest_offset(c, p)),
                     OffsetReset::None => None,
                 };
                 self.log(|sim| {

@@ -389,7 +389,7 @@ impl Sim<'_> {
         }
         let to = at + cut.len() as u64;
         self.log(|sim| {
-            let msgs = cut.iter().map(|r| r.msg);
+            let msgs = cut.iter().filter(|r| !r.is_marker()).map(|r| r.msg);
             let why = if sim.model.cluster.truncate_to_high_watermark {
                 "to its high watermark (follower.truncation high-watermark)"
             } else {
@@ -425,6 +425,7 @@ impl Sim<'_> {
         br.fenced = false;
         br.silent_since = None;
         br.incarnation += 1;
+        br.started_at = self.clock;
         self.log(|_| {
             (format!("broker {b}"), "restart".into(), String::new(), "back online; log recovered from disk".into())
         });

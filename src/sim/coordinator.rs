@@ -144,7 +144,8 @@ impl Sim<'_> {
                     transitions: vec![(TxnState::Ongoing, now)],
                     outcome: "open".into(),
                 });
-                self.queue.push(now + timeout, Event::TxnTimeout { txn: t, started_at: now }, false);
+                let scan = self.next_abort_scan(t, now + timeout);
+                self.queue.push(scan, Event::TxnTimeout { txn: t, started_at: now }, false);
             }
             TxnState::Ongoing => {}
         }
@@ -351,25 +352,54 @@ impl Sim<'_> {
         self.log(|_| (coordinator_label, "markers written".into(), String::new(), state.name().to_string()));
     }
 
+    /// The first run of the coordinator's "transaction-abort" task that finds a transaction
+    /// whose deadline is `deadline` timed out. `TransactionCoordinator.startup` schedules it
+    /// every `transaction.abort.timed.out.transaction.cleanup.interval.ms` from the broker's
+    /// start, and `TransactionStateManager.timedOutTransactions` takes only transactions with
+    /// `txnStartTimestamp + txnTimeoutMs < now` (Kafka 3.x), so a transaction can outlive its
+    /// timeout by up to one interval and still commit.
+    fn next_abort_scan(&self, t: u32, deadline: u64) -> u64 {
+        let interval = self.model.cluster.txn_abort_scan_interval_ms;
+        let start = self.coordinator_broker(t).map_or(0, |b| self.world.broker(b).started_at);
+        let after = deadline.saturating_sub(start);
+        start.saturating_add((after / interval + 1).saturating_mul(interval))
+    }
+
     pub(super) fn on_txn_timeout(&mut self, t: u32, started_at: u64) {
         let meta = &self.world.txns[t as usize];
         if meta.state != TxnState::Ongoing || meta.started_at != started_at {
             return;
         }
-        let id = meta.transactional_id.clone();
+        let timeout = self
+            .model
+            .producers
+            .iter()
+            .find(|p| p.transactional_id.as_deref() == Some(meta.transactional_id.as_str()))
+            .map_or(0, |p| p.transaction_timeout_ms);
+        // The coordinator may have moved (or be down) since the timer was set: the scan that
+        // finds the transaction is the one of whichever broker hosts the coordinator now.
+        let on_schedule = self.coordinator_broker(t).map(|b| {
+            let start = self.world.broker(b).started_at;
+            let interval = self.model.cluster.txn_abort_scan_interval_ms;
+            self.clock > start && (self.clock - start) % interval == 0
+        });
+        if on_schedule != Some(true) {
+            let next = match on_schedule {
+                Some(_) => self.next_abort_scan(t, self.clock.max(started_at + timeout)),
+                None => self.clock + self.model.cluster.txn_abort_scan_interval_ms,
+            };
+            self.queue.push(next, Event::TxnTimeout { txn: t, started_at }, false);
+            return;
+        }
         let coordinator_label = self.coordinator_label(t);
-        self.log(|sim| {
-            let timeout = sim
-                .model
-                .producers
-                .iter()
-                .find(|p| p.transactional_id.as_deref() == Some(id.as_str()))
-                .map_or(0, |p| p.transaction_timeout_ms);
+        self.log(|_| {
             (
                 coordinator_label,
                 "transaction timeout".into(),
                 String::new(),
-                format!("open longer than transaction.timeout.ms ({timeout} ms): fence and abort"),
+                format!(
+                    "found by the periodic scan: open longer than transaction.timeout.ms ({timeout} ms); fence and abort"
+                ),
             )
         });
         self.fence_and_abort(t, "aborted: transaction.timeout.ms expired (producer fenced)");

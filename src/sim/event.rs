@@ -311,6 +311,12 @@ pub enum Event {
         inc: u32,
         polls: u32,
     },
+    /// An InitialDelayedJoin expires (`group.initial.rebalance.delay.ms`).
+    InitialJoinDelay {
+        group: u32,
+        token: u32,
+        delay: u64,
+    },
     /// The coordinator gives up on a member that stopped heartbeating (`session.timeout.ms`).
     MemberExpire {
         group: u32,

@@ -50,6 +50,10 @@ impl Sim<'_> {
                 // heartbeat follows, so the coordinator expires it after session.timeout.ms.
                 let dead = self.world.consumers[c as usize].incarnation != inc;
                 let group = &mut self.world.groups[g];
+                let was_empty = group.members.is_empty() && !group.rebalancing;
+                if let Some((_, added)) = group.initial_delay.as_mut() {
+                    *added = !dead;
+                }
                 let id = group.next_member;
                 group.next_member += 1;
                 let now = self.clock;
@@ -59,6 +63,10 @@ impl Sim<'_> {
                     self.queue.push(self.clock + timeout, Event::MemberExpire { group: g as u32, member: id }, false);
                 } else {
                     self.world.groups[g].joining.push((c, inc));
+                }
+                if was_empty && !dead {
+                    self.initial_delayed_join(g, c);
+                    return;
                 }
                 self.prepare_rebalance(g);
                 self.try_complete_rebalance(g);
@@ -86,11 +94,7 @@ impl Sim<'_> {
                         // ListOffsets: earliest is the log start, latest the high watermark.
                         None => match reset {
                             OffsetReset::Earliest => (*p, Some(0), "auto.offset.reset earliest"),
-                            OffsetReset::Latest => {
-                                let hw =
-                                    self.world.partitions[*p as usize].leader_replica().map_or(0, |r| r.high_watermark);
-                                (*p, Some(hw), "auto.offset.reset latest")
-                            }
+                            OffsetReset::Latest => (*p, Some(self.latest_offset(c, *p)), "auto.offset.reset latest"),
                             OffsetReset::None => (*p, None, "no committed offset and auto.offset.reset none"),
                         },
                     })
@@ -156,10 +160,66 @@ impl Sim<'_> {
         }
     }
 
+    /// An Empty group's first join: `GroupCoordinator.prepareRebalance` puts an
+    /// InitialDelayedJoin in the purgatory that cannot complete early (its `tryComplete` is
+    /// false) for `group.initial.rebalance.delay.ms`, and waits once more for each interval in
+    /// which a new member joined, up to the rebalance timeout (the member's
+    /// max.poll.interval.ms). Kafka 3.x classic group protocol.
+    fn initial_delayed_join(&mut self, g: usize, c: u32) {
+        let delay = self.model.cluster.group_initial_rebalance_delay_ms;
+        if delay == 0 {
+            self.prepare_rebalance(g);
+            self.try_complete_rebalance(g);
+            return;
+        }
+        let rebalance_timeout = self.model.consumers[c as usize].max_poll_interval_ms;
+        let group = &mut self.world.groups[g];
+        group.rebalancing = true;
+        group.initial_delay = Some((rebalance_timeout.saturating_sub(delay), false));
+        group.initial_delays += 1;
+        let token = group.initial_delays;
+        self.queue.push(self.clock + delay, Event::InitialJoinDelay { group: g as u32, token, delay }, false);
+        self.log(|sim| {
+            (
+                format!("group {}", sim.model.groups[g].name),
+                "prepare rebalance".into(),
+                String::new(),
+                format!("empty group: waiting group.initial.rebalance.delay.ms ({delay} ms) for more members"),
+            )
+        });
+    }
+
+    pub(super) fn on_initial_join_delay(&mut self, g: u32, token: u32, delay: u64) {
+        let group = &mut self.world.groups[g as usize];
+        let Some((remaining, added)) = group.initial_delay.filter(|_| group.initial_delays == token) else {
+            return;
+        };
+        if added && remaining != 0 {
+            let configured = self.model.cluster.group_initial_rebalance_delay_ms;
+            let next = configured.min(remaining);
+            group.initial_delay = Some((remaining.saturating_sub(delay), false));
+            self.queue.push(self.clock + next, Event::InitialJoinDelay { group: g, token, delay: next }, false);
+            self.log(|sim| {
+                (
+                    format!("group {}", sim.model.groups[g as usize].name),
+                    "prepare rebalance".into(),
+                    String::new(),
+                    format!("a member joined meanwhile: waiting {next} ms more"),
+                )
+            });
+            return;
+        }
+        group.initial_delay = None;
+        self.try_complete_rebalance(g as usize);
+    }
+
     /// A rebalance completes once every member has rejoined; a crashed member is waited for
     /// until its session times out.
     fn try_complete_rebalance(&mut self, g: usize) {
         let group = &self.world.groups[g];
+        if group.initial_delay.is_some() {
+            return;
+        }
         let all_in = group.members.iter().all(|m| group.joining.contains(&(m.consumer, m.inc)));
         if !group.rebalancing || group.joining.is_empty() || !all_in {
             if group.joining.len() == 1 && group.members.iter().any(|m| m.crashed) {
@@ -280,7 +340,9 @@ impl Sim<'_> {
     /// A member left (LeaveGroup, or its session expired): the rest rejoin.
     pub(super) fn member_left(&mut self, g: usize) {
         if self.world.groups[g].members.is_empty() {
+            // Empty again: the next join waits the initial delay anew.
             self.world.groups[g].rebalancing = false;
+            self.world.groups[g].initial_delay = None;
             return;
         }
         self.prepare_rebalance(g);

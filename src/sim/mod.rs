@@ -545,6 +545,7 @@ impl Sim<'_> {
             Event::GroupArrive { consumer, inc, request } => self.on_group_arrive(consumer, inc, request),
             Event::GroupResponse { consumer, inc, reply } => self.on_group_response(consumer, inc, reply),
             Event::MemberExpire { group, member } => self.on_member_expire(group, member),
+            Event::InitialJoinDelay { group, token, delay } => self.on_initial_join_delay(group, token, delay),
             Event::RebalanceNotice { consumer, inc } => self.on_rebalance_notice(consumer, inc),
             Event::PollDeadline { consumer, inc, polls } => self.on_poll_deadline(consumer, inc, polls),
             Event::ConsumerFetchTimeout { consumer, inc, partition, fetch } => {

@@ -301,8 +301,13 @@ impl Sim<'_> {
         s.batches.clear();
         s.queues.clear();
         s.in_flight.clear();
+        // A record already acknowledged had its send() callback succeed (KafkaProducer's
+        // future completed): it is not failed, its transaction is aborted by the coordinator.
         for m in pending {
-            self.world.messages[m as usize].failed.get_or_insert(error);
+            let st = &mut self.world.messages[m as usize];
+            if st.acked_at.is_none() {
+                st.failed.get_or_insert(error);
+            }
         }
         // Whose bump fenced it: its own transaction timing out, or a newer instance.
         let epoch = self.world.producers[p as usize].producer_epoch;

@@ -158,6 +158,8 @@ pub struct Broker {
     /// Restarted while cut off from the controller: it cannot register, and starts when the
     /// network heals.
     pub registering: bool,
+    /// When this incarnation started: its coordinators' periodic tasks count from here.
+    pub started_at: u64,
 }
 
 /// One partition as a broker's metadata has it.
@@ -400,6 +402,11 @@ pub struct Group {
     /// PreparingRebalance: the coordinator waits for every member to (re)join.
     pub rebalancing: bool,
     pub next_member: u32,
+    /// The group left Empty: the first rebalance waits `group.initial.rebalance.delay.ms`
+    /// (InitialDelayedJoin). (rebalance timeout left after this wait, a member joined meanwhile)
+    pub initial_delay: Option<(u64, bool)>,
+    /// Bumped at each InitialDelayedJoin, so a stale expiry is ignored.
+    pub initial_delays: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -449,6 +456,7 @@ impl World {
                     orphaned: Vec::new(),
                     view: None,
                     registering: false,
+                    started_at: 0,
                 })
                 .collect(),
             partitions: model
@@ -480,6 +488,8 @@ impl World {
                     joining: Vec::new(),
                     rebalancing: false,
                     next_member: 1,
+                    initial_delay: None,
+                    initial_delays: 0,
                 })
                 .collect(),
             messages: vec![MessageState::default(); n],
