@@ -1,6 +1,7 @@
 //! The HTML report in a real browser: headless Chromium opens a few bundled scenarios' pages
-//! (with a message followed through `#msg=`) and the DOM it dumps must hold the diagram, the
-//! tables, the highlight, and no script error. Skipped, saying so, where no Chromium is
+//! (with a message followed through `#msg=`, the process table filtered through `#actor=`) and
+//! the DOM it dumps must hold the diagram, the tables, the highlight, the filter's result, and no
+//! script error. Skipped, saying so, where no Chromium is
 //! installed (`.ci/run` installs Debian's `chromium`).
 
 use scn::report::{self, Format, Limits};
@@ -64,6 +65,15 @@ fn html_reports_render_in_headless_chromium() {
         assert!(lit >= 3, "{file}: {msg} lit in {lit} places");
         let fate_box = dom.split("id=\"fate\"").nth(1).and_then(|s| s.split("</div>").next()).unwrap_or("");
         assert!(fate_box.contains(msg) && fate_box.contains(fate), "{file}: fate box says {fate_box}");
+        // The process table filtered by actor: only broker 1's steps stay visible.
+        let (dom, log) = dump(&browser, &page, "#actor=broker%201", &dir.join("profile"));
+        assert!(dom.contains("data-ready=\"yes\""), "{file}: the page's script did not finish:\n{log}");
+        let steps: Vec<&str> = dom.split("<tr data-step=").skip(1).map(|r| r.split('>').next().unwrap_or("")).collect();
+        let shown: Vec<&&str> = steps.iter().filter(|r| !r.contains("hidden")).collect();
+        let drawn_steps = report::diagram::keep(&r.steps, 200).into_iter().flat_map(|w| &r.steps[w]);
+        let broker1 = drawn_steps.filter(|s| s.actor == "broker 1").count();
+        assert!(broker1 > 0 && shown.len() == broker1, "{file}: {} rows shown, broker 1 has {broker1}", shown.len());
+        assert!(shown.iter().all(|r| r.contains("data-actor=\"broker 1\"")), "{file}: {shown:?}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

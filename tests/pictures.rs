@@ -203,6 +203,11 @@ fn compare_charts() {
     let bars =
         doc.descendants().filter(|n| n.tag_name().name() == "rect" && n.attribute("fill") != Some("#FFFFFF")).count();
     assert!(bars >= rows.len() * 6, "{bars} rects");
+    let committed = std::fs::read_to_string("docs/compare-seed-situations.svg").expect("the README's chart");
+    assert!(
+        committed == svg,
+        "docs/compare-seed-situations.svg is stale: scn compare scenarios/compare/seed-situations.scn --format svg > docs/compare-seed-situations.svg"
+    );
     snapshot("compare-svg", "seed-situations", svg);
 }
 

@@ -50,8 +50,16 @@
     });
   }
   if (actor) { actor.addEventListener("change", filter); msg.addEventListener("input", filter); }
-  // `report.html#msg=order3` opens with that message followed (a link to a message's fate).
-  var hash = decodeURIComponent(location.hash || "");
-  if (hash.indexOf("#msg=") === 0) { pinned = hash.slice(5); show(pinned); }
+  // `report.html#msg=order3` opens with that message followed (a link to a message's fate);
+  // `#actor=broker 1` (or both, joined by `&`) opens the process table filtered.
+  (location.hash || "").slice(1).split("&").forEach(function (part) {
+    var kv = part.split("="), value = decodeURIComponent(kv.slice(1).join("="));
+    if (kv[0] === "msg") { pinned = value; show(pinned); }
+    if (kv[0] === "actor" && actor) {
+      actor.value = value;
+      document.getElementById("process").open = true;
+      filter();
+    }
+  });
   document.body.setAttribute("data-ready", "yes");
 })();
