@@ -19,6 +19,23 @@ pub struct Variant {
 }
 
 impl Variant {
+    /// The configuration as key/value pairs (`guarantee` too), values typed as in JSON.
+    pub fn pairs(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut out = serde_json::Map::new();
+        if let Some(g) = self.guarantee {
+            out.insert("guarantee".into(), g.as_str().into());
+        }
+        for (k, v) in &self.settings {
+            let v = match v {
+                Value::Int(n) => (*n).into(),
+                Value::Bool(b) => (*b).into(),
+                other => value_text(other).into(),
+            };
+            out.insert(k.clone(), v);
+        }
+        out
+    }
+
     pub fn label(&self) -> String {
         let mut parts: Vec<String> = self.guarantee.iter().map(|g| g.as_str().to_string()).collect();
         parts.extend(self.settings.iter().map(|(k, v)| format!("{k}={}", value_text(v))));
@@ -30,6 +47,10 @@ impl Variant {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Row {
     pub config: String,
+    /// The configuration as key/value pairs.
+    pub settings: serde_json::Map<String, serde_json::Value>,
+    /// Whether the configuration checks (an invalid one did not run).
+    pub valid: bool,
     pub lost: u64,
     pub duplicated: u64,
     pub reordered: u64,
@@ -39,6 +60,8 @@ pub struct Row {
     pub guarantee_holds: bool,
     /// Why it does not hold, or why the configuration could not run.
     pub note: String,
+    /// The scenario's `expect` lines that failed under this configuration.
+    pub expectations_failed: Vec<String>,
 }
 
 /// `--vary KEY=V1,V2` options, parsed; `guarantee` varies the preset. A key given twice, a
@@ -220,6 +243,9 @@ pub fn compare(file: &ast::File, variants: &[Variant], seed: Option<u64>) -> Vec
                     let first = d.0.first().map_or(String::new(), |d| format!("{}: {}", d.message, d.label));
                     return Row {
                         config,
+                        settings: v.pairs(),
+                        valid: false,
+                        expectations_failed: Vec::new(),
                         lost: 0,
                         duplicated: 0,
                         reordered: 0,
@@ -238,8 +264,17 @@ pub fn compare(file: &ast::File, variants: &[Variant], seed: Option<u64>) -> Vec
             let cost = a.cost(&fates);
             let broken: Vec<String> =
                 flows.iter().filter(|f| !f.holds).map(|f| format!("{}: {}", f.flow, f.verdict)).collect();
+            let expectations_failed = a
+                .expectations(&fates)
+                .into_iter()
+                .filter(|e| !e.passed)
+                .map(|e| format!("`{}` expected {}, got {}", e.expectation, e.expected, e.actual))
+                .collect();
             Row {
                 config,
+                settings: v.pairs(),
+                valid: true,
+                expectations_failed,
                 lost: count(Fate::Lost),
                 duplicated: count(Fate::Duplicated),
                 reordered: a.reordered(),

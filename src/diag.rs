@@ -150,17 +150,29 @@ pub fn decode(bytes: Vec<u8>) -> Result<String, (Diagnostics, String)> {
 
 /// Reads a scenario file; the error is the rendered message (unreadable file, or not UTF-8).
 pub fn read_file(path: &str) -> Result<String, String> {
+    let bytes = read_bytes(path)?;
+    decode(bytes).map_err(|(diags, shown)| diags.render(path, &shown))
+}
+
+/// Reads a scenario file's bytes, refusing one past the size limit without reading it all; the
+/// error is the rendered message. `-` reads standard input.
+pub fn read_bytes(path: &str) -> Result<Vec<u8>, String> {
     use std::io::Read;
     let max = crate::model::limits::MAX_FILE_BYTES;
-    let file = std::fs::File::open(path).map_err(|e| format!("error: cannot read {path}: {e}\n"))?;
     let mut bytes = Vec::new();
+    let fail = |e: std::io::Error| format!("error: cannot read {path}: {e}\n");
     // Read one byte past the limit, so a larger file (or an endless stream) is refused
     // without reading it all.
-    file.take(max + 1).read_to_end(&mut bytes).map_err(|e| format!("error: cannot read {path}: {e}\n"))?;
+    if path == "-" {
+        std::io::stdin().lock().take(max + 1).read_to_end(&mut bytes).map_err(fail)?;
+    } else {
+        let file = std::fs::File::open(path).map_err(fail)?;
+        file.take(max + 1).read_to_end(&mut bytes).map_err(fail)?;
+    }
     if bytes.len() as u64 > max {
         return Err(format!("error: {path}: a scenario file holds at most {} MiB\n", max >> 20));
     }
-    decode(bytes).map_err(|(diags, shown)| diags.render(path, &shown))
+    Ok(bytes)
 }
 
 /// 1-based line and column of a byte offset (for messages that quote a position).

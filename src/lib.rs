@@ -7,6 +7,11 @@
 //! JSON, YAML) and [`explore`] (every fault schedule up to K faults, forked from the
 //! simulation's own state, and the smallest one that breaks the scenario).
 //!
+//! The library's front door is [`Scenario`]: parse a scenario (or read it with
+//! [`Scenario::from_file`]), [`run`](Scenario::run) it, then [`render`](Outcome::render) the
+//! report in any format or ask whether it [`passed`](Outcome::passed). A snapshot test of a
+//! scenario, with [insta](https://insta.rs), is three calls:
+//!
 //! ```
 //! let source = r#"
 //! scenario "a lost ack without idempotence duplicates the record"
@@ -18,12 +23,36 @@
 //! faults { ack lost for shop send 1 }
 //! expect { duplicates 1  log orders-0 [order1, order1, order2] }
 //! "#;
-//! let model = scn::load(source).expect("valid scenario");
-//! let run = scn::sim::run(&model, &scn::sim::Options::default());
-//! let report = scn::report::build(&model, &run, scn::report::Limits { max_rows: 100 });
-//! assert!(report.passed);
-//! assert_eq!(report.totals.duplicated, 1);
+//! let scenario = scn::Scenario::parse(source).expect("valid scenario");
+//! let outcome = scenario.run(&scn::RunOptions::default());
+//! assert!(outcome.passed());
+//! insta::assert_snapshot!(outcome.render(scn::Format::Table, &[scn::Section::Expect]), @r"
+//! scenario: a lost ack without idempotence duplicates the record
+//! seed 0; ended at 40002 ms (nothing left to happen); 12 events, 16 steps
+//!
+//! Expectations
+//! +---------------------------------------+--------------------------+--------------------------+--------+
+//! | expectation                           | expected                 | actual                   | result |
+//! +---------------------------------------+--------------------------+--------------------------+--------+
+//! | duplicates 1                          | 1                        | 1                        | pass   |
+//! | log orders-0 [order1, order1, order2] | [order1, order1, order2] | [order1, order1, order2] | pass   |
+//! +---------------------------------------+--------------------------+--------------------------+--------+
+//! all expectations hold
+//! ");
+//! assert_eq!(outcome.report().totals.duplicated, 1);
 //! ```
+//!
+//! An invalid scenario gives every problem at once, each with its line and column:
+//!
+//! ```
+//! let rejected = scn::Scenario::parse("scenario \"x\"\ncluster { brokers 0 }\n").unwrap_err();
+//! assert_eq!(rejected.count(), 2);
+//! assert!(rejected.render().contains("--> <scenario>:2:19"));
+//! assert!(rejected.render().ends_with("error: <scenario> found 2 problems\n"));
+//! ```
+//!
+//! `scn test` (the command line) does the same for every `.scn` file under a folder, without
+//! writing any Rust: see [`suite`].
 
 #![forbid(unsafe_code)]
 
@@ -36,7 +65,12 @@ pub mod model;
 pub mod outcome;
 pub mod parse;
 pub mod report;
+mod scenario;
 pub mod sim;
+pub mod suite;
+
+pub use report::{Format, Section};
+pub use scenario::{Comparison, Error, Outcome, Rejection, RunOptions, Scenario};
 
 /// Parses and checks a scenario: the model the simulator runs, or every problem found.
 pub fn load(source: &str) -> Result<model::Model, diag::Diagnostics> {

@@ -1,11 +1,11 @@
 //! The `scn` command line: read arguments, call the library, print, pick the exit code.
 
 use clap::{Parser, Subcommand};
-use scn::report::{self, Format, Limits, Section};
-use scn::sim;
+use scn::report::{self, Format, Section};
 use std::process::ExitCode;
 
 mod explore_cmd;
+mod test_cmd;
 
 /// Deterministic simulation of Kafka delivery semantics from declarative .scn scenarios.
 #[derive(Parser)]
@@ -46,6 +46,9 @@ enum Command {
     ///
     /// Without --vary: the three guarantee presets. Each --vary KEY=V1,V2 varies a producer or
     /// consumer setting (or `guarantee`) for every client that has it; several give the matrix.
+    /// Exit code 0: every configuration ran and its expectations hold; 1: an expectation failed
+    /// under some configuration; 2: a configuration is invalid (its row says why), or the file
+    /// or --vary is.
     Compare {
         /// The .scn file.
         file: String,
@@ -82,6 +85,32 @@ enum Command {
     /// counterexample was found (or, with --check-determinism, a run diverged); 2: the
     /// scenario or the arguments are invalid.
     Explore(Box<ExploreArgs>),
+    /// Run every scenario under PATHs and compare its report with its committed snapshot.
+    ///
+    /// A scenario's snapshot is `snapshots/NAME.snap` in the scenario's folder: its `scn run`
+    /// table, or for a file with a `# scn-test: reject` line, its diagnostics. A new or changed
+    /// snapshot fails with a diff and is written beside it as `NAME.snap.new`; failed
+    /// expectations fail too. Under CI=true nothing is written. Exit code 0: every scenario
+    /// passed; 1: one failed; 2: a path or the arguments are wrong.
+    Test(TestArgs),
+    /// Print the JSON Schema of `scn run --format json` (and yaml) output.
+    Schema,
+}
+
+#[derive(clap::Args)]
+struct TestArgs {
+    /// Scenario files, or folders searched for `.scn` files (default: the current folder).
+    paths: Vec<String>,
+    /// Make every new or changed snapshot the committed one.
+    #[arg(long, conflicts_with = "review")]
+    accept: bool,
+    /// Show each new or changed snapshot and ask: accept, reject or skip (one answer a line
+    /// on stdin).
+    #[arg(long)]
+    review: bool,
+    /// Also write the results as JUnit XML to FILE.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -160,52 +189,20 @@ fn main() -> ExitCode {
             Some(file) => file.clone(),
             None => return explore_cmd::merge(args),
         },
+        Command::Test(args) => return test_cmd::run(args),
+        Command::Schema => {
+            emit(&(serde_json::to_string_pretty(&scn::report::schema()).expect("schema serializes") + "\n"));
+            return ExitCode::SUCCESS;
+        }
     };
-    let source = match scn::diag::read_file(&file) {
+    let scenario = match scn::Scenario::from_file(&file) {
         Ok(s) => s,
         Err(e) => {
             eprint!("{e}");
             return ExitCode::from(2);
         }
     };
-    if let Command::Compare { vary, format, seed, plot, .. } = &cli.command {
-        if matches!(format, Format::Mermaid | Format::Html) {
-            eprintln!("error: compare prints --format table, markdown, json, yaml or svg (charts)");
-            return ExitCode::from(2);
-        }
-        let vary = match scn::compare::parse_vary(vary) {
-            Ok(v) => v,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-        };
-        let file_ast = match scn::load(&source) {
-            Ok(_) => scn::parse::parse(&source).expect("parsed once already"),
-            Err(diags) => {
-                eprint!("{}", diags.render(&file, &source));
-                return ExitCode::from(2);
-            }
-        };
-        let variants = scn::compare::variants(&vary);
-        let rows = scn::compare::compare(&file_ast, &variants, *seed);
-        if let Some(path) = plot {
-            let svg = report::render_compare(&file_ast.title.node, &rows, Format::Svg);
-            if let Err(e) = std::fs::write(path, svg) {
-                eprintln!("error: cannot write {path}: {e}");
-                return ExitCode::from(2);
-            }
-        }
-        emit(&report::render_compare(&file_ast.title.node, &rows, *format));
-        return ExitCode::SUCCESS;
-    }
-    let model = match scn::load(&source) {
-        Ok(m) => m,
-        Err(diags) => {
-            eprint!("{}", diags.render(&file, &source));
-            return ExitCode::from(2);
-        }
-    };
+    let model = scenario.model();
     match cli.command {
         Command::Check { .. } => {
             println!(
@@ -220,33 +217,56 @@ fn main() -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Command::Compare { .. } => unreachable!("handled above"),
+        Command::Compare { format: Format::Mermaid | Format::Html, .. } => {
+            eprintln!("error: compare prints --format table, markdown, json, yaml or svg (charts)");
+            ExitCode::from(2)
+        }
+        Command::Compare { vary, format, seed, plot, .. } => match scenario.compare(&vary, seed) {
+            Ok(comparison) => {
+                if let Some(path) = plot {
+                    if let Err(e) = std::fs::write(&path, comparison.render(Format::Svg)) {
+                        eprintln!("error: cannot write {path}: {e}");
+                        return ExitCode::from(2);
+                    }
+                }
+                emit(&comparison.render(format));
+                if comparison.any_invalid() {
+                    ExitCode::from(2)
+                } else if comparison.any_expectation_failed() {
+                    ExitCode::from(1)
+                } else {
+                    ExitCode::SUCCESS
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Test(_) | Command::Schema => unreachable!("handled above"),
         Command::Points { kinds, .. } => {
-            let mut settings = scn::explore::Settings::new(&model);
-            if let Err(e) = explore_cmd::kinds(&model, &kinds, &[], &mut settings) {
+            let mut settings = scn::explore::Settings::new(model);
+            if let Err(e) = explore_cmd::kinds(model, &kinds, &[], &mut settings) {
                 eprintln!("error: {e}");
                 return ExitCode::from(2);
             }
-            let points: String = scn::explore::space_lines(&model, &settings).into_iter().map(|p| p + "\n").collect();
+            let points: String = scn::explore::space_lines(model, &settings).into_iter().map(|p| p + "\n").collect();
             emit(&points);
             ExitCode::SUCCESS
         }
-        Command::Explore(args) => explore_cmd::run(&model, &file, &source, &args),
+        Command::Explore(args) => explore_cmd::run(model, &file, scenario.source(), &args),
         Command::Run { format, sections, max_rows, seed, .. } => {
-            // A picture records every step (up to the row limit) and draws the --max-rows
-            // around the faults; the tables keep the first --max-rows.
+            // A picture records every step (up to the row limit) and draws --max-rows of them,
+            // those around the faults in a longer run; the tables keep the first --max-rows.
             let picture = matches!(format, Format::Svg | Format::Mermaid | Format::Html);
             let rows = if picture { 0 } else { max_rows };
-            let trace_limit = if rows == 0 { usize::MAX } else { rows };
-            let run = sim::run(&model, &sim::Options { trace_limit, seed, ..sim::Options::default() });
-            let report = report::build(&model, &run, Limits { max_rows: rows });
-            let sections = if sections.is_empty() { Section::ALL.to_vec() } else { sections };
+            let outcome = scenario.run(&scn::RunOptions { seed, max_rows: rows });
             if picture {
-                emit(&report::picture(&report, format, max_rows, Some(&source)));
+                emit(&report::picture(outcome.report(), format, max_rows, Some(scenario.source())));
             } else {
-                emit(&report::render(&report, format, &sections));
+                emit(&outcome.render(format, &sections));
             }
-            if report.passed { ExitCode::SUCCESS } else { ExitCode::from(1) }
+            if outcome.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) }
         }
     }
 }

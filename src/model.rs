@@ -287,13 +287,15 @@ impl Template {
     }
 
     pub fn render(&self, index: u32, number: u32) -> String {
+        use std::fmt::Write;
         let mut out = String::new();
         for p in &self.0 {
-            match p {
-                Piece::Text(t) => out.push_str(t),
-                Piece::Index => out.push_str(&index.to_string()),
-                Piece::Number => out.push_str(&number.to_string()),
-            }
+            // (Numbers written in place: no temporary string per piece.)
+            let _ = match p {
+                Piece::Text(t) => out.write_str(t),
+                Piece::Index => write!(out, "{index}"),
+                Piece::Number => write!(out, "{number}"),
+            };
         }
         out
     }

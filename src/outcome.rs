@@ -39,7 +39,7 @@ pub struct Analysis<'a> {
 }
 
 /// Result of one expectation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ExpectResult {
     pub expectation: String,
     pub passed: bool,
@@ -48,7 +48,7 @@ pub struct ExpectResult {
 }
 
 /// One anomaly check, named as Jepsen's Kafka checker names it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Anomaly {
     pub anomaly: String,
     pub count: u64,
@@ -60,7 +60,7 @@ pub struct Anomaly {
 }
 
 /// Latency percentiles in simulated milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Latency {
     pub samples: u64,
     pub p50_ms: u64,
@@ -74,9 +74,15 @@ impl Latency {
         if v.is_empty() {
             return None;
         }
-        v.sort_unstable();
-        let rank = |q: f64| v[(((v.len() as f64) * q).ceil() as usize).clamp(1, v.len()) - 1];
-        Some(Latency { samples: v.len() as u64, p50_ms: rank(0.50), p99_ms: rank(0.99), max_ms: v[v.len() - 1] })
+        let n = v.len();
+        let rank = |q: f64| (((n as f64) * q).ceil() as usize).clamp(1, n) - 1;
+        // Order statistics by selection, not a full sort: each `select_nth_unstable` leaves
+        // the smaller values before the index, so the next, lower rank selects among them.
+        let max_ms = *v.iter().max().expect("not empty");
+        let (r99, r50) = (rank(0.99), rank(0.50));
+        let p99_ms = *v.select_nth_unstable(r99).1;
+        let p50_ms = *v[..=r99].select_nth_unstable(r50).1;
+        Some(Latency { samples: n as u64, p50_ms, p99_ms, max_ms })
     }
 
     pub fn text(l: &Option<Latency>) -> String {
@@ -85,7 +91,7 @@ impl Latency {
 }
 
 /// What a run cost, in simulated time and requests.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Cost {
     pub produce_requests: u64,
     pub retries: u64,
@@ -99,7 +105,7 @@ pub struct Cost {
 }
 
 /// One row of the flow summary.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Flow {
     pub flow: String,
     /// A topic-to-consumers flow (counts processing), not a producer-to-topic one (counts acks).
@@ -340,6 +346,9 @@ impl<'a> Analysis<'a> {
         if self.model.producers[p].acks == Acks::Zero {
             return "never written (acks=0: no ack, no retry)".into();
         }
+        if let Some(why) = self.unstable(msg) {
+            return why;
+        }
         if st.acked_at.is_none() {
             if !self.run.world.producers[p].alive {
                 return "never written; the producer crashed before it was acknowledged".into();
@@ -347,6 +356,28 @@ impl<'a> Analysis<'a> {
             return "never written; no acknowledgement before the run ended".into();
         }
         "never written".into()
+    }
+
+    /// A transactional record in the log past the last stable offset: its transaction never
+    /// completed (its markers never all reached the in-sync replicas), so no read_committed
+    /// reader and no committed-log count can pass it.
+    fn unstable(&self, msg: MsgId) -> Option<String> {
+        let w = &self.run.world;
+        let (p, offset) = (w.messages[msg as usize].partition?, w.messages[msg as usize].offset?);
+        let r = w.log_replica(p);
+        let here =
+            r.log.get(offset as usize).is_some_and(|rec| rec.msg == msg && rec.kind == crate::sim::log::Kind::TxnData);
+        if !here || offset < r.last_stable_offset() {
+            return None;
+        }
+        let rec = r.log[offset as usize];
+        let txn = w.txns.iter().find(|t| t.producer_id == rec.producer_id)?;
+        Some(format!(
+            "in the log at {}@{offset} but past the last stable offset {}: its transaction never completed ({})",
+            self.model.partition_name(p),
+            r.last_stable_offset(),
+            txn.state.name()
+        ))
     }
 
     fn why_not_processed(&self, msg: MsgId, g: u32) -> String {

@@ -163,14 +163,24 @@ fn compare_prints_one_row_per_configuration() {
         "--format",
         "json",
     ]);
-    assert_eq!(code, 0);
+    assert_eq!(code, 2, "acks=0 with idempotence is an invalid configuration");
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     let rows = v["configurations"].as_array().expect("rows");
     assert_eq!(rows.len(), 6, "the full matrix");
     let row = |c: &str| rows.iter().find(|r| r["config"] == c).expect(c).clone();
     assert_eq!(row("acks=1, enable.idempotence=false")["lost"], 3);
     assert_eq!(row("acks=all, enable.idempotence=true")["lost"], 0);
-    assert!(row("acks=0, enable.idempotence=true")["note"].as_str().expect("note").contains("ConfigException"));
+    let invalid = row("acks=0, enable.idempotence=true");
+    assert!(invalid["note"].as_str().expect("note").contains("ConfigException"));
+    assert_eq!(invalid["valid"], false);
+    assert_eq!(invalid["settings"], serde_json::json!({"acks": 0, "enable.idempotence": true}), "key/value pairs");
+    assert_eq!(row("acks=all, enable.idempotence=false")["settings"]["acks"], "all");
+    // acks-1-leader-crash expects 3 lost: under acks=all nothing is lost, so it fails there.
+    let expected = "`lost 3` expected 3, got 0";
+    assert_eq!(row("acks=all, enable.idempotence=true")["expectations_failed"][0], expected);
+    let (code, out, _) = scn(&["compare", "scenarios/run/acks-1-leader-crash.scn", "--vary", "acks=1,all"]);
+    assert_eq!(code, 1, "an expectation fails under acks=all: {out}");
+    assert!(out.contains("expectations FAILED under acks=all: `lost 3` expected 3, got 0; "), "{out}");
 }
 
 #[test]
@@ -207,4 +217,57 @@ fn a_file_past_the_size_limit_is_refused_unread() {
     let (code, _, err) = scn(&["check", &path]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("a scenario file holds at most 16 MiB"), "{err}");
+}
+
+/// acks=1 loses three acked records when the leader crashes: at-least-once is violated.
+fn acks_1_loss(expect: &str) -> String {
+    let text = std::fs::read_to_string("scenarios/run/acks-1-leader-crash.scn").expect("read");
+    let text = text.split("expect {").next().expect("prefix").to_string();
+    format!("{text}{expect}")
+}
+
+#[test]
+fn a_violated_guarantee_no_expect_line_states_exits_1() {
+    let path = temp_scenario("unstated.scn", &acks_1_loss(""));
+    let (code, out, _) = scn(&["run", &path, "--sections", "expect"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAILED: 1 flow violates the configured guarantee and no expect line states it"), "{out}");
+    assert!(
+        out.contains("  api -> payments: at-least-once violated: 3 lost (acks=1: acked before replication)\n"),
+        "{out}"
+    );
+    // Expectations that hold but say nothing of the loss do not make it expected.
+    let path = temp_scenario("unstated-2.scn", &acks_1_loss("expect { delivered 2 }\n"));
+    let (code, out, _) = scn(&["run", &path, "--sections", "expect"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("all expectations hold\nFAILED: 1 flow violates"), "{out}");
+    // `lost 3` states it: exit 0, and JSON's `passed` agrees with the exit code.
+    let path = temp_scenario("stated.scn", &acks_1_loss("expect { lost 3 }\n"));
+    let (code, out, _) = scn(&["run", &path, "--format", "json"]);
+    assert_eq!(code, 0, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!((v["passed"].as_bool(), v["unstated_violations"].as_array().map(Vec::len)), (Some(true), Some(0)));
+    let path = temp_scenario("unstated-3.scn", &acks_1_loss(""));
+    let (_, out, _) = scn(&["run", &path, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["passed"], false);
+    assert_eq!(
+        v["unstated_violations"][0],
+        "api -> payments: at-least-once violated: 3 lost (acks=1: acked before replication)"
+    );
+}
+
+#[test]
+fn json_always_carries_schema_version_totals_and_flows() {
+    let (code, out, _) =
+        scn(&["run", "scenarios/run/idempotent-producer-dedup.scn", "--format", "json", "--sections", "expect"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["totals"]["delivered_once"], 5, "totals without the messages section");
+    assert!(v["flows"][0]["holds"].is_boolean(), "flows without the flows section: {out}");
+    assert!(v.get("messages").is_none() && v.get("steps").is_none(), "other sections are dropped");
+    let (_, yaml, _) =
+        scn(&["run", "scenarios/run/idempotent-producer-dedup.scn", "--format", "yaml", "--sections", "expect"]);
+    assert!(yaml.contains("schema_version: 1") && yaml.contains("delivered_once: 5"), "{yaml}");
 }

@@ -2,30 +2,25 @@
 //! passes through (`scn points`) is injected on its own (crashes followed by a restart). Every
 //! such run must check, finish without panicking, and be deterministic.
 
-use scn::report::{self, Format, Limits, Section};
+mod common;
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 /// Points tried per scenario, spread evenly over its list (all of them with SCN_EXPLORE_ALL).
 const PER_SCENARIO: usize = 12;
 
 fn render(source: &str) -> String {
-    let model = scn::load(source).unwrap_or_else(|d| panic!("a listed fault point does not check:\n{d}\n{source}"));
-    let run = scn::sim::run(&model, &scn::sim::Options { trace_limit: 50, ..Default::default() });
-    let report = report::build(&model, &run, Limits { max_rows: 50 });
-    report::render(&report, Format::Json, &Section::ALL)
+    common::parse(source).run(&scn::RunOptions { seed: None, max_rows: 50 }).render(scn::Format::Json, &[])
 }
 
 #[test]
 fn every_listed_fault_point_runs_cleanly() {
     let all = std::env::var("SCN_EXPLORE_ALL").is_ok();
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/run");
-    let mut files: Vec<_> = std::fs::read_dir(dir).expect("scenarios").map(|e| e.expect("entry").path()).collect();
-    files.sort();
     let mut tried = 0;
-    for path in files {
-        let source = std::fs::read_to_string(&path).expect("readable");
-        let model = scn::load(&source).expect("valid");
-        let points = scn::sim::fault_points(&model);
+    for path in common::files("scenarios/run") {
+        let scenario = common::scenario(&path);
+        let source = scenario.source();
+        let points = scn::sim::fault_points(scenario.model());
         let step = if all { 1 } else { (points.len() / PER_SCENARIO).max(1) };
         for point in points.iter().step_by(step) {
             let mut line = point.clone();

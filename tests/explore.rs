@@ -3,6 +3,8 @@
 //! minimal, output independent of the thread count, shards that merge into the single-process
 //! answer, and forked runs that equal runs from scratch.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -52,11 +54,9 @@ fn explore_scenarios() {
 
 /// The scenario's own verdict for a run of `text`, judged with `checks`.
 fn broken(text: &str, checks: &[String]) -> Vec<String> {
-    let model = scn::load(text).unwrap_or_else(|d| panic!("does not check:\n{d}\n{text}"));
-    let run = scn::sim::run(&model, &scn::sim::Options::default());
-    let report = scn::report::build(&model, &run, scn::report::Limits { max_rows: 1 });
+    let outcome = common::parse(text).run(&scn::RunOptions { seed: None, max_rows: 1 });
     let checks: Vec<_> = checks.iter().map(|c| scn::explore::verdict::Check::parse(c).expect("check")).collect();
-    scn::explore::verdict::judge(&report, &checks).into_iter().map(|b| b.detail).collect()
+    scn::explore::verdict::judge(outcome.report(), &checks).into_iter().map(|b| b.detail).collect()
 }
 
 fn with_faults(source: &str, moves: &[Vec<String>]) -> String {
@@ -66,11 +66,8 @@ fn with_faults(source: &str, moves: &[Vec<String>]) -> String {
 
 #[test]
 fn counterexamples_reproduce_and_are_minimal() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/explore");
-    let mut files: Vec<_> = std::fs::read_dir(dir).expect("dir").map(|e| e.expect("entry").path()).collect();
-    files.sort();
     let mut checked = 0;
-    for path in files {
+    for path in common::files("scenarios/explore") {
         let (code, out, err) = explore(&path, &["--format", "json"]);
         assert!(code < 2, "{}: {err}", path.display());
         let doc: serde_json::Value = serde_json::from_str(&out).expect("json");

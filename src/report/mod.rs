@@ -8,10 +8,13 @@ mod html;
 mod mermaid;
 mod plot;
 mod render;
+mod schema;
+mod stated;
 mod svg;
 
 pub use explore::{render_explore, summary as explore_summary};
-pub use render::{Format, Section, render, render_compare};
+pub use render::{Format, SCHEMA_VERSION, Section, render, render_compare};
+pub use schema::schema;
 
 use crate::model::limits::MAX_REPORT_ROWS;
 use crate::model::{Model, TrackVar};
@@ -22,7 +25,7 @@ use crate::sim::world::members;
 use crate::sim::{Run, Stop};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
     pub scenario: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -45,11 +48,13 @@ pub struct Report {
     /// Jepsen-style anomaly checks.
     pub anomalies: Vec<crate::outcome::Anomaly>,
     pub expectations: Vec<ExpectResult>,
-    /// Whether every expectation held.
+    /// Flows whose configured guarantee is violated and that no `expect` line states.
+    pub unstated_violations: Vec<String>,
+    /// Whether every expectation held and every violated guarantee was expected.
     pub passed: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RunInfo {
     pub end_ms: u64,
     pub stop: Stop,
@@ -57,14 +62,14 @@ pub struct RunInfo {
     pub steps: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Tracker {
     pub columns: Vec<String>,
     pub rows: Vec<TrackerRow>,
     pub rows_omitted: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PartitionView {
     pub partition: String,
     pub leader: Option<u32>,
@@ -77,7 +82,7 @@ pub struct PartitionView {
     pub records_omitted: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ReplicaView {
     pub broker: u32,
     pub alive: bool,
@@ -85,7 +90,7 @@ pub struct ReplicaView {
     pub high_watermark: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct LogRow {
     pub offset: u64,
     pub key: String,
@@ -98,7 +103,7 @@ pub struct LogRow {
     pub state: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct MessageRow {
     /// `shop #3`
     pub send: String,
@@ -113,7 +118,7 @@ pub struct MessageRow {
     pub detail: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Totals {
     pub messages: u64,
     pub delivered_once: u64,
@@ -125,7 +130,7 @@ pub struct Totals {
     pub aborted: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TxnRow {
     pub transactional_id: String,
     pub producer_id: u32,
@@ -136,7 +141,7 @@ pub struct TxnRow {
     pub outcome: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct FaultRow {
     pub fault: String,
     pub fired_at_ms: Vec<u64>,
@@ -199,6 +204,8 @@ pub fn build(model: &Model, run: &Run, limits: Limits) -> Report {
     let steps_shown = cap(run.trace.steps.len(), limits);
     let tracker_shown = cap(run.trace.tracker.len(), limits);
     let expectations = analysis.expectations(&fates);
+    let flows = analysis.flows(&fates);
+    let unstated_violations = stated::unstated(model, &flows);
     Report {
         scenario: model.title.clone(),
         description: model.description.clone(),
@@ -215,7 +222,7 @@ pub fn build(model: &Model, run: &Run, limits: Limits) -> Report {
         messages,
         messages_omitted: (fates.len() - shown) as u64,
         totals,
-        flows: analysis.flows(&fates),
+        flows,
         cost: analysis.cost(&fates),
         faults: model
             .faults
@@ -244,7 +251,8 @@ pub fn build(model: &Model, run: &Run, limits: Limits) -> Report {
                 })
             })
             .collect(),
-        passed: expectations.iter().all(|e| e.passed),
+        passed: expectations.iter().all(|e| e.passed) && unstated_violations.is_empty(),
+        unstated_violations,
         expectations,
     }
 }

@@ -67,6 +67,10 @@ pub fn render(report: &Report, format: Format, sections: &[Section]) -> String {
 }
 
 /// The report as a JSON value with unselected sections removed.
+/// The version of the JSON and YAML report's shape; it grows when a field changes meaning or
+/// goes away (new fields keep it).
+pub const SCHEMA_VERSION: u32 = 1;
+
 fn filtered(report: &Report, sections: &[Section]) -> serde_json::Value {
     let mut v = serde_json::to_value(report).expect("report serializes");
     let obj = v.as_object_mut().expect("object");
@@ -83,14 +87,16 @@ fn filtered(report: &Report, sections: &[Section]) -> serde_json::Value {
             Section::Steps => drop(obj, &["steps", "steps_omitted"]),
             Section::Tracker => drop(obj, &["tracker"]),
             Section::Logs => drop(obj, &["partitions"]),
-            Section::Messages => drop(obj, &["messages", "messages_omitted", "totals"]),
-            Section::Flows => drop(obj, &["flows", "cost"]),
+            // Totals and flows stay whatever the sections: a script always finds the verdict.
+            Section::Messages => drop(obj, &["messages", "messages_omitted"]),
+            Section::Flows => drop(obj, &["cost"]),
             Section::Faults => drop(obj, &["faults"]),
             Section::Anomalies => drop(obj, &["anomalies"]),
             Section::Transactions => drop(obj, &["transactions"]),
             Section::Expect => drop(obj, &["expectations"]),
         }
     }
+    obj.insert("schema_version".into(), SCHEMA_VERSION.into());
     v
 }
 
@@ -397,11 +403,29 @@ fn text(r: &Report, md: bool, sections: &[Section]) -> String {
                         format!("{failed} expectation(s) FAILED")
                     }
                 ));
+                unstated(&mut out, r, md);
             }
-            Section::Expect => {}
+            Section::Expect => unstated(&mut out, r, md),
         }
     }
     out
+}
+
+/// The broken guarantees no expectation states: each fails the run.
+fn unstated(out: &mut String, r: &Report, md: bool) {
+    if r.unstated_violations.is_empty() {
+        return;
+    }
+    let n = r.unstated_violations.len();
+    out.push_str(&format!(
+        "{}FAILED: {n} flow{} violate{} the configured guarantee and no expect line states it (add one, e.g. `lost N`, to make it expected):\n",
+        if md { "\n" } else { "" },
+        if n == 1 { "" } else { "s" },
+        if n == 1 { "s" } else { "" },
+    ));
+    for v in &r.unstated_violations {
+        out.push_str(&format!("{}{v}\n", if md { "- " } else { "  " }));
+    }
 }
 
 fn after_label(after: &str) -> String {
@@ -455,6 +479,14 @@ pub fn render_compare(scenario: &str, rows: &[crate::compare::Row], format: Form
                 })
                 .collect();
             let head = if md { format!("# {scenario}\n\n") } else { format!("scenario: {scenario}\n\n") };
+            let mut broken = String::new();
+            for r in rows.iter().filter(|r| !r.expectations_failed.is_empty()) {
+                broken.push_str(&format!(
+                    "expectations FAILED under {}: {}\n",
+                    r.config,
+                    r.expectations_failed.join("; ")
+                ));
+            }
             head + &table(
                 &[
                     "configuration",
@@ -467,7 +499,8 @@ pub fn render_compare(scenario: &str, rows: &[crate::compare::Row], format: Form
                 ],
                 body,
                 md,
-            )
+            ) + if md && !broken.is_empty() { "\n" } else { "" }
+                + &broken
         }
     }
 }

@@ -229,7 +229,15 @@ impl Sim<'_> {
                 self.respond(p, inc, req, broker, Some(reply));
             }
             Acks::All => {
-                let w = PendingProduce { producer: p, inc, req, broker, base_offset: base, last_offset: last };
+                let w = PendingProduce {
+                    producer: p,
+                    inc,
+                    req,
+                    broker,
+                    base_offset: base,
+                    last_offset: last,
+                    marker: None,
+                };
                 if self.zombie_view(broker, part).is_some() {
                     // No follower fetches from a deposed leader and it cannot shrink its ISR
                     // (AlterPartition needs the controller): the request waits until it learns.
@@ -239,6 +247,18 @@ impl Sim<'_> {
                 self.world.partitions[part as usize].pending.push(w);
                 self.complete_pending(part);
             }
+        }
+    }
+
+    /// Answers a request that waited in the produce purgatory: a producer's, or the
+    /// coordinator's WriteTxnMarkers (which only learns whether its marker is in).
+    pub(super) fn answer_waiter(&mut self, w: &PendingProduce, reply: ProduceReply) {
+        match w.marker {
+            Some((txn, partition)) => {
+                let ok = matches!(reply, ProduceReply::Ok { .. });
+                self.send(Event::MarkerResponse { txn, partition, ok, from: Some(w.broker) });
+            }
+            None => self.respond(w.producer, w.inc, w.req, w.broker, Some(reply)),
         }
     }
 
@@ -261,6 +281,10 @@ impl Sim<'_> {
         };
         let min_isr = self.min_isr(part);
         let enough = pstate.isr_size() >= min_isr;
+        if !pstate.pending.iter().any(|w| w.last_offset < hw) {
+            // (Nothing to answer: keep the purgatory's list as it is, allocation and all.)
+            return;
+        }
         let (done, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.world.partitions[part as usize].pending)
             .into_iter()
             .partition(|w| w.last_offset < hw);
@@ -273,7 +297,7 @@ impl Sim<'_> {
             } else {
                 ProduceReply::Err(ProduceError::NotEnoughReplicasAfterAppend)
             };
-            self.respond(w.producer, w.inc, w.req, w.broker, Some(reply));
+            self.answer_waiter(&w, reply);
         }
     }
 

@@ -361,7 +361,8 @@ impl Sim<'_> {
         let s = &mut self.world.consumers[c as usize];
         let max = cfg.max_poll_records as usize;
         let mut batch = Vec::new();
-        for p in s.assignment.clone() {
+        for i in 0..s.assignment.len() {
+            let p = s.assignment[i];
             let Some(buf) = s.buffer.get_mut(&p) else {
                 continue;
             };

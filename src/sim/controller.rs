@@ -101,8 +101,7 @@ impl Sim<'_> {
                 // Frozen, or cut off from the controller: it does not know yet.
                 self.world.brokers[(w.broker - 1) as usize].orphaned.push(w);
             } else {
-                let reply = ProduceReply::Err(ProduceError::NotLeader);
-                self.respond(w.producer, w.inc, w.req, w.broker, Some(reply));
+                self.answer_waiter(&w, ProduceReply::Err(ProduceError::NotLeader));
             }
         }
         let pstate = &mut self.world.partitions[part as usize];
@@ -197,7 +196,7 @@ impl Sim<'_> {
             }
         }
         for w in std::mem::take(&mut self.world.brokers[(b - 1) as usize].orphaned) {
-            self.respond(w.producer, w.inc, w.req, w.broker, Some(ProduceReply::Err(ProduceError::NotLeader)));
+            self.answer_waiter(&w, ProduceReply::Err(ProduceError::NotLeader));
         }
         // What the ISR changes while it was away allow (a frozen leader moved nothing).
         for part in 0..self.world.partitions.len() as PartitionIdx {

@@ -6,7 +6,7 @@
 use super::Sim;
 use super::event::{Event, TxnError, TxnReply, TxnRequest};
 use super::log::{Kind, Record};
-use super::world::{TxnRecord, TxnState};
+use super::world::{PendingProduce, TxnRecord, TxnState};
 use crate::model::{BrokerId, PartitionIdx};
 
 /// How long the coordinator waits before re-sending a marker that could not be written.
@@ -279,10 +279,31 @@ impl Sim<'_> {
             return;
         }
         let ri = pstate.replica_index(broker).expect("leader replica");
-        let replica = &pstate.replicas[ri];
-        // Only a partition with the transaction still open needs the marker (a re-sent marker
-        // after a coordinator move finds it already written).
-        if replica.ongoing.contains_key(&pid) {
+        // KafkaApis.handleWriteTxnMarkersRequest appends with requiredAcks = -1: below the
+        // (effective) min ISR the leader refuses it (NOT_ENOUGH_REPLICAS) and the coordinator
+        // retries it for as long as it takes; the transaction stays in Prepare*.
+        let isr = match self.zombie_view(broker, p) {
+            Some(view) => view.isr.count_ones(),
+            None => pstate.isr_size(),
+        };
+        let min = self.min_isr(p);
+        if isr < min {
+            self.log(|sim| {
+                (
+                    format!("broker {broker}"),
+                    format!("append to {}", sim.model.partition_name(p)),
+                    String::new(),
+                    format!("marker rejected: NotEnoughReplicas (isr {isr} < min.insync.replicas {min}); the coordinator retries"),
+                )
+            });
+            self.world.txns[t as usize].markers_stuck = !self.faults_pending();
+            self.retry_marker(t, p, MARKER_RETRY_MS);
+            return;
+        }
+        self.world.txns[t as usize].markers_stuck = false;
+        // Every partition of the transaction gets the marker, data from this epoch or not; a
+        // marker sent again (after a timeout or a coordinator move) is appended again.
+        {
             let marker = Record {
                 msg: 0,
                 producer_id: pid,
@@ -304,9 +325,24 @@ impl Sim<'_> {
                     format!("{what} at offset {offset} (producer id {pid}, epoch {epoch})"),
                 )
             });
+            // It counts once the ISR has it: it waits in the purgatory like an acks=all batch.
+            let w = PendingProduce {
+                producer: 0,
+                inc: 0,
+                req: 0,
+                broker,
+                base_offset: offset,
+                last_offset: offset,
+                marker: Some((t, p)),
+            };
+            if self.zombie_view(broker, p).is_some() {
+                // A deposed leader cut off from the controller: no follower fetches from it.
+                self.world.brokers[(broker - 1) as usize].orphaned.push(w);
+            } else {
+                self.world.partitions[p as usize].pending.push(w);
+            }
             self.after_append(p);
         }
-        self.send(Event::MarkerResponse { txn: t, partition: p, ok: true, from: Some(broker) });
     }
 
     pub(super) fn on_marker_response(&mut self, t: u32, p: PartitionIdx, ok: bool) {

@@ -3,7 +3,7 @@
 
 use crate::model::{BrokerId, MsgId, PartitionIdx};
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
 /// A produce error as Kafka names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -479,9 +479,25 @@ impl Ord for Scheduled {
 /// in the fault list as its sequence number and every other event one from `1 << 32` on, so a
 /// timed fault fires before anything else due at its time, in fault-list order, whether it was
 /// scheduled at the start or added by `explore` when it forks a run just before that time.
-#[derive(Debug, Clone, Default)]
+///
+/// Most events never need the heap: events scheduled the same delay ahead (a consumer's next
+/// step at once, a network hop of the configured latency, a request timeout, a fetch wait) come
+/// due in the order they were scheduled, so each delay in use gets a FIFO lane of its own, kept
+/// in (time, seq) order; what fits no lane goes to the heap. The next event is the earliest of
+/// the heap's top and the lanes' fronts, so the order is exactly the heap's alone.
+#[derive(Debug, Clone)]
 pub struct Queue {
     heap: BinaryHeap<Scheduled>,
+    /// FIFO lanes, each in (time, seq) order, with the delay each was last used for.
+    lanes: [VecDeque<Scheduled>; LANES],
+    delays: [u64; LANES],
+    /// Each lane's front key, `(u64::MAX, u64::MAX)` when it is empty (so finding the next
+    /// event reads one small array).
+    fronts: [(u64, u64); LANES],
+    /// The earliest pending event: `None` for the heap's top, else a lane.
+    head: Option<Head>,
+    /// The time of the last event popped (delays count from it).
+    now: u64,
     /// The events themselves, by slot; `free` lists the empty slots.
     slots: Vec<Option<Event>>,
     free: Vec<u32>,
@@ -492,20 +508,71 @@ pub struct Queue {
     faults: usize,
 }
 
+impl Default for Queue {
+    fn default() -> Queue {
+        Queue {
+            heap: BinaryHeap::new(),
+            lanes: Default::default(),
+            delays: [0; LANES],
+            fronts: [EMPTY; LANES],
+            head: None,
+            now: 0,
+            slots: Vec::new(),
+            free: Vec::new(),
+            seq: 0,
+            active: 0,
+            faults: 0,
+        }
+    }
+}
+
+/// The front key of an empty lane.
+const EMPTY: (u64, u64) = (u64::MAX, u64::MAX);
+
+/// Where the earliest pending event waits: its key and its lane (`None`: the heap).
+#[derive(Debug, Clone, Copy)]
+struct Head {
+    time: u64,
+    seq: u64,
+    lane: Option<usize>,
+}
+
+/// Lanes: enough for the delays a run uses at once (none, latency, replication latency,
+/// fetch waits, a handful of timeouts).
+const LANES: usize = 8;
+
 impl Queue {
     /// Schedules `event` at `time`; `idle_chain` marks polls that follow idle work as idle.
     pub fn push(&mut self, time: u64, event: Event, idle_chain: bool) {
         let idle = event.is_idle() || (idle_chain && event.is_poll());
         self.seq += 1;
-        self.insert(time, FIRST_SEQ + self.seq, idle, event);
+        let lane = time.checked_sub(self.now).and_then(|delay| self.lane_for(delay, time));
+        self.insert(time, FIRST_SEQ + self.seq, idle, event, lane);
+    }
+
+    /// The lane of events `delay` ahead, or an empty one to take that delay; it takes an event
+    /// only behind its last one (sequence numbers only grow, so (time, seq) order holds).
+    fn lane_for(&mut self, delay: u64, time: u64) -> Option<usize> {
+        let mut empty = None;
+        for l in 0..LANES {
+            match self.lanes[l].back() {
+                Some(b) if self.delays[l] == delay => return (b.time <= time).then_some(l),
+                None if empty.is_none() || self.delays[l] == delay => empty = Some(l),
+                _ => {}
+            }
+        }
+        let l = empty?;
+        self.delays[l] = delay;
+        Some(l)
     }
 
     /// Schedules the timed fault number `fault` (see the type's note on ordering).
     pub fn push_timed_fault(&mut self, time: u64, fault: u32) {
-        self.insert(time, u64::from(fault), false, Event::Fault { fault });
+        // (Its sequence number is below every other's: it goes to the heap.)
+        self.insert(time, u64::from(fault), false, Event::Fault { fault }, None);
     }
 
-    fn insert(&mut self, time: u64, seq: u64, idle: bool, event: Event) {
+    fn insert(&mut self, time: u64, seq: u64, idle: bool, event: Event, lane: Option<usize>) {
         if !idle {
             self.active += 1;
         }
@@ -522,14 +589,47 @@ impl Queue {
                 (self.slots.len() - 1) as u32
             }
         };
-        self.heap.push(Scheduled { time, seq, slot, idle });
+        let s = Scheduled { time, seq, slot, idle };
+        match lane {
+            Some(l) => {
+                if self.lanes[l].is_empty() {
+                    self.fronts[l] = (time, seq);
+                }
+                self.lanes[l].push_back(s)
+            }
+            None => self.heap.push(s),
+        }
+        if self.head.is_none_or(|h| (time, seq) < (h.time, h.seq)) {
+            self.head = Some(Head { time, seq, lane });
+        }
+    }
+
+    /// The earliest of the heap's top and the lanes' fronts.
+    fn find_head(&self) -> Option<Head> {
+        let mut best = 0;
+        for l in 1..LANES {
+            if self.fronts[l] < self.fronts[best] {
+                best = l;
+            }
+        }
+        let lane = (self.fronts[best] != EMPTY).then(|| Head {
+            time: self.fronts[best].0,
+            seq: self.fronts[best].1,
+            lane: Some(best),
+        });
+        match self.heap.peek() {
+            Some(s) if lane.is_none_or(|h| (s.time, s.seq) < (h.time, h.seq)) => {
+                Some(Head { time: s.time, seq: s.seq, lane: None })
+            }
+            _ => lane,
+        }
     }
 
     /// The pending events in the order they will fire, with their times and idleness (the
     /// state a fingerprint covers: sequence numbers and slots are left out, only the order
     /// counts).
     pub fn pending(&self) -> Vec<(u64, bool, &Event)> {
-        let mut v: Vec<&Scheduled> = self.heap.iter().collect();
+        let mut v: Vec<&Scheduled> = self.heap.iter().chain(self.lanes.iter().flatten()).collect();
         v.sort_by_key(|s| (s.time, s.seq));
         v.into_iter()
             .map(|s| (s.time, s.idle, self.slots[s.slot as usize].as_ref().expect("a pending event")))
@@ -538,7 +638,18 @@ impl Queue {
 
     /// The next event, with its time and whether it was idle.
     pub fn pop(&mut self) -> Option<(u64, bool, Event)> {
-        let s = self.heap.pop()?;
+        let head = self.head?;
+        let s = match head.lane {
+            Some(l) => {
+                let s = self.lanes[l].pop_front();
+                self.fronts[l] = self.lanes[l].front().map_or(EMPTY, |f| (f.time, f.seq));
+                s
+            }
+            None => self.heap.pop(),
+        }
+        .expect("the head is pending");
+        self.head = self.find_head();
+        self.now = s.time;
         let event = self.slots[s.slot as usize].take().expect("a pending event");
         self.free.push(s.slot);
         if !s.idle {
@@ -557,11 +668,65 @@ impl Queue {
     }
 
     pub fn peek_time(&self) -> Option<u64> {
-        self.heap.peek().map(|s| s.time)
+        self.head.map(|h| h.time)
     }
 
     /// Non-idle events still pending.
     pub fn active(&self) -> usize {
         self.active
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lanes change where events wait, never the order they come out in: a random mix of
+    /// delays (lane-sized and not), timed faults and interleaved pops comes out in exactly
+    /// (time, seq) order, as a plain heap of the same keys gives it.
+    #[test]
+    fn lanes_keep_the_heap_order() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let delays = [0, 0, 1, 1, 3, 500, 500, 30_000, 120_000, 7, 11, 13, 17, 19, 23];
+        let mut q = Queue::default();
+        // (time, 0 and fault number for a timed fault, else 1 and insertion order; the event)
+        let mut reference: Vec<(u64, (u8, u64), u32)> = Vec::new();
+        let (mut now, mut seq, mut id) = (0u64, 0u64, 0u32);
+        for _ in 0..20_000 {
+            let r = next();
+            if r % 3 == 0 && !reference.is_empty() {
+                reference.sort();
+                let (time, _, want) = reference.remove(0);
+                let (t, _, e) = q.pop().expect("pending");
+                let (Event::AppSend { producer, .. } | Event::Fault { fault: producer }) = e else { panic!() };
+                assert_eq!((t, producer), (time, want));
+                now = t;
+                continue;
+            }
+            id += 1;
+            if r % 29 == 1 {
+                let time = now + next() % 1000;
+                q.push_timed_fault(time, id);
+                reference.push((time, (0, u64::from(id)), id));
+            } else {
+                let delay = if r % 7 == 0 { next() % 2000 } else { delays[(next() % delays.len() as u64) as usize] };
+                q.push(now + delay, Event::AppSend { producer: id, inc: 0 }, false);
+                seq += 1;
+                reference.push((now + delay, (1, seq), id));
+            }
+        }
+        reference.sort();
+        for (time, _, want) in reference {
+            let (t, _, e) = q.pop().expect("pending");
+            let (Event::AppSend { producer, .. } | Event::Fault { fault: producer }) = e else { panic!() };
+            assert_eq!((t, producer), (time, want));
+        }
+        assert!(q.pop().is_none());
     }
 }

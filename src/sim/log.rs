@@ -79,6 +79,9 @@ pub struct Replica {
     pub ongoing: BTreeMap<u32, u64>,
     /// Aborted transactions: (producer id, first offset, marker offset).
     pub aborted: Vec<(u32, u64, u64)>,
+    /// Completed transactions whose marker the high watermark has not passed yet: (first
+    /// offset, marker offset). They still hold the last stable offset.
+    pub unreplicated: Vec<(u64, u64)>,
 }
 
 impl Replica {
@@ -91,6 +94,7 @@ impl Replica {
             producers: BTreeMap::new(),
             ongoing: BTreeMap::new(),
             aborted: Vec::new(),
+            unreplicated: Vec::new(),
         }
     }
 
@@ -100,8 +104,13 @@ impl Replica {
 
     /// The last stable offset: no record at or past it may be read by a read_committed
     /// consumer, because an open transaction starts there (or the high watermark does).
+    /// A transaction whose marker is written but not yet below the high watermark still holds
+    /// it (`ProducerStateManager.firstUnstableOffset` counts `unreplicatedTxns` until
+    /// `onHighWatermarkUpdated` passes their last offset).
     pub fn last_stable_offset(&self) -> u64 {
-        self.ongoing.values().copied().min().map_or(self.high_watermark, |o| o.min(self.high_watermark))
+        let hw = self.high_watermark;
+        let unreplicated = self.unreplicated.iter().filter(|&&(_, marker)| marker >= hw).map(|&(first, _)| first);
+        self.ongoing.values().copied().chain(unreplicated).min().map_or(hw, |o| o.min(hw))
     }
 
     /// Whether the record at `offset` belongs to an aborted transaction.
@@ -158,6 +167,9 @@ impl Replica {
                     if r.kind == Kind::AbortMarker {
                         self.aborted.push((r.producer_id, first, offset));
                     }
+                    let hw = self.high_watermark;
+                    self.unreplicated.retain(|&(_, marker)| marker >= hw);
+                    self.unreplicated.push((first, offset));
                 }
             }
             Kind::Data => {}
@@ -193,6 +205,7 @@ impl Replica {
         self.producers.clear();
         self.ongoing.clear();
         self.aborted.clear();
+        self.unreplicated.clear();
         let log = std::mem::take(&mut self.log);
         for (i, r) in log.iter().enumerate() {
             self.track_producer(r, i as u64);

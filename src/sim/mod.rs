@@ -28,7 +28,7 @@ use trace::Trace;
 use world::World;
 
 /// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Stop {
     /// Nothing left that could change the outcome.
@@ -353,10 +353,8 @@ impl<'m> Sim<'m> {
     pub fn fingerprint(&self) -> u64 {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
-        let mut world = self.world.clone();
-        let fired: Vec<bool> = world.fired.iter().map(|f| !f.is_empty()).collect();
-        world.fired.clear();
-        world.hash(&mut h);
+        let fired: Vec<bool> = self.world.fired.iter().map(|f| !f.is_empty()).collect();
+        self.world.hash_without_fired(&mut h);
         self.queue.pending().hash(&mut h);
         self.rng.get_word_pos().hash(&mut h);
         for (i, f) in self.faults.iter().enumerate() {

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 /// One row of the process table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Step {
     pub step: u64,
     pub time_ms: u64,
@@ -15,7 +15,7 @@ pub struct Step {
 }
 
 /// The tracked variables' values after a step (only steps that changed one of them).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct TrackerRow {
     /// "start", a step number, or "final".
     pub after: String,

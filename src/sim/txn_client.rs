@@ -150,12 +150,17 @@ impl Sim<'_> {
                     )
                 });
                 let inc = self.world.producers[p as usize].incarnation;
-                self.schedule_resend(
-                    self.clock + backoff,
-                    Event::TxnArrive { producer: p, inc, request },
-                    false,
-                    false,
-                );
+                let event = Event::TxnArrive { producer: p, inc, request };
+                let id = self.model.producers[p as usize].transactional_id.as_deref();
+                let stuck = id.is_some_and(|id| self.world.txns[self.txn_index(id) as usize].markers_stuck);
+                if error == TxnError::Concurrent && stuck && !self.faults_pending() {
+                    // Waiting on a transaction that cannot complete: it does not keep the run going.
+                    let resend =
+                        Event::Resend { event: Box::new(event), after_cut: false, futile: true, reclaim: false };
+                    self.queue.push(self.clock + backoff, resend, false);
+                } else {
+                    self.schedule_resend(self.clock + backoff, event, false, false);
+                }
             }
         }
     }

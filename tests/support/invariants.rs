@@ -6,7 +6,7 @@
 //! For a valid file run with small limits: the totals sum to the message count and match the
 //! per-message outcomes; each outcome agrees with the message's copies in the log and the
 //! groups' processing counts; every fault point `scn points` lists checks as a fault line;
-//! `scn compare` gives one row per configuration, the same twice; `passed` is the conjunction of the expectations; steps never go back in
+//! `scn compare` gives one row per configuration, the same twice; `passed` is the conjunction of the expectations and of no unstated broken guarantee; steps never go back in
 //! time; no high watermark passes its log end offset; the JSON and YAML parse; the same file and
 //! seed give byte-identical output.
 
@@ -128,7 +128,8 @@ pub fn run_model(mut model: Model) {
     for m in &report.messages {
         outcome_agrees(m);
     }
-    assert_eq!(report.passed, report.expectations.iter().all(|e| e.passed));
+    assert_eq!(report.passed, report.expectations.iter().all(|e| e.passed) && report.unstated_violations.is_empty());
+    assert!(report.unstated_violations.iter().all(|v| report.flows.iter().any(|f| !f.holds && v.starts_with(&f.flow))));
     assert!(report.steps.windows(2).all(|w| w[0].time_ms <= w[1].time_ms), "a step goes back in time");
     for p in &report.partitions {
         assert!(p.high_watermark <= p.log_end_offset, "{}: high watermark past the log end", p.partition);
