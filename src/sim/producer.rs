@@ -235,6 +235,13 @@ impl Sim<'_> {
             if to_leader >= cfg.max_in_flight {
                 break;
             }
+            // max.in.flight.requests.per.connection 1 means guaranteeMessageOrder: the Sender
+            // mutes a partition it drained until that batch completes
+            // (RecordAccumulator.mutePartition), whichever broker it went to, so a leader
+            // change cannot put a later batch ahead of a retried one.
+            if cfg.max_in_flight == 1 && s.in_flight.values().any(|f| f.partition == part) {
+                break;
+            }
             // An idempotent producer retries a partition's batches strictly in sequence
             // order, one at a time, so the broker never sees a gap; and sends nothing more to a
             // partition while a request of a batch that expired in flight is still out (its
