@@ -42,6 +42,9 @@ pub fn kinds(model: &Model, words: &[String], clients: &[String], settings: &mut
 
 fn settings(model: &Model, a: &ExploreArgs) -> Result<Settings, String> {
     let mut s = Settings::new(model);
+    if a.format == scn::report::Format::Html {
+        return Err("--format html is one page for one run: draw a counterexample with --format svg or mermaid, or run it with `scn run FILE --format html`".into());
+    }
     if a.faults == 0 || a.faults > 5 {
         return Err(format!("--faults {} is out of range: 1 to 5", a.faults));
     }

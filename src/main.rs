@@ -1,7 +1,7 @@
 //! The `scn` command line: read arguments, call the library, print, pick the exit code.
 
 use clap::{CommandFactory, Parser, Subcommand};
-use scn::report::{Format, Section};
+use scn::report::{self, Format, Section};
 use std::process::ExitCode;
 
 mod explore_cmd;
@@ -64,6 +64,10 @@ enum Command {
         /// Overrides the scenario's `seed`.
         #[arg(long)]
         seed: Option<u64>,
+        /// Also write the comparison's charts (lost / duplicated / failed, latency, guarantees)
+        /// to this SVG file.
+        #[arg(long, value_name = "FILE.svg")]
+        plot: Option<String>,
     },
     /// List the fault space: every fault line `explore` tries at depth 1, with its recovery.
     ///
@@ -260,8 +264,18 @@ fn one(command: &Command, file: &str) -> u8 {
             println!("{file}: ok ({})", counts.join(", "));
             0
         }
-        Command::Compare { vary, format, seed, .. } => match scenario.compare(vary, *seed) {
+        Command::Compare { format: Format::Mermaid | Format::Html, .. } => {
+            eprintln!("error: compare prints --format table, markdown, json, yaml or svg (charts)");
+            2
+        }
+        Command::Compare { vary, format, seed, plot, .. } => match scenario.compare(vary, *seed) {
             Ok(comparison) => {
+                if let Some(path) = plot {
+                    if let Err(e) = std::fs::write(path, comparison.render(Format::Svg)) {
+                        eprintln!("error: cannot write {path}: {e}");
+                        return 2;
+                    }
+                }
                 emit(&comparison.render(*format));
                 if comparison.any_invalid() {
                     2
@@ -291,8 +305,16 @@ fn one(command: &Command, file: &str) -> u8 {
         }
         Command::Explore(_) => unreachable!("handled above"),
         Command::Run { format, sections, max_rows, seed, .. } => {
-            let outcome = scenario.run(&scn::RunOptions { seed: *seed, max_rows: *max_rows });
-            emit(&outcome.render(*format, sections));
+            // A picture records every step (up to the row limit) and draws --max-rows of them,
+            // those around the faults in a longer run; the tables keep the first --max-rows.
+            let picture = matches!(*format, Format::Svg | Format::Mermaid | Format::Html);
+            let rows = if picture { 0 } else { *max_rows };
+            let outcome = scenario.run(&scn::RunOptions { seed: *seed, max_rows: rows });
+            if picture {
+                emit(&report::picture(outcome.report(), *format, *max_rows, Some(scenario.source())));
+            } else {
+                emit(&outcome.render(*format, sections));
+            }
             if outcome.passed() { 0 } else { 1 }
         }
     }

@@ -10,9 +10,12 @@ const SECTIONS: [Section; 5] =
 
 pub fn render_explore(o: &Outcome, format: Format) -> String {
     match format {
+        // The counterexample's run recorded --max-rows steps already: draw them all.
+        Format::Svg | Format::Mermaid => super::explore_picture::render(o, format, 0),
         Format::Json => serde_json::to_string_pretty(&document(o)).expect("outcome serializes") + "\n",
         Format::Yaml => serde_norway::to_string(&document(o)).expect("outcome serializes"),
-        Format::Table | Format::Markdown => text(o, format),
+        // (explore_cmd refuses html: one page per run.)
+        Format::Table | Format::Markdown | Format::Html => text(o, format),
     }
 }
 

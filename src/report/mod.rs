@@ -1,10 +1,16 @@
 //! The report of a run: one serializable structure built from the run and its analysis, which
 //! `render` turns into tables, markdown, JSON or YAML (so the formats never drift apart).
 
+pub mod diagram;
 mod explore;
+mod explore_picture;
+mod html;
+mod mermaid;
+mod plot;
 mod render;
 mod schema;
 mod stated;
+mod svg;
 
 pub use explore::{render_explore, summary as explore_summary};
 pub use render::{Format, SCHEMA_VERSION, Section, render, render_compare};
@@ -139,6 +145,18 @@ pub struct TxnRow {
 pub struct FaultRow {
     pub fault: String,
     pub fired_at_ms: Vec<u64>,
+}
+
+/// A run's picture: its sequence diagram as SVG or Mermaid, or the HTML page (with the
+/// scenario's `source` when given). At most `max_rows` steps are drawn (0: all), those around
+/// the faults when the run has more.
+pub fn picture(report: &Report, format: Format, max_rows: usize, source: Option<&str>) -> String {
+    let d = diagram::build(report, max_rows);
+    match format {
+        Format::Mermaid => mermaid::render(&d),
+        Format::Html => html::render(report, &d, max_rows, source),
+        _ => svg::render(&d),
+    }
 }
 
 /// How many rows of the long tables to keep (0: all).

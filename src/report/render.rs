@@ -12,6 +12,12 @@ pub enum Format {
     Markdown,
     Json,
     Yaml,
+    /// A sequence diagram (run, explore) or charts (compare), as one SVG file.
+    Svg,
+    /// A Mermaid `sequenceDiagram` (run, explore).
+    Mermaid,
+    /// One offline HTML page: source, diagram, tables (run).
+    Html,
 }
 
 /// The report's sections, in print order.
@@ -56,6 +62,7 @@ pub fn render(report: &Report, format: Format, sections: &[Section]) -> String {
         Format::Json => serde_json::to_string_pretty(&filtered(report, sections)).expect("report serializes") + "\n",
         Format::Yaml => serde_norway::to_string(&filtered(report, sections)).expect("report serializes"),
         Format::Table | Format::Markdown => text(report, format == Format::Markdown, sections),
+        Format::Svg | Format::Mermaid | Format::Html => super::picture(report, format, 0, None),
     }
 }
 
@@ -452,7 +459,9 @@ pub fn render_compare(scenario: &str, rows: &[crate::compare::Row], format: Form
     match format {
         Format::Json => serde_json::to_string_pretty(&doc).expect("comparison serializes") + "\n",
         Format::Yaml => serde_norway::to_string(&doc).expect("comparison serializes"),
-        Format::Table | Format::Markdown => {
+        Format::Svg => super::plot::render(scenario, rows),
+        // (main refuses mermaid and html for compare.)
+        Format::Table | Format::Markdown | Format::Mermaid | Format::Html => {
             let md = format == Format::Markdown;
             let body: Vec<Vec<String>> = rows
                 .iter()
