@@ -1,6 +1,6 @@
 //! The `scn` command line: read arguments, call the library, print, pick the exit code.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use scn::report::{Format, Section};
 use std::process::ExitCode;
 
@@ -17,13 +17,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a scenario and print what happened to every message.
+    /// Run scenarios and print what happened to every message.
     ///
-    /// Exit code 0: every expectation holds; 1: an expectation failed; 2: the scenario is invalid
-    /// or unreadable.
+    /// Exit code 0: every expectation holds; 1: an expectation failed, or a flow's configured
+    /// guarantee is violated and no expect line states it; 2: a scenario is invalid or
+    /// unreadable. With several files, the worst of their codes.
     Run {
-        /// The .scn file.
-        file: String,
+        /// The .scn files (`-`: standard input); each report is printed in turn.
+        #[arg(required = true)]
+        files: Vec<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
@@ -37,10 +39,11 @@ enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
-    /// Check a scenario without running it (exit 0 valid, 2 invalid).
+    /// Check scenarios without running them (exit 0 all valid, 2 one is invalid).
     Check {
-        /// The .scn file.
-        file: String,
+        /// The .scn files (`-`: standard input).
+        #[arg(required = true)]
+        files: Vec<String>,
     },
     /// Run the scenario under several configurations and print one row per configuration.
     ///
@@ -91,6 +94,14 @@ enum Command {
     Test(TestArgs),
     /// Print the JSON Schema of `scn run --format json` (and yaml) output.
     Schema,
+    /// Print a shell completion script: `scn completions bash > /etc/bash_completion.d/scn`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `scn man > ~/.local/share/man/man1/scn.1`.
+    Man,
 }
 
 #[derive(clap::Args)]
@@ -176,13 +187,11 @@ struct ExploreArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let file = match &cli.command {
-        Command::Run { file, .. }
-        | Command::Check { file }
-        | Command::Points { file, .. }
-        | Command::Compare { file, .. } => file.clone(),
+    let files = match &cli.command {
+        Command::Run { files, .. } | Command::Check { files } => files.clone(),
+        Command::Points { file, .. } | Command::Compare { file, .. } => vec![file.clone()],
         Command::Explore(args) => match &args.file {
-            Some(file) => file.clone(),
+            Some(file) => vec![file.clone()],
             None => return explore_cmd::merge(args),
         },
         Command::Test(args) => return test_cmd::run(args),
@@ -190,61 +199,101 @@ fn main() -> ExitCode {
             emit(&(serde_json::to_string_pretty(&scn::report::schema()).expect("schema serializes") + "\n"));
             return ExitCode::SUCCESS;
         }
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "scn", &mut out);
+            emit(&String::from_utf8_lossy(&out));
+            return ExitCode::SUCCESS;
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            if let Err(e) = clap_mangen::Man::new(Cli::command()).render(&mut out) {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+            emit(&String::from_utf8_lossy(&out));
+            return ExitCode::SUCCESS;
+        }
     };
-    let scenario = match scn::Scenario::from_file(&file) {
+    if let (Command::Explore(args), [file]) = (&cli.command, &files[..]) {
+        return match scn::Scenario::from_file(file) {
+            Ok(scenario) => explore_cmd::run(scenario.model(), file, scenario.source(), args),
+            Err(e) => {
+                eprint!("{e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    let mut worst = 0;
+    for (i, file) in files.iter().enumerate() {
+        if i > 0 && matches!(cli.command, Command::Run { .. }) {
+            emit("\n");
+        }
+        worst = worst.max(one(&cli.command, file));
+    }
+    ExitCode::from(worst)
+}
+
+/// Runs one command on one file; the exit code.
+fn one(command: &Command, file: &str) -> u8 {
+    let scenario = match scn::Scenario::from_file(file) {
         Ok(s) => s,
         Err(e) => {
             eprint!("{e}");
-            return ExitCode::from(2);
+            return 2;
         }
     };
     let model = scenario.model();
-    match cli.command {
+    match command {
         Command::Check { .. } => {
-            println!(
-                "{file}: ok ({} brokers, {} partitions, {} producers, {} consumers, {} messages, {} faults, {} expectations)",
-                model.cluster.brokers,
-                model.partitions.len(),
-                model.producers.len(),
-                model.consumers.len(),
-                model.total_messages,
-                model.faults.len(),
-                model.expects.len()
-            );
-            ExitCode::SUCCESS
+            let counts = [
+                (u64::from(model.cluster.brokers), "broker"),
+                (model.partitions.len() as u64, "partition"),
+                (model.producers.len() as u64, "producer"),
+                (model.consumers.len() as u64, "consumer"),
+                (u64::from(model.total_messages), "message"),
+                (model.faults.len() as u64, "fault"),
+                (model.expects.len() as u64, "expectation"),
+            ];
+            let counts: Vec<String> =
+                counts.iter().map(|(n, what)| format!("{n} {what}{}", if *n == 1 { "" } else { "s" })).collect();
+            println!("{file}: ok ({})", counts.join(", "));
+            0
         }
-        Command::Compare { vary, format, seed, .. } => match scenario.compare(&vary, seed) {
+        Command::Compare { vary, format, seed, .. } => match scenario.compare(vary, *seed) {
             Ok(comparison) => {
-                emit(&comparison.render(format));
+                emit(&comparison.render(*format));
                 if comparison.any_invalid() {
-                    ExitCode::from(2)
+                    2
                 } else if comparison.any_expectation_failed() {
-                    ExitCode::from(1)
+                    1
                 } else {
-                    ExitCode::SUCCESS
+                    0
                 }
             }
             Err(e) => {
                 eprintln!("error: {e}");
-                ExitCode::from(2)
+                2
             }
         },
-        Command::Test(_) | Command::Schema => unreachable!("handled above"),
+        Command::Test(_) | Command::Schema | Command::Completions { .. } | Command::Man => {
+            unreachable!("handled above")
+        }
         Command::Points { kinds, .. } => {
             let mut settings = scn::explore::Settings::new(model);
-            if let Err(e) = explore_cmd::kinds(model, &kinds, &[], &mut settings) {
+            if let Err(e) = explore_cmd::kinds(model, kinds, &[], &mut settings) {
                 eprintln!("error: {e}");
-                return ExitCode::from(2);
+                return 2;
             }
             let points: String = scn::explore::space_lines(model, &settings).into_iter().map(|p| p + "\n").collect();
             emit(&points);
-            ExitCode::SUCCESS
+            0
         }
-        Command::Explore(args) => explore_cmd::run(model, &file, scenario.source(), &args),
+        Command::Explore(_) => unreachable!("handled above"),
         Command::Run { format, sections, max_rows, seed, .. } => {
-            let outcome = scenario.run(&scn::RunOptions { seed, max_rows });
-            emit(&outcome.render(format, &sections));
-            if outcome.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+            let outcome = scenario.run(&scn::RunOptions { seed: *seed, max_rows: *max_rows });
+            emit(&outcome.render(*format, sections));
+            if outcome.passed() { 0 } else { 1 }
         }
     }
 }

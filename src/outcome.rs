@@ -31,9 +31,9 @@ pub struct MessageFate {
 pub struct Analysis<'a> {
     pub model: &'a Model,
     pub run: &'a Run,
-    /// copies[msg]: copies of the message in its partition's committed log.
+    /// `copies[msg]`: copies of the message in its partition's committed log.
     pub copies: Vec<u16>,
-    /// home[msg]: the partition whose committed log holds it (a keyless record re-sent after a
+    /// `home[msg]`: the partition whose committed log holds it (a keyless record re-sent after a
     /// producer restart may land elsewhere than first chosen), else the one send() chose.
     pub home: Vec<Option<PartitionIdx>>,
 }

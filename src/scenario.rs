@@ -75,12 +75,13 @@ impl Scenario {
         Ok(Scenario { source: source.to_string(), file, model })
     }
 
-    /// Reads, parses and checks a `.scn` file (UTF-8, at most 16 MiB).
+    /// Reads, parses and checks a `.scn` file (UTF-8, at most 16 MiB); `-` reads standard input
+    /// (named `<stdin>` in diagnostics).
     pub fn from_file(path: impl AsRef<Path>) -> Result<Scenario, Error> {
         let path = path.as_ref();
         let name = path.to_string_lossy();
         let bytes = diag::read_bytes(&name).map_err(Error::Unreadable)?;
-        Scenario::from_bytes(&name, bytes)
+        Scenario::from_bytes(if name == "-" { "<stdin>" } else { &name }, bytes)
     }
 
     /// Decodes, parses and checks a file's bytes, naming it `name` in diagnostics.

@@ -74,7 +74,7 @@ fn check_validates_without_running() {
     let (code, out, _) = scn(&["check", "scenarios/run/acks-1-leader-crash.scn"]);
     assert_eq!(code, 0);
     assert!(
-        out.contains("ok (3 brokers, 1 partitions, 1 producers, 1 consumers, 5 messages, 2 faults, 4 expectations)"),
+        out.contains("ok (3 brokers, 1 partition, 1 producer, 1 consumer, 5 messages, 2 faults, 4 expectations)"),
         "{out}"
     );
     let (code, _, err) = scn(&["check", "scenarios/invalid/unknown-names.scn"]);
@@ -270,4 +270,67 @@ fn json_always_carries_schema_version_totals_and_flows() {
     let (_, yaml, _) =
         scn(&["run", "scenarios/run/idempotent-producer-dedup.scn", "--format", "yaml", "--sections", "expect"]);
     assert!(yaml.contains("schema_version: 1") && yaml.contains("delivered_once: 5"), "{yaml}");
+}
+
+#[test]
+fn several_files_in_one_call_exit_with_the_worst_code() {
+    let (code, out, err) =
+        scn(&["check", "scenarios/run/acks-1-leader-crash.scn", "scenarios/run/at-most-once-consumer.scn"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(out.starts_with("scenarios/run/acks-1-leader-crash.scn: ok ("), "{out}");
+    let (code, out, err) =
+        scn(&["check", "scenarios/run/acks-1-leader-crash.scn", "scenarios/invalid/unknown-names.scn"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("acks-1-leader-crash.scn: ok") && err.contains("unknown-names.scn:"), "{err}");
+    let failing = temp_scenario("fails.scn", &acks_1_loss(""));
+    let (code, out, _) = scn(&["run", "scenarios/run/acks-1-leader-crash.scn", &failing, "--sections", "expect"]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(out.matches("scenario: acks=1: the leader crashes").count(), 2, "both reports: {out}");
+}
+
+#[test]
+fn a_dash_reads_the_scenario_from_stdin() {
+    use std::io::Write;
+    let run = |args: &[&str], input: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_scn"))
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("scn runs");
+        child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write");
+        let out = child.wait_with_output().expect("scn ends");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/run/at-most-once-consumer.scn"))
+        .expect("read");
+    let (code, out, _) = run(&["run", "-", "--sections", "expect"], &text);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("all expectations hold"), "{out}");
+    let (code, _, err) = run(&["check", "-"], "scenario \"x\"\ncluster { brokers 0 }\n");
+    assert_eq!(code, Some(2));
+    assert!(err.contains("--> <stdin>:2:"), "{err}");
+}
+
+#[test]
+fn completions_and_man_page() {
+    for (shell, marker) in [("bash", "_scn()"), ("zsh", "#compdef scn"), ("fish", "complete -c scn")] {
+        let (code, out, err) = scn(&["completions", shell]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains(marker), "{shell}: {out}");
+        assert!(out.contains("explore") && out.contains("max-rows"), "{shell} completes subcommands and flags");
+    }
+    let (code, out, _) = scn(&["man"]);
+    assert_eq!(code, 0);
+    assert!(out.contains(".TH scn 1"), "{out}");
+    assert!(
+        out.contains(".SH SUBCOMMANDS") && out.contains("scn\\-test(1)") && out.contains("scn\\-explore(1)"),
+        "{out}"
+    );
 }

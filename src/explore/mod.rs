@@ -1,10 +1,10 @@
 //! `scn explore`: every fault schedule up to K faults, and the smallest one that breaks the
 //! scenario.
 //!
-//! The search ([`search`]) forks the simulation at each choice point a run passes (client
+//! The search (`search`) forks the simulation at each choice point a run passes (client
 //! program points, produce attempts, moments where the cluster's state changes) and tries
 //! every fault of the space ([`space`]) there, fewest faults first; what counts as broken is
-//! [`verdict`]'s. A counterexample is then shrunk and re-run from its text ([`conclude`]):
+//! [`verdict`]'s. A counterexample is then shrunk and re-run from its text (`conclude`):
 //! what `explore` prints is what `scn run` gives with the printed `faults` block pasted in.
 
 mod conclude;

@@ -157,6 +157,10 @@ impl Sim<'_> {
             let what = if first_send { "send()" } else { "send() again" };
             (sim.client_name(Client::Producer(p)), what.into(), sim.value(msg), format!("queued for {pname}"))
         });
+        // KafkaProducer.doSend -> TransactionManager.maybeAddPartition: the partition joins the
+        // transaction at send(), whatever its leader's state, so the transaction's EndTxn is
+        // always sent and its markers wait for an offline partition.
+        self.txn_holds_partition(p, partition);
         self.drain_partition(p, partition);
     }
 
@@ -233,6 +237,13 @@ impl Sim<'_> {
             let s = &self.world.producers[p as usize];
             let to_leader = s.in_flight.values().filter(|f| f.broker == leader).count() as u32;
             if to_leader >= cfg.max_in_flight {
+                break;
+            }
+            // max.in.flight.requests.per.connection 1 means guaranteeMessageOrder: the Sender
+            // mutes a partition it drained until that batch completes
+            // (RecordAccumulator.mutePartition), whichever broker it went to, so a leader
+            // change cannot put a later batch ahead of a retried one.
+            if cfg.max_in_flight == 1 && s.in_flight.values().any(|f| f.partition == part) {
                 break;
             }
             // An idempotent producer retries a partition's batches strictly in sequence

@@ -14,13 +14,13 @@ pub struct World {
     pub consumers: Vec<Consumer>,
     pub groups: Vec<Group>,
     pub messages: Vec<MessageState>,
-    /// processed[group][msg]: how many times a member of the group processed the message.
+    /// `processed[group][msg]`: how many times a member of the group processed the message.
     pub processed: Vec<Vec<u16>>,
-    /// consumed[group][msg]: how many times a poll of a member returned it.
+    /// `consumed[group][msg]`: how many times a poll of a member returned it.
     pub consumed: Vec<Vec<u16>>,
     /// Every processing of a record, in order: (consumer, message, when it finished).
     pub processing: Vec<(u32, MsgId, u64)>,
-    /// seen[partition][offset]: 1 + the message a consumer's poll returned at that offset
+    /// `seen[partition][offset]`: 1 + the message a consumer's poll returned at that offset
     /// (0: none yet), to detect an offset that held different messages ("inconsistent offsets").
     pub seen: Vec<Vec<u32>>,
     /// Polls that went backwards within one assignment: (consumer, partition, from, to).

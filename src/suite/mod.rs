@@ -54,6 +54,7 @@ pub enum Snapshot {
 /// What `scn test` wrote for a case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Written {
+    /// Nothing: the snapshot matched, or there was no text to write.
     Nothing,
     /// The new text went to this pending file.
     Pending(PathBuf),
