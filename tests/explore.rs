@@ -209,3 +209,21 @@ fn the_readme_shows_a_real_explore_run() {
     assert_eq!(code, 1);
     assert!(readme.contains(&format!("```\n{out}```\n")), "README's explore output is stale; it is now:\n{out}");
 }
+
+/// With expect lines, explore breaks on what `scn run` fails on: a failed expectation, or a
+/// broken guarantee no expect line states (here a loss, where only duplicates are stated).
+#[test]
+fn an_unstated_broken_guarantee_is_a_counterexample() {
+    let source = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/explore/acks-1-pipeline.scn"))
+        .expect("scenario");
+    let cut = source.find("\nexpect").unwrap_or(source.len());
+    let dir = std::env::temp_dir().join(format!("scn-unstated-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("duplicates-only.scn");
+    std::fs::write(&path, format!("{}\nexpect {{\n  duplicates 0\n}}\n", &source[..cut])).expect("write");
+    let (code, out, _) = scn(&["explore", path.to_str().expect("utf-8"), "--faults", "1", "--kinds", "leader-crash"]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("broken means: expect"), "{out}");
+    assert!(out.contains("1 lost (acks=1: acked before replication) (no expect line states it)"), "{out}");
+}

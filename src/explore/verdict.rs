@@ -106,6 +106,16 @@ pub fn judge(report: &Report, checks: &[Check]) -> Vec<Broken> {
                         detail: format!("expect `{}`: expected {}, got {}", e.expectation, e.expected, e.actual),
                     });
                 }
+                // As `scn run` judges: a broken guarantee that no expect line states fails too
+                // (the guarantee check, when asked for, names every broken one itself).
+                let unstated =
+                    if checks.contains(&Check::Guarantee) { &[][..] } else { &report.unstated_violations[..] };
+                for v in unstated {
+                    out.push(Broken {
+                        what: format!("unstated: {v}"),
+                        detail: format!("{v} (no expect line states it)"),
+                    });
+                }
             }
             Check::Guarantee => {
                 for f in report.flows.iter().filter(|f| !f.holds) {
