@@ -5,7 +5,7 @@
 
 use super::diagram::{self, Diagram};
 use super::svg::esc;
-use super::{Report, svg};
+use super::{Report, cells, svg};
 use std::fmt::Write;
 
 const STYLE: &str = include_str!("html/page.css");
@@ -99,25 +99,8 @@ pub fn render(r: &Report, d: &Diagram, max_rows: usize, source: Option<&str>) ->
 fn messages(o: &mut String, r: &Report, max_rows: usize) {
     o.push_str("<h2>Messages</h2>\n");
     let n = cut(r.messages.len(), max_rows);
-    let rows = r.messages[..n]
-        .iter()
-        .map(|m| {
-            let cells = vec![
-                m.send.clone(),
-                m.key.clone(),
-                m.value.clone(),
-                m.partition.clone(),
-                m.attempts.to_string(),
-                m.copies_in_log.to_string(),
-                m.processed.clone(),
-                m.outcome.clone(),
-                m.detail.clone(),
-            ];
-            (cells, vec![m.value.clone()])
-        })
-        .collect();
-    let headers = ["send", "key", "value", "in log at", "attempts", "copies", "processed", "outcome", "why"];
-    table(o, &Table { id: "messages", headers: &headers, rows });
+    let rows = r.messages[..n].iter().map(|m| (cells::message(m), vec![m.value.clone()])).collect();
+    table(o, &Table { id: "messages", headers: &cells::MESSAGE_HEADERS, rows });
     more(o, r.messages_omitted + (r.messages.len() - n) as u64, "messages");
 }
 
@@ -157,21 +140,8 @@ fn flows(o: &mut String, r: &Report) {
 
 fn anomalies(o: &mut String, r: &Report) {
     o.push_str("<h2>Anomalies</h2>\n");
-    let rows = r
-        .anomalies
-        .iter()
-        .map(|a| {
-            let verdict = match (a.count, a.expected) {
-                (0, _) => "none",
-                (_, true) => "expected for this configuration",
-                (_, false) => "UNEXPECTED for the configured guarantees",
-            };
-            let cells =
-                vec![a.anomaly.clone(), a.count.to_string(), a.examples.join("; "), verdict.into(), a.meaning.clone()];
-            (cells, a.examples.clone())
-        })
-        .collect();
-    table(o, &Table { id: "anomalies", headers: &["anomaly", "count", "examples", "verdict", "meaning"], rows });
+    let rows = r.anomalies.iter().map(|a| (cells::anomaly(a), a.examples.clone())).collect();
+    table(o, &Table { id: "anomalies", headers: &cells::ANOMALY_HEADERS, rows });
 }
 
 fn expectations(o: &mut String, r: &Report) {
@@ -179,15 +149,8 @@ fn expectations(o: &mut String, r: &Report) {
         return;
     }
     o.push_str("<h2>Expectations</h2>\n");
-    let rows = r
-        .expectations
-        .iter()
-        .map(|e| {
-            let result = if e.passed { "pass" } else { "FAIL" };
-            (vec![e.expectation.clone(), e.expected.clone(), e.actual.clone(), result.into()], Vec::new())
-        })
-        .collect();
-    table(o, &Table { id: "expectations", headers: &["expectation", "expected", "actual", "result"], rows });
+    let rows = r.expectations.iter().map(|e| (cells::expectation(e), Vec::new())).collect();
+    table(o, &Table { id: "expectations", headers: &cells::EXPECTATION_HEADERS, rows });
 }
 
 fn transactions(o: &mut String, r: &Report) {
@@ -195,23 +158,8 @@ fn transactions(o: &mut String, r: &Report) {
         return;
     }
     o.push_str("<h2>Transactions</h2>\n");
-    let rows = r
-        .transactions
-        .iter()
-        .map(|t| {
-            let cells = vec![
-                t.transactional_id.clone(),
-                t.producer_id.to_string(),
-                t.epoch.to_string(),
-                t.partitions.join(", "),
-                t.states.clone(),
-                t.outcome.clone(),
-            ];
-            (cells, Vec::new())
-        })
-        .collect();
-    let headers = ["transactional id", "producer id", "epoch", "partitions", "states (@ ms)", "outcome"];
-    table(o, &Table { id: "transactions", headers: &headers, rows });
+    let rows = r.transactions.iter().map(|t| (cells::transaction(t), Vec::new())).collect();
+    table(o, &Table { id: "transactions", headers: &cells::TRANSACTION_HEADERS, rows });
 }
 
 fn faults(o: &mut String, r: &Report) {
@@ -219,19 +167,8 @@ fn faults(o: &mut String, r: &Report) {
         return;
     }
     o.push_str("<h2>Faults</h2>\n");
-    let rows = r
-        .faults
-        .iter()
-        .map(|f| {
-            let when = if f.fired_at_ms.is_empty() {
-                "never fired".to_string()
-            } else {
-                f.fired_at_ms.iter().map(|t| format!("{t} ms")).collect::<Vec<_>>().join(", ")
-            };
-            (vec![f.fault.clone(), when], Vec::new())
-        })
-        .collect();
-    table(o, &Table { id: "faults", headers: &["fault", "fired at"], rows });
+    let rows = r.faults.iter().map(|f| (cells::fault(f), Vec::new())).collect();
+    table(o, &Table { id: "faults", headers: &cells::FAULT_HEADERS, rows });
 }
 
 fn logs(o: &mut String, r: &Report, max_rows: usize) {
@@ -249,24 +186,9 @@ fn logs(o: &mut String, r: &Report, max_rows: usize) {
             p.log_end_offset
         );
         let n = cut(p.records.len(), max_rows);
-        let rows = p.records[..n]
-            .iter()
-            .map(|x| {
-                let cells = vec![
-                    x.offset.to_string(),
-                    x.key.clone(),
-                    x.value.clone(),
-                    x.producer.clone(),
-                    x.producer_id_seq.clone(),
-                    x.leader_epoch.to_string(),
-                    x.state.clone(),
-                ];
-                (cells, vec![x.value.clone()])
-            })
-            .collect();
-        let headers = ["offset", "key", "value", "producer", "producer id / seq", "leader epoch", "state"];
+        let rows = p.records[..n].iter().map(|x| (cells::record(x), vec![x.value.clone()])).collect();
         let id = format!("log-{}", p.partition);
-        table(o, &Table { id: &id, headers: &headers, rows });
+        table(o, &Table { id: &id, headers: &cells::RECORD_HEADERS, rows });
         more(o, p.records_omitted + (p.records.len() - n) as u64, "records");
     }
 }

@@ -1,6 +1,7 @@
 //! The report of a run: one serializable structure built from the run and its analysis, which
 //! `render` turns into tables, markdown, JSON or YAML (so the formats never drift apart).
 
+mod cells;
 pub mod diagram;
 mod explore;
 mod explore_picture;

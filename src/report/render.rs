@@ -1,6 +1,6 @@
 //! Renders a [`Report`] as ASCII tables, markdown, JSON or YAML; one entry point for all.
 
-use super::Report;
+use super::{Report, cells};
 use crate::model::limits::MAX_REPORT_ROWS;
 use tabled::builder::Builder;
 use tabled::settings::Style;
@@ -214,53 +214,15 @@ fn text(r: &Report, md: bool, sections: &[Section]) -> String {
                         out.push_str("(empty)\n");
                         continue;
                     }
-                    let rows = p
-                        .records
-                        .iter()
-                        .map(|x| {
-                            vec![
-                                x.offset.to_string(),
-                                x.key.clone(),
-                                x.value.clone(),
-                                x.producer.clone(),
-                                x.producer_id_seq.clone(),
-                                x.leader_epoch.to_string(),
-                                x.state.clone(),
-                            ]
-                        })
-                        .collect();
-                    out.push_str(&table(
-                        &["offset", "key", "value", "producer", "producer id / seq", "leader epoch", "state"],
-                        rows,
-                        md,
-                    ));
+                    let rows = p.records.iter().map(cells::record).collect();
+                    out.push_str(&table(&cells::RECORD_HEADERS, rows, md));
                     omitted(&mut out, p.records.len(), p.records_omitted, "records");
                 }
             }
             Section::Messages => {
                 heading(&mut out, "Messages");
-                let rows = r
-                    .messages
-                    .iter()
-                    .map(|m| {
-                        vec![
-                            m.send.clone(),
-                            m.key.clone(),
-                            m.value.clone(),
-                            m.partition.clone(),
-                            m.attempts.to_string(),
-                            m.copies_in_log.to_string(),
-                            m.processed.clone(),
-                            m.outcome.clone(),
-                            m.detail.clone(),
-                        ]
-                    })
-                    .collect();
-                out.push_str(&table(
-                    &["send", "key", "value", "in log at", "attempts", "copies", "processed", "outcome", "why"],
-                    rows,
-                    md,
-                ));
+                let rows = r.messages.iter().map(cells::message).collect();
+                out.push_str(&table(&cells::MESSAGE_HEADERS, rows, md));
                 omitted(&mut out, r.messages.len(), r.messages_omitted, "messages");
                 let t = &r.totals;
                 out.push_str(&format!(
@@ -324,75 +286,25 @@ fn text(r: &Report, md: bool, sections: &[Section]) -> String {
             }
             Section::Anomalies => {
                 heading(&mut out, "Anomalies");
-                let rows = r
-                    .anomalies
-                    .iter()
-                    .map(|a| {
-                        let verdict = match (a.count, a.expected) {
-                            (0, _) => "none".to_string(),
-                            (_, true) => "expected for this configuration".to_string(),
-                            (_, false) => "UNEXPECTED for the configured guarantees".to_string(),
-                        };
-                        vec![a.anomaly.clone(), a.count.to_string(), a.examples.join("; "), verdict, a.meaning.clone()]
-                    })
-                    .collect();
-                out.push_str(&table(&["anomaly", "count", "examples", "verdict", "meaning"], rows, md));
+                let rows = r.anomalies.iter().map(cells::anomaly).collect();
+                out.push_str(&table(&cells::ANOMALY_HEADERS, rows, md));
             }
             Section::Transactions if !r.transactions.is_empty() => {
                 heading(&mut out, "Transactions");
-                let rows = r
-                    .transactions
-                    .iter()
-                    .map(|t| {
-                        vec![
-                            t.transactional_id.clone(),
-                            t.producer_id.to_string(),
-                            t.epoch.to_string(),
-                            t.partitions.join(", "),
-                            t.states.clone(),
-                            t.outcome.clone(),
-                        ]
-                    })
-                    .collect();
-                out.push_str(&table(
-                    &["transactional id", "producer id", "epoch", "partitions", "states (@ ms)", "outcome"],
-                    rows,
-                    md,
-                ));
+                let rows = r.transactions.iter().map(cells::transaction).collect();
+                out.push_str(&table(&cells::TRANSACTION_HEADERS, rows, md));
             }
             Section::Transactions => {}
             Section::Faults if !r.faults.is_empty() => {
                 heading(&mut out, "Faults");
-                let rows = r
-                    .faults
-                    .iter()
-                    .map(|f| {
-                        let when = if f.fired_at_ms.is_empty() {
-                            "never fired".to_string()
-                        } else {
-                            f.fired_at_ms.iter().map(|t| format!("{t} ms")).collect::<Vec<_>>().join(", ")
-                        };
-                        vec![f.fault.clone(), when]
-                    })
-                    .collect();
-                out.push_str(&table(&["fault", "fired at"], rows, md));
+                let rows = r.faults.iter().map(cells::fault).collect();
+                out.push_str(&table(&cells::FAULT_HEADERS, rows, md));
             }
             Section::Faults => {}
             Section::Expect if !r.expectations.is_empty() => {
                 heading(&mut out, "Expectations");
-                let rows = r
-                    .expectations
-                    .iter()
-                    .map(|e| {
-                        vec![
-                            e.expectation.clone(),
-                            e.expected.clone(),
-                            e.actual.clone(),
-                            if e.passed { "pass".into() } else { "FAIL".into() },
-                        ]
-                    })
-                    .collect();
-                out.push_str(&table(&["expectation", "expected", "actual", "result"], rows, md));
+                let rows = r.expectations.iter().map(cells::expectation).collect();
+                out.push_str(&table(&cells::EXPECTATION_HEADERS, rows, md));
                 let failed = r.expectations.iter().filter(|e| !e.passed).count();
                 out.push_str(&format!(
                     "{}{}\n",
