@@ -16,6 +16,7 @@ mod svg;
 pub use explore::{render_explore, summary as explore_summary};
 pub use render::{Format, SCHEMA_VERSION, Section, render, render_compare};
 pub use schema::schema;
+pub(crate) use svg::esc as xml_escape;
 
 use crate::model::limits::MAX_REPORT_ROWS;
 use crate::model::{Model, TrackVar};

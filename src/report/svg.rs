@@ -50,7 +50,7 @@ const CLASSES: [Class; 13] = [
     Class::Restart,
 ];
 
-/// XML text and attribute escaping.
+/// XML text and attribute escaping; characters XML 1.0 forbids become `?`.
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -60,7 +60,8 @@ pub fn esc(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => out.push(' '),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('?'),
             c => out.push(c),
         }
     }

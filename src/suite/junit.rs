@@ -2,6 +2,7 @@
 //! the snapshot diff. No timings, so the file is the same for the same results.
 
 use super::Case;
+use crate::report::xml_escape as escape;
 
 /// The JUnit XML report of a run of `scn test`.
 pub fn junit(cases: &[Case]) -> String {
@@ -31,24 +32,6 @@ pub fn junit(cases: &[Case]) -> String {
         out.push_str("    </testcase>\n");
     }
     out.push_str("  </testsuite>\n</testsuites>\n");
-    out
-}
-
-/// Escapes text for XML content and attributes; characters XML 1.0 forbids become `?`.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('?'),
-            c => out.push(c),
-        }
-    }
     out
 }
 
