@@ -65,10 +65,15 @@ pub mod ast;
 mod check;
 #[doc(hidden)]
 pub mod compare;
+#[cfg(feature = "conform")]
+#[doc(hidden)]
+pub mod conform;
 #[doc(hidden)]
 pub mod diag;
 #[doc(hidden)]
 pub mod explore;
+#[doc(hidden)]
+pub mod history;
 #[doc(hidden)]
 pub mod model;
 #[doc(hidden)]

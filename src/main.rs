@@ -4,6 +4,8 @@ use clap::{CommandFactory, Parser, Subcommand};
 use scn::report::{self, Format, Section};
 use std::process::ExitCode;
 
+#[cfg(feature = "conform")]
+mod conform_cmd;
 mod explore_cmd;
 mod test_cmd;
 
@@ -96,6 +98,15 @@ enum Command {
     /// expectations fail too. Under CI=true nothing is written. Exit code 0: every scenario
     /// passed; 1: one failed; 2: a path or the arguments are wrong.
     Test(TestArgs),
+    /// Run the scenario's clients against a real Kafka-protocol broker, inject its faults for
+    /// real, and judge the recorded history beside the simulation.
+    ///
+    /// Without --bootstrap, scn starts noida-db (`pip install noida-db`) on 127.0.0.1 and stops
+    /// it after the run. Exit code 0: the real run's expectations hold and it matches the
+    /// simulation; 1: a finding (a difference) or a failed expectation; 2: the scenario, the
+    /// arguments or the broker are unusable.
+    #[cfg(feature = "conform")]
+    Conform(Box<conform_cmd::ConformArgs>),
     /// Print the JSON Schema of `scn run --format json` (and yaml) output.
     Schema,
     /// Print a shell completion script: `scn completions bash > /etc/bash_completion.d/scn`.
@@ -199,6 +210,8 @@ fn main() -> ExitCode {
             None => return explore_cmd::merge(args),
         },
         Command::Test(args) => return test_cmd::run(args),
+        #[cfg(feature = "conform")]
+        Command::Conform(args) => return conform_cmd::run(args),
         Command::Schema => {
             emit(&(serde_json::to_string_pretty(&scn::report::schema()).expect("schema serializes") + "\n"));
             return ExitCode::SUCCESS;
@@ -293,6 +306,8 @@ fn one(command: &Command, file: &str) -> u8 {
         Command::Test(_) | Command::Schema | Command::Completions { .. } | Command::Man => {
             unreachable!("handled above")
         }
+        #[cfg(feature = "conform")]
+        Command::Conform(_) => unreachable!("handled above"),
         Command::Points { kinds, .. } => {
             let mut settings = scn::explore::Settings::new(model);
             if let Err(e) = explore_cmd::kinds(model, kinds, &[], &mut settings) {

@@ -242,7 +242,7 @@ impl<'a> Analysis<'a> {
     }
 
     /// Whether the message's transaction aborted: an `abort` block, or the coordinator's abort.
-    fn aborted(&self, msg: MsgId) -> bool {
+    pub(crate) fn aborted(&self, msg: MsgId) -> bool {
         self.in_aborted_block(msg) || self.aborted_in_log(msg)
     }
 
@@ -695,7 +695,7 @@ impl<'a> Analysis<'a> {
     pub fn flows(&self, fates: &[MessageFate]) -> Vec<Flow> {
         let mut out = Vec::new();
         let w = &self.run.world;
-        for (pi, p) in self.model.producers.iter().enumerate() {
+        for p in &self.model.producers {
             // A processor instance sharing its application's outputs has no flow of its own.
             if p.processor.is_some() && p.message_count == 0 {
                 continue;
@@ -761,7 +761,7 @@ impl<'a> Analysis<'a> {
                     duplicated,
                     failed,
                     holds: problems.is_empty(),
-                    verdict: verdict(&problems, pi as u32, self),
+                    verdict: verdict(&problems, p),
                 });
             }
         }
@@ -829,7 +829,7 @@ impl<'a> Analysis<'a> {
 }
 
 /// The guarantee a producer's config gives, and whether it allows loss and duplicates.
-fn producer_guarantee(p: &crate::model::ProducerConfig) -> (&'static str, bool, bool) {
+pub(crate) fn producer_guarantee(p: &crate::model::ProducerConfig) -> (&'static str, bool, bool) {
     if p.transactional_id.is_some() {
         ("exactly-once (transactional)", false, false)
     } else if p.acks == Acks::Zero || p.retries == 0 {
@@ -841,7 +841,7 @@ fn producer_guarantee(p: &crate::model::ProducerConfig) -> (&'static str, bool, 
     }
 }
 
-fn consumer_guarantee(c: &crate::model::ConsumerConfig) -> (&'static str, bool, bool) {
+pub(crate) fn consumer_guarantee(c: &crate::model::ConsumerConfig) -> (&'static str, bool, bool) {
     // A processor's input: whether a record counts as processed is judged on its outputs.
     if c.processor.is_some() && c.commit == CommitMode::None {
         return ("exactly-once (offsets in transactions)", true, true);
@@ -853,11 +853,11 @@ fn consumer_guarantee(c: &crate::model::ConsumerConfig) -> (&'static str, bool, 
     }
 }
 
-fn verdict(problems: &[String], p: u32, a: &Analysis<'_>) -> String {
+/// A producer flow's verdict: `holds`, or its problems with a hint at the setting to blame.
+pub(crate) fn verdict(problems: &[String], cfg: &crate::model::ProducerConfig) -> String {
     if problems.is_empty() {
         return "holds".into();
     }
-    let cfg = &a.model.producers[p as usize];
     let hint = if cfg.acks == Acks::One && problems.iter().any(|x| x.contains("lost")) {
         " (acks=1: acked before replication)"
     } else if cfg.enable_idempotence && problems.iter().any(|x| x.contains("duplicated")) {
@@ -879,7 +879,7 @@ pub fn fate_word(f: Fate) -> &'static str {
     }
 }
 
-fn list(v: &[String]) -> String {
+pub(crate) fn list(v: &[String]) -> String {
     format!("[{}]", v.join(", "))
 }
 

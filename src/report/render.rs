@@ -418,7 +418,7 @@ pub fn render_compare(scenario: &str, rows: &[crate::compare::Row], format: Form
 }
 
 /// One table in the house style: ASCII for terminals and snapshots, or markdown.
-pub(super) fn table(headers: &[&str], rows: Vec<Vec<String>>, md: bool) -> String {
+pub(crate) fn table(headers: &[&str], rows: Vec<Vec<String>>, md: bool) -> String {
     let mut b = Builder::default();
     b.push_record(headers.iter().map(|h| h.to_string()));
     for row in rows {
