@@ -28,9 +28,11 @@ pub fn from_run(model: &Model, run: &Run) -> History {
     }
     for (p, cfg) in model.producers.iter().enumerate() {
         for t in &cfg.transactions {
-            let msgs: Vec<u32> =
+            let mut msgs: Vec<u32> =
                 (t.first_msg..t.end_msg).filter(|m| w.messages[*m as usize].sent_at.is_some()).collect();
             let outcome = if msgs.iter().any(|m| analysis.aborted(*m)) {
+                // A record whose send failed is the application's failure, not the abort's.
+                msgs.retain(|m| analysis.aborted(*m));
                 TxnOutcome::Aborted
             } else if msgs.iter().all(|m| analysis.copies[*m as usize] > 0) {
                 TxnOutcome::Committed
