@@ -14,6 +14,7 @@ mod stated;
 mod svg;
 
 pub use explore::{render_explore, summary as explore_summary};
+#[cfg(feature = "conform")]
 pub(crate) use render::table;
 pub use render::{Format, SCHEMA_VERSION, Section, render, render_compare};
 pub use schema::schema;
