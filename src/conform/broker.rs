@@ -50,7 +50,11 @@ impl Managed {
     }
 
     fn spawn(&mut self) -> Result<(), String> {
+        use std::os::unix::process::CommandExt;
+        // Its own process group: `noida-db` on the PATH is often a wrapper (a pyenv shim, a
+        // pip console script) whose child is the server, and a crash must kill them all.
         let child = Command::new(&self.program)
+            .process_group(0)
             .args(["start", "--only", "kafka", "--host", "127.0.0.1", "--kafka-port"])
             .arg(self.port.to_string())
             .arg("--data-dir")
@@ -78,12 +82,19 @@ impl Managed {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
-    /// Kills the process (SIGKILL): a broker crash.
+    /// Kills the process group (SIGKILL): a broker crash.
     pub fn crash(&mut self) {
         if let Some(mut c) = self.child.take() {
+            let _ = signal_group(c.id(), "-KILL");
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+
+    /// Stops the broker for good and removes its data.
+    pub fn stop(&mut self) {
+        self.crash();
+        let _ = std::fs::remove_dir_all(&self.data);
     }
 
     /// Starts the process again on the same port and data.
@@ -95,16 +106,23 @@ impl Managed {
     /// Freezes (SIGSTOP) or thaws (SIGCONT) the process.
     pub fn pause(&self, on: bool) -> Result<(), String> {
         let pid = self.child.as_ref().ok_or("the broker is down")?.id();
-        let signal = if on { "-STOP" } else { "-CONT" };
-        let status = Command::new("kill").arg(signal).arg(pid.to_string()).status().map_err(|e| e.to_string())?;
-        if status.success() { Ok(()) } else { Err(format!("kill {signal} {pid} failed")) }
+        signal_group(pid, if on { "-STOP" } else { "-CONT" })
     }
+}
+
+/// Sends a signal to the process group led by `pid` (`kill -SIG -- -PGID`).
+fn signal_group(pid: u32, signal: &str) -> Result<(), String> {
+    let status = Command::new("kill")
+        .args([signal, "--", &format!("-{pid}")])
+        .stderr(Stdio::null())
+        .status()
+        .map_err(|e| e.to_string())?;
+    if status.success() { Ok(()) } else { Err(format!("kill {signal} -{pid} failed")) }
 }
 
 impl Drop for Managed {
     fn drop(&mut self) {
-        self.crash();
-        let _ = std::fs::remove_dir_all(&self.data);
+        self.stop();
     }
 }
 

@@ -451,6 +451,10 @@ async fn drive(
         }
     }
     let final_read = tokio::task::block_in_place(|| final_read(&ctx));
+    // Abandoned clients keep the context alive: the managed broker is stopped here, not on drop.
+    if let Target::Managed(m) = &mut *ctx.broker.lock().await {
+        m.stop();
+    }
     let ops = std::mem::take(&mut *ctx.ops.lock().expect("history lock"));
     let history = History { source: ctx.target.to_string(), ops, final_read };
     let notes = std::mem::take(&mut *ctx.notes.lock().expect("notes lock"));
