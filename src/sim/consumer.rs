@@ -456,7 +456,9 @@ impl Sim<'_> {
             let fetch = *fetch;
             self.send(Event::ConsumerFetch { consumer: c, inc, partition: p, offset, broker: leader });
             // request.timeout.ms (30000): a fetch lost on the network is sent again.
-            self.queue.push(
+            let timer = self.consumer_fetch_timer(c, p);
+            self.queue.arm(
+                timer,
                 self.clock + REQUEST_TIMEOUT_MS,
                 Event::ConsumerFetchTimeout { consumer: c, inc, partition: p, fetch },
                 true,
@@ -483,6 +485,9 @@ impl Sim<'_> {
         if !self.consumer_live(c, inc) {
             return;
         }
+        let timer = self.consumer_fetch_timer(c, p);
+        // (Its timeout is void: no fetch is out, and the next one re-arms it.)
+        self.queue.cancel(timer);
         let s = &mut self.world.consumers[c as usize];
         s.fetching.insert(p, false);
         // Only a fetch from the current position counts (a seek or reassignment voids it).
