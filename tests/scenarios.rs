@@ -52,12 +52,14 @@ fn every_run_is_deterministic() {
     });
 }
 
-/// `scenarios/compare/*.scn` run under the three guarantees (compare mode); the table is the
-/// snapshot.
+/// `scenarios/compare/*.scn` in compare mode: under the three guarantees, or under the
+/// `--vary` options its `# vary: KEY=V1,V2` lines name; the table is the snapshot.
 #[test]
 fn compare_scenarios() {
     insta::glob!("../scenarios", "compare/*.scn", |path| {
-        let comparison = common::scenario(path).compare(&[] as &[&str], None).expect("the presets");
+        let scenario = common::scenario(path);
+        let vary: Vec<&str> = scenario.source().lines().filter_map(|l| l.strip_prefix("# vary: ")).collect();
+        let comparison = scenario.compare(&vary, None).expect("valid --vary options");
         let text = comparison.render(Format::Table);
         insta::with_settings!({
             snapshot_path => "../snapshots",
@@ -68,4 +70,25 @@ fn compare_scenarios() {
             insta::assert_snapshot!("compare", text);
         });
     });
+}
+
+/// KIP-345: the same crash and restart with and without `group.instance.id`. A static member
+/// takes its place back with no rebalance; a dynamic one is a new member, and the group waits
+/// for the old one's session to expire before it rebalances.
+#[test]
+fn static_members_restart_without_a_rebalance() {
+    let source = std::fs::read_to_string("scenarios/run/static-member-restart.scn").expect("readable");
+    let dynamic: String =
+        source.lines().filter(|l| !l.contains("group.instance.id")).map(|l| format!("{l}\n")).collect();
+    let steps = |source: &str| {
+        let outcome = Scenario::parse(source).expect("valid").run(&RunOptions::default());
+        let report = outcome.report();
+        report.steps.iter().map(|s| format!("{} {} {}", s.actor, s.action, s.result)).collect::<Vec<_>>()
+    };
+    let (fixed, moving) = (steps(&source), steps(&dynamic));
+    let rebalances = |steps: &[String]| steps.iter().filter(|s| s.contains(" rebalance generation")).count();
+    assert!(fixed.iter().any(|s| s.contains("static member analytics-2 back") && s.contains("no rebalance")));
+    assert_eq!(rebalances(&fixed), 2, "only the group's forming: {fixed:#?}");
+    assert!(moving.iter().any(|s| s.contains("member expired")), "{moving:#?}");
+    assert_eq!(rebalances(&moving), 3, "a third generation after the session expired: {moving:#?}");
 }
