@@ -413,14 +413,18 @@ impl Sim<'_> {
         let generation = self.world.follower_fetches.entry((part, follower)).or_insert(0);
         *generation += 1;
         let generation = *generation;
+        // (The timeout of the fetch before is void: this one re-arms or disarms its timer.)
+        let timer = self.follower_fetch_timer(part, follower);
         if paused {
             // A frozen follower fetches when it wakes (earlier fetches are void).
             let wake = Event::FollowerFetchTimeout { partition: part, follower, generation };
             self.world.deferred_at_broker.push((follower, wake));
+            self.queue.cancel(timer);
             return;
         }
         self.send(Event::FollowerFetch { partition: part, follower, finc, epoch, offset });
-        self.queue.push(
+        self.queue.arm(
+            timer,
             self.clock + REPLICA_SOCKET_TIMEOUT_MS,
             Event::FollowerFetchTimeout { partition: part, follower, generation },
             true,

@@ -502,7 +502,9 @@ impl Sim<'_> {
                 None => self.send(Event::ConsumerFetch { consumer: c, inc, partition: p, offset, broker: leader }),
             }
             // request.timeout.ms (30000): a fetch lost on the network is sent again.
-            self.queue.push(
+            let timer = self.consumer_fetch_timer(c, p);
+            self.queue.arm(
+                timer,
                 self.clock + REQUEST_TIMEOUT_MS,
                 Event::ConsumerFetchTimeout { consumer: c, inc, partition: p, fetch },
                 true,
@@ -543,6 +545,9 @@ impl Sim<'_> {
         if !self.answer_counts(c, inc, p, offset) {
             return;
         }
+        let timer = self.consumer_fetch_timer(c, p);
+        // (Its timeout is void: no fetch is out, and the next one re-arms it.)
+        self.queue.cancel(timer);
         let s = &mut self.world.consumers[c as usize];
         match error {
             Some(FetchError::NotLeader) => {

@@ -515,17 +515,21 @@ impl Ord for Scheduled {
 /// timed fault fires before anything else due at its time, in fault-list order, whether it was
 /// scheduled at the start or added by `explore` when it forks a run just before that time.
 ///
-/// Most events never need the heap: events scheduled the same delay ahead (a consumer's next
-/// step at once, a network hop of the configured latency, a request timeout, a fetch wait) come
-/// due in the order they were scheduled, so each delay in use gets a FIFO lane of its own, kept
-/// in (time, seq) order; what fits no lane goes to the heap. The next event is the earliest of
-/// the heap's top and the lanes' fronts, so the order is exactly the heap's alone.
+/// A large queue needs the heap little: events scheduled the same delay ahead (a consumer's
+/// next step at once, a network hop of the configured latency, a request timeout, a fetch wait)
+/// come due in the order they were scheduled, so once the heap holds [`SMALL_HEAP`] entries each
+/// delay in use gets a FIFO lane of its own, kept in (time, seq) order; what fits no lane goes
+/// to the heap. The next event is the earliest of the heap's top and the lanes' fronts, so the
+/// order is exactly the heap's alone. (A small queue, as a scenario's or an explored run's is,
+/// stays in the heap: a few dozen entries sift faster than the lanes are scanned.)
 #[derive(Debug, Clone)]
 pub struct Queue {
-    heap: BinaryHeap<Scheduled>,
+    heap: Heap,
     /// FIFO lanes, each in (time, seq) order, with the delay each was last used for.
     lanes: [VecDeque<Scheduled>; LANES],
     delays: [u64; LANES],
+    /// Entries in the lanes (none: the heap's top is the head).
+    in_lanes: usize,
     /// Each lane's front key, `(u64::MAX, u64::MAX)` when it is empty (so finding the next
     /// event reads one small array).
     fronts: [(u64, u64); LANES],
@@ -541,14 +545,31 @@ pub struct Queue {
     /// Pending events that may change where a request goes or whether it gets through: faults
     /// (a heal may be among them) and fences (which move leaders and coordinators).
     faults: usize,
+    /// Timers kept one per key (see [`Queue::arm`]), by key.
+    timers: Vec<Timer>,
 }
+
+/// A timer that each new request re-arms (a fetch's request timeout): the queue holds one
+/// entry for it however often it is re-armed, instead of one dead timeout per request.
+#[derive(Debug, Clone, Default)]
+struct Timer {
+    /// The live timer: its key, whether it is idle, and its event.
+    armed: Option<(u64, u64, bool, Event)>,
+    /// The key of the entry waiting for it in the heap or a lane (at or before the armed
+    /// key): when it comes due before the armed key, it is put back at the armed key.
+    queued: Option<(u64, u64)>,
+}
+
+/// A `Scheduled::slot` with this bit set is timer number `slot & !TIMER`, not a slot.
+const TIMER: u32 = 1 << 31;
 
 impl Default for Queue {
     fn default() -> Queue {
         Queue {
-            heap: BinaryHeap::new(),
+            heap: Heap::default(),
             lanes: Default::default(),
             delays: [0; LANES],
+            in_lanes: 0,
             fronts: [EMPTY; LANES],
             head: None,
             now: 0,
@@ -557,6 +578,7 @@ impl Default for Queue {
             seq: 0,
             active: 0,
             faults: 0,
+            timers: Vec::new(),
         }
     }
 }
@@ -572,6 +594,58 @@ struct Head {
     lane: Option<usize>,
 }
 
+/// The events that wait in no lane, earliest first: a sorted array while there are few (a
+/// pop is a `Vec::pop`, an insertion a binary search and a short move), a binary heap for
+/// the rest. The earliest is the least of the two tops.
+#[derive(Debug, Clone, Default)]
+struct Heap {
+    /// Sorted latest first, at most [`SORTED`] entries.
+    sorted: Vec<Scheduled>,
+    more: BinaryHeap<Scheduled>,
+}
+
+/// Entries the sorted array of [`Heap`] takes before the binary heap takes the rest.
+const SORTED: usize = 128;
+
+impl Heap {
+    fn len(&self) -> usize {
+        self.sorted.len() + self.more.len()
+    }
+
+    fn push(&mut self, s: Scheduled) {
+        if self.sorted.len() < SORTED {
+            // (Latest first: the entries from `i` on are all earlier than `s`.)
+            let i = self.sorted.partition_point(|x| (x.time, x.seq) > (s.time, s.seq));
+            self.sorted.insert(i, s);
+        } else {
+            self.more.push(s);
+        }
+    }
+
+    fn peek(&self) -> Option<&Scheduled> {
+        match (self.sorted.last(), self.more.peek()) {
+            (Some(a), Some(b)) => Some(if (b.time, b.seq) < (a.time, a.seq) { b } else { a }),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn pop(&mut self) -> Option<Scheduled> {
+        let from_more = match (self.sorted.last(), self.more.peek()) {
+            (Some(a), Some(b)) => (b.time, b.seq) < (a.time, a.seq),
+            (None, Some(_)) => true,
+            _ => false,
+        };
+        if from_more { self.more.pop() } else { self.sorted.pop() }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Scheduled> {
+        self.sorted.iter().chain(self.more.iter())
+    }
+}
+
+/// Below this many entries in the heap, new events go to the heap.
+const SMALL_HEAP: usize = 64;
+
 /// Lanes: enough for the delays a run uses at once (none, latency, replication latency,
 /// fetch waits, a handful of timeouts).
 const LANES: usize = 8;
@@ -581,8 +655,17 @@ impl Queue {
     pub fn push(&mut self, time: u64, event: Event, idle_chain: bool) {
         let idle = event.is_idle() || (idle_chain && event.is_poll());
         self.seq += 1;
-        let lane = time.checked_sub(self.now).and_then(|delay| self.lane_for(delay, time));
+        let lane = self.lane_of(time);
         self.insert(time, FIRST_SEQ + self.seq, idle, event, lane);
+    }
+
+    /// Where an event due at `time` waits: in the heap while it is small (a heap of a few
+    /// dozen entries is cheaper than the lanes), else in the lane of its delay if one fits.
+    fn lane_of(&mut self, time: u64) -> Option<usize> {
+        if self.heap.len() < SMALL_HEAP {
+            return None;
+        }
+        time.checked_sub(self.now).and_then(|delay| self.lane_for(delay, time))
     }
 
     /// The lane of events `delay` ahead, or an empty one to take that delay; it takes an event
@@ -599,6 +682,92 @@ impl Queue {
         let l = empty?;
         self.delays[l] = delay;
         Some(l)
+    }
+
+    /// Arms timer `key` to deliver `event` at `time`, replacing what it was armed with: the
+    /// timer then fires exactly where a fresh `push` of `event` would have (it takes the next
+    /// sequence number as `push` does), but an earlier arming that never fired leaves no event
+    /// behind.
+    pub fn arm(&mut self, key: u32, time: u64, event: Event, idle_chain: bool) {
+        let idle = event.is_idle() || (idle_chain && event.is_poll());
+        self.seq += 1;
+        let seq = FIRST_SEQ + self.seq;
+        self.disarm(key);
+        if !idle {
+            self.active += 1;
+        }
+        let t = &mut self.timers[key as usize];
+        t.armed = Some((time, seq, idle, event));
+        // (An entry already waiting at or before this key comes back for it when due.)
+        if t.queued.is_none_or(|q| q > (time, seq)) {
+            t.queued = Some((time, seq));
+            let lane = self.lane_of(time);
+            self.enqueue(Scheduled { time, seq, slot: TIMER | key, idle }, lane);
+        }
+        self.settle();
+    }
+
+    /// Disarms timer `key` (what it was armed for will not happen).
+    pub fn cancel(&mut self, key: u32) {
+        self.disarm(key);
+        self.settle();
+    }
+
+    fn disarm(&mut self, key: u32) {
+        if self.timers.len() <= key as usize {
+            self.timers.resize_with(key as usize + 1, Timer::default);
+        }
+        if let Some((_, _, idle, _)) = self.timers[key as usize].armed.take() {
+            if !idle {
+                self.active -= 1;
+            }
+        }
+    }
+
+    /// Drops or moves the timer entries at the head that are not due: afterwards the head is
+    /// an event to deliver (or there is none).
+    fn settle(&mut self) {
+        while let Some(h) = self.head {
+            let s = match h.lane {
+                Some(l) => *self.lanes[l].front().expect("the head is pending"),
+                None => *self.heap.peek().expect("the head is pending"),
+            };
+            if s.slot & TIMER == 0 {
+                return;
+            }
+            let t = &self.timers[(s.slot & !TIMER) as usize];
+            if t.queued == Some((s.time, s.seq)) && t.armed.as_ref().is_some_and(|a| (a.0, a.1) == (s.time, s.seq)) {
+                return;
+            }
+            self.remove_head(h);
+            let t = &mut self.timers[(s.slot & !TIMER) as usize];
+            if t.queued != Some((s.time, s.seq)) {
+                // (Superseded by an earlier entry.)
+                continue;
+            }
+            t.queued = None;
+            if let Some((time, seq, idle, _)) = t.armed {
+                // Re-armed since: wait again, at the armed key (out of lane order, so in the heap).
+                t.queued = Some((time, seq));
+                self.enqueue(Scheduled { time, seq, slot: s.slot, idle }, None);
+            }
+        }
+    }
+
+    /// Takes the head's entry out of its lane or the heap.
+    fn remove_head(&mut self, head: Head) -> Scheduled {
+        let s = match head.lane {
+            Some(l) => {
+                let s = self.lanes[l].pop_front();
+                self.fronts[l] = self.lanes[l].front().map_or(EMPTY, |f| (f.time, f.seq));
+                self.in_lanes -= 1;
+                s
+            }
+            None => self.heap.pop(),
+        }
+        .expect("the head is pending");
+        self.head = self.find_head();
+        s
     }
 
     /// Schedules the timed fault number `fault` (see the type's note on ordering).
@@ -624,12 +793,18 @@ impl Queue {
                 (self.slots.len() - 1) as u32
             }
         };
-        let s = Scheduled { time, seq, slot, idle };
+        self.enqueue(Scheduled { time, seq, slot, idle }, lane);
+    }
+
+    /// Puts an entry in its lane (or the heap) and updates the head.
+    fn enqueue(&mut self, s: Scheduled, lane: Option<usize>) {
+        let (time, seq) = (s.time, s.seq);
         match lane {
             Some(l) => {
                 if self.lanes[l].is_empty() {
                     self.fronts[l] = (time, seq);
                 }
+                self.in_lanes += 1;
                 self.lanes[l].push_back(s)
             }
             None => self.heap.push(s),
@@ -641,6 +816,9 @@ impl Queue {
 
     /// The earliest of the heap's top and the lanes' fronts.
     fn find_head(&self) -> Option<Head> {
+        if self.in_lanes == 0 {
+            return self.heap.peek().map(|s| Head { time: s.time, seq: s.seq, lane: None });
+        }
         let mut best = 0;
         for l in 1..LANES {
             if self.fronts[l] < self.fronts[best] {
@@ -664,29 +842,33 @@ impl Queue {
     /// state a fingerprint covers: sequence numbers and slots are left out, only the order
     /// counts).
     pub fn pending(&self) -> Vec<(u64, bool, &Event)> {
-        let mut v: Vec<&Scheduled> = self.heap.iter().chain(self.lanes.iter().flatten()).collect();
-        v.sort_by_key(|s| (s.time, s.seq));
-        v.into_iter()
-            .map(|s| (s.time, s.idle, self.slots[s.slot as usize].as_ref().expect("a pending event")))
-            .collect()
+        let queued = self.heap.iter().chain(self.lanes.iter().flatten()).filter(|s| s.slot & TIMER == 0);
+        let mut v: Vec<(u64, u64, bool, &Event)> = queued
+            .map(|s| (s.time, s.seq, s.idle, self.slots[s.slot as usize].as_ref().expect("a pending event")))
+            .collect();
+        v.extend(
+            self.timers.iter().filter_map(|t| t.armed.as_ref()).map(|(time, seq, idle, e)| (*time, *seq, *idle, e)),
+        );
+        v.sort_by_key(|s| (s.0, s.1));
+        v.into_iter().map(|(time, _, idle, e)| (time, idle, e)).collect()
     }
 
     /// The next event, with its time and whether it was idle.
     pub fn pop(&mut self) -> Option<(u64, bool, Event)> {
         let head = self.head?;
-        let s = match head.lane {
-            Some(l) => {
-                let s = self.lanes[l].pop_front();
-                self.fronts[l] = self.lanes[l].front().map_or(EMPTY, |f| (f.time, f.seq));
-                s
-            }
-            None => self.heap.pop(),
-        }
-        .expect("the head is pending");
-        self.head = self.find_head();
+        let s = self.remove_head(head);
         self.now = s.time;
-        let event = self.slots[s.slot as usize].take().expect("a pending event");
-        self.free.push(s.slot);
+        let event = if s.slot & TIMER != 0 {
+            // (`settle` left only a due timer at the head.)
+            let t = &mut self.timers[(s.slot & !TIMER) as usize];
+            t.queued = None;
+            t.armed.take().expect("a due timer").3
+        } else {
+            let event = self.slots[s.slot as usize].take().expect("a pending event");
+            self.free.push(s.slot);
+            event
+        };
+        self.settle();
         if !s.idle {
             self.active -= 1;
         }
@@ -716,18 +898,22 @@ impl Queue {
 mod tests {
     use super::*;
 
+    /// A small deterministic generator for the tests' random mixes.
+    fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
+        move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        }
+    }
+
     /// The lanes change where events wait, never the order they come out in: a random mix of
     /// delays (lane-sized and not), timed faults and interleaved pops comes out in exactly
     /// (time, seq) order, as a plain heap of the same keys gives it.
     #[test]
     fn lanes_keep_the_heap_order() {
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         let delays = [0, 0, 1, 1, 3, 500, 500, 30_000, 120_000, 7, 11, 13, 17, 19, 23];
         let mut q = Queue::default();
         // (time, 0 and fault number for a timed fault, else 1 and insertion order; the event)
@@ -763,5 +949,63 @@ mod tests {
             assert_eq!((t, producer), (time, want));
         }
         assert!(q.pop().is_none());
+    }
+
+    /// A timer re-armed or cancelled leaves no event behind, and what it was last armed with
+    /// comes out exactly where a plain push of it at arming time would have: the same run of
+    /// pops as a queue that pushes every arming and drops, when popped, those armed over.
+    #[test]
+    fn timers_fire_where_their_last_arming_would() {
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
+        let (mut q, mut plain) = (Queue::default(), Queue::default());
+        // The last arming of each timer (None: cancelled), as the plain queue's payload.
+        let mut live: [Option<u32>; 4] = [None; 4];
+        let (mut now, mut id) = (0u64, 0u32);
+        let mut out = Vec::new();
+        let mut want = Vec::new();
+        for _ in 0..20_000 {
+            let r = next();
+            match r % 5 {
+                0 | 1 => {
+                    id += 1;
+                    let key = (next() % 4) as u32;
+                    // Armed for the same delay ahead mostly (a request timeout), sometimes more.
+                    let at = now + if r % 7 == 0 { 30_000 + next() % 500 } else { 30_000 };
+                    q.arm(key, at, Event::AppSend { producer: id, inc: key }, false);
+                    plain.push(at, Event::AppSend { producer: id, inc: key }, false);
+                    live[key as usize] = Some(id);
+                }
+                2 => {
+                    let key = (next() % 4) as usize;
+                    q.cancel(key as u32);
+                    live[key] = None;
+                }
+                _ => {
+                    id += 1;
+                    let at = now + [0, 1, 500, 30_000][(next() % 4) as usize];
+                    q.push(at, Event::AppSend { producer: id, inc: 9 }, false);
+                    plain.push(at, Event::AppSend { producer: id, inc: 9 }, false);
+                }
+            }
+            // Pop as far as the queue gets; the plain queue pops its dead timers silently.
+            if r % 3 == 0 {
+                let Some((t, _, e)) = q.pop() else { continue };
+                now = t;
+                out.push((t, e));
+                while let Some((t, _, e)) = plain.pop() {
+                    let Event::AppSend { producer, inc } = e else { panic!() };
+                    if inc == 9 || live[inc as usize] == Some(producer) {
+                        if inc != 9 {
+                            live[inc as usize] = None;
+                        }
+                        want.push((t, e));
+                        break;
+                    }
+                }
+                assert_eq!(out.last(), want.last());
+            }
+        }
+        assert!(out.len() > 1000);
+        assert_eq!(out, want);
     }
 }

@@ -625,6 +625,19 @@ impl Sim<'_> {
         self.queue.push(at, event, self.idle);
     }
 
+    /// The queue's timer for the fetch timeout of `follower`'s replica of `part` (see
+    /// [`event::Queue::arm`]): one per (partition, broker).
+    fn follower_fetch_timer(&self, part: crate::model::PartitionIdx, follower: BrokerId) -> u32 {
+        part * self.model.cluster.brokers + (follower - 1)
+    }
+
+    /// The queue's timer for consumer `c`'s fetch timeout on `part`: one per (consumer,
+    /// partition), after the followers'.
+    fn consumer_fetch_timer(&self, c: u32, part: crate::model::PartitionIdx) -> u32 {
+        let partitions = self.model.partitions.len() as u32;
+        partitions * self.model.cluster.brokers + c * partitions + part
+    }
+
     /// Whether the link between `a` and `b` is cut by a `partition` (until `heal`).
     fn link_is_cut(&self, a: Node, b: Node) -> bool {
         !self.world.cut.is_empty() && self.world.cut.contains(&if a <= b { (a, b) } else { (b, a) })
