@@ -183,7 +183,7 @@ fn compare_charts() {
     let source = std::fs::read_to_string("scenarios/compare/seed-situations.scn").expect("readable");
     let file = scn::parse::parse(&source).expect("parses");
     let rows = scn::compare::compare(&file, &scn::compare::variants(&[]), None);
-    let svg = report::render_compare(&file.title.node, &rows, Format::Svg);
+    let svg = report::render_compare(&file.title.node, &rows, Format::Svg, scn::Layout::default());
     let doc = roxmltree::Document::parse(&svg).expect("well-formed SVG");
     let texts: Vec<&str> = doc.descendants().filter(|n| n.is_text()).filter_map(|n| n.text()).map(str::trim).collect();
     for r in &rows {
