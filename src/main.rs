@@ -60,8 +60,9 @@ enum Command {
     /// under some configuration; 2: a configuration is invalid (its row says why), or the file
     /// or --vary is.
     Compare {
-        /// The .scn file.
-        file: String,
+        /// The .scn files; each comparison is printed in turn.
+        #[arg(required = true)]
+        files: Vec<String>,
         /// KEY=V1,V2,... (repeatable).
         #[arg(long)]
         vary: Vec<String>,
@@ -82,8 +83,9 @@ enum Command {
     ///
     /// Without --kinds: the default space (everything but controlled shutdowns).
     Points {
-        /// The .scn file.
-        file: String,
+        /// The .scn files; with several, each file's lines follow a `# FILE` comment line.
+        #[arg(required = true)]
+        files: Vec<String>,
         /// Fault kinds, comma-separated (see `scn explore --help`).
         #[arg(long, value_delimiter = ',')]
         kinds: Vec<String>,
@@ -246,7 +248,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let files = match &cli.command {
         Command::Run { files, .. } | Command::Check { files } => files.clone(),
-        Command::Points { file, .. } | Command::Compare { file, .. } => vec![file.clone()],
+        Command::Points { files, .. } | Command::Compare { files, .. } => files.clone(),
         Command::Explore(args) => match &args.file {
             Some(file) => vec![file.clone()],
             None => return explore_cmd::merge(args),
@@ -281,10 +283,17 @@ fn main() -> ExitCode {
             }
         };
     }
+    if let (Command::Compare { plot: Some(_), .. }, true) = (&cli.command, files.len() > 1) {
+        eprintln!("error: --plot draws one comparison: give one file");
+        return ExitCode::from(2);
+    }
     let mut worst = 0;
     for (i, file) in files.iter().enumerate() {
-        if i > 0 && matches!(cli.command, Command::Run { .. }) {
+        if i > 0 && matches!(cli.command, Command::Run { .. } | Command::Compare { .. }) {
             emit("\n");
+        }
+        if files.len() > 1 && matches!(cli.command, Command::Points { .. }) {
+            emit(&format!("{}# {file}\n", if i > 0 { "\n" } else { "" }));
         }
         worst = worst.max(one(&cli.command, file));
     }

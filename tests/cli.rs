@@ -414,3 +414,19 @@ fn a_properties_style_setting_says_drop_the_equals_sign() {
     assert_eq!(code, 2);
     assert!(err.contains("drop the `=` (`acks all`)"), "{err}");
 }
+
+#[test]
+fn points_and_compare_take_several_files() {
+    let (a, b) = ("scenarios/run/acks-1-leader-crash.scn", "scenarios/run/acks-0-leader-crash.scn");
+    let (code, out, _) = scn(&["points", a, b]);
+    assert_eq!(code, 0);
+    let (_, only_a, _) = scn(&["points", a]);
+    assert!(out.starts_with(&format!("# {a}\n{only_a}\n# {b}\n")), "{out}");
+    // acks-1-leader-crash's `lost 3` fails under the other guarantees: the worst code, 1.
+    let (code, out, _) = scn(&["compare", "scenarios/compare/seed-situations.scn", a]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(out.matches("scenario: ").count(), 2, "{out}");
+    let (code, _, err) = scn(&["compare", "scenarios/compare/seed-situations.scn", a, "--plot", "x.svg"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--plot draws one comparison"), "{err}");
+}

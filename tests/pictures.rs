@@ -13,7 +13,7 @@ fn name(path: &Path) -> String {
 fn report_of(source: &str) -> report::Report {
     let model = scn::load(source).expect("valid scenario");
     let run = scn::sim::run(&model, &scn::sim::Options { trace_limit: usize::MAX, ..scn::sim::Options::default() });
-    report::build(&model, &run, Limits { max_rows: 0 })
+    report::build(&model, &run, Limits::rows(0))
 }
 
 fn picture(path: &Path, format: Format) -> String {

@@ -147,7 +147,7 @@ mod tests {
         assert_eq!(pick(&ranks, 8, 1, 2), vec![49, 50, 51, 52, 89, 90, 91, 92]);
         assert_eq!(pick(&ranks, 2, 1, 2), vec![50, 90]);
         assert_eq!(pick(&ranks, 1, 1, 2), vec![90], "rank 0 first");
-        assert_eq!(pick(&ranks, 4, 1, 2), vec![50, 51, 90, 91], "the rows after first");
+        assert_eq!(pick(&ranks, 4, 1, 2), vec![50, 89, 90, 91], "then the neighbours, rank 0's first");
         assert_eq!(pick(&ranks, 9, 1, 2), vec![0, 49, 50, 51, 52, 89, 90, 91, 92]);
         assert_eq!(pick(&ranks, 0, 1, 2).len(), 100);
         assert_eq!(pick(&ranks[..5], 8, 1, 2), vec![0, 1, 2, 3, 4]);

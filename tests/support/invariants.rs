@@ -101,7 +101,7 @@ pub fn run_model(mut model: Model) {
     model.run_for_ms = model.run_for_ms.min(RUN_MAX_MS);
     let render = |model: &Model| {
         let run = scn::sim::run(model, &scn::sim::Options { trace_limit: 10_000, seed: None, record_points: false });
-        let report = report::build(model, &run, Limits { max_rows: 0 });
+        let report = report::build(model, &run, Limits::rows(0));
         let json = report::render(&report, Format::Json, &Section::ALL, scn::Layout::default());
         let yaml = report::render(&report, Format::Yaml, &Section::ALL, scn::Layout::default());
         let table = report::render(&report, Format::Table, &Section::ALL, scn::Layout::default());
