@@ -3,7 +3,7 @@
 //! the seeds' mode / risk / guarantee table, measured.
 
 use crate::ast::{self, Guarantee, Setting, Spanned, Value};
-use crate::check::{CONSUMER_KEYS, PRODUCER_KEYS};
+use crate::check::{CLUSTER_KEYS, CONSUMER_KEYS, PRODUCER_KEYS};
 use crate::diag::Span;
 use crate::model::limits;
 use crate::outcome::{Analysis, Fate, Latency};
@@ -106,10 +106,12 @@ fn parse_each(options: &[String]) -> Result<Vec<(String, Vec<String>)>, String> 
             if values.is_empty() {
                 return Err(format!("--vary {o}: no values"));
             }
-            let known =
-                key == "guarantee" || PRODUCER_KEYS.contains(&key.as_str()) || CONSUMER_KEYS.contains(&key.as_str());
+            let known = key == "guarantee"
+                || PRODUCER_KEYS.contains(&key.as_str())
+                || CONSUMER_KEYS.contains(&key.as_str())
+                || CLUSTER_KEYS.contains(&key.as_str());
             if !known {
-                return Err(format!("--vary {key}: not a producer or consumer setting (nor `guarantee`)"));
+                return Err(format!("--vary {key}: not a cluster, producer or consumer setting (nor `guarantee`)"));
             }
             if key == "guarantee" {
                 for v in &values {
@@ -220,6 +222,12 @@ pub fn apply(file: &ast::File, v: &Variant) -> ast::File {
         }
     }
     for (key, value) in &v.settings {
+        if CLUSTER_KEYS.contains(&key.as_str()) {
+            if let Some(c) = &mut f.cluster {
+                set(&mut c.node.settings, key, value);
+            }
+            continue;
+        }
         if PRODUCER_KEYS.contains(&key.as_str()) {
             f.producers.iter_mut().for_each(|p| set(&mut p.settings, key, value));
         }

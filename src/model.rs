@@ -87,21 +87,81 @@ pub struct Network {
     pub broker_extra_ms: Vec<u64>,
 }
 
+/// A Kafka release line scn models (`kafka.version`). What differs between them:
+/// - 3.7: the high watermark waits for the effective min ISR (KAFKA-15583, `high.watermark.min.isr`);
+///   clients back off exponentially up to `retry.backoff.max.ms` (KIP-580).
+/// - 3.9: the KRaft controller acts on `unclean.leader.election.enable` (KAFKA-12670); before,
+///   it never elects an out-of-sync replica by itself.
+///
+/// Every line from 3.6 has transaction partition verification (KIP-890 part 1) and consumers
+/// that validate positions by leader epoch (KIP-320, 2.3+).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KafkaVersion {
+    pub major: u8,
+    pub minor: u8,
+}
+
+impl KafkaVersion {
+    /// The lines scn models, oldest first; the last is the default.
+    pub const SUPPORTED: &'static [&'static str] = &["3.6", "3.7", "3.8", "3.9"];
+    pub const DEFAULT: &'static str = "3.9";
+
+    /// `3.8` -> 3.8 (one of `SUPPORTED`).
+    pub fn parse(text: &str) -> Option<KafkaVersion> {
+        let (major, minor) = text.split_once('.')?;
+        Some(KafkaVersion { major: major.parse().ok()?, minor: minor.parse().ok()? })
+            .filter(|_| Self::SUPPORTED.contains(&text))
+    }
+
+    pub fn at_least(self, major: u8, minor: u8) -> bool {
+        (self.major, self.minor) >= (major, minor)
+    }
+}
+
+impl std::fmt::Display for KafkaVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+impl ClusterConfig {
+    /// Whether the controller elects an out-of-sync replica when no in-sync one is left:
+    /// `unclean.leader.election.enable`, which KRaft acts on from 3.9 (KAFKA-12670; before,
+    /// `ConfigurationControlManager.uncleanLeaderElectionEnabledForTopic` returned false).
+    pub fn unclean_elections(&self) -> bool {
+        self.unclean_leader_election && self.kafka_version.at_least(3, 9)
+    }
+
+    /// KIP-580 (3.7): the n-th retry in a row waits `base * 2^(n-1)`, capped by
+    /// `retry.backoff.max.ms` (1000; a larger `retry.backoff.ms` is used as is); before 3.7
+    /// every retry waits `retry.backoff.ms`. (The ±20% jitter is not modelled.)
+    pub fn retry_backoff(&self, base: u64, n: u32) -> u64 {
+        if !self.kafka_version.at_least(3, 7) {
+            return base;
+        }
+        base.saturating_mul(1 << n.saturating_sub(1).min(20)).min(base.max(1_000))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ClusterConfig {
     pub brokers: u32,
+    /// `kafka.version` (3.9): the release line of the brokers and clients, which selects the
+    /// rules that changed between versions (see `KafkaVersion`).
+    pub kafka_version: KafkaVersion,
     /// KRaft `broker.session.timeout.ms` (9000): how long the controller waits before it fences
     /// a broker that stopped heartbeating and moves its leaderships.
     pub broker_session_timeout_ms: u64,
     /// `replica.fetch.wait.max.ms` (500): how long a leader holds an empty follower fetch.
     pub replica_fetch_wait_max_ms: u64,
-    /// `unclean.leader.election.enable` (false).
+    /// `unclean.leader.election.enable` (false), as configured: see `unclean_elections`.
     pub unclean_leader_election: bool,
     /// `replica.lag.time.max.ms` (30000): a follower that has not caught up with the leader's
     /// log end for this long leaves the ISR.
     pub replica_lag_time_max_ms: u64,
-    /// scn's `high.watermark.min.isr` (true, Kafka 3.7+): the high watermark does not advance
-    /// while the ISR is smaller than min.insync.replicas. `false` is the older behaviour.
+    /// scn's `high.watermark.min.isr` (true from `kafka.version` 3.7, KAFKA-15583): the high
+    /// watermark does not advance while the ISR is smaller than the effective
+    /// min.insync.replicas. `false` is the older behaviour.
     pub high_watermark_min_isr: bool,
     /// scn's `follower.truncation`: `leader-epoch` (KIP-101/279, default) truncates a returning
     /// replica to where its log diverges from the leader's; `high-watermark` (before Kafka
@@ -599,5 +659,35 @@ impl Model {
             Client::Producer(p) => &self.producers[p as usize].name,
             Client::Consumer(c) => &self.consumers[c as usize].name,
         }
+    }
+}
+
+#[cfg(test)]
+mod version_tests {
+    use super::KafkaVersion;
+
+    fn cluster(version: &str, unclean: bool) -> super::ClusterConfig {
+        let source = format!(
+            "scenario \"v\"\ncluster {{\n  brokers 1\n  kafka.version {version}\n  unclean.leader.election.enable {unclean}\n  topic t {{ partitions 1 }}\n}}\nproducer p {{ send 1 to t }}\n"
+        );
+        crate::check::check(&crate::parse::parse(&source).expect("parses")).expect("checks").cluster
+    }
+
+    #[test]
+    fn versions_select_their_rules() {
+        assert_eq!(KafkaVersion::parse("3.8"), Some(KafkaVersion { major: 3, minor: 8 }));
+        assert_eq!(KafkaVersion::parse("4.0"), None, "4.0 is not modelled");
+        assert_eq!(KafkaVersion::parse(KafkaVersion::DEFAULT).map(|v| v.to_string()).as_deref(), Some("3.9"));
+        // KIP-580 (3.7): exponential, capped at retry.backoff.max.ms; before, constant.
+        let (old, new) = (cluster("3.6", false), cluster("3.7", false));
+        assert_eq!([1, 2, 3, 5, 9].map(|n| old.retry_backoff(100, n)), [100; 5]);
+        assert_eq!([1, 2, 3, 5, 9].map(|n| new.retry_backoff(100, n)), [100, 200, 400, 1000, 1000]);
+        assert_eq!(new.retry_backoff(2000, 3), 2000, "a retry.backoff.ms above the max is used as is");
+        // KAFKA-15583 (3.7): the high watermark waits for the effective min ISR.
+        assert!(!old.high_watermark_min_isr && new.high_watermark_min_isr);
+        // KAFKA-12670 (3.9): KRaft acts on unclean.leader.election.enable.
+        assert!(!cluster("3.8", true).unclean_elections());
+        assert!(cluster("3.9", true).unclean_elections());
+        assert!(!cluster("3.9", false).unclean_elections());
     }
 }

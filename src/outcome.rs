@@ -623,7 +623,7 @@ impl<'a> Analysis<'a> {
             // Only a leader that lost acknowledged records (acks 0/1, unclean election) can
             // hand out an offset twice.
             expected: w.inconsistent.is_empty()
-                || m.cluster.unclean_leader_election
+                || m.cluster.unclean_elections()
                 || m.producers.iter().any(|p| p.acks != Acks::All),
             meaning: "one offset of a partition held different records at different polls".into(),
         });

@@ -211,7 +211,7 @@ fn bytes_that_are_not_utf8_get_a_place_and_exit_2() {
 fn compare_rejects_unknown_settings() {
     let (code, _, err) = scn(&["compare", "scenarios/run/acks-1-leader-crash.scn", "--vary", "ack=0,1"]);
     assert_eq!(code, 2);
-    assert!(err.contains("--vary ack: not a producer or consumer setting"), "{err}");
+    assert!(err.contains("--vary ack: not a cluster, producer or consumer setting"), "{err}");
 }
 
 #[test]

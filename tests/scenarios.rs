@@ -52,12 +52,14 @@ fn every_run_is_deterministic() {
     });
 }
 
-/// `scenarios/compare/*.scn` run under the three guarantees (compare mode); the table is the
-/// snapshot.
+/// `scenarios/compare/*.scn` in compare mode: under the three guarantees, or under the
+/// `--vary` options its `# vary: KEY=V1,V2` lines name; the table is the snapshot.
 #[test]
 fn compare_scenarios() {
     insta::glob!("../scenarios", "compare/*.scn", |path| {
-        let comparison = common::scenario(path).compare(&[] as &[&str], None).expect("the presets");
+        let scenario = common::scenario(path);
+        let vary: Vec<&str> = scenario.source().lines().filter_map(|l| l.strip_prefix("# vary: ")).collect();
+        let comparison = scenario.compare(&vary, None).expect("valid --vary options");
         let text = comparison.render(Format::Table);
         insta::with_settings!({
             snapshot_path => "../snapshots",

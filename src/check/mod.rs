@@ -12,7 +12,7 @@ mod settings;
 
 use crate::ast::{self, Spanned};
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::model::{ClusterConfig, Model, Network, PartitionConfig, PartitionIdx, TopicConfig, limits};
+use crate::model::{ClusterConfig, KafkaVersion, Model, Network, PartitionConfig, PartitionIdx, TopicConfig, limits};
 use settings::{Settings, suggest};
 
 /// Checks a parsed file and returns the model the simulator runs.
@@ -108,7 +108,8 @@ fn network(settings: &[ast::Setting], diags: &mut Vec<Diagnostic>) -> Network {
     Network { latency_ms, jitter_ms, replication_latency_ms, broker_extra_ms }
 }
 
-const CLUSTER_KEYS: &[&str] = &[
+pub const CLUSTER_KEYS: &[&str] = &[
+    "kafka.version",
     "default.replication.factor",
     "num.partitions",
     "min.insync.replicas",
@@ -152,13 +153,16 @@ fn cluster(file: &ast::File, diags: &mut Vec<Diagnostic>) -> (ClusterConfig, Vec
     let default_rf = s.number("default.replication.factor", 1, 1, limits::MAX_BROKERS);
     let default_parts = s.number("num.partitions", 1, 1, limits::MAX_PARTITIONS);
     let default_min_isr = s.number("min.insync.replicas", 1, 1, limits::MAX_BROKERS);
+    let kafka_version = KafkaVersion::parse(s.choice("kafka.version", KafkaVersion::DEFAULT, KafkaVersion::SUPPORTED))
+        .expect("a supported version");
     let cluster = ClusterConfig {
         brokers,
+        kafka_version,
         unclean_leader_election: s.boolean("unclean.leader.election.enable", false),
         broker_session_timeout_ms: s.number("broker.session.timeout.ms", 9_000, 1, limits::MAX_DURATION_MS),
         replica_fetch_wait_max_ms: s.number("replica.fetch.wait.max.ms", 500, 0, 600_000),
         replica_lag_time_max_ms: s.number("replica.lag.time.max.ms", 30_000, 1, limits::MAX_DURATION_MS),
-        high_watermark_min_isr: s.boolean("high.watermark.min.isr", true),
+        high_watermark_min_isr: s.boolean("high.watermark.min.isr", kafka_version.at_least(3, 7)),
         truncate_to_high_watermark: s.choice(
             "follower.truncation",
             "leader-epoch",

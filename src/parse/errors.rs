@@ -333,6 +333,7 @@ fn describe(rule: Rule) -> (u16, &'static [&'static str]) {
         Rule::string => (514, &["a quoted string"]),
         Rule::string_inner => (514, &["the text of a string"]),
         Rule::word => (515, &["a word"]),
+        Rule::version => (516, &["a version like `3.8`"]),
 
         // never reported by pest, named for completeness
         Rule::file => (600, &["a scenario"]),

@@ -323,6 +323,7 @@ impl Lower<'_> {
             Rule::boolean => Value::Bool(self.boolean(value)),
             Rule::string => Value::Str(self.string(value).node),
             Rule::word => Value::Word(self.word(value)),
+            Rule::version => Value::Word(value.as_str().to_string()),
             _ => unexpected(&value, "config_value"),
         };
         Spanned::new(node, span)

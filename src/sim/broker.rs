@@ -617,6 +617,27 @@ impl Sim<'_> {
         }
     }
 
+    /// OffsetsForLeaderEpoch from a consumer, answered by the leader from its epoch cache
+    /// (`Partition.lastOffsetForLeaderEpoch`); anyone else answers NOT_LEADER_OR_FOLLOWER.
+    pub(super) fn on_epoch_query(
+        &mut self,
+        c: u32,
+        inc: u32,
+        part: PartitionIdx,
+        offset: u64,
+        epoch: u32,
+        broker: BrokerId,
+    ) {
+        let (believed, leader_epoch) = self.believed(broker, part);
+        let answer = match self.world.partitions[part as usize].replica(broker) {
+            Some(r) if self.world.broker(broker).alive && believed == Some(broker) => {
+                Ok(r.end_offset_for(epoch, leader_epoch))
+            }
+            _ => Err(FetchError::NotLeader),
+        };
+        self.send(Event::EpochAnswer { consumer: c, inc, broker, partition: part, offset, answer, leader_epoch });
+    }
+
     /// A consumer reads below the high watermark (read_committed: below the last stable
     /// offset, without aborted records); control records are never returned.
     fn answer_consumer(&mut self, part: PartitionIdx, broker: BrokerId, c: u32, inc: u32, offset: u64) {
@@ -625,13 +646,14 @@ impl Sim<'_> {
         let cap = (cfg.max_poll_records as usize).max(FETCH_MAX_RECORDS) as u64;
         let limit = offset + self.readable(part, broker, c, offset).min(cap);
         let any_txn = !r.aborted.is_empty();
-        let records: Vec<(u64, u32)> = (offset..limit)
+        let records: Vec<(u64, u32, u32)> = (offset..limit)
             .filter(|o| {
                 let rec = &r.log[*o as usize];
                 !(rec.is_marker() || (cfg.read_committed && any_txn && r.is_aborted(*o)))
             })
-            .map(|o| (o, r.log[o as usize].msg))
+            .map(|o| (o, r.log[o as usize].msg, r.log[o as usize].leader_epoch))
             .collect();
+        let end_epoch = (limit > offset).then(|| r.log[limit as usize - 1].leader_epoch);
         self.send(Event::ConsumerFetchResponse {
             consumer: c,
             inc,
@@ -640,6 +662,7 @@ impl Sim<'_> {
             offset,
             records,
             next_offset: limit,
+            end_epoch,
             error: None,
         });
     }

@@ -68,7 +68,11 @@ impl Sim<'_> {
                     let g = &sim.model.groups[sim.group_of(c)].name;
                     (sim.cname(c), "start".into(), String::new(), format!("JoinGroup {g}"))
                 });
-                self.send(Event::GroupArrive { consumer: c, inc, request: GroupRequest::Join { offsets: Vec::new() } });
+                self.send(Event::GroupArrive {
+                    consumer: c,
+                    inc,
+                    request: GroupRequest::Join { offsets: Vec::new(), leader_epochs: Vec::new() },
+                });
             }
             Phase::Polling => self.poll(c),
             Phase::Processing { next } => self.processed(c, next),
@@ -93,10 +97,19 @@ impl Sim<'_> {
                 if self.world.consumers[c as usize].generation != generation {
                     return;
                 }
-                for (p, pos, how) in positions {
+                for (p, pos, epoch, how) in positions {
                     match pos {
                         Some(o) => {
-                            self.world.consumers[c as usize].positions.insert(p, o);
+                            // A committed offset with its leader epoch is validated before the
+                            // first fetch (`refreshCommittedOffsets` -> `seekUnvalidated`); a
+                            // reset position has no epoch and is not (`resetPositionIfNeeded`).
+                            let s = &mut self.world.consumers[c as usize];
+                            s.positions.insert(p, o);
+                            s.leader_epochs.remove(&p);
+                            match epoch {
+                                Some(e) => s.offset_epochs.insert(p, e),
+                                None => s.offset_epochs.remove(&p),
+                            };
                             self.log(|sim| {
                                 (
                                     sim.cname(c),
@@ -135,11 +148,11 @@ impl Sim<'_> {
                     });
                     return;
                 }
-                // Rediscover the coordinator with exponential backoff up to
-                // retry.backoff.max.ms (1000; KIP-580).
+                // Rediscover the coordinator after the retry backoff (exponential from 3.7,
+                // KIP-580).
                 let s = &mut self.world.consumers[c as usize];
                 s.coordinator_retries += 1;
-                let backoff = FETCH_RETRY_MS.saturating_mul(1 << (s.coordinator_retries - 1).min(20)).min(1_000);
+                let backoff = self.model.cluster.retry_backoff(FETCH_RETRY_MS, s.coordinator_retries);
                 self.log(|sim| {
                     let what = format!("COORDINATOR_NOT_AVAILABLE: its broker is down; retry in {backoff} ms");
                     (sim.cname(c), "group request".into(), String::new(), what)
@@ -185,23 +198,21 @@ impl Sim<'_> {
                 }
             }
             GroupReply::CommitFailed { sync } => {
-                self.log(|sim| {
-                    (
-                        sim.cname(c),
-                        "commit".into(),
-                        String::new(),
-                        "failed: CommitFailedException (the group rebalanced; this member's generation is stale)"
-                            .into(),
-                    )
-                });
-                if sync {
-                    // The application catches the exception and polls again, which rejoins;
-                    // the uncommitted records go to whoever owns the partition next.
-                    self.world.consumers[c as usize].batch.clear();
-                    self.world.consumers[c as usize].phase = Phase::Polling;
-                    self.poll(c);
-                }
+                self.commit_failed(c, sync, "the group rebalanced; this member's generation is stale")
             }
+        }
+    }
+
+    fn commit_failed(&mut self, c: u32, sync: bool, why: &str) {
+        self.log(|sim| {
+            (sim.cname(c), "commit".into(), String::new(), format!("failed: CommitFailedException ({why})"))
+        });
+        if sync {
+            // The application catches the exception and polls again, which rejoins;
+            // the uncommitted records go to whoever owns the partition next.
+            self.world.consumers[c as usize].batch.clear();
+            self.world.consumers[c as usize].phase = Phase::Polling;
+            self.poll(c);
         }
     }
 
@@ -275,11 +286,8 @@ impl Sim<'_> {
         s.generation = generation;
         // An eager rebalance revokes everything: positions are fetched again from the committed
         // offsets, and what was fetched but not returned is dropped.
-        s.positions.clear();
-        s.buffer.clear();
+        s.forget_positions();
         s.fetching.clear();
-        s.fetch_end.clear();
-        s.last_polled.clear();
         s.assignment = assignment.clone();
         s.phase = Phase::Initializing;
         self.log(|sim| {
@@ -304,7 +312,11 @@ impl Sim<'_> {
             // It left the group (max.poll.interval.ms): poll() joins again.
             self.world.consumers[c as usize].phase = Phase::Joining;
             self.world.consumers[c as usize].generation = 0;
-            self.send(Event::GroupArrive { consumer: c, inc, request: GroupRequest::Join { offsets: Vec::new() } });
+            self.send(Event::GroupArrive {
+                consumer: c,
+                inc,
+                request: GroupRequest::Join { offsets: Vec::new(), leader_epochs: Vec::new() },
+            });
             return;
         }
         // (Cut off from its coordinator it hears nothing of the group: it goes on as it was.)
@@ -318,7 +330,11 @@ impl Sim<'_> {
                 });
                 self.world.consumers[c as usize].member = None;
                 self.world.consumers[c as usize].phase = Phase::Joining;
-                self.send(Event::GroupArrive { consumer: c, inc, request: GroupRequest::Join { offsets: Vec::new() } });
+                self.send(Event::GroupArrive {
+                    consumer: c,
+                    inc,
+                    request: GroupRequest::Join { offsets: Vec::new(), leader_epochs: Vec::new() },
+                });
                 return;
             }
             if group.rebalancing && !group.joining.contains(&(c, inc)) {
@@ -339,7 +355,12 @@ impl Sim<'_> {
                 for (p, o) in &offsets {
                     self.world.consumers[c as usize].committed.insert(*p, *o);
                 }
-                self.send(Event::GroupArrive { consumer: c, inc, request: GroupRequest::Join { offsets } });
+                let leader_epochs = self.position_epochs(c, &offsets);
+                self.send(Event::GroupArrive {
+                    consumer: c,
+                    inc,
+                    request: GroupRequest::Join { offsets, leader_epochs },
+                });
                 return;
             }
         }
@@ -351,10 +372,11 @@ impl Sim<'_> {
             let offsets = self.uncommitted_positions(c);
             self.world.consumers[c as usize].last_auto_commit = self.clock;
             if !offsets.is_empty() {
+                let leader_epochs = self.position_epochs(c, &offsets);
                 self.send(Event::GroupArrive {
                     consumer: c,
                     inc,
-                    request: GroupRequest::Commit { generation, offsets, sync: false },
+                    request: GroupRequest::Commit { generation, offsets, leader_epochs, sync: false },
                 });
             }
         }
@@ -367,15 +389,21 @@ impl Sim<'_> {
                 continue;
             };
             while batch.len() < max {
-                let Some((o, m)) = buf.pop_front() else { break };
+                let Some((o, m, epoch)) = buf.pop_front() else { break };
                 batch.push((p, o, m));
                 s.positions.insert(p, o + 1);
+                s.offset_epochs.insert(p, epoch);
             }
             if buf.is_empty() {
                 // Past the control / aborted records the fetch skipped at its end.
-                let end = s.fetch_end.get(&p).copied().unwrap_or(0);
+                let (end, epoch) = s.fetch_end.get(&p).copied().unwrap_or((0, None));
                 let pos = s.positions.get(&p).copied().unwrap_or(0);
-                s.positions.insert(p, pos.max(end));
+                if end > pos {
+                    s.positions.insert(p, end);
+                    if let Some(e) = epoch {
+                        s.offset_epochs.insert(p, e);
+                    }
+                }
             }
         }
         if batch.is_empty() {
@@ -445,16 +473,34 @@ impl Sim<'_> {
             let Some(&pos) = s.positions.get(&p) else {
                 continue;
             };
-            let offset = pos + s.buffer.get(&p).map_or(0, |b| b.len() as u64);
+            let buffered = s.buffer.get(&p).map_or(0, |b| b.len() as u64);
+            let offset = pos + buffered;
             let Some(leader) = self.leader_for(Client::Consumer(c), p) else {
                 continue;
             };
+            let leader_epoch = self.world.metadata[&Client::Consumer(c)].leaders[p as usize].1;
             let s = &mut self.world.consumers[c as usize];
             s.fetching.insert(p, true);
             let fetch = s.fetches_sent.entry(p).or_insert(0);
             *fetch += 1;
             let fetch = *fetch;
-            self.send(Event::ConsumerFetch { consumer: c, inc, partition: p, offset, broker: leader });
+            // KIP-320: a position not yet validated against this leader epoch, whose own epoch
+            // is known, is validated first (`SubscriptionState.maybeValidatePositionForCurrentLeader`);
+            // without an epoch there is nothing to validate.
+            let validate = match (s.leader_epochs.get(&p), s.offset_epochs.get(&p)) {
+                (Some(&e), _) if e == leader_epoch => None,
+                (_, Some(&epoch)) if buffered == 0 => Some(epoch),
+                _ => {
+                    s.leader_epochs.insert(p, leader_epoch);
+                    None
+                }
+            };
+            match validate {
+                Some(epoch) => {
+                    self.send(Event::EpochQuery { consumer: c, inc, partition: p, offset, epoch, broker: leader })
+                }
+                None => self.send(Event::ConsumerFetch { consumer: c, inc, partition: p, offset, broker: leader }),
+            }
             // request.timeout.ms (30000): a fetch lost on the network is sent again.
             self.queue.push(
                 self.clock + REQUEST_TIMEOUT_MS,
@@ -469,6 +515,19 @@ impl Sim<'_> {
         }
     }
 
+    /// A fetch or a validation of partition `p` from `offset` was answered: it is no longer
+    /// out, and it counts only if the consumer is the same instance and its position did not
+    /// move meanwhile (a seek or reassignment voids it).
+    fn answer_counts(&mut self, c: u32, inc: u32, p: PartitionIdx, offset: u64) -> bool {
+        if !self.consumer_live(c, inc) {
+            return false;
+        }
+        let s = &mut self.world.consumers[c as usize];
+        s.fetching.insert(p, false);
+        let buffered = s.buffer.get(&p).is_some_and(|b| !b.is_empty());
+        !buffered && s.positions.get(&p) == Some(&offset)
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub(super) fn on_consumer_fetch_response(
         &mut self,
@@ -476,20 +535,15 @@ impl Sim<'_> {
         inc: u32,
         p: PartitionIdx,
         offset: u64,
-        records: Vec<(u64, u32)>,
+        records: Vec<(u64, u32, u32)>,
         next_offset: u64,
+        end_epoch: Option<u32>,
         error: Option<FetchError>,
     ) {
-        if !self.consumer_live(c, inc) {
+        if !self.answer_counts(c, inc, p, offset) {
             return;
         }
         let s = &mut self.world.consumers[c as usize];
-        s.fetching.insert(p, false);
-        // Only a fetch from the current position counts (a seek or reassignment voids it).
-        let buffered = s.buffer.get(&p).is_some_and(|b| !b.is_empty());
-        if buffered || s.positions.get(&p) != Some(&offset) {
-            return;
-        }
         match error {
             Some(FetchError::NotLeader) => {
                 let polling = s.phase == Phase::Polling;
@@ -520,6 +574,7 @@ impl Sim<'_> {
                         // A seek: where the last fetch ended no longer counts.
                         let s = &mut self.world.consumers[c as usize];
                         s.positions.insert(p, o);
+                        s.offset_epochs.remove(&p);
                         s.last_polled.remove(&p);
                         s.fetch_end.remove(&p);
                     }
@@ -531,11 +586,92 @@ impl Sim<'_> {
             }
             None => {
                 s.buffer.entry(p).or_default().extend(records);
-                s.fetch_end.insert(p, next_offset);
-                if s.buffer.get(&p).is_some_and(VecDeque::is_empty) {
+                s.fetch_end.insert(p, (next_offset, end_epoch));
+                if s.buffer.get(&p).is_some_and(VecDeque::is_empty) && next_offset > offset {
                     // Only control or aborted records: skip past them.
                     s.positions.insert(p, next_offset);
+                    if let Some(e) = end_epoch {
+                        s.offset_epochs.insert(p, e);
+                    }
                 }
+            }
+        }
+        if self.world.consumers[c as usize].phase == Phase::Polling {
+            self.poll(c);
+        }
+    }
+
+    /// The OffsetsForLeaderEpoch answer (`SubscriptionState.maybeCompleteValidation`, Kafka
+    /// 2.3+, KIP-320): an epoch that ends before the position means the log was truncated
+    /// under it; the consumer seeks to the first offset known to diverge ("Truncation detected
+    /// ... resetting offset to the first offset known to diverge"), or with
+    /// `auto.offset.reset none` fails with LogTruncationException. An undefined answer resets
+    /// by auto.offset.reset.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn on_epoch_answer(
+        &mut self,
+        c: u32,
+        inc: u32,
+        p: PartitionIdx,
+        offset: u64,
+        answer: Result<Option<(u32, u64)>, FetchError>,
+        leader_epoch: u32,
+    ) {
+        if !self.answer_counts(c, inc, p, offset) {
+            return;
+        }
+        let reset = self.model.consumers[c as usize].auto_offset_reset;
+        match answer {
+            Err(_) => {
+                self.invalidate_metadata(Client::Consumer(c), p, None);
+                if self.world.consumers[c as usize].phase == Phase::Polling {
+                    self.queue.push(self.clock + FETCH_RETRY_MS, Event::ConsumerStep { consumer: c, inc }, true);
+                }
+                return;
+            }
+            Ok(Some((_, end))) if end >= offset => {
+                self.world.consumers[c as usize].leader_epochs.insert(p, leader_epoch);
+            }
+            Ok(diverged) => {
+                let to = match (diverged, reset) {
+                    (_, OffsetReset::None) => None,
+                    (Some((epoch, end)), _) => Some((end, Some(epoch), "the first offset known to diverge")),
+                    (None, OffsetReset::Earliest) => Some((0, None, "auto.offset.reset earliest")),
+                    (None, OffsetReset::Latest) => Some((self.latest_offset(c, p), None, "auto.offset.reset latest")),
+                };
+                self.log(|sim| {
+                    let at = match diverged {
+                        Some((epoch, end)) => format!("epoch {epoch} ends at {end}"),
+                        None => "epoch unknown to the leader".to_string(),
+                    };
+                    let what = match to {
+                        Some((o, _, how)) => {
+                            format!("truncation detected at offset {offset} ({at}): reset to {o} ({how})")
+                        }
+                        None => {
+                            format!("failed: LogTruncationException at offset {offset} ({at}; auto.offset.reset none)")
+                        }
+                    };
+                    (
+                        sim.cname(c),
+                        format!("OffsetsForLeaderEpoch {}", sim.model.partition_name(p)),
+                        String::new(),
+                        what,
+                    )
+                });
+                let Some((o, epoch, _)) = to else {
+                    self.fail_consumer(c);
+                    return;
+                };
+                let s = &mut self.world.consumers[c as usize];
+                s.positions.insert(p, o);
+                match epoch {
+                    Some(e) => s.offset_epochs.insert(p, e),
+                    None => s.offset_epochs.remove(&p),
+                };
+                s.leader_epochs.insert(p, leader_epoch);
+                s.last_polled.remove(&p);
+                s.fetch_end.remove(&p);
             }
         }
         if self.world.consumers[c as usize].phase == Phase::Polling {
@@ -551,12 +687,25 @@ impl Sim<'_> {
     fn commit_sync(&mut self, c: u32, then_process: bool) {
         let s = &mut self.world.consumers[c as usize];
         s.phase = Phase::Committing { then_process };
+        if s.member.is_none() && self.model.consumers[c as usize].assigned.is_none() {
+            // A member that left the group (max.poll.interval.ms) has no generation: the commit
+            // fails in the client, with no request (`ConsumerCoordinator.sendOffsetCommitRequest`:
+            // "not part of an active group").
+            let why = "not part of an active group: it left after max.poll.interval.ms";
+            self.commit_failed(c, true, why);
+            return;
+        }
         let offsets: Vec<(PartitionIdx, u64)> = s.positions.iter().map(|(p, o)| (*p, *o)).collect();
         let (inc, generation) = (s.incarnation, s.generation);
         self.send(Event::GroupArrive {
             consumer: c,
             inc,
-            request: GroupRequest::Commit { generation, offsets, sync: true },
+            request: GroupRequest::Commit {
+                generation,
+                leader_epochs: self.position_epochs(c, &offsets),
+                offsets,
+                sync: true,
+            },
         });
     }
 
@@ -664,6 +813,13 @@ impl Sim<'_> {
         }
     }
 
+    /// The offset epochs of the positions being committed (`SubscriptionState.allConsumed`
+    /// commits each position with its `offsetEpoch`, KIP-320).
+    fn position_epochs(&self, c: u32, offsets: &[(PartitionIdx, u64)]) -> Vec<(PartitionIdx, u32)> {
+        let s = &self.world.consumers[c as usize];
+        offsets.iter().filter_map(|(p, _)| s.offset_epochs.get(p).map(|e| (*p, *e))).collect()
+    }
+
     /// Positions not yet committed: what an auto-commit sends.
     fn uncommitted_positions(&self, c: u32) -> Vec<(PartitionIdx, u64)> {
         let s = &self.world.consumers[c as usize];
@@ -680,11 +836,8 @@ impl Sim<'_> {
         s.member = None;
         s.generation = 0;
         s.assignment.clear();
-        s.positions.clear();
-        s.buffer.clear();
+        s.forget_positions();
         s.fetching.clear();
-        s.fetch_end.clear();
-        s.last_polled.clear();
         s.batch.clear();
         self.member_crashed(c, inc, false);
     }

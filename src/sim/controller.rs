@@ -288,13 +288,17 @@ impl Sim<'_> {
         };
         let replicas: Vec<BrokerId> = pstate.replicas.iter().map(|r| r.broker).collect();
         let clean = replicas.iter().copied().find(|b| pstate.isr & bit(*b) != 0 && alive(b));
-        let unclean = self.model.cluster.unclean_leader_election;
+        let unclean = self.model.cluster.unclean_elections();
         let (leader, how) = match clean {
             Some(l) => (Some(l), "elected from the isr"),
             None if unclean => match replicas.iter().copied().find(alive) {
                 Some(l) => (Some(l), "UNCLEAN election (unclean.leader.election.enable): out-of-sync replica leads"),
                 None => (None, "offline: no live replica"),
             },
+            None if self.model.cluster.unclean_leader_election => (
+                None,
+                "offline: no live in-sync replica (KRaft acts on unclean.leader.election.enable only from 3.9, KAFKA-12670)",
+            ),
             None => (None, "offline: no live in-sync replica (unclean.leader.election.enable false)"),
         };
         match leader {
@@ -445,7 +449,7 @@ impl Sim<'_> {
                 None => {
                     if pstate.isr & bit(b) != 0 {
                         self.become_leader(part, b, "last in-sync replica is back");
-                    } else if self.model.cluster.unclean_leader_election {
+                    } else if self.model.cluster.unclean_elections() {
                         self.world.partitions[part as usize].isr = bit(b);
                         self.become_leader(part, b, "UNCLEAN election (unclean.leader.election.enable)");
                     }

@@ -376,7 +376,9 @@ impl Sim<'_> {
             let group = &mut self.world.groups[g as usize];
             if let Some(offsets) = group.pending_offsets.remove(&pid) {
                 if state == TxnState::CompleteCommit {
-                    group.committed.extend(offsets);
+                    // (TxnOffsetCommit carries no leader epoch here: the offsets a processor
+                    // sends are plain `OffsetAndMetadata(offset)`.)
+                    group.commit(&offsets, &[]);
                 }
             }
         }

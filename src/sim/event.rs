@@ -137,11 +137,13 @@ pub struct ProduceBatch {
 pub enum GroupRequest {
     /// JoinGroup; a member that rejoins first commits `offsets` (auto-commit's commitSync in
     /// onJoinPrepare, folded into the request so that it lands before the new generation).
-    Join { offsets: Vec<(PartitionIdx, u64)> },
+    Join { offsets: Vec<(PartitionIdx, u64)>, leader_epochs: Vec<(PartitionIdx, u32)> },
     /// OffsetFetch for the member's assigned partitions (plus auto.offset.reset for the rest).
     OffsetFetch { generation: u32 },
     /// OffsetCommit; `sync` is commitSync (the consumer waits), else commitAsync (auto-commit).
-    Commit { generation: u32, offsets: Vec<(PartitionIdx, u64)>, sync: bool },
+    /// `leader_epochs`: each offset's committed leader epoch where the consumer knows it
+    /// (KIP-320: `OffsetAndMetadata.leaderEpoch`, from the position's epoch).
+    Commit { generation: u32, offsets: Vec<(PartitionIdx, u64)>, leader_epochs: Vec<(PartitionIdx, u32)>, sync: bool },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -154,7 +156,8 @@ pub enum GroupReply {
     /// Starting positions; `None` for a partition means NoOffsetForPartition (reset `none`).
     Offsets {
         generation: u32,
-        positions: Vec<(PartitionIdx, Option<u64>, &'static str)>,
+        /// (partition, offset, its committed leader epoch, where it came from).
+        positions: Vec<(PartitionIdx, Option<u64>, Option<u32>, &'static str)>,
     },
     /// UNSTABLE_OFFSET_COMMIT: a transaction holding offsets for these partitions is still
     /// open; the consumer waits and asks again (KIP-447).
@@ -267,9 +270,34 @@ pub enum Event {
         broker: BrokerId,
         partition: PartitionIdx,
         offset: u64,
-        records: Vec<(u64, MsgId)>,
+        /// (offset, message, leader epoch of its batch).
+        records: Vec<(u64, MsgId, u32)>,
         next_offset: u64,
+        /// The leader epoch of the record just before `next_offset` (the position's epoch once
+        /// the consumer skips to it).
+        end_epoch: Option<u32>,
         error: Option<FetchError>,
+    },
+    /// OffsetsForLeaderEpoch (KIP-320): after a leader change a consumer asks the new leader
+    /// where `epoch`, the epoch of the record before its position `offset`, ends.
+    EpochQuery {
+        consumer: u32,
+        inc: u32,
+        partition: PartitionIdx,
+        offset: u64,
+        epoch: u32,
+        broker: BrokerId,
+    },
+    /// Its answer: (epoch, end offset), None for UNDEFINED_EPOCH_OFFSET; `leader_epoch` is the
+    /// epoch the answering leader leads in.
+    EpochAnswer {
+        consumer: u32,
+        inc: u32,
+        broker: BrokerId,
+        partition: PartitionIdx,
+        offset: u64,
+        answer: Result<Option<(u32, u64)>, FetchError>,
+        leader_epoch: u32,
     },
     /// The consumer's program continues (processing time elapsed, a retry is due...).
     ConsumerStep {
@@ -389,6 +417,7 @@ impl Event {
             offset,
             records: Vec::new(),
             next_offset: offset,
+            end_epoch: None,
             error,
         }
     }
@@ -438,7 +467,13 @@ impl Event {
     /// Events that only poll for data: they inherit the idleness of the event that caused
     /// them. Everything else (data, commits, faults, group changes) is always active.
     fn is_poll(&self) -> bool {
-        matches!(self, Event::FollowerFetch { .. } | Event::ConsumerFetch { .. } | Event::ConsumerStep { .. })
+        matches!(
+            self,
+            Event::FollowerFetch { .. }
+                | Event::ConsumerFetch { .. }
+                | Event::EpochQuery { .. }
+                | Event::ConsumerStep { .. }
+        )
     }
 }
 

@@ -17,7 +17,7 @@ impl Sim<'_> {
             return;
         }
         match request {
-            GroupRequest::Join { offsets } => {
+            GroupRequest::Join { offsets, leader_epochs } => {
                 if self.world.consumers[c as usize].incarnation == inc {
                     self.world.consumers[c as usize].join_retrying = false;
                 }
@@ -25,9 +25,7 @@ impl Sim<'_> {
                 // (A member that went silent after sending it is still the same member.)
                 if group.members.iter().any(|m| m.consumer == c && m.inc == inc) {
                     // A member rejoins the rebalance (keeping its member id), committing first.
-                    for (p, o) in &offsets {
-                        group.committed.insert(*p, *o);
-                    }
+                    group.commit(&offsets, &leader_epochs);
                     if !group.joining.contains(&(c, inc)) {
                         group.joining.push((c, inc));
                     }
@@ -90,12 +88,14 @@ impl Sim<'_> {
                 let positions = assigned
                     .iter()
                     .map(|p| match group.committed.get(p) {
-                        Some(o) => (*p, Some(*o), "committed"),
+                        Some(o) => (*p, Some(*o), group.committed_epochs.get(p).copied(), "committed"),
                         // ListOffsets: earliest is the log start, latest the high watermark.
                         None => match reset {
-                            OffsetReset::Earliest => (*p, Some(0), "auto.offset.reset earliest"),
-                            OffsetReset::Latest => (*p, Some(self.latest_offset(c, *p)), "auto.offset.reset latest"),
-                            OffsetReset::None => (*p, None, "no committed offset and auto.offset.reset none"),
+                            OffsetReset::Earliest => (*p, Some(0), None, "auto.offset.reset earliest"),
+                            OffsetReset::Latest => {
+                                (*p, Some(self.latest_offset(c, *p)), None, "auto.offset.reset latest")
+                            }
+                            OffsetReset::None => (*p, None, None, "no committed offset and auto.offset.reset none"),
                         },
                     })
                     .collect();
@@ -105,7 +105,7 @@ impl Sim<'_> {
                     reply: GroupReply::Offsets { generation, positions },
                 });
             }
-            GroupRequest::Commit { generation, offsets, sync } => {
+            GroupRequest::Commit { generation, offsets, leader_epochs, sync } => {
                 let group = &mut self.world.groups[g];
                 // A commit that arrives before the coordinator expired its sender still counts.
                 let member_ok = group.members.iter().any(|m| m.consumer == c && m.inc == inc);
@@ -115,9 +115,7 @@ impl Sim<'_> {
                 // OffsetCommit with a stale generation or an unknown member fails
                 // (ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID -> CommitFailedException).
                 let reply = if manual || (member_ok && generation == group.generation) {
-                    for (p, o) in &offsets {
-                        group.committed.insert(*p, *o);
-                    }
+                    group.commit(&offsets, &leader_epochs);
                     GroupReply::Committed { offsets, sync }
                 } else {
                     GroupReply::CommitFailed { sync }

@@ -223,8 +223,71 @@ impl Replica {
         first_diff as u64
     }
 
+    /// OffsetsForLeaderEpoch answered from this replica's leader-epoch cache
+    /// (`LeaderEpochFileCache.endOffsetFor`, KIP-101/KIP-320): the largest epoch at or below
+    /// `requested` and the offset where the next epoch starts (the log end for the current
+    /// epoch), or None (UNDEFINED_EPOCH_OFFSET) when the log holds no such epoch. `current` is
+    /// the leader's own epoch: Kafka writes it into the cache on election
+    /// (`Partition.makeLeader`); here the cache learns an epoch from its first record, so a
+    /// leader that has appended nothing yet counts its epoch as starting at the log end.
+    pub fn end_offset_for(&self, requested: u32, current: u32) -> Option<(u32, u64)> {
+        let leo = self.log_end_offset();
+        let mut epochs = self.epochs.clone();
+        if epochs.last().is_none_or(|&(e, _)| e < current) {
+            epochs.push((current, leo));
+        }
+        if epochs.last().is_some_and(|&(e, _)| e == requested) {
+            return Some((requested, leo));
+        }
+        let higher = epochs.iter().position(|&(e, _)| e > requested)?;
+        let next_start = epochs[higher].1;
+        match higher {
+            // Older than the log's first epoch: the requested epoch, ending where the log starts.
+            0 => Some((requested, next_start)),
+            i => Some((epochs[i - 1].0, next_start)),
+        }
+    }
+
     /// The latest leader epoch in this replica's log.
     pub fn latest_epoch(&self) -> Option<u32> {
         self.epochs.last().map(|e| e.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn replica(epochs: &[u32]) -> Replica {
+        let mut r = Replica::new(1);
+        for (i, &leader_epoch) in epochs.iter().enumerate() {
+            let rec = Record {
+                msg: i as MsgId,
+                producer_id: NO_PRODUCER_ID,
+                producer_epoch: 0,
+                sequence: -1,
+                leader_epoch,
+                batch_start: true,
+                kind: Kind::Data,
+            };
+            r.append(&[rec]);
+        }
+        r
+    }
+
+    #[test]
+    fn end_offset_for_follows_the_leader_epoch_cache() {
+        // Offsets 0-1 in epoch 0, 2-3 in epoch 2; the leader now leads epoch 3 with no record yet.
+        let r = replica(&[0, 0, 2, 2]);
+        assert_eq!(r.end_offset_for(0, 3), Some((0, 2)));
+        // Epoch 1 never wrote here: the epoch before it and where the next one starts.
+        assert_eq!(r.end_offset_for(1, 3), Some((0, 2)));
+        assert_eq!(r.end_offset_for(2, 3), Some((2, 4)));
+        assert_eq!(r.end_offset_for(3, 3), Some((3, 4)));
+        // Newer than anything the leader knows: UNDEFINED_EPOCH_OFFSET.
+        assert_eq!(r.end_offset_for(4, 3), None);
+        // Older than the log's first epoch: ends where that epoch starts.
+        let late = replica(&[5, 5]);
+        assert_eq!(late.end_offset_for(2, 5), Some((2, 0)));
     }
 }

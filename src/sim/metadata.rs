@@ -38,7 +38,7 @@ impl Sim<'_> {
     }
 
     /// The leader of `part` and its epoch, as broker `b` knows them.
-    fn believed(&self, b: BrokerId, part: PartitionIdx) -> (Option<BrokerId>, u32) {
+    pub(super) fn believed(&self, b: BrokerId, part: PartitionIdx) -> (Option<BrokerId>, u32) {
         match &self.world.broker(b).view {
             Some(view) if view[part as usize].leader == Some(b) => (Some(b), view[part as usize].epoch),
             _ => {

@@ -536,8 +536,31 @@ impl Sim<'_> {
             Event::ConsumerFetch { consumer, inc, partition, offset, broker } => {
                 self.on_consumer_fetch(consumer, inc, partition, offset, broker)
             }
-            Event::ConsumerFetchResponse { consumer, inc, partition, offset, records, next_offset, error, .. } => {
-                self.on_consumer_fetch_response(consumer, inc, partition, offset, records, next_offset, error)
+            Event::ConsumerFetchResponse {
+                consumer,
+                inc,
+                partition,
+                offset,
+                records,
+                next_offset,
+                end_epoch,
+                error,
+                ..
+            } => self.on_consumer_fetch_response(
+                consumer,
+                inc,
+                partition,
+                offset,
+                records,
+                next_offset,
+                end_epoch,
+                error,
+            ),
+            Event::EpochQuery { consumer, inc, partition, offset, epoch, broker } => {
+                self.on_epoch_query(consumer, inc, partition, offset, epoch, broker)
+            }
+            Event::EpochAnswer { consumer, inc, partition, offset, answer, leader_epoch, .. } => {
+                self.on_epoch_answer(consumer, inc, partition, offset, answer, leader_epoch)
             }
             Event::ConsumerStep { consumer, inc } => self.on_consumer_step(consumer, inc),
             Event::GroupArrive { consumer, inc, request } => self.on_group_arrive(consumer, inc, request),
@@ -631,10 +654,10 @@ impl Sim<'_> {
             }
             Event::FollowerFetch { partition, follower, .. }
             | Event::FollowerFetchResponse { partition, follower, .. } => (Node::Broker(follower), leader(partition)?),
-            Event::ConsumerFetch { consumer, broker, .. } => {
+            Event::ConsumerFetch { consumer, broker, .. } | Event::EpochQuery { consumer, broker, .. } => {
                 (Node::Client(Client::Consumer(consumer)), Node::Broker(broker))
             }
-            Event::ConsumerFetchResponse { consumer, broker, .. } => {
+            Event::ConsumerFetchResponse { consumer, broker, .. } | Event::EpochAnswer { consumer, broker, .. } => {
                 (Node::Broker(broker), Node::Client(Client::Consumer(consumer)))
             }
             Event::GroupArrive { consumer, .. } | Event::GroupResponse { consumer, .. } => {
@@ -660,13 +683,14 @@ impl Sim<'_> {
         match *e {
             Event::ProduceArrive { broker, .. }
             | Event::ConsumerFetch { broker, .. }
+            | Event::EpochQuery { broker, .. }
             | Event::MarkerArrive { broker, .. } => of(Some(broker)),
             Event::ProduceResponse { producer, req, .. } => {
                 of(self.world.producers[producer as usize].in_flight.get(&req).map(|f| f.broker))
             }
             Event::FollowerFetch { partition, follower, .. }
             | Event::FollowerFetchResponse { partition, follower, .. } => of(Some(follower)) + of(leader(partition)),
-            Event::ConsumerFetchResponse { broker, .. } => of(Some(broker)),
+            Event::ConsumerFetchResponse { broker, .. } | Event::EpochAnswer { broker, .. } => of(Some(broker)),
             _ => 0,
         }
     }
@@ -738,6 +762,7 @@ fn event_client(e: &Event) -> Option<Client> {
         | Event::BatchExpiry { producer, .. }
         | Event::TxnResponse { producer, .. } => Client::Producer(producer),
         Event::ConsumerFetchResponse { consumer, .. }
+        | Event::EpochAnswer { consumer, .. }
         | Event::ConsumerStep { consumer, .. }
         | Event::GroupResponse { consumer, .. }
         | Event::RebalanceNotice { consumer, .. }
@@ -753,6 +778,7 @@ impl Sim<'_> {
         match *e {
             Event::ProduceArrive { broker, .. }
             | Event::ConsumerFetch { broker, .. }
+            | Event::EpochQuery { broker, .. }
             | Event::MarkerArrive { broker, .. } => Some(broker),
             Event::FollowerFetch { partition, .. } | Event::FetchWaitExpired { partition, .. } => {
                 self.world.partitions[partition as usize].leader
@@ -779,8 +805,10 @@ fn link(e: &Event) -> Option<(u8, u32, u32)> {
         Event::ProduceResponse { producer, .. } => (1, producer, 0),
         Event::FollowerFetch { follower, partition, .. } => (2, follower, partition),
         Event::FollowerFetchResponse { follower, partition, .. } => (3, follower, partition),
-        Event::ConsumerFetch { consumer, broker, .. } => (4, consumer, broker),
-        Event::ConsumerFetchResponse { consumer, .. } => (5, consumer, 0),
+        Event::ConsumerFetch { consumer, broker, .. } | Event::EpochQuery { consumer, broker, .. } => {
+            (4, consumer, broker)
+        }
+        Event::ConsumerFetchResponse { consumer, .. } | Event::EpochAnswer { consumer, .. } => (5, consumer, 0),
         Event::GroupArrive { consumer, .. } => (6, consumer, 0),
         Event::GroupResponse { consumer, .. } => (7, consumer, 0),
         Event::TxnArrive { producer, .. } => (8, producer, 0),

@@ -174,10 +174,7 @@ impl Sim<'_> {
                 )
             });
             let s = &mut self.world.consumers[c as usize];
-            s.positions.clear();
-            s.buffer.clear();
-            s.fetch_end.clear();
-            s.last_polled.clear();
+            s.forget_positions();
             s.phase = Phase::Initializing;
             let (inc, generation) = (s.incarnation, s.generation);
             self.send(Event::GroupArrive { consumer: c, inc, request: GroupRequest::OffsetFetch { generation } });

@@ -246,17 +246,21 @@ impl Sim<'_> {
             if cfg.max_in_flight == 1 && s.in_flight.values().any(|f| f.partition == part) {
                 break;
             }
-            // An idempotent producer retries a partition's batches strictly in sequence
-            // order, one at a time, so the broker never sees a gap; and sends nothing more to a
-            // partition while a request of a batch that expired in flight is still out (its
-            // sequence is unresolved: TransactionManager.hasUnresolvedSequence), nor starts the
-            // new epoch's sequences there while batches of the old epoch are unfinished (after a
-            // bump for another partition, KIP-360).
-            let unresolved = s.unresolved.get(&part).filter(|_| !s.in_flight.values().any(|f| f.partition == part));
-            if let Some(&(epoch, last)) = unresolved {
-                // A sent batch failed for good and nothing of the partition is out any more:
-                // resolved if a later acknowledgement covers its sequence, else only a new epoch
-                // gets the partition going again.
+            // The idempotent producer's order rules (RecordAccumulator.shouldStopDrainBatchesForPartition,
+            // Kafka 2.x-3.x). The partition's in-flight batches, as TransactionManager counts
+            // them, are those sent and not yet done: a batch that expired in flight has left
+            // them (`handleFailedBatch`), though its request may still be out.
+            let s = &self.world.producers[p as usize];
+            let numbered = |x: &super::world::Batch| {
+                x.base_sequence >= 0 && s.sequence_reset.get(&part).is_none_or(|e| x.epoch >= *e)
+            };
+            let in_flight_batches = s.batches.values().filter(|x| x.partition == part && x.attempts > 0);
+            if s.unresolved.contains_key(&part) && in_flight_batches.clone().next().is_none() {
+                // `maybeResolveSequences`: a batch failed after it was sent, and none of the
+                // partition's batches is in flight any more: resolved if a later
+                // acknowledgement covers its sequence, else only a new epoch gets the
+                // partition going again.
+                let &(epoch, last) = &s.unresolved[&part];
                 let covered = s.last_acked.get(&part).is_some_and(|&(e, acked)| e == epoch && acked >= last);
                 if covered {
                     self.world.producers[p as usize].unresolved.remove(&part);
@@ -265,23 +269,24 @@ impl Sim<'_> {
                 }
                 continue;
             }
-            let s = &self.world.producers[p as usize];
             let batch = &s.batches[&id];
-            let unresolved = s
-                .in_flight
-                .values()
-                .any(|f| f.partition == part && (batch.attempts > 0 || !s.batches.contains_key(&f.batch)));
-            // (A batch to be numbered in the new epoch also waits for every request of the
-            // partition from an older epoch: TransactionManager.maybeUpdateProducerIdAndEpoch.)
-            let renumber = batch.base_sequence < 0 || s.sequence_reset.get(&part).is_some_and(|e| batch.epoch < *e);
+            let has_sequence = numbered(batch);
+            // A batch that has its sequence (a retry) goes only as the partition's first
+            // in-flight sequence, so the broker never sees a gap; one without waits while an
+            // earlier sent batch's fate is unknown (`hasUnresolvedSequence`), and, numbered in
+            // a new epoch, while batches of the partition from an older epoch are unfinished
+            // (`hasStaleProducerIdAndEpoch`, after a bump for another partition, KIP-360).
+            let first_in_flight = in_flight_batches.filter(|x| numbered(x)).map(|x| x.base_sequence).min();
+            let out_of_turn = has_sequence && first_in_flight.is_some_and(|f| f != batch.base_sequence);
+            let unresolved = !has_sequence && s.unresolved.contains_key(&part);
             // (Older epochs are pending only after a bump: sequence_reset says there was one.)
-            let old_epoch_pending = renumber
+            let old_epoch_pending = !has_sequence
                 && !s.sequence_reset.is_empty()
                 && (s.batches.values().any(|x| x.partition == part && s.keeps_old_epoch(x))
                     || s.in_flight.values().any(|f| {
                         f.partition == part && s.batches.get(&f.batch).is_some_and(|x| x.epoch < s.producer_epoch)
                     }));
-            if cfg.enable_idempotence && (unresolved || old_epoch_pending) {
+            if cfg.enable_idempotence && (out_of_turn || unresolved || old_epoch_pending) {
                 break;
             }
             self.world.producers[p as usize].queues.get_mut(&part).expect("queue").pop_front();
@@ -509,11 +514,7 @@ impl Sim<'_> {
             self.batch_gave_up(p, b.partition, b.attempts, (b.epoch, b.base_sequence + b.msgs.len() as i32 - 1));
             return;
         }
-        // Exponential backoff up to retry.backoff.max.ms (1000; KIP-580, Kafka 3.7).
-        let backoff = cfg
-            .retry_backoff_ms
-            .saturating_mul(1 << batch.attempts.saturating_sub(1).min(20))
-            .min(cfg.retry_backoff_ms.max(1_000));
+        let backoff = self.model.cluster.retry_backoff(cfg.retry_backoff_ms, batch.attempts);
         batch.retry_at = now + backoff;
         let queue = s.queues.entry(batch.partition).or_default();
         if cfg.enable_idempotence {
@@ -559,7 +560,8 @@ impl Sim<'_> {
             )
         });
         // NetworkClient closes the connection on a request timeout, which fails every other
-        // request in flight on it.
+        // request in flight on it as timed out too (`cancelInFlightRequests(.., timedOut)` ->
+        // `Sender.handleProduceResponse`: REQUEST_TIMED_OUT, a TimeoutException; Kafka 3.6+).
         self.close_connection(p, flight.broker);
         let victims: Vec<(u32, u32)> = self.world.producers[p as usize]
             .in_flight
@@ -573,8 +575,7 @@ impl Sim<'_> {
             if let Some(b) = self.world.producers[p as usize].batches.get(&batch) {
                 self.invalidate_metadata(Client::Producer(p), b.partition, Some(flight.broker));
             }
-            let e = if r == req { ProduceError::Timeout } else { ProduceError::Network };
-            self.batch_failed(p, batch, e);
+            self.batch_failed(p, batch, ProduceError::Timeout);
         }
     }
 

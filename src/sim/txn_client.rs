@@ -136,11 +136,11 @@ impl Sim<'_> {
             TxnReply::Err { error: TxnError::ProducerFenced, .. } => self.producer_fenced(p, "ProducerFencedException"),
             TxnReply::Err { request, error } => {
                 // CONCURRENT_TRANSACTIONS / COORDINATOR_NOT_AVAILABLE are retriable, with
-                // exponential backoff up to retry.backoff.max.ms (1000; KIP-580).
+                // the retry backoff (exponential from 3.7, KIP-580).
                 let s = &mut self.world.producers[p as usize];
                 s.txn.retries += 1;
                 let base = self.model.producers[p as usize].retry_backoff_ms;
-                let backoff = base.saturating_mul(1 << (s.txn.retries - 1).min(20)).min(1_000.max(base));
+                let backoff = self.model.cluster.retry_backoff(base, s.txn.retries);
                 self.log(|_| {
                     (
                         name,

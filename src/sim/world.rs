@@ -367,13 +367,20 @@ pub struct Consumer {
     pub positions: BTreeMap<PartitionIdx, u64>,
     /// The consumer's own record of what it last committed (for the tracker).
     pub committed: BTreeMap<PartitionIdx, u64>,
-    /// Records fetched but not yet returned by poll, per partition.
-    pub buffer: BTreeMap<PartitionIdx, VecDeque<(u64, MsgId)>>,
+    /// Records fetched but not yet returned by poll, per partition, with their leader epochs.
+    pub buffer: BTreeMap<PartitionIdx, VecDeque<(u64, MsgId, u32)>>,
+    /// The position's offset epoch (`FetchPosition.offsetEpoch`): the leader epoch of the
+    /// record before it, where known (from a fetch or a committed offset).
+    pub offset_epochs: BTreeMap<PartitionIdx, u32>,
+    /// The leader epoch each position was last validated against (`FetchPosition.currentLeader`):
+    /// when metadata shows another, the position is validated first (KIP-320).
+    pub leader_epochs: BTreeMap<PartitionIdx, u32>,
     pub fetching: BTreeMap<PartitionIdx, bool>,
     /// How many fetches of each partition were sent: a fetch timeout names the one it guards.
     pub fetches_sent: BTreeMap<PartitionIdx, u64>,
-    /// Where the last fetch of each partition ended (past skipped control/aborted records).
-    pub fetch_end: BTreeMap<PartitionIdx, u64>,
+    /// Where the last fetch of each partition ended (past skipped control/aborted records),
+    /// and the leader epoch of the record before that.
+    pub fetch_end: BTreeMap<PartitionIdx, (u64, Option<u32>)>,
     /// The last offset each partition's polls returned since the last seek or assignment.
     pub last_polled: BTreeMap<PartitionIdx, u64>,
     /// The records the last poll returned.
@@ -401,6 +408,8 @@ pub struct Group {
     pub members: Vec<Member>,
     pub assignment: BTreeMap<u32, Vec<PartitionIdx>>,
     pub committed: BTreeMap<PartitionIdx, u64>,
+    /// The leader epoch committed with each offset, where the committer knew one (KIP-320).
+    pub committed_epochs: BTreeMap<PartitionIdx, u32>,
     /// Offsets sent to open transactions, by producer id: invisible until the COMMIT marker.
     pub pending_offsets: BTreeMap<u32, Vec<(PartitionIdx, u64)>>,
     /// Consumers waiting for a JoinGroup response.
@@ -413,6 +422,19 @@ pub struct Group {
     pub initial_delay: Option<(u64, bool)>,
     /// Bumped at each InitialDelayedJoin, so a stale expiry is ignored.
     pub initial_delays: u32,
+}
+
+impl Group {
+    /// Stores committed offsets, each with its leader epoch where the request carried one.
+    pub fn commit(&mut self, offsets: &[(PartitionIdx, u64)], leader_epochs: &[(PartitionIdx, u32)]) {
+        for &(p, o) in offsets {
+            self.committed.insert(p, o);
+            match leader_epochs.iter().find(|e| e.0 == p) {
+                Some(&(_, e)) => self.committed_epochs.insert(p, e),
+                None => self.committed_epochs.remove(&p),
+            };
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -490,6 +512,7 @@ impl World {
                     members: Vec::new(),
                     assignment: BTreeMap::new(),
                     committed: BTreeMap::new(),
+                    committed_epochs: BTreeMap::new(),
                     pending_offsets: BTreeMap::new(),
                     joining: Vec::new(),
                     rebalancing: false,
@@ -671,6 +694,16 @@ impl Producer {
 }
 
 impl Consumer {
+    /// Forgets every position and what was fetched for it (a seek back, a revocation, a crash).
+    pub fn forget_positions(&mut self) {
+        self.positions.clear();
+        self.offset_epochs.clear();
+        self.leader_epochs.clear();
+        self.buffer.clear();
+        self.fetch_end.clear();
+        self.last_polled.clear();
+    }
+
     fn new() -> Consumer {
         Consumer {
             phase: Phase::Down,
@@ -684,6 +717,8 @@ impl Consumer {
             fetching: BTreeMap::new(),
             fetches_sent: BTreeMap::new(),
             fetch_end: BTreeMap::new(),
+            offset_epochs: BTreeMap::new(),
+            leader_epochs: BTreeMap::new(),
             last_polled: BTreeMap::new(),
             batch: Vec::new(),
             committed_since_poll: false,
