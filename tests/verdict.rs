@@ -104,21 +104,26 @@ fn words_disagree(name: &str, outcome: &scn::Outcome) -> Vec<String> {
 fn check(name: &str, source: &str, found: &mut Vec<String>, counts: &mut Vec<String>) -> bool {
     let Ok(scenario) = scn::Scenario::parse(source) else { return false };
     let outcome = scenario.run(&scn::RunOptions { max_rows: 0, ..scn::RunOptions::default() });
-    for d in disagreements(outcome.report()).into_iter().chain(lost_writes_disagree(outcome.report())) {
+    for d in disagreements(outcome.report()) {
         found.push(format!("{name}: {d}"));
     }
-    for d in flow_counts_disagree(outcome.report()) {
+    for d in flow_counts_disagree(outcome.report()).into_iter().chain(lost_writes_disagree(outcome.report())) {
         counts.push(format!("{name}: {d}"));
     }
     found.extend(words_disagree(name, &outcome));
     true
 }
 
-/// The bundled scenarios whose Flows counts disagree with the totals today (see
-/// [`flow_counts_disagree`]); a fix makes this test fail until the line goes.
-const KNOWN: [&str; 4] = [
+/// The bundled scenarios whose Flows counts or lost writes disagree with the totals today (see
+/// [`flow_counts_disagree`], [`lost_writes_disagree`]); a fix makes this test fail until the
+/// line goes.
+const KNOWN: [&str; 6] = [
     "scenarios/run/abort-without-seek.scn: totals say 1 lost, no flow lost any",
     "scenarios/run/abort-without-seek.scn: a flow duplicated messages, the totals say none",
+    // (main's new scenario) acknowledged records truncated away: the producer flow and the
+    // lost writes count 2 losses, the totals none.
+    "scenarios/run/consumer-detects-log-truncation.scn: a producer flow lost messages, the totals say none",
+    "scenarios/run/consumer-detects-log-truncation.scn: 2 lost writes, but only 0 messages lost",
     "scenarios/run/exactly-once-processor.scn: a flow duplicated messages, the totals say none",
     "scenarios/run/zombie-processor-paused.scn: a flow duplicated messages, the totals say none",
 ];
