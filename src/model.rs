@@ -133,13 +133,14 @@ impl ClusterConfig {
     }
 
     /// KIP-580 (3.7): the n-th retry in a row waits `base * 2^(n-1)`, capped by
-    /// `retry.backoff.max.ms` (1000; a larger `retry.backoff.ms` is used as is); before 3.7
-    /// every retry waits `retry.backoff.ms`. (The ±20% jitter is not modelled.)
-    pub fn retry_backoff(&self, base: u64, n: u32) -> u64 {
+    /// `retry.backoff.max.ms` (`max`; a larger `retry.backoff.ms` is used as is,
+    /// `ExponentialBackoff`); before 3.7 every retry waits `retry.backoff.ms`. (The ±20%
+    /// jitter is not modelled.)
+    pub fn retry_backoff(&self, base: u64, max: u64, n: u32) -> u64 {
         if !self.kafka_version.at_least(3, 7) {
             return base;
         }
-        base.saturating_mul(1 << n.saturating_sub(1).min(20)).min(base.max(1_000))
+        base.saturating_mul(1 << n.saturating_sub(1).min(20)).min(base.max(max))
     }
 }
 
@@ -227,6 +228,8 @@ pub struct ProducerConfig {
     /// (otherwise only after an error), so it may keep writing to a deposed leader meanwhile.
     pub metadata_max_age_ms: u64,
     pub retry_backoff_ms: u64,
+    /// `retry.backoff.max.ms` (1000, KIP-580, 3.7+): the cap of the exponential backoff.
+    pub retry_backoff_max_ms: u64,
     /// `batch.size` in bytes (16384): records queued behind in-flight requests share a batch.
     pub batch_size: u64,
     pub sends: Vec<SendSpec>,
@@ -388,6 +391,9 @@ pub struct ConsumerConfig {
     /// scn's own setting: simulated time to process one record.
     pub processing_time_ms: u64,
     pub session_timeout_ms: u64,
+    /// `group.instance.id` (KIP-345): a static member, which a restart within
+    /// session.timeout.ms does not take out of the group.
+    pub group_instance_id: Option<String>,
     /// `heartbeat.interval.ms` (3000): how soon a member hears that its group rebalanced.
     pub heartbeat_interval_ms: u64,
     /// `max.poll.interval.ms` (300000): a member that does not poll again within it leaves
@@ -680,9 +686,10 @@ mod version_tests {
         assert_eq!(KafkaVersion::parse(KafkaVersion::DEFAULT).map(|v| v.to_string()).as_deref(), Some("3.9"));
         // KIP-580 (3.7): exponential, capped at retry.backoff.max.ms; before, constant.
         let (old, new) = (cluster("3.6", false), cluster("3.7", false));
-        assert_eq!([1, 2, 3, 5, 9].map(|n| old.retry_backoff(100, n)), [100; 5]);
-        assert_eq!([1, 2, 3, 5, 9].map(|n| new.retry_backoff(100, n)), [100, 200, 400, 1000, 1000]);
-        assert_eq!(new.retry_backoff(2000, 3), 2000, "a retry.backoff.ms above the max is used as is");
+        assert_eq!([1, 2, 3, 5, 9].map(|n| old.retry_backoff(100, 1000, n)), [100; 5]);
+        assert_eq!([1, 2, 3, 5, 9].map(|n| new.retry_backoff(100, 1000, n)), [100, 200, 400, 1000, 1000]);
+        assert_eq!([1, 2, 3].map(|n| new.retry_backoff(100, 250, n)), [100, 200, 250]);
+        assert_eq!(new.retry_backoff(2000, 1000, 3), 2000, "a retry.backoff.ms above the max is used as is");
         // KAFKA-15583 (3.7): the high watermark waits for the effective min ISR.
         assert!(!old.high_watermark_min_isr && new.high_watermark_min_isr);
         // KAFKA-12670 (3.9): KRaft acts on unclean.leader.election.enable.

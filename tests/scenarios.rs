@@ -71,3 +71,24 @@ fn compare_scenarios() {
         });
     });
 }
+
+/// KIP-345: the same crash and restart with and without `group.instance.id`. A static member
+/// takes its place back with no rebalance; a dynamic one is a new member, and the group waits
+/// for the old one's session to expire before it rebalances.
+#[test]
+fn static_members_restart_without_a_rebalance() {
+    let source = std::fs::read_to_string("scenarios/run/static-member-restart.scn").expect("readable");
+    let dynamic: String =
+        source.lines().filter(|l| !l.contains("group.instance.id")).map(|l| format!("{l}\n")).collect();
+    let steps = |source: &str| {
+        let outcome = Scenario::parse(source).expect("valid").run(&RunOptions::default());
+        let report = outcome.report();
+        report.steps.iter().map(|s| format!("{} {} {}", s.actor, s.action, s.result)).collect::<Vec<_>>()
+    };
+    let (fixed, moving) = (steps(&source), steps(&dynamic));
+    let rebalances = |steps: &[String]| steps.iter().filter(|s| s.contains(" rebalance generation")).count();
+    assert!(fixed.iter().any(|s| s.contains("static member analytics-2 back") && s.contains("no rebalance")));
+    assert_eq!(rebalances(&fixed), 2, "only the group's forming: {fixed:#?}");
+    assert!(moving.iter().any(|s| s.contains("member expired")), "{moving:#?}");
+    assert_eq!(rebalances(&moving), 3, "a third generation after the session expired: {moving:#?}");
+}

@@ -18,6 +18,7 @@ pub const PRODUCER_KEYS: &[&str] = &[
     "delivery.timeout.ms",
     "request.timeout.ms",
     "retry.backoff.ms",
+    "retry.backoff.max.ms",
     "batch.size",
     "linger.ms",
     "transactional.id",
@@ -37,6 +38,7 @@ pub const CONSUMER_KEYS: &[&str] = &[
     "isolation.level",
     "processing.time.ms",
     "metadata.max.age.ms",
+    "group.instance.id",
 ];
 
 const INT_MAX: u64 = i32::MAX as u64;
@@ -179,6 +181,7 @@ pub(super) fn producer_config(
     }
     let batch_size = s.number("batch.size", 16_384, 0, INT_MAX);
     let retry_backoff_ms = s.number("retry.backoff.ms", 100, 0, INT_MAX);
+    let retry_backoff_max_ms = s.number("retry.backoff.max.ms", 1_000, 0, INT_MAX);
     diags.append(&mut s.diags);
 
     let first_msg = next_msg;
@@ -303,6 +306,7 @@ pub(super) fn producer_config(
         request_timeout_ms,
         metadata_max_age_ms,
         retry_backoff_ms,
+        retry_backoff_max_ms,
         batch_size,
         sends,
         first_msg: first_msg as u32,
@@ -400,6 +404,26 @@ pub(super) fn consumer_config(
                 .label(format!("expected below {session_timeout_ms}")),
         );
     }
+    // KIP-345 (2.3+): a static member keeps its place across restarts within session.timeout.ms.
+    let group_instance_id = match s.get("group.instance.id").map(|f| f.value.clone()) {
+        Some(Value::Str(id) | Value::Word(id))
+            if !id.is_empty() && source.group.is_some() && source.assigned.is_none() =>
+        {
+            Some(id)
+        }
+        Some(v) => {
+            let span = s.span_of("group.instance.id").unwrap_or(c.name.span);
+            let label = match v {
+                Value::Str(_) | Value::Word(_) if source.group.is_none() || source.assigned.is_some() => {
+                    "a static member needs a group it subscribes through"
+                }
+                _ => "expected a non-empty name or string",
+            };
+            s.diags.push(Diagnostic::new("invalid value for consumer setting `group.instance.id`", span).label(label));
+            None
+        }
+        None => None,
+    };
     let read_committed =
         s.choice("isolation.level", "read_uncommitted", &["read_uncommitted", "read_committed"]) == "read_committed";
     let processing_time_ms = s.number("processing.time.ms", 1, 0, 3_600_000);
@@ -474,6 +498,7 @@ pub(super) fn consumer_config(
         commit,
         processing_time_ms,
         session_timeout_ms,
+        group_instance_id,
         heartbeat_interval_ms,
         max_poll_interval_ms,
         fetch_max_wait_ms,

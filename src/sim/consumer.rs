@@ -152,7 +152,7 @@ impl Sim<'_> {
                 // KIP-580).
                 let s = &mut self.world.consumers[c as usize];
                 s.coordinator_retries += 1;
-                let backoff = self.model.cluster.retry_backoff(FETCH_RETRY_MS, s.coordinator_retries);
+                let backoff = self.model.cluster.retry_backoff(FETCH_RETRY_MS, 1_000, s.coordinator_retries);
                 self.log(|sim| {
                     let what = format!("COORDINATOR_NOT_AVAILABLE: its broker is down; retry in {backoff} ms");
                     (sim.cname(c), "group request".into(), String::new(), what)

@@ -132,6 +132,10 @@ impl Sim<'_> {
             return;
         }
         self.fence(b, &format!("no heartbeat for broker.session.timeout.ms ({t} ms)"));
+        // A restarted process that waited for this registers now.
+        if !self.world.broker(b).alive && std::mem::take(&mut self.world.brokers[(b - 1) as usize].registering) {
+            self.restart_broker(b);
+        }
     }
 
     /// A frozen broker process (a long GC pause, SIGSTOP): it handles nothing and stops
@@ -420,8 +424,14 @@ impl Sim<'_> {
             return;
         }
         if !self.world.broker(b).fenced {
-            // The controller sees the new registration and fences the old incarnation first.
-            self.fence(b, "it registers again: its old incarnation is fenced");
+            // ClusterControlManager.registerBroker (KRaft, 3.x): while the old incarnation's
+            // session is valid the controller refuses the new registration
+            // (DUPLICATE_BROKER_REGISTRATION); the broker keeps retrying, and registers once the
+            // old session expired and the controller fenced it (broker.session.timeout.ms).
+            self.world.brokers[(b - 1) as usize].registering = true;
+            let why = "registration refused while its old session is valid (DUPLICATE_BROKER_REGISTRATION): it retries until the controller fences that";
+            self.log(|_| (format!("broker {b}"), "restart".into(), String::new(), why.into()));
+            return;
         }
         let br = &mut self.world.brokers[(b - 1) as usize];
         br.alive = true;

@@ -47,6 +47,9 @@ impl Sim<'_> {
                 // A JoinGroup that arrives after its sender died still makes a member; no
                 // heartbeat follows, so the coordinator expires it after session.timeout.ms.
                 let dead = self.world.consumers[c as usize].incarnation != inc;
+                if !dead && self.static_rejoin(g, c, inc) {
+                    return;
+                }
                 let group = &mut self.world.groups[g];
                 let was_empty = group.members.is_empty() && !group.rebalancing;
                 if let Some((_, added)) = group.initial_delay.as_mut() {
@@ -412,6 +415,46 @@ impl Sim<'_> {
     /// The coordinator will notice the crash when the member's session times out.
     /// A paused member keeps the JoinGroup it may have sent: the coordinator still counts it
     /// until its session expires.
+    /// KIP-345 (Kafka 2.3+): a static member (`group.instance.id`) that restarts before its
+    /// session expired takes its old place under a new member id; in a stable group it gets
+    /// its old assignment back with no rebalance (`GroupCoordinator.updateStaticMemberAndRebalance`),
+    /// during a rebalance it simply takes part. Whether it did.
+    fn static_rejoin(&mut self, g: usize, c: u32, inc: u32) -> bool {
+        if self.model.consumers[c as usize].group_instance_id.is_none() {
+            return false;
+        }
+        let group = &mut self.world.groups[g];
+        let Some(m) = group.members.iter_mut().find(|m| m.consumer == c) else {
+            return false;
+        };
+        let (old, id) = (m.id, group.next_member);
+        group.next_member += 1;
+        *m = Member { id, consumer: c, inc, crashed: false, silent_since: self.clock };
+        if let Some(a) = group.assignment.remove(&old) {
+            group.assignment.insert(id, a);
+        }
+        let generation = group.generation;
+        let stable = !group.rebalancing;
+        self.log(|sim| {
+            let name = &sim.model.consumers[c as usize].name;
+            let what = if stable {
+                format!("static member {name} back as member {id} (was {old}): generation {generation} kept, no rebalance (KIP-345)")
+            } else {
+                format!("static member {name} back as member {id} (was {old}): joins the rebalance (KIP-345)")
+            };
+            (format!("group {}", sim.model.groups[g].name), "rejoin".into(), String::new(), what)
+        });
+        if stable {
+            let assignment = self.world.groups[g].assignment.get(&id).cloned().unwrap_or_default();
+            let reply = GroupReply::Joined { generation, member: id, assignment };
+            self.send(Event::GroupResponse { consumer: c, inc, reply });
+        } else {
+            self.world.groups[g].joining.push((c, inc));
+            self.try_complete_rebalance(g);
+        }
+        true
+    }
+
     pub(super) fn member_crashed(&mut self, c: u32, inc: u32, paused: bool) {
         let g = self.model.consumers[c as usize].group;
         let timeout = self.model.consumers[c as usize].session_timeout_ms;

@@ -514,7 +514,7 @@ impl Sim<'_> {
             self.batch_gave_up(p, b.partition, b.attempts, (b.epoch, b.base_sequence + b.msgs.len() as i32 - 1));
             return;
         }
-        let backoff = self.model.cluster.retry_backoff(cfg.retry_backoff_ms, batch.attempts);
+        let backoff = self.model.cluster.retry_backoff(cfg.retry_backoff_ms, cfg.retry_backoff_max_ms, batch.attempts);
         batch.retry_at = now + backoff;
         let queue = s.queues.entry(batch.partition).or_default();
         if cfg.enable_idempotence {

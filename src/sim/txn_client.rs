@@ -139,8 +139,9 @@ impl Sim<'_> {
                 // the retry backoff (exponential from 3.7, KIP-580).
                 let s = &mut self.world.producers[p as usize];
                 s.txn.retries += 1;
-                let base = self.model.producers[p as usize].retry_backoff_ms;
-                let backoff = self.model.cluster.retry_backoff(base, s.txn.retries);
+                let cfg = &self.model.producers[p as usize];
+                let backoff =
+                    self.model.cluster.retry_backoff(cfg.retry_backoff_ms, cfg.retry_backoff_max_ms, s.txn.retries);
                 self.log(|_| {
                     (
                         name,
