@@ -11,7 +11,7 @@ fn main() {
 fn whole_pipeline(source: &str) -> bool {
     let model = scn::load(source).expect("valid scenario");
     let run = run(&model, &Options { trace_limit: 200, ..Options::default() });
-    build(&model, &run, Limits { max_rows: 200 }).passed
+    build(&model, &run, Limits::rows(200)).passed
 }
 
 /// The target: under 1 s and 500 MB on a 2-core machine (README, "Performance").

@@ -21,7 +21,7 @@ fn workload(name: &str, bencher: divan::Bencher) {
     let messages = u64::from(model.total_messages);
     bencher.counter(divan::counter::ItemsCount::new(messages)).bench(|| {
         let run = run(&model, &Options { trace_limit: 200, ..Options::default() });
-        build(&model, &run, Limits { max_rows: 200 }).passed
+        build(&model, &run, Limits::rows(200)).passed
     });
 }
 

@@ -196,7 +196,7 @@ fn finish(outcome: Result<Outcome, String>, a: &ExploreArgs) -> ExitCode {
         Ok(o) => o,
         Err(e) => return fail(e),
     };
-    emit(&scn::report::render_explore(&outcome, a.format));
+    emit(&scn::report::render_explore(&outcome, a.format, a.look.layout()));
     let diverged = !outcome.divergences.is_empty();
     if outcome.counterexamples.is_empty() && !diverged { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }

@@ -32,12 +32,13 @@
 //! seed 0; ended at 40002 ms (nothing left to happen); 12 events, 16 steps
 //!
 //! Expectations
-//! +---------------------------------------+--------------------------+--------------------------+--------+
-//! | expectation                           | expected                 | actual                   | result |
-//! +---------------------------------------+--------------------------+--------------------------+--------+
-//! | duplicates 1                          | 1                        | 1                        | pass   |
-//! | log orders-0 [order1, order1, order2] | [order1, order1, order2] | [order1, order1, order2] | pass   |
-//! +---------------------------------------+--------------------------+--------------------------+--------+
+//! +-------------------------------+--------+--------------------------+--------------------------+
+//! | expectation                   | result | expected                 | actual                   |
+//! +-------------------------------+--------+--------------------------+--------------------------+
+//! | duplicates 1                  | pass   | 1                        | 1                        |
+//! | log orders-0 [order1, order1, | pass   | [order1, order1, order2] | [order1, order1, order2] |
+//! | order2]                       |        |                          |                          |
+//! +-------------------------------+--------+--------------------------+--------------------------+
 //! all expectations hold
 //! ");
 //! assert_eq!(outcome.report().totals.duplicated, 1);
@@ -87,7 +88,7 @@ mod scenario;
 pub mod sim;
 pub mod suite;
 
-pub use report::{Format, Report, SCHEMA_VERSION, Section, Totals, schema};
+pub use report::{ColorChoice, DEFAULT_WIDTH, Filter, Format, Layout, Report, SCHEMA_VERSION, Section, Totals, schema};
 pub use scenario::{Comparison, Error, Outcome, Rejection, RunOptions, Scenario};
 
 /// Parses and checks a scenario: the model the simulator runs, or every problem found.

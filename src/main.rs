@@ -34,12 +34,19 @@ enum Command {
         /// Sections to print, comma-separated (default: all).
         #[arg(long, value_enum, value_delimiter = ',')]
         sections: Vec<Section>,
-        /// Rows kept in the long tables (steps, tracker, logs, messages); 0 keeps all, up to 100000 a table.
+        /// Rows kept in the long tables (steps, tracker, logs, messages); 0 keeps all, up to
+        /// 100000 a table. A cut table keeps the rows around faults, errors, crashes, elections
+        /// and rebalances and the first appearance of every lost or duplicated message, then
+        /// the earliest, and says how many it left out.
         #[arg(long, default_value_t = 200)]
         max_rows: usize,
         /// Overrides the scenario's `seed`.
         #[arg(long)]
         seed: Option<u64>,
+        #[command(flatten)]
+        rows: Rows,
+        #[command(flatten)]
+        look: Look,
     },
     /// Check scenarios without running them (exit 0 all valid, 2 one is invalid).
     Check {
@@ -55,8 +62,9 @@ enum Command {
     /// under some configuration; 2: a configuration is invalid (its row says why), or the file
     /// or --vary is.
     Compare {
-        /// The .scn file.
-        file: String,
+        /// The .scn files; each comparison is printed in turn.
+        #[arg(required = true)]
+        files: Vec<String>,
         /// KEY=V1,V2,... (repeatable).
         #[arg(long)]
         vary: Vec<String>,
@@ -70,13 +78,16 @@ enum Command {
         /// to this SVG file.
         #[arg(long, value_name = "FILE.svg")]
         plot: Option<String>,
+        #[command(flatten)]
+        look: Look,
     },
     /// List the fault space: every fault line `explore` tries at depth 1, with its recovery.
     ///
     /// Without --kinds: the default space (everything but controlled shutdowns).
     Points {
-        /// The .scn file.
-        file: String,
+        /// The .scn files; with several, each file's lines follow a `# FILE` comment line.
+        #[arg(required = true)]
+        files: Vec<String>,
         /// Fault kinds, comma-separated (see `scn explore --help`).
         #[arg(long, value_delimiter = ',')]
         kinds: Vec<String>,
@@ -117,6 +128,48 @@ enum Command {
     },
     /// Print the manual page (roff): `scn man > ~/.local/share/man/man1/scn.1`.
     Man,
+}
+
+/// Which rows the long tables show (the totals, flows and anomalies cover the whole run).
+#[derive(clap::Args)]
+struct Rows {
+    /// Only the steps of this actor (`ledger` also matches `group ledger`), the messages it
+    /// sent or processed and the records it produced.
+    #[arg(long, value_name = "NAME")]
+    actor: Option<String>,
+    /// Only the steps, messages and log records carrying this value.
+    #[arg(long, value_name = "VALUE")]
+    message: Option<String>,
+    /// Only the steps and tracker rows at or after this time (`5s`, `1.5s`, `2m30s`).
+    #[arg(long, value_name = "TIME", value_parser = scn::explore::parse_duration)]
+    from: Option<u64>,
+    /// Only the steps and tracker rows at or before this time.
+    #[arg(long, value_name = "TIME", value_parser = scn::explore::parse_duration)]
+    to: Option<u64>,
+}
+
+impl Rows {
+    fn filter(&self) -> scn::Filter {
+        scn::Filter { actor: self.actor.clone(), message: self.message.clone(), from_ms: self.from, to_ms: self.to }
+    }
+}
+
+/// How text tables look on standard output.
+#[derive(clap::Args, Clone, Copy)]
+pub(crate) struct Look {
+    /// Every table at full width, in its full column order (default: fit the terminal, or
+    /// COLUMNS, or 100 columns in a pipe).
+    #[arg(long)]
+    wide: bool,
+    /// Colour the verdicts: auto (a terminal, unless NO_COLOR is set), always or never.
+    #[arg(long, value_enum, default_value_t = scn::ColorChoice::Auto)]
+    color: scn::ColorChoice,
+}
+
+impl Look {
+    pub(crate) fn layout(self) -> scn::Layout {
+        scn::Layout::for_stdout(self.wide, self.color)
+    }
 }
 
 #[derive(clap::Args)]
@@ -198,13 +251,15 @@ struct ExploreArgs {
     /// Rows kept in the counterexample's tables; 0 keeps all.
     #[arg(long, default_value_t = 200)]
     max_rows: usize,
+    #[command(flatten)]
+    look: Look,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let files = match &cli.command {
         Command::Run { files, .. } | Command::Check { files } => files.clone(),
-        Command::Points { file, .. } | Command::Compare { file, .. } => vec![file.clone()],
+        Command::Points { files, .. } | Command::Compare { files, .. } => files.clone(),
         Command::Explore(args) => match &args.file {
             Some(file) => vec![file.clone()],
             None => return explore_cmd::merge(args),
@@ -241,10 +296,17 @@ fn main() -> ExitCode {
             }
         };
     }
+    if let (Command::Compare { plot: Some(_), .. }, true) = (&cli.command, files.len() > 1) {
+        eprintln!("error: --plot draws one comparison: give one file");
+        return ExitCode::from(2);
+    }
     let mut worst = 0;
     for (i, file) in files.iter().enumerate() {
-        if i > 0 && matches!(cli.command, Command::Run { .. }) {
+        if i > 0 && matches!(cli.command, Command::Run { .. } | Command::Compare { .. }) {
             emit("\n");
+        }
+        if files.len() > 1 && matches!(cli.command, Command::Points { .. }) {
+            emit(&format!("{}# {file}\n", if i > 0 { "\n" } else { "" }));
         }
         worst = worst.max(one(&cli.command, file));
     }
@@ -281,7 +343,7 @@ fn one(command: &Command, file: &str) -> u8 {
             eprintln!("error: compare prints --format table, markdown, json, yaml or svg (charts)");
             2
         }
-        Command::Compare { vary, format, seed, plot, .. } => match scenario.compare(vary, *seed) {
+        Command::Compare { vary, format, seed, plot, look, .. } => match scenario.compare(vary, *seed) {
             Ok(comparison) => {
                 if let Some(path) = plot {
                     if let Err(e) = std::fs::write(path, comparison.render(Format::Svg)) {
@@ -289,7 +351,7 @@ fn one(command: &Command, file: &str) -> u8 {
                         return 2;
                     }
                 }
-                emit(&comparison.render(*format));
+                emit(&comparison.render_with(*format, look.layout()));
                 if comparison.any_invalid() {
                     2
                 } else if comparison.any_expectation_failed() {
@@ -319,16 +381,16 @@ fn one(command: &Command, file: &str) -> u8 {
             0
         }
         Command::Explore(_) => unreachable!("handled above"),
-        Command::Run { format, sections, max_rows, seed, .. } => {
+        Command::Run { format, sections, max_rows, seed, rows: filters, look, .. } => {
             // A picture records every step (up to the row limit) and draws --max-rows of them,
             // those around the faults in a longer run; the tables keep the first --max-rows.
             let picture = matches!(*format, Format::Svg | Format::Mermaid | Format::Html);
             let rows = if picture { 0 } else { *max_rows };
-            let outcome = scenario.run(&scn::RunOptions { seed: *seed, max_rows: rows });
+            let outcome = scenario.run(&scn::RunOptions { seed: *seed, max_rows: rows, filter: filters.filter() });
             if picture {
                 emit(&report::picture(outcome.report(), *format, *max_rows, Some(scenario.source())));
             } else {
-                emit(&outcome.render(*format, sections));
+                emit(&outcome.render_with(*format, sections, look.layout()));
             }
             if outcome.passed() { 0 } else { 1 }
         }

@@ -3,7 +3,7 @@
 //! Three calls cover a user's test: [`Scenario::parse`] (or [`Scenario::from_file`]),
 //! [`Scenario::run`], then [`Outcome::render`] and [`Outcome::passed`].
 
-use crate::report::{self, Format, Limits, Report, Section};
+use crate::report::{self, Format, Layout, Limits, Report, Section};
 use crate::{ast, check, diag, model, parse, sim};
 use std::fmt;
 use std::path::Path;
@@ -17,17 +17,21 @@ pub struct Scenario {
 }
 
 /// How to run a scenario; `RunOptions::default()` is what `scn run` does without flags.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunOptions {
     /// Overrides the scenario's `seed`.
     pub seed: Option<u64>,
-    /// Rows kept in the long tables (steps, tracker, logs, messages); 0 keeps all.
+    /// Rows kept in the long tables (steps, tracker, logs, messages); 0 keeps all. A cut table
+    /// keeps the rows around faults, errors, crashes, elections and rebalances and the first
+    /// appearance of every lost or duplicated message, then the earliest.
     pub max_rows: usize,
+    /// Which rows the long tables look at (`--actor`, `--message`, `--from/--to`).
+    pub filter: report::Filter,
 }
 
 impl Default for RunOptions {
     fn default() -> RunOptions {
-        RunOptions { seed: None, max_rows: 200 }
+        RunOptions { seed: None, max_rows: 200, filter: report::Filter::default() }
     }
 }
 
@@ -106,7 +110,13 @@ impl Scenario {
         let kept = sim::Options::default().trace_limit;
         let trace_limit = if options.max_rows == 0 { usize::MAX } else { options.max_rows.max(kept) };
         let run = sim::run(&self.model, &sim::Options { trace_limit, seed: options.seed, ..sim::Options::default() });
-        Outcome { report: report::build(&self.model, &run, Limits { max_rows: options.max_rows }) }
+        Outcome {
+            report: report::build(
+                &self.model,
+                &run,
+                Limits { max_rows: options.max_rows, filter: options.filter.clone() },
+            ),
+        }
     }
 
     /// Runs the scenario under every configuration of `vary`, options as `scn compare --vary`
@@ -141,11 +151,18 @@ impl Outcome {
         self.report.passed
     }
 
-    /// The report in one format: `Format::Table` is what `scn run` prints. An empty `sections`
+    /// The report in one format: `Format::Table` is what `scn run` prints into a pipe (tables
+    /// fit [`DEFAULT_WIDTH`](crate::DEFAULT_WIDTH) columns, no colour). An empty `sections`
     /// means all of them.
     pub fn render(&self, format: Format, sections: &[Section]) -> String {
+        self.render_with(format, sections, Layout::default())
+    }
+
+    /// The report as [`render`](Outcome::render) gives it, its tables laid out as `layout`
+    /// says ([`Layout::WIDE`]: every column at full width).
+    pub fn render_with(&self, format: Format, sections: &[Section], layout: Layout) -> String {
         let sections = if sections.is_empty() { &Section::ALL[..] } else { sections };
-        report::render(&self.report, format, sections)
+        report::render(&self.report, format, sections, layout)
     }
 
     /// Everything the run found, as data (what JSON and YAML serialize).
@@ -157,7 +174,12 @@ impl Outcome {
 impl Comparison {
     /// The comparison in one format (`Format::Table` is what `scn compare` prints).
     pub fn render(&self, format: Format) -> String {
-        report::render_compare(&self.title, &self.rows, format)
+        self.render_with(format, Layout::default())
+    }
+
+    /// The comparison, its table laid out as `layout` says.
+    pub fn render_with(&self, format: Format, layout: Layout) -> String {
+        report::render_compare(&self.title, &self.rows, format, layout)
     }
 
     /// Whether a configuration did not check (it did not run): `scn compare` exits 2.

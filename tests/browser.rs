@@ -46,7 +46,7 @@ fn html_reports_render_in_headless_chromium() {
         let source = std::fs::read_to_string(&path).expect("readable");
         let model = scn::load(&source).expect("valid");
         let run = scn::sim::run(&model, &scn::sim::Options { trace_limit: usize::MAX, ..scn::sim::Options::default() });
-        let r = report::build(&model, &run, Limits { max_rows: 0 });
+        let r = report::build(&model, &run, Limits::rows(0));
         let page = dir.join(format!("{file}.html"));
         std::fs::write(&page, report::picture(&r, Format::Html, 200, Some(&source))).expect("write page");
         let (dom, log) = dump(&browser, &page, &format!("#msg={}", msg.replace(' ', "%20")), &dir.join("profile"));

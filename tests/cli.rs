@@ -6,6 +6,7 @@ fn scn(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_scn"))
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("COLUMNS")
         .output()
         .expect("scn runs");
     (
@@ -44,7 +45,9 @@ expect { duplicates 0 }
     );
     let (code, out, _) = scn(&["run", &path, "--sections", "expect"]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("| duplicates 0 | 0        | 2      | FAIL   |"), "{out}");
+    assert!(out.contains("| duplicates 0 | FAIL   | 0        | 2      |"), "{out}");
+    let (_, wide, _) = scn(&["run", &path, "--sections", "expect", "--wide"]);
+    assert!(wide.contains("| duplicates 0 | 0        | 2      | FAIL   |"), "{wide}");
     assert!(out.contains("1 expectation(s) FAILED"));
 }
 
@@ -112,7 +115,8 @@ fn max_rows_summarises_long_tables() {
     let (code, out, _) =
         scn(&["run", "scenarios/run/at-most-once-consumer.scn", "--max-rows", "3", "--sections", "steps,messages"]);
     assert_eq!(code, 0);
-    assert!(out.contains("more steps not shown (--max-rows 0 shows all)"), "{out}");
+    assert!(out.contains("more steps not shown; kept those around faults"), "{out}");
+    assert!(out.contains("(--max-rows 0 shows all)"), "{out}");
     assert!(out.contains("... 2 more messages not shown"), "{out}");
 }
 
@@ -333,4 +337,96 @@ fn completions_and_man_page() {
         out.contains(".SH SUBCOMMANDS") && out.contains("scn\\-test(1)") && out.contains("scn\\-explore(1)"),
         "{out}"
     );
+}
+
+/// `scn run` with `env` set (and `COLUMNS` unset unless given).
+fn scn_env(args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_scn"));
+    cmd.args(args).current_dir(env!("CARGO_MANIFEST_DIR")).env_remove("COLUMNS").env_remove("NO_COLOR");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    String::from_utf8(cmd.output().expect("scn runs").stdout).expect("utf-8")
+}
+
+fn widest(text: &str) -> usize {
+    text.lines().map(|l| l.chars().count()).max().unwrap_or(0)
+}
+
+#[test]
+fn tables_fit_100_columns_in_a_pipe_columns_when_set_and_any_width_with_wide() {
+    let file = "scenarios/run/acks-1-leader-crash.scn";
+    let piped = scn_env(&["run", file], &[]);
+    assert!(widest(&piped) <= 100, "{piped}");
+    let narrow = scn_env(&["run", file], &[("COLUMNS", "72")]);
+    assert!(widest(&narrow) <= 72, "{narrow}");
+    let wide = scn_env(&["run", file, "--wide"], &[]);
+    assert!(widest(&wide) > 200, "--wide keeps the full Flows table");
+    // The verdict comes second in a narrow Flows table, last in a wide one.
+    let header = |t: &str| t.lines().skip_while(|l| *l != "Flows").nth(2).expect("flows header").to_string();
+    assert!(header(&piped).starts_with("| flow (config)") && header(&piped).contains("| guarantee"), "{piped}");
+    assert_eq!(header(&wide).rsplit('|').nth(1).map(str::trim), Some("guarantee holds?"), "{wide}");
+    // What folds is said under the table.
+    assert!(piped.contains("(the same in every row: key -, attempts 1; --wide shows the full table)"), "{piped}");
+}
+
+#[test]
+fn verdicts_are_coloured_only_when_asked_or_on_a_terminal() {
+    let file = "scenarios/run/acks-1-leader-crash.scn";
+    let always = scn_env(&["run", file, "--color", "always", "--sections", "flows"], &[("NO_COLOR", "1")]);
+    assert!(always.contains("\u{1b}[31mviolated: 3"), "{always}");
+    assert!(always.contains("\u{1b}[32mholds"), "{always}");
+    let piped = scn_env(&["run", file, "--sections", "flows"], &[]);
+    assert!(!piped.contains('\u{1b}'), "a pipe stays plain");
+    let never = scn_env(&["run", file, "--color", "never", "--sections", "flows"], &[]);
+    assert!(!never.contains('\u{1b}'));
+}
+
+#[test]
+fn max_rows_keeps_the_faults_and_the_filters_narrow_the_rows() {
+    let file = "scenarios/run/acks-1-leader-crash.scn";
+    let cut = scn_env(&["run", file, "--max-rows", "12", "--sections", "steps"], &[]);
+    // The crash at step 15, the election at 22 and the truncation at 42 are kept, not steps 1-12.
+    for step in ["| 15 ", "| 22 ", "| 42 "] {
+        assert!(cut.contains(step), "{step} missing:\n{cut}");
+    }
+    assert!(cut.contains("... 32 more steps not shown; kept those around faults"), "{cut}");
+    let ledger =
+        scn_env(&["run", file, "--actor", "ledger", "--from", "3s", "--to", "16s", "--sections", "steps"], &[]);
+    assert!(ledger.contains("rows: only actor ledger, from 3000 ms, to 16000 ms"), "{ledger}");
+    let actors: Vec<&str> = ledger.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| step")).collect();
+    assert!(!actors.is_empty());
+    for row in actors {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        if !cells[1].is_empty() {
+            assert!(cells[3].ends_with("ledger"), "{row}");
+            let t: u64 = cells[2].parse().expect("time");
+            assert!((3000..=16000).contains(&t), "{row}");
+        }
+    }
+    let one = scn_env(&["run", file, "--message", "payment2", "--sections", "messages"], &[]);
+    assert!(one.contains("payment2") && !one.contains("payment1"), "{one}");
+}
+
+#[test]
+fn a_properties_style_setting_says_drop_the_equals_sign() {
+    let (code, _, err) = scn(&["check", "scenarios/invalid/syntax-properties-style-setting.scn"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("drop the `=` (`acks all`)"), "{err}");
+}
+
+#[test]
+fn points_and_compare_take_several_files() {
+    let (a, b) = ("scenarios/run/acks-1-leader-crash.scn", "scenarios/run/acks-0-leader-crash.scn");
+    let (code, out, _) = scn(&["points", a, b]);
+    assert_eq!(code, 0);
+    let (_, only_a, _) = scn(&["points", a]);
+    assert!(out.starts_with(&format!("# {a}\n{only_a}\n# {b}\n")), "{out}");
+    // acks-1-leader-crash's `lost 3` fails under the other guarantees: the worst code, 1.
+    let (code, out, _) = scn(&["compare", "scenarios/compare/seed-situations.scn", a]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(out.matches("scenario: ").count(), 2, "{out}");
+    let (code, _, err) = scn(&["compare", "scenarios/compare/seed-situations.scn", a, "--plot", "x.svg"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--plot draws one comparison"), "{err}");
 }

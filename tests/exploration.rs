@@ -10,7 +10,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 const PER_SCENARIO: usize = 12;
 
 fn render(source: &str) -> String {
-    common::parse(source).run(&scn::RunOptions { seed: None, max_rows: 50 }).render(scn::Format::Json, &[])
+    common::parse(source)
+        .run(&scn::RunOptions { max_rows: 50, ..scn::RunOptions::default() })
+        .render(scn::Format::Json, &[])
 }
 
 #[test]

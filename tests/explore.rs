@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 fn scn(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_scn")).args(args).output().expect("scn runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_scn")).args(args).env_remove("COLUMNS").output().expect("scn runs");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into(),
@@ -54,7 +54,7 @@ fn explore_scenarios() {
 
 /// The scenario's own verdict for a run of `text`, judged with `checks`.
 fn broken(text: &str, checks: &[String]) -> Vec<String> {
-    let outcome = common::parse(text).run(&scn::RunOptions { seed: None, max_rows: 1 });
+    let outcome = common::parse(text).run(&scn::RunOptions { max_rows: 1, ..scn::RunOptions::default() });
     let checks: Vec<_> = checks.iter().map(|c| scn::explore::verdict::Check::parse(c).expect("check")).collect();
     scn::explore::verdict::judge(outcome.report(), &checks).into_iter().map(|b| b.detail).collect()
 }

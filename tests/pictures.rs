@@ -13,7 +13,7 @@ fn name(path: &Path) -> String {
 fn report_of(source: &str) -> report::Report {
     let model = scn::load(source).expect("valid scenario");
     let run = scn::sim::run(&model, &scn::sim::Options { trace_limit: usize::MAX, ..scn::sim::Options::default() });
-    report::build(&model, &run, Limits { max_rows: 0 })
+    report::build(&model, &run, Limits::rows(0))
 }
 
 fn picture(path: &Path, format: Format) -> String {
@@ -183,7 +183,7 @@ fn compare_charts() {
     let source = std::fs::read_to_string("scenarios/compare/seed-situations.scn").expect("readable");
     let file = scn::parse::parse(&source).expect("parses");
     let rows = scn::compare::compare(&file, &scn::compare::variants(&[]), None);
-    let svg = report::render_compare(&file.title.node, &rows, Format::Svg);
+    let svg = report::render_compare(&file.title.node, &rows, Format::Svg, scn::Layout::default());
     let doc = roxmltree::Document::parse(&svg).expect("well-formed SVG");
     let texts: Vec<&str> = doc.descendants().filter(|n| n.is_text()).filter_map(|n| n.text()).map(str::trim).collect();
     for r in &rows {

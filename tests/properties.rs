@@ -10,7 +10,7 @@ fn simulate(source: &str) -> Report {
         Err(d) => panic!("generated scenario invalid:\n{}\n{source}", d.render("generated.scn", source)),
     };
     let run = run(&model, &Options { trace_limit: 0, ..Options::default() });
-    build(&model, &run, Limits { max_rows: 0 })
+    build(&model, &run, Limits::rows(0))
 }
 
 const MESSAGES: u32 = 8;

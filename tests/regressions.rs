@@ -10,7 +10,7 @@ fn every_regression_scenario_holds() {
     assert!(files.len() >= 7, "regression scenarios missing");
     for path in files {
         let scenario = common::scenario(&path);
-        let all = scn::RunOptions { seed: None, max_rows: 0 };
+        let all = scn::RunOptions { max_rows: 0, ..scn::RunOptions::default() };
         let outcome = scenario.run(&all);
         let a = outcome.report();
         assert!(!a.expectations.is_empty(), "{}: no expectations", path.display());

@@ -152,7 +152,7 @@ fn run_text(
     })?;
     let trace_limit = if rows == 0 { usize::MAX } else { rows };
     let run = crate::sim::run(&model, &crate::sim::Options { trace_limit, seed: Some(seed), record_points: false });
-    let report = report::build(&model, &run, Limits { max_rows: rows });
+    let report = report::build(&model, &run, Limits::rows(rows));
     Ok((judge(&report, &settings.checks), report))
 }
 

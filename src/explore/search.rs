@@ -156,7 +156,7 @@ fn run_root(model: &Model, settings: &Settings) -> (Node, Vec<Broken>, u64) {
 
 fn verdict(model: &Model, settings: &Settings, sim: Sim, stop: Stop) -> Vec<Broken> {
     let run = sim.finish(stop);
-    let report = report::build(model, &run, Limits { max_rows: 1 });
+    let report = report::build(model, &run, Limits::rows(1));
     judge(&report, &settings.checks)
 }
 

@@ -124,11 +124,17 @@ fn parsing_error(
             diag = diag.note(format!("did you mean `{keyword}` instead of `{before}`?"));
         }
     }
-    if positives == [Rule::config_value] {
+    if positives == [Rule::config_value] && !source[at..].starts_with('=') {
         let key = previous_word(source, at);
         if !key.is_empty() {
             diag = diag.note(format!("the setting `{key}` needs a value"));
         }
+    }
+    if let Some(value) = source[at..].strip_prefix('=') {
+        // `acks=all`, as in a .properties file.
+        let key = previous_word(source, at);
+        let value = value.split_whitespace().next().unwrap_or("VALUE");
+        diag = diag.note(format!("a setting is `key value`: drop the `=` (`{key} {value}`)"));
     }
     if expected.contains("`}`") && source[at..].starts_with('{') {
         diag = diag.note("is the block above missing its closing `}`?");

@@ -509,3 +509,19 @@ fn assign_lines() {
     assert_eq!(replay.group, Some(Spanned::new(s("replay"), span_in(src, "replay", 1))));
     assert_eq!(replay.partitions[0].span, span_in(src, "orders-1", 1));
 }
+
+#[test]
+fn durations_take_hours_fractions_and_parts() {
+    let run_for = |d: &str| {
+        let source = format!("scenario \"d\"\nrun for {d}\ncluster {{ brokers 1 }}\n");
+        parse(&source).map(|f| f.run_for.map(|r| r.node)).map_err(|d| d.0[0].message.clone())
+    };
+    assert_eq!(run_for("250ms"), Ok(Some(250)));
+    assert_eq!(run_for("1.5s"), Ok(Some(1_500)));
+    assert_eq!(run_for("2m30s"), Ok(Some(150_000)));
+    assert_eq!(run_for("1h"), Ok(Some(3_600_000)));
+    assert_eq!(run_for("1h30m"), Ok(Some(5_400_000)));
+    assert_eq!(run_for("0.25m"), Ok(Some(15_000)));
+    assert_eq!(run_for("1.5ms"), Err("duration is not a whole number of milliseconds".to_string()));
+    assert!(run_for("99999999999999999999h").is_err());
+}

@@ -67,21 +67,51 @@ impl Lower<'_> {
         text.parse::<i64>().unwrap_or(if text.starts_with('-') { i64::MIN } else { i64::MAX })
     }
 
-    /// `250ms`, `2s`, `1m`, in milliseconds.
+    /// `250ms`, `2s`, `1.5s`, `2m30s`, `1h`, in milliseconds: each part a whole or decimal
+    /// number and a unit, summed; a part that is not a whole number of milliseconds is a
+    /// diagnostic, as is a sum past `u64::MAX`.
     pub(super) fn duration(&mut self, pair: Pair<'_, Rule>) -> Spanned<u64> {
         let span = span_of(&pair);
-        let text = pair.as_str();
-        let digits_end = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
-        let (digits, unit) = text.split_at(digits_end);
-        let factor: u64 = match unit {
-            "ms" => 1,
-            "s" => 1_000,
-            "m" => 60_000,
-            other => unreachable!("grammar: duration unit {other:?}"),
-        };
-        let millis = digits.parse::<u64>().ok().and_then(|n| n.checked_mul(factor));
-        let millis = millis.unwrap_or_else(|| {
-            self.too_large(span, "duration", format_args!("{}{unit}", u64::MAX / factor));
+        let mut rest = pair.as_str();
+        let mut total: Option<u64> = Some(0);
+        while !rest.is_empty() {
+            let number_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+            let unit_end = rest[number_end..].find(|c: char| c.is_ascii_digit()).map_or(rest.len(), |u| number_end + u);
+            let (number, unit) = (&rest[..number_end], &rest[number_end..unit_end]);
+            rest = &rest[unit_end..];
+            let factor: u64 = match unit {
+                "ms" => 1,
+                "s" => 1_000,
+                "m" => 60_000,
+                "h" => 3_600_000,
+                other => unreachable!("grammar: duration unit {other:?}"),
+            };
+            let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+            // The fraction in units of 10^-digits: `1.5s` is 1 s + 5 * 1000 / 10 ms.
+            let scale = 10u64.checked_pow(fraction.len() as u32);
+            let part_ms = fraction.parse::<u64>().ok().or(Some(0).filter(|_| fraction.is_empty())).zip(scale);
+            let part = match part_ms {
+                Some((f, scale)) if (f as u128 * factor as u128) % scale as u128 == 0 => {
+                    Some((f as u128 * factor as u128 / scale as u128) as u64)
+                }
+                _ => {
+                    self.diags.push(
+                        Diagnostic::new("duration is not a whole number of milliseconds", span)
+                            .label(format!("`{number}{unit}` has a fraction of a millisecond")),
+                    );
+                    return Spanned::new(0, span);
+                }
+            };
+            let ms = whole
+                .parse::<u64>()
+                .ok()
+                .and_then(|n| n.checked_mul(factor))
+                .zip(part)
+                .and_then(|(a, b)| a.checked_add(b));
+            total = total.zip(ms).and_then(|(t, m)| t.checked_add(m));
+        }
+        let millis = total.unwrap_or_else(|| {
+            self.too_large(span, "duration", format_args!("{}ms", u64::MAX));
             0
         });
         Spanned::new(millis, span)

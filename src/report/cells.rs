@@ -1,7 +1,8 @@
 //! The headers and cells of the report's tables, shared by the text renderers and the HTML page.
 
+use super::layout::Narrow;
 use super::{FaultRow, LogRow, MessageRow, TxnRow};
-use crate::outcome::{Anomaly, ExpectResult};
+use crate::outcome::{Anomaly, ExpectResult, Flow, Latency};
 
 pub const MESSAGE_HEADERS: [&str; 9] =
     ["send", "key", "value", "in log at", "attempts", "copies", "processed", "outcome", "why"];
@@ -12,6 +13,40 @@ pub const EXPECTATION_HEADERS: [&str; 4] = ["expectation", "expected", "actual",
 pub const TRANSACTION_HEADERS: [&str; 6] =
     ["transactional id", "producer id", "epoch", "partitions", "states (@ ms)", "outcome"];
 pub const FAULT_HEADERS: [&str; 2] = ["fault", "fired at"];
+pub const FLOW_HEADERS: [&str; 11] = [
+    "flow",
+    "config",
+    "guarantee",
+    "in",
+    "acked",
+    "processed",
+    "lost",
+    "duplicated",
+    "failed",
+    "latency p50 / p99 / max (ms)",
+    "guarantee holds?",
+];
+/// Flows in a narrow table: the config under the flow's name, acked or processed as one column.
+pub const FLOW_NARROW_HEADERS: [&str; 9] = [
+    "flow (config)",
+    "guarantee holds?",
+    "guarantee",
+    "in",
+    "out",
+    "lost",
+    "duplicated",
+    "failed",
+    "latency (ms) p50 / p99 / max",
+];
+
+// How each table narrows to fit a terminal: its verdict next to what it is about; columns that
+// often say the same in every row (no keys, one attempt each) fold into a note when they do.
+pub const FLOW_NARROW: Narrow<'static> = Narrow { first: &[], foldable: &[7] };
+pub const MESSAGE_NARROW: Narrow<'static> = Narrow { first: &[0, 1, 2, 7], foldable: &[1, 4, 5, 6] };
+pub const RECORD_NARROW: Narrow<'static> = Narrow { first: &[0, 6], foldable: &[1, 3, 4, 5] };
+pub const ANOMALY_NARROW: Narrow<'static> = Narrow { first: &[0, 3, 1], foldable: &[] };
+pub const EXPECTATION_NARROW: Narrow<'static> = Narrow { first: &[0, 3], foldable: &[] };
+pub const TRANSACTION_NARROW: Narrow<'static> = Narrow { first: &[0, 5], foldable: &[] };
 
 pub fn message(m: &MessageRow) -> Vec<String> {
     vec![
@@ -27,6 +62,36 @@ pub fn message(m: &MessageRow) -> Vec<String> {
     ]
 }
 
+pub fn flow(f: &Flow) -> Vec<String> {
+    vec![
+        f.flow.clone(),
+        f.config.clone(),
+        f.guarantee.clone(),
+        f.sent.to_string(),
+        if f.consuming { "-".into() } else { f.acked.to_string() },
+        if f.consuming { f.processed.to_string() } else { "-".into() },
+        f.lost.to_string(),
+        f.duplicated.to_string(),
+        f.failed.to_string(),
+        Latency::text(&f.latency),
+        f.verdict.clone(),
+    ]
+}
+
+pub fn flow_narrow(f: &Flow) -> Vec<String> {
+    vec![
+        format!("{}\n({})", f.flow, f.config),
+        f.verdict.clone(),
+        f.guarantee.clone(),
+        f.sent.to_string(),
+        if f.consuming { format!("{} processed", f.processed) } else { format!("{} acked", f.acked) },
+        f.lost.to_string(),
+        f.duplicated.to_string(),
+        f.failed.to_string(),
+        Latency::text(&f.latency),
+    ]
+}
+
 pub fn record(x: &LogRow) -> Vec<String> {
     vec![
         x.offset.to_string(),
@@ -39,13 +104,27 @@ pub fn record(x: &LogRow) -> Vec<String> {
     ]
 }
 
-pub fn anomaly(a: &Anomaly) -> Vec<String> {
-    let verdict = match (a.count, a.expected) {
-        (0, _) => "none",
-        (_, true) => "expected for this configuration",
-        (_, false) => "UNEXPECTED for the configured guarantees",
+/// An anomaly's row. Its verdict says what the Flows table says: a loss or duplicate that a
+/// flow's configured guarantee forbids reads `violated`, even where the producer's or consumer's
+/// settings allow it (acks=1, auto-commit): the configuration allows what the guarantee forbids.
+pub fn anomaly(a: &Anomaly, flows: &[Flow]) -> Vec<String> {
+    let breaks = |word: &str| {
+        let broken: Vec<&str> =
+            flows.iter().filter(|f| !f.holds && f.verdict.contains(word)).map(|f| f.flow.as_str()).collect();
+        (!broken.is_empty()).then(|| broken.join(", "))
     };
-    vec![a.anomaly.clone(), a.count.to_string(), a.examples.join("; "), verdict.into(), a.meaning.clone()]
+    let flow_word = match a.anomaly.as_str() {
+        "lost write" => Some("lost"),
+        "duplicate" => Some("duplicated"),
+        _ => None,
+    };
+    let verdict = match (a.count, a.expected, flow_word.and_then(breaks)) {
+        (0, _, _) => "none".to_string(),
+        (_, true, Some(broken)) => format!("violated: the guarantee of {broken} (the configuration allows it)"),
+        (_, true, None) => "expected for this configuration".into(),
+        (_, false, _) => "UNEXPECTED for the configured guarantees".into(),
+    };
+    vec![a.anomaly.clone(), a.count.to_string(), a.examples.join("; "), verdict, a.meaning.clone()]
 }
 
 pub fn expectation(e: &ExpectResult) -> Vec<String> {

@@ -1,21 +1,23 @@
 //! Renders what `scn explore` found: the bound, how much was explored, and each minimal
 //! counterexample as a ready-to-paste `faults` block with the report of its run.
 
-use super::render::{Format, Section, heading, render, table};
+use super::layout::{Layout, Narrow, fit};
+use super::render::{Format, Section, heading, render};
 use crate::explore::Outcome;
 
 /// The sections of a counterexample's report (its process table is left to `scn run`).
 const SECTIONS: [Section; 5] =
     [Section::Messages, Section::Flows, Section::Anomalies, Section::Faults, Section::Expect];
 
-pub fn render_explore(o: &Outcome, format: Format) -> String {
+/// What explore found in `format`, its text tables laid out as `layout` says.
+pub fn render_explore(o: &Outcome, format: Format, layout: Layout) -> String {
     match format {
         // The counterexample's run recorded --max-rows steps already: draw them all.
         Format::Svg | Format::Mermaid => super::explore_picture::render(o, format, 0),
         Format::Json => serde_json::to_string_pretty(&document(o)).expect("outcome serializes") + "\n",
         Format::Yaml => serde_norway::to_string(&document(o)).expect("outcome serializes"),
         // (explore_cmd refuses html: one page per run.)
-        Format::Table | Format::Markdown | Format::Html => text(o, format),
+        Format::Table | Format::Markdown | Format::Html => text(o, format, layout),
     }
 }
 
@@ -25,7 +27,7 @@ fn document(o: &Outcome) -> serde_json::Value {
     if let Some(list) = v.get_mut("counterexamples").and_then(|c| c.as_array_mut()) {
         for (c, ce) in list.iter_mut().zip(&o.counterexamples) {
             let report: serde_json::Value =
-                serde_json::from_str(&render(&ce.report, Format::Json, &SECTIONS)).expect("json");
+                serde_json::from_str(&render(&ce.report, Format::Json, &SECTIONS, Layout::WIDE)).expect("json");
             c["report"] = report;
         }
     }
@@ -40,7 +42,7 @@ pub fn summary(o: &Outcome) -> String {
     format!("{faults} of kinds {}; broken means: {}", kinds.join(", "), checks.join(", "))
 }
 
-fn text(o: &Outcome, format: Format) -> String {
+fn text(o: &Outcome, format: Format, layout: Layout) -> String {
     let md = format == Format::Markdown;
     let mut out = String::new();
     let heading = |out: &mut String, title: &str| heading(out, md, title);
@@ -91,7 +93,7 @@ fn text(o: &Outcome, format: Format) -> String {
             if md {
                 out.push('\n');
             }
-            out.push_str(&table(&["faults", "schedules", "all tried"], rows, md));
+            out.push_str(&fit(layout, &["faults", "schedules", "all tried"], rows, md, Narrow::default()));
         }
     }
     if o.determinism_checked {
@@ -142,7 +144,7 @@ fn text(o: &Outcome, format: Format) -> String {
                 out.push_str("```\n");
             }
         }
-        let report = render(&c.report, format, &SECTIONS);
+        let report = render(&c.report, format, &SECTIONS, layout);
         // The counterexample's own heading replaces the report's scenario line.
         let body = report.split_once('\n').map_or("", |(_, rest)| rest);
         out.push_str(body);

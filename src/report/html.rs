@@ -140,7 +140,7 @@ fn flows(o: &mut String, r: &Report) {
 
 fn anomalies(o: &mut String, r: &Report) {
     o.push_str("<h2>Anomalies</h2>\n");
-    let rows = r.anomalies.iter().map(|a| (cells::anomaly(a), a.examples.clone())).collect();
+    let rows = r.anomalies.iter().map(|a| (cells::anomaly(a, &r.flows), a.examples.clone())).collect();
     table(o, &Table { id: "anomalies", headers: &cells::ANOMALY_HEADERS, rows });
 }
 

@@ -6,18 +6,22 @@ pub mod diagram;
 mod explore;
 mod explore_picture;
 mod html;
+mod layout;
 mod mermaid;
 mod plot;
 mod render;
 mod schema;
+mod select;
 mod stated;
 mod svg;
 
 pub use explore::{render_explore, summary as explore_summary};
+pub use layout::{ColorChoice, DEFAULT_WIDTH, Layout};
 #[cfg(feature = "conform")]
 pub(crate) use render::table;
 pub use render::{Format, SCHEMA_VERSION, Section, render, render_compare};
 pub use schema::schema;
+pub use select::Filter;
 pub(crate) use svg::esc as xml_escape;
 
 use crate::model::limits::MAX_REPORT_ROWS;
@@ -35,6 +39,9 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub seed: u64,
+    /// The row filters the long tables were cut with (`--actor`, `--message`, `--from/--to`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
     pub run: RunInfo,
     pub steps: Vec<Step>,
     pub steps_omitted: u64,
@@ -163,16 +170,29 @@ pub fn picture(report: &Report, format: Format, max_rows: usize, source: Option<
     }
 }
 
-/// How many rows of the long tables to keep (0: all).
-#[derive(Debug, Clone, Copy)]
+/// How many rows of the long tables to keep (0: all), and which rows to look at.
+#[derive(Debug, Clone, Default)]
 pub struct Limits {
     pub max_rows: usize,
+    pub filter: Filter,
+}
+
+impl Limits {
+    /// At most `max_rows` rows a table (0: all), no filter.
+    pub fn rows(max_rows: usize) -> Limits {
+        Limits { max_rows, filter: Filter::default() }
+    }
+
+    /// The most rows a table keeps: `max_rows` (0: all), never past `MAX_REPORT_ROWS`.
+    fn max(&self) -> usize {
+        if self.max_rows == 0 { MAX_REPORT_ROWS } else { self.max_rows.min(MAX_REPORT_ROWS) }
+    }
 }
 
 /// Rows kept of `n`: `max_rows` (0: all), never past `MAX_REPORT_ROWS`.
+#[cfg(test)]
 fn cap(n: usize, limits: Limits) -> usize {
-    let max = if limits.max_rows == 0 { MAX_REPORT_ROWS } else { limits.max_rows.min(MAX_REPORT_ROWS) };
-    n.min(max)
+    n.min(limits.max())
 }
 
 /// Builds the report of a finished run.
@@ -190,23 +210,47 @@ pub fn build(model: &Model, run: &Run, limits: Limits) -> Report {
             Fate::Aborted => totals.aborted += 1,
         }
     }
-    let shown = cap(fates.len(), limits);
+    let filter = &limits.filter;
+    // Messages: those the filters match, the ones not delivered once first.
+    let chosen: Vec<u32> = (0..fates.len() as u32)
+        .filter(|&m| {
+            let sender = &model.producers[model.producer_of(m) as usize].name;
+            let by_group =
+                || analysis.processed_by(m).iter().any(|(g, _)| filter.actor_is(&model.groups[*g as usize].name));
+            filter.carries(&model.value(m)) && (filter.actor_is(sender) || by_group())
+        })
+        .collect();
+    let ranks: Vec<Option<u8>> =
+        chosen.iter().map(|&m| (fates[m as usize].fate != Fate::Delivered).then_some(0)).collect();
+    let shown: Vec<u32> = select::pick(&ranks, limits.max(), 0, 0).into_iter().map(|i| chosen[i]).collect();
     // Where each shown message sits in the committed logs, found in one pass over the logs.
-    let mut places: Vec<Vec<String>> = vec![Vec::new(); shown];
+    let mut places: std::collections::BTreeMap<u32, Vec<String>> = shown.iter().map(|&m| (m, Vec::new())).collect();
     for p in 0..model.partitions.len() as u32 {
         for (o, r) in run.world.committed_log(p) {
-            if let Some(v) = places.get_mut(r.msg as usize) {
+            if let Some(v) = places.get_mut(&r.msg) {
                 v.push(format!("{}@{o}", model.partition_name(p)));
             }
         }
     }
-    let messages = places
-        .into_iter()
-        .enumerate()
-        .map(|(m, at)| message_row(model, run, &analysis, m as u32, fates[m], at))
+    let messages_omitted = (chosen.len() - shown.len()) as u64;
+    let messages =
+        places.into_iter().map(|(m, at)| message_row(model, run, &analysis, m, fates[m as usize], at)).collect();
+    // Steps: those the filters match; around the ones that matter first.
+    let mut watched: std::collections::BTreeSet<String> = (0..fates.len() as u32)
+        .filter(|&m| matches!(fates[m as usize].fate, Fate::Lost | Fate::Duplicated))
+        .map(|m| model.value(m))
         .collect();
-    let steps_shown = cap(run.trace.steps.len(), limits);
-    let tracker_shown = cap(run.trace.tracker.len(), limits);
+    let matching: Vec<&Step> = run.trace.steps.iter().filter(|s| filter.step(s)).collect();
+    let ranks: Vec<Option<u8>> = matching.iter().map(|s| select::rank(s, &mut watched)).collect();
+    let steps: Vec<Step> = select::pick(&ranks, limits.max(), 1, 3).into_iter().map(|i| matching[i].clone()).collect();
+    let unrecorded = run.trace.total - run.trace.steps.len() as u64;
+    let steps_omitted = (matching.len() - steps.len()) as u64 + if filter.is_empty() { unrecorded } else { 0 };
+    // Tracker rows: those in --from/--to, after a kept step first.
+    let kept_steps: std::collections::BTreeSet<String> = steps.iter().map(|s| s.step.to_string()).collect();
+    let rows: Vec<&TrackerRow> = run.trace.tracker.iter().filter(|t| filter.at(t.time_ms)).collect();
+    let ranks: Vec<Option<u8>> = rows.iter().map(|t| kept_steps.contains(&t.after).then_some(0)).collect();
+    let tracker_rows: Vec<TrackerRow> =
+        select::pick(&ranks, limits.max(), 0, 0).into_iter().map(|i| rows[i].clone()).collect();
     let expectations = analysis.expectations(&fates);
     let flows = analysis.flows(&fates);
     let unstated_violations = stated::unstated(model, &flows);
@@ -214,17 +258,20 @@ pub fn build(model: &Model, run: &Run, limits: Limits) -> Report {
         scenario: model.title.clone(),
         description: model.description.clone(),
         seed: run.seed,
+        filter: if filter.is_empty() { None } else { Some(filter.describe()) },
         run: RunInfo { end_ms: run.end_ms, stop: run.stop, events: run.events, steps: run.trace.total },
-        steps: run.trace.steps[..steps_shown].to_vec(),
-        steps_omitted: run.trace.total - steps_shown as u64,
+        steps,
+        steps_omitted,
         tracker: Tracker {
             columns: model.track.iter().map(|v| track_name(model, v)).collect(),
-            rows: run.trace.tracker[..tracker_shown].to_vec(),
-            rows_omitted: (run.trace.tracker.len() - tracker_shown) as u64,
+            rows_omitted: (rows.len() - tracker_rows.len()) as u64,
+            rows: tracker_rows,
         },
-        partitions: (0..model.partitions.len() as u32).map(|p| partition_view(model, run, p, limits)).collect(),
+        partitions: (0..model.partitions.len() as u32)
+            .map(|p| partition_view(model, run, p, &limits, &analysis))
+            .collect(),
         messages,
-        messages_omitted: (fates.len() - shown) as u64,
+        messages_omitted,
         totals,
         flows,
         cost: analysis.cost(&fates),
@@ -307,17 +354,31 @@ fn message_row(
     }
 }
 
-fn partition_view(model: &Model, run: &Run, p: u32, limits: Limits) -> PartitionView {
+fn partition_view(model: &Model, run: &Run, p: u32, limits: &Limits, a: &Analysis<'_>) -> PartitionView {
     let part = &run.world.partitions[p as usize];
     let shown_replica = run.world.log_replica(p);
     let log = &shown_replica.log;
     let hw = shown_replica.high_watermark;
     let lso = shown_replica.last_stable_offset();
-    let shown = cap(log.len(), limits);
-    let records = log[..shown]
+    let filter = &limits.filter;
+    let is_data = |r: &crate::sim::log::Record| !matches!(r.kind, Kind::CommitMarker | Kind::AbortMarker);
+    let chosen: Vec<usize> = (0..log.len())
+        .filter(|&o| {
+            let r = &log[o];
+            filter.is_empty()
+                || is_data(r)
+                    && filter.carries(&model.value(r.msg))
+                    && filter.actor_is(&model.producers[model.producer_of(r.msg) as usize].name)
+        })
+        .collect();
+    // Records of a message the log holds more than once first.
+    let ranks: Vec<Option<u8>> =
+        chosen.iter().map(|&o| (is_data(&log[o]) && a.copies[log[o].msg as usize] > 1).then_some(0)).collect();
+    let picked: Vec<usize> = select::pick(&ranks, limits.max(), 0, 0).into_iter().map(|i| chosen[i]).collect();
+    let records: Vec<LogRow> = picked
         .iter()
-        .enumerate()
-        .map(|(o, r)| {
+        .map(|&o| {
+            let r = &log[o];
             let o = o as u64;
             let marker = match r.kind {
                 Kind::CommitMarker => Some("COMMIT marker"),
@@ -373,8 +434,8 @@ fn partition_view(model: &Model, run: &Run, p: u32, limits: Limits) -> Partition
                 high_watermark: r.high_watermark,
             })
             .collect(),
+        records_omitted: (chosen.len() - records.len()) as u64,
         records,
-        records_omitted: (log.len() - shown) as u64,
     }
 }
 
@@ -401,9 +462,9 @@ mod tests {
 
     #[test]
     fn max_rows_zero_keeps_all_up_to_the_row_limit() {
-        assert_eq!(cap(5_000_000, Limits { max_rows: 0 }), MAX_REPORT_ROWS);
-        assert_eq!(cap(5_000_000, Limits { max_rows: usize::MAX }), MAX_REPORT_ROWS);
-        assert_eq!(cap(7, Limits { max_rows: 0 }), 7);
-        assert_eq!(cap(7, Limits { max_rows: 3 }), 3);
+        assert_eq!(cap(5_000_000, Limits::rows(0)), MAX_REPORT_ROWS);
+        assert_eq!(cap(5_000_000, Limits::rows(usize::MAX)), MAX_REPORT_ROWS);
+        assert_eq!(cap(7, Limits::rows(0)), 7);
+        assert_eq!(cap(7, Limits::rows(3)), 3);
     }
 }

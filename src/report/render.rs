@@ -1,10 +1,8 @@
 //! Renders a [`Report`] as ASCII tables, markdown, JSON or YAML; one entry point for all.
 
+use super::layout::{Layout, Narrow, column_widths, fit, wrap_line};
 use super::{Report, cells};
 use crate::model::limits::MAX_REPORT_ROWS;
-use tabled::builder::Builder;
-use tabled::settings::Style;
-use tabled::settings::style::HorizontalLine;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -57,11 +55,12 @@ impl Section {
     ];
 }
 
-pub fn render(report: &Report, format: Format, sections: &[Section]) -> String {
+/// The report in `format`, its text tables laid out as `layout` says.
+pub fn render(report: &Report, format: Format, sections: &[Section], layout: Layout) -> String {
     match format {
         Format::Json => serde_json::to_string_pretty(&filtered(report, sections)).expect("report serializes") + "\n",
         Format::Yaml => serde_norway::to_string(&filtered(report, sections)).expect("report serializes"),
-        Format::Table | Format::Markdown => text(report, format == Format::Markdown, sections),
+        Format::Table | Format::Markdown => text(report, format == Format::Markdown, sections, layout),
         Format::Svg | Format::Mermaid | Format::Html => super::picture(report, format, 0, None),
     }
 }
@@ -109,16 +108,18 @@ pub(super) fn heading(out: &mut String, md: bool, title: &str) {
     }
 }
 
-fn text(r: &Report, md: bool, sections: &[Section]) -> String {
+fn text(r: &Report, md: bool, sections: &[Section], layout: Layout) -> String {
     let mut out = String::new();
     let heading = |out: &mut String, title: &str| heading(out, md, title);
+    let table = |headers: &[&str], rows: Vec<Vec<String>>, narrow: Narrow<'_>| fit(layout, headers, rows, md, narrow);
+    let line = |text: String| note(layout, md, &text);
     if md {
         out.push_str(&format!("# {}\n", r.scenario));
     } else {
         out.push_str(&format!("scenario: {}\n", r.scenario));
     }
     if let Some(d) = &r.description {
-        out.push_str(&format!("{}{d}\n", if md { "\n" } else { "" }));
+        out.push_str(&line(format!("{}{d}\n", if md { "\n" } else { "" })));
     }
     let stop = match r.run.stop {
         crate::sim::Stop::Quiescent => "nothing left to happen",
@@ -133,6 +134,12 @@ fn text(r: &Report, md: bool, sections: &[Section]) -> String {
         r.run.events,
         r.run.steps
     ));
+    if let Some(f) = &r.filter {
+        out.push_str(&line(format!(
+            "{}rows: only {f} (the totals, flows and anomalies cover the whole run)\n",
+            if md { "\n" } else { "" }
+        )));
+    }
     for s in sections {
         match s {
             Section::Steps => {
@@ -151,8 +158,12 @@ fn text(r: &Report, md: bool, sections: &[Section]) -> String {
                         ]
                     })
                     .collect();
-                out.push_str(&table(&["step", "time (ms)", "actor", "action", "message", "result"], rows, md));
-                omitted(&mut out, r.steps.len(), r.steps_omitted, "steps");
+                out.push_str(&table(
+                    &["step", "time (ms)", "actor", "action", "message", "result"],
+                    rows,
+                    Narrow::default(),
+                ));
+                out.push_str(&omitted(layout, md, r.steps.len(), r.steps_omitted, "steps"));
             }
             Section::Tracker if !r.tracker.columns.is_empty() => {
                 heading(&mut out, "Status tracker");
@@ -168,8 +179,8 @@ fn text(r: &Report, md: bool, sections: &[Section]) -> String {
                         row
                     })
                     .collect();
-                out.push_str(&table(&headers, rows, md));
-                omitted(&mut out, r.tracker.rows.len(), r.tracker.rows_omitted, "tracker rows");
+                tracker(&mut out, layout, md, &headers, rows);
+                out.push_str(&omitted(layout, md, r.tracker.rows.len(), r.tracker.rows_omitted, "tracker rows"));
             }
             Section::Tracker => {}
             Section::Logs => {
@@ -206,26 +217,30 @@ fn text(r: &Report, md: bool, sections: &[Section]) -> String {
                 out.push_str(&table(
                     &["partition", "leader", "epoch", "isr", "high watermark", "log end", "replicas"],
                     rows,
-                    md,
+                    Narrow::default(),
                 ));
                 for p in &r.partitions {
                     heading(&mut out, &format!("Log of {}", p.partition));
-                    if p.records.is_empty() {
-                        out.push_str("(empty)\n");
+                    if p.records.is_empty() && p.records_omitted == 0 {
+                        out.push_str(if r.filter.is_some() && p.log_end_offset > 0 {
+                            "(no record matches)\n"
+                        } else {
+                            "(empty)\n"
+                        });
                         continue;
                     }
                     let rows = p.records.iter().map(cells::record).collect();
-                    out.push_str(&table(&cells::RECORD_HEADERS, rows, md));
-                    omitted(&mut out, p.records.len(), p.records_omitted, "records");
+                    out.push_str(&table(&cells::RECORD_HEADERS, rows, cells::RECORD_NARROW));
+                    out.push_str(&omitted(layout, md, p.records.len(), p.records_omitted, "records"));
                 }
             }
             Section::Messages => {
                 heading(&mut out, "Messages");
                 let rows = r.messages.iter().map(cells::message).collect();
-                out.push_str(&table(&cells::MESSAGE_HEADERS, rows, md));
-                omitted(&mut out, r.messages.len(), r.messages_omitted, "messages");
+                out.push_str(&table(&cells::MESSAGE_HEADERS, rows, cells::MESSAGE_NARROW));
+                out.push_str(&omitted(layout, md, r.messages.len(), r.messages_omitted, "messages"));
                 let t = &r.totals;
-                out.push_str(&format!(
+                out.push_str(&line(format!(
                     "{}{} messages: {} delivered once, {} lost, {} duplicated, {} failed, {} not sent{}\n",
                     if md { "\n" } else { "" },
                     t.messages,
@@ -235,45 +250,25 @@ fn text(r: &Report, md: bool, sections: &[Section]) -> String {
                     t.failed,
                     t.not_sent,
                     if t.aborted > 0 { format!(", {} aborted", t.aborted) } else { String::new() }
-                ));
+                )));
             }
             Section::Flows => {
                 heading(&mut out, "Flows");
-                let rows = r
-                    .flows
-                    .iter()
-                    .map(|f| {
-                        vec![
-                            f.flow.clone(),
-                            f.config.clone(),
-                            f.guarantee.clone(),
-                            f.sent.to_string(),
-                            if f.consuming { "-".into() } else { f.acked.to_string() },
-                            if f.consuming { f.processed.to_string() } else { "-".into() },
-                            f.lost.to_string(),
-                            f.duplicated.to_string(),
-                            f.failed.to_string(),
-                            crate::outcome::Latency::text(&f.latency),
-                            f.verdict.clone(),
-                        ]
-                    })
-                    .collect();
-                let headers = [
-                    "flow",
-                    "config",
-                    "guarantee",
-                    "in",
-                    "acked",
-                    "processed",
-                    "lost",
-                    "duplicated",
-                    "failed",
-                    "latency p50 / p99 / max (ms)",
-                    "guarantee holds?",
-                ];
-                out.push_str(&table(&headers, rows, md));
+                if layout.width.is_some() && !md {
+                    out.push_str(&table(
+                        &cells::FLOW_NARROW_HEADERS,
+                        r.flows.iter().map(cells::flow_narrow).collect(),
+                        cells::FLOW_NARROW,
+                    ));
+                } else {
+                    out.push_str(&table(
+                        &cells::FLOW_HEADERS,
+                        r.flows.iter().map(cells::flow).collect(),
+                        Narrow::default(),
+                    ));
+                }
                 let c = &r.cost;
-                out.push_str(&format!(
+                out.push_str(&line(format!(
                     "{}cost: {} produce requests ({} retries); {:.1} records/s over {} ms of simulated time; latency p50 / p99 / max: produce {} ms, send to processing {} ms\n",
                     if md { "\n" } else { "" },
                     c.produce_requests,
@@ -282,29 +277,29 @@ fn text(r: &Report, md: bool, sections: &[Section]) -> String {
                     c.simulated_ms,
                     crate::outcome::Latency::text(&c.produce_latency),
                     crate::outcome::Latency::text(&c.end_to_end_latency),
-                ));
+                )));
             }
             Section::Anomalies => {
                 heading(&mut out, "Anomalies");
-                let rows = r.anomalies.iter().map(cells::anomaly).collect();
-                out.push_str(&table(&cells::ANOMALY_HEADERS, rows, md));
+                let rows = r.anomalies.iter().map(|a| cells::anomaly(a, &r.flows)).collect();
+                out.push_str(&table(&cells::ANOMALY_HEADERS, rows, cells::ANOMALY_NARROW));
             }
             Section::Transactions if !r.transactions.is_empty() => {
                 heading(&mut out, "Transactions");
                 let rows = r.transactions.iter().map(cells::transaction).collect();
-                out.push_str(&table(&cells::TRANSACTION_HEADERS, rows, md));
+                out.push_str(&table(&cells::TRANSACTION_HEADERS, rows, cells::TRANSACTION_NARROW));
             }
             Section::Transactions => {}
             Section::Faults if !r.faults.is_empty() => {
                 heading(&mut out, "Faults");
                 let rows = r.faults.iter().map(cells::fault).collect();
-                out.push_str(&table(&cells::FAULT_HEADERS, rows, md));
+                out.push_str(&table(&cells::FAULT_HEADERS, rows, Narrow::default()));
             }
             Section::Faults => {}
             Section::Expect if !r.expectations.is_empty() => {
                 heading(&mut out, "Expectations");
                 let rows = r.expectations.iter().map(cells::expectation).collect();
-                out.push_str(&table(&cells::EXPECTATION_HEADERS, rows, md));
+                out.push_str(&table(&cells::EXPECTATION_HEADERS, rows, cells::EXPECTATION_NARROW));
                 let failed = r.expectations.iter().filter(|e| !e.passed).count();
                 out.push_str(&format!(
                     "{}{}\n",
@@ -315,28 +310,73 @@ fn text(r: &Report, md: bool, sections: &[Section]) -> String {
                         format!("{failed} expectation(s) FAILED")
                     }
                 ));
-                unstated(&mut out, r, md);
+                unstated(&mut out, r, md, layout);
             }
-            Section::Expect => unstated(&mut out, r, md),
+            Section::Expect => unstated(&mut out, r, md, layout),
         }
     }
     out
 }
 
+/// Plain text under the tables, each line wrapped to the layout's width (markdown as it is).
+fn note(layout: Layout, md: bool, text: &str) -> String {
+    match layout.width {
+        Some(width) if !md => text.split_inclusive('\n').map(|l| wrap_line(l.trim_end_matches('\n'), width)).collect(),
+        _ => text.to_string(),
+    }
+}
+
+/// The status tracker: one table, or when its columns do not fit the width, several, each
+/// with the `after` and `time` columns and as many tracked variables as fit.
+fn tracker(out: &mut String, layout: Layout, md: bool, headers: &[&str], rows: Vec<Vec<String>>) {
+    let widths = column_widths(headers, &rows);
+    let width = match layout.width {
+        Some(w) if !md && widths.iter().sum::<usize>() + 1 > w => w,
+        _ => {
+            out.push_str(&fit(layout, headers, rows, md, Narrow::default()));
+            return;
+        }
+    };
+    // Greedy: each group takes tracked variables while `after`, `time` and they fit.
+    let fixed = 1 + widths[0] + widths[1];
+    let mut groups: Vec<Vec<usize>> = vec![Vec::new()];
+    let mut used = fixed;
+    for c in 2..headers.len() {
+        if used + widths[c] > width && used > fixed {
+            groups.push(Vec::new());
+            used = fixed;
+        }
+        groups.last_mut().expect("a group").push(c);
+        used += widths[c];
+    }
+    let n = groups.len();
+    for (g, cols) in groups.iter().enumerate() {
+        let mut keep = vec![0, 1];
+        keep.extend(cols);
+        if n > 1 {
+            let names: Vec<&str> = cols.iter().map(|&c| headers[c]).collect();
+            out.push_str(&wrap_line(&format!("({} of {n}: {})", g + 1, names.join(", ")), width));
+        }
+        let heads: Vec<&str> = keep.iter().map(|&i| headers[i]).collect();
+        let cells = rows.iter().map(|r| keep.iter().map(|&i| r[i].clone()).collect()).collect();
+        out.push_str(&fit(layout, &heads, cells, md, Narrow::default()));
+    }
+}
+
 /// The broken guarantees no expectation states: each fails the run.
-fn unstated(out: &mut String, r: &Report, md: bool) {
+fn unstated(out: &mut String, r: &Report, md: bool, layout: Layout) {
     if r.unstated_violations.is_empty() {
         return;
     }
     let n = r.unstated_violations.len();
-    out.push_str(&format!(
+    out.push_str(&note(layout, md, &format!(
         "{}FAILED: {n} flow{} violate{} the configured guarantee and no expect line states it (add one, e.g. `lost N`, to make it expected):\n",
         if md { "\n" } else { "" },
         if n == 1 { "" } else { "s" },
         if n == 1 { "s" } else { "" },
-    ));
+    )));
     for v in &r.unstated_violations {
-        out.push_str(&format!("{}{v}\n", if md { "- " } else { "  " }));
+        out.push_str(&note(layout, md, &format!("{}{v}\n", if md { "- " } else { "  " })));
     }
 }
 
@@ -347,21 +387,30 @@ fn after_label(after: &str) -> String {
     }
 }
 
-/// The line under a cut table: how many rows are missing, and how to see them, unless the
-/// table holds the most any report keeps.
-fn omitted(out: &mut String, shown: usize, n: u64, what: &str) {
+/// The line under a cut table: how many rows are missing, which were kept, and how to see
+/// them all, unless the table holds the most any report keeps.
+fn omitted(layout: Layout, md: bool, shown: usize, n: u64, what: &str) -> String {
     if n == 0 {
-        return;
+        return String::new();
     }
-    if shown >= MAX_REPORT_ROWS {
-        out.push_str(&format!("... {n} more {what} not shown (a report keeps at most {MAX_REPORT_ROWS})\n"));
+    let text = if shown >= MAX_REPORT_ROWS {
+        format!("... {n} more {what} not shown (a report keeps at most {MAX_REPORT_ROWS})\n")
     } else {
-        out.push_str(&format!("... {n} more {what} not shown (--max-rows 0 shows all)\n"));
-    }
+        let kept = match what {
+            "steps" => {
+                "those around faults, errors, crashes, elections, rebalances and the first step of every lost or duplicated message, then the earliest"
+            }
+            "messages" => "every message not delivered once, then the earliest",
+            "records" => "the records of messages the log holds twice, then the earliest",
+            _ => "those after the steps shown, then the earliest",
+        };
+        format!("... {n} more {what} not shown; kept {kept} (--max-rows 0 shows all)\n")
+    };
+    note(layout, md, &text)
 }
 
 /// The compare-mode table in any format.
-pub fn render_compare(scenario: &str, rows: &[crate::compare::Row], format: Format) -> String {
+pub fn render_compare(scenario: &str, rows: &[crate::compare::Row], format: Format, layout: Layout) -> String {
     #[derive(serde::Serialize)]
     struct Comparison<'a> {
         scenario: &'a str,
@@ -393,13 +442,14 @@ pub fn render_compare(scenario: &str, rows: &[crate::compare::Row], format: Form
             let head = if md { format!("# {scenario}\n\n") } else { format!("scenario: {scenario}\n\n") };
             let mut broken = String::new();
             for r in rows.iter().filter(|r| !r.expectations_failed.is_empty()) {
-                broken.push_str(&format!(
-                    "expectations FAILED under {}: {}\n",
-                    r.config,
-                    r.expectations_failed.join("; ")
+                broken.push_str(&note(
+                    layout,
+                    md,
+                    &format!("expectations FAILED under {}: {}\n", r.config, r.expectations_failed.join("; ")),
                 ));
             }
-            head + &table(
+            head + &fit(
+                layout,
                 &[
                     "configuration",
                     "lost",
@@ -411,28 +461,15 @@ pub fn render_compare(scenario: &str, rows: &[crate::compare::Row], format: Form
                 ],
                 body,
                 md,
+                Narrow { first: &[0, 6], foldable: &[] },
             ) + if md && !broken.is_empty() { "\n" } else { "" }
                 + &broken
         }
     }
 }
 
-/// One table in the house style: ASCII for terminals and snapshots, or markdown.
+/// One table in the house style at full width (for `scn conform`'s report).
+#[cfg(feature = "conform")]
 pub(crate) fn table(headers: &[&str], rows: Vec<Vec<String>>, md: bool) -> String {
-    let mut b = Builder::default();
-    b.push_record(headers.iter().map(|h| h.to_string()));
-    for row in rows {
-        b.push_record(row.into_iter().map(|c| if md { c.replace('|', "\\|") } else { c }));
-    }
-    let mut t = b.build();
-    let s = if md {
-        t.with(Style::markdown()).to_string()
-    } else {
-        // ASCII frame with a rule under the header only.
-        let style = Style::ascii().remove_horizontal().horizontals([(1, HorizontalLine::full('-', '+', '+', '+'))]);
-        t.with(style).to_string()
-    };
-    let mut out: String = s.lines().map(str::trim_end).collect::<Vec<_>>().join("\n");
-    out.push('\n');
-    out
+    fit(Layout::WIDE, headers, rows, md, Narrow { first: &[], foldable: &[] })
 }

@@ -211,7 +211,7 @@ pub fn run_one(path: &Path) -> Case {
     let file_name = path.file_name().map_or_else(|| case.name.clone(), |n| n.to_string_lossy().into_owned());
     match Scenario::from_bytes(&file_name, bytes) {
         Ok(scenario) => {
-            let outcome = scenario.run(&RunOptions { seed: None, max_rows: SNAPSHOT_MAX_ROWS });
+            let outcome = scenario.run(&RunOptions { max_rows: SNAPSHOT_MAX_ROWS, ..RunOptions::default() });
             if directives.reject {
                 case.problems.push("declares `# scn-test: reject`, but the scenario is valid".into());
             }

@@ -101,10 +101,10 @@ pub fn run_model(mut model: Model) {
     model.run_for_ms = model.run_for_ms.min(RUN_MAX_MS);
     let render = |model: &Model| {
         let run = scn::sim::run(model, &scn::sim::Options { trace_limit: 10_000, seed: None, record_points: false });
-        let report = report::build(model, &run, Limits { max_rows: 0 });
-        let json = report::render(&report, Format::Json, &Section::ALL);
-        let yaml = report::render(&report, Format::Yaml, &Section::ALL);
-        let table = report::render(&report, Format::Table, &Section::ALL);
+        let report = report::build(model, &run, Limits::rows(0));
+        let json = report::render(&report, Format::Json, &Section::ALL, scn::Layout::default());
+        let yaml = report::render(&report, Format::Yaml, &Section::ALL, scn::Layout::default());
+        let table = report::render(&report, Format::Table, &Section::ALL, scn::Layout::default());
         (report, json + &yaml + &table)
     };
     let (report, text) = render(&model);
@@ -134,9 +134,9 @@ pub fn run_model(mut model: Model) {
     for p in &report.partitions {
         assert!(p.high_watermark <= p.log_end_offset, "{}: high watermark past the log end", p.partition);
     }
-    let json = report::render(&report, Format::Json, &Section::ALL);
+    let json = report::render(&report, Format::Json, &Section::ALL, scn::Layout::default());
     serde_json::from_str::<serde_json::Value>(&json).expect("the JSON parses");
-    let yaml = report::render(&report, Format::Yaml, &Section::ALL);
+    let yaml = report::render(&report, Format::Yaml, &Section::ALL, scn::Layout::default());
     serde_norway::from_str::<serde_norway::Value>(&yaml).expect("the YAML parses");
     assert!(text == render(&model).1, "the same file and seed gave different output");
 }
@@ -181,6 +181,6 @@ pub fn compare_runs(source: &str) {
     let rows = scn::compare::compare(&file, &variants, None);
     assert_eq!(rows.len(), variants.len());
     assert!(rows == scn::compare::compare(&file, &variants, None), "compare gave other rows the second time");
-    let table = scn::report::render_compare(&file.title.node, &rows, Format::Json);
+    let table = scn::report::render_compare(&file.title.node, &rows, Format::Json, scn::Layout::default());
     serde_json::from_str::<serde_json::Value>(&table).expect("the compare JSON parses");
 }

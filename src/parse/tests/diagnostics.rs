@@ -136,7 +136,7 @@ faults { crash leader of t-99999999999999999999 }
         got,
         [
             ("duplicate `seed`", "declared again here"),
-            ("duration too large", "at most 307445734561825m"),
+            ("duration too large", "at most 18446744073709551615ms"),
             ("partition number too large", "at most 18446744073709551615"),
         ]
     );

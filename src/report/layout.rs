@@ -1,0 +1,286 @@
+//! How the text tables fit a terminal: its width, verdict columns first, columns that say the
+//! same thing in every row folded into a note, long cells wrapped, verdicts coloured.
+
+use tabled::builder::Builder;
+use tabled::settings::style::HorizontalLine;
+use tabled::settings::width::Wrap;
+use tabled::settings::{Color, Style};
+
+/// The width the tables fit when nothing says otherwise: in snapshots, pipes and files.
+pub const DEFAULT_WIDTH: usize = 100;
+
+/// Narrower than this, a terminal (or `COLUMNS`) is taken as a mistake and this is used.
+const MIN_WIDTH: usize = 40;
+
+/// How text tables are laid out: the width they fit (`None`: each column as wide as its
+/// widest cell, `--wide`) and whether verdicts are coloured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    /// Fit every table in this many columns; `None` keeps every column at full width.
+    pub width: Option<usize>,
+    /// Colour the verdict cells (ANSI): red when broken, green when they hold.
+    pub color: bool,
+}
+
+impl Default for Layout {
+    /// What snapshots see: [`DEFAULT_WIDTH`] columns, no colour.
+    fn default() -> Layout {
+        Layout { width: Some(DEFAULT_WIDTH), color: false }
+    }
+}
+
+/// When to colour the verdicts (`--color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set.
+    #[default]
+    Auto,
+    /// Always, even into a pipe.
+    Always,
+    /// Never.
+    Never,
+}
+
+impl Layout {
+    /// Full-width tables, no colour: the tables as they were before they fit terminals.
+    pub const WIDE: Layout = Layout { width: None, color: false };
+
+    /// The layout for standard output: `COLUMNS` if set, else the terminal's width, else
+    /// [`DEFAULT_WIDTH`] (`wide`: no limit); colour as `color` says, `auto` meaning a terminal
+    /// and no `NO_COLOR` (<https://no-color.org>).
+    pub fn for_stdout(wide: bool, color: ColorChoice) -> Layout {
+        use std::io::IsTerminal;
+        let terminal = std::io::stdout().is_terminal();
+        let columns = std::env::var("COLUMNS").ok().and_then(|c| c.trim().parse::<usize>().ok());
+        let width = columns
+            .or_else(|| if terminal { terminal_size::terminal_size().map(|(w, _)| usize::from(w.0)) } else { None })
+            .unwrap_or(DEFAULT_WIDTH)
+            .max(MIN_WIDTH);
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let color = match color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => terminal && !no_color,
+        };
+        Layout { width: if wide { None } else { Some(width) }, color }
+    }
+}
+
+/// How one table narrows: the columns to put first (verdicts), and those that may fold into a
+/// note under the table when every row holds the same value in them.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Narrow<'a> {
+    /// Column indices in the order they come first; the rest follow in their own order.
+    pub first: &'a [usize],
+    /// Columns that fold into the note when constant.
+    pub foldable: &'a [usize],
+}
+
+/// Columns whose cells are verdicts, coloured by what they say.
+const VERDICT_HEADERS: [&str; 6] =
+    ["outcome", "guarantee holds?", "result", "verdict", "every flow keeps its guarantee?", "all tried"];
+
+/// A table in the house style for `layout`: markdown as it is; ASCII either full width
+/// (`--wide`) or reordered, folded and wrapped to fit the layout's width, with a line under
+/// it naming what was folded.
+pub(super) fn fit(layout: Layout, headers: &[&str], rows: Vec<Vec<String>>, md: bool, narrow: Narrow<'_>) -> String {
+    if md {
+        return render(headers.iter().map(|h| h.to_string()).collect(), rows, true, None, false);
+    }
+    let Some(width) = layout.width else {
+        return render(headers.iter().map(|h| h.to_string()).collect(), rows, false, None, layout.color);
+    };
+    let mut order: Vec<usize> = narrow.first.to_vec();
+    order.extend((0..headers.len()).filter(|c| !narrow.first.contains(c)));
+    let mut folded = Vec::new();
+    if rows.len() > 1 {
+        order.retain(|&c| {
+            let constant = narrow.foldable.contains(&c) && rows.iter().all(|r| r[c] == rows[0][c]);
+            if constant {
+                folded.push(format!("{} {}", headers[c], shown(&rows[0][c])));
+            }
+            !constant
+        });
+    }
+    let heads = order.iter().map(|&c| headers[c].to_string()).collect();
+    let body = rows.into_iter().map(|r| order.iter().map(|&c| r[c].clone()).collect()).collect();
+    let mut out = render(heads, body, false, Some(width), layout.color);
+    if !folded.is_empty() {
+        out.push_str(&wrap_line(
+            &format!("(the same in every row: {}; --wide shows the full table)", folded.join(", ")),
+            width,
+        ));
+    }
+    out
+}
+
+/// A cell value as the fold note quotes it.
+fn shown(v: &str) -> String {
+    if v.is_empty() { "(empty)".into() } else { v.to_string() }
+}
+
+/// A note line wrapped at word boundaries to `width`.
+pub(super) fn wrap_line(text: &str, width: usize) -> String {
+    let mut out = Wrap::wrap(text, width, true).lines().map(str::trim_end).collect::<Vec<_>>().join("\n");
+    out.push('\n');
+    out
+}
+
+/// Each column's natural width in an ASCII table: its widest line plus the `| ` before it and
+/// the space after (the table adds one `|` at the end).
+pub(super) fn column_widths(headers: &[&str], rows: &[Vec<String>]) -> Vec<usize> {
+    (0..headers.len())
+        .map(|c| {
+            let cells = rows.iter().flat_map(|r| r[c].lines().map(|l| l.chars().count()));
+            cells.chain([headers[c].chars().count()]).max().unwrap_or(0) + 3
+        })
+        .collect()
+}
+
+fn render(mut headers: Vec<String>, mut rows: Vec<Vec<String>>, md: bool, width: Option<usize>, color: bool) -> String {
+    let verdicts: Vec<usize> = (0..headers.len()).filter(|&c| VERDICT_HEADERS.contains(&headers[c].as_str())).collect();
+    let tones: Vec<(usize, usize, Color)> = if color {
+        rows.iter()
+            .enumerate()
+            .flat_map(|(r, row)| verdicts.iter().filter_map(move |&c| tone(&row[c]).map(|t| (r + 1, c, t))))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if let Some(w) = width {
+        let widths = allocate(&headers, &rows, w);
+        let wrap = |cell: &mut String, w: usize| {
+            if cell.lines().any(|l| l.chars().count() > w) {
+                // Line by line: tabled's wrap runs on across a newline, and gives a space that
+                // falls at a break a line of its own.
+                let lines = cell.lines().flat_map(|l| {
+                    let wrapped = Wrap::wrap(l, w, true);
+                    wrapped.lines().map(str::trim).filter(|x| !x.is_empty()).map(str::to_string).collect::<Vec<_>>()
+                });
+                *cell = lines.collect::<Vec<_>>().join("\n");
+            }
+        };
+        for row in std::iter::once(&mut headers).chain(rows.iter_mut()) {
+            for (cell, &w) in row.iter_mut().zip(&widths) {
+                wrap(cell, w);
+            }
+        }
+    }
+    let mut b = Builder::default();
+    b.push_record(headers);
+    for row in rows {
+        b.push_record(row.into_iter().map(|c| if md { c.replace('|', "\\|") } else { c }));
+    }
+    let mut t = b.build();
+    let s = if md {
+        t.with(Style::markdown()).to_string()
+    } else {
+        // ASCII frame with a rule under the header only.
+        let style = Style::ascii().remove_horizontal().horizontals([(1, HorizontalLine::full('-', '+', '+', '+'))]);
+        t.with(style);
+        for (r, c, color) in tones {
+            t.modify((r, c), color);
+        }
+        t.to_string()
+    };
+    let mut out: String = s.lines().map(str::trim_end).collect::<Vec<_>>().join("\n");
+    out.push('\n');
+    out
+}
+
+/// Each column's text width so the table fits `width`: the widest columns give way first, down
+/// to their longest word (at most [`WORD`] characters); only when every column is there do
+/// words break.
+fn allocate(headers: &[String], rows: &[Vec<String>], width: usize) -> Vec<usize> {
+    const WORD: usize = 16;
+    let heads: Vec<&str> = headers.iter().map(String::as_str).collect();
+    let mut w: Vec<usize> = column_widths(&heads, rows).iter().map(|c| c - 3).collect();
+    let budget = width.saturating_sub(3 * w.len() + 1);
+    let longest_word = |c: usize| {
+        let words = std::iter::once(&headers[c]).chain(rows.iter().map(|r| &r[c])).flat_map(|t| t.split_whitespace());
+        words.map(|x| x.chars().count()).max().unwrap_or(0).min(WORD)
+    };
+    let floor: Vec<usize> = (0..w.len()).map(|c| longest_word(c).min(w[c])).collect();
+    let mut total: usize = w.iter().sum();
+    // Shave the widest column above its floor, one character at a time; then, if still too
+    // wide, the widest column down to 1.
+    for floors in [floor, vec![1; w.len()]] {
+        while total > budget {
+            let Some(c) = (0..w.len()).filter(|&c| w[c] > floors[c]).max_by_key(|&c| (w[c], std::cmp::Reverse(c)))
+            else {
+                break;
+            };
+            w[c] -= 1;
+            total -= 1;
+        }
+    }
+    w
+}
+
+/// The colour a verdict cell gets: red when something broke, green when it holds.
+fn tone(cell: &str) -> Option<Color> {
+    const BAD: [&str; 9] =
+        ["violated", "lost", "duplicated", "failed", "FAIL", "UNEXPECTED", "no", "aborted", "not sent"];
+    const GOOD: [&str; 6] = ["holds", "delivered once", "pass", "yes", "none", "committed"];
+    let starts = |w: &str| cell == w || cell.starts_with(&format!("{w} ")) || cell.starts_with(&format!("{w}:"));
+    if BAD.iter().any(|w| starts(w)) {
+        Some(Color::FG_RED)
+    } else if GOOD.iter().any(|w| starts(w)) {
+        Some(Color::FG_GREEN)
+    } else if cell.starts_with("expected") {
+        Some(Color::FG_YELLOW)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Layout, Narrow, column_widths, fit};
+
+    fn rows() -> Vec<Vec<String>> {
+        (0..3)
+            .map(|i| {
+                vec![
+                    format!("flow {i}"),
+                    "-".to_string(),
+                    "a long explanation of what happened to this flow, word after word after word".repeat(2),
+                    if i == 1 { "violated: 1 lost".into() } else { "holds".into() },
+                ]
+            })
+            .collect()
+    }
+    const HEADERS: [&str; 4] = ["flow", "key", "why", "guarantee holds?"];
+
+    #[test]
+    fn narrow_tables_fit_put_verdicts_first_and_name_what_they_fold() {
+        let narrow = Narrow { first: &[0, 3], foldable: &[1] };
+        let out = fit(Layout { width: Some(60), color: false }, &HEADERS, rows(), false, narrow);
+        assert!(out.lines().all(|l| l.chars().count() <= 60), "{out}");
+        let header = out.lines().nth(1).unwrap();
+        assert!(header.find("guarantee").unwrap() < header.find("why").unwrap(), "{out}");
+        assert!(!header.contains("key"), "{out}");
+        assert!(out.contains("(the same in every row: key -;"), "{out}");
+        assert!(out.contains("violated: 1 lost"), "{out}");
+    }
+
+    #[test]
+    fn wide_tables_keep_every_column_in_order() {
+        let out = fit(Layout::WIDE, &HEADERS, rows(), false, Narrow { first: &[3], foldable: &[1] });
+        let header = out.lines().nth(1).unwrap();
+        assert!(header.starts_with("| flow") && header.contains("| key"), "{out}");
+        assert_eq!(
+            out.lines().next().unwrap().chars().count(),
+            column_widths(&HEADERS, &rows()).iter().sum::<usize>() + 1
+        );
+    }
+
+    #[test]
+    fn colour_marks_broken_verdicts_red_and_holding_ones_green() {
+        let out = fit(Layout { width: Some(100), color: true }, &HEADERS, rows(), false, Narrow::default());
+        assert!(out.contains("\u{1b}[31mviolated: 1 lost"), "{out}");
+        assert!(out.contains("\u{1b}[32mholds"), "{out}");
+        let plain = fit(Layout::default(), &HEADERS, rows(), false, Narrow::default());
+        assert!(!plain.contains('\u{1b}'));
+    }
+}
