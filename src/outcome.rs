@@ -470,48 +470,13 @@ impl<'a> Analysis<'a> {
     }
 
     pub fn expectations(&self, fates: &[MessageFate]) -> Vec<ExpectResult> {
-        self.model
-            .expects
-            .iter()
-            .map(|e| {
-                let (expected, actual) = match &e.check {
-                    ExpectCheck::Lost { value, scope } => {
-                        (value.to_string(), self.count(fates, *scope, Fate::Lost).to_string())
-                    }
-                    ExpectCheck::Duplicates { value, scope } => {
-                        (value.to_string(), self.count(fates, *scope, Fate::Duplicated).to_string())
-                    }
-                    ExpectCheck::Delivered { value, scope } => {
-                        (value.to_string(), self.count(fates, *scope, Fate::Delivered).to_string())
-                    }
-                    ExpectCheck::Message { msg, outcome } => {
-                        let want = match outcome {
-                            OutcomeKind::Lost => "lost",
-                            OutcomeKind::Delivered => "delivered",
-                            OutcomeKind::Duplicated => "duplicated",
-                            OutcomeKind::Failed => "failed",
-                            OutcomeKind::Aborted => "aborted",
-                        };
-                        (want.to_string(), fate_word(fates[*msg as usize].fate).to_string())
-                    }
-                    ExpectCheck::Log { partition, values } => {
-                        let log: Vec<String> = self
-                            .run
-                            .world
-                            .committed_log(*partition)
-                            .iter()
-                            .map(|(_, r)| self.model.value(r.msg))
-                            .collect();
-                        (list(values), list(&log))
-                    }
-                    ExpectCheck::ProcessedList { who, values } => (list(values), list(&self.processed_values(*who))),
-                    ExpectCheck::ProcessedCount { who, count } => {
-                        (count.to_string(), self.processed_values(*who).len().to_string())
-                    }
-                };
-                ExpectResult { expectation: e.text.clone(), passed: expected == actual, expected, actual }
-            })
-            .collect()
+        let facts = ExpectFacts {
+            fate: &|m| fates[m as usize].fate,
+            count: &|scope, want| self.count(fates, scope, want),
+            log: &|p| self.run.world.committed_log(p).iter().map(|(_, r)| r.msg).collect(),
+            processed: &|who| self.processed_values(who),
+        };
+        judge_expectations(self.model, &facts)
     }
 
     /// The anomaly checks: duplicate, lost write, unseen, aborted read (G1a), nonmonotonic
@@ -866,6 +831,54 @@ pub(crate) fn verdict(problems: &[String], cfg: &crate::model::ProducerConfig) -
         ""
     };
     format!("violated: {}{hint}", problems.join(", "))
+}
+
+/// What a run showed, as the expectations ask it: a message's fate, how many messages (of a
+/// flow) had a fate, a partition's committed log, what a client processed. The simulator's
+/// analysis and the recorded-history checker (`history::check`) each answer from their facts.
+pub(crate) struct ExpectFacts<'a> {
+    pub fate: &'a dyn Fn(MsgId) -> Fate,
+    pub count: &'a dyn Fn(Option<Who>, Fate) -> u64,
+    pub log: &'a dyn Fn(PartitionIdx) -> Vec<MsgId>,
+    pub processed: &'a dyn Fn(Who) -> Vec<String>,
+}
+
+/// The scenario's `expect` lines judged against one run's facts.
+pub(crate) fn judge_expectations(model: &Model, f: &ExpectFacts<'_>) -> Vec<ExpectResult> {
+    model
+        .expects
+        .iter()
+        .map(|e| {
+            let (expected, actual) = match &e.check {
+                ExpectCheck::Lost { value, scope } => (value.to_string(), (f.count)(*scope, Fate::Lost).to_string()),
+                ExpectCheck::Duplicates { value, scope } => {
+                    (value.to_string(), (f.count)(*scope, Fate::Duplicated).to_string())
+                }
+                ExpectCheck::Delivered { value, scope } => {
+                    (value.to_string(), (f.count)(*scope, Fate::Delivered).to_string())
+                }
+                ExpectCheck::Message { msg, outcome } => {
+                    let want = match outcome {
+                        OutcomeKind::Lost => "lost",
+                        OutcomeKind::Delivered => "delivered",
+                        OutcomeKind::Duplicated => "duplicated",
+                        OutcomeKind::Failed => "failed",
+                        OutcomeKind::Aborted => "aborted",
+                    };
+                    (want.to_string(), fate_word((f.fate)(*msg)).to_string())
+                }
+                ExpectCheck::Log { partition, values } => {
+                    let log: Vec<String> = (f.log)(*partition).into_iter().map(|m| model.value(m)).collect();
+                    (list(values), list(&log))
+                }
+                ExpectCheck::ProcessedList { who, values } => (list(values), list(&(f.processed)(*who))),
+                ExpectCheck::ProcessedCount { who, count } => {
+                    (count.to_string(), (f.processed)(*who).len().to_string())
+                }
+            };
+            ExpectResult { expectation: e.text.clone(), passed: expected == actual, expected, actual }
+        })
+        .collect()
 }
 
 pub fn fate_word(f: Fate) -> &'static str {

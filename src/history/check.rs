@@ -3,10 +3,11 @@
 //! alone (what the clients saw and the final read), never from a simulator's state.
 
 use super::{History, Op, Polled, SendResult, TxnOutcome};
-use crate::ast::{CommitMode, OutcomeKind};
-use crate::model::{Acks, ExpectCheck, Model, MsgId, PartitionIdx, Who};
+use crate::ast::CommitMode;
+use crate::model::{Acks, Model, MsgId, PartitionIdx, Who};
 use crate::outcome::{
-    Anomaly, ExpectResult, Fate, Flow, Latency, consumer_guarantee, fate_word, list, producer_guarantee, verdict,
+    Anomaly, ExpectFacts, ExpectResult, Fate, Flow, Latency, consumer_guarantee, fate_word, judge_expectations,
+    producer_guarantee, verdict,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -498,40 +499,11 @@ fn anomalies(f: &Facts) -> Vec<Anomaly> {
 }
 
 fn expectations(f: &Facts, fates: &[Fate]) -> Vec<ExpectResult> {
-    let m = f.model;
-    m.expects
-        .iter()
-        .map(|e| {
-            let (expected, actual) = match &e.check {
-                ExpectCheck::Lost { value, scope } => {
-                    (value.to_string(), f.count(fates, *scope, Fate::Lost).to_string())
-                }
-                ExpectCheck::Duplicates { value, scope } => {
-                    (value.to_string(), f.count(fates, *scope, Fate::Duplicated).to_string())
-                }
-                ExpectCheck::Delivered { value, scope } => {
-                    (value.to_string(), f.count(fates, *scope, Fate::Delivered).to_string())
-                }
-                ExpectCheck::Message { msg, outcome } => {
-                    let want = match outcome {
-                        OutcomeKind::Lost => "lost",
-                        OutcomeKind::Delivered => "delivered",
-                        OutcomeKind::Duplicated => "duplicated",
-                        OutcomeKind::Failed => "failed",
-                        OutcomeKind::Aborted => "aborted",
-                    };
-                    (want.to_string(), fate_word(fates[*msg as usize]).to_string())
-                }
-                ExpectCheck::Log { partition, values } => {
-                    let log: Vec<String> = f.log.get(partition).into_iter().flatten().map(|x| m.value(*x)).collect();
-                    (list(values), list(&log))
-                }
-                ExpectCheck::ProcessedList { who, values } => (list(values), list(&f.processed_values(*who))),
-                ExpectCheck::ProcessedCount { who, count } => {
-                    (count.to_string(), f.processed_values(*who).len().to_string())
-                }
-            };
-            ExpectResult { expectation: e.text.clone(), passed: expected == actual, expected, actual }
-        })
-        .collect()
+    let facts = ExpectFacts {
+        fate: &|m| fates[m as usize],
+        count: &|scope, want| f.count(fates, scope, want),
+        log: &|p| f.log.get(&p).cloned().unwrap_or_default(),
+        processed: &|who| f.processed_values(who),
+    };
+    judge_expectations(f.model, &facts)
 }
