@@ -387,3 +387,47 @@ fn an_aborted_record_read_under_read_committed_is_an_aborted_read() {
     assert_eq!(g1a.examples, ["debit1"]);
     assert!(!g1a.expected, "read_committed allows no aborted read");
 }
+
+/// A broker that lets a fenced producer write (the zombie-write rule, which no real run here
+/// can show: noida-db fences correctly): a batch of epoch 0 accepted after InitProducerId handed
+/// out epoch 1 for the same producer id is a zombie write; one the broker refused is not.
+#[test]
+fn a_batch_of_an_older_epoch_accepted_after_a_newer_one_is_a_zombie_write() {
+    let scenario = scn::Scenario::from_file("scenarios/run/transactions-commit-abort.scn").unwrap();
+    let model = scenario.model();
+    let init = |at_ms: u64, incarnation: u32, epoch: i16| Op::ProducerId {
+        at_ms,
+        producer: 0,
+        incarnation,
+        producer_id: 1000,
+        epoch,
+        error: None,
+    };
+    let produce = |at_ms: u64, epoch: i16, error: Option<&str>| Op::Produce {
+        at_ms,
+        producer: 0,
+        incarnation: 0,
+        partition: 0,
+        producer_id: 1000,
+        epoch,
+        base_sequence: 0,
+        records: 1,
+        error: error.map(str::to_string),
+        answered: true,
+    };
+    let zombies = |ops: Vec<Op>| {
+        let h = History { source: "a broker that does not fence".into(), ops, final_read: Vec::new() };
+        let v = history::check::judge(model, &h);
+        let z = v.anomalies.into_iter().find(|a| a.anomaly == "zombie write").expect("a zombie-write row");
+        assert_eq!(z.expected, z.count == 0, "no configuration allows a zombie write");
+        (z.count, z.examples)
+    };
+    let (count, examples) = zombies(vec![init(0, 0, 0), produce(1, 0, None), init(2, 1, 1), produce(3, 0, None)]);
+    assert_eq!(count, 1);
+    assert_eq!(examples.len(), 1);
+    assert!(examples[0].contains("epoch 0"), "{examples:?}");
+    // Fenced as Kafka fences it: nothing to report; and epoch 0 before the bump is fine.
+    let fenced =
+        zombies(vec![init(0, 0, 0), produce(1, 0, None), init(2, 1, 1), produce(3, 0, Some("INVALID_PRODUCER_EPOCH"))]);
+    assert_eq!(fenced.0, 0);
+}
