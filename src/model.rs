@@ -133,14 +133,16 @@ impl ClusterConfig {
     }
 
     /// KIP-580 (3.7): the n-th retry in a row waits `base * 2^(n-1)`, capped by
-    /// `retry.backoff.max.ms` (`max`; a larger `retry.backoff.ms` is used as is,
-    /// `ExponentialBackoff`); before 3.7 every retry waits `retry.backoff.ms`. (The ±20%
-    /// jitter is not modelled.)
+    /// `retry.backoff.max.ms` (`max`); a `retry.backoff.ms` at or above the max makes the max
+    /// a constant backoff (`ExponentialBackoff` takes min(initial, max) as its initial interval
+    /// and has no exponent left; `CommonClientConfigs.warnDisablingExponentialBackoff`: "a
+    /// static backoff with value retry.backoff.max.ms"). Before 3.7 every retry waits
+    /// `retry.backoff.ms`. (The ±20% jitter is not modelled.)
     pub fn retry_backoff(&self, base: u64, max: u64, n: u32) -> u64 {
         if !self.kafka_version.at_least(3, 7) {
             return base;
         }
-        base.saturating_mul(1 << n.saturating_sub(1).min(20)).min(base.max(max))
+        base.min(max).saturating_mul(1 << n.saturating_sub(1).min(20)).min(max)
     }
 }
 
@@ -689,7 +691,9 @@ mod version_tests {
         assert_eq!([1, 2, 3, 5, 9].map(|n| old.retry_backoff(100, 1000, n)), [100; 5]);
         assert_eq!([1, 2, 3, 5, 9].map(|n| new.retry_backoff(100, 1000, n)), [100, 200, 400, 1000, 1000]);
         assert_eq!([1, 2, 3].map(|n| new.retry_backoff(100, 250, n)), [100, 200, 250]);
-        assert_eq!(new.retry_backoff(2000, 1000, 3), 2000, "a retry.backoff.ms above the max is used as is");
+        assert_eq!(new.retry_backoff(2000, 1000, 3), 1000, "a retry.backoff.ms above the max: the max, constant");
+        assert_eq!(new.retry_backoff(2000, 1000, 1), 1000, "from the first retry");
+        assert_eq!(old.retry_backoff(2000, 1000, 1), 2000, "before 3.7 retry.backoff.max.ms does not exist");
         // KAFKA-15583 (3.7): the high watermark waits for the effective min ISR.
         assert!(!old.high_watermark_min_isr && new.high_watermark_min_isr);
         // KAFKA-12670 (3.9): KRaft acts on unclean.leader.election.enable.

@@ -89,8 +89,12 @@ impl Sim<'_> {
         }
         match reply {
             GroupReply::Joined { generation, member, assignment } => {
+                let hb = self.model.consumers[c as usize].heartbeat_interval_ms;
                 let s = &mut self.world.consumers[c as usize];
                 s.member = Some(member);
+                // `AbstractCoordinator.HeartbeatThread` beats every heartbeat.interval.ms from
+                // the join (`Heartbeat.resetTimeouts`, then `sentHeartbeat` resets the timer).
+                s.heartbeat_from = Some(self.clock + hb);
                 self.adopt(c, generation, assignment);
             }
             GroupReply::Offsets { generation, positions } => {
@@ -312,6 +316,7 @@ impl Sim<'_> {
             // It left the group (max.poll.interval.ms): poll() joins again.
             self.world.consumers[c as usize].phase = Phase::Joining;
             self.world.consumers[c as usize].generation = 0;
+            self.world.consumers[c as usize].heartbeat_from = None;
             self.send(Event::GroupArrive {
                 consumer: c,
                 inc,
@@ -330,6 +335,7 @@ impl Sim<'_> {
                 });
                 self.world.consumers[c as usize].member = None;
                 self.world.consumers[c as usize].phase = Phase::Joining;
+                self.world.consumers[c as usize].heartbeat_from = None;
                 self.send(Event::GroupArrive {
                     consumer: c,
                     inc,
@@ -344,6 +350,7 @@ impl Sim<'_> {
                 let offsets = if cfg.enable_auto_commit { self.uncommitted_positions(c) } else { Vec::new() };
                 let generation = s.generation;
                 self.world.consumers[c as usize].phase = Phase::Joining;
+                self.world.consumers[c as usize].heartbeat_from = None;
                 self.log(|sim| {
                     (
                         sim.cname(c),
@@ -809,6 +816,7 @@ impl Sim<'_> {
     fn leave_group(&mut self, c: u32) {
         let s = &mut self.world.consumers[c as usize];
         let (member, inc) = (s.member.take(), s.incarnation);
+        s.heartbeat_from = None;
         let g = self.group_of(c);
         let group = &mut self.world.groups[g];
         group.joining.retain(|j| *j != (c, inc));
@@ -845,6 +853,7 @@ impl Sim<'_> {
         s.fetching.clear();
         s.batch.clear();
         self.member_crashed(c, inc, false);
+        self.world.consumers[c as usize].heartbeat_from = None;
     }
 
     pub(super) fn restart_consumer(&mut self, c: u32) {

@@ -306,11 +306,18 @@ impl Sim<'_> {
                 // Heartbeats resume (if they get through): a member not yet expired stays in the
                 // group.
                 let cut = self.cut_from_group_coordinator(k);
+                // Its heartbeat timer ran out meanwhile: the thread beats at once.
+                let now = self.clock;
+                let s = &mut self.world.consumers[k as usize];
+                s.heartbeat_from = s.heartbeat_from.map(|_| now);
                 let s = &self.world.consumers[k as usize];
                 let (g, inc) = (self.model.consumers[k as usize].group as usize, s.incarnation);
                 let group = &mut self.world.groups[g];
                 if let Some(m) = group.members.iter_mut().find(|m| m.consumer == k && m.inc == inc) {
                     m.crashed = cut;
+                    if !cut {
+                        m.last_contact = now;
+                    }
                 }
                 // Its JoinGroup was dropped with its expired membership: it joins again (unless
                 // one is still on its way).

@@ -23,8 +23,10 @@ impl Sim<'_> {
                 }
                 let group = &mut self.world.groups[g];
                 // (A member that went silent after sending it is still the same member.)
-                if group.members.iter().any(|m| m.consumer == c && m.inc == inc) {
+                let now = self.clock;
+                if let Some(m) = group.members.iter_mut().find(|m| m.consumer == c && m.inc == inc) {
                     // A member rejoins the rebalance (keeping its member id), committing first.
+                    m.last_contact = now;
                     group.commit(&offsets, &leader_epochs);
                     if !group.joining.contains(&(c, inc)) {
                         group.joining.push((c, inc));
@@ -58,7 +60,7 @@ impl Sim<'_> {
                 let id = group.next_member;
                 group.next_member += 1;
                 let now = self.clock;
-                group.members.push(Member { id, consumer: c, inc, crashed: dead, silent_since: now });
+                group.members.push(Member { id, consumer: c, inc, crashed: dead, last_contact: now });
                 if dead {
                     let timeout = self.model.consumers[c as usize].session_timeout_ms;
                     self.queue.push(self.clock + timeout, Event::MemberExpire { group: g as u32, member: id }, false);
@@ -119,6 +121,9 @@ impl Sim<'_> {
                 // (ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID -> CommitFailedException).
                 let reply = if manual || (member_ok && generation == group.generation) {
                     group.commit(&offsets, &leader_epochs);
+                    if !manual {
+                        self.offset_commit_contact(g, c, inc);
+                    }
                     GroupReply::Committed { offsets, sync }
                 } else {
                     GroupReply::CommitFailed { sync }
@@ -237,6 +242,18 @@ impl Sim<'_> {
             return;
         }
         self.rebalance(g);
+        // `GroupCoordinator.onCompleteJoin` reschedules every member's heartbeat expiration.
+        let now = self.clock;
+        let mut silent = Vec::new();
+        for m in &mut self.world.groups[g].members {
+            m.last_contact = now;
+            if m.crashed {
+                silent.push((m.id, self.model.consumers[m.consumer as usize].session_timeout_ms));
+            }
+        }
+        for (member, timeout) in silent {
+            self.queue.push(now + timeout, Event::MemberExpire { group: g as u32, member }, false);
+        }
         let group = &mut self.world.groups[g];
         group.rebalancing = false;
         let joining = std::mem::take(&mut group.joining);
@@ -313,7 +330,7 @@ impl Sim<'_> {
         let now = self.clock;
         let group = &mut self.world.groups[g as usize];
         // Silent for a whole session.timeout.ms (an earlier pause's expiry does not count).
-        let expired = |m: &Member, sim_timeout: u64| m.crashed && now >= m.silent_since + sim_timeout;
+        let expired = |m: &Member, sim_timeout: u64| m.crashed && now >= m.last_contact + sim_timeout;
         let Some(i) = group
             .members
             .iter()
@@ -391,9 +408,14 @@ impl Sim<'_> {
                 self.member_crashed(k, inc, true);
                 continue;
             }
+            // Its heartbeats (retried all along) get through at once.
+            let now = self.clock;
+            let s = &mut self.world.consumers[k as usize];
+            s.heartbeat_from = s.heartbeat_from.map(|_| now);
             let group = &mut self.world.groups[g];
             if let Some(m) = group.members.iter_mut().find(|m| m.consumer == k && m.inc == inc) {
                 m.crashed = false;
+                m.last_contact = now;
             }
             if group.rebalancing && !group.joining.contains(&(k, inc)) {
                 let hb = self.model.consumers[k as usize].heartbeat_interval_ms;
@@ -429,7 +451,7 @@ impl Sim<'_> {
         };
         let (old, id) = (m.id, group.next_member);
         group.next_member += 1;
-        *m = Member { id, consumer: c, inc, crashed: false, silent_since: self.clock };
+        *m = Member { id, consumer: c, inc, crashed: false, last_contact: self.clock };
         if let Some(a) = group.assignment.remove(&old) {
             group.assignment.insert(id, a);
         }
@@ -460,18 +482,43 @@ impl Sim<'_> {
         let timeout = self.model.consumers[c as usize].session_timeout_ms;
         let now = self.clock;
         let group = &mut self.world.groups[g as usize];
+        let awaiting_join = group.joining.contains(&(c, inc));
         if !paused {
             group.joining.retain(|j| *j != (c, inc));
         }
-        if let Some(m) = group.members.iter_mut().find(|m| m.consumer == c && m.inc == inc) {
-            // (Already silent, e.g. cut off and now paused too: its session clock runs on.)
-            if m.crashed {
-                return;
-            }
-            m.crashed = true;
-            m.silent_since = now;
-            let member = m.id;
-            self.queue.push(self.clock + timeout, Event::MemberExpire { group: g, member }, false);
+        let Some(m) = group.members.iter_mut().find(|m| m.consumer == c && m.inc == inc) else { return };
+        // (Already silent, e.g. cut off and now paused too: its session clock runs on.)
+        if m.crashed {
+            return;
+        }
+        m.crashed = true;
+        // The session counts from the last contact, not from now
+        // (`GroupCoordinator.completeAndScheduleNextHeartbeatExpiration` at each heartbeat):
+        // its last heartbeat reaches the coordinator one network hop after it was sent. A
+        // member awaiting a rebalance needs no heartbeat (`MemberMetadata.hasSatisfiedHeartbeat`).
+        let s = &self.world.consumers[c as usize];
+        let hb = self.model.consumers[c as usize].heartbeat_interval_ms;
+        let last_beat = s
+            .heartbeat_from
+            .filter(|from| *from <= now)
+            .map(|from| from + (now - from) / hb * hb + self.model.network.latency_ms);
+        m.last_contact = if awaiting_join { now } else { m.last_contact.max(last_beat.unwrap_or(0)) };
+        let (member, at) = (m.id, (m.last_contact + timeout).max(now));
+        self.queue.push(at, Event::MemberExpire { group: g, member }, false);
+    }
+
+    /// An OffsetCommit of the current generation counts as a heartbeat
+    /// (`GroupCoordinator.doCommitOffsets`, Stable or PreparingRebalance): a silent member's
+    /// session counts from its arrival.
+    fn offset_commit_contact(&mut self, g: usize, c: u32, inc: u32) {
+        let now = self.clock;
+        let Some(m) = self.world.groups[g].members.iter_mut().find(|m| m.consumer == c && m.inc == inc) else {
+            return;
+        };
+        m.last_contact = now;
+        if m.crashed {
+            let (member, timeout) = (m.id, self.model.consumers[c as usize].session_timeout_ms);
+            self.queue.push(now + timeout, Event::MemberExpire { group: g as u32, member }, false);
         }
     }
 }

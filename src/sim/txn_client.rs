@@ -322,8 +322,13 @@ impl Sim<'_> {
             .as_deref()
             .and_then(|id| self.world.txns[self.txn_index(id) as usize].history.last())
             .is_some_and(|r| r.epoch == epoch && r.outcome.contains("transaction.timeout.ms"));
+        // KIP-588 does not save it in 3.x: the error is abortable, but the abortTransaction()
+        // that follows sends EndTxn(ABORT) with the old epoch, which
+        // `TransactionCoordinator.endTransaction` (3.6 to 3.9) answers PRODUCER_FENCED: client
+        // requests need the exact epoch. Only transactions v2 (KIP-890 part 2, 4.0) recovers.
         let why = if timed_out {
-            "its transaction outlived transaction.timeout.ms and the coordinator bumped the epoch"
+            "its transaction outlived transaction.timeout.ms and the coordinator bumped the epoch; \
+             its abort, with the old epoch, gets PRODUCER_FENCED (no KIP-588 recovery in 3.x)"
         } else {
             "a newer instance owns the transactional id"
         };

@@ -398,6 +398,10 @@ pub struct Consumer {
     pub offsets_sent: u32,
     pub commit_requests: u32,
     pub last_auto_commit: u64,
+    /// When its heartbeat thread sends its next heartbeat (then every heartbeat.interval.ms):
+    /// running from its JoinGroup answer until it sends the next JoinGroup or LeaveGroup
+    /// (`AbstractCoordinator.HeartbeatThread`: disabled while `hasNotJoinedGroup`).
+    pub heartbeat_from: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -444,8 +448,9 @@ pub struct Member {
     pub inc: u32,
     /// No heartbeats (crashed or paused) and the coordinator has not expired it yet.
     pub crashed: bool,
-    /// Since when it has been silent: it expires session.timeout.ms later.
-    pub silent_since: u64,
+    /// When the coordinator last heard from it (JoinGroup, a heartbeat, an OffsetCommit, the
+    /// end of a rebalance it took part in): once silent it expires session.timeout.ms later.
+    pub last_contact: u64,
 }
 
 /// What has happened to one message, for the outcome analysis.
@@ -729,6 +734,7 @@ impl Consumer {
             offsets_sent: 0,
             commit_requests: 0,
             last_auto_commit: 0,
+            heartbeat_from: None,
         }
     }
 }
