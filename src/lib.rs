@@ -76,6 +76,8 @@ pub mod explore;
 #[doc(hidden)]
 pub mod history;
 #[doc(hidden)]
+pub mod memory;
+#[doc(hidden)]
 pub mod model;
 #[doc(hidden)]
 pub mod outcome;

@@ -15,6 +15,11 @@ mod test_cmd;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Stop a run or an exploration once scn's resident memory passes this (512MiB, 2GB,
+    /// 1.5GiB), with a message instead of an allocation failure. Default: three quarters of
+    /// the memory available when scn starts.
+    #[arg(long, global = true, value_name = "SIZE", env = "SCN_MAX_MEMORY", value_parser = scn::memory::parse_size)]
+    max_memory: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -257,6 +262,7 @@ struct ExploreArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    scn::memory::set_limit(cli.max_memory.or_else(scn::memory::default_limit));
     let files = match &cli.command {
         Command::Run { files, .. } | Command::Check { files } => files.clone(),
         Command::Points { files, .. } | Command::Compare { files, .. } => files.clone(),
@@ -376,7 +382,12 @@ fn one(command: &Command, file: &str) -> u8 {
                 eprintln!("error: {e}");
                 return 2;
             }
+            let hits = scn::memory::hits();
             let points: String = scn::explore::space_lines(model, &settings).into_iter().map(|p| p + "\n").collect();
+            if scn::memory::hits() != hits {
+                eprintln!("error: {}", scn::memory::stopped_message(&format!("{file}: listing the points")));
+                return 2;
+            }
             emit(&points);
             0
         }
@@ -387,6 +398,17 @@ fn one(command: &Command, file: &str) -> u8 {
             let picture = matches!(*format, Format::Svg | Format::Mermaid | Format::Html);
             let rows = if picture { 0 } else { *max_rows };
             let outcome = scenario.run(&scn::RunOptions { seed: *seed, max_rows: rows, filter: filters.filter() });
+            let run = &outcome.report().run;
+            if run.stop == scn::sim::Stop::MemoryLimit {
+                let what = format!("{file}: the run");
+                eprintln!(
+                    "error: {} after {} events, at {} ms of simulated time; an incomplete run is not reported",
+                    scn::memory::stopped_message(&what),
+                    run.events,
+                    run.end_ms
+                );
+                return 2;
+            }
             if picture {
                 emit(&report::picture(outcome.report(), *format, *max_rows, Some(scenario.source())));
             } else {

@@ -126,7 +126,12 @@ impl Scenario {
         let options: Vec<String> = vary.iter().map(|v| v.as_ref().to_string()).collect();
         let vary = crate::compare::parse_vary(&options)?;
         let variants = crate::compare::variants(&vary);
-        Ok(Comparison { title: self.title().to_string(), rows: crate::compare::compare(&self.file, &variants, seed) })
+        let hits = crate::memory::hits();
+        let rows = crate::compare::compare(&self.file, &variants, seed);
+        if crate::memory::hits() != hits {
+            return Err(crate::memory::stopped_message("the comparison"));
+        }
+        Ok(Comparison { title: self.title().to_string(), rows })
     }
 
     /// The text the scenario was parsed from.

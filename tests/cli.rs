@@ -430,3 +430,48 @@ fn points_and_compare_take_several_files() {
     assert_eq!(code, 2);
     assert!(err.contains("--plot draws one comparison"), "{err}");
 }
+
+#[test]
+fn a_run_past_the_memory_limit_stops_with_a_message() {
+    // The million-message bench needs some 200 MiB; at 64 MiB it stops partway.
+    let (code, out, err) = scn(&["run", "benches/million.scn", "--max-memory", "64MiB"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty(), "an incomplete run is not reported:\n{out}");
+    assert!(err.contains("benches/million.scn: the run stopped at the memory limit ("), "{err}");
+    assert!(err.contains("limit 64.0 MiB"), "{err}");
+    assert!(err.contains("an incomplete run is not reported"), "{err}");
+    // A run with room to spare is reported as ever.
+    let (code, out, _) = scn(&["run", "scenarios/run/acks-1-leader-crash.scn", "--max-memory", "64MiB"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("nothing left to happen"), "{out}");
+}
+
+#[test]
+fn the_memory_limit_comes_from_the_environment_and_refuses_bad_sizes() {
+    let out = Command::new(env!("CARGO_BIN_EXE_scn"))
+        .args(["run", "benches/million.scn"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("SCN_MAX_MEMORY", "48MiB")
+        .output()
+        .expect("scn runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("limit 48.0 MiB"));
+    let (code, _, err) = scn(&["run", "scenarios/run/acks-1-leader-crash.scn", "--max-memory", "lots"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("`lots` is not a memory size"), "{err}");
+}
+
+#[test]
+fn an_exploration_past_the_memory_limit_stops_like_a_budget() {
+    let file = "scenarios/run/delivery-guarantees.scn";
+    let (code, out, err) = scn(&["explore", file, "--faults", "2", "--check", "nonmonotonic", "--max-memory", "4MiB"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("stopped at the memory limit with about"), "{out}");
+    assert!(out.contains("result: nothing breaks in the schedules tried (the search stopped before"), "{out}");
+    assert!(out.contains("no (memory)"), "{out}");
+    // A comparison that cannot finish is an error, not a table of incomplete runs.
+    let (code, out, err) = scn(&["compare", "benches/million.scn", "--vary", "acks=1,all", "--max-memory", "64MiB"]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("the comparison stopped at the memory limit"), "{err}");
+}

@@ -176,3 +176,23 @@ fn every_point_parses_back_whatever_the_value_holds() {
         assert!(scn::load(&again).is_ok(), "`{p}` does not check back");
     }
 }
+
+/// Found by `cargo fuzz run run` and left open until now: a processor's output records that
+/// share a value were named by it, so their points were refused as ambiguous when pasted back.
+/// They are named by the processor's send (`tally send 2`), and each names its own record.
+#[test]
+fn processor_outputs_sharing_a_value_are_named_by_their_send() {
+    let source = "scenario \"x\"\ncluster { brokers 1  topic orders { partitions 1 }  topic receipts { partitions 1 } }\n\
+                  producer shop { send 3 to orders value \"order{i}\" }\n\
+                  processor tally { consume orders group tally  output receipts value \"receipt\" }\n\
+                  consumer audit { subscribe receipts group audit  auto.offset.reset earliest }\n";
+    let model = scn::load(source).expect("valid");
+    let points = scn::sim::fault_points(&model);
+    let named: Vec<&String> = points.iter().filter(|p| p.contains("processing tally send")).collect();
+    assert!(named.len() >= 6, "{points:?}");
+    assert!(!points.iter().any(|p| p.contains("receipt")), "{points:?}");
+    for p in points {
+        let again = format!("{source}faults {{\n  {p}\n}}\n");
+        assert!(scn::load(&again).is_ok(), "`{p}` does not check back");
+    }
+}

@@ -29,6 +29,9 @@ pub struct Outcome {
     pub complete: bool,
     /// About how many schedules the budget left untried.
     pub schedules_left: u64,
+    /// What stopped the search short: the memory limit rather than `--budget`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stopped_by_memory: bool,
     pub counterexamples: Vec<Counterexample>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub random: Option<RandomInfo>,
@@ -92,6 +95,7 @@ pub fn conclude(
         distinct_states: result.fingerprints.len() as u64,
         complete: !result.budget_spent && result.levels.iter().all(|l| l.complete),
         schedules_left: result.schedules_left,
+        stopped_by_memory: result.memory_spent,
         levels: result.levels,
         counterexamples,
         elapsed,
@@ -120,6 +124,7 @@ impl Outcome {
             distinct_states: 0,
             complete: false,
             schedules_left: 0,
+            stopped_by_memory: false,
             counterexamples: Vec::new(),
             random: None,
             determinism_checked: false,
@@ -223,6 +228,7 @@ pub fn random(
         broken: Vec<Broken>,
         diverged: bool,
     }
+    let hits = crate::memory::hits();
     let runs: Vec<One> = (0..n)
         .into_par_iter()
         .map(|i| {
@@ -236,6 +242,9 @@ pub fn random(
             One { seed: sim_seed, moves, broken: forked.1, diverged }
         })
         .collect();
+    if crate::memory::hits() != hits {
+        return Err(crate::memory::stopped_message("the random exploration"));
+    }
     let mut found = Vec::new();
     let mut groups = std::collections::BTreeSet::new();
     for (i, r) in runs.iter().enumerate() {

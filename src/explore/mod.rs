@@ -100,6 +100,10 @@ pub struct ShardResult {
     pub fingerprints: BTreeSet<u64>,
     pub found: Vec<Found>,
     pub budget_spent: bool,
+    /// The search stopped because the process reached its memory limit (`--max-memory`);
+    /// `budget_spent` is then set too.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub memory_spent: bool,
     pub schedules_left: u64,
     /// With `--check-determinism`: the schedules whose search run and run from scratch
     /// differed (their fault lines).
@@ -213,6 +217,7 @@ pub fn merge(files: &[ShardFile]) -> Result<ShardResult, String> {
     for f in files {
         out.fingerprints.extend(&f.result.fingerprints);
         out.budget_spent |= f.result.budget_spent;
+        out.memory_spent |= f.result.memory_spent;
         out.divergences.extend(f.result.divergences.iter().cloned());
         out.schedules_left += f.result.schedules_left;
     }

@@ -44,8 +44,15 @@ const BATCH: usize = 16;
 pub fn search(model: &Model, settings: &Settings, progress: &(dyn Fn(Progress) + Sync)) -> ShardResult {
     let started = std::time::Instant::now();
     let mut result = ShardResult::default();
+    let hits = crate::memory::hits();
     let (root, root_broken, root_fp) = run_root(model, settings);
     result.fingerprints.insert(root_fp);
+    if crate::memory::hits() != hits {
+        result.levels.push(Level { depth: 0, schedules: 1, complete: false });
+        result.memory_spent = true;
+        result.budget_spent = true;
+        return result;
+    }
     result.levels.push(Level { depth: 0, schedules: 1, complete: true });
     if !root_broken.is_empty() {
         result.found.push(Found { depth: 0, key: vec![0, 0], moves: Vec::new(), broken: root_broken });
@@ -71,6 +78,7 @@ pub fn search(model: &Model, settings: &Settings, progress: &(dyn Fn(Progress) +
                 stopped_at = Some(b * BATCH);
                 break;
             }
+            let hits = crate::memory::hits();
             let outs: Vec<(Vec<Child>, Vec<Vec<Vec<String>>>)> = batch
                 .par_iter()
                 .map(|t| {
@@ -79,6 +87,14 @@ pub fn search(model: &Model, settings: &Settings, progress: &(dyn Fn(Progress) +
                     out
                 })
                 .collect();
+            if crate::memory::hits() != hits || crate::memory::exceeded() {
+                // A child that stopped at the limit has no verdict: drop the whole batch (so
+                // the count stays a whole number of batches) and stop as a budget would.
+                result.memory_spent = true;
+                stopped_at = Some(b * BATCH);
+                // (`schedules_left` below counts this batch as untried.)
+                break;
+            }
             let mut kids = Vec::new();
             for (k, d) in outs {
                 kids.extend(k);

@@ -75,7 +75,13 @@ fn text(o: &Outcome, format: Format, layout: Layout) -> String {
                     vec![
                         l.depth.to_string(),
                         l.schedules.to_string(),
-                        if l.complete { "yes".into() } else { "no (budget)".into() },
+                        if l.complete {
+                            "yes".into()
+                        } else if o.stopped_by_memory {
+                            "no (memory)".into()
+                        } else {
+                            "no (budget)".into()
+                        },
                     ]
                 })
                 .collect();
@@ -87,7 +93,8 @@ fn text(o: &Outcome, format: Format, layout: Layout) -> String {
                 if o.complete {
                     String::new()
                 } else {
-                    format!("; stopped by the budget with about {} schedules left", o.schedules_left)
+                    let by = if o.stopped_by_memory { "at the memory limit" } else { "by the budget" };
+                    format!("; stopped {by} with about {} schedules left", o.schedules_left)
                 }
             ));
             if md {
@@ -107,7 +114,13 @@ fn text(o: &Outcome, format: Format, layout: Layout) -> String {
         }
     }
     if o.counterexamples.is_empty() {
-        let how = if o.random.is_some() { "in the schedules tried" } else { "within the bound" };
+        let how = if o.random.is_some() {
+            "in the schedules tried"
+        } else if !o.complete {
+            "in the schedules tried (the search stopped before the end of the bound)"
+        } else {
+            "within the bound"
+        };
         out.push_str(&format!("\nresult: nothing breaks {how}\n"));
         return out;
     }

@@ -125,6 +125,7 @@ fn text(r: &Report, md: bool, sections: &[Section], layout: Layout) -> String {
         crate::sim::Stop::Quiescent => "nothing left to happen",
         crate::sim::Stop::TimeLimit => "`run for` time limit reached",
         crate::sim::Stop::EventLimit => "event limit reached",
+        crate::sim::Stop::MemoryLimit => "memory limit reached: the outcome is incomplete",
     };
     out.push_str(&format!(
         "{}seed {}; ended at {} ms ({stop}); {} events, {} steps\n",

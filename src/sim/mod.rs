@@ -37,6 +37,9 @@ pub enum Stop {
     TimeLimit,
     /// The event budget ran out (a runaway scenario).
     EventLimit,
+    /// The process reached its memory limit (`--max-memory`): the run stopped before the
+    /// allocator would have aborted it, and its outcome is incomplete.
+    MemoryLimit,
 }
 
 /// Options that do not change what a run computes, only what it records.
@@ -203,6 +206,10 @@ impl<'m> Sim<'m> {
         if self.events >= MAX_EVENTS {
             return Some(Stop::EventLimit);
         }
+        // (Reading the resident memory costs a file read: every 65,536 events, some ms of work.)
+        if self.events % 65_536 == 0 && crate::memory::exceeded() {
+            return Some(Stop::MemoryLimit);
+        }
         let (time, idle, event) = self.queue.pop()?;
         self.events += 1;
         self.clock = time;
@@ -300,7 +307,7 @@ impl<'m> Sim<'m> {
         }
     }
 
-    /// Whether sent message `m` shares its value with another message.
+    /// Whether message `m` (sent, or a processor's output) shares its value with another.
     fn value_is_shared(&self, m: crate::model::MsgId) -> bool {
         let shared = self.shared_values.get_or_init(|| {
             let mut by_value: std::collections::HashMap<String, Vec<crate::model::MsgId>> = Default::default();
@@ -315,7 +322,8 @@ impl<'m> Sim<'m> {
     /// A message as a fault line names it: its value, or where another message shares the
     /// value, its send (`shop send 3`).
     pub fn message_text(&self, m: crate::model::MsgId) -> String {
-        if !self.model.is_derived(m) && self.value_is_shared(m) {
+        // (A processor's output record is its producer's send: `q send 2` is q's second output.)
+        if self.value_is_shared(m) {
             let p = self.model.producer_of(m);
             return format!("{} send {}", self.model.producers[p as usize].name, self.model.send_number(m));
         }
