@@ -376,7 +376,13 @@ fn flows(f: &Facts) -> Vec<Flow> {
         let cfg = &m.consumers[first as usize];
         for t in &group.topics {
             let in_log: Vec<usize> = (0..m.total_messages)
-                .filter(|x| m.topic_of(*x) == *t && f.groups_for(*x).contains(&(g as u32)) && f.copies[*x as usize] > 0)
+                .filter(|x| {
+                    // Every group reading the topic, a processor's own included (as the
+                    // simulator's analysis counts its flows).
+                    m.topic_of(*x) == *t
+                        && (!group.manual || f.home[*x as usize].is_some_and(|p| group.partitions.contains(&p)))
+                        && f.copies[*x as usize] > 0
+                })
                 .map(|x| x as usize)
                 .collect();
             // A processor's input is judged on its outputs, as the simulator's analysis does.
