@@ -23,18 +23,18 @@ use std::time::Duration;
 pub const MSG_HEADER: &str = "scn-msg";
 
 /// Why a client's program stopped.
-enum Stop {
+pub(super) enum Stop {
     Crashed,
     Done,
 }
 
 /// Drops a client on a thread of its own: librdkafka's destroy waits for requests its killed
 /// proxy will never answer, and the run does not wait for it.
-fn abandon<T: Send + 'static>(client: T) {
+pub(super) fn abandon<T: Send + 'static>(client: T) {
     std::thread::spawn(move || drop(client));
 }
 
-fn base_config(ctx: &Ctx, client: Client, proxy: &Proxy, incarnation: u32) -> ClientConfig {
+pub(super) fn base_config(ctx: &Ctx, client: Client, proxy: &Proxy, incarnation: u32) -> ClientConfig {
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", format!("127.0.0.1:{}", proxy.port()))
         .set("client.id", format!("scn-{}-{incarnation}", ctx.model.client_name(client)))
@@ -65,25 +65,8 @@ pub async fn producer(ctx: Arc<Ctx>, p: u32) {
     loop {
         let Ok(proxy) = Proxy::start(ctx.target) else { break };
         ctx.attach(client, &proxy);
-        let mut conf = base_config(&ctx, client, &proxy, incarnation);
-        settings::producer(&mut conf, cfg, &ctx.names);
-        ctx.record(Op::Start { at_ms: ctx.now_ms(), client: ClientRef::Producer(p), incarnation });
-        let producer: FutureProducer = match conf.create() {
-            Ok(x) => x,
-            Err(e) => {
-                ctx.note(format!("{}: cannot create the producer: {e}", cfg.name));
-                break;
-            }
-        };
-        arm_requests(&ctx, client, &proxy);
+        let Some(producer) = start_producer(&ctx, p, &proxy, incarnation) else { break };
         let crashed = Arc::new(AtomicBool::new(false));
-        if cfg.transactional_id.is_some() {
-            let init = tokio::task::block_in_place(|| producer.init_transactions(Duration::from_secs(30)));
-            if let Err(e) = init {
-                ctx.note(format!("{}: initTransactions failed: {e}", cfg.name));
-                break;
-            }
-        }
         let stop = run_producer(
             &ctx,
             p,
@@ -116,6 +99,34 @@ pub async fn producer(ctx: Arc<Ctx>, p: u32) {
         }
     }
     ctx.producer_finished();
+}
+
+/// A new instance of producer `p` (a plain one or a processor's half) through `proxy`: its
+/// wire watched, its lost-request faults armed, initTransactions run for a transactional one;
+/// None (with a note) when it cannot start.
+pub(super) fn start_producer(ctx: &Arc<Ctx>, p: u32, proxy: &Proxy, incarnation: u32) -> Option<FutureProducer> {
+    let cfg = &ctx.model.producers[p as usize];
+    let client = Client::Producer(p);
+    ctx.observe_wire(proxy, p, incarnation);
+    let mut conf = base_config(ctx, client, proxy, incarnation);
+    settings::producer(&mut conf, cfg, &ctx.names);
+    ctx.record(Op::Start { at_ms: ctx.now_ms(), client: ClientRef::Producer(p), incarnation });
+    let producer: FutureProducer = match conf.create() {
+        Ok(x) => x,
+        Err(e) => {
+            ctx.note(format!("{}: cannot create the producer: {e}", cfg.name));
+            return None;
+        }
+    };
+    arm_requests(ctx, client, proxy);
+    if cfg.transactional_id.is_some()
+        && let Err(e) = tokio::task::block_in_place(|| producer.init_transactions(Duration::from_secs(30)))
+    {
+        ctx.note(format!("{}: initTransactions failed: {e}", cfg.name));
+        abandon(producer);
+        return None;
+    }
+    Some(producer)
 }
 
 /// The messages still to send: the re-sends first, then the schedule from `next`.
@@ -172,56 +183,13 @@ async fn run_producer(
                 ctx.note(format!("{}: beginTransaction failed: {e}", cfg.name));
             }
         }
-        // A lost request or ack for this message: everything before it is acknowledged first,
-        // so that the next Produce request on the wire is the one that carries it.
-        let fault = ctx.produce_fault(p, msg);
-        if let Some((line, attempt, response)) = &fault {
-            for h in pending.drain(..) {
+        let fault = arm_produce_fault(ctx, proxy, p, msg, &mut pending).await;
+        match send_record(ctx, producer, p, incarnation, msg, crashed) {
+            Some(h) if fault => {
                 let _ = h.await;
             }
-            let lose = if *response { Lose::Response } else { Lose::Request };
-            ctx.watch_fired(line.clone(), proxy.arm(&[api::PRODUCE], *attempt, lose));
-        }
-        let topic = ctx.names.topic(model.topic_of(msg));
-        let value = model.value(msg);
-        let key = model.key(msg);
-        let id = msg.to_string();
-        let headers = OwnedHeaders::new().insert(Header { key: MSG_HEADER, value: Some(id.as_bytes()) });
-        let mut record = FutureRecord::<String, String>::to(&topic).payload(&value).headers(headers);
-        if let Some(k) = &key {
-            record = record.key(k);
-        }
-        if let Some(part) = model.fixed_partition(msg) {
-            record = record.partition(part as i32);
-        }
-        let at_ms = ctx.now_ms();
-        let first_partition = model.topics[model.topic_of(msg) as usize].first_partition;
-        match producer.send_result(record) {
-            Ok(delivery) => {
-                let (ctx2, crashed) = (ctx.clone(), crashed.clone());
-                let h = tokio::spawn(async move {
-                    let result = match delivery.await {
-                        _ if crashed.load(Ordering::SeqCst) => SendResult::Unknown,
-                        Ok(Ok(d)) => SendResult::Acked {
-                            partition: first_partition + d.partition.max(0) as u32,
-                            offset: (d.offset >= 0).then_some(d.offset as u64),
-                        },
-                        Ok(Err((e, _))) => SendResult::Failed { error: super::error_name(&e) },
-                        Err(_) => SendResult::Unknown,
-                    };
-                    let done_ms = Some(ctx2.now_ms());
-                    ctx2.record(Op::Send { at_ms, producer: p, incarnation, msg, result, done_ms });
-                });
-                if fault.is_some() {
-                    let _ = h.await;
-                } else {
-                    pending.push(h);
-                }
-            }
-            Err((e, _)) => {
-                let result = SendResult::Failed { error: super::error_name(&e) };
-                ctx.record(Op::Send { at_ms, producer: p, incarnation, msg, result, done_ms: Some(at_ms) });
-            }
+            Some(h) => pending.push(h),
+            None => {}
         }
         *sends_done += 1;
         if ctx.crash_point(client, ClientPoint::AfterSend(*sends_done)) {
@@ -259,8 +227,79 @@ async fn run_producer(
     Stop::Done
 }
 
+/// A lost request or ack planned for this record: everything sent before it is acknowledged
+/// first, so that the next Produce request on the wire is the one that carries it. Whether one
+/// was armed (the caller then waits for this record's outcome too).
+pub(super) async fn arm_produce_fault(
+    ctx: &Arc<Ctx>,
+    proxy: &Proxy,
+    p: u32,
+    msg: MsgId,
+    pending: &mut Vec<tokio::task::JoinHandle<()>>,
+) -> bool {
+    let Some((line, attempt, response)) = ctx.produce_fault(p, msg) else { return false };
+    for h in pending.drain(..) {
+        let _ = h.await;
+    }
+    let lose = if response { Lose::Response } else { Lose::Request };
+    ctx.watch_fired(line, proxy.arm(&[api::PRODUCE], attempt, lose));
+    true
+}
+
+/// Hands one record of the scenario (a send, or a processor's output) to librdkafka with its
+/// `scn-msg` header; the returned task records the send's outcome when the delivery report
+/// comes (unknown once the client crashed). None when librdkafka refused it at once (recorded
+/// as failed).
+pub(super) fn send_record(
+    ctx: &Arc<Ctx>,
+    producer: &FutureProducer,
+    p: u32,
+    incarnation: u32,
+    msg: MsgId,
+    crashed: &Arc<AtomicBool>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let model = &ctx.model;
+    let topic = ctx.names.topic(model.topic_of(msg));
+    let value = model.value(msg);
+    let key = model.key(msg);
+    let id = msg.to_string();
+    let headers = OwnedHeaders::new().insert(Header { key: MSG_HEADER, value: Some(id.as_bytes()) });
+    let mut record = FutureRecord::<String, String>::to(&topic).payload(&value).headers(headers);
+    if let Some(k) = &key {
+        record = record.key(k);
+    }
+    if let Some(part) = model.fixed_partition(msg) {
+        record = record.partition(part as i32);
+    }
+    let at_ms = ctx.now_ms();
+    let first_partition = model.topics[model.topic_of(msg) as usize].first_partition;
+    match producer.send_result(record) {
+        Ok(delivery) => {
+            let (ctx2, crashed) = (ctx.clone(), crashed.clone());
+            Some(tokio::spawn(async move {
+                let result = match delivery.await {
+                    _ if crashed.load(Ordering::SeqCst) => SendResult::Unknown,
+                    Ok(Ok(d)) => SendResult::Acked {
+                        partition: first_partition + d.partition.max(0) as u32,
+                        offset: (d.offset >= 0).then_some(d.offset as u64),
+                    },
+                    Ok(Err((e, _))) => SendResult::Failed { error: super::error_name(&e) },
+                    Err(_) => SendResult::Unknown,
+                };
+                let done_ms = Some(ctx2.now_ms());
+                ctx2.record(Op::Send { at_ms, producer: p, incarnation, msg, result, done_ms });
+            }))
+        }
+        Err((e, _)) => {
+            let result = SendResult::Failed { error: super::error_name(&e) };
+            ctx.record(Op::Send { at_ms, producer: p, incarnation, msg, result, done_ms: Some(at_ms) });
+            None
+        }
+    }
+}
+
 /// Arms the client's `lost fetch/commit/txn request N` faults on its new proxy.
-fn arm_requests(ctx: &Arc<Ctx>, client: Client, proxy: &Proxy) {
+pub(super) fn arm_requests(ctx: &Arc<Ctx>, client: Client, proxy: &Proxy) {
     for (fault, inj) in ctx.injections() {
         if let Injection::Request { client: c, apis, n, response } = inj
             && c == client
@@ -272,7 +311,7 @@ fn arm_requests(ctx: &Arc<Ctx>, client: Client, proxy: &Proxy) {
 }
 
 /// Records the group's assignments as they change.
-struct Recorder {
+pub(super) struct Recorder {
     ctx: Arc<Ctx>,
     consumer: u32,
     incarnation: u32,
@@ -301,60 +340,13 @@ impl ConsumerContext for Recorder {
 /// places them, crash points; it stops once its group has read to the end of every partition
 /// it holds after the producers finished, or at the run's deadline.
 pub async fn consumer(ctx: Arc<Ctx>, c: u32) {
-    let model = ctx.model.clone();
-    let cfg = &model.consumers[c as usize];
     let client = Client::Consumer(c);
     let mut incarnation = 0u32;
-    ctx.sleep_until_scenario(cfg.start_at_ms).await;
+    ctx.sleep_until_scenario(ctx.model.consumers[c as usize].start_at_ms).await;
     loop {
         let Ok(proxy) = Proxy::start(ctx.target) else { break };
         ctx.attach(client, &proxy);
-        let mut conf = base_config(&ctx, client, &proxy, incarnation);
-        settings::consumer(&mut conf, &model, cfg, &ctx.names);
-        ctx.record(Op::Start { at_ms: ctx.now_ms(), client: ClientRef::Consumer(c), incarnation });
-        let recorder = Recorder { ctx: ctx.clone(), consumer: c, incarnation };
-        let consumer: StreamConsumer<Recorder> = match conf.create_with_context(recorder) {
-            Ok(x) => x,
-            Err(e) => {
-                ctx.note(format!("{}: cannot create the consumer: {e}", cfg.name));
-                break;
-            }
-        };
-        arm_requests(&ctx, client, &proxy);
-        let group = &model.groups[cfg.group as usize];
-        let started = if group.group_id && !group.manual {
-            let topics: Vec<String> = cfg.topics.iter().map(|t| ctx.names.topic(*t)).collect();
-            let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
-            consumer.subscribe(&refs)
-        } else {
-            // No group.id, or `assign`: the partitions are taken, not given by a group.
-            let mut tpl = TopicPartitionList::new();
-            let parts: Vec<u32> = match &cfg.assigned {
-                Some(ps) => ps.clone(),
-                None => cfg
-                    .topics
-                    .iter()
-                    .flat_map(|t| {
-                        let tc = &model.topics[*t as usize];
-                        tc.first_partition..tc.first_partition + tc.partitions
-                    })
-                    .collect(),
-            };
-            let start = match cfg.auto_offset_reset {
-                OffsetReset::Latest => Offset::End,
-                _ => Offset::Beginning,
-            };
-            for p in &parts {
-                let (topic, idx) = ctx.names.partition(*p);
-                let _ = tpl.add_partition_offset(&topic, idx, if group.group_id { Offset::Stored } else { start });
-            }
-            ctx.record(Op::Assigned { at_ms: ctx.now_ms(), consumer: c, incarnation, partitions: parts });
-            consumer.assign(&tpl)
-        };
-        if let Err(e) = started {
-            ctx.note(format!("{}: cannot subscribe: {e}", cfg.name));
-            break;
-        }
+        let Some(consumer) = start_consumer(&ctx, c, &proxy, incarnation) else { break };
         let stop = run_consumer(&ctx, c, &consumer, incarnation).await;
         match stop {
             Stop::Done => {
@@ -374,6 +366,89 @@ pub async fn consumer(ctx: Arc<Ctx>, c: u32) {
     }
 }
 
+/// A new instance of consumer `c` through `proxy`, subscribed (or assigned) as the scenario
+/// says, its lost-request faults armed; None (with a note) when librdkafka refuses it.
+pub(super) fn start_consumer(
+    ctx: &Arc<Ctx>,
+    c: u32,
+    proxy: &Proxy,
+    incarnation: u32,
+) -> Option<StreamConsumer<Recorder>> {
+    let model = &ctx.model;
+    let cfg = &model.consumers[c as usize];
+    let client = Client::Consumer(c);
+    let mut conf = base_config(ctx, client, proxy, incarnation);
+    settings::consumer(&mut conf, model, cfg, &ctx.names);
+    ctx.record(Op::Start { at_ms: ctx.now_ms(), client: ClientRef::Consumer(c), incarnation });
+    let recorder = Recorder { ctx: ctx.clone(), consumer: c, incarnation };
+    let consumer: StreamConsumer<Recorder> = match conf.create_with_context(recorder) {
+        Ok(x) => x,
+        Err(e) => {
+            ctx.note(format!("{}: cannot create the consumer: {e}", cfg.name));
+            return None;
+        }
+    };
+    arm_requests(ctx, client, proxy);
+    let group = &model.groups[cfg.group as usize];
+    let started = if group.group_id && !group.manual {
+        let topics: Vec<String> = cfg.topics.iter().map(|t| ctx.names.topic(*t)).collect();
+        let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+        consumer.subscribe(&refs)
+    } else {
+        // No group.id, or `assign`: the partitions are taken, not given by a group.
+        let mut tpl = TopicPartitionList::new();
+        let parts: Vec<u32> = match &cfg.assigned {
+            Some(ps) => ps.clone(),
+            None => cfg
+                .topics
+                .iter()
+                .flat_map(|t| {
+                    let tc = &model.topics[*t as usize];
+                    tc.first_partition..tc.first_partition + tc.partitions
+                })
+                .collect(),
+        };
+        let start = match cfg.auto_offset_reset {
+            OffsetReset::Latest => Offset::End,
+            _ => Offset::Beginning,
+        };
+        for p in &parts {
+            let (topic, idx) = ctx.names.partition(*p);
+            let _ = tpl.add_partition_offset(&topic, idx, if group.group_id { Offset::Stored } else { start });
+        }
+        ctx.record(Op::Assigned { at_ms: ctx.now_ms(), consumer: c, incarnation, partitions: parts });
+        consumer.assign(&tpl)
+    };
+    if let Err(e) = started {
+        ctx.note(format!("{}: cannot subscribe: {e}", cfg.name));
+        return None;
+    }
+    Some(consumer)
+}
+
+/// One poll: what arrives within 250 ms (then 20 ms after each record), up to
+/// max.poll.records records (librdkafka hands records one by one; the batch is the
+/// scenario's poll).
+pub(super) async fn poll_batch(ctx: &Ctx, consumer: &StreamConsumer<Recorder>, max: u32) -> Vec<Polled> {
+    let mut batch: Vec<Polled> = Vec::new();
+    let mut wait = Duration::from_millis(250);
+    while batch.len() < max as usize {
+        match tokio::time::timeout(wait, consumer.recv()).await {
+            Ok(Ok(m)) => {
+                let msg = m
+                    .headers()
+                    .and_then(|h| h.iter().find(|h| h.key == MSG_HEADER))
+                    .and_then(|h| std::str::from_utf8(h.value?).ok()?.parse().ok());
+                let partition = ctx.partition_of(m.topic(), m.partition()).unwrap_or(0);
+                batch.push(Polled { partition, offset: Some(m.offset() as u64), msg });
+                wait = Duration::from_millis(20);
+            }
+            Ok(Err(_)) | Err(_) => break,
+        }
+    }
+    batch
+}
+
 async fn run_consumer(ctx: &Arc<Ctx>, c: u32, consumer: &StreamConsumer<Recorder>, incarnation: u32) -> Stop {
     let model = ctx.model.clone();
     let cfg = &model.consumers[c as usize];
@@ -386,24 +461,7 @@ async fn run_consumer(ctx: &Arc<Ctx>, c: u32, consumer: &StreamConsumer<Recorder
         if ctx.past_deadline() {
             return Stop::Done;
         }
-        // One poll: what arrives within fetch.max.wait.ms, up to max.poll.records records
-        // (librdkafka hands records one by one; the batch is the scenario's poll).
-        let mut batch: Vec<Polled> = Vec::new();
-        let mut wait = Duration::from_millis(250);
-        while batch.len() < cfg.max_poll_records as usize {
-            match tokio::time::timeout(wait, consumer.recv()).await {
-                Ok(Ok(m)) => {
-                    let msg = m
-                        .headers()
-                        .and_then(|h| h.iter().find(|h| h.key == MSG_HEADER))
-                        .and_then(|h| std::str::from_utf8(h.value?).ok()?.parse().ok());
-                    let partition = ctx.partition_of(m.topic(), m.partition()).unwrap_or(0);
-                    batch.push(Polled { partition, offset: Some(m.offset() as u64), msg });
-                    wait = Duration::from_millis(20);
-                }
-                Ok(Err(_)) | Err(_) => break,
-            }
-        }
+        let batch = poll_batch(ctx, consumer, cfg.max_poll_records).await;
         if batch.is_empty() {
             if ctx.consumers_may_stop() && caught_up(consumer) {
                 return Stop::Done;
@@ -456,27 +514,38 @@ async fn run_consumer(ctx: &Arc<Ctx>, c: u32, consumer: &StreamConsumer<Recorder
     }
 }
 
-/// commitSync of the offsets after the batch's last record of each partition.
-fn commit(ctx: &Arc<Ctx>, c: u32, consumer: &StreamConsumer<Recorder>, incarnation: u32, batch: &[Polled]) {
+/// The offsets after the batch's last record of each partition (the next to read).
+pub(super) fn next_offsets(batch: &[Polled]) -> Vec<(u32, u64)> {
     let mut next: std::collections::BTreeMap<u32, u64> = std::collections::BTreeMap::new();
     for r in batch {
         if let Some(o) = r.offset {
             next.insert(r.partition, o + 1);
         }
     }
+    next.into_iter().collect()
+}
+
+/// Offsets as librdkafka's list, under the run's topic names.
+pub(super) fn offset_list(ctx: &Ctx, offsets: &[(u32, u64)]) -> TopicPartitionList {
     let mut tpl = TopicPartitionList::new();
-    for (p, o) in &next {
+    for (p, o) in offsets {
         let (topic, idx) = ctx.names.partition(*p);
         let _ = tpl.add_partition_offset(&topic, idx, Offset::Offset(*o as i64));
     }
+    tpl
+}
+
+/// commitSync of the offsets after the batch's last record of each partition.
+pub(super) fn commit(ctx: &Arc<Ctx>, c: u32, consumer: &StreamConsumer<Recorder>, incarnation: u32, batch: &[Polled]) {
+    let offsets = next_offsets(batch);
+    let tpl = offset_list(ctx, &offsets);
     let result = tokio::task::block_in_place(|| consumer.commit(&tpl, RdCommit::Sync));
-    let offsets = next.into_iter().collect();
     let error = result.err().map(|e| super::error_name(&e));
     ctx.record(Op::Commit { at_ms: ctx.now_ms(), consumer: c, incarnation, offsets, error });
 }
 
 /// Whether the consumer's position reached the high watermark of every partition it holds.
-fn caught_up(consumer: &StreamConsumer<Recorder>) -> bool {
+pub(super) fn caught_up(consumer: &StreamConsumer<Recorder>) -> bool {
     let Ok(assignment) = consumer.assignment() else { return false };
     if assignment.count() == 0 {
         return false;

@@ -1,4 +1,4 @@
-//! `scn conform`: the scenario's producers and consumers run as real Kafka clients
+//! `scn conform`: the scenario's producers, consumers and processors run as real Kafka clients
 //! (librdkafka through rdkafka, on tokio) against a real broker on loopback, with the
 //! scenario's faults injected for real (a fault proxy per client, client crashes, pauses,
 //! broker crashes where scn manages the broker), every operation recorded as a
@@ -8,6 +8,7 @@
 mod broker;
 mod clients;
 mod plan;
+mod processor;
 mod proxy;
 mod report;
 mod settings;
@@ -113,15 +114,27 @@ pub struct Ctx {
     watched: Mutex<Vec<(String, Arc<AtomicBool>)>>,
     used_points: Mutex<Vec<usize>>,
     controls: Vec<Control>,
+    /// Plain producers (not a processor's half) still running.
     producers_running: AtomicUsize,
+    /// Per processor: whether it finished.
+    processors_done: Vec<AtomicBool>,
     broker: tokio::sync::Mutex<Target>,
     hooks: (Option<String>, Option<String>),
+    /// `when` faults whose condition the history met: (fault line, delay, action).
+    /// (The last: whether it already acted.)
+    triggers: tokio::sync::mpsc::UnboundedSender<(String, u64, Timed, bool)>,
+    /// Plan indexes of the `when` faults already triggered (each fires once).
+    when_fired: Mutex<Vec<usize>>,
 }
 
 impl Ctx {
+    /// A client's control; a processor's two halves share its consumer half's.
     fn control(&self, c: Client) -> &Control {
         match c {
-            Client::Producer(p) => &self.controls[p as usize],
+            Client::Producer(p) => match self.model.producers[p as usize].processor {
+                Some(pi) => self.control(Client::Consumer(self.model.processors[pi as usize].consumer)),
+                None => &self.controls[p as usize],
+            },
             Client::Consumer(k) => &self.controls[self.model.producers.len() + k as usize],
         }
     }
@@ -129,7 +142,27 @@ impl Ctx {
         self.start.elapsed().as_millis() as u64
     }
     fn record(&self, op: Op) {
+        self.trigger_when(&op);
         self.ops.lock().expect("history lock").push(op);
+    }
+    /// Fires each `when` fault whose condition this operation meets, the first time.
+    fn trigger_when(&self, op: &Op) {
+        for (i, p) in self.plan.iter().enumerate() {
+            let Ok(Injection::When { condition, delay_ms, action }) = &p.injection else { continue };
+            if !plan::holds(condition, op) {
+                continue;
+            }
+            let mut fired = self.when_fired.lock().expect("when lock");
+            if fired.contains(&i) {
+                continue;
+            }
+            fired.push(i);
+            drop(fired);
+            // Without a delay a client's fault acts now, before the client's next operation
+            // (as the simulator's does); the rest waits on the runtime.
+            let acted = *delay_ms == 0 && self.act_on_client(&p.fault, *action);
+            let _ = self.triggers.send((p.fault.clone(), *delay_ms, *action, acted));
+        }
     }
     fn note(&self, s: String) {
         self.notes.lock().expect("notes lock").push(s);
@@ -147,8 +180,10 @@ impl Ctx {
     fn injections(&self) -> Vec<(String, Injection)> {
         self.plan.iter().filter_map(|p| Some((p.fault.clone(), p.injection.clone().ok()?))).collect()
     }
+    /// A fault was carried out now: the report says so and the history records when.
     fn mark(&self, fault: &str) {
         self.fired.lock().expect("fired lock").insert(fault.to_string(), true);
+        self.record(Op::Fault { at_ms: self.now_ms(), fault: fault.to_string(), injected: true, note: String::new() });
     }
     fn watch_fired(&self, fault: String, flag: Arc<AtomicBool>) {
         self.watched.lock().expect("watch lock").push((fault, flag));
@@ -160,6 +195,37 @@ impl Ctx {
         // The scenario's network latency, on every frame each way (a real setting: unscaled).
         proxy.set_latency(self.model.network.latency_ms);
         *control.proxy.lock().expect("proxy lock") = Some(proxy.clone());
+    }
+    /// Records what a producer's proxy reads on the wire: the producer ids and epochs
+    /// InitProducerId hands out, each Produce batch and its partition's answer.
+    fn observe_wire(self: &Arc<Ctx>, proxy: &Proxy, producer: u32, incarnation: u32) {
+        let ctx = Arc::downgrade(self);
+        proxy.observe(Arc::new(move |seen| {
+            let Some(ctx) = ctx.upgrade() else { return };
+            let at_ms = ctx.now_ms();
+            let op = match seen {
+                proxy::Seen::ProducerId { error, producer_id, epoch } => {
+                    let error = (error != 0).then(|| wire::error_name(error));
+                    Op::ProducerId { at_ms, producer, incarnation, producer_id, epoch, error }
+                }
+                proxy::Seen::Produce { batch, error } => {
+                    let Some(partition) = ctx.partition_of(&batch.topic, batch.partition) else { return };
+                    Op::Produce {
+                        at_ms,
+                        producer,
+                        incarnation,
+                        partition,
+                        producer_id: batch.producer_id,
+                        epoch: batch.epoch,
+                        base_sequence: batch.base_sequence,
+                        records: batch.records,
+                        error: error.filter(|e| *e != 0).map(wire::error_name),
+                        answered: error.is_some(),
+                    }
+                }
+            };
+            ctx.record(op);
+        }));
     }
     /// The lost request or ack planned for a message's Produce request: (fault line,
     /// attempt, whether the response is lost).
@@ -182,6 +248,14 @@ impl Ctx {
         used.push(i);
         self.mark(&p.fault);
         true
+    }
+    /// Whether a crash line not yet fired waits at this point (without using it).
+    fn crash_planned(&self, c: Client, point: ClientPoint) -> bool {
+        let used = self.used_points.lock().expect("points lock");
+        self.plan.iter().enumerate().any(|(i, p)| {
+            !used.contains(&i)
+                && matches!(&p.injection, Ok(Injection::CrashAt { client, point: q }) if *client == c && *q == point)
+        })
     }
     /// Waits while the client is paused; Err when a crash was ordered.
     async fn checkpoint(&self, c: Client) -> Result<(), ()> {
@@ -216,8 +290,20 @@ impl Ctx {
     fn producer_finished(&self) {
         self.producers_running.fetch_sub(1, Ordering::SeqCst);
     }
+    /// Whether every record a plain consumer may read was written: the producers and the
+    /// processors finished.
     fn consumers_may_stop(&self) -> bool {
         self.producers_running.load(Ordering::SeqCst) == 0
+            && self.processors_done.iter().all(|d| d.load(Ordering::SeqCst))
+    }
+    /// Whether every input a processor may read was written: the producers and the processors
+    /// declared before it (whose outputs it may read) finished.
+    fn processor_may_stop(&self, pi: u32) -> bool {
+        self.producers_running.load(Ordering::SeqCst) == 0
+            && self.processors_done[..pi as usize].iter().all(|d| d.load(Ordering::SeqCst))
+    }
+    fn processor_finished(&self, pi: u32) {
+        self.processors_done[pi as usize].store(true, Ordering::SeqCst);
     }
     /// A producer's messages sent so far that it never saw acknowledged or failed.
     fn unacknowledged(&self, taken: &[MsgId]) -> Vec<MsgId> {
@@ -237,9 +323,9 @@ impl Ctx {
         Some(self.model.topics[t].first_partition + idx as u32)
     }
 
-    /// Carries out a fault at a scenario time.
-    async fn act(&self, fault: &str, action: Timed) {
-        let mut ok = true;
+    /// Carries out a fault on a client at once (every action but the broker's); false for a
+    /// broker action, which [`Ctx::act`] carries out.
+    fn act_on_client(&self, fault: &str, action: Timed) -> bool {
         match action {
             Timed::Crash(c) => self.control(c).crash.store(true, Ordering::SeqCst),
             Timed::Restart(c) => self.control(c).restart.notify_one(),
@@ -263,6 +349,19 @@ impl Ctx {
                     }
                 }
             }
+            Timed::BrokerCrash | Timed::BrokerRestart | Timed::BrokerPause(_) => return false,
+        }
+        self.mark(fault);
+        true
+    }
+
+    /// Carries out a fault at a scenario time (or when its condition was met).
+    async fn act(&self, fault: &str, action: Timed) {
+        if self.act_on_client(fault, action) {
+            return;
+        }
+        let mut ok = true;
+        match action {
             Timed::BrokerCrash | Timed::BrokerRestart | Timed::BrokerPause(_) => {
                 let mut target = self.broker.lock().await;
                 let result = match (&mut *target, action) {
@@ -279,11 +378,35 @@ impl Ctx {
                 if let Err(e) = result {
                     ok = false;
                     self.note(format!("{fault}: {e}"));
+                    let at_ms = self.now_ms();
+                    self.record(Op::Fault { at_ms, fault: fault.to_string(), injected: false, note: e });
                 }
             }
+            _ => {}
         }
         if ok {
             self.mark(fault);
+        }
+    }
+}
+
+/// Carries out a timed or triggered fault unless the run is over (or it `acted` already);
+/// `resume X after T` follows each pause of X.
+async fn fire(ctx: Arc<Ctx>, fault: String, action: Timed, acted: bool) {
+    if ctx.past_deadline() {
+        return;
+    }
+    if !acted {
+        ctx.act(&fault, action).await;
+    }
+    if let Timed::Pause(c) = action {
+        for (f, inj) in ctx.injections() {
+            if let Injection::ResumeAfter { client, after_ms } = inj
+                && client == c
+            {
+                tokio::time::sleep(ctx.scaled(after_ms)).await;
+                ctx.act(&f, Timed::Resume(c)).await;
+            }
         }
     }
 }
@@ -313,20 +436,8 @@ fn default_scale(model: &Model) -> f64 {
     if last <= 2_000 { 1.0 } else { 2_000.0 / last as f64 }
 }
 
-/// What a scenario asks that no target of conform can run yet.
-fn refuse(model: &Model) -> Result<(), String> {
-    if !model.processors.is_empty() {
-        return Err(format!(
-            "processor {}: conform does not run processors yet (consume-transform-produce with sendOffsetsToTransaction); run their producers and consumers as plain clients instead",
-            model.processors[0].name
-        ));
-    }
-    Ok(())
-}
-
 /// Runs the scenario against the target and judges both histories.
 pub fn run(model: &Model, options: &Options) -> Result<Conformance, String> {
-    refuse(model)?;
     let target = match &options.bootstrap {
         Some(b) => Target::External { bootstrap: broker::loopback(b)? },
         None => Target::Managed(Managed::start()?),
@@ -372,6 +483,7 @@ async fn drive(
         controls.push(Control { paused: Some(tokio::sync::watch::channel(false).0), ..Control::default() });
     }
     let start = Instant::now();
+    let (triggers, mut triggered) = tokio::sync::mpsc::unbounded_channel();
     let ctx = Arc::new(Ctx {
         model: Arc::new(model.clone()),
         target: addr,
@@ -386,16 +498,23 @@ async fn drive(
         watched: Mutex::new(Vec::new()),
         used_points: Mutex::new(Vec::new()),
         controls,
-        producers_running: AtomicUsize::new(model.producers.len()),
+        producers_running: AtomicUsize::new(model.producers.iter().filter(|p| p.processor.is_none()).count()),
+        processors_done: model.processors.iter().map(|_| AtomicBool::new(false)).collect(),
         broker: tokio::sync::Mutex::new(target),
         hooks: (options.broker_crash_cmd.clone(), options.broker_restart_cmd.clone()),
+        triggers,
+        when_fired: Mutex::new(Vec::new()),
     });
     let mut tasks = Vec::new();
-    for p in 0..model.producers.len() as u32 {
+    // A processor's two halves are one task; the other clients one task each.
+    for p in (0..model.producers.len() as u32).filter(|p| model.producers[*p as usize].processor.is_none()) {
         tasks.push(tokio::spawn(clients::producer(ctx.clone(), p)));
     }
-    for c in 0..model.consumers.len() as u32 {
+    for c in (0..model.consumers.len() as u32).filter(|c| model.consumers[*c as usize].processor.is_none()) {
         tasks.push(tokio::spawn(clients::consumer(ctx.clone(), c)));
+    }
+    for pi in 0..model.processors.len() as u32 {
+        tasks.push(tokio::spawn(processor::processor(ctx.clone(), pi)));
     }
     let mut timers = Vec::new();
     for (fault, inj) in ctx.injections() {
@@ -403,23 +522,21 @@ async fn drive(
             let ctx = ctx.clone();
             timers.push(tokio::spawn(async move {
                 ctx.sleep_until_scenario(at_ms).await;
-                if !ctx.past_deadline() {
-                    ctx.act(&fault, action).await;
-                    // `resume X after T` follows each pause of X.
-                    if let Timed::Pause(c) = action {
-                        for (f, inj) in ctx.injections() {
-                            if let Injection::ResumeAfter { client, after_ms } = inj
-                                && client == c
-                            {
-                                tokio::time::sleep(ctx.scaled(after_ms)).await;
-                                ctx.act(&f, Timed::Resume(c)).await;
-                            }
-                        }
-                    }
-                }
+                fire(ctx, fault, action, false).await;
             }));
         }
     }
+    // `when` faults: fired by the operation the history records, after their delay.
+    let whens = ctx.clone();
+    timers.push(tokio::spawn(async move {
+        while let Some((fault, delay_ms, action, acted)) = triggered.recv().await {
+            let ctx = whens.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(ctx.scaled(delay_ms)).await;
+                fire(ctx, fault, action, acted).await;
+            });
+        }
+    }));
     let deadline = tokio::time::Instant::from_std(ctx.deadline);
     for t in tasks {
         if tokio::time::timeout_at(deadline, t).await.is_err() {
@@ -438,9 +555,10 @@ async fn drive(
         .iter()
         .map(|(f, flag)| (f.clone(), flag.load(Ordering::SeqCst)))
         .collect();
+    // (They fired inside a proxy; the history has the request and its outcome.)
     for (f, on) in watched {
         if on {
-            ctx.mark(&f);
+            ctx.fired.lock().expect("fired lock").insert(f, true);
         }
     }
     // The broker must be up for the final read: restart it if a fault left it down or frozen.

@@ -4,7 +4,7 @@
 
 use super::wire::api;
 use crate::ast::LostRequest;
-use crate::model::{Client, ClientPoint, FaultAction, Model, MsgId, Node, Trigger};
+use crate::model::{Client, ClientPoint, ConditionSpec, FaultAction, Model, MsgId, Node, Trigger};
 
 /// How one fault line is carried out against a real broker.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +17,9 @@ pub enum Injection {
     CrashAt { client: Client, point: ClientPoint },
     /// Act at a scenario time.
     At { at_ms: u64, action: Timed },
+    /// Act `delay_ms` after the history first records the operation the condition names (a
+    /// commit, an acknowledgement, a processing: each observed where the client does it).
+    When { condition: ConditionSpec, delay_ms: u64, action: Timed },
     /// Restart a client this long after each of its crashes.
     RestartAfter { client: Client, after_ms: u64 },
     /// Resume a client this long after each pause.
@@ -53,20 +56,6 @@ pub fn plan(model: &Model, managed: bool, hooks: (bool, bool)) -> Vec<Planned> {
 }
 
 fn one(model: &Model, f: &crate::model::FaultSpec, managed: bool, hooks: (bool, bool)) -> Result<Injection, String> {
-    let single = model.cluster.brokers == 1;
-    let broker = |what: &str, ok: bool| -> Result<(), String> {
-        if !single {
-            return Err(format!(
-                "{what}: the target runs one broker for the scenario's {}; a single-node broker cannot show one broker of several failing",
-                model.cluster.brokers
-            ));
-        }
-        if ok {
-            Ok(())
-        } else {
-            Err(format!("{what}: the broker is not scn's to {what} (give --broker-crash-cmd / --broker-restart-cmd)"))
-        }
-    };
     match (&f.trigger, &f.action) {
         (Trigger::Request { producer, msg, attempt }, FaultAction::LoseRequest | FaultAction::LoseAck) => {
             Ok(Injection::Produce {
@@ -100,62 +89,126 @@ fn one(model: &Model, f: &crate::model::FaultSpec, managed: bool, hooks: (bool, 
         (Trigger::AfterPause(d), FaultAction::ResumeClient(c)) => {
             Ok(Injection::ResumeAfter { client: *c, after_ms: *d })
         }
-        (Trigger::At(t), action) => {
-            let timed = match action {
-                FaultAction::CrashClient(c) => Timed::Crash(*c),
-                FaultAction::RestartClient(c) => Timed::Restart(*c),
-                FaultAction::PauseClient(c) => Timed::Pause(*c),
-                FaultAction::ResumeClient(c) => Timed::Resume(*c),
-                FaultAction::Heal => Timed::Heal,
-                FaultAction::Partition(links) => {
-                    // A client cut from the brokers is its proxy blackholed; links between
-                    // brokers (or to the controller) are inside the target.
-                    let clients: Vec<Client> = links
-                        .iter()
-                        .filter_map(|(a, b)| match (a, b) {
-                            (Node::Client(c), Node::Broker(_)) | (Node::Broker(_), Node::Client(c)) => Some(*c),
-                            _ => None,
-                        })
-                        .collect();
-                    if clients.len() != links.len() || clients.is_empty() {
-                        return Err("only a partition between a client and the brokers can be injected (links between brokers are inside the target)".into());
-                    }
-                    if !single {
-                        return Err(
-                            "the target runs one broker: a client cut from some brokers but not others cannot be shown"
-                                .into(),
-                        );
-                    }
-                    Timed::Cut(clients[0])
-                }
-                FaultAction::CrashBroker(_) | FaultAction::CrashLeaderOf(_) => {
-                    broker("crash", managed || hooks.0)?;
-                    Timed::BrokerCrash
-                }
-                FaultAction::RestartBroker(_) => {
-                    broker("restart", managed || hooks.1)?;
-                    Timed::BrokerRestart
-                }
-                FaultAction::PauseBroker(_) | FaultAction::ResumeBroker(_) => {
-                    broker("pause", managed)?;
-                    Timed::BrokerPause(matches!(action, FaultAction::PauseBroker(_)))
-                }
-                FaultAction::ShutdownBroker(_) => {
-                    return Err(
-                        "a controlled shutdown moves leadership to another broker: a single-node broker has none"
-                            .into(),
-                    );
-                }
-                FaultAction::LoseRequest | FaultAction::LoseAck => {
-                    return Err("a request lost at a time names no request a proxy can match".into());
-                }
-            };
-            Ok(Injection::At { at_ms: *t, action: timed })
-        }
-        (Trigger::When(..), _) => {
-            Err("`when` conditions are read from the simulator's state; conform cannot watch them on a real broker"
-                .into())
-        }
+        (Trigger::At(t), action) => Ok(Injection::At { at_ms: *t, action: timed(model, action, managed, hooks)? }),
+        (Trigger::When(condition, delay), action) => Ok(Injection::When {
+            condition: condition.clone(),
+            delay_ms: *delay,
+            action: timed(model, action, managed, hooks)?,
+        }),
         _ => Err("this trigger and action are not injected by conform".into()),
+    }
+}
+
+/// The action of a fault at a time or on a condition, as the target can carry it out.
+fn timed(model: &Model, action: &FaultAction, managed: bool, hooks: (bool, bool)) -> Result<Timed, String> {
+    let single = model.cluster.brokers == 1;
+    let broker = |what: &str, ok: bool| -> Result<(), String> {
+        if !single {
+            return Err(format!(
+                "{what}: the target runs one broker for the scenario's {}; a single-node broker cannot show one broker of several failing",
+                model.cluster.brokers
+            ));
+        }
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("{what}: the broker is not scn's to {what} (give --broker-crash-cmd / --broker-restart-cmd)"))
+        }
+    };
+    Ok(match action {
+        FaultAction::CrashClient(c) => Timed::Crash(*c),
+        FaultAction::RestartClient(c) => Timed::Restart(*c),
+        FaultAction::PauseClient(c) => Timed::Pause(*c),
+        FaultAction::ResumeClient(c) => Timed::Resume(*c),
+        FaultAction::Heal => Timed::Heal,
+        FaultAction::Partition(links) => {
+            // A client cut from the brokers is its proxy blackholed; links between
+            // brokers (or to the controller) are inside the target.
+            let clients: Vec<Client> = links
+                .iter()
+                .filter_map(|(a, b)| match (a, b) {
+                    (Node::Client(c), Node::Broker(_)) | (Node::Broker(_), Node::Client(c)) => Some(*c),
+                    _ => None,
+                })
+                .collect();
+            if clients.len() != links.len() || clients.is_empty() {
+                return Err("only a partition between a client and the brokers can be injected (links between brokers are inside the target)".into());
+            }
+            if !single {
+                return Err(
+                    "the target runs one broker: a client cut from some brokers but not others cannot be shown".into(),
+                );
+            }
+            Timed::Cut(clients[0])
+        }
+        FaultAction::CrashBroker(_) | FaultAction::CrashLeaderOf(_) => {
+            broker("crash", managed || hooks.0)?;
+            Timed::BrokerCrash
+        }
+        FaultAction::RestartBroker(_) => {
+            broker("restart", managed || hooks.1)?;
+            Timed::BrokerRestart
+        }
+        FaultAction::PauseBroker(_) | FaultAction::ResumeBroker(_) => {
+            broker("pause", managed)?;
+            Timed::BrokerPause(matches!(action, FaultAction::PauseBroker(_)))
+        }
+        FaultAction::ShutdownBroker(_) => {
+            return Err(
+                "a controlled shutdown moves leadership to another broker: a single-node broker has none".into()
+            );
+        }
+        FaultAction::LoseRequest | FaultAction::LoseAck => {
+            return Err("a request lost at a time names no request a proxy can match".into());
+        }
+    })
+}
+
+/// Whether a recorded operation meets a `when` condition (as the simulator's
+/// `Happened` events do: the commit of exactly that offset, the acknowledgement of that
+/// send, the processing of that message).
+pub fn holds(condition: &ConditionSpec, op: &crate::history::Op) -> bool {
+    use crate::history::{Op, SendResult};
+    match (condition, op) {
+        (
+            ConditionSpec::Commits { consumer, offset, partition },
+            Op::Commit { consumer: c, offsets, error: None, .. },
+        ) => consumer == c && offsets.iter().any(|(p, o)| o == offset && partition.is_none_or(|x| x == *p)),
+        (ConditionSpec::Acked { msg, .. }, Op::Send { msg: m, result: SendResult::Acked { .. }, .. }) => msg == m,
+        (ConditionSpec::Processes { consumer, msg }, Op::Process { consumer: c, record, .. }) => {
+            consumer == c && record.msg == Some(*msg)
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(brokers: u32) -> Model {
+        let source = format!(
+            "scenario \"w\"\ncluster {{\n  brokers {brokers}\n  topic t {{ partitions 1 }}\n}}\nproducer p {{ send 3 to t }}\nconsumer c {{ subscribe t group g }}\nfaults {{\n  when p send 2 is acked crash broker 1\n  when c processes p send 1 pause c\n  resume c after 1s\n}}\n"
+        );
+        crate::check::check(&crate::parse::parse(&source).expect("parses")).expect("checks")
+    }
+
+    #[test]
+    fn when_faults_are_planned_on_one_broker_and_refused_with_a_reason_on_three() {
+        let one = plan(&model(1), true, (false, false));
+        assert!(matches!(
+            one[0].injection,
+            Ok(Injection::When {
+                condition: ConditionSpec::Acked { msg: 1, .. },
+                delay_ms: 0,
+                action: Timed::BrokerCrash
+            })
+        ));
+        assert!(matches!(one[1].injection, Ok(Injection::When { action: Timed::Pause(Client::Consumer(0)), .. })));
+        let three = plan(&model(3), true, (false, false));
+        let why = three[0].injection.as_ref().expect_err("one broker of three cannot crash on one node");
+        assert!(why.contains("single-node broker"), "{why}");
+        // The client's pause needs no second broker.
+        assert!(three[1].injection.is_ok());
     }
 }

@@ -5,7 +5,7 @@
 //! latency, or blackholes everything (a network partition) until healed. A crashed client's
 //! proxy is killed: its connections are reset and nothing it still sends reaches a broker.
 
-use super::wire::{self, rewrite_addresses};
+use super::wire::{self, ProduceBatch, api, rewrite_addresses};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -22,6 +22,9 @@ pub enum Lose {
     Request,
     /// The broker handles the request; its response is dropped and the connection reset.
     Response,
+    /// The request reaches the broker, then the client crashes: the proxy is killed before
+    /// any response comes back (a crash point just after a request was sent).
+    CrashAfter,
 }
 
 /// A fault waiting for its request: the `nth` request (from 1) with one of `apis` after it was
@@ -34,8 +37,31 @@ struct Armed {
     fired: Arc<AtomicBool>,
 }
 
+/// What the proxy reads on the wire for the history (what librdkafka does not expose).
+#[derive(Debug, Clone)]
+pub enum Seen {
+    /// An InitProducerId response.
+    ProducerId { error: i16, producer_id: i64, epoch: i16 },
+    /// A Produce request's record batch, and the error code its response gave the batch's
+    /// partition (None: no response reached the client).
+    Produce { batch: ProduceBatch, error: Option<i16> },
+}
+
+/// Who is told what the proxy reads.
+pub type Observer = Arc<dyn Fn(Seen) + Send + Sync>;
+
+/// A request on its way: api key, version, whether its response is dropped, and a Produce
+/// request's batches.
+struct Pending {
+    api_key: i16,
+    version: i16,
+    drop_response: bool,
+    batches: Vec<ProduceBatch>,
+}
+
 struct Shared {
     armed: Mutex<Vec<Armed>>,
+    observer: Mutex<Option<Observer>>,
     blackholed: watch::Sender<bool>,
     killed: watch::Sender<bool>,
     latency_ms: AtomicU64,
@@ -56,6 +82,7 @@ impl Proxy {
     pub fn start(broker: SocketAddr) -> std::io::Result<Proxy> {
         let shared = Arc::new(Shared {
             armed: Mutex::new(Vec::new()),
+            observer: Mutex::new(None),
             blackholed: watch::channel(false).0,
             killed: watch::channel(false).0,
             latency_ms: AtomicU64::new(0),
@@ -77,6 +104,16 @@ impl Proxy {
         let armed = Armed { apis: apis.to_vec(), nth: nth.max(1), seen: 0, lose, fired: fired.clone() };
         self.shared.armed.lock().expect("proxy lock").push(armed);
         fired
+    }
+
+    /// Tells `observer` every producer id, epoch and Produce batch seen from now on.
+    pub fn observe(&self, observer: Observer) {
+        *self.shared.observer.lock().expect("proxy lock") = Some(observer);
+    }
+
+    /// Takes back an armed fault that has not fired (by the flag `arm` returned).
+    pub fn disarm(&self, fired: &Arc<AtomicBool>) {
+        self.shared.armed.lock().expect("proxy lock").retain(|a| !Arc::ptr_eq(&a.fired, fired));
     }
 
     /// Blackholes (true) or heals (false) every connection of this client.
@@ -160,8 +197,8 @@ async fn relay(shared: Arc<Shared>, client: TcpStream, upstream: SocketAddr) {
     let _ = (client.set_nodelay(true), broker.set_nodelay(true));
     let (mut client_rx, mut client_tx) = client.into_split();
     let (mut broker_rx, mut broker_tx) = broker.into_split();
-    // correlation id -> (api key, version, whether to drop the response).
-    let pending: Arc<Mutex<BTreeMap<i32, (i16, i16, bool)>>> = Arc::default();
+    // correlation id -> the request on its way.
+    let pending: Arc<Mutex<BTreeMap<i32, Pending>>> = Arc::default();
     let reset_now = Arc::new(tokio::sync::Notify::new());
     let upward = {
         let (shared, pending) = (shared.clone(), pending.clone());
@@ -172,12 +209,24 @@ async fn relay(shared: Arc<Shared>, client: TcpStream, upstream: SocketAddr) {
                     continue;
                 }
                 let Some((api_key, version, correlation)) = wire::request_header(&frame) else { return };
+                let batches = if api_key == api::PRODUCE {
+                    wire::produce_request(version, &frame).unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
                 let lose = take_fault(&shared, api_key);
                 if lose == Some(Lose::Request) {
+                    tell_unanswered(&shared, batches);
                     continue;
                 }
-                pending.lock().expect("proxy lock").insert(correlation, (api_key, version, lose.is_some()));
+                let entry = Pending { api_key, version, drop_response: lose.is_some(), batches };
+                pending.lock().expect("proxy lock").insert(correlation, entry);
                 if write_frame(&mut broker_tx, &frame).await.is_none() {
+                    return;
+                }
+                if lose == Some(Lose::CrashAfter) {
+                    let _ = broker_tx.flush().await;
+                    shared.killed.send_replace(true);
                     return;
                 }
             }
@@ -192,15 +241,17 @@ async fn relay(shared: Arc<Shared>, client: TcpStream, upstream: SocketAddr) {
                     continue;
                 }
                 let Some(correlation) = wire::response_correlation(&frame) else { return };
-                let Some((api_key, version, drop_it)) = pending.lock().expect("proxy lock").remove(&correlation) else {
+                let Some(request) = pending.lock().expect("proxy lock").remove(&correlation) else {
                     return;
                 };
-                if drop_it {
+                if request.drop_response {
+                    tell_unanswered(&shared, request.batches);
                     reset_now.notify_one();
                     return;
                 }
+                tell_answer(&shared, &request, &frame);
                 let mut map = |host: &str, port: i32| remap(&shared, host, port);
-                let out = rewrite_addresses(api_key, version, &frame, &mut map);
+                let out = rewrite_addresses(request.api_key, request.version, &frame, &mut map);
                 if write_frame(&mut client_tx, out.as_deref().unwrap_or(&frame)).await.is_none() {
                     return;
                 }
@@ -214,7 +265,48 @@ async fn relay(shared: Arc<Shared>, client: TcpStream, upstream: SocketAddr) {
         _ = reset_now.notified() => {}
         _ = killed.wait_for(|k| *k) => {}
     }
-    // Dropping the halves closes both sockets; an ack lost or a kill resets the client's.
+    // Dropping the halves closes both sockets; an ack lost or a kill resets the client's. The
+    // batches still on their way never get an answer to this client.
+    for (_, request) in std::mem::take(&mut *pending.lock().expect("proxy lock")) {
+        tell_unanswered(&shared, request.batches);
+    }
+}
+
+fn tell(shared: &Shared, seen: Seen) {
+    let observer = shared.observer.lock().expect("proxy lock").clone();
+    if let Some(o) = observer {
+        o(seen);
+    }
+}
+
+fn tell_unanswered(shared: &Shared, batches: Vec<ProduceBatch>) {
+    for batch in batches {
+        tell(shared, Seen::Produce { batch, error: None });
+    }
+}
+
+/// What a response says that the history keeps: a Produce response's error per batch, an
+/// InitProducerId's producer id and epoch.
+fn tell_answer(shared: &Shared, request: &Pending, frame: &[u8]) {
+    match request.api_key {
+        api::PRODUCE => {
+            let errors = wire::produce_response(request.version, frame).unwrap_or_default();
+            for batch in request.batches.iter().cloned() {
+                // (A response scn cannot read counts as an unknown server error, -1.)
+                let error = errors
+                    .iter()
+                    .find(|(t, p, _)| *t == batch.topic && *p == batch.partition)
+                    .map_or(-1, |(_, _, e)| *e);
+                tell(shared, Seen::Produce { batch, error: Some(error) });
+            }
+        }
+        api::INIT_PRODUCER_ID => {
+            if let Some((error, producer_id, epoch)) = wire::init_producer_id_response(request.version, frame) {
+                tell(shared, Seen::ProducerId { error, producer_id, epoch });
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The proxy's listener for the broker a response names (loopback brokers only: any other

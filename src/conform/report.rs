@@ -23,6 +23,8 @@ pub struct Conformance {
     /// What this target cannot show of the scenario.
     pub limits: Vec<String>,
     pub faults: Vec<FaultRow>,
+    /// Each producer instance's ids and batches as the proxy read them on the wire.
+    pub producers: Vec<WireRow>,
     /// Things that went wrong on the way (a client that could not start, the timeout).
     pub notes: Vec<String>,
     pub real: Verdict,
@@ -41,6 +43,76 @@ pub struct FaultRow {
     /// `injected`, `not injected` (with the reason) or `armed, never fired`.
     pub status: String,
     pub note: String,
+}
+
+/// One producer instance as its proxy saw it on the wire.
+#[derive(Debug, Clone, Serialize)]
+pub struct WireRow {
+    /// `shop #0` (the producer and its instance).
+    pub producer: String,
+    /// `id 1000 epoch 0` from each InitProducerId response, or `-` for a producer that
+    /// asked for none.
+    pub ids: String,
+    /// Record batches sent, and how many of them the broker answered with an error.
+    pub batches: u64,
+    pub rejected: u64,
+    /// The errors, `PRODUCER_FENCED x2`.
+    pub errors: String,
+    /// Batches that never got an answer (lost request or ack, crash).
+    pub unanswered: u64,
+}
+
+/// The producer instances' wire rows, in the order they started.
+fn wire_rows(model: &Model, history: &History) -> Vec<WireRow> {
+    use crate::history::Op;
+    let mut rows: Vec<((u32, u32), WireRow)> = Vec::new();
+    let row = |rows: &mut Vec<((u32, u32), WireRow)>, p: u32, i: u32| -> usize {
+        if let Some(k) = rows.iter().position(|(key, _)| *key == (p, i)) {
+            return k;
+        }
+        let producer = format!("{} #{i}", model.producers[p as usize].name);
+        let r = WireRow { producer, ids: String::new(), batches: 0, rejected: 0, errors: String::new(), unanswered: 0 };
+        rows.push(((p, i), r));
+        rows.len() - 1
+    };
+    let mut errors: BTreeMap<usize, BTreeMap<String, u32>> = BTreeMap::new();
+    for op in &history.ops {
+        match op {
+            Op::ProducerId { producer, incarnation, producer_id, epoch, error, .. } => {
+                let k = row(&mut rows, *producer, *incarnation);
+                let r = &mut rows[k].1;
+                if !r.ids.is_empty() {
+                    r.ids += ", ";
+                }
+                r.ids += &match error {
+                    None => format!("id {producer_id} epoch {epoch}"),
+                    Some(e) => e.clone(),
+                };
+            }
+            Op::Produce { producer, incarnation, error, answered, .. } => {
+                let k = row(&mut rows, *producer, *incarnation);
+                let r = &mut rows[k].1;
+                r.batches += 1;
+                r.unanswered += u64::from(!answered);
+                if let Some(e) = error {
+                    r.rejected += 1;
+                    *errors.entry(k).or_default().entry(e.clone()).or_default() += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    for (k, errs) in errors {
+        rows[k].1.errors = errs.iter().map(|(e, n)| format!("{e} x{n}")).collect::<Vec<_>>().join(", ");
+    }
+    rows.into_iter()
+        .map(|(_, mut r)| {
+            if r.ids.is_empty() {
+                r.ids = "-".into();
+            }
+            r
+        })
+        .collect()
 }
 
 /// A difference between the real and the simulated run.
@@ -74,7 +146,6 @@ fn limits(model: &Model, managed: bool) -> Vec<String> {
             model.cluster.brokers
         ));
     }
-    out.push("producer ids, epochs and sequence numbers are not exposed by librdkafka: the history has none".into());
     out.push("max.poll.records: librdkafka hands records one by one; a poll is what arrives within 250 ms, up to max.poll.records".into());
     out
 }
@@ -98,6 +169,7 @@ pub(super) fn build(model: &Model, parts: Parts) -> Conformance {
     let findings = findings(&parts.real, &parts.simulated);
     let passed = findings.is_empty() && parts.real.expectations.iter().all(|e| e.passed);
     let (_, version) = rdkafka::util::get_rdkafka_version();
+    let producers = wire_rows(model, &parts.history);
     Conformance {
         scenario: model.title.clone(),
         target: parts.target,
@@ -106,6 +178,7 @@ pub(super) fn build(model: &Model, parts: Parts) -> Conformance {
         elapsed_ms: parts.elapsed_ms,
         limits: limits(model, parts.managed),
         faults,
+        producers,
         notes: parts.notes,
         findings,
         passed,
@@ -156,6 +229,24 @@ impl Conformance {
             out += "\nFaults\n";
             let rows = self.faults.iter().map(|f| vec![f.fault.clone(), f.status.clone(), f.note.clone()]).collect();
             out += &table(&["fault", "status", "note"], rows, md);
+        }
+        if !self.producers.is_empty() {
+            out += "\nProducers on the wire (InitProducerId and Produce, read by the proxy)\n";
+            let rows = self
+                .producers
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.producer.clone(),
+                        r.ids.clone(),
+                        r.batches.to_string(),
+                        r.unanswered.to_string(),
+                        r.rejected.to_string(),
+                        r.errors.clone(),
+                    ]
+                })
+                .collect();
+            out += &table(&["producer", "producer ids", "batches", "unanswered", "rejected", "errors"], rows, md);
         }
         out += "\nMessages (real vs simulated)\n";
         let rows = self

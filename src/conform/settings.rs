@@ -19,6 +19,10 @@ pub fn producer(c: &mut ClientConfig, p: &ProducerConfig, names: &Names) {
     .set("max.in.flight.requests.per.connection", p.max_in_flight.max(1).to_string())
     .set("delivery.timeout.ms", p.delivery_timeout_ms.to_string())
     .set("request.timeout.ms", p.request_timeout_ms.to_string())
+    // librdkafka's request.timeout.ms covers Produce requests only; its socket.timeout.ms is
+    // the timeout of every other request (InitProducerId, Metadata...), as the Java client's
+    // request.timeout.ms is.
+    .set("socket.timeout.ms", p.request_timeout_ms.max(10).to_string())
     .set("retry.backoff.ms", p.retry_backoff_ms.max(1).to_string())
     .set("metadata.max.age.ms", p.metadata_max_age_ms.to_string())
     // librdkafka's batch.size is in bytes too; linger.ms 0 as the Java client's before 4.0.

@@ -1,8 +1,12 @@
 //! Just enough of Kafka's wire protocol for the fault proxy: frame headers (api key, version,
-//! correlation id) and the two responses that name brokers' addresses (Metadata and
-//! FindCoordinator), rewritten so that clients keep talking through the proxy. Field layouts
-//! follow Kafka's `clients/src/main/resources/common/message/MetadataResponse.json` and
-//! `FindCoordinatorResponse.json` (flexible versions: Metadata 9+, FindCoordinator 3+).
+//! correlation id); the two responses that name brokers' addresses (Metadata and
+//! FindCoordinator), rewritten so that clients keep talking through the proxy; and what the
+//! client library does not expose, read as it passes: the producer id and epoch an
+//! InitProducerId response hands out, each Produce request's record batches (producer id,
+//! epoch, base sequence) and the error its response gives each partition. Field layouts
+//! follow Kafka's `clients/src/main/resources/common/message/*.json` (MetadataResponse,
+//! FindCoordinatorResponse, InitProducerIdResponse, ProduceRequest, ProduceResponse) and the
+//! record batch of `DefaultRecordBatch`.
 
 /// Kafka's api keys the proxy tells apart.
 pub mod api {
@@ -48,6 +52,9 @@ impl<'a> Reader<'a> {
     fn i16(&mut self) -> Option<i16> {
         self.take(2).map(|s| i16::from_be_bytes([s[0], s[1]]))
     }
+    fn i64(&mut self) -> Option<i64> {
+        self.take(8).map(|s| i64::from_be_bytes(s.try_into().expect("8 bytes")))
+    }
     fn i32(&mut self) -> Option<i32> {
         self.take(4).map(|s| i32::from_be_bytes([s[0], s[1], s[2], s[3]]))
     }
@@ -69,6 +76,14 @@ impl<'a> Reader<'a> {
             return Some(None);
         }
         std::str::from_utf8(self.take(len as usize)?).ok().map(Some)
+    }
+    /// (Nullable) bytes, compact in flexible versions.
+    fn bytes(&mut self, compact: bool) -> Option<Option<&'a [u8]>> {
+        let len: i64 = if compact { self.uvarint()? as i64 - 1 } else { i64::from(self.i32()?) };
+        if len < 0 {
+            return Some(None);
+        }
+        self.take(len as usize).map(Some)
     }
     fn array_len(&mut self, compact: bool) -> Option<usize> {
         let n: i64 = if compact { self.uvarint()? as i64 - 1 } else { i64::from(self.i32()?) };
@@ -118,6 +133,23 @@ pub fn rewrite_addresses(
     }
 }
 
+/// One broker's (node id, host, port) as both responses lay it out, rewritten through `map`.
+fn broker_address(
+    r: &mut Reader<'_>,
+    out: &mut Vec<u8>,
+    flexible: bool,
+    map: &mut dyn FnMut(&str, i32) -> (String, i32),
+) -> Option<()> {
+    let node = r.i32()?;
+    let host = r.string(flexible)??;
+    let port = r.i32()?;
+    let (host, port) = map(host, port);
+    out.extend_from_slice(&node.to_be_bytes());
+    put_string(out, &host, flexible);
+    out.extend_from_slice(&port.to_be_bytes());
+    Some(())
+}
+
 fn rewrite_metadata(v: i16, frame: &[u8], map: &mut dyn FnMut(&str, i32) -> (String, i32)) -> Option<Vec<u8>> {
     let flexible = v >= 9;
     let mut r = Reader { b: frame, at: 4 };
@@ -135,13 +167,7 @@ fn rewrite_metadata(v: i16, frame: &[u8], map: &mut dyn FnMut(&str, i32) -> (Str
         out.extend_from_slice(&(n as i32).to_be_bytes());
     }
     for _ in 0..n {
-        let node = r.i32()?;
-        let host = r.string(flexible)??;
-        let port = r.i32()?;
-        let (host, port) = map(host, port);
-        out.extend_from_slice(&node.to_be_bytes());
-        put_string(&mut out, &host, flexible);
-        out.extend_from_slice(&port.to_be_bytes());
+        broker_address(&mut r, &mut out, flexible, map)?;
         let rest = r.at;
         if v >= 1 {
             r.string(flexible)?;
@@ -180,13 +206,7 @@ fn rewrite_find_coordinator(v: i16, frame: &[u8], map: &mut dyn FnMut(&str, i32)
             r.string(true)?;
             out.extend_from_slice(&frame[start..r.at]);
         }
-        let node = r.i32()?;
-        let host = r.string(flexible)??;
-        let port = r.i32()?;
-        let (host, port) = map(host, port);
-        out.extend_from_slice(&node.to_be_bytes());
-        put_string(&mut out, &host, flexible);
-        out.extend_from_slice(&port.to_be_bytes());
+        broker_address(&mut r, &mut out, flexible, map)?;
         if v >= 4 {
             let start = r.at;
             r.i16()?;
@@ -197,6 +217,139 @@ fn rewrite_find_coordinator(v: i16, frame: &[u8], map: &mut dyn FnMut(&str, i32)
     }
     out.extend_from_slice(&frame[r.at..]);
     Some(out)
+}
+
+/// One record batch of a Produce request, as the broker will see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProduceBatch {
+    pub topic: String,
+    pub partition: i32,
+    /// -1 for a producer that is neither idempotent nor transactional.
+    pub producer_id: i64,
+    pub epoch: i16,
+    pub base_sequence: i32,
+    pub records: i32,
+}
+
+/// The record batches of a Produce request (versions 3 to 12: topics by name; a later version
+/// names topics by id and gives None).
+pub fn produce_request(version: i16, frame: &[u8]) -> Option<Vec<ProduceBatch>> {
+    if !(3..=12).contains(&version) {
+        return None;
+    }
+    let flexible = version >= 9;
+    let mut r = Reader { b: frame, at: 8 };
+    r.string(false)?; // client id: never compact, even in a flexible header
+    if flexible {
+        r.tagged()?;
+    }
+    r.string(flexible)?; // transactional id
+    r.i16()?; // acks
+    r.i32()?; // timeout
+    let mut out = Vec::new();
+    for _ in 0..r.array_len(flexible)? {
+        let topic = r.string(flexible)??.to_string();
+        for _ in 0..r.array_len(flexible)? {
+            let partition = r.i32()?;
+            if let Some(records) = r.bytes(flexible)? {
+                // DefaultRecordBatch: base offset, length, leader epoch, magic, crc,
+                // attributes, last offset delta, two timestamps, then the producer's fields.
+                let mut b = Reader { b: records, at: 43 };
+                let (producer_id, epoch, base_sequence, count) = (b.i64()?, b.i16()?, b.i32()?, b.i32()?);
+                out.push(ProduceBatch {
+                    topic: topic.clone(),
+                    partition,
+                    producer_id,
+                    epoch,
+                    base_sequence,
+                    records: count,
+                });
+            }
+            if flexible {
+                r.tagged()?;
+            }
+        }
+        if flexible {
+            r.tagged()?;
+        }
+    }
+    Some(out)
+}
+
+/// A Produce response's error code per (topic, partition) (versions 3 to 12).
+pub fn produce_response(version: i16, frame: &[u8]) -> Option<Vec<(String, i32, i16)>> {
+    if !(3..=12).contains(&version) {
+        return None;
+    }
+    let flexible = version >= 9;
+    let mut r = Reader { b: frame, at: 4 };
+    if flexible {
+        r.tagged()?;
+    }
+    let mut out = Vec::new();
+    for _ in 0..r.array_len(flexible)? {
+        let topic = r.string(flexible)??.to_string();
+        for _ in 0..r.array_len(flexible)? {
+            let (partition, error) = (r.i32()?, r.i16()?);
+            r.take(8 + 8)?; // base offset, log append time
+            if version >= 5 {
+                r.i64()?;
+            }
+            if version >= 8 {
+                for _ in 0..r.array_len(flexible)? {
+                    r.i32()?;
+                    r.string(flexible)?;
+                    if flexible {
+                        r.tagged()?;
+                    }
+                }
+                r.string(flexible)?;
+            }
+            if flexible {
+                r.tagged()?;
+            }
+            out.push((topic.clone(), partition, error));
+        }
+        if flexible {
+            r.tagged()?;
+        }
+    }
+    Some(out)
+}
+
+/// An InitProducerId response: (error code, producer id, epoch) (flexible from version 2).
+pub fn init_producer_id_response(version: i16, frame: &[u8]) -> Option<(i16, i64, i16)> {
+    let mut r = Reader { b: frame, at: 4 };
+    if version >= 2 {
+        r.tagged()?;
+    }
+    r.i32()?; // throttle time
+    Some((r.i16()?, r.i64()?, r.i16()?))
+}
+
+/// Kafka's name for the error codes a producer's requests meet most (`Errors.java`).
+pub fn error_name(code: i16) -> String {
+    let name = match code {
+        -1 => "UNKNOWN_SERVER_ERROR",
+        0 => "NONE",
+        3 => "UNKNOWN_TOPIC_OR_PARTITION",
+        6 => "NOT_LEADER_OR_FOLLOWER",
+        7 => "REQUEST_TIMED_OUT",
+        15 => "COORDINATOR_NOT_AVAILABLE",
+        16 => "NOT_COORDINATOR",
+        19 => "NOT_ENOUGH_REPLICAS",
+        20 => "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
+        45 => "OUT_OF_ORDER_SEQUENCE_NUMBER",
+        46 => "DUPLICATE_SEQUENCE_NUMBER",
+        47 => "INVALID_PRODUCER_EPOCH",
+        48 => "INVALID_TXN_STATE",
+        49 => "INVALID_PRODUCER_ID_MAPPING",
+        51 => "CONCURRENT_TRANSACTIONS",
+        59 => "UNKNOWN_PRODUCER_ID",
+        90 => "PRODUCER_FENCED",
+        _ => return format!("error {code}"),
+    };
+    name.into()
 }
 
 #[cfg(test)]
@@ -232,5 +385,48 @@ mod tests {
         assert_eq!(&out[out.len() - 4..], &5i32.to_be_bytes());
         assert_eq!(out.len(), f.len());
         assert!(rewrite_addresses(api::FIND_COORDINATOR, 2, &f[..12], &mut |_, _| ("x".into(), 1)).is_none());
+    }
+
+    #[test]
+    fn a_produce_request_and_its_response_name_the_producer_and_the_error() {
+        // Produce v7 (not flexible): header (api 0, v7, correlation 3, client id "c"), null
+        // transactional id, acks -1, timeout 30000, one topic "t" with partition 2 and a batch.
+        let mut f = vec![0, 0, 0, 7, 0, 0, 0, 3, 0, 1, b'c', 0xff, 0xff, 0xff, 0xff, 0, 0, 0x75, 0x30];
+        f.extend_from_slice(&[0, 0, 0, 1, 0, 1, b't', 0, 0, 0, 1, 0, 0, 0, 2]);
+        let mut batch = vec![0u8; 43];
+        batch.extend_from_slice(&1001i64.to_be_bytes());
+        batch.extend_from_slice(&4i16.to_be_bytes());
+        batch.extend_from_slice(&17i32.to_be_bytes());
+        batch.extend_from_slice(&2i32.to_be_bytes());
+        f.extend_from_slice(&(batch.len() as i32).to_be_bytes());
+        f.extend_from_slice(&batch);
+        let got = produce_request(7, &f).unwrap();
+        let want = ProduceBatch {
+            topic: "t".into(),
+            partition: 2,
+            producer_id: 1001,
+            epoch: 4,
+            base_sequence: 17,
+            records: 2,
+        };
+        assert_eq!(got, [want]);
+        assert_eq!(request_header(&f), Some((api::PRODUCE, 7, 3)));
+        // Its response: topic "t", partition 2, PRODUCER_FENCED, then the v5+ fields, no
+        // record errors, a null message, throttle time.
+        let mut resp = vec![0, 0, 0, 3, 0, 0, 0, 1, 0, 1, b't', 0, 0, 0, 1, 0, 0, 0, 2, 0, 90];
+        resp.extend_from_slice(&[0; 24]);
+        resp.extend_from_slice(&[0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0]);
+        assert_eq!(produce_response(8, &resp), Some(vec![("t".into(), 2, 90)]));
+        assert_eq!(error_name(90), "PRODUCER_FENCED");
+        assert!(produce_request(7, &f[..f.len() - 3]).is_none(), "a truncated batch parses as nothing");
+    }
+
+    #[test]
+    fn init_producer_id_v4_hands_out_an_id_and_an_epoch() {
+        let mut f = vec![0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0];
+        f.extend_from_slice(&42i64.to_be_bytes());
+        f.extend_from_slice(&3i16.to_be_bytes());
+        f.push(0);
+        assert_eq!(init_producer_id_response(4, &f), Some((0, 42, 3)));
     }
 }

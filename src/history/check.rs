@@ -56,6 +56,10 @@ struct Facts<'m> {
     processing: Vec<(u32, MsgId)>,
     nonmonotonic: Vec<String>,
     inconsistent: Vec<String>,
+    /// Producer id -> the newest epoch InitProducerId handed out so far.
+    epochs: BTreeMap<i64, i16>,
+    /// Batches of an older epoch accepted after a newer one was handed out.
+    zombies: Vec<String>,
     log: BTreeMap<PartitionIdx, Vec<MsgId>>,
 }
 
@@ -80,6 +84,8 @@ impl<'m> Facts<'m> {
             processing: Vec::new(),
             nonmonotonic: Vec::new(),
             inconsistent: Vec::new(),
+            epochs: BTreeMap::new(),
+            zombies: Vec::new(),
             log: BTreeMap::new(),
         };
         let mut at_offset: BTreeMap<(PartitionIdx, u64), MsgId> = BTreeMap::new();
@@ -143,7 +149,7 @@ impl<'m> Facts<'m> {
                         }
                     }
                 }
-                Op::Assigned { consumer, incarnation, .. } => {
+                Op::Assigned { consumer, incarnation, .. } | Op::Seek { consumer, incarnation, .. } => {
                     last_polled.retain(|(c, i, _), _| (*c, *i) != (*consumer, *incarnation));
                 }
                 Op::Process { at_ms, consumer, record, .. } => {
@@ -153,7 +159,25 @@ impl<'m> Facts<'m> {
                     f.first_processed[g][m as usize].get_or_insert(*at_ms);
                     f.processing.push((*consumer, m));
                 }
-                Op::Commit { .. } | Op::Crash { .. } | Op::Start { .. } | Op::Fault { .. } => {}
+                Op::ProducerId { producer_id, epoch, error: None, .. } => {
+                    let newest = f.epochs.entry(*producer_id).or_insert(*epoch);
+                    *newest = (*newest).max(*epoch);
+                }
+                Op::Produce { producer, producer_id, epoch, partition, error: None, answered: true, .. }
+                    if *producer_id >= 0 && f.epochs.get(producer_id).is_some_and(|newest| epoch < newest) =>
+                {
+                    f.zombies.push(format!(
+                        "{} id {producer_id} epoch {epoch} to {}",
+                        model.producers[*producer as usize].name,
+                        model.partition_name(*partition)
+                    ));
+                }
+                Op::Commit { .. }
+                | Op::Crash { .. }
+                | Op::Start { .. }
+                | Op::Fault { .. }
+                | Op::ProducerId { .. }
+                | Op::Produce { .. } => {}
             }
         }
         for read in &h.final_read {
@@ -491,6 +515,14 @@ fn anomalies(f: &Facts) -> Vec<Anomaly> {
             f.inconsistent.clone(),
             inconsistent_expected,
             "one offset of a partition held different records at different polls",
+        ),
+        // Kafka fences an epoch once a newer one is handed out for its producer id
+        // (`ProducerStateManager` rejects it: INVALID_PRODUCER_EPOCH / PRODUCER_FENCED).
+        row(
+            "zombie write",
+            f.zombies.clone(),
+            false,
+            "a batch of an older producer epoch accepted after a newer epoch of its producer id was handed out",
         ),
     ]
 }

@@ -101,6 +101,9 @@ pub enum Op {
         #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+    /// A consumer moved its positions back to these offsets (an exactly-once processor after
+    /// an aborted transaction seeks to its committed offsets).
+    Seek { at_ms: u64, consumer: u32, incarnation: u32, offsets: Vec<(PartitionIdx, u64)> },
     /// The group gave a consumer these partitions (after it had revoked the earlier ones).
     Assigned { at_ms: u64, consumer: u32, incarnation: u32, partitions: Vec<PartitionIdx> },
     /// A transaction of a producer, with the messages sent in it.
@@ -112,6 +115,34 @@ pub enum Op {
         outcome: TxnOutcome,
         #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<String>,
+    },
+    /// The producer id and epoch an InitProducerId response handed a producer (read on the
+    /// wire by the fault proxy: the client library does not expose them).
+    ProducerId {
+        at_ms: u64,
+        producer: u32,
+        incarnation: u32,
+        producer_id: i64,
+        epoch: i16,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// A record batch of a Produce request as it went on the wire (producer id -1: neither
+    /// idempotent nor transactional), and what the response said of its partition.
+    Produce {
+        at_ms: u64,
+        producer: u32,
+        incarnation: u32,
+        partition: PartitionIdx,
+        producer_id: i64,
+        epoch: i16,
+        base_sequence: i32,
+        records: i32,
+        /// None: accepted; else Kafka's error name.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+        /// Whether a response reached the client (a lost request or ack, a crash: no).
+        answered: bool,
     },
     /// A client crashed (dropped without closing).
     Crash { at_ms: u64, client: ClientRef, incarnation: u32 },

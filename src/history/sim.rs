@@ -1,12 +1,13 @@
 //! A simulated run written as a history, so the checker that judges a real broker's history
 //! judges the simulation the same way (`scn conform` puts the two side by side).
 //!
-//! The simulator keeps counts, not every poll: its polls carry no offsets, so the
-//! nonmonotonic-poll and inconsistent-offset checks, which need offsets, find nothing here
-//! (the simulator's own report runs them on its state).
+//! The simulator keeps counts, not every poll, so its polls carry no offsets; what its
+//! consumers saw of offsets (a poll that went back within an assignment, an offset that held
+//! two records) is written as the polls that saw it, each in an instance of its own, so the
+//! checker's nonmonotonic-poll and inconsistent-offset checks count what the simulator saw.
 
 use super::{History, Op, PartitionRead, Polled, SendResult, TxnOutcome};
-use crate::model::Model;
+use crate::model::{Model, MsgId, PartitionIdx};
 use crate::outcome::Analysis;
 use crate::sim::Run;
 
@@ -52,6 +53,7 @@ pub fn from_run(model: &Model, run: &Run) -> History {
             }
         }
     }
+    observed_offsets(&mut ops, &w.nonmonotonic, &w.inconsistent);
     for &(consumer, m, at_ms) in &w.processing {
         let partition = analysis.home[m as usize].unwrap_or(0);
         let record = Polled { partition, offset: None, msg: Some(m) };
@@ -69,4 +71,41 @@ pub fn from_run(model: &Model, run: &Run) -> History {
         })
         .collect();
     History { source: "simulation".into(), ops, final_read }
+}
+
+/// The simulator's offset observations as polls: each nonmonotonic poll as two polls of one
+/// consumer instance (the offset, then the one at or before it), each inconsistent offset as
+/// the two polls that returned different records there (offsets given to polls already
+/// written, so that no record is counted twice). Instances of their own (numbered down from
+/// `u32::MAX`) keep them apart from each other and from the offset-less polls.
+fn observed_offsets(
+    ops: &mut Vec<Op>,
+    nonmonotonic: &[(u32, PartitionIdx, u64, u64)],
+    inconsistent: &[(PartitionIdx, u64, MsgId, MsgId)],
+) {
+    let mut instance = u32::MAX;
+    for &(consumer, partition, from, to) in nonmonotonic {
+        for offset in [from, to] {
+            let records = vec![Polled { partition, offset: Some(offset), msg: None }];
+            ops.push(Op::Poll { at_ms: 0, consumer, incarnation: instance, records });
+        }
+        instance -= 1;
+    }
+    for &(partition, offset, first, later) in inconsistent {
+        for m in [first, later] {
+            let poll = ops.iter_mut().find_map(|op| match op {
+                Op::Poll { records, incarnation, .. }
+                    if records.first().is_some_and(|r| r.msg == Some(m) && r.offset.is_none()) =>
+                {
+                    Some((records, incarnation))
+                }
+                _ => None,
+            });
+            if let Some((records, incarnation)) = poll {
+                records[0] = Polled { partition, offset: Some(offset), msg: Some(m) };
+                *incarnation = instance;
+                instance -= 1;
+            }
+        }
+    }
 }
