@@ -180,6 +180,12 @@ impl<'a> Analysis<'a> {
         // A processor output's failure reaches the processor, not a person: if it never lands,
         // its input went unprocessed, which is a loss.
         let told = st.failed.is_some() && !self.model.is_derived(msg);
+        // Acknowledged, then gone from the committed log (a failover truncated it) with no
+        // error to the producer: lost, even where a group had read it before (a lost write:
+        // no later reader will see it).
+        if copies == 0 && st.acked_at.is_some() && !told {
+            return mk(Fate::Lost, 0);
+        }
         let mut any_group = false;
         let mut missing = false;
         let mut max = 0u32;
@@ -302,7 +308,12 @@ impl<'a> Analysis<'a> {
             }
             Fate::Lost => {
                 if copies == 0 {
-                    self.why_not_written(msg)
+                    let read: Vec<String> = processed
+                        .iter()
+                        .filter(|(_, n)| *n > 0)
+                        .map(|(g, _)| format!("{} had processed it", self.model.groups[*g as usize].name))
+                        .collect();
+                    join(&[&self.why_not_written(msg), &read.join(", ")])
                 } else {
                     let g = processed.iter().find(|(_, n)| *n == 0).map_or(0, |(g, _)| *g);
                     self.why_not_processed(msg, g)
@@ -355,7 +366,11 @@ impl<'a> Analysis<'a> {
             }
             return "never written; no acknowledgement before the run ended".into();
         }
-        "never written".into()
+        // Acknowledged, never truncated from a replica, yet not in the committed log: the
+        // replica that took over as leader never had it.
+        let how =
+            if self.model.cluster.unclean_elections() { "an unclean leader election" } else { "a leader failover" };
+        format!("acked, then gone after {how}: the new leader never had it")
     }
 
     /// A transactional record in the log past the last stable offset: its transaction never
@@ -497,14 +512,12 @@ impl<'a> Analysis<'a> {
             })
             .collect();
         let dup_expected = dups.iter().all(|x| {
-            let p = &m.producers[m.producer_of(*x) as usize];
-            let producer_may = !p.enable_idempotence && p.acks != Acks::Zero && p.retries > 0;
-            let restart = p.enable_idempotence && p.transactional_id.is_none();
-            let consumer_may = reading_groups(*x).iter().any(|g| {
-                let c = &m.consumers[m.groups[*g as usize].members[0] as usize];
-                consumer_guarantee(c).2
-            });
-            producer_may || restart || consumer_may || (m.is_derived(*x) && self.processor_may_duplicate(*x))
+            let copies = self.copies[*x as usize];
+            let twice: Vec<u32> = reading_groups(*x)
+                .into_iter()
+                .filter(|g| copies > 0 && w.processed[*g as usize][*x as usize] > 1)
+                .collect();
+            duplicate_allowed(m, *x, u32::from(copies), &twice)
         });
         // lost write: acknowledged (not transactional) yet not in the committed log.
         let lost: Vec<MsgId> = all
@@ -514,7 +527,7 @@ impl<'a> Analysis<'a> {
                 st.acked_at.is_some() && st.offset.is_some() && m.txn_of(*x).is_none() && self.copies[*x as usize] == 0
             })
             .collect();
-        let lost_expected = lost.iter().all(|x| m.producers[m.producer_of(*x) as usize].acks != Acks::All);
+        let lost_expected = lost.iter().all(|x| loss_allowed(m, *x));
         // unseen: committed, yet no group reading its topic ever polled it.
         let unseen: Vec<MsgId> = all
             .clone()
@@ -651,12 +664,6 @@ impl<'a> Analysis<'a> {
         }
     }
 
-    /// Whether the processor that made `msg` may write it twice (not exactly-once).
-    fn processor_may_duplicate(&self, msg: MsgId) -> bool {
-        let d = self.model.derived(msg);
-        self.model.processors[d.processor as usize].guarantee != Guarantee::ExactlyOnce
-    }
-
     pub fn flows(&self, fates: &[MessageFate]) -> Vec<Flow> {
         let mut out = Vec::new();
         let w = &self.run.world;
@@ -692,13 +699,7 @@ impl<'a> Analysis<'a> {
                     .count() as u64;
                 let duplicated = msgs.iter().filter(|m| self.copies[**m as usize] > 1).count() as u64;
                 let (guarantee, may_lose, may_dup) = producer_guarantee(p);
-                let mut problems = Vec::new();
-                if lost > 0 && !may_lose {
-                    problems.push(format!("{lost} lost"));
-                }
-                if duplicated > 0 && !may_dup {
-                    problems.push(format!("{duplicated} duplicated"));
-                }
+                let problems = problems(lost, may_lose, duplicated, may_dup);
                 let config = format!(
                     "acks={} retries={} idempotence={}",
                     p.acks.as_str(),
@@ -741,17 +742,16 @@ impl<'a> Analysis<'a> {
                     .filter(|m| self.model.topic_of(*m) == *t && self.reads(group, *m))
                     .collect();
                 let in_log: Vec<MsgId> = in_topic.iter().copied().filter(|m| self.copies[*m as usize] > 0).collect();
-                let processed = in_log.iter().filter(|m| w.processed[g][**m as usize] > 0).count() as u64;
-                let lost = in_log.iter().filter(|m| w.processed[g][**m as usize] == 0).count() as u64;
-                let duplicated = in_log.iter().filter(|m| w.processed[g][**m as usize] > 1).count() as u64;
+                let times: Vec<u32> = in_log
+                    .iter()
+                    .map(|m| {
+                        let n = u32::from(w.processed[g][*m as usize]);
+                        group_times(self.model, group, *m, n, &|o| self.output_times(o))
+                    })
+                    .collect();
+                let (processed, lost, duplicated) = tally(&times);
                 let (guarantee, may_lose, may_dup) = consumer_guarantee(cfg);
-                let mut problems = Vec::new();
-                if lost > 0 && !may_lose {
-                    problems.push(format!("{lost} lost"));
-                }
-                if duplicated > 0 && !may_dup {
-                    problems.push(format!("{duplicated} duplicated"));
-                }
+                let problems = problems(lost, may_lose, duplicated, may_dup);
                 let _ = fates;
                 let config = match (cfg.commit, cfg.enable_auto_commit) {
                     (CommitMode::None, false) if cfg.processor.is_some() => "sendOffsetsToTransaction".to_string(),
@@ -781,16 +781,98 @@ impl<'a> Analysis<'a> {
                     duplicated,
                     failed: 0,
                     holds: problems.is_empty(),
-                    verdict: if problems.is_empty() {
-                        "holds".into()
-                    } else {
-                        format!("violated: {}", problems.join(", "))
-                    },
+                    verdict: group_verdict(&problems, self.model, group),
                 });
             }
         }
         out
     }
+
+    /// A processor output's copies in the committed log, or 1 for one the processor's
+    /// producer took on (sent, neither failed nor aborted) that the log then lost: that loss
+    /// is the producer flow's, not its input's.
+    fn output_times(&self, o: MsgId) -> u32 {
+        let st = &self.run.world.messages[o as usize];
+        match self.copies[o as usize] {
+            0 => u32::from(st.sent_at.is_some() && st.failed.is_none() && !self.aborted(o)),
+            n => u32::from(n),
+        }
+    }
+}
+
+/// How many times a group's processing of `msg` took effect: for a consumer group, the times
+/// it processed it; for a processor's group, judged on the record's outputs, since a
+/// processing whose transaction aborted leaves nothing (KIP-98): the most `output` gives any
+/// of them, or for a record with no outputs (`when` false) whether it was processed at all.
+/// The simulator's analysis and the history checker each give `output` from their facts.
+pub(crate) fn group_times(
+    model: &Model,
+    group: &crate::model::GroupConfig,
+    msg: MsgId,
+    processed: u32,
+    output: &dyn Fn(MsgId) -> u32,
+) -> u32 {
+    let processors: Vec<Option<u32>> = group.members.iter().map(|c| model.consumers[*c as usize].processor).collect();
+    if processors.is_empty() || processors.contains(&None) {
+        return processed;
+    }
+    // Instances of one application share its outputs.
+    match processors.iter().flatten().find_map(|p| model.processors[*p as usize].outputs_of.get(&msg)) {
+        Some(&(first, n)) => (first..first + n).map(output).max().unwrap_or(0),
+        None => processed.min(1),
+    }
+}
+
+/// A group flow's (processed, lost, duplicated) from each record's `group_times`.
+pub(crate) fn tally(times: &[u32]) -> (u64, u64, u64) {
+    let count = |p: &dyn Fn(u32) -> bool| times.iter().filter(|n| p(**n)).count() as u64;
+    (count(&|n| n > 0), count(&|n| n == 0), count(&|n| n > 1))
+}
+
+/// A flow's problems: the losses and duplicates its guarantee does not allow.
+pub(crate) fn problems(lost: u64, may_lose: bool, duplicated: u64, may_dup: bool) -> Vec<String> {
+    let mut problems = Vec::new();
+    if lost > 0 && !may_lose {
+        problems.push(format!("{lost} lost"));
+    }
+    if duplicated > 0 && !may_dup {
+        problems.push(format!("{duplicated} duplicated"));
+    }
+    problems
+}
+
+/// A group flow's verdict: `holds`, or its problems with a hint at the setting to blame.
+pub(crate) fn group_verdict(problems: &[String], model: &Model, group: &crate::model::GroupConfig) -> String {
+    if problems.is_empty() {
+        return "holds".into();
+    }
+    // After an aborted transaction a read-process-write loop goes back to the committed
+    // offsets (Kafka Streams: TaskManager.closeDirtyAndRevive); one that goes on from its
+    // position skips the aborted transaction's inputs.
+    let skipped = group.members.iter().filter_map(|c| model.consumers[*c as usize].processor).any(|p| {
+        let p = &model.processors[p as usize];
+        p.guarantee == Guarantee::ExactlyOnce && !p.seek_on_abort
+    });
+    let hint = if skipped && problems.iter().any(|x| x.contains("lost")) {
+        " (seek.on.abort false: the inputs of an aborted transaction were skipped)"
+    } else {
+        ""
+    };
+    format!("violated: {}{hint}", problems.join(", "))
+}
+
+/// Whether the flows that count a duplicate of `msg` allow it, as the Flows table judges: its
+/// producer's guarantee when the log holds `copies` > 1, and the guarantee of each group in
+/// `twice` (groups that processed it more than once).
+pub(crate) fn duplicate_allowed(model: &Model, msg: MsgId, copies: u32, twice: &[u32]) -> bool {
+    let producer = &model.producers[model.producer_of(msg) as usize];
+    (copies <= 1 || producer_guarantee(producer).2)
+        && twice.iter().all(|g| consumer_guarantee(&model.consumers[model.groups[*g as usize].members[0] as usize]).2)
+}
+
+/// Whether the guarantee of the producer flow that counts `msg` lost allows the loss.
+pub(crate) fn loss_allowed(model: &Model, msg: MsgId) -> bool {
+    producer_guarantee(&model.producers[model.producer_of(msg) as usize]).1
 }
 
 /// The guarantee a producer's config gives, and whether it allows loss and duplicates.
@@ -807,9 +889,10 @@ pub(crate) fn producer_guarantee(p: &crate::model::ProducerConfig) -> (&'static 
 }
 
 pub(crate) fn consumer_guarantee(c: &crate::model::ConsumerConfig) -> (&'static str, bool, bool) {
-    // A processor's input: whether a record counts as processed is judged on its outputs.
+    // A processor's input: whether a record counts as processed is judged on its outputs
+    // (`processor_effects`), so a processing whose transaction aborted does not count.
     if c.processor.is_some() && c.commit == CommitMode::None {
-        return ("exactly-once (offsets in transactions)", true, true);
+        return ("exactly-once (offsets in transactions)", false, false);
     }
     match (c.commit, c.enable_auto_commit, c.guarantee) {
         (CommitMode::BeforeProcessing, _, _) | (_, _, Some(Guarantee::AtMostOnce)) => ("at-most-once", true, false),

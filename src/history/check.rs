@@ -6,8 +6,8 @@ use super::{History, Op, Polled, SendResult, TxnOutcome};
 use crate::ast::CommitMode;
 use crate::model::{Acks, Model, MsgId, PartitionIdx, Who};
 use crate::outcome::{
-    Anomaly, ExpectFacts, ExpectResult, Fate, Flow, Latency, consumer_guarantee, fate_word, judge_expectations,
-    producer_guarantee, verdict,
+    Anomaly, ExpectFacts, ExpectResult, Fate, Flow, Latency, consumer_guarantee, duplicate_allowed, fate_word,
+    group_times, group_verdict, judge_expectations, loss_allowed, problems, producer_guarantee, tally, verdict,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -221,6 +221,11 @@ impl<'m> Facts<'m> {
             return Fate::Aborted;
         }
         let told = self.failed[i].is_some() && !m.is_derived(msg);
+        // As the simulator's analysis judges: acknowledged, then missing with no error to the
+        // producer, is lost (read or not).
+        if copies == 0 && self.acked[i] && !told {
+            return Fate::Lost;
+        }
         let groups = self.groups_for(msg);
         if groups.is_empty() {
             return match copies {
@@ -371,13 +376,7 @@ fn flows(f: &Facts) -> Vec<Flow> {
             let lost = count(&|x| f.sent[x] && f.failed[x].is_none() && f.copies[x] == 0 && !f.aborted[x]);
             let duplicated = count(&|x| f.copies[x] > 1);
             let (guarantee, may_lose, may_dup) = producer_guarantee(p);
-            let mut problems = Vec::new();
-            if lost > 0 && !may_lose {
-                problems.push(format!("{lost} lost"));
-            }
-            if duplicated > 0 && !may_dup {
-                problems.push(format!("{duplicated} duplicated"));
-            }
+            let problems = problems(lost, may_lose, duplicated, may_dup);
             let retries = if p.retries == i32::MAX as u32 { "MAX".to_string() } else { p.retries.to_string() };
             out.push(Flow {
                 flow: format!("{} -> {}", p.name, m.topics[t as usize].name),
@@ -401,20 +400,25 @@ fn flows(f: &Facts) -> Vec<Flow> {
         let cfg = &m.consumers[first as usize];
         for t in &group.topics {
             let in_log: Vec<usize> = (0..m.total_messages)
-                .filter(|x| m.topic_of(*x) == *t && f.groups_for(*x).contains(&(g as u32)) && f.copies[*x as usize] > 0)
+                .filter(|x| {
+                    // Every group reading the topic, a processor's own included (as the
+                    // simulator's analysis counts its flows).
+                    m.topic_of(*x) == *t
+                        && (!group.manual || f.home[*x as usize].is_some_and(|p| group.partitions.contains(&p)))
+                        && f.copies[*x as usize] > 0
+                })
                 .map(|x| x as usize)
                 .collect();
-            let processed = in_log.iter().filter(|x| f.processed[g][**x] > 0).count() as u64;
-            let lost = in_log.len() as u64 - processed;
-            let duplicated = in_log.iter().filter(|x| f.processed[g][**x] > 1).count() as u64;
+            // A processor's input is judged on its outputs, as the simulator's analysis does.
+            let output = |o: MsgId| match f.copies[o as usize] {
+                0 => u32::from(f.sent[o as usize] && f.failed[o as usize].is_none() && !f.aborted[o as usize]),
+                n => u32::from(n),
+            };
+            let times: Vec<u32> =
+                in_log.iter().map(|x| group_times(m, group, *x as MsgId, f.processed[g][*x], &output)).collect();
+            let (processed, lost, duplicated) = tally(&times);
             let (guarantee, may_lose, may_dup) = consumer_guarantee(cfg);
-            let mut problems = Vec::new();
-            if lost > 0 && !may_lose {
-                problems.push(format!("{lost} lost"));
-            }
-            if duplicated > 0 && !may_dup {
-                problems.push(format!("{duplicated} duplicated"));
-            }
+            let problems = problems(lost, may_lose, duplicated, may_dup);
             let config = match (cfg.commit, cfg.enable_auto_commit) {
                 (CommitMode::None, false) if cfg.processor.is_some() => "sendOffsetsToTransaction".to_string(),
                 (CommitMode::BeforeProcessing, _) => "commit before processing".to_string(),
@@ -437,11 +441,7 @@ fn flows(f: &Facts) -> Vec<Flow> {
                 duplicated,
                 failed: 0,
                 holds: problems.is_empty(),
-                verdict: if problems.is_empty() {
-                    "holds".into()
-                } else {
-                    format!("violated: {}", problems.join(", "))
-                },
+                verdict: group_verdict(&problems, m, group),
                 latency,
             });
         }
@@ -466,17 +466,14 @@ fn anomalies(f: &Facts) -> Vec<Anomaly> {
         })
         .collect();
     let dup_expected = dups.iter().all(|x| {
-        let p = &m.producers[m.producer_of(*x) as usize];
-        let producer_may = !p.enable_idempotence && p.acks != Acks::Zero && p.retries > 0;
-        let restart = p.enable_idempotence && p.transactional_id.is_none();
-        let consumer_may = f.groups_for(*x).iter().any(|g| consumer_guarantee(first_member(*g)).2);
-        let processor_may = m.is_derived(*x)
-            && m.processors[m.derived(*x).processor as usize].guarantee != crate::ast::Guarantee::ExactlyOnce;
-        producer_may || restart || consumer_may || processor_may
+        let copies = f.copies[*x as usize];
+        let twice: Vec<u32> =
+            f.groups_for(*x).into_iter().filter(|g| copies > 0 && f.processed[*g as usize][*x as usize] > 1).collect();
+        duplicate_allowed(m, *x, copies, &twice)
     });
     let lost: Vec<MsgId> =
         all().filter(|x| f.acked[*x as usize] && m.txn_of(*x).is_none() && f.copies[*x as usize] == 0).collect();
-    let lost_expected = lost.iter().all(|x| m.producers[m.producer_of(*x) as usize].acks != Acks::All);
+    let lost_expected = lost.iter().all(|x| loss_allowed(m, *x));
     let unseen: Vec<MsgId> = all()
         .filter(|x| {
             let gs = f.groups_for(*x);

@@ -104,9 +104,9 @@ pub fn record(x: &LogRow) -> Vec<String> {
     ]
 }
 
-/// An anomaly's row. Its verdict says what the Flows table says: a loss or duplicate that a
-/// flow's configured guarantee forbids reads `violated`, even where the producer's or consumer's
-/// settings allow it (acks=1, auto-commit): the configuration allows what the guarantee forbids.
+/// An anomaly's row. Its verdict says what the Flows table says: a loss or duplicate is
+/// allowed when the guarantee of every flow that counts it allows it, and otherwise reads
+/// `violated` with the broken flows named (their verdicts say how many and why).
 pub fn anomaly(a: &Anomaly, flows: &[Flow]) -> Vec<String> {
     let breaks = |word: &str| {
         let broken: Vec<&str> =
@@ -120,9 +120,9 @@ pub fn anomaly(a: &Anomaly, flows: &[Flow]) -> Vec<String> {
     };
     let verdict = match (a.count, a.expected, flow_word.and_then(breaks)) {
         (0, _, _) => "none".to_string(),
-        (_, true, Some(broken)) => format!("violated: the guarantee of {broken} (the configuration allows it)"),
-        (_, true, None) => "expected for this configuration".into(),
-        (_, false, _) => "UNEXPECTED for the configured guarantees".into(),
+        (_, true, _) => "allowed by this configuration".into(),
+        (_, false, Some(broken)) => format!("violated: the guarantee of {broken}"),
+        (_, false, None) => "UNEXPECTED for the configured guarantees".into(),
     };
     vec![a.anomaly.clone(), a.count.to_string(), a.examples.join("; "), verdict, a.meaning.clone()]
 }

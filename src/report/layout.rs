@@ -227,7 +227,7 @@ fn tone(cell: &str) -> Option<Color> {
         Some(Color::FG_RED)
     } else if GOOD.iter().any(|w| starts(w)) {
         Some(Color::FG_GREEN)
-    } else if cell.starts_with("expected") {
+    } else if cell.starts_with("allowed") {
         Some(Color::FG_YELLOW)
     } else {
         None

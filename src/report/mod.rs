@@ -245,9 +245,21 @@ pub fn build(model: &Model, run: &Run, limits: Limits) -> Report {
     let steps: Vec<Step> = select::pick(&ranks, limits.max(), 1, 3).into_iter().map(|i| matching[i].clone()).collect();
     let unrecorded = run.trace.total - run.trace.steps.len() as u64;
     let steps_omitted = (matching.len() - steps.len()) as u64 + if filter.is_empty() { unrecorded } else { 0 };
-    // Tracker rows: those in --from/--to, after a kept step first.
+    // Tracker rows: those in --from/--to and, with --actor or --message, those after a step the
+    // filters match (the start and the end always); after a kept step first.
     let kept_steps: std::collections::BTreeSet<String> = steps.iter().map(|s| s.step.to_string()).collect();
-    let rows: Vec<&TrackerRow> = run.trace.tracker.iter().filter(|t| filter.at(t.time_ms)).collect();
+    let by_step = filter.actor.is_some() || filter.message.is_some();
+    let matched: std::collections::BTreeSet<String> =
+        if by_step { matching.iter().map(|s| s.step.to_string()).collect() } else { Default::default() };
+    let rows: Vec<&TrackerRow> = run
+        .trace
+        .tracker
+        .iter()
+        .filter(|t| {
+            filter.at(t.time_ms)
+                && (!by_step || matches!(t.after.as_str(), "start" | "final") || matched.contains(&t.after))
+        })
+        .collect();
     let ranks: Vec<Option<u8>> = rows.iter().map(|t| kept_steps.contains(&t.after).then_some(0)).collect();
     let tracker_rows: Vec<TrackerRow> =
         select::pick(&ranks, limits.max(), 0, 0).into_iter().map(|i| rows[i].clone()).collect();

@@ -162,7 +162,8 @@ fn outcome_agrees(m: &scn::report::MessageRow) {
             }
         }
         ("lost", None) => copies == 0,
-        ("lost", Some(c)) => c.contains(&0),
+        // (An acknowledged record a failover truncated is lost even where a group read it.)
+        ("lost", Some(c)) => c.contains(&0) || copies == 0,
         (o, _) if o.starts_with("failed") || o == "aborted" || o == "not sent" => copies == 0,
         _ => false,
     };
