@@ -475,3 +475,33 @@ fn an_exploration_past_the_memory_limit_stops_like_a_budget() {
     assert!(out.is_empty(), "{out}");
     assert!(err.contains("the comparison stopped at the memory limit"), "{err}");
 }
+
+#[test]
+fn actor_filters_keep_the_tracker_rows_after_that_actors_steps() {
+    let file = "scenarios/run/at-least-once-consumer-reprocess.scn";
+    let json = |extra: &[&str]| {
+        let mut args = vec!["run", file, "--format", "json", "--sections", "tracker,steps", "--max-rows", "0"];
+        args.extend_from_slice(extra);
+        let (_, out, err) = scn(&args);
+        serde_json::from_str::<serde_json::Value>(&out).unwrap_or_else(|e| panic!("{e}: {err}"))
+    };
+    let all = json(&[]);
+    let only = json(&["--actor", "billing"]);
+    let afters = |r: &serde_json::Value| -> Vec<String> {
+        r["tracker"]["rows"].as_array().unwrap().iter().map(|t| t["after"].as_str().unwrap().to_string()).collect()
+    };
+    let billing: Vec<String> = all["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["actor"].as_str().unwrap().ends_with("billing"))
+        .map(|s| s["step"].to_string())
+        .collect();
+    let kept = afters(&only);
+    assert!(kept.len() < afters(&all).len(), "the filter dropped no tracker row");
+    assert_eq!(kept.first().map(String::as_str), Some("start"));
+    assert!(kept.len() > 2, "{kept:?}");
+    for after in &kept[1..] {
+        assert!(after == "final" || billing.contains(after), "tracker row after step {after}, not a billing step");
+    }
+}
