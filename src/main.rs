@@ -382,13 +382,11 @@ fn one(command: &Command, file: &str) -> u8 {
                 eprintln!("error: {e}");
                 return 2;
             }
-            let hits = scn::memory::hits();
-            let points: String = scn::explore::space_lines(model, &settings).into_iter().map(|p| p + "\n").collect();
-            if scn::memory::hits() != hits {
+            let Ok(points) = scn::memory::guarded(|| scn::explore::space_lines(model, &settings)) else {
                 eprintln!("error: {}", scn::memory::stopped_message(&format!("{file}: listing the points")));
                 return 2;
-            }
-            emit(&points);
+            };
+            emit(&points.into_iter().map(|p| p + "\n").collect::<String>());
             0
         }
         Command::Explore(_) => unreachable!("handled above"),

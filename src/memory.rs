@@ -52,10 +52,17 @@ pub fn exceeded() -> bool {
     over
 }
 
-/// How many times something stopped at the limit since the process started (compare two
-/// readings to know whether a piece of work did).
+/// How many times something stopped at the limit since the process started.
 pub fn hits() -> u64 {
     HITS.load(Ordering::Relaxed)
+}
+
+/// Does `work`, and says whether something in it stopped at the limit (`Err` carries what
+/// it returned anyway, which is then incomplete).
+pub fn guarded<T>(work: impl FnOnce() -> T) -> Result<T, T> {
+    let before = hits();
+    let out = work();
+    if hits() == before { Ok(out) } else { Err(out) }
 }
 
 /// What a command that stopped at the limit tells its user.

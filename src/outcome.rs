@@ -890,7 +890,7 @@ pub(crate) fn producer_guarantee(p: &crate::model::ProducerConfig) -> (&'static 
 
 pub(crate) fn consumer_guarantee(c: &crate::model::ConsumerConfig) -> (&'static str, bool, bool) {
     // A processor's input: whether a record counts as processed is judged on its outputs
-    // (`processor_effects`), so a processing whose transaction aborted does not count.
+    // (`group_times`), so a processing whose transaction aborted does not count.
     if c.processor.is_some() && c.commit == CommitMode::None {
         return ("exactly-once (offsets in transactions)", false, false);
     }

@@ -126,11 +126,8 @@ impl Scenario {
         let options: Vec<String> = vary.iter().map(|v| v.as_ref().to_string()).collect();
         let vary = crate::compare::parse_vary(&options)?;
         let variants = crate::compare::variants(&vary);
-        let hits = crate::memory::hits();
-        let rows = crate::compare::compare(&self.file, &variants, seed);
-        if crate::memory::hits() != hits {
-            return Err(crate::memory::stopped_message("the comparison"));
-        }
+        let rows = crate::memory::guarded(|| crate::compare::compare(&self.file, &variants, seed))
+            .map_err(|_| crate::memory::stopped_message("the comparison"))?;
         Ok(Comparison { title: self.title().to_string(), rows })
     }
 

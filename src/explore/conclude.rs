@@ -228,23 +228,22 @@ pub fn random(
         broken: Vec<Broken>,
         diverged: bool,
     }
-    let hits = crate::memory::hits();
-    let runs: Vec<One> = (0..n)
-        .into_par_iter()
-        .map(|i| {
-            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ i.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-            let sim_seed = rng.next_u64() % 1_000_000_000;
-            let s = Settings { seed: Some(sim_seed), ..settings.clone() };
-            let (moves, from_start) = random_schedule(model, &s, &mut rng);
-            let (forked, scratch) = both_ways(model, &s, &moves, from_start);
-            let diverged =
-                check_determinism && (forked != scratch || both_ways(model, &s, &moves, from_start).0 != forked);
-            One { seed: sim_seed, moves, broken: forked.1, diverged }
-        })
-        .collect();
-    if crate::memory::hits() != hits {
-        return Err(crate::memory::stopped_message("the random exploration"));
-    }
+    let runs = crate::memory::guarded(|| -> Vec<One> {
+        (0..n)
+            .into_par_iter()
+            .map(|i| {
+                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ i.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                let sim_seed = rng.next_u64() % 1_000_000_000;
+                let s = Settings { seed: Some(sim_seed), ..settings.clone() };
+                let (moves, from_start) = random_schedule(model, &s, &mut rng);
+                let (forked, scratch) = both_ways(model, &s, &moves, from_start);
+                let diverged =
+                    check_determinism && (forked != scratch || both_ways(model, &s, &moves, from_start).0 != forked);
+                One { seed: sim_seed, moves, broken: forked.1, diverged }
+            })
+            .collect()
+    })
+    .map_err(|_| crate::memory::stopped_message("the random exploration"))?;
     let mut found = Vec::new();
     let mut groups = std::collections::BTreeSet::new();
     for (i, r) in runs.iter().enumerate() {

@@ -44,10 +44,11 @@ const BATCH: usize = 16;
 pub fn search(model: &Model, settings: &Settings, progress: &(dyn Fn(Progress) + Sync)) -> ShardResult {
     let started = std::time::Instant::now();
     let mut result = ShardResult::default();
-    let hits = crate::memory::hits();
-    let (root, root_broken, root_fp) = run_root(model, settings);
+    let root = crate::memory::guarded(|| run_root(model, settings));
+    let cut_short = root.is_err();
+    let (root, root_broken, root_fp) = root.unwrap_or_else(|r| r);
     result.fingerprints.insert(root_fp);
-    if crate::memory::hits() != hits {
+    if cut_short {
         result.levels.push(Level { depth: 0, schedules: 1, complete: false });
         result.memory_spent = true;
         result.budget_spent = true;
@@ -78,23 +79,24 @@ pub fn search(model: &Model, settings: &Settings, progress: &(dyn Fn(Progress) +
                 stopped_at = Some(b * BATCH);
                 break;
             }
-            let hits = crate::memory::hits();
-            let outs: Vec<(Vec<Child>, Vec<Vec<Vec<String>>>)> = batch
-                .par_iter()
-                .map(|t| {
-                    let out = children(model, settings, t, last, &seen);
-                    progress(Progress::Done(out.0.len() as u64));
-                    out
-                })
-                .collect();
-            if crate::memory::hits() != hits || crate::memory::exceeded() {
+            let outs = crate::memory::guarded(|| -> Vec<(Vec<Child>, Vec<Vec<Vec<String>>>)> {
+                batch
+                    .par_iter()
+                    .map(|t| {
+                        let out = children(model, settings, t, last, &seen);
+                        progress(Progress::Done(out.0.len() as u64));
+                        out
+                    })
+                    .collect()
+            });
+            let Some(outs) = outs.ok().filter(|_| !crate::memory::exceeded()) else {
                 // A child that stopped at the limit has no verdict: drop the whole batch (so
                 // the count stays a whole number of batches) and stop as a budget would.
                 result.memory_spent = true;
                 stopped_at = Some(b * BATCH);
                 // (`schedules_left` below counts this batch as untried.)
                 break;
-            }
+            };
             let mut kids = Vec::new();
             for (k, d) in outs {
                 kids.extend(k);
