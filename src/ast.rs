@@ -281,6 +281,9 @@ pub enum Fault {
     Pause { who: Spanned<Target>, at: Spanned<u64> },
     /// `resume CLIENT|broker N at T` / `... after T` (after each pause)
     Resume { who: Spanned<Target>, time: Spanned<RestartTime> },
+    /// `delete records orders-0 before 10 at T`: DeleteRecords raises the partition's log start
+    /// offset to 10 (an administrator's action, not a fault).
+    DeleteRecords { partition: Spanned<PartitionRef>, before: Spanned<u64>, at: Spanned<u64> },
     /// `when CONDITION crash ...` / `when CONDITION restart ...`
     When { condition: Spanned<Condition>, action: Box<Spanned<Fault>> },
 }

@@ -176,6 +176,12 @@ pub struct ClusterConfig {
     /// `group.initial.rebalance.delay.ms` (3000): how long a group coordinator waits for more
     /// members before the first rebalance of an empty group.
     pub group_initial_rebalance_delay_ms: u64,
+    /// `log.retention.check.interval.ms` (300000): how often a broker's log manager deletes
+    /// the segments retention no longer keeps (`LogManager.cleanupLogs`).
+    pub log_retention_check_interval_ms: u64,
+    /// `log.initial.task.delay.ms` (30000; settable from 3.8): how long after a broker starts
+    /// its first retention check runs.
+    pub log_initial_task_delay_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -186,6 +192,32 @@ pub struct TopicConfig {
     pub min_insync_replicas: u32,
     /// Index of partition 0 of this topic in [`Model::partitions`].
     pub first_partition: PartitionIdx,
+    /// Retention and segment settings of its partitions' logs.
+    pub log: LogConfig,
+}
+
+/// How a topic's logs roll segments and delete old ones (`cleanup.policy delete`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LogConfig {
+    /// `retention.ms` (7 days; -1, None, keeps everything): a segment whose newest record is
+    /// older than this is deleted.
+    pub retention_ms: Option<u64>,
+    /// `retention.bytes` (-1, None: no limit): the oldest segments are deleted while the log
+    /// stays above this size without them.
+    pub retention_bytes: Option<u64>,
+    /// `segment.bytes` (1 GiB): a segment rolls when the next append would pass this size.
+    pub segment_bytes: u64,
+    /// `segment.ms` (7 days): a segment rolls when an append's newest record is this much
+    /// newer than the segment's first batch.
+    pub segment_ms: u64,
+}
+
+impl LogConfig {
+    /// Whether retention can delete anything within `run_for_ms`: a record's timestamp is at
+    /// least 0, so a `retention.ms` at or above the run's length never deletes.
+    pub fn may_delete(&self, run_for_ms: u64) -> bool {
+        self.retention_bytes.is_some() || self.retention_ms.is_some_and(|ms| ms < run_for_ms)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -536,6 +568,8 @@ pub enum FaultAction {
     Partition(Vec<(Node, Node)>),
     /// Restore every cut link.
     Heal,
+    /// DeleteRecords (`Admin.deleteRecords`): the leader's log start offset up to this offset.
+    DeleteRecords(PartitionIdx, u64),
 }
 
 /// A variable of the status tracker.
@@ -543,6 +577,8 @@ pub enum FaultAction {
 pub enum TrackVar {
     HighWatermark(PartitionIdx),
     LogEndOffset(PartitionIdx),
+    /// The leader's log start offset (retention and DeleteRecords raise it).
+    LogStartOffset(PartitionIdx),
     LastStableOffset(PartitionIdx),
     Leader(PartitionIdx),
     Isr(PartitionIdx),

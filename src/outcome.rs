@@ -395,8 +395,25 @@ impl<'a> Analysis<'a> {
         ))
     }
 
+    /// When and why `msg` was deleted, if group `g` never processed it because its position
+    /// jumped over it after the log start offset had passed it (retention or DeleteRecords):
+    /// a record lost to retention.
+    pub(crate) fn lost_to_retention(&self, msg: MsgId, g: u32) -> Option<(u64, crate::sim::log::Deletion)> {
+        let w = &self.run.world;
+        let st = &w.messages[msg as usize];
+        let (p, offset) = (self.home[msg as usize]?, st.offset?);
+        let skipped = w.expired.iter().any(|&(eg, ep, from, to)| eg == g && ep == p && from <= offset && offset < to);
+        (skipped && w.processed[g as usize][msg as usize] == 0).then_some(st.deleted?)
+    }
+
     fn why_not_processed(&self, msg: MsgId, g: u32) -> String {
         let name = &self.model.groups[g as usize].name;
+        if let Some((at, why)) = self.lost_to_retention(msg, g) {
+            return format!(
+                "lost to retention: deleted ({}) at {at} ms before {name} consumed it; its position was reset past it",
+                why.setting()
+            );
+        }
         if self.run.world.consumed[g as usize][msg as usize] > 0 {
             format!(
                 "polled by {name} but never processed: its offset was committed before processing and the consumer crashed"
@@ -528,7 +545,22 @@ impl<'a> Analysis<'a> {
             })
             .collect();
         let lost_expected = lost.iter().all(|x| loss_allowed(m, *x));
-        // unseen: committed, yet no group reading its topic ever polled it.
+        // lost to retention: deleted before a group reading its topic processed it.
+        let expired: Vec<MsgId> = all
+            .clone()
+            .filter(|x| {
+                self.copies[*x as usize] > 0
+                    && reading_groups(*x).iter().any(|g| self.lost_to_retention(*x, *g).is_some())
+            })
+            .collect();
+        let expired_allowed = expired.iter().all(|x| {
+            reading_groups(*x)
+                .iter()
+                .filter(|g| self.lost_to_retention(*x, **g).is_some())
+                .all(|g| consumer_guarantee(&m.consumers[m.groups[*g as usize].members[0] as usize]).1)
+        });
+        // unseen: committed, yet no group reading its topic ever polled it (nor lost it to
+        // retention, counted above).
         let unseen: Vec<MsgId> = all
             .clone()
             .filter(|x| {
@@ -536,6 +568,7 @@ impl<'a> Analysis<'a> {
                 self.copies[*x as usize] > 0
                     && !gs.is_empty()
                     && gs.iter().all(|g| w.consumed[*g as usize][*x as usize] == 0)
+                    && !expired.contains(x)
             })
             .collect();
         let unseen_expected = unseen.iter().all(|x| {
@@ -573,6 +606,19 @@ impl<'a> Analysis<'a> {
             row("unseen", &unseen, unseen_expected, "committed, but never polled by a group that reads its topic"),
             row("aborted read (G1a)", &g1a, g1a_expected, "a group processed a record that was never committed"),
         ];
+        // (Only where retention or DeleteRecords can delete: other runs keep their table.)
+        let deletes = m.faults.iter().any(|f| matches!(f.action, crate::model::FaultAction::DeleteRecords(..)));
+        if deletes || m.topics.iter().any(|t| t.log.may_delete(m.run_for_ms)) || !expired.is_empty() {
+            out.insert(
+                2,
+                row(
+                    "lost to retention",
+                    &expired,
+                    expired_allowed,
+                    "deleted (retention or DeleteRecords) before a group that reads its topic processed it",
+                ),
+            );
+        }
         let nonmono: Vec<String> = w
             .nonmonotonic
             .iter()
@@ -751,7 +797,12 @@ impl<'a> Analysis<'a> {
                     .collect();
                 let (processed, lost, duplicated) = tally(&times);
                 let (guarantee, may_lose, may_dup) = consumer_guarantee(cfg);
-                let problems = problems(lost, may_lose, duplicated, may_dup);
+                // Records lost to retention are named apart from other losses.
+                let expired = in_log.iter().filter(|m| self.lost_to_retention(**m, g as u32).is_some()).count() as u64;
+                let mut problems = problems(lost.saturating_sub(expired), may_lose, duplicated, may_dup);
+                if expired > 0 && !may_lose {
+                    problems.insert(0, format!("{expired} lost to retention"));
+                }
                 let _ = fates;
                 let config = match (cfg.commit, cfg.enable_auto_commit) {
                     (CommitMode::None, false) if cfg.processor.is_some() => "sendOffsetsToTransaction".to_string(),

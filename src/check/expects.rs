@@ -6,7 +6,8 @@ use crate::ast::{self, CountKind, Expect, OutcomeKind, PartitionRef, Spanned};
 use crate::diag::Diagnostic;
 use crate::model::{ExpectCheck, ExpectSpec, Model, TrackVar, Who};
 
-const PARTITION_VARS: &[&str] = &["high_watermark", "last_stable_offset", "log_end_offset", "leader", "isr"];
+const PARTITION_VARS: &[&str] =
+    &["high_watermark", "last_stable_offset", "log_end_offset", "log_start_offset", "leader", "isr"];
 const CONSUMER_VARS: &[&str] = &["position", "committed", "state"];
 const PRODUCER_VARS: &[&str] = &["retries", "acked"];
 /// How many variables the tracker picks by itself when the file has no `track` line.
@@ -57,6 +58,7 @@ fn track_var(model: &Model, v: &Spanned<String>, diags: &mut Vec<Diagnostic>) ->
             return Some(match var {
                 "high_watermark" => TrackVar::HighWatermark(p),
                 "log_end_offset" => TrackVar::LogEndOffset(p),
+                "log_start_offset" => TrackVar::LogStartOffset(p),
                 "last_stable_offset" => TrackVar::LastStableOffset(p),
                 "leader" => TrackVar::Leader(p),
                 _ => TrackVar::Isr(p),

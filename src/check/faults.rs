@@ -109,6 +109,11 @@ fn fault(model: &Model, f: &Spanned<Fault>, diags: &mut Vec<Diagnostic>) -> Opti
             (Trigger::At(at.node), FaultAction::Partition(pairs), format!("{name} at {}", ms(at.node)))
         }
         Fault::Heal { at } => (Trigger::At(at.node), FaultAction::Heal, format!("heal at {}", ms(at.node))),
+        Fault::DeleteRecords { partition, before, at } => {
+            let p = crate::check::find_partition(model, partition, diags)?;
+            let name = format!("delete records {} before {} at {}", model.partition_name(p), before.node, ms(at.node));
+            (Trigger::At(at.node), FaultAction::DeleteRecords(p, before.node), name)
+        }
         Fault::Shutdown { broker, at } => {
             let b = broker_id(model, broker.node, broker.span, diags)?;
             (Trigger::At(at.node), FaultAction::ShutdownBroker(b), format!("shutdown broker {b} at {}", ms(at.node)))
@@ -499,6 +504,7 @@ fn action_text(model: &Model, a: &FaultAction) -> String {
         FaultAction::ResumeBroker(b) => format!("resume broker {b}"),
         FaultAction::Partition(_) => "partition".into(),
         FaultAction::Heal => "heal".into(),
+        FaultAction::DeleteRecords(p, o) => format!("delete records {} before {o}", model.partition_name(*p)),
         FaultAction::LoseRequest | FaultAction::LoseAck => String::new(),
     }
 }

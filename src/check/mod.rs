@@ -12,7 +12,9 @@ mod settings;
 
 use crate::ast::{self, Spanned};
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::model::{ClusterConfig, KafkaVersion, Model, Network, PartitionConfig, PartitionIdx, TopicConfig, limits};
+use crate::model::{
+    ClusterConfig, KafkaVersion, LogConfig, Model, Network, PartitionConfig, PartitionIdx, TopicConfig, limits,
+};
 use settings::{Settings, suggest};
 
 /// Checks a parsed file and returns the model the simulator runs.
@@ -121,8 +123,45 @@ pub const CLUSTER_KEYS: &[&str] = &[
     "follower.truncation",
     "transaction.abort.timed.out.transaction.cleanup.interval.ms",
     "group.initial.rebalance.delay.ms",
+    "log.retention.ms",
+    "log.retention.bytes",
+    "log.segment.bytes",
+    "log.roll.ms",
+    "log.retention.check.interval.ms",
+    "log.initial.task.delay.ms",
 ];
-const TOPIC_KEYS: &[&str] = &["partitions", "replication.factor", "min.insync.replicas"];
+const TOPIC_KEYS: &[&str] = &[
+    "partitions",
+    "replication.factor",
+    "min.insync.replicas",
+    "retention.ms",
+    "retention.bytes",
+    "segment.bytes",
+    "segment.ms",
+];
+
+/// Kafka's log defaults: `log.retention.hours` 168, `log.retention.bytes` -1,
+/// `log.segment.bytes` 1 GiB, `log.roll.hours` 168.
+const WEEK_MS: u64 = 7 * 24 * 3_600_000;
+const GIB: u64 = 1 << 30;
+/// `segment.bytes` is at least `LegacyRecord.RECORD_OVERHEAD_V0` (14) in Kafka 3.x.
+const MIN_SEGMENT_BYTES: u64 = 14;
+
+/// A topic's (or with `prefix` "log.", the cluster's default) retention and segment settings.
+fn log_config(s: &mut Settings, prefix: &str, default: LogConfig) -> LogConfig {
+    let roll = if prefix.is_empty() { "segment.ms" } else { "log.roll.ms" };
+    LogConfig {
+        retention_ms: s.limit(&format!("{prefix}retention.ms"), default.retention_ms),
+        retention_bytes: s.limit(&format!("{prefix}retention.bytes"), default.retention_bytes),
+        segment_bytes: s.number(
+            &format!("{prefix}segment.bytes"),
+            default.segment_bytes,
+            MIN_SEGMENT_BYTES,
+            i32::MAX as u64,
+        ),
+        segment_ms: s.number(roll, default.segment_ms, 1, i64::MAX as u64),
+    }
+}
 
 fn cluster(file: &ast::File, diags: &mut Vec<Diagnostic>) -> (ClusterConfig, Vec<TopicConfig>, Vec<PartitionConfig>) {
     let empty = ast::Cluster::default();
@@ -180,7 +219,28 @@ fn cluster(file: &ast::File, diags: &mut Vec<Diagnostic>) -> (ClusterConfig, Vec
             0,
             limits::MAX_DURATION_MS,
         ),
+        log_retention_check_interval_ms: s.number(
+            "log.retention.check.interval.ms",
+            300_000,
+            1,
+            limits::MAX_DURATION_MS,
+        ),
+        log_initial_task_delay_ms: s.number("log.initial.task.delay.ms", 30_000, 0, limits::MAX_DURATION_MS),
     };
+    // `log.initial.task.delay.ms` came with 3.8 (LogManager's InitialTaskDelayMs was a
+    // constant 30 s before).
+    if let Some(span) = s.span_of("log.initial.task.delay.ms").filter(|_| !kafka_version.at_least(3, 8)) {
+        s.diags.push(Diagnostic::new("`log.initial.task.delay.ms` needs kafka.version 3.8 or later", span).label(
+            format!(
+                "kafka.version {kafka_version} has no such setting (its first retention check runs 30 s after start)"
+            ),
+        ));
+    }
+    let default_log = log_config(
+        &mut s,
+        "log.",
+        LogConfig { retention_ms: Some(WEEK_MS), retention_bytes: None, segment_bytes: GIB, segment_ms: WEEK_MS },
+    );
     diags.append(&mut s.diags);
 
     let mut topics: Vec<TopicConfig> = Vec::new();
@@ -200,6 +260,7 @@ fn cluster(file: &ast::File, diags: &mut Vec<Diagnostic>) -> (ClusterConfig, Vec
         let parts = s.number("partitions", default_parts, 1, limits::MAX_PARTITIONS) as u32;
         let rf = s.number("replication.factor", default_rf, 1, limits::MAX_BROKERS) as u32;
         let min_isr = s.number("min.insync.replicas", default_min_isr, 1, limits::MAX_BROKERS) as u32;
+        let log = log_config(&mut s, "", default_log);
         if rf > brokers {
             // CreateTopics fails with InvalidReplicationFactorException.
             let span = s.span_of("replication.factor").unwrap_or(t.name.span);
@@ -237,6 +298,7 @@ fn cluster(file: &ast::File, diags: &mut Vec<Diagnostic>) -> (ClusterConfig, Vec
             replication_factor: rf,
             min_insync_replicas: min_isr,
             first_partition,
+            log,
         });
     }
     if c.topics.is_empty() && file.cluster.is_some() {

@@ -113,6 +113,22 @@ impl Settings {
         }
     }
 
+    /// A whole number (or a duration, for `*.ms` keys) of 0 or more, or `-1` for Kafka's "no
+    /// limit" (None), as `retention.ms` and `retention.bytes` take it.
+    pub fn limit(&mut self, key: &str, default: Option<u64>) -> Option<u64> {
+        let f = self.get(key).cloned()?;
+        match f.value {
+            Value::Int(-1) => None,
+            Value::Int(n) if n >= 0 => Some(n as u64),
+            Value::Duration(ms) if key.ends_with(".ms") => Some(ms),
+            _ => {
+                let unit = if key.ends_with(".ms") { "milliseconds (or a duration)" } else { "bytes" };
+                self.error(key, f.span, &format!("-1 (no limit) or a number of {unit} from 0"));
+                default
+            }
+        }
+    }
+
     /// A duration (or a bare number of milliseconds) for scn's own settings such as `latency`.
     pub fn duration(&mut self, key: &str, default: u64, max: u64) -> u64 {
         let Some(f) = self.get(key).cloned() else {

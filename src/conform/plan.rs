@@ -161,6 +161,9 @@ fn timed(model: &Model, action: &FaultAction, managed: bool, hooks: (bool, bool)
         FaultAction::LoseRequest | FaultAction::LoseAck => {
             return Err("a request lost at a time names no request a proxy can match".into());
         }
+        FaultAction::DeleteRecords(..) => {
+            return Err("DeleteRecords is an admin request conform does not send yet".into());
+        }
     })
 }
 

@@ -229,6 +229,8 @@ fn describe(rule: Rule) -> (u16, &'static [&'static str]) {
         Rule::kw_shutdown | Rule::shutdown_stmt => (207, &["`shutdown`"]),
         Rule::partition_stmt => (208, &["`partition`"]),
         Rule::kw_heal | Rule::heal_stmt => (209, &["`heal`"]),
+        Rule::kw_delete | Rule::delete_stmt => (214, &["`delete records`"]),
+        Rule::kw_records => (215, &["`records`"]),
         Rule::kw_from => (210, &["`from`"]),
         Rule::endpoint => (211, &["`broker N`", "`controller`", "a client name"]),
         Rule::point_after_offsets => (240, &["`after sending offsets N`"]),

@@ -21,6 +21,7 @@ impl Lower<'_> {
                     Rule::shutdown_stmt => self.shutdown(stmt),
                     Rule::pause_stmt => self.pause(stmt),
                     Rule::resume_stmt => self.resume(stmt),
+                    Rule::delete_stmt => self.delete_records(stmt),
                     _ => unexpected(&stmt, "faults_block"),
                 };
                 Spanned::new(fault, span)
@@ -124,6 +125,15 @@ impl Lower<'_> {
         let from = ends.remove(0);
         let at = self.moment(at, end);
         Fault::Partition { from, to: ends, at }
+    }
+
+    /// `delete records orders-0 before 10 at T`
+    fn delete_records(&mut self, stmt: Pair<'_, Rule>) -> Fault {
+        let mut inner = parts(stmt);
+        let partition = self.partition_ref(inner.next().expect("grammar: delete names a partition"));
+        let before = self.int(inner.next().expect("grammar: delete names an offset"));
+        let at = self.duration(only(inner.next().expect("grammar: delete has a moment")));
+        Fault::DeleteRecords { partition, before, at }
     }
 
     /// `heal at T` (or, after `when`, `heal [after T]`)

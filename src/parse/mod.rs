@@ -119,6 +119,8 @@ fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_pause
             | Rule::kw_shutdown
             | Rule::kw_heal
+            | Rule::kw_delete
+            | Rule::kw_records
             | Rule::kw_from
             | Rule::kw_resume
             | Rule::kw_consume

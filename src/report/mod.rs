@@ -397,7 +397,10 @@ fn partition_view(model: &Model, run: &Run, p: u32, limits: &Limits, a: &Analysi
                 Kind::AbortMarker => Some("ABORT marker"),
                 _ => None,
             };
-            let state = if marker.is_some() {
+            let state = if o < shown_replica.log_start_offset {
+                // Below the log start offset: retention or DeleteRecords deleted it.
+                "deleted"
+            } else if marker.is_some() {
                 "control"
             } else if r.kind == Kind::TxnData && shown_replica.is_aborted(o) {
                 "aborted"
@@ -456,6 +459,7 @@ pub fn track_name(model: &Model, v: &TrackVar) -> String {
     match *v {
         TrackVar::HighWatermark(p) => format!("{}.high_watermark", model.partition_name(p)),
         TrackVar::LogEndOffset(p) => format!("{}.log_end_offset", model.partition_name(p)),
+        TrackVar::LogStartOffset(p) => format!("{}.log_start_offset", model.partition_name(p)),
         TrackVar::LastStableOffset(p) => format!("{}.last_stable_offset", model.partition_name(p)),
         TrackVar::Leader(p) => format!("{}.leader", model.partition_name(p)),
         TrackVar::Isr(p) => format!("{}.isr", model.partition_name(p)),

@@ -3,7 +3,7 @@
 
 use super::Sim;
 use super::event::{Event, FetchError, ProduceBatch, ProduceError, ProduceReply};
-use super::log::{Kind, NO_PRODUCER_ID, Record, SequenceCheck};
+use super::log::{BATCH_OVERHEAD, Kind, NO_PRODUCER_ID, Record, SequenceCheck};
 use super::world::{HeldFetch, PendingProduce, bit};
 use crate::model::{Acks, BrokerId, PartitionIdx};
 
@@ -156,6 +156,9 @@ impl Sim<'_> {
                 leader_epoch: epoch,
                 batch_start: i == 0,
                 kind: if batch.transactional { Kind::TxnData } else { Kind::Data },
+                // CreateTime: the producer stamps a record at send() (`KafkaProducer.doSend`).
+                timestamp: self.world.messages[*m as usize].sent_at.unwrap_or(self.clock),
+                bytes: self.record_size(*m) as u32 + if i == 0 { BATCH_OVERHEAD } else { 0 },
             })
             .collect();
         let replica = &mut self.world.partitions[part as usize].replicas[ri];
@@ -485,7 +488,7 @@ impl Sim<'_> {
         let from = (offset as usize).min(leader.log.len());
         let to = (from + FETCH_MAX_RECORDS).min(leader.log.len());
         let records = leader.log[from..to].to_vec();
-        let high_watermark = leader.high_watermark;
+        let (high_watermark, log_start_offset) = (leader.high_watermark, leader.log_start_offset);
         let epoch = pstate.leader_epoch;
         self.send(Event::FollowerFetchResponse {
             partition: part,
@@ -495,6 +498,7 @@ impl Sim<'_> {
             offset,
             records,
             high_watermark,
+            log_start_offset,
         });
     }
 
@@ -507,7 +511,7 @@ impl Sim<'_> {
         epoch: u32,
         offset: u64,
         records: Vec<Record>,
-        hw: u64,
+        (hw, leader_start): (u64, u64),
     ) {
         let b = self.world.broker(follower);
         if !b.alive || b.incarnation != finc || self.world.partitions[part as usize].leader_epoch != epoch {
@@ -526,6 +530,12 @@ impl Sim<'_> {
         replica.append(&records);
         let to = replica.log_end_offset();
         replica.high_watermark = replica.high_watermark.max(hw.min(to));
+        // The follower's log starts where the leader's does (`maybeIncrementLogStartOffset`,
+        // LeaderOffsetIncremented); its next retention check deletes the segments below. (A
+        // follower whose log end is below the leader's log start gets OFFSET_OUT_OF_RANGE in
+        // Kafka and starts its log afresh there; here it copies the deleted records, which no
+        // fetch reads, and then takes the leader's log start offset: the same readable log.)
+        replica.maybe_increment_log_start_offset(leader_start);
         if !records.is_empty() {
             self.log(|sim| {
                 let msgs = records.iter().filter(|r| !r.is_marker()).map(|r| r.msg);
@@ -600,8 +610,10 @@ impl Sim<'_> {
             return;
         }
         let pstate = &self.world.partitions[part as usize];
-        let leo = pstate.replica(broker).expect("serving replica").log_end_offset();
-        if offset > leo {
+        let r = pstate.replica(broker).expect("serving replica");
+        // (`UnifiedLog.read` -> `checkLogStartOffset`: below the log start offset is out of
+        // range too.)
+        if offset > r.log_end_offset() || offset < r.log_start_offset {
             // OFFSET_OUT_OF_RANGE: the consumer applies auto.offset.reset.
             self.send(Event::empty_fetch(c, inc, part, offset, Some(FetchError::OutOfRange), broker));
             return;

@@ -24,6 +24,12 @@ impl Sim<'_> {
         if self.model.consumers[c as usize].read_committed { r.last_stable_offset() } else { r.high_watermark }
     }
 
+    /// ListOffsets(EARLIEST): the leader's log start offset, which retention and DeleteRecords
+    /// raise (`UnifiedLog.fetchOffsetByTimestamp` with EARLIEST_TIMESTAMP).
+    pub(super) fn earliest_offset(&self, p: PartitionIdx) -> u64 {
+        self.world.partitions[p as usize].leader_replica().map_or(0, |r| r.log_start_offset)
+    }
+
     pub(super) fn consumer_live(&self, c: u32, inc: u32) -> bool {
         let s = &self.world.consumers[c as usize];
         s.incarnation == inc && !matches!(s.phase, Phase::Down | Phase::Failed)
@@ -107,6 +113,12 @@ impl Sim<'_> {
                             // A committed offset with its leader epoch is validated before the
                             // first fetch (`refreshCommittedOffsets` -> `seekUnvalidated`); a
                             // reset position has no epoch and is not (`resetPositionIfNeeded`).
+                            if how == "auto.offset.reset earliest" && o > 0 {
+                                // The log starts past what retention deleted: the group never
+                                // gets to read those records.
+                                let g = self.model.consumers[c as usize].group;
+                                self.world.expired.push((g, p, 0, o));
+                            }
                             let s = &mut self.world.consumers[c as usize];
                             s.positions.insert(p, o);
                             s.leader_epochs.remove(&p);
@@ -567,10 +579,12 @@ impl Sim<'_> {
             }
             Some(FetchError::OutOfRange) => {
                 // OFFSET_OUT_OF_RANGE: the position is past the leader's log (it was truncated
-                // after an unclean election); auto.offset.reset decides where to go.
+                // after an unclean election) or below its log start offset (retention or
+                // DeleteRecords deleted it); auto.offset.reset decides where to go
+                // (`Fetcher.handleOffsetOutOfRange`; earliest is the log start offset).
                 let reset = self.model.consumers[c as usize].auto_offset_reset;
                 let to = match reset {
-                    OffsetReset::Earliest => Some(0),
+                    OffsetReset::Earliest => Some(self.earliest_offset(p)),
                     OffsetReset::Latest => Some(self.latest_offset(c, p)),
                     OffsetReset::None => None,
                 };
@@ -583,6 +597,12 @@ impl Sim<'_> {
                 });
                 match to {
                     Some(o) => {
+                        let start = self.earliest_offset(p);
+                        if offset < start && o > offset {
+                            // Deleted before the group read them: lost to retention.
+                            let g = self.model.consumers[c as usize].group;
+                            self.world.expired.push((g, p, offset, o));
+                        }
                         // A seek: where the last fetch ended no longer counts.
                         let s = &mut self.world.consumers[c as usize];
                         s.positions.insert(p, o);
@@ -648,7 +668,9 @@ impl Sim<'_> {
                 let to = match (diverged, reset) {
                     (_, OffsetReset::None) => None,
                     (Some((epoch, end)), _) => Some((end, Some(epoch), "the first offset known to diverge")),
-                    (None, OffsetReset::Earliest) => Some((0, None, "auto.offset.reset earliest")),
+                    (None, OffsetReset::Earliest) => {
+                        Some((self.earliest_offset(p), None, "auto.offset.reset earliest"))
+                    }
                     (None, OffsetReset::Latest) => Some((self.latest_offset(c, p), None, "auto.offset.reset latest")),
                 };
                 self.log(|sim| {

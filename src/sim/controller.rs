@@ -439,6 +439,7 @@ impl Sim<'_> {
         br.silent_since = None;
         br.incarnation += 1;
         br.started_at = self.clock;
+        self.schedule_retention(b);
         self.log(|_| {
             (format!("broker {b}"), "restart".into(), String::new(), "back online; log recovered from disk".into())
         });

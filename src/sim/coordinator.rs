@@ -5,7 +5,7 @@
 
 use super::Sim;
 use super::event::{Event, TxnError, TxnReply, TxnRequest};
-use super::log::{Kind, Record};
+use super::log::{Kind, MARKER_BYTES, Record};
 use super::world::{PendingProduce, TxnRecord, TxnState};
 use crate::model::{BrokerId, PartitionIdx};
 
@@ -312,6 +312,8 @@ impl Sim<'_> {
                 leader_epoch: pstate.leader_epoch,
                 batch_start: true,
                 kind: if commit { Kind::CommitMarker } else { Kind::AbortMarker },
+                timestamp: self.clock,
+                bytes: MARKER_BYTES,
             };
             let replica = &mut self.world.partitions[p as usize].replicas[ri];
             let offset = replica.log_end_offset();

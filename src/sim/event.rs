@@ -248,6 +248,9 @@ pub enum Event {
         offset: u64,
         records: Vec<crate::sim::log::Record>,
         high_watermark: u64,
+        /// The leader's log start offset, which the follower takes up
+        /// (`ReplicaFetcherThread.processPartitionData`).
+        log_start_offset: u64,
     },
     /// A held (empty) fetch's `*.fetch.wait.max.ms` ran out.
     FetchWaitExpired {
@@ -388,6 +391,11 @@ pub enum Event {
     IsrCheck {
         partition: PartitionIdx,
     },
+    /// A broker's periodic retention check (`log.retention.check.interval.ms`).
+    RetentionCheck {
+        broker: BrokerId,
+        inc: u32,
+    },
     /// `transaction.timeout.ms` after a transaction started.
     TxnTimeout {
         txn: u32,
@@ -433,6 +441,7 @@ impl Event {
             | Event::BatchExpiry { .. }
             | Event::TxnTimeout { .. }
             | Event::IsrCheck { .. }
+            | Event::RetentionCheck { .. }
             | Event::PollDeadline { .. }
             | Event::ConsumerFetchTimeout { .. }
             | Event::FollowerFetchTimeout { .. } => true,

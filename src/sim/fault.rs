@@ -231,6 +231,7 @@ impl Sim<'_> {
             }
             FaultAction::RestartBroker(b) => self.restart_broker(b),
             FaultAction::RestartClient(c) => self.restart_client(c),
+            FaultAction::DeleteRecords(p, before) => self.delete_records(p, before),
             // Lost requests and acks act inside the producer, where the request is sent.
             FaultAction::LoseRequest | FaultAction::LoseAck => {}
         }

@@ -96,7 +96,9 @@ impl Sim<'_> {
                         Some(o) => (*p, Some(*o), group.committed_epochs.get(p).copied(), "committed"),
                         // ListOffsets: earliest is the log start, latest the high watermark.
                         None => match reset {
-                            OffsetReset::Earliest => (*p, Some(0), None, "auto.offset.reset earliest"),
+                            OffsetReset::Earliest => {
+                                (*p, Some(self.earliest_offset(*p)), None, "auto.offset.reset earliest")
+                            }
                             OffsetReset::Latest => {
                                 (*p, Some(self.latest_offset(c, *p)), None, "auto.offset.reset latest")
                             }

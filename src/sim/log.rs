@@ -1,7 +1,8 @@
-//! One replica of a partition: its log, leader-epoch cache, high watermark and the idempotent
-//! producer state (the last five batches per producer id) that Kafka rebuilds from the log.
+//! One replica of a partition: its log, segments and log start offset, leader-epoch cache, high
+//! watermark and the idempotent producer state (the last five batches per producer id) that
+//! Kafka rebuilds from the log.
 
-use crate::model::{BrokerId, MsgId};
+use crate::model::{BrokerId, LogConfig, MsgId};
 use std::collections::{BTreeMap, VecDeque};
 
 /// No producer id: a record from a non-idempotent producer.
@@ -31,6 +32,57 @@ pub struct Record {
     /// Whether it opens its batch (batch boundaries matter for idempotent dedup).
     pub batch_start: bool,
     pub kind: Kind,
+    /// Its timestamp: CreateTime, the producer's `send()` time (a marker: when the leader
+    /// wrote it). Retention (`retention.ms`) and segment rolls (`segment.ms`) go by it.
+    pub timestamp: u64,
+    /// Bytes it takes in a segment, its batch's header (61) counted with the batch's first.
+    pub bytes: u32,
+}
+
+/// `DefaultRecordBatch.RECORD_BATCH_OVERHEAD`: a record batch's header.
+pub const BATCH_OVERHEAD: u32 = 61;
+/// A transaction marker's control batch: the header and one control record (a 4-byte key, the
+/// 6-byte `EndTransactionMarker` value and 7 bytes of varints).
+pub const MARKER_BYTES: u32 = BATCH_OVERHEAD + 17;
+
+/// One segment of a replica's log (`LogSegment`): from its base offset to the next one's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Segment {
+    pub base: u64,
+    pub bytes: u64,
+    /// `LogSegment.maxTimestampSoFar`: retention.ms counts from it.
+    pub largest_timestamp: u64,
+    /// `rollingBasedTimestamp`: the newest timestamp of its first append; segment.ms counts
+    /// from it.
+    pub rolling_timestamp: Option<u64>,
+}
+
+impl Segment {
+    fn empty(base: u64) -> Segment {
+        Segment { base, bytes: 0, largest_timestamp: 0, rolling_timestamp: None }
+    }
+}
+
+/// Why a retention check moved a log start offset (`SegmentDeletionReason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Deletion {
+    /// Segments wholly below the log start offset (DeleteRecords, or a leader's log start).
+    LogStart,
+    RetentionBytes,
+    RetentionMs,
+    /// An administrator's DeleteRecords.
+    DeleteRecords,
+}
+
+impl Deletion {
+    pub fn setting(self) -> &'static str {
+        match self {
+            Deletion::LogStart => "the log start offset",
+            Deletion::RetentionBytes => "retention.bytes",
+            Deletion::RetentionMs => "retention.ms",
+            Deletion::DeleteRecords => "DeleteRecords",
+        }
+    }
 }
 
 impl Record {
@@ -70,7 +122,16 @@ pub enum SequenceCheck {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Replica {
     pub broker: BrokerId,
+    /// Every record ever appended and not truncated; those below `log_start_offset` are
+    /// deleted (no fetch reads them) and kept only for the report.
     pub log: Vec<Record>,
+    /// The first offset a fetch may read (`UnifiedLog.logStartOffset`): retention and
+    /// DeleteRecords raise it, never past the high watermark.
+    pub log_start_offset: u64,
+    /// The segments from the one holding `log_start_offset`, oldest first (never empty).
+    pub segments: Vec<Segment>,
+    /// The topic's retention and roll settings.
+    pub config: LogConfig,
     /// (leader epoch, start offset) in increasing order: the leader-epoch cache (KIP-101).
     pub epochs: Vec<(u32, u64)>,
     pub high_watermark: u64,
@@ -85,10 +146,13 @@ pub struct Replica {
 }
 
 impl Replica {
-    pub fn new(broker: BrokerId) -> Replica {
+    pub fn new(broker: BrokerId, config: LogConfig) -> Replica {
         Replica {
             broker,
             log: Vec::new(),
+            log_start_offset: 0,
+            segments: vec![Segment::empty(0)],
+            config,
             epochs: Vec::new(),
             high_watermark: 0,
             producers: BTreeMap::new(),
@@ -110,7 +174,10 @@ impl Replica {
     pub fn last_stable_offset(&self) -> u64 {
         let hw = self.high_watermark;
         let unreplicated = self.unreplicated.iter().filter(|&&(_, marker)| marker >= hw).map(|&(first, _)| first);
-        self.ongoing.values().copied().chain(unreplicated).min().map_or(hw, |o| o.min(hw))
+        // (An unstable offset below the log start offset counts from the log start:
+        // `UnifiedLog.maybeIncrementFirstUnstableOffset`.)
+        let start = self.log_start_offset;
+        self.ongoing.values().copied().chain(unreplicated).min().map_or(hw, |o| o.max(start).min(hw))
     }
 
     /// Whether the record at `offset` belongs to an aborted transaction.
@@ -142,8 +209,15 @@ impl Replica {
         if first == expected { SequenceCheck::Append } else { SequenceCheck::OutOfOrder { expected } }
     }
 
-    /// Appends records (leader or follower), keeping the epoch cache and producer state.
+    /// Appends records (leader or follower: one produce batch or one fetch's records),
+    /// keeping the epoch cache, producer state and segments.
     pub fn append(&mut self, records: &[Record]) {
+        self.maybe_roll(records);
+        for r in records {
+            let seg = self.segments.last_mut().expect("a log has a segment");
+            seg.bytes += u64::from(r.bytes);
+            seg.largest_timestamp = seg.largest_timestamp.max(r.timestamp);
+        }
         for r in records {
             let offset = self.log.len() as u64;
             if self.epochs.last().is_none_or(|&(e, _)| e < r.leader_epoch) {
@@ -152,6 +226,104 @@ impl Replica {
             self.log.push(*r);
             self.track_producer(r, offset);
         }
+    }
+
+    /// `UnifiedLog.maybeRoll` / `LogSegment.shouldRoll`: a new segment starts at the log end
+    /// when the active one is not empty and the append would take it past `segment.bytes`, or
+    /// its newest record is more than `segment.ms` newer than the segment's first append.
+    fn maybe_roll(&mut self, records: &[Record]) {
+        let Some(newest) = records.iter().map(|r| r.timestamp).max() else { return };
+        let bytes: u64 = records.iter().map(|r| u64::from(r.bytes)).sum();
+        let leo = self.log_end_offset();
+        let seg = self.segments.last_mut().expect("a log has a segment");
+        if seg.bytes == 0 {
+            seg.rolling_timestamp = Some(newest);
+            return;
+        }
+        let waited = seg.rolling_timestamp.map_or(0, |t| newest.saturating_sub(t));
+        if seg.bytes + bytes > self.config.segment_bytes || waited > self.config.segment_ms {
+            let mut next = Segment::empty(leo);
+            next.rolling_timestamp = Some(newest);
+            self.segments.push(next);
+        }
+    }
+
+    /// Raises the log start offset (never past the high watermark; `maybeIncrementLogStartOffset`
+    /// refuses that with OffsetOutOfRange): DeleteRecords, a follower learning its leader's,
+    /// or deleted segments. Producer state is kept (KIP-360: until producer.id.expiration.ms).
+    pub fn maybe_increment_log_start_offset(&mut self, offset: u64) -> bool {
+        let offset = offset.min(self.high_watermark);
+        if offset <= self.log_start_offset {
+            return false;
+        }
+        self.log_start_offset = offset;
+        // ProducerStateManager.onLogStartOffsetIncremented: completed transactions below it
+        // no longer hold the last stable offset.
+        self.unreplicated.retain(|&(_, marker)| marker >= offset);
+        true
+    }
+
+    /// `UnifiedLog.deleteOldSegments` at `now`: the segments wholly below the log start offset,
+    /// then the oldest ones while the log is over `retention.bytes` without them, then those
+    /// whose newest record is older than `retention.ms`; never a segment that reaches past the
+    /// high watermark (`deletableSegments`), so the log start offset never passes it. Returns
+    /// the log start offset before and after and why it moved, if it did.
+    pub fn delete_old_segments(&mut self, now: u64) -> Option<(u64, u64, Vec<Deletion>)> {
+        let before = self.log_start_offset;
+        let mut why = Vec::new();
+        let start = self.log_start_offset;
+        if self.delete_segments(|_, next| next.is_some_and(|n| n.base <= start)) {
+            why.push(Deletion::LogStart);
+        }
+        if let Some(limit) = self.config.retention_bytes {
+            let size: u64 = self.segments.iter().map(|s| s.bytes).sum();
+            if size >= limit {
+                let mut diff = size - limit;
+                let deleted = self.delete_segments(|seg, _| {
+                    let fits = diff >= seg.bytes;
+                    if fits {
+                        diff -= seg.bytes;
+                    }
+                    fits
+                });
+                if deleted {
+                    why.push(Deletion::RetentionBytes);
+                }
+            }
+        }
+        if let Some(ms) = self.config.retention_ms {
+            if self.delete_segments(|seg, _| now.saturating_sub(seg.largest_timestamp) > ms) {
+                why.push(Deletion::RetentionMs);
+            }
+        }
+        (self.log_start_offset > before).then_some((before, self.log_start_offset, why))
+    }
+
+    /// Deletes the oldest segments while `deletable` holds (`deletableSegments` and
+    /// `deleteSegments`): a segment reaching past the high watermark and an empty last one
+    /// stay; deleting every segment first rolls a new one at the log end. Whether any went.
+    fn delete_segments(&mut self, mut deletable: impl FnMut(&Segment, Option<&Segment>) -> bool) -> bool {
+        let leo = self.log_end_offset();
+        let mut n = 0;
+        while n < self.segments.len() {
+            let (seg, next) = (&self.segments[n], self.segments.get(n + 1));
+            let upper = next.map_or(leo, |s| s.base);
+            let last_and_empty = next.is_none() && seg.bytes == 0;
+            if !(self.high_watermark >= upper && deletable(seg, next)) || last_and_empty {
+                break;
+            }
+            n += 1;
+        }
+        if n == 0 {
+            return false;
+        }
+        if n == self.segments.len() {
+            self.segments.push(Segment::empty(leo));
+        }
+        self.segments.drain(..n);
+        let base = self.segments[0].base;
+        self.maybe_increment_log_start_offset(base);
+        true
     }
 
     fn track_producer(&mut self, r: &Record, offset: u64) {
@@ -200,6 +372,18 @@ impl Replica {
             return Vec::new();
         }
         let cut = self.log.split_off(offset as usize);
+        // (`UnifiedLog.truncateTo` below the log start offset starts the log afresh there.)
+        self.log_start_offset = self.log_start_offset.min(offset);
+        self.segments.retain(|s| s.base < offset);
+        if self.segments.is_empty() {
+            self.segments.push(Segment::empty(offset));
+        }
+        let last = self.segments.last_mut().expect("a segment");
+        let kept = &self.log[last.base as usize..];
+        last.bytes = kept.iter().map(|r| u64::from(r.bytes)).sum();
+        last.largest_timestamp = kept.iter().map(|r| r.timestamp).max().unwrap_or(0);
+        let first_batch = kept.iter().enumerate().take_while(|(i, r)| *i == 0 || !r.batch_start);
+        last.rolling_timestamp = first_batch.map(|(_, r)| r.timestamp).max();
         self.epochs.retain(|&(_, start)| start < offset);
         self.high_watermark = self.high_watermark.min(offset);
         self.producers.clear();
@@ -258,9 +442,11 @@ impl Replica {
 mod tests {
     use super::*;
 
-    fn replica(epochs: &[u32]) -> Replica {
-        let mut r = Replica::new(1);
-        for (i, &leader_epoch) in epochs.iter().enumerate() {
+    /// A replica of one-record batches of 100 bytes, record `i` in leader epoch `epochs[i]`
+    /// stamped `ts[i]` (ms), all below the high watermark.
+    fn log_of(config: LogConfig, epochs: &[u32], ts: &[u64]) -> Replica {
+        let mut r = Replica::new(1, config);
+        for (i, (&leader_epoch, &timestamp)) in epochs.iter().zip(ts).enumerate() {
             let rec = Record {
                 msg: i as MsgId,
                 producer_id: NO_PRODUCER_ID,
@@ -269,10 +455,84 @@ mod tests {
                 leader_epoch,
                 batch_start: true,
                 kind: Kind::Data,
+                timestamp,
+                bytes: 100,
             };
             r.append(&[rec]);
         }
+        r.high_watermark = r.log_end_offset();
         r
+    }
+
+    fn replica(epochs: &[u32]) -> Replica {
+        let config = LogConfig { segment_bytes: 1 << 30, ..SMALL };
+        log_of(config, epochs, &vec![0; epochs.len()])
+    }
+
+    fn stamped(config: LogConfig, ts: &[u64]) -> Replica {
+        log_of(config, &vec![0; ts.len()], ts)
+    }
+
+    const SMALL: LogConfig =
+        LogConfig { retention_ms: None, retention_bytes: None, segment_bytes: 250, segment_ms: 1 << 40 };
+
+    #[test]
+    fn segments_roll_at_segment_bytes_and_segment_ms() {
+        // Two 100-byte records fit in 250 bytes; the third rolls (`LogSegment.shouldRoll`).
+        let r = stamped(SMALL, &[0, 1, 2, 3, 4]);
+        assert_eq!(r.segments.iter().map(|s| s.base).collect::<Vec<_>>(), [0, 2, 4]);
+        assert_eq!(r.segments[1].bytes, 200);
+        assert_eq!(r.segments[1].largest_timestamp, 3);
+        // segment.ms 10: an append more than 10 ms newer than the segment's first rolls.
+        let by_time = LogConfig { segment_bytes: 1 << 30, segment_ms: 10, ..SMALL };
+        let r = stamped(by_time, &[0, 5, 10, 11, 12]);
+        assert_eq!(r.segments.iter().map(|s| s.base).collect::<Vec<_>>(), [0, 3]);
+    }
+
+    #[test]
+    fn retention_deletes_whole_segments_below_the_high_watermark() {
+        // retention.ms 100 at 105: only the first segment's newest record (1) is older.
+        let cfg = LogConfig { retention_ms: Some(100), ..SMALL };
+        let mut r = stamped(cfg, &[0, 1, 2, 3, 4]);
+        assert_eq!(r.delete_old_segments(102), Some((0, 2, vec![Deletion::RetentionMs])));
+        assert_eq!(r.delete_old_segments(102), None, "nothing more is old enough");
+        // Everything expired, but a segment reaching past the high watermark stays.
+        r.high_watermark = 3;
+        assert_eq!(r.delete_old_segments(1_000), None, "offsets 2-3 reach past the high watermark 3");
+        r.high_watermark = 4;
+        assert_eq!(r.delete_old_segments(1_000), Some((2, 4, vec![Deletion::RetentionMs])));
+        // With the high watermark at the log end the active segment goes too, and a new,
+        // empty one starts at the log end (`deleteSegments` rolls first).
+        r.high_watermark = 5;
+        assert_eq!(r.delete_old_segments(1_000), Some((4, 5, vec![Deletion::RetentionMs])));
+        assert_eq!(r.segments, vec![Segment::empty(5)]);
+        assert_eq!(r.delete_old_segments(2_000), None, "an empty last segment stays");
+    }
+
+    #[test]
+    fn retention_bytes_deletes_the_oldest_segments_that_fit_the_excess() {
+        // 500 bytes in segments of 200, 200, 100; retention.bytes 250 leaves an excess of 250:
+        // the first segment (200) goes, the second would take the log below the limit.
+        let cfg = LogConfig { retention_bytes: Some(250), ..SMALL };
+        let mut r = stamped(cfg, &[0, 1, 2, 3, 4]);
+        assert_eq!(r.delete_old_segments(0), Some((0, 2, vec![Deletion::RetentionBytes])));
+        assert_eq!(r.delete_old_segments(0), None);
+    }
+
+    #[test]
+    fn log_start_offset_moves_only_up_to_the_high_watermark() {
+        let mut r = stamped(SMALL, &[0, 1, 2, 3, 4]);
+        r.high_watermark = 3;
+        assert!(r.maybe_increment_log_start_offset(9));
+        assert_eq!(r.log_start_offset, 3, "capped at the high watermark");
+        assert!(!r.maybe_increment_log_start_offset(1), "never backwards");
+        // The segment wholly below it goes at the next check; the one holding it stays.
+        assert_eq!(r.delete_old_segments(0), None, "the log start offset did not move");
+        assert_eq!(r.segments.iter().map(|s| s.base).collect::<Vec<_>>(), [2, 4]);
+        // A truncation below the log start offset starts the log there.
+        r.truncate_to(1);
+        assert_eq!((r.log_start_offset, r.log_end_offset()), (1, 1));
+        assert_eq!(r.segments, vec![Segment::empty(1)]);
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod log;
 mod metadata;
 mod processor;
 mod producer;
+mod retention;
 mod retry;
 pub mod trace;
 pub mod world;
@@ -411,7 +412,7 @@ impl<'m> Sim<'m> {
         for p in &self.world.partitions {
             (p.leader, p.leader_epoch, p.isr).hash(&mut h);
             for r in &p.replicas {
-                (r.log.len(), r.high_watermark).hash(&mut h);
+                (r.log.len(), r.high_watermark, r.log_start_offset).hash(&mut h);
             }
         }
         for b in &self.world.brokers {
@@ -446,6 +447,9 @@ impl Sim<'_> {
             self.start_followers(p);
             let every = (self.model.cluster.replica_lag_time_max_ms / 2).max(1);
             self.queue.push(every, Event::IsrCheck { partition: p }, true);
+        }
+        for b in 1..=self.model.cluster.brokers {
+            self.schedule_retention(b);
         }
     }
 
@@ -537,9 +541,24 @@ impl Sim<'_> {
             Event::FollowerFetch { partition, follower, finc, epoch, offset } => {
                 self.on_follower_fetch(partition, follower, finc, epoch, offset)
             }
-            Event::FollowerFetchResponse { partition, follower, finc, epoch, offset, records, high_watermark } => {
-                self.on_follower_fetch_response(partition, follower, finc, epoch, offset, records, high_watermark)
-            }
+            Event::FollowerFetchResponse {
+                partition,
+                follower,
+                finc,
+                epoch,
+                offset,
+                records,
+                high_watermark,
+                log_start_offset,
+            } => self.on_follower_fetch_response(
+                partition,
+                follower,
+                finc,
+                epoch,
+                offset,
+                records,
+                (high_watermark, log_start_offset),
+            ),
             Event::FetchWaitExpired { partition, token } => self.on_fetch_wait_expired(partition, token),
             Event::ConsumerFetch { consumer, inc, partition, offset, broker } => {
                 self.on_consumer_fetch(consumer, inc, partition, offset, broker)
@@ -595,6 +614,7 @@ impl Sim<'_> {
             Event::MarkerResponse { txn, partition, ok, .. } => self.on_marker_response(txn, partition, ok),
             Event::TxnTimeout { txn, started_at } => self.on_txn_timeout(txn, started_at),
             Event::IsrCheck { partition } => self.on_isr_check(partition),
+            Event::RetentionCheck { broker, inc } => self.on_retention_check(broker, inc),
         }
     }
 
@@ -800,7 +820,8 @@ impl Sim<'_> {
             Event::ProduceArrive { broker, .. }
             | Event::ConsumerFetch { broker, .. }
             | Event::EpochQuery { broker, .. }
-            | Event::MarkerArrive { broker, .. } => Some(broker),
+            | Event::MarkerArrive { broker, .. }
+            | Event::RetentionCheck { broker, .. } => Some(broker),
             Event::FollowerFetch { partition, .. } | Event::FetchWaitExpired { partition, .. } => {
                 self.world.partitions[partition as usize].leader
             }

@@ -164,7 +164,7 @@ impl Sim<'_> {
         self.drain_partition(p, partition);
     }
 
-    fn record_size(&self, msg: MsgId) -> u64 {
+    pub(super) fn record_size(&self, msg: MsgId) -> u64 {
         if self.model.is_derived(msg) {
             let d = self.model.derived(msg);
             return RECORD_OVERHEAD + d.key.as_ref().map_or(0, |k| k.len() as u64) + d.value.len() as u64;

@@ -20,6 +20,10 @@ impl Sim<'_> {
                 Some(r) => r.log_end_offset().to_string(),
                 None => "offline".into(),
             },
+            TrackVar::LogStartOffset(p) => match w.partitions[p as usize].leader_replica() {
+                Some(r) => r.log_start_offset.to_string(),
+                None => "offline".into(),
+            },
             TrackVar::Leader(p) => w.partitions[p as usize].leader.map_or("none".into(), |b| b.to_string()),
             TrackVar::Isr(p) => {
                 let isr: Vec<String> = members(w.partitions[p as usize].isr).iter().map(|b| b.to_string()).collect();

@@ -27,6 +27,10 @@ pub struct World {
     pub nonmonotonic: Vec<(u32, PartitionIdx, u64, u64)>,
     /// Offsets whose message changed between polls: (partition, offset, first msg, later msg).
     pub inconsistent: Vec<(PartitionIdx, u64, MsgId, MsgId)>,
+    /// Offsets a group's position jumped over because the log start offset had passed them
+    /// (OFFSET_OUT_OF_RANGE, or a first position at the log start): (group, partition, from,
+    /// to). Records there that the group never processed are lost to retention.
+    pub expired: Vec<(u32, PartitionIdx, u64, u64)>,
     /// Next producer id the (simulated) InitProducerId hands out.
     pub next_producer_id: u32,
     /// Faults that already fired, by index in `Model::faults`, with the time they fired.
@@ -473,6 +477,9 @@ pub struct MessageState {
     pub dropped_by_crash: bool,
     /// The partition `send()` chose for it.
     pub partition: Option<PartitionIdx>,
+    /// When, and why, its partition leader's log start offset first passed it (retention or
+    /// DeleteRecords): no fetch reads it after.
+    pub deleted: Option<(u64, super::log::Deletion)>,
 }
 
 impl World {
@@ -500,7 +507,7 @@ impl World {
                     leader_epoch: 0,
                     epoch_start_offset: 0,
                     isr: p.replicas.iter().fold(0, |m, b| m | bit(*b)),
-                    replicas: p.replicas.iter().map(|b| Replica::new(*b)).collect(),
+                    replicas: p.replicas.iter().map(|b| Replica::new(*b, model.topics[p.topic as usize].log)).collect(),
                     follower_leo: vec![0; p.replicas.len()],
                     caught_up_at: vec![0; p.replicas.len()],
                     pending: Vec::new(),
@@ -533,6 +540,7 @@ impl World {
             seen: model.partitions.iter().map(|_| Vec::new()).collect(),
             nonmonotonic: Vec::new(),
             inconsistent: Vec::new(),
+            expired: Vec::new(),
             next_producer_id: 1000,
             fired: model.faults.iter().map(|_| Vec::new()).collect(),
             next_token: 0,
@@ -588,6 +596,7 @@ impl World {
             seen,
             nonmonotonic,
             inconsistent,
+            expired,
             next_producer_id,
             fired: _,
             next_token,
@@ -616,6 +625,7 @@ impl World {
         seen.hash(h);
         nonmonotonic.hash(h);
         inconsistent.hash(h);
+        expired.hash(h);
         next_producer_id.hash(h);
         Vec::<Vec<u64>>::new().hash(h);
         next_token.hash(h);

@@ -22,11 +22,11 @@ fn misspelt_keywords() {
     let d = error(src);
     assert_eq!(
         d.message,
-        "syntax error: expected `partition`, `request lost`, `ack lost`, `when`, `crash`, `restart`, `pause`, `resume`, `shutdown`, `heal` or `}`"
+        "syntax error: expected `partition`, `request lost`, `ack lost`, `when`, `crash`, `restart`, `pause`, `resume`, `shutdown`, `heal`, `delete records` or `}`"
     );
     assert_eq!(
         d.label,
-        "expected `partition`, `request lost`, `ack lost`, `when`, `crash`, `restart`, `pause`, `resume`, `shutdown`, `heal` or `}`"
+        "expected `partition`, `request lost`, `ack lost`, `when`, `crash`, `restart`, `pause`, `resume`, `shutdown`, `heal`, `delete records` or `}`"
     );
     assert_eq!(d.span, span_in(src, "crsh", 0).start_len(0));
     assert_eq!(d.notes, ["did you mean `crash`?"]);
@@ -250,7 +250,7 @@ fn expected_syntax_message(name: &str) -> Option<&'static str> {
         "syntax-missing-scenario.scn" => "syntax error: a scenario file must start with `scenario \"title\"`",
         "syntax-unterminated-string.scn" => "syntax error: unterminated string",
         "syntax-misspelt-keyword.scn" => {
-            "syntax error: expected `partition`, `request lost`, `ack lost`, `when`, `crash`, `restart`, `pause`, `resume`, `shutdown`, `heal` or `}`"
+            "syntax error: expected `partition`, `request lost`, `ack lost`, `when`, `crash`, `restart`, `pause`, `resume`, `shutdown`, `heal`, `delete records` or `}`"
         }
         "syntax-duration-with-space.scn" => "syntax error: expected a duration like `100ms`",
         "syntax-missing-brace.scn" => {

@@ -1,0 +1,116 @@
+//! Retention: each broker's log manager deletes old segments every
+//! `log.retention.check.interval.ms` (`LogManager.cleanupLogs`), which raises the log start
+//! offset; a fetch below it is OFFSET_OUT_OF_RANGE.
+
+use super::Sim;
+use super::event::Event;
+use super::log::Deletion;
+use crate::model::{BrokerId, PartitionIdx};
+
+impl Sim<'_> {
+    /// Whether any topic's retention can delete records within the run (only then do brokers
+    /// run their retention checks: the checks of a run that cannot delete change nothing).
+    pub(super) fn retention_in_play(&self) -> bool {
+        self.model.topics.iter().any(|t| t.log.may_delete(self.model.run_for_ms))
+    }
+
+    /// A broker (at its start, or its restart) schedules its first retention check:
+    /// `log.initial.task.delay.ms` (30 s) after it started, then one every interval.
+    pub(super) fn schedule_retention(&mut self, b: BrokerId) {
+        if !self.retention_in_play() {
+            return;
+        }
+        let inc = self.world.broker(b).incarnation;
+        let at = self.clock + self.model.cluster.log_initial_task_delay_ms;
+        self.queue.push(at, Event::RetentionCheck { broker: b, inc }, true);
+    }
+
+    /// `LogManager.cleanupLogs`: every log on the broker deletes what retention no longer keeps
+    /// (`UnifiedLog.deleteOldSegments`). Records the leader deletes are gone for every consumer
+    /// that had not fetched them.
+    pub(super) fn on_retention_check(&mut self, b: BrokerId, inc: u32) {
+        let broker = self.world.broker(b);
+        if !broker.alive || broker.incarnation != inc {
+            return;
+        }
+        let every = self.model.cluster.log_retention_check_interval_ms;
+        self.queue.push(self.clock + every, Event::RetentionCheck { broker: b, inc }, true);
+        for part in 0..self.world.partitions.len() as PartitionIdx {
+            let pstate = &mut self.world.partitions[part as usize];
+            let leads = pstate.leader == Some(b);
+            let Some(fi) = pstate.replica_index(b) else { continue };
+            let Some((before, after, why)) = pstate.replicas[fi].delete_old_segments(self.clock) else { continue };
+            let why = why.into_iter().filter(|d| *d != Deletion::LogStart).max();
+            if leads {
+                self.records_deleted(part, b, before, after, why.unwrap_or(Deletion::LogStart));
+            }
+            self.log(|sim| {
+                let cfg = &sim.model.topics[sim.model.partitions[part as usize].topic as usize].log;
+                let reason = match why {
+                    Some(Deletion::RetentionMs) => {
+                        format!("segments older than retention.ms {} deleted", cfg.retention_ms.unwrap_or(0))
+                    }
+                    Some(Deletion::RetentionBytes) => format!(
+                        "oldest segments deleted to keep the log within retention.bytes {}",
+                        cfg.retention_bytes.unwrap_or(0)
+                    ),
+                    _ => "segments below the log start offset deleted".to_string(),
+                };
+                let r = sim.world.partitions[part as usize].replica(b).expect("replica");
+                let msgs = (before..after).map(|o| r.log[o as usize]).filter(|r| !r.is_marker()).map(|r| r.msg);
+                (
+                    format!("broker {b}"),
+                    format!("delete segments of {}", sim.model.partition_name(part)),
+                    sim.values(msgs),
+                    format!("log start offset {before} -> {after}: {reason}"),
+                )
+            });
+        }
+    }
+
+    /// DeleteRecords (`ReplicaManager.deleteRecords` -> `Partition.deleteRecordsOnLeader`): the
+    /// leader raises its log start offset to `before` at once, refusing an offset past its
+    /// high watermark (OFFSET_OUT_OF_RANGE); followers follow at their next fetch, and the
+    /// segments below go at each replica's next retention check. The admin's round trip and
+    /// its wait for the followers (`DelayedDeleteRecords`) are not modelled: nothing waits on
+    /// the answer.
+    pub(super) fn delete_records(&mut self, part: PartitionIdx, before: u64) {
+        let pstate = &self.world.partitions[part as usize];
+        let leader = pstate.leader.filter(|b| self.world.broker(*b).alive && !self.world.broker(*b).paused);
+        let result = match leader.and_then(|b| Some((b, pstate.replica(b)?))) {
+            None => Err("no leader: NOT_LEADER_OR_FOLLOWER (the admin client retries until its timeout)".to_string()),
+            Some((_, r)) if before > r.high_watermark => {
+                Err(format!("OFFSET_OUT_OF_RANGE: offset {before} is past the high watermark {}", r.high_watermark))
+            }
+            Some((b, r)) if before <= r.log_start_offset => {
+                Ok((b, format!("log start offset already {}: nothing to delete", r.log_start_offset)))
+            }
+            Some((b, r)) => {
+                let from = r.log_start_offset;
+                let fi = pstate.replica_index(b).expect("leader replica");
+                self.world.partitions[part as usize].replicas[fi].maybe_increment_log_start_offset(before);
+                self.records_deleted(part, b, from, before, Deletion::DeleteRecords);
+                Ok((b, format!("log start offset {from} -> {before}")))
+            }
+        };
+        self.log(|sim| {
+            let (actor, what) = match result {
+                Ok((b, what)) => (format!("broker {b}"), what),
+                Err(what) => ("admin".to_string(), what),
+            };
+            (actor, format!("DeleteRecords {}", sim.model.partition_name(part)), String::new(), what)
+        });
+    }
+
+    /// The leader's log start offset passed `before..after`: those records are deleted, which
+    /// the report counts against every group that had not consumed them.
+    pub(super) fn records_deleted(&mut self, part: PartitionIdx, b: BrokerId, before: u64, after: u64, why: Deletion) {
+        let now = self.clock;
+        let r = self.world.partitions[part as usize].replica(b).expect("replica");
+        let msgs: Vec<u32> =
+            (before..after).map(|o| r.log[o as usize]).filter(|r| !r.is_marker()).map(|r| r.msg).collect();
+        for m in msgs {
+            self.world.messages[m as usize].deleted.get_or_insert((now, why));
+        }
+    }
+}
