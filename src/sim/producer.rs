@@ -214,8 +214,7 @@ impl Sim<'_> {
         // every one of 10,000 waiting partitions.
         let s = &self.world.producers[p as usize];
         debug_assert!(
-            s.queues.len() > 256
-                || s.queues.iter().filter(|(_, q)| !q.is_empty()).map(|(k, _)| k).eq(s.ready.iter()),
+            s.queues.len() > 256 || s.queues.iter().filter(|(_, q)| !q.is_empty()).map(|(k, _)| k).eq(s.ready.iter()),
             "`ready` names exactly the partitions with a batch queued"
         );
         let mut after = None;
@@ -316,8 +315,13 @@ impl Sim<'_> {
             // earlier sent batch's fate is unknown (`hasUnresolvedSequence`), and, numbered in
             // a new epoch, while batches of the partition from an older epoch are unfinished
             // (`hasStaleProducerIdAndEpoch`, after a bump for another partition, KIP-360).
-            let first_in_flight = in_flight_batches.filter(|x| numbered(x)).map(|x| x.base_sequence).min();
-            let out_of_turn = has_sequence && first_in_flight.is_some_and(|f| f != batch.base_sequence);
+            // (Looked for only for a retry: a scan of the producer's batches.)
+            let out_of_turn = has_sequence
+                && in_flight_batches
+                    .filter(|x| numbered(x))
+                    .map(|x| x.base_sequence)
+                    .min()
+                    .is_some_and(|f| f != batch.base_sequence);
             let unresolved = !has_sequence && s.unresolved.contains_key(&part);
             // (Older epochs are pending only after a bump: sequence_reset says there was one.)
             let old_epoch_pending = !has_sequence
