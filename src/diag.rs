@@ -59,14 +59,47 @@ pub struct Diagnostics(pub Vec<Diagnostic>);
 impl Diagnostics {
     /// Renders every diagnostic against `source`, which was read from `path`.
     pub fn render(&self, path: &str, source: &str) -> String {
+        let lines = Lines::new(source);
         let mut out = String::new();
         for d in &self.0 {
-            out.push_str(&render_one(d, path, source));
+            out.push_str(&render_one(d, path, &lines));
             out.push_str("\n\n");
         }
         let n = self.0.len();
         out.push_str(&format!("error: {} found {n} problem{}\n", path, if n == 1 { "" } else { "s" }));
         out
+    }
+}
+
+/// Where each line of a source starts, found once: a diagnostic renders only the lines it marks,
+/// so 20,000 diagnostics on a 20,000-line file render in linear time, not one source scan each.
+struct Lines<'a> {
+    source: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    fn new(source: &'a str) -> Self {
+        let starts = std::iter::once(0).chain(source.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        Lines { source, starts }
+    }
+
+    /// 0-based line of a byte offset.
+    fn line_of(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset) - 1
+    }
+
+    /// A snippet of the whole lines `first..=last`, numbered as in the file, and the byte offset
+    /// its text starts at (spans are given relative to it).
+    fn snippet(
+        &self,
+        path: &'a str,
+        first: usize,
+        last: usize,
+    ) -> (Snippet<'a, annotate_snippets::Annotation<'a>>, usize) {
+        let from = self.starts[first];
+        let to = self.starts.get(last + 1).copied().unwrap_or(self.source.len());
+        (Snippet::source(&self.source[from..to]).path(path).line_start(first + 1), from)
     }
 }
 
@@ -81,9 +114,14 @@ impl fmt::Display for Diagnostics {
 
 impl std::error::Error for Diagnostics {}
 
-fn render_one(d: &Diagnostic, path: &str, source: &str) -> String {
+/// Marks further apart than this many lines get a snippet each instead of one snippet spanning
+/// everything between them.
+const ONE_SNIPPET_LINES: usize = 64;
+
+fn render_one(d: &Diagnostic, path: &str, lines: &Lines) -> String {
     // A span at or past the end (an error at end of input) points at the last character, the
     // final newline when there is one: a real line and column, not one past the last line.
+    let source = lines.source;
     let len = source.len();
     let mut start = d.span.start.min(len);
     if start == len && len > 0 {
@@ -93,14 +131,44 @@ fn render_one(d: &Diagnostic, path: &str, source: &str) -> String {
     if start == end && end < len {
         end = next_boundary(source, start);
     }
-    let mut snippet = Snippet::source(source).path(path).line_start(1);
-    snippet = snippet.annotation(AnnotationKind::Primary.span(start..end).label(d.label.as_str()));
-    for (span, label) in &d.related {
-        let a = span.start.min(len);
-        let b = span.end.min(len).max(a);
-        snippet = snippet.annotation(AnnotationKind::Context.span(a..b).label(label.as_str()));
+    let related: Vec<(usize, usize, &str)> = d
+        .related
+        .iter()
+        .map(|(span, label)| {
+            let a = span.start.min(len);
+            (a, span.end.min(len).max(a), label.as_str())
+        })
+        .collect();
+    let line_range = |a: usize, b: usize| (lines.line_of(a), lines.line_of(b.saturating_sub(1).max(a)));
+    let (mut first, mut last) = line_range(start, end);
+    let near = related.iter().all(|&(a, b, _)| {
+        let (f, l) = line_range(a, b);
+        l.max(last) - f.min(first) <= ONE_SNIPPET_LINES
+    });
+    if near {
+        for &(a, b, _) in &related {
+            let (f, l) = line_range(a, b);
+            first = first.min(f);
+            last = last.max(l);
+        }
     }
-    let mut report = vec![Level::ERROR.primary_title(d.message.as_str()).element(snippet)];
+    let (mut snippet, base) = lines.snippet(path, first, last);
+    snippet = snippet.annotation(AnnotationKind::Primary.span(start - base..end - base).label(d.label.as_str()));
+    let mut far = Vec::new();
+    for &(a, b, label) in &related {
+        if near {
+            snippet = snippet.annotation(AnnotationKind::Context.span(a - base..b - base).label(label));
+        } else {
+            let (f, l) = line_range(a, b);
+            let (other, base) = lines.snippet(path, f, l);
+            far.push(other.annotation(AnnotationKind::Context.span(a - base..b - base).label(label)));
+        }
+    }
+    let mut group = Level::ERROR.primary_title(d.message.as_str()).element(snippet);
+    for other in far {
+        group = group.element(other);
+    }
+    let mut report = vec![group];
     for note in &d.notes {
         report.push(Group::with_title(Level::NOTE.secondary_title(note.as_str())));
     }
@@ -181,4 +249,45 @@ pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(source: &str, d: Diagnostic) -> String {
+        Diagnostics(vec![d]).render("f.scn", source)
+    }
+
+    #[test]
+    fn a_mark_deep_in_the_file_keeps_its_line_number() {
+        let source: String = (1..=3000).map(|i| format!("line {i}\n")).collect();
+        let at = source.find("line 2500").unwrap();
+        let text = render(&source, Diagnostic::new("bad", Span::new(at, at + 4)).label("here"));
+        assert!(text.contains("--> f.scn:2500:1"), "{text}");
+        assert!(text.contains("2500 | line 2500"), "{text}");
+        assert!(!text.contains("line 2499") && !text.contains("line 2501"), "{text}");
+    }
+
+    #[test]
+    fn near_marks_share_one_snippet_and_far_ones_get_their_own() {
+        let source: String = (1..=200).map(|i| format!("line {i}\n")).collect();
+        let span = |l: &str| {
+            let at = source.find(&format!("{l}\n")).unwrap();
+            Span::new(at, at + l.len())
+        };
+        let near = render(&source, Diagnostic::new("x", span("line 20")).label("a").related(span("line 10"), "b"));
+        assert!(!near.contains(":::"), "{near}");
+        assert!(near.contains("10 | line 10") && near.contains("20 | line 20"), "{near}");
+        let far = render(&source, Diagnostic::new("x", span("line 150")).label("a").related(span("line 3"), "b"));
+        assert!(far.contains("--> f.scn:150:1") && far.contains("::: f.scn:3:1"), "{far}");
+        assert!(!far.contains("line 75"), "{far}");
+    }
+
+    #[test]
+    fn an_error_at_the_end_of_input_points_at_the_last_line() {
+        let source = "a\nb\n";
+        let text = render(source, Diagnostic::new("eof", Span::new(4, 4)).label("expected more"));
+        assert!(text.contains("f.scn:2:2"), "{text}");
+    }
 }

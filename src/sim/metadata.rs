@@ -23,6 +23,8 @@ pub struct Metadata {
     pub refreshes: u32,
     /// The broker whose connection just failed: in reconnect backoff, so not asked next.
     pub avoid: Option<BrokerId>,
+    /// Every partition in `leaders` has a leader (derived from it, set with it).
+    pub all_led: bool,
 }
 
 impl Sim<'_> {
@@ -151,7 +153,19 @@ impl Sim<'_> {
             0 => answer,
             _ => answer.into_iter().zip(&m.leaders).map(|(new, old)| if new.1 < old.1 { *old } else { new }).collect(),
         };
+        m.all_led = m.leaders.iter().all(|l| l.0.is_some());
         m.invalid.clear();
         m.refreshed_at = Some(self.clock);
+    }
+
+    /// Whether `leader_for(c, part)` would answer from the cache for every partition, with no
+    /// refresh: the cache is fresh, nothing in it is proved wrong, every partition has a
+    /// leader and every broker is up.
+    pub(super) fn metadata_settled(&self, c: Client) -> bool {
+        let Some(m) = self.world.metadata.get(&c) else { return false };
+        m.all_led
+            && m.invalid.is_empty()
+            && m.refreshed_at.is_some_and(|t| self.clock < t.saturating_add(self.metadata_max_age(c)))
+            && self.world.brokers.iter().all(|b| b.alive)
     }
 }

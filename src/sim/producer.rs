@@ -8,6 +8,7 @@ use super::log::NO_PRODUCER_ID;
 use super::world::{Batch, InFlight, Stall};
 use crate::model::{Acks, Client, ClientPoint, FaultAction, MsgId, PartitionIdx, Piece, Template};
 use std::collections::VecDeque;
+use std::ops::Bound;
 
 /// Bytes a record adds to a batch beyond its key and value (varint headers, roughly).
 const RECORD_OVERHEAD: u64 = 10;
@@ -147,6 +148,7 @@ impl Sim<'_> {
                     },
                 );
                 queue.push_back(id);
+                s.ready.insert(partition);
                 let inc = s.incarnation;
                 self.queue.push(now + delivery_timeout, Event::BatchExpiry { producer: p, inc, batch: id }, false);
             }
@@ -205,13 +207,50 @@ impl Sim<'_> {
 
     /// The sender thread: sends every batch that may go now.
     pub(super) fn drain(&mut self, p: u32) {
-        // (A partition with nothing queued has nothing to send: not looked up at all, so a
-        // drain costs the partitions with batches waiting, not every partition ever written.)
-        let queues = &self.world.producers[p as usize].queues;
-        let partitions: Vec<PartitionIdx> = queues.iter().filter(|(_, q)| !q.is_empty()).map(|(k, _)| *k).collect();
-        for part in partitions {
+        // The partitions with a batch queued, in partition order, each once (a partition with
+        // nothing queued is not looked up at all). Once every connection is full, the rest
+        // would each stop at the max.in.flight check having done nothing: they are skipped,
+        // so a produce response that frees one slot costs the batch it lets go, not a visit to
+        // every one of 10,000 waiting partitions.
+        let s = &self.world.producers[p as usize];
+        debug_assert!(
+            s.queues.len() > 256 || s.queues.iter().filter(|(_, q)| !q.is_empty()).map(|(k, _)| k).eq(s.ready.iter()),
+            "`ready` names exactly the partitions with a batch queued"
+        );
+        let mut after = None;
+        loop {
+            let ready = &self.world.producers[p as usize].ready;
+            let next = match after {
+                None => ready.first(),
+                Some(a) => ready.range((Bound::Excluded(a), Bound::Unbounded)).next(),
+            };
+            let Some(&part) = next else { break };
+            if self.every_connection_full(p) {
+                break;
+            }
             self.drain_partition(p, part);
+            after = Some(part);
         }
+    }
+
+    /// Whether no queued batch of producer `p` can be sent now, nor its look-up change
+    /// anything: every broker's connection has max.in.flight requests out, and each waiting
+    /// partition's leader comes from a settled cache (no refresh) outside a transaction (no
+    /// AddPartitionsToTxn): exactly the case where `drain_partition` stops at once.
+    fn every_connection_full(&self, p: u32) -> bool {
+        let cfg = &self.model.producers[p as usize];
+        let s = &self.world.producers[p as usize];
+        if cfg.acks == Acks::Zero || s.in_flight.len() < self.world.brokers.len() * cfg.max_in_flight as usize {
+            return false;
+        }
+        if self.is_transactional(p) || !self.metadata_settled(Client::Producer(p)) {
+            return false;
+        }
+        let mut out = vec![0u32; self.world.brokers.len()];
+        for f in s.in_flight.values() {
+            out[(f.broker - 1) as usize] += 1;
+        }
+        out.iter().all(|&n| n >= cfg.max_in_flight)
     }
 
     /// Sends the partition's batches that may go now, in order.
@@ -276,8 +315,13 @@ impl Sim<'_> {
             // earlier sent batch's fate is unknown (`hasUnresolvedSequence`), and, numbered in
             // a new epoch, while batches of the partition from an older epoch are unfinished
             // (`hasStaleProducerIdAndEpoch`, after a bump for another partition, KIP-360).
-            let first_in_flight = in_flight_batches.filter(|x| numbered(x)).map(|x| x.base_sequence).min();
-            let out_of_turn = has_sequence && first_in_flight.is_some_and(|f| f != batch.base_sequence);
+            // (Looked for only for a retry: a scan of the producer's batches.)
+            let out_of_turn = has_sequence
+                && in_flight_batches
+                    .filter(|x| numbered(x))
+                    .map(|x| x.base_sequence)
+                    .min()
+                    .is_some_and(|f| f != batch.base_sequence);
             let unresolved = !has_sequence && s.unresolved.contains_key(&part);
             // (Older epochs are pending only after a bump: sequence_reset says there was one.)
             let old_epoch_pending = !has_sequence
@@ -289,7 +333,12 @@ impl Sim<'_> {
             if cfg.enable_idempotence && (out_of_turn || unresolved || old_epoch_pending) {
                 break;
             }
-            self.world.producers[p as usize].queues.get_mut(&part).expect("queue").pop_front();
+            let s = &mut self.world.producers[p as usize];
+            let queue = s.queues.get_mut(&part).expect("queue");
+            queue.pop_front();
+            if queue.is_empty() {
+                s.ready.remove(&part);
+            }
             self.send_batch(p, id, leader);
         }
     }
@@ -529,6 +578,7 @@ impl Sim<'_> {
             // RecordAccumulator.reenqueue puts a retried batch at the front.
             queue.push_front(id);
         }
+        s.ready.insert(batch.partition);
         let inc = s.incarnation;
         self.log(|sim| {
             let msgs = sim.world.producers[p as usize].batches[&id].msgs.clone();
@@ -592,6 +642,9 @@ impl Sim<'_> {
         let in_flight = s.in_flight.values().any(|f| f.batch == id);
         if let Some(q) = s.queues.get_mut(&b.partition) {
             q.retain(|x| *x != id);
+            if q.is_empty() {
+                s.ready.remove(&b.partition);
+            }
         }
         for m in &b.msgs {
             self.world.messages[*m as usize].failed = Some("TimeoutException");
@@ -729,6 +782,7 @@ impl Sim<'_> {
         let lost: Vec<MsgId> = s.batches.values().flat_map(|b| b.msgs.iter().copied()).collect();
         s.batches.clear();
         s.queues.clear();
+        s.ready.clear();
         s.in_flight.clear();
         s.sticky.clear();
         for m in lost {

@@ -306,6 +306,7 @@ impl Sim<'_> {
         }
         s.batches.clear();
         s.queues.clear();
+        s.ready.clear();
         s.in_flight.clear();
         // A record already acknowledged had its send() callback succeed (KafkaProducer's
         // future completed): it is not failed, its transaction is aborted by the coordinator.

@@ -4,7 +4,7 @@
 
 use super::log::{Record, Replica};
 use crate::model::{BrokerId, Client, Model, MsgId, PartitionIdx};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct World {
@@ -293,6 +293,9 @@ pub struct Producer {
     /// resolved if a later acknowledgement covers it, else the epoch is bumped there.
     pub unresolved: BTreeMap<PartitionIdx, (u16, i32)>,
     pub queues: BTreeMap<PartitionIdx, VecDeque<u32>>,
+    /// The partitions whose queue holds a batch: derived from `queues` and kept beside it, so
+    /// a drain visits those partitions only, not every partition ever written.
+    pub ready: BTreeSet<PartitionIdx>,
     pub batches: BTreeMap<u32, Batch>,
     pub next_batch: u32,
     pub in_flight: BTreeMap<u32, InFlight>,
@@ -685,6 +688,7 @@ impl Producer {
             last_acked: BTreeMap::new(),
             unresolved: Default::default(),
             queues: BTreeMap::new(),
+            ready: BTreeSet::new(),
             batches: BTreeMap::new(),
             next_batch: 0,
             in_flight: BTreeMap::new(),
