@@ -5,7 +5,6 @@ use crate::{ExploreArgs, emit};
 use scn::explore::{self, Budget, Outcome, Progress, Settings, ShardFile, ShardResult, space};
 use scn::model::Model;
 use std::io::IsTerminal;
-use std::process::ExitCode;
 
 /// Applies `--kinds` and `--clients` to `settings`.
 pub fn kinds(model: &Model, words: &[String], clients: &[String], settings: &mut Settings) -> Result<(), String> {
@@ -138,12 +137,13 @@ impl Bar {
     }
 }
 
-fn fail(e: String) -> ExitCode {
+fn fail(e: String) -> u8 {
     eprintln!("error: {e}");
-    ExitCode::from(2)
+    2
 }
 
-pub fn run(model: &Model, file: &str, source: &str, a: &ExploreArgs) -> ExitCode {
+/// Explores one file; the exit code: 0 nothing breaks, 1 a counterexample or divergence, 2 an error.
+pub fn run(model: &Model, file: &str, source: &str, a: &ExploreArgs) -> u8 {
     let settings = match settings(model, a) {
         Ok(s) => s,
         Err(e) => return fail(e),
@@ -171,7 +171,7 @@ pub fn run(model: &Model, file: &str, source: &str, a: &ExploreArgs) -> ExitCode
             result,
         };
         emit(&(serde_json::to_string(&shard).expect("shard serializes") + "\n"));
-        return ExitCode::SUCCESS;
+        return 0;
     }
     rates(&result, started.elapsed());
     let outcome = pool.install(|| explore::conclude(model, source, &settings, result, started.elapsed()));
@@ -191,18 +191,18 @@ fn rates(r: &ShardResult, elapsed: std::time::Duration) {
     );
 }
 
-fn finish(outcome: Result<Outcome, String>, a: &ExploreArgs) -> ExitCode {
+fn finish(outcome: Result<Outcome, String>, a: &ExploreArgs) -> u8 {
     let outcome = match outcome {
         Ok(o) => o,
         Err(e) => return fail(e),
     };
     emit(&scn::report::render_explore(&outcome, a.format, a.look.layout()));
     let diverged = !outcome.divergences.is_empty();
-    if outcome.counterexamples.is_empty() && !diverged { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    if outcome.counterexamples.is_empty() && !diverged { 0 } else { 1 }
 }
 
 /// `--merge`: the shard files' union, concluded as one process would have.
-pub fn merge(a: &ExploreArgs) -> ExitCode {
+pub fn merge(a: &ExploreArgs) -> u8 {
     let mut files = Vec::new();
     for path in &a.merge {
         let text = match std::fs::read_to_string(path) {
@@ -223,7 +223,7 @@ pub fn merge(a: &ExploreArgs) -> ExitCode {
         Ok(m) => m,
         Err(d) => {
             eprint!("{}", d.render(&first.file, &first.source));
-            return ExitCode::from(2);
+            return 2;
         }
     };
     let mut settings = match first.args.settings(&model) {

@@ -88,6 +88,8 @@ pub mod report;
 mod scenario;
 #[doc(hidden)]
 pub mod sim;
+#[doc(hidden)]
+pub mod spill;
 pub mod suite;
 
 pub use report::{ColorChoice, DEFAULT_WIDTH, Filter, Format, Layout, Report, SCHEMA_VERSION, Section, Totals, schema};

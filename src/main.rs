@@ -195,9 +195,9 @@ struct TestArgs {
 
 #[derive(clap::Args)]
 struct ExploreArgs {
-    /// The .scn file (not with --merge).
-    #[arg(required_unless_present = "merge")]
-    file: Option<String>,
+    /// The .scn files (not with --merge), each explored in turn with the same options.
+    #[arg(required_unless_present = "merge", value_name = "FILE")]
+    files: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -266,10 +266,8 @@ fn main() -> ExitCode {
     let files = match &cli.command {
         Command::Run { files, .. } | Command::Check { files } => files.clone(),
         Command::Points { files, .. } | Command::Compare { files, .. } => files.clone(),
-        Command::Explore(args) => match &args.file {
-            Some(file) => vec![file.clone()],
-            None => return explore_cmd::merge(args),
-        },
+        Command::Explore(args) if args.files.is_empty() => return ExitCode::from(explore_cmd::merge(args)),
+        Command::Explore(args) => args.files.clone(),
         Command::Test(args) => return test_cmd::run(args),
         #[cfg(feature = "conform")]
         Command::Conform(args) => return conform_cmd::run(args),
@@ -293,14 +291,11 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
     };
-    if let (Command::Explore(args), [file]) = (&cli.command, &files[..]) {
-        return match scn::Scenario::from_file(file) {
-            Ok(scenario) => explore_cmd::run(scenario.model(), file, scenario.source(), args),
-            Err(e) => {
-                eprint!("{e}");
-                ExitCode::from(2)
-            }
-        };
+    if let (Command::Explore(args), true) = (&cli.command, files.len() > 1) {
+        if args.shard.is_some() {
+            eprintln!("error: --shard explores one file: give one");
+            return ExitCode::from(2);
+        }
     }
     if let (Command::Compare { plot: Some(_), .. }, true) = (&cli.command, files.len() > 1) {
         eprintln!("error: --plot draws one comparison: give one file");
@@ -308,7 +303,7 @@ fn main() -> ExitCode {
     }
     let mut worst = 0;
     for (i, file) in files.iter().enumerate() {
-        if i > 0 && matches!(cli.command, Command::Run { .. } | Command::Compare { .. }) {
+        if i > 0 && matches!(cli.command, Command::Run { .. } | Command::Compare { .. } | Command::Explore(_)) {
             emit("\n");
         }
         if files.len() > 1 && matches!(cli.command, Command::Points { .. }) {
@@ -389,13 +384,19 @@ fn one(command: &Command, file: &str) -> u8 {
             emit(&points.into_iter().map(|p| p + "\n").collect::<String>());
             0
         }
-        Command::Explore(_) => unreachable!("handled above"),
+        Command::Explore(args) => explore_cmd::run(model, file, scenario.source(), args),
         Command::Run { format, sections, max_rows, seed, rows: filters, look, .. } => {
             // A picture records every step (up to the row limit) and draws --max-rows of them,
             // those around the faults in a longer run; the tables keep the first --max-rows.
             let picture = matches!(*format, Format::Svg | Format::Mermaid | Format::Html);
             let rows = if picture { 0 } else { *max_rows };
-            let outcome = scenario.run(&scn::RunOptions { seed: *seed, max_rows: rows, filter: filters.filter() });
+            // --max-rows 0 streams the long tables from a temporary file (memory stays flat).
+            let outcome = scenario.run(&scn::RunOptions {
+                seed: *seed,
+                max_rows: rows,
+                filter: filters.filter(),
+                stream: !picture,
+            });
             let run = &outcome.report().run;
             if run.stop == scn::sim::Stop::MemoryLimit {
                 let what = format!("{file}: the run");
@@ -410,7 +411,11 @@ fn one(command: &Command, file: &str) -> u8 {
             if picture {
                 emit(&report::picture(outcome.report(), *format, *max_rows, Some(scenario.source())));
             } else {
-                emit(&outcome.render_with(*format, sections, look.layout()));
+                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                // A closed pipe (`scn run ... | head`) ends the output quietly.
+                let _ = outcome
+                    .write_to(&mut out, *format, sections, look.layout())
+                    .and_then(|()| std::io::Write::flush(&mut out));
             }
             if outcome.passed() { 0 } else { 1 }
         }

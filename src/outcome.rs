@@ -335,13 +335,69 @@ impl<'a> Analysis<'a> {
                         "processed x{max} by {name}: with no group.id nothing is committed, so a restart reads again from auto.offset.reset"
                     )
                 } else {
-                    format!(
-                        "processed x{max} by {name}: redelivered after a crash or rebalance before its offset was committed"
-                    )
+                    format!("processed x{max} by {name}: {}", self.why_redelivered(msg, g))
                 };
                 join(&[&why, &self.why_copies(msg)])
             }
         }
+    }
+
+    /// Why group `g` processed `msg` again: which member processed it first, what the run did
+    /// to that member before its offset was committed (a fault line that fired, or the group
+    /// moving the partition), and the commit configuration that left the offset uncommitted.
+    fn why_redelivered(&self, msg: MsgId, g: u32) -> String {
+        use crate::model::{Client, FaultAction};
+        let m = self.model;
+        let times: Vec<(u32, u64)> = self
+            .run
+            .world
+            .processing
+            .iter()
+            .filter(|(c, x, _)| *x == msg && m.consumers[*c as usize].group == g)
+            .map(|&(c, _, t)| (c, t))
+            .collect();
+        let (Some(&(first, t1)), Some(&(again, t2))) = (times.first(), times.get(1)) else {
+            return "redelivered before its offset was committed".into();
+        };
+        let c = &m.consumers[first as usize];
+        // Kafka's consumer commits what it processed only when told (commitSync after
+        // processing) or on the auto-commit timer (auto.commit.interval.ms, checked in poll).
+        let window = match c.commit {
+            _ if c.enable_auto_commit => format!(
+                "before auto-commit (auto.commit.interval.ms {} ms) committed its offset",
+                c.auto_commit_interval_ms
+            ),
+            crate::ast::CommitMode::AfterProcessing => {
+                "before it committed its offset (commit after-processing)".into()
+            }
+            crate::ast::CommitMode::BeforeProcessing => "before its offset was committed".into(),
+            crate::ast::CommitMode::None => "and nothing commits its offset (commit none)".into(),
+        };
+        let hit = m.faults.iter().enumerate().find_map(|(i, f)| {
+            let on_first = match f.action {
+                FaultAction::CrashClient(Client::Consumer(x)) | FaultAction::PauseClient(Client::Consumer(x)) => {
+                    x == first
+                }
+                _ => false,
+            };
+            let fired = self.run.world.fired[i].iter().find(|&&t| t >= t1 && t <= t2)?;
+            on_first.then(|| format!("`{}` fired at {fired} ms", f.name))
+        });
+        let who = &c.name;
+        let again_name = &m.consumers[again as usize].name;
+        let what = match hit {
+            Some(fault) => format!("{who} processed it at {t1} ms, then {fault}"),
+            None if again != first => {
+                format!("{who} processed it at {t1} ms, then the group gave its partition to {again_name}")
+            }
+            None => format!("{who} processed it at {t1} ms, then its group rebalanced"),
+        };
+        let reread = if again == first {
+            format!("it read it again at {t2} ms")
+        } else {
+            format!("{again_name} read it again at {t2} ms")
+        };
+        format!("{what}, {window}; {reread}")
     }
 
     fn why_not_written(&self, msg: MsgId) -> String {

@@ -27,11 +27,17 @@ pub struct RunOptions {
     pub max_rows: usize,
     /// Which rows the long tables look at (`--actor`, `--message`, `--from/--to`).
     pub filter: report::Filter,
+    /// With `max_rows` 0: write the long tables' rows to a temporary file as the run makes
+    /// them and read them back when rendering (`scn run --max-rows 0`), so memory does not grow
+    /// with the rows. [`Outcome::report`]'s row lists are then empty; [`Outcome::write_to`]
+    /// and [`Outcome::render`] print them all. Without it, `max_rows` 0 keeps at most
+    /// 100,000 rows a table in memory.
+    pub stream: bool,
 }
 
 impl Default for RunOptions {
     fn default() -> RunOptions {
-        RunOptions { seed: None, max_rows: 200, filter: report::Filter::default() }
+        RunOptions { seed: None, max_rows: 200, filter: report::Filter::default(), stream: false }
     }
 }
 
@@ -108,7 +114,11 @@ impl Scenario {
         // The trace keeps more steps than the tables show: the status tracker's rows are the
         // steps that changed a tracked variable, found anywhere in the kept trace.
         let kept = sim::Options::default().trace_limit;
-        let trace_limit = if options.max_rows == 0 { usize::MAX } else { options.max_rows.max(kept) };
+        let trace_limit = match options.max_rows {
+            0 if options.stream => sim::trace::ALL,
+            0 => crate::model::limits::MAX_REPORT_ROWS,
+            n => n.max(kept),
+        };
         let run = sim::run(&self.model, &sim::Options { trace_limit, seed: options.seed, ..sim::Options::default() });
         Outcome {
             report: report::build(
@@ -165,6 +175,19 @@ impl Outcome {
     pub fn render_with(&self, format: Format, sections: &[Section], layout: Layout) -> String {
         let sections = if sections.is_empty() { &Section::ALL[..] } else { sections };
         report::render(&self.report, format, sections, layout)
+    }
+
+    /// Writes the report as [`render_with`](Outcome::render_with) gives it; a run with
+    /// [`RunOptions::stream`] writes its long tables row by row from disk.
+    pub fn write_to(
+        &self,
+        w: &mut dyn std::io::Write,
+        format: Format,
+        sections: &[Section],
+        layout: Layout,
+    ) -> std::io::Result<()> {
+        let sections = if sections.is_empty() { &Section::ALL[..] } else { sections };
+        report::write(&self.report, format, sections, layout, w)
     }
 
     /// Everything the run found, as data (what JSON and YAML serialize).

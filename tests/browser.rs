@@ -45,7 +45,10 @@ fn html_reports_render_in_headless_chromium() {
         let path = format!("scenarios/run/{file}.scn");
         let source = std::fs::read_to_string(&path).expect("readable");
         let model = scn::load(&source).expect("valid");
-        let run = scn::sim::run(&model, &scn::sim::Options { trace_limit: usize::MAX, ..scn::sim::Options::default() });
+        let run = scn::sim::run(
+            &model,
+            &scn::sim::Options { trace_limit: scn::model::limits::MAX_REPORT_ROWS, ..scn::sim::Options::default() },
+        );
         let r = report::build(&model, &run, Limits::rows(0));
         let page = dir.join(format!("{file}.html"));
         std::fs::write(&page, report::picture(&r, Format::Html, 200, Some(&source))).expect("write page");
@@ -70,7 +73,7 @@ fn html_reports_render_in_headless_chromium() {
         assert!(dom.contains("data-ready=\"yes\""), "{file}: the page's script did not finish:\n{log}");
         let steps: Vec<&str> = dom.split("<tr data-step=").skip(1).map(|r| r.split('>').next().unwrap_or("")).collect();
         let shown: Vec<&&str> = steps.iter().filter(|r| !r.contains("hidden")).collect();
-        let drawn_steps = report::diagram::keep(&r.steps, 200).into_iter().flat_map(|w| &r.steps[w]);
+        let drawn_steps = report::diagram::keep(&r, 200).into_iter().flat_map(|w| &r.steps[w]);
         let broker1 = drawn_steps.filter(|s| s.actor == "broker 1").count();
         assert!(broker1 > 0 && shown.len() == broker1, "{file}: {} rows shown, broker 1 has {broker1}", shown.len());
         assert!(shown.iter().all(|r| r.contains("data-actor=\"broker 1\"")), "{file}: {shown:?}");

@@ -227,3 +227,27 @@ fn an_unstated_broken_guarantee_is_a_counterexample() {
     assert!(out.contains("broken means: expect"), "{out}");
     assert!(out.contains("1 lost (acks=1: acked before replication) (no expect line states it)"), "{out}");
 }
+
+/// `scn explore A B` explores each file in turn with the same options, as `scn run A B` runs
+/// them: each one's output is the one it gives alone, and the exit code is the worst.
+#[test]
+fn several_files_are_explored_in_turn() {
+    let args = ["--faults", "1", "--kinds", "client", "--clients", "billing"];
+    let one = |file: &str| {
+        let mut a = vec!["explore", file];
+        a.extend(args);
+        scn(&a)
+    };
+    let (holds, broken) = ("scenarios/explore/at-most-once-allowed.scn", "scenarios/explore/at-most-once-lost-0.scn");
+    let (code_a, out_a, _) = one(holds);
+    let (code_b, out_b, _) = one(broken);
+    assert_eq!((code_a, code_b), (0, 1), "{out_a}\n{out_b}");
+    let mut both = vec!["explore", holds, broken];
+    both.extend(args);
+    let (code, out, err) = scn(&both);
+    assert_eq!(code, 1, "the worst of 0 and 1:\n{err}");
+    assert_eq!(out, format!("{out_a}\n{out_b}"), "each file's output in turn, a blank line between");
+    let (code, _, err) = scn(&["explore", holds, "scenarios/invalid/syntax-missing-brace.scn", "--faults", "1"]);
+    assert_eq!(code, 2, "an invalid file: {err}");
+    assert!(err.contains("syntax-missing-brace.scn:"), "{err}");
+}

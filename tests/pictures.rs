@@ -12,7 +12,10 @@ fn name(path: &Path) -> String {
 /// The report `scn run FILE --format svg|mermaid|html` draws: every step recorded.
 fn report_of(source: &str) -> report::Report {
     let model = scn::load(source).expect("valid scenario");
-    let run = scn::sim::run(&model, &scn::sim::Options { trace_limit: usize::MAX, ..scn::sim::Options::default() });
+    let run = scn::sim::run(
+        &model,
+        &scn::sim::Options { trace_limit: scn::model::limits::MAX_REPORT_ROWS, ..scn::sim::Options::default() },
+    );
     report::build(&model, &run, Limits::rows(0))
 }
 

@@ -155,7 +155,7 @@ fn run_text(
     let model = crate::load(&text).map_err(|d| {
         format!("internal error: a fault block explore wrote does not check:\n{}", d.render("<explore>", &text))
     })?;
-    let trace_limit = if rows == 0 { usize::MAX } else { rows };
+    let trace_limit = if rows == 0 { crate::model::limits::MAX_REPORT_ROWS } else { rows };
     let run = crate::sim::run(&model, &crate::sim::Options { trace_limit, seed: Some(seed), record_points: false });
     let report = report::build(&model, &run, Limits::rows(rows));
     Ok((judge(&report, &settings.checks), report))

@@ -10,6 +10,7 @@ mod expects;
 mod faults;
 mod prescan;
 mod processors;
+mod recover;
 #[cfg(test)]
 mod tests;
 mod tokens;
@@ -29,8 +30,9 @@ struct ScenarioParser;
 ///
 /// # Errors
 ///
-/// Either the one syntax error where parsing stopped, or every problem found while building
-/// the tree (numbers too large, duplicate declarations), in source order.
+/// Either the syntax errors (each top-level block's first, up to
+/// [`recover::MAX_SYNTAX_ERRORS`]), or every problem found while building the tree (numbers too
+/// large, duplicate declarations), in source order.
 pub fn parse(source: &str) -> Result<File, Diagnostics> {
     // Detailed attempts let syntax errors name missing punctuation (`}`, `,`, `]`) too. The
     // switch is global to pest and costs about twice the parse time (~0.15 ms for a 1.5 KB
@@ -41,7 +43,7 @@ pub fn parse(source: &str) -> Result<File, Diagnostics> {
     }
     pest::set_error_detail(true);
     let mut pairs = ScenarioParser::parse(Rule::file, source)
-        .map_err(|err| Diagnostics(vec![errors::syntax_error(&err, source)]))?;
+        .map_err(|err| Diagnostics(recover::syntax_errors(source, errors::syntax_error(&err, source))))?;
     let file = pairs.next().expect("grammar: a successful parse yields the file pair");
     let mut lower = Lower { source, diags: Vec::new() };
     let file = lower.file(file);

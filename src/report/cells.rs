@@ -122,7 +122,9 @@ pub fn anomaly(a: &Anomaly, flows: &[Flow]) -> Vec<String> {
         (0, _, _) => "none".to_string(),
         (_, true, _) => "allowed by this configuration".into(),
         (_, false, Some(broken)) => format!("violated: the guarantee of {broken}"),
-        (_, false, None) => "UNEXPECTED for the configured guarantees".into(),
+        // Reordering, inconsistent offsets, aborted reads: no flow counts them, so no flow's
+        // verdict says it; the anomaly alone does.
+        (_, false, None) => "UNEXPECTED: no flow counts it (flows count lost and duplicated messages)".into(),
     };
     vec![a.anomaly.clone(), a.count.to_string(), a.examples.join("; "), verdict, a.meaning.clone()]
 }

@@ -139,55 +139,24 @@ pub struct Diagram {
 /// compressed into a break on the time axis.
 pub const IDLE_MS: u64 = 100;
 
-/// Which steps to draw: all of them up to `max_rows` (0: all), else the start of the run and a
-/// window around each fault, the same budget the tables' `--max-rows` gives.
-pub fn keep(steps: &[Step], max_rows: usize) -> Vec<std::ops::Range<usize>> {
-    let n = steps.len();
-    if max_rows == 0 || n <= max_rows {
-        return vec![0..n];
-    }
-    let faults: Vec<usize> = steps.iter().enumerate().filter(|(_, s)| s.actor == "fault").map(|(i, _)| i).collect();
-    let share = (max_rows / (faults.len() + 1)).max(4);
-    let mut windows = vec![0..share.min(n)];
-    for f in faults {
-        // A fault's consequences come after it: a quarter of the window before, the rest after.
-        let start = f.saturating_sub(share / 4);
-        windows.push(start..(start + share).min(n));
-    }
-    windows.sort_by_key(|w| w.start);
-    let merge = |ws: Vec<std::ops::Range<usize>>| {
-        let mut out: Vec<std::ops::Range<usize>> = Vec::new();
-        for w in ws {
-            match out.last_mut() {
-                Some(last) if w.start <= last.end => last.end = last.end.max(w.end),
-                _ => out.push(w),
-            }
-        }
-        out
-    };
-    let mut merged = merge(windows);
-    let mut total: usize = merged.iter().map(|w| w.len()).sum();
-    // Overlapping windows leave budget over: grow each window's end in turn until it is spent.
-    while total < max_rows {
-        for k in 0..merged.len() {
-            let limit = merged.get(k + 1).map_or(n, |w| w.start);
-            if total < max_rows && merged[k].end < limit {
-                merged[k].end += 1;
-                total += 1;
-            }
-        }
-        merged = merge(merged);
-    }
-    // Too many faults for the budget: keep the first rows of the windows.
-    while total > max_rows {
-        let last = merged.len() - 1;
-        merged[last].end -= 1;
-        total -= 1;
-        if merged[last].is_empty() {
-            merged.pop();
+/// Which steps to draw, as runs of consecutive indices: those the process table keeps with
+/// `--max-rows` ([`select::steps`](super::select::steps), 0: all), so the diagram, the HTML
+/// process table and the text tables show the same rows.
+pub fn keep(report: &Report, max_rows: usize) -> Vec<std::ops::Range<usize>> {
+    let watched = report
+        .messages
+        .iter()
+        .filter(|m| m.outcome.starts_with("lost") || m.outcome.starts_with("duplicated"))
+        .map(|m| m.value.clone())
+        .collect();
+    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+    for i in super::select::steps(report.steps.iter(), watched, max_rows) {
+        match runs.last_mut() {
+            Some(last) if last.end == i => last.end += 1,
+            _ => runs.push(i..i + 1),
         }
     }
-    merged
+    runs
 }
 
 /// The lane names a text mentions, as whole words (`broker 1` is not in `broker 12`).
@@ -390,7 +359,7 @@ pub fn build(report: &Report, max_rows: usize) -> Diagram {
         }
     }
     st.txn_of = txn_coordinators(&report.steps, &st);
-    let windows = keep(&report.steps, max_rows);
+    let windows = keep(report, max_rows);
     let mut rows: Vec<Row> = Vec::new();
     let mut spans: Vec<Span> = Vec::new();
     let mut open: Vec<Span> = Vec::new();
@@ -412,7 +381,7 @@ pub fn build(report: &Report, max_rows: usize) -> Diagram {
                     steps: skipped.len() as u64,
                     from_ms,
                     to_ms,
-                    why: "far from the faults; --max-rows 0 draws all".into(),
+                    why: "not among the rows that matter; --max-rows 0 draws all".into(),
                 },
                 msgs: Vec::new(),
                 mark: Mark::None,
@@ -759,13 +728,20 @@ mod tests {
     }
 
     #[test]
-    fn long_runs_keep_the_start_and_the_faults() {
+    fn long_runs_keep_the_rows_the_tables_keep() {
         let steps: Vec<Step> = (0..1000).map(|i| step(i, if i == 600 { "fault" } else { "a" })).collect();
-        assert_eq!(keep(&steps, 0), vec![0..1000]);
-        assert_eq!(keep(&steps, 2000), vec![0..1000]);
-        let w = keep(&steps, 100);
-        assert_eq!(w, vec![0..50, 588..638]);
-        assert!(w.iter().map(|r| r.len()).sum::<usize>() <= 100);
+        let mut report = crate::Scenario::parse(
+            "scenario \"s\"\ncluster { brokers 1 topic t { partitions 1 } }\nproducer p { send 1 to t }",
+        )
+        .expect("checks")
+        .run(&crate::RunOptions::default())
+        .report()
+        .clone();
+        report.steps = steps;
+        assert_eq!(keep(&report, 0), vec![0..1000]);
+        assert_eq!(keep(&report, 2000), vec![0..1000]);
+        // The fault, a step before and three after it, then the start of the run.
+        assert_eq!(keep(&report, 100), vec![0..95, 599..604]);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use super::diagram::{self, Diagram};
 use super::svg::esc;
-use super::{Report, cells, svg};
+use super::{Report, cells, select, svg};
 use std::fmt::Write;
 
 const STYLE: &str = include_str!("html/page.css");
@@ -38,11 +38,6 @@ fn more(o: &mut String, n: u64, what: &str) {
     if n > 0 {
         let _ = writeln!(o, "<p class=\"more\">… {n} more {what} not shown (--max-rows 0 shows all)</p>");
     }
-}
-
-/// At most `max` of `n` (0: all).
-fn cut(n: usize, max: usize) -> usize {
-    if max == 0 { n } else { n.min(max) }
 }
 
 pub fn render(r: &Report, d: &Diagram, max_rows: usize, source: Option<&str>) -> String {
@@ -98,10 +93,10 @@ pub fn render(r: &Report, d: &Diagram, max_rows: usize, source: Option<&str>) ->
 
 fn messages(o: &mut String, r: &Report, max_rows: usize) {
     o.push_str("<h2>Messages</h2>\n");
-    let n = cut(r.messages.len(), max_rows);
-    let rows = r.messages[..n].iter().map(|m| (cells::message(m), vec![m.value.clone()])).collect();
+    let kept = select::rows(r.messages.iter().map(|m| m.outcome != "delivered once"), max_rows);
+    let rows = kept.iter().map(|&i| &r.messages[i]).map(|m| (cells::message(m), vec![m.value.clone()])).collect();
     table(o, &Table { id: "messages", headers: &cells::MESSAGE_HEADERS, rows });
-    more(o, r.messages_omitted + (r.messages.len() - n) as u64, "messages");
+    more(o, r.messages_omitted + (r.messages.len() - kept.len()) as u64, "messages");
 }
 
 fn flows(o: &mut String, r: &Report) {
@@ -185,17 +180,17 @@ fn logs(o: &mut String, r: &Report, max_rows: usize) {
             p.high_watermark,
             p.log_end_offset
         );
-        let n = cut(p.records.len(), max_rows);
-        let rows = p.records[..n].iter().map(|x| (cells::record(x), vec![x.value.clone()])).collect();
+        let kept = select::rows(p.records.iter().map(|x| x.repeated), max_rows);
+        let rows = kept.iter().map(|&i| &p.records[i]).map(|x| (cells::record(x), vec![x.value.clone()])).collect();
         let id = format!("log-{}", p.partition);
         table(o, &Table { id: &id, headers: &cells::RECORD_HEADERS, rows });
-        more(o, p.records_omitted + (p.records.len() - n) as u64, "records");
+        more(o, p.records_omitted + (p.records.len() - kept.len()) as u64, "records");
     }
 }
 
 /// The process table: the steps the diagram draws, filterable by actor and message.
 fn process(o: &mut String, r: &Report, max_rows: usize) {
-    let windows = diagram::keep(&r.steps, max_rows);
+    let windows = diagram::keep(r, max_rows);
     let shown: usize = windows.iter().map(|w| w.len()).sum();
     let mut actors: Vec<&str> = r.steps.iter().map(|s| s.actor.as_str()).collect();
     actors.sort_unstable();
@@ -215,7 +210,7 @@ fn process(o: &mut String, r: &Report, max_rows: usize) {
         if w.start > next {
             let _ = writeln!(
                 o,
-                "<tr class=\"elided\"><td colspan=\"6\">… {} steps elided, as in the diagram</td></tr>",
+                "<tr class=\"elided\"><td colspan=\"6\">… {} steps elided, as in the diagram and the text tables</td></tr>",
                 w.start - next
             );
         }

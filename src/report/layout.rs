@@ -77,7 +77,7 @@ pub(super) struct Narrow<'a> {
 }
 
 /// Columns whose cells are verdicts, coloured by what they say.
-const VERDICT_HEADERS: [&str; 6] =
+pub(super) const VERDICT_HEADERS: [&str; 6] =
     ["outcome", "guarantee holds?", "result", "verdict", "every flow keeps its guarantee?", "all tried"];
 
 /// A table in the house style for `layout`: markdown as it is; ASCII either full width
@@ -115,7 +115,7 @@ pub(super) fn fit(layout: Layout, headers: &[&str], rows: Vec<Vec<String>>, md: 
 }
 
 /// A cell value as the fold note quotes it.
-fn shown(v: &str) -> String {
+pub(super) fn shown(v: &str) -> String {
     if v.is_empty() { "(empty)".into() } else { v.to_string() }
 }
 
@@ -149,20 +149,9 @@ fn render(mut headers: Vec<String>, mut rows: Vec<Vec<String>>, md: bool, width:
     };
     if let Some(w) = width {
         let widths = allocate(&headers, &rows, w);
-        let wrap = |cell: &mut String, w: usize| {
-            if cell.lines().any(|l| l.chars().count() > w) {
-                // Line by line: tabled's wrap runs on across a newline, and gives a space that
-                // falls at a break a line of its own.
-                let lines = cell.lines().flat_map(|l| {
-                    let wrapped = Wrap::wrap(l, w, true);
-                    wrapped.lines().map(str::trim).filter(|x| !x.is_empty()).map(str::to_string).collect::<Vec<_>>()
-                });
-                *cell = lines.collect::<Vec<_>>().join("\n");
-            }
-        };
         for row in std::iter::once(&mut headers).chain(rows.iter_mut()) {
             for (cell, &w) in row.iter_mut().zip(&widths) {
-                wrap(cell, w);
+                wrap_cell(cell, w);
             }
         }
     }
@@ -188,19 +177,44 @@ fn render(mut headers: Vec<String>, mut rows: Vec<Vec<String>>, md: bool, width:
     out
 }
 
+/// Wraps a cell's lines longer than `w` characters at word boundaries.
+pub(super) fn wrap_cell(cell: &mut String, w: usize) {
+    if cell.lines().any(|l| l.chars().count() > w) {
+        // Line by line: tabled's wrap runs on across a newline, and gives a space that falls
+        // at a break a line of its own.
+        let lines = cell.lines().flat_map(|l| {
+            let wrapped = Wrap::wrap(l, w, true);
+            wrapped.lines().map(str::trim).filter(|x| !x.is_empty()).map(str::to_string).collect::<Vec<_>>()
+        });
+        *cell = lines.collect::<Vec<_>>().join("\n");
+    }
+}
+
+/// The longest word a cell's width is shaved down to, at most.
+const WORD: usize = 16;
+
+/// The longest word of a cell (characters, at most [`WORD`]).
+pub(super) fn longest_word(text: &str) -> usize {
+    text.split_whitespace().map(|x| x.chars().count()).max().unwrap_or(0).min(WORD)
+}
+
 /// Each column's text width so the table fits `width`: the widest columns give way first, down
 /// to their longest word (at most [`WORD`] characters); only when every column is there do
 /// words break.
 fn allocate(headers: &[String], rows: &[Vec<String>], width: usize) -> Vec<usize> {
-    const WORD: usize = 16;
     let heads: Vec<&str> = headers.iter().map(String::as_str).collect();
-    let mut w: Vec<usize> = column_widths(&heads, rows).iter().map(|c| c - 3).collect();
-    let budget = width.saturating_sub(3 * w.len() + 1);
-    let longest_word = |c: usize| {
-        let words = std::iter::once(&headers[c]).chain(rows.iter().map(|r| &r[c])).flat_map(|t| t.split_whitespace());
-        words.map(|x| x.chars().count()).max().unwrap_or(0).min(WORD)
+    let w: Vec<usize> = column_widths(&heads, rows).iter().map(|c| c - 3).collect();
+    let longest = |c: usize| {
+        std::iter::once(&headers[c]).chain(rows.iter().map(|r| &r[c])).map(|t| longest_word(t)).max().unwrap_or(0)
     };
-    let floor: Vec<usize> = (0..w.len()).map(|c| longest_word(c).min(w[c])).collect();
+    let words: Vec<usize> = (0..w.len()).map(longest).collect();
+    allocate_widths(w, &words, width)
+}
+
+/// [`allocate`] from each column's natural width (its widest line) and longest word.
+pub(super) fn allocate_widths(mut w: Vec<usize>, words: &[usize], width: usize) -> Vec<usize> {
+    let budget = width.saturating_sub(3 * w.len() + 1);
+    let floor: Vec<usize> = (0..w.len()).map(|c| words[c].min(w[c])).collect();
     let mut total: usize = w.iter().sum();
     // Shave the widest column above its floor, one character at a time; then, if still too
     // wide, the widest column down to 1.
@@ -218,7 +232,7 @@ fn allocate(headers: &[String], rows: &[Vec<String>], width: usize) -> Vec<usize
 }
 
 /// The colour a verdict cell gets: red when something broke, green when it holds.
-fn tone(cell: &str) -> Option<Color> {
+pub(super) fn tone(cell: &str) -> Option<Color> {
     const BAD: [&str; 9] =
         ["violated", "lost", "duplicated", "failed", "FAIL", "UNEXPECTED", "no", "aborted", "not sent"];
     const GOOD: [&str; 6] = ["holds", "delivered once", "pass", "yes", "none", "committed"];

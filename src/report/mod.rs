@@ -7,21 +7,24 @@ mod explore;
 mod explore_picture;
 mod html;
 mod layout;
+mod long_table;
 mod mermaid;
 mod plot;
 mod render;
 mod schema;
 mod select;
 mod stated;
+mod stream;
 mod svg;
 
 pub use explore::{render_explore, summary as explore_summary};
 pub use layout::{ColorChoice, DEFAULT_WIDTH, Layout};
 #[cfg(feature = "conform")]
 pub(crate) use render::table;
-pub use render::{Format, SCHEMA_VERSION, Section, render, render_compare};
+pub use render::{Format, SCHEMA_VERSION, Section, render, render_compare, write};
 pub use schema::schema;
 pub use select::Filter;
+pub use stream::Streamed;
 pub(crate) use svg::esc as xml_escape;
 
 use crate::model::limits::MAX_REPORT_ROWS;
@@ -63,6 +66,11 @@ pub struct Report {
     pub unstated_violations: Vec<String>,
     /// Whether every expectation held and every violated guarantee was expected.
     pub passed: bool,
+    /// With every row kept on disk (a run with [`ALL`](crate::sim::trace::ALL) steps): the
+    /// long tables' rows, read back when rendered; `steps`, `tracker.rows`, `messages` and each
+    /// partition's `records` are empty then.
+    #[serde(skip)]
+    pub streamed: Option<Streamed>,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -112,6 +120,9 @@ pub struct LogRow {
     pub leader_epoch: u32,
     /// `committed` below the high watermark, else `uncommitted`.
     pub state: String,
+    /// Whether the log holds this record's message more than once (cut tables keep these).
+    #[serde(skip)]
+    pub repeated: bool,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -220,9 +231,13 @@ pub fn build(model: &Model, run: &Run, limits: Limits) -> Report {
             filter.carries(&model.value(m)) && (filter.actor_is(sender) || by_group())
         })
         .collect();
-    let ranks: Vec<Option<u8>> =
-        chosen.iter().map(|&m| (fates[m as usize].fate != Fate::Delivered).then_some(0)).collect();
-    let shown: Vec<u32> = select::pick(&ranks, limits.max(), 0, 0).into_iter().map(|i| chosen[i]).collect();
+    let streaming = run.trace.spill.is_some();
+    let shown: Vec<u32> = if streaming {
+        Vec::new()
+    } else {
+        let notable = chosen.iter().map(|&m| fates[m as usize].fate != Fate::Delivered);
+        select::rows(notable, limits.max()).into_iter().map(|i| chosen[i]).collect()
+    };
     // Where each shown message sits in the committed logs, found in one pass over the logs.
     let mut places: std::collections::BTreeMap<u32, Vec<String>> = shown.iter().map(|&m| (m, Vec::new())).collect();
     for p in 0..model.partitions.len() as u32 {
@@ -232,19 +247,25 @@ pub fn build(model: &Model, run: &Run, limits: Limits) -> Report {
             }
         }
     }
-    let messages_omitted = (chosen.len() - shown.len()) as u64;
+    let messages_omitted = if streaming { 0 } else { (chosen.len() - shown.len()) as u64 };
     let messages =
         places.into_iter().map(|(m, at)| message_row(model, run, &analysis, m, fates[m as usize], at)).collect();
     // Steps: those the filters match; around the ones that matter first.
-    let mut watched: std::collections::BTreeSet<String> = (0..fates.len() as u32)
+    let watched = (0..fates.len() as u32)
         .filter(|&m| matches!(fates[m as usize].fate, Fate::Lost | Fate::Duplicated))
         .map(|m| model.value(m))
         .collect();
     let matching: Vec<&Step> = run.trace.steps.iter().filter(|s| filter.step(s)).collect();
-    let ranks: Vec<Option<u8>> = matching.iter().map(|s| select::rank(s, &mut watched)).collect();
-    let steps: Vec<Step> = select::pick(&ranks, limits.max(), 1, 3).into_iter().map(|i| matching[i].clone()).collect();
-    let unrecorded = run.trace.total - run.trace.steps.len() as u64;
+    let steps: Vec<Step> = select::steps(matching.iter().copied(), watched, limits.max())
+        .into_iter()
+        .map(|i| matching[i].clone())
+        .collect();
+    // (A streamed trace records every step, on disk.)
+    let unrecorded = if run.trace.spill.is_some() { 0 } else { run.trace.total - run.trace.steps.len() as u64 };
     let steps_omitted = (matching.len() - steps.len()) as u64 + if filter.is_empty() { unrecorded } else { 0 };
+    let streamed = run.trace.spill.as_ref().and_then(|spill| {
+        Streamed::write(model, run, &analysis, spill, filter, chosen.iter().map(|&m| (m, fates[m as usize])))
+    });
     // Tracker rows: those in --from/--to and, with --actor or --message, those after a step the
     // filters match (the start and the end always); after a kept step first.
     let kept_steps: std::collections::BTreeSet<String> = steps.iter().map(|s| s.step.to_string()).collect();
@@ -315,6 +336,7 @@ pub fn build(model: &Model, run: &Run, limits: Limits) -> Report {
             })
             .collect(),
         passed: expectations.iter().all(|e| e.passed) && unstated_violations.is_empty(),
+        streamed,
         unstated_violations,
         expectations,
     }
@@ -366,71 +388,35 @@ fn message_row(
     }
 }
 
+fn is_data(r: &crate::sim::log::Record) -> bool {
+    !matches!(r.kind, Kind::CommitMarker | Kind::AbortMarker)
+}
+
+/// The offsets of partition `p`'s shown log that the filter matches, in order.
+fn partition_rows<'r>(model: &'r Model, run: &'r Run, p: u32, filter: &'r Filter) -> impl Iterator<Item = usize> + 'r {
+    let log = &run.world.log_replica(p).log;
+    (0..log.len()).filter(move |&o| {
+        let r = &log[o];
+        filter.is_empty()
+            || is_data(r)
+                && filter.carries(&model.value(r.msg))
+                && filter.actor_is(&model.producers[model.producer_of(r.msg) as usize].name)
+    })
+}
+
 fn partition_view(model: &Model, run: &Run, p: u32, limits: &Limits, a: &Analysis<'_>) -> PartitionView {
     let part = &run.world.partitions[p as usize];
     let shown_replica = run.world.log_replica(p);
-    let log = &shown_replica.log;
     let hw = shown_replica.high_watermark;
-    let lso = shown_replica.last_stable_offset();
-    let filter = &limits.filter;
-    let is_data = |r: &crate::sim::log::Record| !matches!(r.kind, Kind::CommitMarker | Kind::AbortMarker);
-    let chosen: Vec<usize> = (0..log.len())
-        .filter(|&o| {
-            let r = &log[o];
-            filter.is_empty()
-                || is_data(r)
-                    && filter.carries(&model.value(r.msg))
-                    && filter.actor_is(&model.producers[model.producer_of(r.msg) as usize].name)
-        })
-        .collect();
+    let streaming = run.trace.spill.is_some();
+    let chosen: Vec<usize> =
+        if streaming { Vec::new() } else { partition_rows(model, run, p, &limits.filter).collect() };
     // Records of a message the log holds more than once first.
-    let ranks: Vec<Option<u8>> =
-        chosen.iter().map(|&o| (is_data(&log[o]) && a.copies[log[o].msg as usize] > 1).then_some(0)).collect();
-    let picked: Vec<usize> = select::pick(&ranks, limits.max(), 0, 0).into_iter().map(|i| chosen[i]).collect();
+    let notable = chosen.iter().map(|&o| log_row_repeated(run, p, o, a));
+    let picked: Vec<usize> = select::rows(notable, limits.max()).into_iter().map(|i| chosen[i]).collect();
     let records: Vec<LogRow> = picked
         .iter()
-        .map(|&o| {
-            let r = &log[o];
-            let o = o as u64;
-            let marker = match r.kind {
-                Kind::CommitMarker => Some("COMMIT marker"),
-                Kind::AbortMarker => Some("ABORT marker"),
-                _ => None,
-            };
-            let state = if o < shown_replica.log_start_offset {
-                // Below the log start offset: retention or DeleteRecords deleted it.
-                "deleted"
-            } else if marker.is_some() {
-                "control"
-            } else if r.kind == Kind::TxnData && shown_replica.is_aborted(o) {
-                "aborted"
-            } else if o >= hw {
-                "uncommitted"
-            } else if o >= lso && r.kind == Kind::TxnData {
-                "open transaction"
-            } else {
-                "committed"
-            };
-            let id_seq = match (r.producer_id == NO_PRODUCER_ID, marker.is_some(), r.kind == Kind::TxnData) {
-                (true, _, _) => "-".to_string(),
-                (false, true, _) => format!("{} (epoch {})", r.producer_id, r.producer_epoch),
-                (false, false, true) => format!("{} / {} (epoch {})", r.producer_id, r.sequence, r.producer_epoch),
-                (false, false, false) => format!("{} / {}", r.producer_id, r.sequence),
-            };
-            LogRow {
-                offset: o,
-                key: if marker.is_some() { "-".into() } else { model.key(r.msg).unwrap_or_else(|| "-".into()) },
-                value: marker.map_or_else(|| model.value(r.msg), str::to_string),
-                producer: if marker.is_some() {
-                    "-".into()
-                } else {
-                    model.producers[model.producer_of(r.msg) as usize].name.clone()
-                },
-                producer_id_seq: id_seq,
-                leader_epoch: r.leader_epoch,
-                state: state.into(),
-            }
-        })
+        .map(|&o| LogRow { repeated: log_row_repeated(run, p, o, a), ..log_row(model, run, p, o) })
         .collect();
     PartitionView {
         partition: model.partition_name(p).to_string(),
@@ -451,6 +437,60 @@ fn partition_view(model: &Model, run: &Run, p: u32, limits: &Limits, a: &Analysi
             .collect(),
         records_omitted: (chosen.len() - records.len()) as u64,
         records,
+    }
+}
+
+/// Whether offset `o` of partition `p`'s shown log holds a message the log holds more than once.
+fn log_row_repeated(run: &Run, p: u32, o: usize, a: &Analysis<'_>) -> bool {
+    let r = &run.world.log_replica(p).log[o];
+    is_data(r) && a.copies[r.msg as usize] > 1
+}
+
+/// The row of offset `o` in partition `p`'s shown log.
+fn log_row(model: &Model, run: &Run, p: u32, o: usize) -> LogRow {
+    let shown_replica = run.world.log_replica(p);
+    let hw = shown_replica.high_watermark;
+    let lso = shown_replica.last_stable_offset();
+    let r = &shown_replica.log[o];
+    let o = o as u64;
+    let marker = match r.kind {
+        Kind::CommitMarker => Some("COMMIT marker"),
+        Kind::AbortMarker => Some("ABORT marker"),
+        _ => None,
+    };
+    let state = if o < shown_replica.log_start_offset {
+        // Below the log start offset: retention or DeleteRecords deleted it.
+        "deleted"
+    } else if marker.is_some() {
+        "control"
+    } else if r.kind == Kind::TxnData && shown_replica.is_aborted(o) {
+        "aborted"
+    } else if o >= hw {
+        "uncommitted"
+    } else if o >= lso && r.kind == Kind::TxnData {
+        "open transaction"
+    } else {
+        "committed"
+    };
+    let id_seq = match (r.producer_id == NO_PRODUCER_ID, marker.is_some(), r.kind == Kind::TxnData) {
+        (true, _, _) => "-".to_string(),
+        (false, true, _) => format!("{} (epoch {})", r.producer_id, r.producer_epoch),
+        (false, false, true) => format!("{} / {} (epoch {})", r.producer_id, r.sequence, r.producer_epoch),
+        (false, false, false) => format!("{} / {}", r.producer_id, r.sequence),
+    };
+    LogRow {
+        offset: o,
+        key: if marker.is_some() { "-".into() } else { model.key(r.msg).unwrap_or_else(|| "-".into()) },
+        value: marker.map_or_else(|| model.value(r.msg), str::to_string),
+        producer: if marker.is_some() {
+            "-".into()
+        } else {
+            model.producers[model.producer_of(r.msg) as usize].name.clone()
+        },
+        producer_id_seq: id_seq,
+        leader_epoch: r.leader_epoch,
+        state: state.into(),
+        repeated: false,
     }
 }
 

@@ -1,8 +1,10 @@
 //! Renders a [`Report`] as ASCII tables, markdown, JSON or YAML; one entry point for all.
 
-use super::layout::{Layout, Narrow, column_widths, fit, wrap_line};
+use super::layout::{Layout, Narrow, fit, wrap_line};
+use super::long_table::{self, Source};
 use super::{Report, cells};
 use crate::model::limits::MAX_REPORT_ROWS;
+use std::io::{self, Write};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -57,11 +59,33 @@ impl Section {
 
 /// The report in `format`, its text tables laid out as `layout` says.
 pub fn render(report: &Report, format: Format, sections: &[Section], layout: Layout) -> String {
-    match format {
-        Format::Json => serde_json::to_string_pretty(&filtered(report, sections)).expect("report serializes") + "\n",
-        Format::Yaml => serde_norway::to_string(&filtered(report, sections)).expect("report serializes"),
-        Format::Table | Format::Markdown => text(report, format == Format::Markdown, sections, layout),
-        Format::Svg | Format::Mermaid | Format::Html => super::picture(report, format, 0, None),
+    let mut out = Vec::new();
+    write(report, format, sections, layout, &mut out).expect("a report writes to memory");
+    String::from_utf8(out).expect("reports are UTF-8")
+}
+
+/// Writes the report as [`render`] gives it; a report that keeps its rows on disk
+/// ([`Report::streamed`]) is written row by row.
+pub fn write(
+    report: &Report,
+    format: Format,
+    sections: &[Section],
+    layout: Layout,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    match (format, &report.streamed) {
+        (Format::Json, Some(s)) => s.json(filtered(report, sections), w),
+        (Format::Yaml, Some(s)) => s.yaml(filtered(report, sections), w),
+        (Format::Json, None) => w.write_all(
+            (serde_json::to_string_pretty(&filtered(report, sections)).map_err(io::Error::other)? + "\n").as_bytes(),
+        ),
+        (Format::Yaml, None) => {
+            w.write_all(serde_norway::to_string(&filtered(report, sections)).map_err(io::Error::other)?.as_bytes())
+        }
+        (Format::Table | Format::Markdown, _) => text(report, format == Format::Markdown, sections, layout, w),
+        (Format::Svg | Format::Mermaid | Format::Html, _) => {
+            w.write_all(super::picture(report, format, 0, None).as_bytes())
+        }
     }
 }
 
@@ -108,7 +132,7 @@ pub(super) fn heading(out: &mut String, md: bool, title: &str) {
     }
 }
 
-fn text(r: &Report, md: bool, sections: &[Section], layout: Layout) -> String {
+fn text(r: &Report, md: bool, sections: &[Section], layout: Layout, w: &mut dyn Write) -> io::Result<()> {
     let mut out = String::new();
     let heading = |out: &mut String, title: &str| heading(out, md, title);
     let table = |headers: &[&str], rows: Vec<Vec<String>>, narrow: Narrow<'_>| fit(layout, headers, rows, md, narrow);
@@ -142,45 +166,36 @@ fn text(r: &Report, md: bool, sections: &[Section], layout: Layout) -> String {
         )));
     }
     for s in sections {
+        w.write_all(out.as_bytes())?;
+        out.clear();
+        // A report keeping every row on disk writes its long tables row by row.
+        let long = |w: &mut dyn Write, out: &mut String, headers: &[&str], source: Source<'_>, narrow| {
+            w.write_all(out.as_bytes())?;
+            out.clear();
+            long_table::write(w, layout, headers, source, md, narrow)
+        };
         match s {
+            Section::Steps if r.streamed.is_some() => {
+                let s = r.streamed.as_ref().expect("streamed");
+                heading(&mut out, "Process");
+                long(w, &mut out, &STEP_HEADERS, &|| Box::new(s.steps().map(|s| step_cells(&s))), Narrow::default())?;
+            }
             Section::Steps => {
                 heading(&mut out, "Process");
-                let rows = r
-                    .steps
-                    .iter()
-                    .map(|s| {
-                        vec![
-                            s.step.to_string(),
-                            s.time_ms.to_string(),
-                            s.actor.clone(),
-                            s.action.clone(),
-                            s.message.clone(),
-                            s.result.clone(),
-                        ]
-                    })
-                    .collect();
-                out.push_str(&table(
-                    &["step", "time (ms)", "actor", "action", "message", "result"],
-                    rows,
-                    Narrow::default(),
-                ));
+                let rows = r.steps.iter().map(step_cells).collect();
+                out.push_str(&table(&STEP_HEADERS, rows, Narrow::default()));
                 out.push_str(&omitted(layout, md, r.steps.len(), r.steps_omitted, "steps"));
             }
             Section::Tracker if !r.tracker.columns.is_empty() => {
                 heading(&mut out, "Status tracker");
                 let mut headers = vec!["after", "time (ms)"];
                 headers.extend(r.tracker.columns.iter().map(String::as_str));
-                let rows = r
-                    .tracker
-                    .rows
-                    .iter()
-                    .map(|t| {
-                        let mut row = vec![after_label(&t.after), t.time_ms.to_string()];
-                        row.extend(t.values.iter().cloned());
-                        row
-                    })
-                    .collect();
-                tracker(&mut out, layout, md, &headers, rows);
+                w.write_all(out.as_bytes())?;
+                out.clear();
+                match &r.streamed {
+                    Some(s) => tracker(w, layout, md, &headers, &|| Box::new(s.tracker().map(|t| tracker_cells(&t)))),
+                    None => tracker(w, layout, md, &headers, &|| Box::new(r.tracker.rows.iter().map(tracker_cells))),
+                }?;
                 out.push_str(&omitted(layout, md, r.tracker.rows.len(), r.tracker.rows_omitted, "tracker rows"));
             }
             Section::Tracker => {}
@@ -220,8 +235,14 @@ fn text(r: &Report, md: bool, sections: &[Section], layout: Layout) -> String {
                     rows,
                     Narrow::default(),
                 ));
-                for p in &r.partitions {
+                for (i, p) in r.partitions.iter().enumerate() {
                     heading(&mut out, &format!("Log of {}", p.partition));
+                    let streamed = r.streamed.as_ref().filter(|s| s.records(i).next().is_some());
+                    if let Some(s) = streamed {
+                        let source: Source<'_> = &|| Box::new(s.records(i).map(|x| cells::record(&x)));
+                        long(w, &mut out, &cells::RECORD_HEADERS, source, cells::RECORD_NARROW)?;
+                        continue;
+                    }
                     if p.records.is_empty() && p.records_omitted == 0 {
                         out.push_str(if r.filter.is_some() && p.log_end_offset > 0 {
                             "(no record matches)\n"
@@ -237,8 +258,13 @@ fn text(r: &Report, md: bool, sections: &[Section], layout: Layout) -> String {
             }
             Section::Messages => {
                 heading(&mut out, "Messages");
-                let rows = r.messages.iter().map(cells::message).collect();
-                out.push_str(&table(&cells::MESSAGE_HEADERS, rows, cells::MESSAGE_NARROW));
+                if let Some(s) = &r.streamed {
+                    let source: Source<'_> = &|| Box::new(s.messages().map(|m| cells::message(&m)));
+                    long(w, &mut out, &cells::MESSAGE_HEADERS, source, cells::MESSAGE_NARROW)?;
+                } else {
+                    let rows = r.messages.iter().map(cells::message).collect();
+                    out.push_str(&table(&cells::MESSAGE_HEADERS, rows, cells::MESSAGE_NARROW));
+                }
                 out.push_str(&omitted(layout, md, r.messages.len(), r.messages_omitted, "messages"));
                 let t = &r.totals;
                 out.push_str(&line(format!(
@@ -316,7 +342,26 @@ fn text(r: &Report, md: bool, sections: &[Section], layout: Layout) -> String {
             Section::Expect => unstated(&mut out, r, md, layout),
         }
     }
-    out
+    w.write_all(out.as_bytes())
+}
+
+const STEP_HEADERS: [&str; 6] = ["step", "time (ms)", "actor", "action", "message", "result"];
+
+fn step_cells(s: &crate::sim::trace::Step) -> Vec<String> {
+    vec![
+        s.step.to_string(),
+        s.time_ms.to_string(),
+        s.actor.clone(),
+        s.action.clone(),
+        s.message.clone(),
+        s.result.clone(),
+    ]
+}
+
+fn tracker_cells(t: &crate::sim::trace::TrackerRow) -> Vec<String> {
+    let mut row = vec![after_label(&t.after), t.time_ms.to_string()];
+    row.extend(t.values.iter().cloned());
+    row
 }
 
 /// Plain text under the tables, each line wrapped to the layout's width (markdown as it is).
@@ -328,40 +373,54 @@ fn note(layout: Layout, md: bool, text: &str) -> String {
 }
 
 /// The status tracker: one table, or when its columns do not fit the width, several, each
-/// with the `after` and `time` columns and as many tracked variables as fit.
-fn tracker(out: &mut String, layout: Layout, md: bool, headers: &[&str], rows: Vec<Vec<String>>) {
-    let widths = column_widths(headers, &rows);
+/// with the `after` and `time` columns and as many tracked variables as fit; its rows read
+/// from `source` (a few passes), held in memory or not.
+fn tracker(w: &mut dyn Write, layout: Layout, md: bool, headers: &[&str], source: Source<'_>) -> io::Result<()> {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count() + 3).collect();
+    for row in source() {
+        for (c, cell) in row.iter().enumerate() {
+            let widest = cell.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+            widths[c] = widths[c].max(widest + 3);
+        }
+    }
     let width = match layout.width {
         Some(w) if !md && widths.iter().sum::<usize>() + 1 > w => w,
-        _ => {
-            out.push_str(&fit(layout, headers, rows, md, Narrow::default()));
-            return;
-        }
+        _ => return long_table::write(w, layout, headers, source, md, Narrow::default()),
     };
-    // Greedy: each group takes tracked variables while `after`, `time` and they fit.
-    let fixed = 1 + widths[0] + widths[1];
-    let mut groups: Vec<Vec<usize>> = vec![Vec::new()];
-    let mut used = fixed;
-    for c in 2..headers.len() {
-        if used + widths[c] > width && used > fixed {
-            groups.push(Vec::new());
-            used = fixed;
-        }
-        groups.last_mut().expect("a group").push(c);
-        used += widths[c];
-    }
+    let groups = tracker_groups(&widths, width);
     let n = groups.len();
     for (g, cols) in groups.iter().enumerate() {
         let mut keep = vec![0, 1];
         keep.extend(cols);
         if n > 1 {
             let names: Vec<&str> = cols.iter().map(|&c| headers[c]).collect();
-            out.push_str(&wrap_line(&format!("({} of {n}: {})", g + 1, names.join(", ")), width));
+            w.write_all(wrap_line(&format!("({} of {n}: {})", g + 1, names.join(", ")), width).as_bytes())?;
         }
         let heads: Vec<&str> = keep.iter().map(|&i| headers[i]).collect();
-        let cells = rows.iter().map(|r| keep.iter().map(|&i| r[i].clone()).collect()).collect();
-        out.push_str(&fit(layout, &heads, cells, md, Narrow::default()));
+        let part = || {
+            Box::new(source().map(|r| keep.iter().map(|&i| r[i].clone()).collect()))
+                as Box<dyn Iterator<Item = Vec<String>>>
+        };
+        long_table::write(w, layout, &heads, &part, md, Narrow::default())?;
     }
+    Ok(())
+}
+
+/// The tracked variables (column indices from 2) in groups that each fit `width` beside the
+/// `after` and `time` columns: greedy, each group taking columns while they fit.
+fn tracker_groups(widths: &[usize], width: usize) -> Vec<Vec<usize>> {
+    let fixed = 1 + widths[0] + widths[1];
+    let mut groups: Vec<Vec<usize>> = vec![Vec::new()];
+    let mut used = fixed;
+    for (c, &w) in widths.iter().enumerate().skip(2) {
+        if used + w > width && used > fixed {
+            groups.push(Vec::new());
+            used = fixed;
+        }
+        groups.last_mut().expect("a group").push(c);
+        used += w;
+    }
+    groups
 }
 
 /// The broken guarantees no expectation states: each fails the run.

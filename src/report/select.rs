@@ -87,6 +87,23 @@ pub fn rank(s: &Step, watched: &mut BTreeSet<String>) -> Option<u8> {
     }
 }
 
+/// The steps a process table keeps of `steps` when at most `max` fit (0: all), indices
+/// ascending: those around the ones that matter ([`rank`], `watched` being the lost and
+/// duplicated messages' values) first, then the earliest. The one selection the text tables,
+/// the diagram and the HTML page share.
+pub fn steps<'s>(steps: impl Iterator<Item = &'s Step>, mut watched: BTreeSet<String>, max: usize) -> Vec<usize> {
+    let ranks: Vec<Option<u8>> = steps.map(|s| rank(s, &mut watched)).collect();
+    pick(&ranks, max, 1, 3)
+}
+
+/// The rows a table of messages or records keeps when at most `max` fit (0: all), indices
+/// ascending: the notable ones (not delivered once; held twice in the log) first, then the
+/// earliest.
+pub fn rows(notable: impl Iterator<Item = bool>, max: usize) -> Vec<usize> {
+    let ranks: Vec<Option<u8>> = notable.map(|n| n.then_some(0)).collect();
+    pick(&ranks, max, 0, 0)
+}
+
 /// The rows to keep of `ranks.len()` (indices, ascending) when at most `max` fit (0: all):
 /// the ranked rows, lowest rank first; then `after` rows after and `before` rows before each
 /// of them; then the earliest rows, until `max` are kept.

@@ -260,7 +260,7 @@ impl<'m> Sim<'m> {
         // The run ends with the last event that did something (idle polling after it is not news).
         let end_ms = if stop == Stop::Quiescent { self.last_active } else { self.clock };
         self.clock = end_ms;
-        if self.trace.tracker.len() < self.trace.limit {
+        if self.trace.tracker_rows() < self.trace.limit || self.trace.spill.is_some() {
             self.track("final");
         }
         let points = match self.recorder.take() {

@@ -1,5 +1,6 @@
 //! The step-by-step record of a run: the process table's rows and the status tracker's values
-//! after each step. Rows past the limit are counted, not formatted, so big runs stay fast.
+//! after each step. Rows past the limit are counted, not formatted, so big runs stay fast;
+//! with [`ALL`] every row goes to a temporary file instead of memory ([`crate::spill`]).
 
 use serde::Serialize;
 
@@ -23,34 +24,59 @@ pub struct TrackerRow {
     pub values: Vec<String>,
 }
 
+/// The trace limit that keeps every step, written to a temporary file as it happens
+/// (`--max-rows 0`): memory does not grow with the steps.
+pub const ALL: usize = usize::MAX;
+
+/// Where the rows of a trace kept with [`ALL`] go.
+#[derive(Debug, Clone)]
+pub struct Spilling {
+    pub steps: crate::spill::Writer<Step>,
+    pub tracker: crate::spill::Writer<TrackerRow>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Trace {
     pub steps: Vec<Step>,
+    /// With [`ALL`]: the steps and tracker rows, on disk (`steps` and `tracker` stay empty).
+    pub spill: Option<Spilling>,
     /// How many steps happened in all (recorded or not).
     pub total: u64,
     /// Keep at most this many steps.
     pub limit: usize,
     pub tracker: Vec<TrackerRow>,
     last: Vec<String>,
+    /// Whether a tracker row was recorded yet.
+    tracked: bool,
 }
 
 impl Trace {
     /// A trace keeping at most `limit` steps, and never more than
     /// [`limits::MAX_REPORT_ROWS`](crate::model::limits::MAX_REPORT_ROWS): a run of millions of
     /// steps with every one kept (`--max-rows 0`) ran out of memory.
+    /// [`ALL`] keeps every step on disk instead; if no temporary file can be made, the row
+    /// limit applies.
     pub fn new(limit: usize) -> Trace {
-        Trace { limit: limit.min(crate::model::limits::MAX_REPORT_ROWS), ..Trace::default() }
+        let spill = (limit == ALL)
+            .then(|| {
+                Some(Spilling { steps: crate::spill::Writer::new().ok()?, tracker: crate::spill::Writer::new().ok()? })
+            })
+            .flatten();
+        Trace { limit: limit.min(crate::model::limits::MAX_REPORT_ROWS), spill, ..Trace::default() }
     }
 
     /// Whether the next step will be recorded (callers skip formatting when not).
     pub fn wants(&self) -> bool {
-        self.steps.len() < self.limit
+        self.spill.is_some() || self.steps.len() < self.limit
     }
 
     pub fn push(&mut self, time_ms: u64, actor: String, action: String, message: String, result: String) {
         self.total += 1;
-        if self.wants() {
-            self.steps.push(Step { step: self.total, time_ms, actor, action, message, result });
+        let step = Step { step: self.total, time_ms, actor, action, message, result };
+        if let Some(s) = &mut self.spill {
+            s.steps.push(&step);
+        } else if self.wants() {
+            self.steps.push(step);
         }
     }
 
@@ -61,10 +87,56 @@ impl Trace {
 
     /// Records the tracked values if they changed since the last row.
     pub fn track(&mut self, after: String, time_ms: u64, values: Vec<String>) {
-        if values != self.last || self.tracker.is_empty() {
+        if values != self.last || !self.tracked {
+            self.tracked = true;
             self.last = values.clone();
-            self.tracker.push(TrackerRow { after, time_ms, values });
+            let row = TrackerRow { after, time_ms, values };
+            match &mut self.spill {
+                Some(s) => s.tracker.push(&row),
+                None => self.tracker.push(row),
+            }
         }
+    }
+
+    /// How many tracker rows there are (in memory or on disk).
+    pub fn tracker_rows(&self) -> usize {
+        self.spill.as_ref().map_or(self.tracker.len(), |s| s.tracker.len() as usize)
+    }
+}
+
+impl crate::spill::Line for Step {
+    fn write(&self, out: &mut crate::spill::Fields) {
+        out.field(self.step);
+        out.field(self.time_ms);
+        out.field(&self.actor);
+        out.field(&self.action);
+        out.field(&self.message);
+        out.field(&self.result);
+    }
+
+    fn read(f: &mut crate::spill::FieldIter<'_>) -> Option<Step> {
+        Some(Step {
+            step: f.number()?,
+            time_ms: f.number()?,
+            actor: f.text()?,
+            action: f.text()?,
+            message: f.text()?,
+            result: f.text()?,
+        })
+    }
+}
+
+impl crate::spill::Line for TrackerRow {
+    fn write(&self, out: &mut crate::spill::Fields) {
+        out.field(&self.after);
+        out.field(self.time_ms);
+        for v in &self.values {
+            out.field(v);
+        }
+    }
+
+    fn read(f: &mut crate::spill::FieldIter<'_>) -> Option<TrackerRow> {
+        Some(TrackerRow { after: f.text()?, time_ms: f.number()?, values: f.rest() })
     }
 }
 
@@ -75,7 +147,7 @@ mod tests {
 
     #[test]
     fn keeping_every_step_stops_at_the_row_limit() {
-        let mut trace = Trace::new(usize::MAX);
+        let mut trace = Trace::new(MAX_REPORT_ROWS + 1);
         for t in 0..=MAX_REPORT_ROWS as u64 {
             trace.push(t, String::new(), String::new(), String::new(), String::new());
         }

@@ -1,0 +1,216 @@
+//! A table of any length printed row by row, as [`fit`](super::layout::fit) lays it out: its
+//! rows are read once to measure the columns, once more (narrow tables) to measure them
+//! wrapped, and once to print, so no more than one row is in memory at a time.
+
+use super::layout::{
+    Layout, Narrow, VERDICT_HEADERS, allocate_widths, longest_word, shown, tone, wrap_cell, wrap_line,
+};
+use std::io::{self, Write};
+use tabled::settings::Color;
+use unicode_width::UnicodeWidthStr;
+
+/// The rows of a long table, from the first, as often as asked.
+pub(super) type Source<'a> = &'a dyn Fn() -> Box<dyn Iterator<Item = Vec<String>> + 'a>;
+
+/// What one pass over the rows finds about each column.
+struct Columns {
+    rows: u64,
+    /// Widest line, in characters (what the widths are shared out by).
+    chars: Vec<usize>,
+    /// Widest line, in terminal columns (what the cells are padded to).
+    display: Vec<usize>,
+    words: Vec<usize>,
+    first: Vec<String>,
+    constant: Vec<bool>,
+}
+
+fn measure(headers: &[String], rows: &mut dyn Iterator<Item = Vec<String>>) -> Columns {
+    let n = headers.len();
+    let mut c = Columns {
+        rows: 0,
+        chars: vec![0; n],
+        display: vec![0; n],
+        words: vec![0; n],
+        first: Vec::new(),
+        constant: vec![true; n],
+    };
+    let take = |c: &mut Columns, row: &[String]| {
+        for (i, cell) in row.iter().enumerate() {
+            for l in cell.lines() {
+                c.chars[i] = c.chars[i].max(l.chars().count());
+                c.display[i] = c.display[i].max(l.width());
+            }
+            c.words[i] = c.words[i].max(longest_word(cell));
+        }
+    };
+    take(&mut c, headers);
+    for row in rows {
+        take(&mut c, &row);
+        if c.rows == 0 {
+            c.first = row;
+        } else {
+            for (i, cell) in row.iter().enumerate() {
+                c.constant[i] &= *cell == c.first[i];
+            }
+        }
+        c.rows += 1;
+    }
+    c
+}
+
+/// Writes the table `fit` would give for these rows (markdown escaped the same way).
+pub(super) fn write(
+    w: &mut dyn Write,
+    layout: Layout,
+    headers: &[&str],
+    source: Source<'_>,
+    md: bool,
+    narrow: Narrow<'_>,
+) -> io::Result<()> {
+    let escape = |row: Vec<String>| -> Vec<String> {
+        if md { row.into_iter().map(|c| c.replace('|', "\\|")).collect() } else { row }
+    };
+    let all: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+    let first = measure(&all, &mut source().map(escape));
+    // Which columns, in which order (as `fit`: verdicts first, constant ones folded).
+    let mut order: Vec<usize> = (0..headers.len()).collect();
+    let mut folded = Vec::new();
+    if !md && layout.width.is_some() {
+        order = narrow.first.to_vec();
+        order.extend((0..headers.len()).filter(|c| !narrow.first.contains(c)));
+        if first.rows > 1 {
+            order.retain(|&c| {
+                let constant = narrow.foldable.contains(&c) && first.constant[c];
+                if constant {
+                    folded.push(format!("{} {}", headers[c], shown(&first.first[c])));
+                }
+                !constant
+            });
+        }
+    }
+    let heads: Vec<String> = order.iter().map(|&c| all[c].clone()).collect();
+    let pick = |row: Vec<String>| -> Vec<String> {
+        let row = escape(row);
+        order.iter().map(|&c| row[c].clone()).collect()
+    };
+    let width = if md { None } else { layout.width };
+    let (wrap, pad): (Option<Vec<usize>>, Vec<usize>) = match width {
+        None => (None, order.iter().map(|&c| first.display[c]).collect()),
+        Some(total) => {
+            let chars = order.iter().map(|&c| first.chars[c]).collect();
+            let words: Vec<usize> = order.iter().map(|&c| first.words[c]).collect();
+            let widths = allocate_widths(chars, &words, total);
+            let wrapped = |row: Vec<String>| -> Vec<String> {
+                row.into_iter()
+                    .zip(&widths)
+                    .map(|(mut cell, &w)| {
+                        wrap_cell(&mut cell, w);
+                        cell
+                    })
+                    .collect()
+            };
+            let second = measure(&wrapped(heads.clone()), &mut source().map(pick).map(wrapped));
+            (Some(widths), second.display)
+        }
+    };
+    let verdicts: Vec<bool> = heads.iter().map(|h| VERDICT_HEADERS.contains(&h.as_str())).collect();
+    let rule = |w: &mut dyn Write, edge: char| -> io::Result<()> {
+        let parts: Vec<String> = pad.iter().map(|&p| "-".repeat(p + 2)).collect();
+        writeln!(w, "{edge}{}{edge}", parts.join(if md { "|" } else { "+" }))
+    };
+    let line = |w: &mut dyn Write, row: Vec<String>, color: bool| -> io::Result<()> {
+        let tones: Vec<Option<Color>> =
+            row.iter().zip(&verdicts).map(|(cell, &v)| if color && v { tone(cell) } else { None }).collect();
+        let mut row = row;
+        if let Some(widths) = &wrap {
+            for (cell, &width) in row.iter_mut().zip(widths) {
+                wrap_cell(cell, width);
+            }
+        }
+        let lines: Vec<Vec<&str>> =
+            row.iter().map(|c| if c.is_empty() { vec![""] } else { c.lines().collect() }).collect();
+        let height = lines.iter().map(Vec::len).max().unwrap_or(1);
+        for i in 0..height {
+            let mut text = String::from("|");
+            for (c, cell) in lines.iter().enumerate() {
+                let l = cell.get(i).copied().unwrap_or("");
+                let space = " ".repeat(pad[c].saturating_sub(l.width()));
+                match &tones[c] {
+                    Some(t) if !l.is_empty() => {
+                        text.push_str(&format!(" {}{l}{}{space} |", t.get_prefix(), t.get_suffix()))
+                    }
+                    _ => text.push_str(&format!(" {l}{space} |")),
+                }
+            }
+            writeln!(w, "{}", text.trim_end())?;
+        }
+        Ok(())
+    };
+    if !md {
+        rule(w, '+')?;
+    }
+    line(w, heads, false)?;
+    rule(w, if md { '|' } else { '+' })?;
+    let mut any = false;
+    for row in source().map(pick) {
+        line(w, row, layout.color && !md)?;
+        any = true;
+    }
+    // (With no rows, the rule under the header closes the table.)
+    if !md && any {
+        rule(w, '+')?;
+    }
+    if let (Some(total), false) = (width, folded.is_empty()) {
+        w.write_all(
+            wrap_line(&format!("(the same in every row: {}; --wide shows the full table)", folded.join(", ")), total)
+                .as_bytes(),
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::layout::{Layout, Narrow, fit};
+    use super::write;
+
+    fn rows() -> Vec<Vec<String>> {
+        (0..7)
+            .map(|i| {
+                vec![
+                    format!("flow {i}"),
+                    "-".to_string(),
+                    if i == 3 { String::new() } else { "why | it happened, word after word ".repeat(i % 3 + 1) },
+                    if i == 1 { "violated: 1 lost".into() } else { "holds".into() },
+                    "a\nsecond line é→".into(),
+                ]
+            })
+            .collect()
+    }
+    const HEADERS: [&str; 5] = ["flow", "key", "why", "guarantee holds?", "notes"];
+
+    fn streamed(layout: Layout, rows: &[Vec<String>], md: bool, narrow: Narrow<'_>) -> String {
+        let mut out = Vec::new();
+        let source = || Box::new(rows.iter().cloned()) as Box<dyn Iterator<Item = Vec<String>>>;
+        write(&mut out, layout, &HEADERS, &source, md, narrow).expect("written");
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    #[test]
+    fn row_by_row_gives_the_same_table_as_all_at_once() {
+        let narrow = Narrow { first: &[0, 3], foldable: &[1, 4] };
+        for layout in [
+            Layout::default(),
+            Layout { width: Some(50), color: false },
+            Layout { width: Some(100), color: true },
+            Layout::WIDE,
+        ] {
+            for md in [false, true] {
+                for rows in [rows(), rows()[..1].to_vec(), Vec::new()] {
+                    let all = fit(layout, &HEADERS, rows.clone(), md, narrow);
+                    assert_eq!(streamed(layout, &rows, md, narrow), all, "{layout:?} md {md}");
+                }
+            }
+        }
+    }
+}
