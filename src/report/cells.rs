@@ -116,6 +116,8 @@ pub fn anomaly(a: &Anomaly, flows: &[Flow]) -> Vec<String> {
     let flow_word = match a.anomaly.as_str() {
         "lost write" => Some("lost"),
         "duplicate" => Some("duplicated"),
+        // (A flow's verdict names records deleted before its group read them apart.)
+        "lost to retention" => Some("lost to retention"),
         _ => None,
     };
     let verdict = match (a.count, a.expected, flow_word.and_then(breaks)) {
