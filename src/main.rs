@@ -39,8 +39,9 @@ enum Command {
         /// Sections to print, comma-separated (default: all).
         #[arg(long, value_enum, value_delimiter = ',')]
         sections: Vec<Section>,
-        /// Rows kept in the long tables (steps, tracker, logs, messages); 0 keeps all, up to
-        /// 100000 a table. A cut table keeps the rows around faults, errors, crashes, elections
+        /// Rows kept in the long tables (steps, tracker, logs, messages), up to 100000 a
+        /// table; 0 keeps every row, streamed from a temporary file so memory stays flat (a
+        /// picture draws up to 100000 steps). A cut table keeps the rows around faults, errors, crashes, elections
         /// and rebalances and the first appearance of every lost or duplicated message, then
         /// the earliest, and says how many it left out.
         #[arg(long, default_value_t = 200)]

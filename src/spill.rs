@@ -3,88 +3,17 @@
 //! and read back one at a time when the report is printed, so memory does not grow with the
 //! number of rows printed.
 //!
-//! A row is one line of tab-separated fields (`\`, tab and newline escaped). On Unix the file
-//! is unlinked as soon as it is created: nothing is left behind, even when the run is killed.
+//! A row is one line of JSON (serde_json escapes the newlines inside strings). On Unix the
+//! file is unlinked as soon as it is created: nothing is left behind, even when the run is
+//! killed.
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-
-/// A row that can be written as one line of fields and read back.
-pub trait Line: Sized {
-    /// Appends the row's fields with [`field`].
-    fn write(&self, out: &mut Fields);
-    /// The row from its fields, in the order [`write`](Line::write) gave them.
-    fn read(fields: &mut FieldIter<'_>) -> Option<Self>;
-}
-
-/// The fields of one line being written.
-#[derive(Debug)]
-pub struct Fields {
-    buf: Vec<u8>,
-    first: bool,
-}
-
-impl Fields {
-    /// Adds one field.
-    pub fn field(&mut self, value: impl std::fmt::Display) {
-        if !self.first {
-            self.buf.push(b'\t');
-        }
-        self.first = false;
-        let text = value.to_string();
-        for b in text.bytes() {
-            match b {
-                b'\\' => self.buf.extend_from_slice(b"\\\\"),
-                b'\t' => self.buf.extend_from_slice(b"\\t"),
-                b'\n' => self.buf.extend_from_slice(b"\\n"),
-                b => self.buf.push(b),
-            }
-        }
-    }
-}
-
-/// The fields of one line being read.
-pub struct FieldIter<'a> {
-    parts: std::str::Split<'a, char>,
-}
-
-impl FieldIter<'_> {
-    /// The next field as text.
-    pub fn text(&mut self) -> Option<String> {
-        let raw = self.parts.next()?;
-        if !raw.contains('\\') {
-            return Some(raw.to_string());
-        }
-        let mut out = String::with_capacity(raw.len());
-        let mut chars = raw.chars();
-        while let Some(c) = chars.next() {
-            if c == '\\' {
-                match chars.next() {
-                    Some('t') => out.push('\t'),
-                    Some('n') => out.push('\n'),
-                    Some(other) => out.push(other),
-                    None => {}
-                }
-            } else {
-                out.push(c);
-            }
-        }
-        Some(out)
-    }
-
-    /// The next field as a number.
-    pub fn number<N: std::str::FromStr>(&mut self) -> Option<N> {
-        self.parts.next()?.parse().ok()
-    }
-
-    /// Every field left, as text.
-    pub fn rest(&mut self) -> Vec<String> {
-        std::iter::from_fn(|| self.text()).collect()
-    }
-}
 
 /// The temporary file under a spill, removed when the last handle goes.
 #[derive(Debug)]
@@ -142,7 +71,7 @@ pub struct Writer<T> {
 /// Bytes buffered before a write to the file.
 const CHUNK: usize = 1 << 16;
 
-impl<T: Line> Writer<T> {
+impl<T: Serialize> Writer<T> {
     /// Rows in a new temporary file.
     pub fn new() -> io::Result<Writer<T>> {
         Ok(Writer { backing: Arc::new(Backing::create()?), buf: Vec::new(), len: 0, error: None, _row: PhantomData })
@@ -150,10 +79,9 @@ impl<T: Line> Writer<T> {
 
     /// Adds a row.
     pub fn push(&mut self, row: &T) {
-        let mut fields = Fields { buf: std::mem::take(&mut self.buf), first: true };
-        row.write(&mut fields);
-        fields.buf.push(b'\n');
-        self.buf = fields.buf;
+        // (Serializing plain rows into a Vec cannot fail.)
+        serde_json::to_writer(&mut self.buf, row).expect("a row serializes");
+        self.buf.push(b'\n');
         self.len += 1;
         if self.buf.len() >= CHUNK {
             self.flush();
@@ -199,7 +127,7 @@ pub struct Rows<T> {
     _row: PhantomData<fn() -> T>,
 }
 
-impl<T: Line> Rows<T> {
+impl<T: DeserializeOwned> Rows<T> {
     /// How many rows there are.
     pub fn len(&self) -> u64 {
         self.len
@@ -219,8 +147,7 @@ impl<T: Line> Rows<T> {
             if reader.read_line(&mut line).ok()? == 0 {
                 return None;
             }
-            let text = line.strip_suffix('\n').unwrap_or(&line);
-            T::read(&mut FieldIter { parts: text.split('\t') })
+            serde_json::from_str(&line).ok()
         })
     }
 }
@@ -246,23 +173,10 @@ impl Read for Cursor<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{FieldIter, Fields, Line, Writer};
+    use super::Writer;
 
-    #[derive(Debug, PartialEq)]
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
     struct Row(u64, String, Vec<String>);
-
-    impl Line for Row {
-        fn write(&self, out: &mut Fields) {
-            out.field(self.0);
-            out.field(&self.1);
-            for v in &self.2 {
-                out.field(v);
-            }
-        }
-        fn read(f: &mut FieldIter<'_>) -> Option<Row> {
-            Some(Row(f.number()?, f.text()?, f.rest()))
-        }
-    }
 
     #[test]
     fn rows_come_back_as_written_tabs_newlines_and_backslashes_included() {

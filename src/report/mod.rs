@@ -109,7 +109,7 @@ pub struct ReplicaView {
     pub high_watermark: u64,
 }
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct LogRow {
     pub offset: u64,
     pub key: String,
@@ -125,7 +125,7 @@ pub struct LogRow {
     pub repeated: bool,
 }
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct MessageRow {
     /// `shop #3`
     pub send: String,

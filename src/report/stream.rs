@@ -7,7 +7,7 @@
 use super::{Filter, LogRow, MessageRow, Model, Run};
 use crate::outcome::{Analysis, MessageFate};
 use crate::sim::trace::{Spilling, Step, TrackerRow};
-use crate::spill::{FieldIter, Fields, Line, Rows, Writer};
+use crate::spill::{Rows, Writer};
 use std::io::{self, Write};
 
 /// Every row of the long tables, on disk.
@@ -224,58 +224,5 @@ impl Streamed {
             }
         }
         Ok(())
-    }
-}
-
-impl Line for MessageRow {
-    fn write(&self, out: &mut Fields) {
-        out.field(&self.send);
-        out.field(&self.key);
-        out.field(&self.value);
-        out.field(&self.partition);
-        out.field(self.attempts);
-        out.field(self.copies_in_log);
-        out.field(&self.processed);
-        out.field(&self.outcome);
-        out.field(&self.detail);
-    }
-
-    fn read(f: &mut FieldIter<'_>) -> Option<MessageRow> {
-        Some(MessageRow {
-            send: f.text()?,
-            key: f.text()?,
-            value: f.text()?,
-            partition: f.text()?,
-            attempts: f.number()?,
-            copies_in_log: f.number()?,
-            processed: f.text()?,
-            outcome: f.text()?,
-            detail: f.text()?,
-        })
-    }
-}
-
-impl Line for LogRow {
-    fn write(&self, out: &mut Fields) {
-        out.field(self.offset);
-        out.field(&self.key);
-        out.field(&self.value);
-        out.field(&self.producer);
-        out.field(&self.producer_id_seq);
-        out.field(self.leader_epoch);
-        out.field(&self.state);
-    }
-
-    fn read(f: &mut FieldIter<'_>) -> Option<LogRow> {
-        Some(LogRow {
-            offset: f.number()?,
-            key: f.text()?,
-            value: f.text()?,
-            producer: f.text()?,
-            producer_id_seq: f.text()?,
-            leader_epoch: f.number()?,
-            state: f.text()?,
-            repeated: false,
-        })
     }
 }

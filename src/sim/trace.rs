@@ -2,10 +2,10 @@
 //! after each step. Rows past the limit are counted, not formatted, so big runs stay fast;
 //! with [`ALL`] every row goes to a temporary file instead of memory ([`crate::spill`]).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One row of the process table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Step {
     pub step: u64,
     pub time_ms: u64,
@@ -16,7 +16,7 @@ pub struct Step {
 }
 
 /// The tracked variables' values after a step (only steps that changed one of them).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TrackerRow {
     /// "start", a step number, or "final".
     pub after: String,
@@ -101,42 +101,6 @@ impl Trace {
     /// How many tracker rows there are (in memory or on disk).
     pub fn tracker_rows(&self) -> usize {
         self.spill.as_ref().map_or(self.tracker.len(), |s| s.tracker.len() as usize)
-    }
-}
-
-impl crate::spill::Line for Step {
-    fn write(&self, out: &mut crate::spill::Fields) {
-        out.field(self.step);
-        out.field(self.time_ms);
-        out.field(&self.actor);
-        out.field(&self.action);
-        out.field(&self.message);
-        out.field(&self.result);
-    }
-
-    fn read(f: &mut crate::spill::FieldIter<'_>) -> Option<Step> {
-        Some(Step {
-            step: f.number()?,
-            time_ms: f.number()?,
-            actor: f.text()?,
-            action: f.text()?,
-            message: f.text()?,
-            result: f.text()?,
-        })
-    }
-}
-
-impl crate::spill::Line for TrackerRow {
-    fn write(&self, out: &mut crate::spill::Fields) {
-        out.field(&self.after);
-        out.field(self.time_ms);
-        for v in &self.values {
-            out.field(v);
-        }
-    }
-
-    fn read(f: &mut crate::spill::FieldIter<'_>) -> Option<TrackerRow> {
-        Some(TrackerRow { after: f.text()?, time_ms: f.number()?, values: f.rest() })
     }
 }
 
