@@ -384,8 +384,14 @@ impl Template {
     }
 
     pub fn render(&self, index: u32, number: u32) -> String {
-        use std::fmt::Write;
         let mut out = String::new();
+        self.render_into(&mut out, index, number);
+        out
+    }
+
+    /// Appends the rendered template to `out`.
+    pub fn render_into(&self, out: &mut String, index: u32, number: u32) {
+        use std::fmt::Write;
         for p in &self.0 {
             // (Numbers written in place: no temporary string per piece.)
             let _ = match p {
@@ -394,7 +400,6 @@ impl Template {
                 Piece::Number => write!(out, "{number}"),
             };
         }
-        out
     }
 
     pub fn is_constant(&self) -> bool {
@@ -663,6 +668,24 @@ impl Model {
         }
         let (_, s, i) = self.send_of(msg);
         s.value.render(i, s.first_number + i - 1)
+    }
+
+    /// `f` of the message's key, if it has one, without allocating it: the partitioner hashes
+    /// every message's key.
+    pub fn with_key<R>(&self, msg: MsgId, f: impl FnOnce(&str) -> R) -> Option<R> {
+        thread_local! {
+            static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+        }
+        if self.is_derived(msg) {
+            return self.derived(msg).key.as_deref().map(f);
+        }
+        let (_, s, i) = self.send_of(msg);
+        let key = s.key.as_ref()?;
+        KEY.with_borrow_mut(|buf| {
+            buf.clear();
+            key.render_into(buf, i, s.first_number + i - 1);
+            Some(f(buf))
+        })
     }
 
     pub fn key(&self, msg: MsgId) -> Option<String> {

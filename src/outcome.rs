@@ -128,7 +128,7 @@ pub struct Flow {
 impl<'a> Analysis<'a> {
     pub fn new(model: &'a Model, run: &'a Run) -> Analysis<'a> {
         let mut copies = vec![0u16; model.total_messages as usize];
-        let mut home: Vec<Option<PartitionIdx>> = run.world.messages.iter().map(|m| m.partition).collect();
+        let mut home: Vec<Option<PartitionIdx>> = run.world.messages.iter().map(|m| m.partition()).collect();
         for p in 0..model.partitions.len() as u32 {
             for (_, r) in run.world.committed_log(p) {
                 copies[r.msg as usize] = copies[r.msg as usize].saturating_add(1);
@@ -169,7 +169,7 @@ impl<'a> Analysis<'a> {
         let st = &w.messages[msg as usize];
         let copies = u32::from(self.copies[msg as usize]);
         let mk = |fate, times| MessageFate { fate, times };
-        if st.sent_at.is_none() {
+        if st.sent_at().is_none() {
             // An output a processor never produced, although its input was there, is lost.
             let parent_seen = self.model.is_derived(msg) && self.copies[self.model.derived(msg).parent as usize] > 0;
             return mk(if parent_seen { Fate::Lost } else { Fate::NotSent }, 0);
@@ -183,7 +183,7 @@ impl<'a> Analysis<'a> {
         // Acknowledged, then gone from the committed log (a failover truncated it) with no
         // error to the producer: lost, even where a group had read it before (a lost write:
         // no later reader will see it).
-        if copies == 0 && st.acked_at.is_some() && !told {
+        if copies == 0 && st.acked_at().is_some() && !told {
             return mk(Fate::Lost, 0);
         }
         let mut any_group = false;
@@ -214,12 +214,12 @@ impl<'a> Analysis<'a> {
     /// Its send() had succeeded; the application learns of the abort from commitTransaction.
     fn aborted_in_log(&self, msg: MsgId) -> bool {
         let st = &self.run.world.messages[msg as usize];
-        let (Some(p), Some(offset)) = (self.home[msg as usize], st.offset) else { return false };
-        if self.model.txn_of(msg).is_none() || st.acked_at.is_none() {
+        let (Some(p), Some(offset)) = (self.home[msg as usize], st.offset()) else { return false };
+        if self.model.txn_of(msg).is_none() || st.acked_at().is_none() {
             return false;
         }
         let r = self.run.world.log_replica(p);
-        r.log.get(offset as usize).is_some_and(|rec| rec.msg == msg && rec.kind == crate::sim::log::Kind::TxnData)
+        r.log.get(offset).is_some_and(|rec| rec.msg == msg && rec.kind == crate::sim::log::Kind::TxnData)
             && r.is_aborted(offset)
     }
 
@@ -231,8 +231,8 @@ impl<'a> Analysis<'a> {
         }
         let w = &self.run.world;
         let st = &w.messages[msg as usize];
-        let (p, offset, acked_at) = (self.home[msg as usize]?, st.offset?, st.acked_at?);
-        let rec = w.log_replica(p).log[offset as usize];
+        let (p, offset, acked_at) = (self.home[msg as usize]?, st.offset()?, st.acked_at()?);
+        let rec = w.log_replica(p).log.at(offset);
         // The producer's transactions share its id and epoch: the record's is the first to
         // end after the record was acknowledged.
         w.txns
@@ -292,7 +292,7 @@ impl<'a> Analysis<'a> {
                 join(&[&how, &seen.join(", ")])
             }
             Fate::Failed => failed_note,
-            Fate::Lost if st.sent_at.is_none() => {
+            Fate::Lost if st.sent_at().is_none() => {
                 let d = self.model.derived(msg);
                 format!(
                     "{} never produced it from {} (its input was skipped)",
@@ -404,7 +404,7 @@ impl<'a> Analysis<'a> {
         let st = &self.run.world.messages[msg as usize];
         let p = self.model.producer_of(msg) as usize;
         if st.appended > 0 && st.truncated >= st.appended {
-            let acked = if st.acked_at.is_some() { "acked, then " } else { "" };
+            let acked = if st.acked_at().is_some() { "acked, then " } else { "" };
             return format!("{acked}truncated away after a leader failover");
         }
         if st.attempts == 0 {
@@ -416,7 +416,7 @@ impl<'a> Analysis<'a> {
         if let Some(why) = self.unstable(msg) {
             return why;
         }
-        if st.acked_at.is_none() {
+        if st.acked_at().is_none() {
             if !self.run.world.producers[p].alive {
                 return "never written; the producer crashed before it was acknowledged".into();
             }
@@ -434,14 +434,13 @@ impl<'a> Analysis<'a> {
     /// reader and no committed-log count can pass it.
     fn unstable(&self, msg: MsgId) -> Option<String> {
         let w = &self.run.world;
-        let (p, offset) = (w.messages[msg as usize].partition?, w.messages[msg as usize].offset?);
+        let (p, offset) = (w.messages[msg as usize].partition()?, w.messages[msg as usize].offset()?);
         let r = w.log_replica(p);
-        let here =
-            r.log.get(offset as usize).is_some_and(|rec| rec.msg == msg && rec.kind == crate::sim::log::Kind::TxnData);
+        let here = r.log.get(offset).is_some_and(|rec| rec.msg == msg && rec.kind == crate::sim::log::Kind::TxnData);
         if !here || offset < r.last_stable_offset() {
             return None;
         }
-        let rec = r.log[offset as usize];
+        let rec = r.log.at(offset);
         let txn = w.txns.iter().find(|t| t.producer_id == rec.producer_id)?;
         Some(format!(
             "in the log at {}@{offset} but past the last stable offset {}: its transaction never completed ({})",
@@ -457,9 +456,9 @@ impl<'a> Analysis<'a> {
     pub(crate) fn lost_to_retention(&self, msg: MsgId, g: u32) -> Option<(u64, crate::sim::log::Deletion)> {
         let w = &self.run.world;
         let st = &w.messages[msg as usize];
-        let (p, offset) = (self.home[msg as usize]?, st.offset?);
+        let (p, offset) = (self.home[msg as usize]?, st.offset()?);
         let skipped = w.expired.iter().any(|&(eg, ep, from, to)| eg == g && ep == p && from <= offset && offset < to);
-        (skipped && w.processed[g as usize][msg as usize] == 0).then_some(st.deleted?)
+        (skipped && w.processed[g as usize][msg as usize] == 0).then_some(*w.deleted.get(&msg)?)
     }
 
     fn why_not_processed(&self, msg: MsgId, g: u32) -> String {
@@ -597,7 +596,10 @@ impl<'a> Analysis<'a> {
             .clone()
             .filter(|x| {
                 let st = &w.messages[*x as usize];
-                st.acked_at.is_some() && st.offset.is_some() && m.txn_of(*x).is_none() && self.copies[*x as usize] == 0
+                st.acked_at().is_some()
+                    && st.offset().is_some()
+                    && m.txn_of(*x).is_none()
+                    && self.copies[*x as usize] == 0
             })
             .collect();
         let lost_expected = lost.iter().all(|x| loss_allowed(m, *x));
@@ -745,14 +747,14 @@ impl<'a> Analysis<'a> {
         let produce = (0..self.model.total_messages)
             .filter_map(|m| {
                 let st = &w.messages[m as usize];
-                Some(st.acked_at? - st.sent_at?).filter(|_| st.offset.is_some())
+                Some(st.acked_at()? - st.sent_at()?).filter(|_| st.offset().is_some())
             })
             .collect();
         let first = self.first_processing();
         let e2e = (0..self.model.total_messages as usize)
             .filter_map(|m| {
                 let done = first.iter().filter_map(|g| g[m]).min()?;
-                done.checked_sub(w.messages[m].sent_at?)
+                done.checked_sub(w.messages[m].sent_at()?)
             })
             .collect();
         let simulated_ms = self.run.end_ms;
@@ -783,8 +785,8 @@ impl<'a> Analysis<'a> {
             for t in topics {
                 let msgs: Vec<MsgId> =
                     (p.first_msg..p.first_msg + p.message_count).filter(|m| self.model.topic_of(*m) == t).collect();
-                let sent = msgs.iter().filter(|m| w.messages[**m as usize].sent_at.is_some()).count() as u64;
-                let acked = msgs.iter().filter(|m| w.messages[**m as usize].acked_at.is_some()).count() as u64;
+                let sent = msgs.iter().filter(|m| w.messages[**m as usize].sent_at().is_some()).count() as u64;
+                let acked = msgs.iter().filter(|m| w.messages[**m as usize].acked_at().is_some()).count() as u64;
                 let failed = msgs
                     .iter()
                     .filter(|m| w.messages[**m as usize].failed.is_some() && self.copies[**m as usize] == 0)
@@ -793,7 +795,7 @@ impl<'a> Analysis<'a> {
                     .iter()
                     .filter(|m| {
                         let st = &w.messages[**m as usize];
-                        st.sent_at.is_some()
+                        st.sent_at().is_some()
                             && st.failed.is_none()
                             && self.copies[**m as usize] == 0
                             && !self.aborted(**m)
@@ -812,7 +814,7 @@ impl<'a> Analysis<'a> {
                     msgs.iter()
                         .filter_map(|m| {
                             let st = &w.messages[*m as usize];
-                            Some(st.acked_at? - st.sent_at?).filter(|_| st.offset.is_some())
+                            Some(st.acked_at()? - st.sent_at()?).filter(|_| st.offset().is_some())
                         })
                         .collect(),
                 );
@@ -872,7 +874,7 @@ impl<'a> Analysis<'a> {
                 let latency = Latency::of(
                     in_log
                         .iter()
-                        .filter_map(|m| first_done[g][*m as usize]?.checked_sub(w.messages[*m as usize].sent_at?))
+                        .filter_map(|m| first_done[g][*m as usize]?.checked_sub(w.messages[*m as usize].sent_at()?))
                         .collect(),
                 );
                 out.push(Flow {
@@ -901,7 +903,7 @@ impl<'a> Analysis<'a> {
     fn output_times(&self, o: MsgId) -> u32 {
         let st = &self.run.world.messages[o as usize];
         match self.copies[o as usize] {
-            0 => u32::from(st.sent_at.is_some() && st.failed.is_none() && !self.aborted(o)),
+            0 => u32::from(st.sent_at().is_some() && st.failed.is_none() && !self.aborted(o)),
             n => u32::from(n),
         }
     }

@@ -18,19 +18,19 @@ pub fn from_run(model: &Model, run: &Run) -> History {
     let mut ops = Vec::new();
     for m in 0..model.total_messages {
         let st = &w.messages[m as usize];
-        let Some(at_ms) = st.sent_at else { continue };
-        let result = match (st.acked_at, st.failed, analysis.home[m as usize]) {
-            (Some(_), _, Some(partition)) => SendResult::Acked { partition, offset: st.offset },
+        let Some(at_ms) = st.sent_at() else { continue };
+        let result = match (st.acked_at(), st.failed, analysis.home[m as usize]) {
+            (Some(_), _, Some(partition)) => SendResult::Acked { partition, offset: st.offset() },
             (_, Some(error), _) => SendResult::Failed { error: error.to_string() },
             _ => SendResult::Unknown,
         };
         let producer = model.producer_of(m);
-        ops.push(Op::Send { at_ms, producer, incarnation: 0, msg: m, result, done_ms: st.acked_at });
+        ops.push(Op::Send { at_ms, producer, incarnation: 0, msg: m, result, done_ms: st.acked_at() });
     }
     for (p, cfg) in model.producers.iter().enumerate() {
         for t in &cfg.transactions {
             let mut msgs: Vec<u32> =
-                (t.first_msg..t.end_msg).filter(|m| w.messages[*m as usize].sent_at.is_some()).collect();
+                (t.first_msg..t.end_msg).filter(|m| w.messages[*m as usize].sent_at().is_some()).collect();
             let outcome = if msgs.iter().any(|m| analysis.aborted(*m)) {
                 // A record whose send failed is the application's failure, not the abort's.
                 msgs.retain(|m| analysis.aborted(*m));

@@ -395,12 +395,12 @@ fn is_data(r: &crate::sim::log::Record) -> bool {
 /// The offsets of partition `p`'s shown log that the filter matches, in order.
 fn partition_rows<'r>(model: &'r Model, run: &'r Run, p: u32, filter: &'r Filter) -> impl Iterator<Item = usize> + 'r {
     let log = &run.world.log_replica(p).log;
-    (0..log.len()).filter(move |&o| {
-        let r = &log[o];
-        filter.is_empty()
-            || is_data(r)
+    (0..log.len() as usize).zip(log.iter()).filter_map(move |(o, r)| {
+        let shown = filter.is_empty()
+            || is_data(&r)
                 && filter.carries(&model.value(r.msg))
-                && filter.actor_is(&model.producers[model.producer_of(r.msg) as usize].name)
+                && filter.actor_is(&model.producers[model.producer_of(r.msg) as usize].name);
+        shown.then_some(o)
     })
 }
 
@@ -442,7 +442,7 @@ fn partition_view(model: &Model, run: &Run, p: u32, limits: &Limits, a: &Analysi
 
 /// Whether offset `o` of partition `p`'s shown log holds a message the log holds more than once.
 fn log_row_repeated(run: &Run, p: u32, o: usize, a: &Analysis<'_>) -> bool {
-    let r = &run.world.log_replica(p).log[o];
+    let r = &run.world.log_replica(p).log.at(o as u64);
     is_data(r) && a.copies[r.msg as usize] > 1
 }
 
@@ -451,7 +451,7 @@ fn log_row(model: &Model, run: &Run, p: u32, o: usize) -> LogRow {
     let shown_replica = run.world.log_replica(p);
     let hw = shown_replica.high_watermark;
     let lso = shown_replica.last_stable_offset();
-    let r = &shown_replica.log[o];
+    let r = &shown_replica.log.at(o as u64);
     let o = o as u64;
     let marker = match r.kind {
         Kind::CommitMarker => Some("COMMIT marker"),

@@ -3,7 +3,8 @@
 
 use super::Sim;
 use super::event::{Event, FetchError, ProduceBatch, ProduceError, ProduceReply};
-use super::log::{BATCH_OVERHEAD, Kind, NO_PRODUCER_ID, Record, SequenceCheck};
+use super::log::{Kind, NO_PRODUCER_ID, Record, SequenceCheck};
+use super::producer::footprint;
 use super::world::{HeldFetch, PendingProduce, bit};
 use crate::model::{Acks, BrokerId, PartitionIdx};
 
@@ -156,14 +157,12 @@ impl Sim<'_> {
                 leader_epoch: epoch,
                 batch_start: i == 0,
                 kind: if batch.transactional { Kind::TxnData } else { Kind::Data },
-                // CreateTime: the producer stamps a record at send() (`KafkaProducer.doSend`).
-                timestamp: self.world.messages[*m as usize].sent_at.unwrap_or(self.clock),
-                bytes: self.record_size(*m) as u32 + if i == 0 { BATCH_OVERHEAD } else { 0 },
+                marker_time: 0,
             })
             .collect();
         let replica = &mut self.world.partitions[part as usize].replicas[ri];
         let base = replica.log_end_offset();
-        replica.append(&records);
+        replica.append(&records, &footprint(&self.world.messages));
         for m in &batch.msgs {
             self.world.messages[*m as usize].appended += 1;
         }
@@ -485,9 +484,8 @@ impl Sim<'_> {
         let pstate = &self.world.partitions[part as usize];
         // (No leader any more: the fetch goes unanswered and times out.)
         let Some(leader) = pstate.leader_replica() else { return };
-        let from = (offset as usize).min(leader.log.len());
-        let to = (from + FETCH_MAX_RECORDS).min(leader.log.len());
-        let records = leader.log[from..to].to_vec();
+        let from = offset.min(leader.log.len());
+        let records: Vec<Record> = leader.log.range(from, from + FETCH_MAX_RECORDS as u64).collect();
         let (high_watermark, log_start_offset) = (leader.high_watermark, leader.log_start_offset);
         let epoch = pstate.leader_epoch;
         self.send(Event::FollowerFetchResponse {
@@ -527,7 +525,7 @@ impl Sim<'_> {
         let fi = pstate.replica_index(follower).expect("replica");
         let replica = &mut pstate.replicas[fi];
         let from = replica.log_end_offset();
-        replica.append(&records);
+        replica.append(&records, &footprint(&self.world.messages));
         let to = replica.log_end_offset();
         replica.high_watermark = replica.high_watermark.max(hw.min(to));
         // The follower's log starts where the leader's does (`maybeIncrementLogStartOffset`,
@@ -663,13 +661,11 @@ impl Sim<'_> {
         let limit = offset + self.readable(part, broker, c, offset).min(cap);
         let any_txn = !r.aborted.is_empty();
         let records: Vec<(u64, u32, u32)> = (offset..limit)
-            .filter(|o| {
-                let rec = &r.log[*o as usize];
-                !(rec.is_marker() || (cfg.read_committed && any_txn && r.is_aborted(*o)))
-            })
-            .map(|o| (o, r.log[o as usize].msg, r.log[o as usize].leader_epoch))
+            .zip(r.log.range(offset, limit))
+            .filter(|(o, rec)| !(rec.is_marker() || (cfg.read_committed && any_txn && r.is_aborted(*o))))
+            .map(|(o, rec)| (o, rec.msg, rec.leader_epoch))
             .collect();
-        let end_epoch = (limit > offset).then(|| r.log[limit as usize - 1].leader_epoch);
+        let end_epoch = (limit > offset).then(|| r.log.at(limit - 1).leader_epoch);
         self.send(Event::ConsumerFetchResponse {
             consumer: c,
             inc,

@@ -387,7 +387,9 @@ impl Sim<'_> {
         } else {
             pstate.replicas[fi].divergence(leader)
         };
-        let cut = self.world.partitions[part as usize].replicas[fi].truncate_to(at);
+        let data = super::producer::footprint(&self.world.messages);
+        let cut = self.world.partitions[part as usize].replicas[fi].truncate_to(at, &data);
+        drop(data);
         if cut.is_empty() {
             return;
         }

@@ -5,7 +5,7 @@
 
 use super::Sim;
 use super::event::{Event, TxnError, TxnReply, TxnRequest};
-use super::log::{Kind, MARKER_BYTES, Record};
+use super::log::{Kind, Record};
 use super::world::{PendingProduce, TxnRecord, TxnState};
 use crate::model::{BrokerId, PartitionIdx};
 
@@ -312,12 +312,11 @@ impl Sim<'_> {
                 leader_epoch: pstate.leader_epoch,
                 batch_start: true,
                 kind: if commit { Kind::CommitMarker } else { Kind::AbortMarker },
-                timestamp: self.clock,
-                bytes: MARKER_BYTES,
+                marker_time: self.clock,
             };
             let replica = &mut self.world.partitions[p as usize].replicas[ri];
             let offset = replica.log_end_offset();
-            replica.append(&[marker]);
+            replica.append(&[marker], &|_| unreachable!("a marker's footprint is its own"));
             self.log(|sim| {
                 let what = if commit { "COMMIT marker" } else { "ABORT marker" };
                 (

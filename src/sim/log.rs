@@ -2,6 +2,7 @@
 //! watermark and the idempotent producer state (the last five batches per producer id) that
 //! Kafka rebuilds from the log.
 
+use super::records::Records;
 use crate::model::{BrokerId, LogConfig, MsgId};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -32,11 +33,20 @@ pub struct Record {
     /// Whether it opens its batch (batch boundaries matter for idempotent dedup).
     pub batch_start: bool,
     pub kind: Kind,
-    /// Its timestamp: CreateTime, the producer's `send()` time (a marker: when the leader
-    /// wrote it). Retention (`retention.ms`) and segment rolls (`segment.ms`) go by it.
-    pub timestamp: u64,
-    /// Bytes it takes in a segment, its batch's header (61) counted with the batch's first.
-    pub bytes: u32,
+    /// A marker's timestamp, when the leader wrote it; 0 for data. A data record's timestamp
+    /// (CreateTime, the producer's `send()` time) and size follow from its message, so the log
+    /// does not store them: see [`Footprint`].
+    pub marker_time: u64,
+}
+
+/// A data record's timestamp and the bytes it takes in a segment (its batch's header, 61,
+/// counted with the batch's first record), which retention (`retention.ms`, `retention.bytes`)
+/// and segment rolls go by. The simulation derives both from the record's message.
+pub type Footprint<'a> = &'a dyn Fn(&Record) -> (u64, u32);
+
+/// A record's timestamp and size: a data record's from `data`, a marker's from itself.
+fn footprint(r: &Record, data: Footprint) -> (u64, u32) {
+    if r.is_marker() { (r.marker_time, MARKER_BYTES) } else { data(r) }
 }
 
 /// `DefaultRecordBatch.RECORD_BATCH_OVERHEAD`: a record batch's header.
@@ -124,7 +134,7 @@ pub struct Replica {
     pub broker: BrokerId,
     /// Every record ever appended and not truncated; those below `log_start_offset` are
     /// deleted (no fetch reads them) and kept only for the report.
-    pub log: Vec<Record>,
+    pub log: Records,
     /// The first offset a fetch may read (`UnifiedLog.logStartOffset`): retention and
     /// DeleteRecords raise it, never past the high watermark.
     pub log_start_offset: u64,
@@ -149,7 +159,7 @@ impl Replica {
     pub fn new(broker: BrokerId, config: LogConfig) -> Replica {
         Replica {
             broker,
-            log: Vec::new(),
+            log: Records::default(),
             log_start_offset: 0,
             segments: vec![Segment::empty(0)],
             config,
@@ -163,7 +173,7 @@ impl Replica {
     }
 
     pub fn log_end_offset(&self) -> u64 {
-        self.log.len() as u64
+        self.log.len()
     }
 
     /// The last stable offset: no record at or past it may be read by a read_committed
@@ -182,7 +192,7 @@ impl Replica {
 
     /// Whether the record at `offset` belongs to an aborted transaction.
     pub fn is_aborted(&self, offset: u64) -> bool {
-        let r = &self.log[offset as usize];
+        let r = self.log.at(offset);
         r.kind == Kind::TxnData
             && self.aborted.iter().any(|&(p, first, last)| p == r.producer_id && first <= offset && offset < last)
     }
@@ -211,19 +221,24 @@ impl Replica {
 
     /// Appends records (leader or follower: one produce batch or one fetch's records),
     /// keeping the epoch cache, producer state and segments.
-    pub fn append(&mut self, records: &[Record]) {
-        self.maybe_roll(records);
-        for r in records {
-            let seg = self.segments.last_mut().expect("a log has a segment");
-            seg.bytes += u64::from(r.bytes);
-            seg.largest_timestamp = seg.largest_timestamp.max(r.timestamp);
+    pub fn append(&mut self, records: &[Record], data: Footprint) {
+        if records.is_empty() {
+            return;
         }
+        let (newest, bytes) = records
+            .iter()
+            .map(|r| footprint(r, data))
+            .fold((0, 0), |(newest, sum), (t, b)| (newest.max(t), sum + u64::from(b)));
+        self.maybe_roll(newest, bytes);
+        let seg = self.segments.last_mut().expect("a log has a segment");
+        seg.bytes += bytes;
+        seg.largest_timestamp = seg.largest_timestamp.max(newest);
         for r in records {
-            let offset = self.log.len() as u64;
+            let offset = self.log.len();
             if self.epochs.last().is_none_or(|&(e, _)| e < r.leader_epoch) {
                 self.epochs.push((r.leader_epoch, offset));
             }
-            self.log.push(*r);
+            self.log.push(r);
             self.track_producer(r, offset);
         }
     }
@@ -231,9 +246,8 @@ impl Replica {
     /// `UnifiedLog.maybeRoll` / `LogSegment.shouldRoll`: a new segment starts at the log end
     /// when the active one is not empty and the append would take it past `segment.bytes`, or
     /// its newest record is more than `segment.ms` newer than the segment's first append.
-    fn maybe_roll(&mut self, records: &[Record]) {
-        let Some(newest) = records.iter().map(|r| r.timestamp).max() else { return };
-        let bytes: u64 = records.iter().map(|r| u64::from(r.bytes)).sum();
+    /// `newest` is the appended records' newest timestamp, `bytes` their size.
+    fn maybe_roll(&mut self, newest: u64, bytes: u64) {
         let leo = self.log_end_offset();
         let seg = self.segments.last_mut().expect("a log has a segment");
         if seg.bytes == 0 {
@@ -367,11 +381,11 @@ impl Replica {
 
     /// Cuts the log back to `offset` and rebuilds the state derived from it, as a replica does
     /// when it truncates after a leader change.
-    pub fn truncate_to(&mut self, offset: u64) -> Vec<Record> {
+    pub fn truncate_to(&mut self, offset: u64, data: Footprint) -> Vec<Record> {
         if offset >= self.log_end_offset() {
             return Vec::new();
         }
-        let cut = self.log.split_off(offset as usize);
+        let cut = self.log.split_off(offset);
         // (`UnifiedLog.truncateTo` below the log start offset starts the log afresh there.)
         self.log_start_offset = self.log_start_offset.min(offset);
         self.segments.retain(|s| s.base < offset);
@@ -379,11 +393,12 @@ impl Replica {
             self.segments.push(Segment::empty(offset));
         }
         let last = self.segments.last_mut().expect("a segment");
-        let kept = &self.log[last.base as usize..];
-        last.bytes = kept.iter().map(|r| u64::from(r.bytes)).sum();
-        last.largest_timestamp = kept.iter().map(|r| r.timestamp).max().unwrap_or(0);
-        let first_batch = kept.iter().enumerate().take_while(|(i, r)| *i == 0 || !r.batch_start);
-        last.rolling_timestamp = first_batch.map(|(_, r)| r.timestamp).max();
+        let kept: Vec<(bool, (u64, u32))> =
+            self.log.range(last.base, offset).map(|r| (r.batch_start, footprint(&r, data))).collect();
+        last.bytes = kept.iter().map(|(_, f)| u64::from(f.1)).sum();
+        last.largest_timestamp = kept.iter().map(|(_, f)| f.0).max().unwrap_or(0);
+        let first_batch = kept.iter().enumerate().take_while(|(i, (start, _))| *i == 0 || !start);
+        last.rolling_timestamp = first_batch.map(|(_, (_, f))| f.0).max();
         self.epochs.retain(|&(_, start)| start < offset);
         self.high_watermark = self.high_watermark.min(offset);
         self.producers.clear();
@@ -392,7 +407,7 @@ impl Replica {
         self.unreplicated.clear();
         let log = std::mem::take(&mut self.log);
         for (i, r) in log.iter().enumerate() {
-            self.track_producer(r, i as u64);
+            self.track_producer(&r, i as u64);
         }
         self.log = log;
         cut
@@ -402,9 +417,7 @@ impl Replica {
     /// differs, or either log's end. With leader epochs (KIP-101/KIP-279) a follower truncates
     /// exactly there.
     pub fn divergence(&self, leader: &Replica) -> u64 {
-        let common = self.log.len().min(leader.log.len());
-        let first_diff = (0..common).find(|&i| self.log[i] != leader.log[i]).unwrap_or(common);
-        first_diff as u64
+        self.log.first_difference(&leader.log)
     }
 
     /// OffsetsForLeaderEpoch answered from this replica's leader-epoch cache
@@ -446,7 +459,7 @@ mod tests {
     /// stamped `ts[i]` (ms), all below the high watermark.
     fn log_of(config: LogConfig, epochs: &[u32], ts: &[u64]) -> Replica {
         let mut r = Replica::new(1, config);
-        for (i, (&leader_epoch, &timestamp)) in epochs.iter().zip(ts).enumerate() {
+        for (i, &leader_epoch) in epochs.iter().enumerate() {
             let rec = Record {
                 msg: i as MsgId,
                 producer_id: NO_PRODUCER_ID,
@@ -455,10 +468,9 @@ mod tests {
                 leader_epoch,
                 batch_start: true,
                 kind: Kind::Data,
-                timestamp,
-                bytes: 100,
+                marker_time: 0,
             };
-            r.append(&[rec]);
+            r.append(&[rec], &|r| (ts[r.msg as usize], 100));
         }
         r.high_watermark = r.log_end_offset();
         r
@@ -530,7 +542,7 @@ mod tests {
         assert_eq!(r.delete_old_segments(0), None, "the log start offset did not move");
         assert_eq!(r.segments.iter().map(|s| s.base).collect::<Vec<_>>(), [2, 4]);
         // A truncation below the log start offset starts the log there.
-        r.truncate_to(1);
+        r.truncate_to(1, &|_| (0, 100));
         assert_eq!((r.log_start_offset, r.log_end_offset()), (1, 1));
         assert_eq!(r.segments, vec![Segment::empty(1)]);
     }

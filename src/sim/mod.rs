@@ -16,6 +16,7 @@ pub mod log;
 mod metadata;
 mod processor;
 mod producer;
+mod records;
 mod retention;
 mod retry;
 pub mod trace;

@@ -4,9 +4,9 @@
 
 use super::Sim;
 use super::event::{Event, ProduceBatch, ProduceError, ProduceReply};
-use super::log::NO_PRODUCER_ID;
-use super::world::{Batch, InFlight, Stall};
-use crate::model::{Acks, Client, ClientPoint, FaultAction, MsgId, PartitionIdx, Piece, Template};
+use super::log::{BATCH_OVERHEAD, NO_PRODUCER_ID, Record};
+use super::world::{Batch, InFlight, MessageState, Stall};
+use crate::model::{Acks, Client, ClientPoint, FaultAction, Model, MsgId, PartitionIdx, Piece, Template};
 use std::collections::VecDeque;
 use std::ops::Bound;
 
@@ -113,9 +113,11 @@ impl Sim<'_> {
         let batch_size = self.model.producers[p as usize].batch_size;
         let delivery_timeout = self.model.producers[p as usize].delivery_timeout_ms;
         let now = self.clock;
-        let first_send = self.world.messages[msg as usize].sent_at.is_none();
+        let first_send = self.world.messages[msg as usize].sent_at().is_none();
         if first_send {
-            self.world.messages[msg as usize].sent_at = Some(now);
+            let st = &mut self.world.messages[msg as usize];
+            st.set_sent_at(now);
+            st.size = bytes as u32;
         }
         let s = &mut self.world.producers[p as usize];
         let queue = s.queues.entry(partition).or_default();
@@ -153,7 +155,7 @@ impl Sim<'_> {
                 self.queue.push(now + delivery_timeout, Event::BatchExpiry { producer: p, inc, batch: id }, false);
             }
         }
-        self.world.messages[msg as usize].partition = Some(partition);
+        self.world.messages[msg as usize].set_partition(partition);
         self.log(|sim| {
             let pname = sim.model.partition_name(partition);
             let what = if first_send { "send()" } else { "send() again" };
@@ -167,14 +169,7 @@ impl Sim<'_> {
     }
 
     pub(super) fn record_size(&self, msg: MsgId) -> u64 {
-        if self.model.is_derived(msg) {
-            let d = self.model.derived(msg);
-            return RECORD_OVERHEAD + d.key.as_ref().map_or(0, |k| k.len() as u64) + d.value.len() as u64;
-        }
-        let (_, spec, i) = self.model.send_of(msg);
-        let n = spec.first_number + i - 1;
-        let key = spec.key.as_ref().map_or(0, |k| template_len(k, i, n));
-        RECORD_OVERHEAD + key + template_len(&spec.value, i, n)
+        record_size(&self.model, msg)
     }
 
     /// Explicit partition, else murmur2 of the key (Kafka's default partitioner), else the
@@ -186,8 +181,8 @@ impl Sim<'_> {
         if let Some(part) = self.model.fixed_partition(msg) {
             return first + part;
         }
-        if let Some(key) = self.model.key(msg) {
-            return first + (murmur2(key.as_bytes()) & 0x7fff_ffff) % count;
+        if let Some(hash) = self.model.with_key(msg, |key| murmur2(key.as_bytes())) {
+            return first + (hash & 0x7fff_ffff) % count;
         }
         let bytes = self.record_size(msg);
         let batch_size = self.model.producers[p as usize].batch_size;
@@ -431,7 +426,7 @@ impl Sim<'_> {
             let b = s.batches.remove(&id).expect("batch");
             s.acked += b.msgs.len() as u32;
             for m in &b.msgs {
-                self.world.messages[*m as usize].acked_at = Some(now);
+                self.world.messages[*m as usize].set_acked_at(now);
             }
         }
         if !lose_request {
@@ -478,8 +473,8 @@ impl Sim<'_> {
                 }
                 for (i, m) in batch.msgs.iter().enumerate() {
                     let st = &mut self.world.messages[*m as usize];
-                    st.acked_at = Some(self.clock);
-                    st.offset = Some(base_offset + i as u64);
+                    st.set_acked_at(self.clock);
+                    st.set_offset(base_offset + i as u64);
                 }
                 self.log(|sim| {
                     let last = base_offset + batch.msgs.len() as u64 - 1;
@@ -787,7 +782,7 @@ impl Sim<'_> {
         s.sticky.clear();
         for m in lost {
             let st = &mut self.world.messages[m as usize];
-            if st.acked_at.is_none() && st.attempts == 0 {
+            if st.acked_at().is_none() && st.attempts == 0 {
                 st.dropped_by_crash = true;
             }
         }
@@ -804,7 +799,7 @@ impl Sim<'_> {
             (cfg.first_msg..cfg.first_msg + sent)
                 .filter(|m| {
                     let st = &self.world.messages[*m as usize];
-                    st.acked_at.is_none() && st.failed.is_none()
+                    st.acked_at().is_none() && st.failed.is_none()
                 })
                 .collect()
         };
@@ -818,6 +813,30 @@ impl Sim<'_> {
 }
 
 /// Length of a rendered template without rendering it.
+/// The bytes a message's record takes in a batch: an overhead, its key and its value.
+fn record_size(model: &Model, msg: MsgId) -> u64 {
+    if model.is_derived(msg) {
+        let d = model.derived(msg);
+        return RECORD_OVERHEAD + d.key.as_ref().map_or(0, |k| k.len() as u64) + d.value.len() as u64;
+    }
+    let (_, spec, i) = model.send_of(msg);
+    let n = spec.first_number + i - 1;
+    let key = spec.key.as_ref().map_or(0, |k| template_len(k, i, n));
+    RECORD_OVERHEAD + key + template_len(&spec.value, i, n)
+}
+
+/// A data record's timestamp and size in a segment ([`Footprint`](super::log::Footprint)),
+/// which the log does not store. CreateTime: the producer stamps a record at `send()`
+/// (`KafkaProducer.doSend`); a batch's first record carries the batch header too.
+pub(super) fn footprint(messages: &[MessageState]) -> impl Fn(&Record) -> (u64, u32) + '_ {
+    move |r| {
+        let st = &messages[r.msg as usize];
+        debug_assert!(st.sent_at().is_some(), "a record's message was sent");
+        let header = if r.batch_start { BATCH_OVERHEAD } else { 0 };
+        (st.sent_at().unwrap_or(0), st.size + header)
+    }
+}
+
 fn template_len(t: &Template, i: u32, n: u32) -> u64 {
     t.0.iter()
         .map(|p| match p {

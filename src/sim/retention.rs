@@ -57,7 +57,7 @@ impl Sim<'_> {
                     _ => "segments below the log start offset deleted".to_string(),
                 };
                 let r = sim.world.partitions[part as usize].replica(b).expect("replica");
-                let msgs = (before..after).map(|o| r.log[o as usize]).filter(|r| !r.is_marker()).map(|r| r.msg);
+                let msgs = r.log.range(before, after).filter(|r| !r.is_marker()).map(|r| r.msg);
                 (
                     format!("broker {b}"),
                     format!("delete segments of {}", sim.model.partition_name(part)),
@@ -107,10 +107,9 @@ impl Sim<'_> {
     pub(super) fn records_deleted(&mut self, part: PartitionIdx, b: BrokerId, before: u64, after: u64, why: Deletion) {
         let now = self.clock;
         let r = self.world.partitions[part as usize].replica(b).expect("replica");
-        let msgs: Vec<u32> =
-            (before..after).map(|o| r.log[o as usize]).filter(|r| !r.is_marker()).map(|r| r.msg).collect();
+        let msgs: Vec<u32> = r.log.range(before, after).filter(|r| !r.is_marker()).map(|r| r.msg).collect();
         for m in msgs {
-            self.world.messages[m as usize].deleted.get_or_insert((now, why));
+            self.world.deleted.entry(m).or_insert((now, why));
         }
     }
 }

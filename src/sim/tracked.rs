@@ -78,7 +78,7 @@ impl Sim<'_> {
             1 => "written".to_string(),
             n => format!("written x{n}"),
         };
-        match (s.acked_at, s.offset) {
+        match (s.acked_at(), s.offset()) {
             (Some(_), Some(o)) if copies <= 1 => return format!("acked (offset {o})"),
             (Some(_), _) if !written.is_empty() => return format!("{written}, acked"),
             (Some(_), None) => return "sent (acks=0)".into(),
@@ -93,7 +93,7 @@ impl Sim<'_> {
         if s.dropped_by_crash {
             return "dropped (producer crashed)".into();
         }
-        if s.sent_at.is_some() { "queued".into() } else { "not sent".into() }
+        if s.sent_at().is_some() { "queued".into() } else { "not sent".into() }
     }
 }
 

@@ -312,7 +312,7 @@ impl Sim<'_> {
         // future completed): it is not failed, its transaction is aborted by the coordinator.
         for m in pending {
             let st = &mut self.world.messages[m as usize];
-            if st.acked_at.is_none() {
+            if st.acked_at().is_none() {
                 st.failed.get_or_insert(error);
             }
         }

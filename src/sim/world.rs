@@ -14,6 +14,9 @@ pub struct World {
     pub consumers: Vec<Consumer>,
     pub groups: Vec<Group>,
     pub messages: Vec<MessageState>,
+    /// When, and why, a message's partition leader's log start offset first passed it
+    /// (retention or DeleteRecords): no fetch reads it after. (Few messages have one.)
+    pub deleted: BTreeMap<MsgId, (u64, super::log::Deletion)>,
     /// `processed[group][msg]`: how many times a member of the group processed the message.
     pub processed: Vec<Vec<u16>>,
     /// `consumed[group][msg]`: how many times a poll of a member returned it.
@@ -460,29 +463,103 @@ pub struct Member {
     pub last_contact: u64,
 }
 
-/// What has happened to one message, for the outcome analysis.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+/// What has happened to one message, for the outcome analysis. One per message of the run,
+/// so it is kept small (64 bytes): optional times and offsets are stored in 8 bytes each
+/// ([`Maybe`]) and read through methods.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MessageState {
     /// When the application first called `send()` for it.
-    pub sent_at: Option<u64>,
-    /// Produce requests that carried it.
-    pub attempts: u32,
-    /// When the producer saw it acknowledged, and at which offset (None for acks=0).
-    pub acked_at: Option<u64>,
-    pub offset: Option<u64>,
+    sent_at: Maybe,
+    /// When the producer saw it acknowledged, and at which offset (none for acks=0).
+    acked_at: Maybe,
+    offset: Maybe,
     /// The error the producer's callback got, if it gave up.
     pub failed: Option<&'static str>,
+    /// Produce requests that carried it.
+    pub attempts: u32,
     /// Times a leader appended it.
     pub appended: u32,
     /// Times a replica truncated a copy of it away.
     pub truncated: u32,
+    /// The partition `send()` chose for it (`u32::MAX`: none yet).
+    partition: PartitionIdx,
+    /// The bytes its record takes in a batch (set at `send()`).
+    pub size: u32,
     /// Lost in a `send` that the producer's crash cut short.
     pub dropped_by_crash: bool,
-    /// The partition `send()` chose for it.
-    pub partition: Option<PartitionIdx>,
-    /// When, and why, its partition leader's log start offset first passed it (retention or
-    /// DeleteRecords): no fetch reads it after.
-    pub deleted: Option<(u64, super::log::Deletion)>,
+}
+
+/// An optional time or offset in 8 bytes: `u64::MAX` (never a simulated time or an offset)
+/// stands for none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Maybe(u64);
+
+impl Default for Maybe {
+    fn default() -> Maybe {
+        Maybe(u64::MAX)
+    }
+}
+
+impl Maybe {
+    fn get(self) -> Option<u64> {
+        (self.0 != u64::MAX).then_some(self.0)
+    }
+
+    fn set(&mut self, v: u64) {
+        debug_assert!(v != u64::MAX, "u64::MAX stands for none");
+        self.0 = v;
+    }
+}
+
+impl Default for MessageState {
+    fn default() -> MessageState {
+        MessageState {
+            sent_at: Maybe::default(),
+            acked_at: Maybe::default(),
+            offset: Maybe::default(),
+            failed: None,
+            attempts: 0,
+            appended: 0,
+            truncated: 0,
+            partition: u32::MAX,
+            size: 0,
+            dropped_by_crash: false,
+        }
+    }
+}
+
+impl MessageState {
+    pub fn sent_at(&self) -> Option<u64> {
+        self.sent_at.get()
+    }
+
+    pub fn set_sent_at(&mut self, t: u64) {
+        self.sent_at.set(t);
+    }
+
+    pub fn acked_at(&self) -> Option<u64> {
+        self.acked_at.get()
+    }
+
+    pub fn set_acked_at(&mut self, t: u64) {
+        self.acked_at.set(t);
+    }
+
+    pub fn offset(&self) -> Option<u64> {
+        self.offset.get()
+    }
+
+    pub fn set_offset(&mut self, o: u64) {
+        self.offset.set(o);
+    }
+
+    pub fn partition(&self) -> Option<PartitionIdx> {
+        (self.partition != u32::MAX).then_some(self.partition)
+    }
+
+    pub fn set_partition(&mut self, p: PartitionIdx) {
+        self.partition = p;
+    }
 }
 
 impl World {
@@ -537,6 +614,7 @@ impl World {
                 })
                 .collect(),
             messages: vec![MessageState::default(); n],
+            deleted: BTreeMap::new(),
             processed: model.groups.iter().map(|_| vec![0; n]).collect(),
             consumed: model.groups.iter().map(|_| vec![0; n]).collect(),
             processing: Vec::new(),
@@ -593,6 +671,7 @@ impl World {
             consumers,
             groups,
             messages,
+            deleted,
             processed,
             consumed,
             processing,
@@ -622,6 +701,7 @@ impl World {
         consumers.hash(h);
         groups.hash(h);
         messages.hash(h);
+        deleted.hash(h);
         processed.hash(h);
         consumed.hash(h);
         processing.hash(h);
@@ -666,12 +746,10 @@ impl World {
     pub fn committed_log(&self, p: PartitionIdx) -> Vec<(u64, Record)> {
         let r = self.log_replica(p);
         let any_aborted = !r.aborted.is_empty();
-        (0..r.last_stable_offset())
-            .filter(|o| {
-                let rec = &r.log[*o as usize];
-                !(rec.is_marker() || (any_aborted && r.is_aborted(*o)))
-            })
-            .map(|o| (o, r.log[o as usize]))
+        let lso = r.last_stable_offset();
+        (0..lso)
+            .zip(r.log.range(0, lso))
+            .filter(|(o, rec)| !(rec.is_marker() || (any_aborted && r.is_aborted(*o))))
             .collect()
     }
 }

@@ -1,0 +1,218 @@
+//! A replica's records as it stores them: one header per batch (the fields its records share)
+//! and one message id per offset, so a record costs 4 bytes a replica instead of a whole
+//! `Record`.
+
+use super::log::{Kind, Record};
+use crate::model::MsgId;
+
+/// The fields a run of consecutive records shares: a record batch as the leader appended it
+/// (`DefaultRecordBatch`'s header: producer id and epoch, base sequence, partition leader
+/// epoch, whether it is transactional or a control batch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Run {
+    /// Offset of its first record.
+    base: u64,
+    producer_id: u32,
+    producer_epoch: u16,
+    /// The first record's sequence (-1 without idempotence: then every record's).
+    sequence: i32,
+    leader_epoch: u32,
+    kind: Kind,
+    /// Whether its first record opens a produce batch (a run never spans two batches).
+    batch_start: bool,
+    /// A marker's timestamp (0 for data).
+    marker_time: u64,
+}
+
+impl Run {
+    /// The record `k` places into this run.
+    fn record(&self, k: u64, msg: MsgId) -> Record {
+        Record {
+            msg,
+            producer_id: self.producer_id,
+            producer_epoch: self.producer_epoch,
+            sequence: self.sequence_at(k),
+            leader_epoch: self.leader_epoch,
+            batch_start: self.batch_start && k == 0,
+            kind: self.kind,
+            marker_time: self.marker_time,
+        }
+    }
+
+    fn sequence_at(&self, k: u64) -> i32 {
+        if self.sequence < 0 { -1 } else { self.sequence.wrapping_add(k as i32) }
+    }
+
+    /// Whether `r`, appended right after the run's `len` records, continues it.
+    fn continues(&self, len: u64, r: &Record) -> bool {
+        !r.batch_start
+            && !r.is_marker()
+            && r.kind == self.kind
+            && r.producer_id == self.producer_id
+            && r.producer_epoch == self.producer_epoch
+            && r.leader_epoch == self.leader_epoch
+            && r.sequence == self.sequence_at(len)
+    }
+}
+
+/// The records of one replica, offset 0 first. Records that continue the run before them
+/// (same batch, the next sequence) share its header, so two logs holding the same records are
+/// stored the same way and compare and hash equal.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Records {
+    runs: Vec<Run>,
+    msgs: Vec<MsgId>,
+}
+
+impl Records {
+    pub fn len(&self) -> u64 {
+        self.msgs.len() as u64
+    }
+
+    /// The run holding `offset` (which must be below the log end).
+    fn run_of(&self, offset: u64) -> usize {
+        self.runs.partition_point(|r| r.base <= offset) - 1
+    }
+
+    /// The record at `offset`, if the log reaches it.
+    pub fn get(&self, offset: u64) -> Option<Record> {
+        let &msg = self.msgs.get(offset as usize)?;
+        let run = &self.runs[self.run_of(offset)];
+        Some(run.record(offset - run.base, msg))
+    }
+
+    /// The record at `offset`; the log must reach it.
+    pub fn at(&self, offset: u64) -> Record {
+        self.get(offset).unwrap_or_else(|| panic!("offset {offset} is past the log end {}", self.len()))
+    }
+
+    /// The records from `from` up to (not including) `to`, both within the log.
+    pub fn range(&self, from: u64, to: u64) -> impl Iterator<Item = Record> + '_ {
+        let to = to.min(self.len());
+        let mut k = if from < to { self.run_of(from) } else { self.runs.len() };
+        (from..to).map(move |o| {
+            while self.runs.get(k + 1).is_some_and(|r| r.base <= o) {
+                k += 1;
+            }
+            let run = &self.runs[k];
+            run.record(o - run.base, self.msgs[o as usize])
+        })
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Record> + '_ {
+        self.range(0, self.len())
+    }
+
+    /// Appends `r` at the log end.
+    pub fn push(&mut self, r: &Record) {
+        let len = self.len();
+        let continues = self.runs.last().is_some_and(|run| run.continues(len - run.base, r));
+        if !continues {
+            self.runs.push(Run {
+                base: len,
+                producer_id: r.producer_id,
+                producer_epoch: r.producer_epoch,
+                sequence: r.sequence,
+                leader_epoch: r.leader_epoch,
+                kind: r.kind,
+                batch_start: r.batch_start,
+                marker_time: r.marker_time,
+            });
+        }
+        self.msgs.push(r.msg);
+    }
+
+    /// Cuts the log back to `offset` and returns the records cut, oldest first.
+    pub fn split_off(&mut self, offset: u64) -> Vec<Record> {
+        if offset >= self.len() {
+            return Vec::new();
+        }
+        let cut: Vec<Record> = self.range(offset, self.len()).collect();
+        self.msgs.truncate(offset as usize);
+        // The runs starting at or past the cut go; one it splits keeps its head.
+        let keep = self.runs.partition_point(|r| r.base < offset);
+        self.runs.truncate(keep);
+        cut
+    }
+
+    /// The first offset at which the two logs hold different records (or the shorter's end).
+    pub fn first_difference(&self, other: &Records) -> u64 {
+        let common = self.len().min(other.len());
+        self.range(0, common).zip(other.range(0, common)).take_while(|(a, b)| a == b).count() as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::log::NO_PRODUCER_ID;
+
+    fn rec(msg: MsgId, producer_id: u32, sequence: i32, batch_start: bool, kind: Kind) -> Record {
+        let marker_time = if kind == Kind::CommitMarker { 104 } else { 0 };
+        Record { msg, producer_id, producer_epoch: 0, sequence, leader_epoch: 1, batch_start, kind, marker_time }
+    }
+
+    /// Two batches of an idempotent producer, a marker, then plain records.
+    fn sample() -> Vec<Record> {
+        vec![
+            rec(7, 3, 0, true, Kind::TxnData),
+            rec(2, 3, 1, false, Kind::TxnData),
+            rec(9, 3, 2, true, Kind::TxnData),
+            rec(4, 3, 3, false, Kind::TxnData),
+            // A gap in the sequence starts a run of its own, batch start or not.
+            rec(8, 3, 9, false, Kind::TxnData),
+            rec(0, 3, -1, true, Kind::CommitMarker),
+            rec(5, NO_PRODUCER_ID, -1, true, Kind::Data),
+            rec(6, NO_PRODUCER_ID, -1, false, Kind::Data),
+        ]
+    }
+
+    fn records_of(rs: &[Record]) -> Records {
+        let mut log = Records::default();
+        for r in rs {
+            log.push(r);
+        }
+        log
+    }
+
+    #[test]
+    fn every_record_reads_back_as_appended() {
+        let rs = sample();
+        let log = records_of(&rs);
+        assert_eq!(log.runs.len(), 5, "runs: {:?}", log.runs);
+        assert_eq!(log.iter().collect::<Vec<_>>(), rs);
+        for (o, r) in rs.iter().enumerate() {
+            assert_eq!(log.at(o as u64), *r);
+            assert_eq!(log.range(o as u64, 8).next(), Some(*r));
+        }
+        assert_eq!(log.get(8), None);
+    }
+
+    #[test]
+    fn a_cut_log_equals_one_that_never_had_the_tail() {
+        let rs = sample();
+        for at in 0..=rs.len() {
+            let mut log = records_of(&rs);
+            let cut = log.split_off(at as u64);
+            assert_eq!(cut, rs[at..]);
+            assert_eq!(log, records_of(&rs[..at]), "cut at {at}");
+            // Appending the tail again rebuilds the same log.
+            for r in &cut {
+                log.push(r);
+            }
+            assert_eq!(log, records_of(&rs));
+        }
+    }
+
+    #[test]
+    fn first_difference_finds_the_diverging_offset() {
+        let rs = sample();
+        let a = records_of(&rs);
+        let mut other = rs.clone();
+        other[6].leader_epoch = 2;
+        other[7].leader_epoch = 2;
+        assert_eq!(a.first_difference(&records_of(&other)), 6);
+        assert_eq!(a.first_difference(&records_of(&rs[..3])), 3);
+        assert_eq!(a.first_difference(&a), 8);
+    }
+}
