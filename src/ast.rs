@@ -432,12 +432,15 @@ pub enum CountKind {
     Lost,
     Duplicates,
     Delivered,
+    /// `lost to retention`: never processed because retention or DeleteRecords deleted them
+    /// before the group's position reached them.
+    LostToRetention,
 }
 
 /// One line of the `expect` block.
 #[derive(Debug, Clone)]
 pub enum Expect {
-    /// `lost 2`, `duplicates 0 for billing`, `delivered 5`
+    /// `lost 2`, `duplicates 0 for billing`, `delivered 5`, `lost to retention 6`
     Count { kind: CountKind, value: u64, scope: Option<Spanned<String>> },
     /// `message message3 lost`
     Message { message: Spanned<MessageRef>, outcome: OutcomeKind },

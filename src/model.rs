@@ -125,6 +125,12 @@ impl std::fmt::Display for KafkaVersion {
 }
 
 impl ClusterConfig {
+    /// Whether a producer id can expire within `run_for_ms`: a log's first expiration check
+    /// runs one interval after its broker starts, and a batch's timestamp is at least 0.
+    pub fn producer_ids_may_expire(&self, run_for_ms: u64) -> bool {
+        self.producer_id_expiration_check_interval_ms < run_for_ms && self.producer_id_expiration_ms < run_for_ms
+    }
+
     /// Whether the controller elects an out-of-sync replica when no in-sync one is left:
     /// `unclean.leader.election.enable`, which KRaft acts on from 3.9 (KAFKA-12670; before,
     /// `ConfigurationControlManager.uncleanLeaderElectionEnabledForTopic` returned false).
@@ -182,6 +188,12 @@ pub struct ClusterConfig {
     /// `log.initial.task.delay.ms` (30000; settable from 3.8): how long after a broker starts
     /// its first retention check runs.
     pub log_initial_task_delay_ms: u64,
+    /// `producer.id.expiration.ms` (86400000, KIP-854): how long a partition keeps the state of
+    /// a producer id (its last batches' sequence numbers) after the producer's last batch.
+    pub producer_id_expiration_ms: u64,
+    /// `producer.id.expiration.check.interval.ms` (600000): how often each log removes the
+    /// producer ids idle longer than that (`UnifiedLog`'s PeriodicProducerExpirationCheck).
+    pub producer_id_expiration_check_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -612,13 +624,40 @@ pub enum Who {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ExpectCheck {
-    Lost { value: u64, scope: Option<Who> },
-    Duplicates { value: u64, scope: Option<Who> },
-    Delivered { value: u64, scope: Option<Who> },
-    Message { msg: MsgId, outcome: OutcomeKind },
-    Log { partition: PartitionIdx, values: Vec<String> },
-    ProcessedList { who: Who, values: Vec<String> },
-    ProcessedCount { who: Who, count: u64 },
+    Lost {
+        value: u64,
+        scope: Option<Who>,
+    },
+    Duplicates {
+        value: u64,
+        scope: Option<Who>,
+    },
+    Delivered {
+        value: u64,
+        scope: Option<Who>,
+    },
+    /// Messages a group never processed because they were deleted (retention, DeleteRecords)
+    /// before its position reached them: in one group's scope, or in any group's.
+    LostToRetention {
+        value: u64,
+        scope: Option<Who>,
+    },
+    Message {
+        msg: MsgId,
+        outcome: OutcomeKind,
+    },
+    Log {
+        partition: PartitionIdx,
+        values: Vec<String>,
+    },
+    ProcessedList {
+        who: Who,
+        values: Vec<String>,
+    },
+    ProcessedCount {
+        who: Who,
+        count: u64,
+    },
 }
 
 impl Model {

@@ -491,11 +491,30 @@ impl<'a> Analysis<'a> {
         if self.copies[msg as usize] > 1 {
             let p = &self.model.producers[self.model.producer_of(msg) as usize];
             if p.enable_idempotence {
+                if let Some(pid) = self.retried_under_one_producer_id(msg) {
+                    return format!(
+                        "a retry was appended again under the same producer id {pid}: the partition had forgotten its state (producer.id.expiration.ms)"
+                    );
+                }
                 return "the producer re-sent it under a new producer id after a restart".into();
             }
             return format!("written again by a retry ({} attempts, no idempotence)", st.attempts);
         }
         String::new()
+    }
+
+    /// The producer id of a message whose copies all carry the same producer id, epoch and
+    /// sequence: a retry the partition accepted because it no longer had the producer id's
+    /// state (`producer.id.expiration.ms`; scn keeps the last five batches of a live one).
+    fn retried_under_one_producer_id(&self, msg: MsgId) -> Option<u32> {
+        let r = self.run.world.log_replica(self.home[msg as usize]?);
+        let mut ids = r
+            .log
+            .iter()
+            .filter(|x| x.msg == msg && !x.is_marker())
+            .map(|x| (x.producer_id, x.producer_epoch, x.sequence));
+        let first = ids.next()?;
+        (first.0 != crate::sim::log::NO_PRODUCER_ID && ids.all(|x| x == first)).then_some(first.0)
     }
 
     pub fn fates(&self) -> Vec<MessageFate> {
@@ -542,6 +561,17 @@ impl<'a> Analysis<'a> {
             .count() as u64
     }
 
+    /// Messages lost to retention: for one group, or for any group that reads their topic.
+    fn count_lost_to_retention(&self, scope: Option<Who>) -> u64 {
+        let groups: Vec<u32> = match scope {
+            Some(w) => vec![self.group_of(w)],
+            None => (0..self.model.groups.len() as u32).collect(),
+        };
+        (0..self.model.total_messages)
+            .filter(|m| groups.iter().any(|g| self.lost_to_retention(*m, *g).is_some()))
+            .count() as u64
+    }
+
     /// Values processed by a consumer or a group, in processing order.
     pub fn processed_values(&self, who: Who) -> Vec<String> {
         self.run
@@ -562,6 +592,7 @@ impl<'a> Analysis<'a> {
             count: &|scope, want| self.count(fates, scope, want),
             log: &|p| self.run.world.committed_log(p).iter().map(|(_, r)| r.msg).collect(),
             processed: &|who| self.processed_values(who),
+            lost_to_retention: &|scope| Ok(self.count_lost_to_retention(scope)),
         };
         judge_expectations(self.model, &facts)
     }
@@ -831,7 +862,12 @@ impl<'a> Analysis<'a> {
                     duplicated,
                     failed,
                     holds: problems.is_empty(),
-                    verdict: verdict(&problems, p),
+                    verdict: verdict(
+                        &problems,
+                        p,
+                        msgs.iter()
+                            .any(|m| self.copies[*m as usize] > 1 && self.retried_under_one_producer_id(*m).is_some()),
+                    ),
                 });
             }
         }
@@ -1011,12 +1047,15 @@ pub(crate) fn consumer_guarantee(c: &crate::model::ConsumerConfig) -> (&'static 
 }
 
 /// A producer flow's verdict: `holds`, or its problems with a hint at the setting to blame.
-pub(crate) fn verdict(problems: &[String], cfg: &crate::model::ProducerConfig) -> String {
+/// `expired`: a duplicate is a retry under the same producer id, whose state had expired.
+pub(crate) fn verdict(problems: &[String], cfg: &crate::model::ProducerConfig, expired: bool) -> String {
     if problems.is_empty() {
         return "holds".into();
     }
     let hint = if cfg.acks == Acks::One && problems.iter().any(|x| x.contains("lost")) {
         " (acks=1: acked before replication)"
+    } else if expired && problems.iter().any(|x| x.contains("duplicated")) {
+        " (idempotence holds while the partition keeps the producer id's state: producer.id.expiration.ms)"
     } else if cfg.enable_idempotence && problems.iter().any(|x| x.contains("duplicated")) {
         " (idempotence holds per producer id; a restart gets a new one)"
     } else {
@@ -1033,6 +1072,9 @@ pub(crate) struct ExpectFacts<'a> {
     pub count: &'a dyn Fn(Option<Who>, Fate) -> u64,
     pub log: &'a dyn Fn(PartitionIdx) -> Vec<MsgId>,
     pub processed: &'a dyn Fn(Who) -> Vec<String>,
+    /// How many messages (in a group's scope, or any group's) were lost to retention, or why
+    /// that is not known.
+    pub lost_to_retention: &'a dyn Fn(Option<Who>) -> Result<u64, &'static str>,
 }
 
 /// The scenario's `expect` lines judged against one run's facts.
@@ -1048,6 +1090,10 @@ pub(crate) fn judge_expectations(model: &Model, f: &ExpectFacts<'_>) -> Vec<Expe
                 }
                 ExpectCheck::Delivered { value, scope } => {
                     (value.to_string(), (f.count)(*scope, Fate::Delivered).to_string())
+                }
+                ExpectCheck::LostToRetention { value, scope } => {
+                    let actual = (f.lost_to_retention)(*scope).map_or_else(|why| why.to_string(), |n| n.to_string());
+                    (value.to_string(), actual)
                 }
                 ExpectCheck::Message { msg, outcome } => {
                     let want = match outcome {

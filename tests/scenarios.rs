@@ -92,3 +92,16 @@ fn static_members_restart_without_a_rebalance() {
     assert!(moving.iter().any(|s| s.contains("member expired")), "{moving:#?}");
     assert_eq!(rebalances(&moving), 3, "a third generation after the session expired: {moving:#?}");
 }
+
+/// A member's session-expiry timer that finds it heard from since (the static member came back)
+/// does nothing, so the run ends with its last step, not when that stale timer fires (it used
+/// to count as activity: the run "ended" at 11805 ms, 10 s after the crash, with nothing then).
+#[test]
+fn a_stale_session_timer_does_not_stretch_the_run() {
+    let source = std::fs::read_to_string("scenarios/run/static-member-restart.scn").expect("readable");
+    let outcome = Scenario::parse(&source).expect("valid").run(&RunOptions { max_rows: 0, ..RunOptions::default() });
+    let report = outcome.report();
+    let last = report.steps.iter().map(|s| s.time_ms).max().expect("steps");
+    assert_eq!(report.run.stop, scn::sim::Stop::Quiescent);
+    assert_eq!(report.run.end_ms, last, "the run ends with its last step");
+}

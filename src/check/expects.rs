@@ -133,6 +133,7 @@ pub fn expects(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic>)
                     CountKind::Lost => "lost",
                     CountKind::Duplicates => "duplicates",
                     CountKind::Delivered => "delivered",
+                    CountKind::LostToRetention => "lost to retention",
                 };
                 let text = match scope {
                     Some(s) => format!("{word} {value} for {}", s.node),
@@ -143,6 +144,7 @@ pub fn expects(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic>)
                     CountKind::Lost => ExpectCheck::Lost { value, scope: scope_who },
                     CountKind::Duplicates => ExpectCheck::Duplicates { value, scope: scope_who },
                     CountKind::Delivered => ExpectCheck::Delivered { value, scope: scope_who },
+                    CountKind::LostToRetention => ExpectCheck::LostToRetention { value, scope: scope_who },
                 };
                 (text, check)
             }

@@ -129,6 +129,8 @@ pub const CLUSTER_KEYS: &[&str] = &[
     "log.roll.ms",
     "log.retention.check.interval.ms",
     "log.initial.task.delay.ms",
+    "producer.id.expiration.ms",
+    "producer.id.expiration.check.interval.ms",
 ];
 const TOPIC_KEYS: &[&str] = &[
     "partitions",
@@ -226,6 +228,14 @@ fn cluster(file: &ast::File, diags: &mut Vec<Diagnostic>) -> (ClusterConfig, Vec
             limits::MAX_DURATION_MS,
         ),
         log_initial_task_delay_ms: s.number("log.initial.task.delay.ms", 30_000, 0, limits::MAX_DURATION_MS),
+        // KafkaConfig: both `atLeast(1)`, ints (so at most i32::MAX ms, about 24.8 days).
+        producer_id_expiration_ms: s.number("producer.id.expiration.ms", 86_400_000, 1, i32::MAX as u64),
+        producer_id_expiration_check_interval_ms: s.number(
+            "producer.id.expiration.check.interval.ms",
+            600_000,
+            1,
+            i32::MAX as u64,
+        ),
     };
     // `log.initial.task.delay.ms` came with 3.8 (LogManager's InitialTaskDelayMs was a
     // constant 30 s before).

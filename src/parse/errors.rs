@@ -311,7 +311,9 @@ fn describe(rule: Rule) -> (u16, &'static [&'static str]) {
         Rule::cond_processes => (242, &["`CONSUMER processes MESSAGE`"]),
 
         // expect
-        Rule::count_kind | Rule::expect_count => (300, &["`lost`", "`duplicates`", "`delivered`"]),
+        Rule::count_kind | Rule::expect_count => {
+            (300, &["`lost`", "`duplicates`", "`delivered`", "`lost to retention`"])
+        }
         Rule::kw_message | Rule::expect_message => (301, &["`message`"]),
         Rule::kw_log | Rule::expect_log => (302, &["`log`"]),
         Rule::expect_processed_list | Rule::expect_processed_count => (303, &["`NAME processed`"]),

@@ -33,12 +33,13 @@ impl Lower<'_> {
         Expect::Count { kind, value, scope }
     }
 
-    /// `lost`, `duplicates`, `delivered`
+    /// `lost`, `duplicates`, `delivered`, `lost to retention`
     fn count_kind(&mut self, pair: &Pair<'_, Rule>) -> CountKind {
-        match pair.as_str() {
+        match pair.as_str().split_whitespace().collect::<Vec<_>>().join(" ").as_str() {
             "lost" => CountKind::Lost,
             "duplicates" => CountKind::Duplicates,
             "delivered" => CountKind::Delivered,
+            "lost to retention" => CountKind::LostToRetention,
             other => unreachable!("grammar: count kind {other:?}"),
         }
     }

@@ -525,3 +525,25 @@ fn durations_take_hours_fractions_and_parts() {
     assert_eq!(run_for("1.5ms"), Err("duration is not a whole number of milliseconds".to_string()));
     assert!(run_for("99999999999999999999h").is_err());
 }
+
+#[test]
+fn lost_to_retention_count() {
+    let source = "scenario \"r\"\nexpect {\n  lost to retention 6 for billing\n  lost  to\tretention 2\n  lost 3\n}\n";
+    let file = crate::parse::parse(source).expect("parses");
+    let kinds: Vec<(CountKind, u64, Option<String>)> = file
+        .expects
+        .iter()
+        .map(|e| match &e.node {
+            Expect::Count { kind, value, scope } => (*kind, *value, scope.as_ref().map(|s| s.node.clone())),
+            other => panic!("not a count: {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (CountKind::LostToRetention, 6, Some(s("billing"))),
+            (CountKind::LostToRetention, 2, None),
+            (CountKind::Lost, 3, None)
+        ]
+    );
+}

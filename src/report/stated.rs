@@ -12,7 +12,7 @@ pub fn unstated(model: &Model, flows: &[Flow]) -> Vec<String> {
         model.expects.iter().any(|e| match &e.check {
             // An exact log or processing list pins every copy, so both kinds.
             ExpectCheck::Log { .. } | ExpectCheck::ProcessedList { .. } => true,
-            ExpectCheck::Lost { value, .. } => lost && *value > 0,
+            ExpectCheck::Lost { value, .. } | ExpectCheck::LostToRetention { value, .. } => lost && *value > 0,
             ExpectCheck::Duplicates { value, .. } => !lost && *value > 0,
             ExpectCheck::ProcessedCount { .. } => !lost,
             ExpectCheck::Message { outcome, .. } => {

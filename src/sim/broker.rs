@@ -161,6 +161,8 @@ impl Sim<'_> {
             })
             .collect();
         let replica = &mut self.world.partitions[part as usize].replicas[ri];
+        // A producer id whose state expired here: its batch was accepted unchecked.
+        let forgotten = replica.expired.get(&batch.producer_id).copied();
         let base = replica.log_end_offset();
         replica.append(&records, &footprint(&self.world.messages));
         for m in &batch.msgs {
@@ -169,10 +171,13 @@ impl Sim<'_> {
         let last = base + n as u64 - 1;
         self.log(|sim| {
             let offs = if n == 1 { format!("offset {base}") } else { format!("offsets {base}-{last}") };
-            let seq = if batch.producer_id == NO_PRODUCER_ID {
-                String::new()
-            } else {
-                format!(" (producer id {}, seq {})", batch.producer_id, batch.base_sequence)
+            let seq = match forgotten {
+                _ if batch.producer_id == NO_PRODUCER_ID => String::new(),
+                Some(at) => format!(
+                    " (producer id {}, seq {}; its state expired here at {at} ms, producer.id.expiration.ms: accepted unchecked)",
+                    batch.producer_id, batch.base_sequence
+                ),
+                None => format!(" (producer id {}, seq {})", batch.producer_id, batch.base_sequence),
             };
             let deposed = match zombie {
                 Some(_) => format!("; deposed leader of epoch {epoch}, it does not know"),

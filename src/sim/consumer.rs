@@ -874,7 +874,7 @@ impl Sim<'_> {
         s.forget_positions();
         s.fetching.clear();
         s.batch.clear();
-        self.member_crashed(c, inc, false);
+        self.member_crashed(c, inc);
         self.world.consumers[c as usize].heartbeat_from = None;
     }
 

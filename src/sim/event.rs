@@ -396,6 +396,12 @@ pub enum Event {
         broker: BrokerId,
         inc: u32,
     },
+    /// A broker's periodic producer-id expiration check
+    /// (`producer.id.expiration.check.interval.ms`).
+    ProducerExpirationCheck {
+        broker: BrokerId,
+        inc: u32,
+    },
     /// `transaction.timeout.ms` after a transaction started.
     TxnTimeout {
         txn: u32,
@@ -442,6 +448,7 @@ impl Event {
             | Event::TxnTimeout { .. }
             | Event::IsrCheck { .. }
             | Event::RetentionCheck { .. }
+            | Event::ProducerExpirationCheck { .. }
             | Event::PollDeadline { .. }
             | Event::ConsumerFetchTimeout { .. }
             | Event::FollowerFetchTimeout { .. } => true,

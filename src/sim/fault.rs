@@ -285,7 +285,7 @@ impl Sim<'_> {
             self.world.paused.insert(h);
             if let Client::Consumer(k) = h {
                 let inc = self.world.consumers[k as usize].incarnation;
-                self.member_crashed(k, inc, true);
+                self.member_crashed(k, inc);
             }
         }
     }

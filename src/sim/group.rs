@@ -230,7 +230,8 @@ impl Sim<'_> {
         }
         let all_in = group.members.iter().all(|m| group.joining.contains(&(m.consumer, m.inc)));
         if !group.rebalancing || group.joining.is_empty() || !all_in {
-            if group.joining.len() == 1 && group.members.iter().any(|m| m.crashed) {
+            let silent = |m: &Member| m.crashed && !group.joining.contains(&(m.consumer, m.inc));
+            if group.joining.len() == 1 && group.members.iter().any(silent) {
                 self.log(|sim| {
                     let name = &sim.model.groups[g].name;
                     (
@@ -331,13 +332,20 @@ impl Sim<'_> {
     pub(super) fn on_member_expire(&mut self, g: u32, member: u32) {
         let now = self.clock;
         let group = &mut self.world.groups[g as usize];
-        // Silent for a whole session.timeout.ms (an earlier pause's expiry does not count).
-        let expired = |m: &Member, sim_timeout: u64| m.crashed && now >= m.last_contact + sim_timeout;
+        // Silent for a whole session.timeout.ms (an earlier pause's expiry does not count), and
+        // not awaiting a join (`hasSatisfiedHeartbeat`: that one expires once the join completes).
+        let joining = &group.joining;
+        let expired = |m: &Member, sim_timeout: u64| {
+            m.crashed && now >= m.last_contact + sim_timeout && !joining.contains(&(m.consumer, m.inc))
+        };
         let Some(i) = group
             .members
             .iter()
             .position(|m| m.id == member && expired(m, self.model.consumers[m.consumer as usize].session_timeout_ms))
         else {
+            // A stale timer (the member rejoined, was heard from since, or left): it did nothing,
+            // so it must not stretch the run's end (`Sim::finish` ends at the last active event).
+            self.idle = true;
             return;
         };
         let m = group.members.remove(i);
@@ -407,7 +415,7 @@ impl Sim<'_> {
                 (sim.model.consumers[k as usize].name.clone(), "heartbeats".into(), String::new(), what)
             });
             if cut {
-                self.member_crashed(k, inc, true);
+                self.member_crashed(k, inc);
                 continue;
             }
             // Its heartbeats (retried all along) get through at once.
@@ -436,9 +444,6 @@ impl Sim<'_> {
                 .is_some_and(|b| self.link_is_cut(Node::Broker(b), Node::Client(Client::Consumer(c))))
     }
 
-    /// The coordinator will notice the crash when the member's session times out.
-    /// A paused member keeps the JoinGroup it may have sent: the coordinator still counts it
-    /// until its session expires.
     /// KIP-345 (Kafka 2.3+): a static member (`group.instance.id`) that restarts before its
     /// session expired takes its old place under a new member id; in a stable group it gets
     /// its old assignment back with no rebalance (`GroupCoordinator.updateStaticMemberAndRebalance`),
@@ -479,21 +484,31 @@ impl Sim<'_> {
         true
     }
 
-    pub(super) fn member_crashed(&mut self, c: u32, inc: u32, paused: bool) {
+    /// A member went silent (crashed, froze, or cut off from the coordinator): the coordinator
+    /// notices when its session times out. A crashed or paused member keeps the JoinGroup it
+    /// may have sent: the coordinator counts it as rejoined, and its session runs from the
+    /// join's completion.
+    pub(super) fn member_crashed(&mut self, c: u32, inc: u32) {
         let g = self.model.consumers[c as usize].group;
         let timeout = self.model.consumers[c as usize].session_timeout_ms;
         let now = self.clock;
         let group = &mut self.world.groups[g as usize];
+        // A JoinGroup the coordinator holds stays there whether its sender crashed or froze:
+        // the coordinator cannot tell, and counts the member as rejoined
+        // (`GroupCoordinator.onCompleteJoin` puts it in the new generation).
         let awaiting_join = group.joining.contains(&(c, inc));
-        if !paused {
-            group.joining.retain(|j| *j != (c, inc));
-        }
         let Some(m) = group.members.iter_mut().find(|m| m.consumer == c && m.inc == inc) else { return };
         // (Already silent, e.g. cut off and now paused too: its session clock runs on.)
         if m.crashed {
             return;
         }
         m.crashed = true;
+        if awaiting_join {
+            // `MemberMetadata.hasSatisfiedHeartbeat`: a member awaiting a join needs no
+            // heartbeat; its session starts again when the join completes.
+            m.last_contact = now;
+            return;
+        }
         // The session counts from the last contact, not from now
         // (`GroupCoordinator.completeAndScheduleNextHeartbeatExpiration` at each heartbeat):
         // its last heartbeat reaches the coordinator one network hop after it was sent. A
@@ -504,7 +519,7 @@ impl Sim<'_> {
             .heartbeat_from
             .filter(|from| *from <= now)
             .map(|from| from + (now - from) / hb * hb + self.model.network.latency_ms);
-        m.last_contact = if awaiting_join { now } else { m.last_contact.max(last_beat.unwrap_or(0)) };
+        m.last_contact = m.last_contact.max(last_beat.unwrap_or(0));
         let (member, at) = (m.id, (m.last_contact + timeout).max(now));
         self.queue.push(at, Event::MemberExpire { group: g, member }, false);
     }

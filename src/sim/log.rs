@@ -107,6 +107,9 @@ pub struct ProducerEntry {
     pub epoch: u16,
     /// (first sequence, last sequence, base offset), oldest first, at most five.
     pub batches: VecDeque<(i32, i32, u64)>,
+    /// `ProducerStateEntry.lastTimestamp`: the newest timestamp of its last batch (CreateTime,
+    /// the producer's `send()` time; a marker's, when it was written). Expiry counts from it.
+    pub last_timestamp: u64,
 }
 
 /// Kafka keeps the metadata of the last 5 batches per producer id
@@ -153,6 +156,10 @@ pub struct Replica {
     /// Completed transactions whose marker the high watermark has not passed yet: (first
     /// offset, marker offset). They still hold the last stable offset.
     pub unreplicated: Vec<(u64, u64)>,
+    /// Producer ids whose state this replica removed (`producer.id.expiration.ms`), and when:
+    /// a batch of one finds no state to check its sequence against. (Only for the report's
+    /// account of it; a new batch of the producer id takes it off.)
+    pub expired: BTreeMap<u32, u64>,
 }
 
 impl Replica {
@@ -169,6 +176,7 @@ impl Replica {
             ongoing: BTreeMap::new(),
             aborted: Vec::new(),
             unreplicated: Vec::new(),
+            expired: BTreeMap::new(),
         }
     }
 
@@ -277,6 +285,26 @@ impl Replica {
         true
     }
 
+    /// `ProducerStateManager.removeExpiredProducers` at `now`: forgets every producer id with no
+    /// open transaction here whose last batch is `expiration_ms` old or older
+    /// (`isProducerExpired`). Its next batch then passes `ProducerAppendInfo.checkSequence`
+    /// whatever its sequence (no epoch is known), so a retry is appended again. Returns the
+    /// producer ids removed, with their last batch's timestamp.
+    pub fn remove_expired_producers(&mut self, now: u64, expiration_ms: u64) -> Vec<(u32, u64)> {
+        let ongoing = &self.ongoing;
+        let gone: Vec<(u32, u64)> = self
+            .producers
+            .iter()
+            .filter(|(pid, e)| !ongoing.contains_key(pid) && now.saturating_sub(e.last_timestamp) >= expiration_ms)
+            .map(|(pid, e)| (*pid, e.last_timestamp))
+            .collect();
+        for (pid, _) in &gone {
+            self.producers.remove(pid);
+            self.expired.insert(*pid, now);
+        }
+        gone
+    }
+
     /// `UnifiedLog.deleteOldSegments` at `now`: the segments wholly below the log start offset,
     /// then the oldest ones while the log is over `retention.bytes` without them, then those
     /// whose newest record is older than `retention.ms`; never a segment that reaches past the
@@ -360,11 +388,16 @@ impl Replica {
             }
             Kind::Data => {}
         }
+        self.expired.remove(&r.producer_id);
         let entry = self.producers.entry(r.producer_id).or_default();
         if r.producer_epoch > entry.epoch {
             entry.epoch = r.producer_epoch;
             entry.batches.clear();
         }
+        // (`ProducerStateEntry.addBatch` / `update`: a batch's max timestamp; within a batch the
+        // records come in send() order.)
+        entry.last_timestamp =
+            if r.batch_start || r.is_marker() { r.timestamp } else { entry.last_timestamp.max(r.timestamp) };
         if r.is_marker() {
             return;
         }
@@ -405,11 +438,18 @@ impl Replica {
         self.ongoing.clear();
         self.aborted.clear();
         self.unreplicated.clear();
+        let expired = std::mem::take(&mut self.expired);
         let log = std::mem::take(&mut self.log);
         for (i, r) in log.iter().enumerate() {
             self.track_producer(&r, i as u64);
         }
         self.log = log;
+        // A producer id expired before stays forgotten (`truncateAndReload` loads a snapshot
+        // without expired producers; scn does not model replaying the batches after it).
+        for (pid, at) in expired {
+            self.producers.remove(&pid);
+            self.expired.insert(pid, at);
+        }
         cut
     }
 

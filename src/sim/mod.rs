@@ -10,6 +10,7 @@ mod consumer;
 mod controller;
 mod coordinator;
 pub mod event;
+mod expiration;
 mod fault;
 mod group;
 pub mod log;
@@ -228,7 +229,8 @@ impl<'m> Sim<'m> {
         }
         let traced = self.trace.total;
         self.step(event);
-        if !idle || self.trace.total != traced {
+        // (A handler may find its timer stale and mark itself idle: `on_member_expire`.)
+        if !self.idle || self.trace.total != traced {
             self.last_active = time;
         }
         if self.recorder.is_some() {
@@ -413,7 +415,7 @@ impl<'m> Sim<'m> {
         for p in &self.world.partitions {
             (p.leader, p.leader_epoch, p.isr).hash(&mut h);
             for r in &p.replicas {
-                (r.log.len(), r.high_watermark, r.log_start_offset).hash(&mut h);
+                (r.log.len(), r.high_watermark, r.log_start_offset, r.producers.len()).hash(&mut h);
             }
         }
         for b in &self.world.brokers {
@@ -451,6 +453,7 @@ impl Sim<'_> {
         }
         for b in 1..=self.model.cluster.brokers {
             self.schedule_retention(b);
+            self.schedule_producer_expiration(b);
         }
     }
 
@@ -616,6 +619,7 @@ impl Sim<'_> {
             Event::TxnTimeout { txn, started_at } => self.on_txn_timeout(txn, started_at),
             Event::IsrCheck { partition } => self.on_isr_check(partition),
             Event::RetentionCheck { broker, inc } => self.on_retention_check(broker, inc),
+            Event::ProducerExpirationCheck { broker, inc } => self.on_producer_expiration_check(broker, inc),
         }
     }
 
@@ -822,7 +826,8 @@ impl Sim<'_> {
             | Event::ConsumerFetch { broker, .. }
             | Event::EpochQuery { broker, .. }
             | Event::MarkerArrive { broker, .. }
-            | Event::RetentionCheck { broker, .. } => Some(broker),
+            | Event::RetentionCheck { broker, .. }
+            | Event::ProducerExpirationCheck { broker, .. } => Some(broker),
             Event::FollowerFetch { partition, .. } | Event::FetchWaitExpired { partition, .. } => {
                 self.world.partitions[partition as usize].leader
             }

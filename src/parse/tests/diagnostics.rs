@@ -83,7 +83,8 @@ fn punctuation_and_values() {
     let d = error("scenario \"x\"\nexpect {\n  7\n}\n");
     assert_eq!(
         d.message,
-        "syntax error: expected `lost`, `duplicates`, `delivered`, `message`, `log`, a consumer \
+        "syntax error: expected `lost`, `duplicates`, `delivered`, `lost to retention`, `message`, `log`, \
+         a consumer \
          name or `}`"
     );
     let d = error("scenario \"x\"\nfaults { when billing processes 5 crash billing }\n");
