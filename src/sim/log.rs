@@ -247,7 +247,7 @@ impl Replica {
                 self.epochs.push((r.leader_epoch, offset));
             }
             self.log.push(r);
-            self.track_producer(r, offset);
+            self.track_producer(r, offset, footprint(r, data).0);
         }
     }
 
@@ -368,7 +368,8 @@ impl Replica {
         true
     }
 
-    fn track_producer(&mut self, r: &Record, offset: u64) {
+    /// `timestamp` is the record's ([`Footprint`]).
+    fn track_producer(&mut self, r: &Record, offset: u64, timestamp: u64) {
         if r.producer_id == NO_PRODUCER_ID {
             return;
         }
@@ -397,7 +398,7 @@ impl Replica {
         // (`ProducerStateEntry.addBatch` / `update`: a batch's max timestamp; within a batch the
         // records come in send() order.)
         entry.last_timestamp =
-            if r.batch_start || r.is_marker() { r.timestamp } else { entry.last_timestamp.max(r.timestamp) };
+            if r.batch_start || r.is_marker() { timestamp } else { entry.last_timestamp.max(timestamp) };
         if r.is_marker() {
             return;
         }
@@ -441,7 +442,7 @@ impl Replica {
         let expired = std::mem::take(&mut self.expired);
         let log = std::mem::take(&mut self.log);
         for (i, r) in log.iter().enumerate() {
-            self.track_producer(&r, i as u64);
+            self.track_producer(&r, i as u64, footprint(&r, data).0);
         }
         self.log = log;
         // A producer id expired before stays forgotten (`truncateAndReload` loads a snapshot
