@@ -411,6 +411,13 @@ fn one(command: &Command, file: &str) -> u8 {
             }
             if picture {
                 emit(&report::picture(outcome.report(), *format, *max_rows, Some(scenario.source())));
+                // A picture draws from the steps kept in memory, the first MAX_REPORT_ROWS.
+                let (cap, steps) = (scn::model::limits::MAX_REPORT_ROWS as u64, outcome.report().run.steps);
+                if steps > cap {
+                    eprintln!(
+                        "note: {file}: the picture draws at most the first {cap} of the run's {steps} steps (the rest is one elided row); the text tables show every step with --max-rows 0"
+                    );
+                }
             } else {
                 let mut out = std::io::BufWriter::new(std::io::stdout().lock());
                 // A closed pipe (`scn run ... | head`) ends the output quietly.

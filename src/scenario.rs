@@ -120,13 +120,10 @@ impl Scenario {
             n => n.max(kept),
         };
         let run = sim::run(&self.model, &sim::Options { trace_limit, seed: options.seed, ..sim::Options::default() });
-        Outcome {
-            report: report::build(
-                &self.model,
-                &run,
-                Limits { max_rows: options.max_rows, filter: options.filter.clone() },
-            ),
-        }
+        let mut report =
+            report::build(&self.model, &run, Limits { max_rows: options.max_rows, filter: options.filter.clone() });
+        report::effect::judge(&self.model, &run, &mut report.faults);
+        Outcome { report }
     }
 
     /// Runs the scenario under every configuration of `vary`, options as `scn compare --vary`

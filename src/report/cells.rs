@@ -151,7 +151,8 @@ pub fn fault(f: &FaultRow) -> Vec<String> {
     let when = if f.fired_at_ms.is_empty() {
         "never fired".to_string()
     } else {
-        f.fired_at_ms.iter().map(|t| format!("{t} ms")).collect::<Vec<_>>().join(", ")
+        let at = f.fired_at_ms.iter().map(|t| format!("{t} ms")).collect::<Vec<_>>().join(", ");
+        if f.changed_nothing == Some(true) { format!("{at}: changed nothing") } else { at }
     };
     vec![f.fault.clone(), when]
 }

@@ -418,7 +418,12 @@ pub fn build(report: &Report, max_rows: usize) -> Diagram {
                 steps: report.steps_omitted,
                 from_ms: last_ms,
                 to_ms: report.run.end_ms,
-                why: "not recorded; --max-rows 0 records all".into(),
+                // A picture is drawn from the steps in memory: at most MAX_REPORT_ROWS of them,
+                // the first ones (the text tables stream every step with --max-rows 0).
+                why: format!(
+                    "not recorded: a picture draws at most the first {} steps of a run; the text tables show every step with --max-rows 0",
+                    crate::model::limits::MAX_REPORT_ROWS
+                ),
             },
             msgs: Vec::new(),
             mark: Mark::None,

@@ -3,6 +3,7 @@
 
 mod cells;
 pub mod diagram;
+pub(crate) mod effect;
 mod explore;
 mod explore_picture;
 mod html;
@@ -167,6 +168,11 @@ pub struct TxnRow {
 pub struct FaultRow {
     pub fault: String,
     pub fired_at_ms: Vec<u64>,
+    /// It fired, and the run without this fault line gives every message the same history
+    /// (sends, acks, offsets, attempts, processings and their times), outcome and committed log
+    /// (true), or not (false); absent when it never fired or the run was too big to run again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed_nothing: Option<bool>,
 }
 
 /// A run's picture: its sequence diagram as SVG or Mermaid, or the HTML page (with the
@@ -312,7 +318,11 @@ pub fn build(model: &Model, run: &Run, limits: Limits) -> Report {
             .faults
             .iter()
             .enumerate()
-            .map(|(i, f)| FaultRow { fault: f.name.clone(), fired_at_ms: run.world.fired[i].clone() })
+            .map(|(i, f)| FaultRow {
+                fault: f.name.clone(),
+                fired_at_ms: run.world.fired[i].clone(),
+                changed_nothing: None,
+            })
             .collect(),
         anomalies: analysis.anomalies(),
         transactions: run

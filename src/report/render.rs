@@ -321,6 +321,16 @@ fn text(r: &Report, md: bool, sections: &[Section], layout: Layout, w: &mut dyn 
                 heading(&mut out, "Faults");
                 let rows = r.faults.iter().map(cells::fault).collect();
                 out.push_str(&table(&cells::FAULT_HEADERS, rows, Narrow::default()));
+                let idle = r.faults.iter().filter(|f| f.changed_nothing == Some(true)).count();
+                if idle > 0 {
+                    let (n, them) =
+                        if idle == 1 { ("1 fault".to_string(), "it") } else { (format!("{idle} faults"), "each") };
+                    let text = format!(
+                        "{}({n} changed nothing: the same run without {them} gives every message the same sends, acks, offsets, processing, times and outcome; a fault tests something only where it meets work in flight)\n",
+                        if md { "\n" } else { "" }
+                    );
+                    out.push_str(&note(layout, md, &text));
+                }
             }
             Section::Faults => {}
             Section::Expect if !r.expectations.is_empty() => {

@@ -266,6 +266,7 @@ impl Sim<'_> {
             let t = sim.model.consumers[c as usize].max_poll_interval_ms;
             (sim.cname(c), "leave group".into(), String::new(), format!("no poll within max.poll.interval.ms ({t} ms)"))
         });
+        self.world.membership.push((self.clock, c, super::world::Membership::MaxPollInterval));
         self.leave_group(c);
     }
 
@@ -831,6 +832,7 @@ impl Sim<'_> {
     /// close() sends LeaveGroup, so the rest of the group rebalances without waiting for it.
     pub(super) fn fail_consumer(&mut self, c: u32) {
         self.world.consumers[c as usize].phase = Phase::Failed;
+        self.world.membership.push((self.clock, c, super::world::Membership::Closed));
         self.leave_group(c);
     }
 

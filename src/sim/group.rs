@@ -66,6 +66,7 @@ impl Sim<'_> {
                     self.queue.push(self.clock + timeout, Event::MemberExpire { group: g as u32, member: id }, false);
                 } else {
                     self.world.groups[g].joining.push((c, inc));
+                    self.world.membership.push((now, c, super::world::Membership::Joined));
                 }
                 if was_empty && !dead {
                     self.initial_delayed_join(g, c);
@@ -350,6 +351,7 @@ impl Sim<'_> {
         };
         let m = group.members.remove(i);
         group.joining.retain(|j| *j != (m.consumer, m.inc));
+        self.world.membership.push((now, m.consumer, super::world::Membership::SessionTimeout));
         self.log(|sim| {
             let t = sim.model.consumers[m.consumer as usize].session_timeout_ms;
             (

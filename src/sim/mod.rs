@@ -17,7 +17,7 @@ pub mod log;
 mod metadata;
 mod processor;
 mod producer;
-mod records;
+pub mod records;
 mod retention;
 mod retry;
 pub mod trace;

@@ -38,6 +38,9 @@ pub struct World {
     pub next_producer_id: u32,
     /// Faults that already fired, by index in `Model::faults`, with the time they fired.
     pub fired: Vec<Vec<u64>>,
+    /// Members joining and leaving their groups, in order: (when, consumer, how), for the
+    /// report's "why" texts. History, not state: the fingerprint skips it, as it skips `fired`.
+    pub membership: Vec<(u64, u32, Membership)>,
     /// Fetch-wait tokens handed out so far.
     pub next_token: u64,
     /// When the last message on each network link arrives: links are TCP connections, so a
@@ -66,6 +69,19 @@ pub struct World {
     /// Requests sent and responses received so far, by client, kind and direction (what
     /// `request lost for C fetch N` counts).
     pub messages_sent: BTreeMap<(Client, u8, bool), u32>,
+}
+
+/// How a consumer's group membership changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Membership {
+    /// A JoinGroup made it a new member.
+    Joined,
+    /// No poll within max.poll.interval.ms: its heartbeat thread sent LeaveGroup.
+    MaxPollInterval,
+    /// Silent for session.timeout.ms: the coordinator expired it.
+    SessionTimeout,
+    /// The application closed it after an error it does not handle (LeaveGroup).
+    Closed,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -624,6 +640,7 @@ impl World {
             expired: Vec::new(),
             next_producer_id: 1000,
             fired: model.faults.iter().map(|_| Vec::new()).collect(),
+            membership: Vec::new(),
             next_token: 0,
             links: BTreeMap::new(),
             conns: BTreeMap::new(),
@@ -660,7 +677,7 @@ impl World {
         }
     }
 
-    /// Hashes the world as its derived `Hash` would with `fired` empty, without a copy of
+    /// Hashes the world as its derived `Hash` would with `fired` and `membership` empty, without a copy of
     /// it (a fork's fingerprint; every field is named, so a new one cannot be left out).
     pub fn hash_without_fired<H: std::hash::Hasher>(&self, h: &mut H) {
         use std::hash::Hash;
@@ -681,6 +698,7 @@ impl World {
             expired,
             next_producer_id,
             fired: _,
+            membership: _,
             next_token,
             links,
             txns,
@@ -711,6 +729,7 @@ impl World {
         expired.hash(h);
         next_producer_id.hash(h);
         Vec::<Vec<u64>>::new().hash(h);
+        Vec::<(u64, u32, Membership)>::new().hash(h);
         next_token.hash(h);
         links.hash(h);
         txns.hash(h);
@@ -837,7 +856,8 @@ pub type Groups = Vec<Group>;
 mod tests {
     use std::hash::{Hash, Hasher};
 
-    /// `hash_without_fired` hashes what the derived `Hash` of a copy with `fired` emptied does
+    /// `hash_without_fired` hashes what the derived `Hash` of a copy with `fired` and
+    /// `membership` emptied does
     /// (explore's fingerprints, and so its counts of distinct states, stay what they were).
     #[test]
     fn hash_without_fired_is_the_derived_hash_of_a_copy_without_it() {
@@ -845,8 +865,10 @@ mod tests {
         let model = crate::load(source).expect("valid scenario");
         let run = crate::sim::run(&model, &crate::sim::Options::default());
         assert!(run.world.fired.iter().any(|f| !f.is_empty()), "a fault fired");
+        assert!(!run.world.membership.is_empty(), "a member joined");
         let mut copy = run.world.clone();
         copy.fired.clear();
+        copy.membership.clear();
         let mut derived = std::collections::hash_map::DefaultHasher::new();
         copy.hash(&mut derived);
         let mut direct = std::collections::hash_map::DefaultHasher::new();
