@@ -121,8 +121,19 @@ pub(super) fn shown(v: &str) -> String {
 
 /// A note line wrapped at word boundaries to `width`.
 pub(super) fn wrap_line(text: &str, width: usize) -> String {
-    let mut out = Wrap::wrap(text, width, true).lines().map(str::trim_end).collect::<Vec<_>>().join("\n");
-    out.push('\n');
+    let mut out = String::new();
+    for line in text.strip_suffix('\n').unwrap_or(text).split('\n') {
+        // A break between words leaves the space on the next line: each wrapped line after a
+        // text line's first starts at its word.
+        let wrapped = Wrap::wrap(line, width, true);
+        for (i, l) in wrapped.lines().enumerate() {
+            out.push_str(if i == 0 { l.trim_end() } else { l.trim() });
+            out.push('\n');
+        }
+        if wrapped.is_empty() {
+            out.push('\n');
+        }
+    }
     out
 }
 
@@ -250,7 +261,19 @@ pub(super) fn tone(cell: &str) -> Option<Color> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Layout, Narrow, column_widths, fit};
+    use super::{Layout, Narrow, column_widths, fit, wrap_line};
+
+    #[test]
+    fn wrapped_note_lines_start_at_a_word() {
+        let text = "cost: 3 produce requests; latency p50 / p99 / max: produce 6 / 11527 ms";
+        let out = wrap_line(text, 40);
+        assert!(out.lines().count() > 1, "{out}");
+        assert!(out.lines().all(|l| !l.starts_with(' ') && l.chars().count() <= 40), "{out:?}");
+        assert_eq!(out.split_whitespace().collect::<Vec<_>>(), text.split_whitespace().collect::<Vec<_>>());
+        // A text line's own indentation and blank lines stay.
+        assert_eq!(wrap_line("  a\n\nb", 40), "  a\n\nb\n");
+        assert_eq!(wrap_line("", 40), "\n");
+    }
 
     fn rows() -> Vec<Vec<String>> {
         (0..3)
