@@ -23,12 +23,10 @@ impl Sim<'_> {
 
     /// `UnifiedLog.removeExpiredProducers` on every log of the broker.
     pub(super) fn on_producer_expiration_check(&mut self, b: BrokerId, inc: u32) {
-        let broker = self.world.broker(b);
-        if !broker.alive || broker.incarnation != inc {
+        let every = self.model.cluster.producer_id_expiration_check_interval_ms;
+        if !self.rearm_broker_task(b, inc, every, Event::ProducerExpirationCheck { broker: b, inc }) {
             return;
         }
-        let every = self.model.cluster.producer_id_expiration_check_interval_ms;
-        self.queue.push(self.clock + every, Event::ProducerExpirationCheck { broker: b, inc }, true);
         self.expire_producers(b, "expire producer ids", "forgotten");
     }
 

@@ -109,7 +109,7 @@ impl Sim<'_> {
     /// `send()`: the record joins the partition's open batch or starts a new one.
     pub(super) fn send_record(&mut self, p: u32, msg: MsgId) {
         let partition = self.choose_partition(p, msg);
-        let bytes = self.record_size(msg);
+        let bytes = record_size(self.model, msg);
         let batch_size = self.model.producers[p as usize].batch_size;
         let delivery_timeout = self.model.producers[p as usize].delivery_timeout_ms;
         let now = self.clock;
@@ -168,10 +168,6 @@ impl Sim<'_> {
         self.drain_partition(p, partition);
     }
 
-    pub(super) fn record_size(&self, msg: MsgId) -> u64 {
-        record_size(&self.model, msg)
-    }
-
     /// Explicit partition, else murmur2 of the key (Kafka's default partitioner), else the
     /// sticky partitioner (KIP-794): stay on one partition until a batch's worth was written.
     fn choose_partition(&mut self, p: u32, msg: MsgId) -> PartitionIdx {
@@ -184,7 +180,7 @@ impl Sim<'_> {
         if let Some(hash) = self.model.with_key(msg, |key| murmur2(key.as_bytes())) {
             return first + (hash & 0x7fff_ffff) % count;
         }
-        let bytes = self.record_size(msg);
+        let bytes = record_size(self.model, msg);
         let batch_size = self.model.producers[p as usize].batch_size;
         let current = self.world.producers[p as usize].sticky.get(&topic_idx).copied();
         // BuiltInPartitioner picks among partitions with a live leader in the producer's

@@ -8,6 +8,18 @@ use super::log::Deletion;
 use crate::model::{BrokerId, PartitionIdx};
 
 impl Sim<'_> {
+    /// A broker's periodic task (a retention or producer-expiration check) is due: whether the
+    /// broker incarnation `inc` that scheduled it still runs; if so, its next run is scheduled
+    /// `every` ms later (Kafka's `KafkaScheduler` tasks die with the broker).
+    pub(super) fn rearm_broker_task(&mut self, b: BrokerId, inc: u32, every: u64, next: Event) -> bool {
+        let broker = self.world.broker(b);
+        if !broker.alive || broker.incarnation != inc {
+            return false;
+        }
+        self.queue.push(self.clock + every, next, true);
+        true
+    }
+
     /// Whether any topic's retention can delete records within the run (only then do brokers
     /// run their retention checks: the checks of a run that cannot delete change nothing).
     pub(super) fn retention_in_play(&self) -> bool {
@@ -29,12 +41,10 @@ impl Sim<'_> {
     /// (`UnifiedLog.deleteOldSegments`). Records the leader deletes are gone for every consumer
     /// that had not fetched them.
     pub(super) fn on_retention_check(&mut self, b: BrokerId, inc: u32) {
-        let broker = self.world.broker(b);
-        if !broker.alive || broker.incarnation != inc {
+        let every = self.model.cluster.log_retention_check_interval_ms;
+        if !self.rearm_broker_task(b, inc, every, Event::RetentionCheck { broker: b, inc }) {
             return;
         }
-        let every = self.model.cluster.log_retention_check_interval_ms;
-        self.queue.push(self.clock + every, Event::RetentionCheck { broker: b, inc }, true);
         for part in 0..self.world.partitions.len() as PartitionIdx {
             let pstate = &mut self.world.partitions[part as usize];
             let leads = pstate.leader == Some(b);
