@@ -29,7 +29,9 @@ pub struct MessageFate {
     pub times: u32,
 }
 
-/// The analysis of a run.
+/// The analysis of a run. Per-message facts that every pass needs (copies, home partition,
+/// topic, the groups reading it) are computed once here, in one pass over the logs, so the
+/// passes that follow (fates, flows, anomalies, cost) look them up by index.
 pub struct Analysis<'a> {
     pub model: &'a Model,
     pub run: &'a Run,
@@ -38,7 +40,18 @@ pub struct Analysis<'a> {
     /// `home[msg]`: the partition whose committed log holds it (a keyless record re-sent after a
     /// producer restart may land elsewhere than first chosen), else the one send() chose.
     pub home: Vec<Option<PartitionIdx>>,
+    /// `topic[msg]`: the topic it was sent to (`Model::topic_of`, looked up once).
+    topic: Vec<u32>,
+    /// `readers[topic]`: the groups reading the topic as a destination (a processor's own group
+    /// is not one: what it makes of a record is its output records, whose fates count apart).
+    readers: Vec<Vec<u32>>,
+    /// `first_done[group][msg]`: when a member of the group first finished processing the
+    /// message (`NEVER`: not processed), made on first use.
+    first_done: std::cell::OnceCell<Vec<Vec<u64>>>,
 }
+
+/// `Analysis::first_done` of a message a group never processed.
+const NEVER: u64 = u64::MAX;
 
 /// Result of one expectation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -137,26 +150,31 @@ impl<'a> Analysis<'a> {
                 home[r.msg as usize] = Some(p);
             }
         }
-        Analysis { model, run, copies, home }
+        let readers = (0..model.topics.len() as u32)
+            .map(|t| {
+                (0..model.groups.len() as u32)
+                    .filter(|&g| {
+                        let group = &model.groups[g as usize];
+                        group.topics.contains(&t)
+                            && !group.members.iter().all(|c| model.consumers[*c as usize].processor.is_some())
+                    })
+                    .collect()
+            })
+            .collect();
+        Analysis { model, run, copies, home, topic: topics(model), readers, first_done: Default::default() }
     }
 
-    /// Groups that subscribe to the topic `msg` was sent to.
+    /// Groups that read `msg` as a destination: those subscribed to its topic and, for a group
+    /// whose members `assign` partitions, holding the partition it is in.
     fn groups_for(&self, msg: MsgId) -> impl Iterator<Item = u32> + '_ {
-        // A processor's own group is not a destination: what it makes of a record is its
-        // output records, whose fates are counted themselves.
-        (0..self.model.groups.len() as u32).filter(move |g| {
-            let group = &self.model.groups[*g as usize];
-            self.reads(group, msg)
-                && !group.members.iter().all(|c| self.model.consumers[*c as usize].processor.is_some())
-        })
+        self.readers[self.topic[msg as usize] as usize]
+            .iter()
+            .copied()
+            .filter(move |&g| self.in_assigned(&self.model.groups[g as usize], msg))
     }
 
-    /// Whether the group reads where `msg` was sent: its topic, or for a group whose members
-    /// `assign` partitions, the partition that holds it.
-    fn reads(&self, group: &crate::model::GroupConfig, msg: MsgId) -> bool {
-        if !group.topics.contains(&self.model.topic_of(msg)) {
-            return false;
-        }
+    /// For a group whose members `assign` partitions, whether `msg` is in one of them.
+    fn in_assigned(&self, group: &crate::model::GroupConfig, msg: MsgId) -> bool {
         !group.manual || self.home[msg as usize].is_some_and(|p| group.partitions.contains(&p))
     }
 
@@ -417,7 +435,7 @@ impl<'a> Analysis<'a> {
         let facts = ExpectFacts {
             fate: &|m| fates[m as usize].fate,
             count: &|scope, want| self.count(fates, scope, want),
-            log: &|p| self.run.world.committed_log(p).iter().map(|(_, r)| r.msg).collect(),
+            log: &|p| self.run.world.committed_log(p).map(|(_, r)| r.msg).collect(),
             processed: &|who| self.processed_values(who),
             lost_to_retention: &|scope| Ok(self.count_lost_to_retention(scope)),
         };
@@ -429,90 +447,81 @@ impl<'a> Analysis<'a> {
     pub fn anomalies(&self) -> Vec<Anomaly> {
         let w = &self.run.world;
         let m = self.model;
-        let all = 0..m.total_messages;
+        // One pass over the messages: each is checked against every anomaly once, and each
+        // "expected for this configuration" verdict is judged until one is not.
+        let (mut dups, mut lost, mut expired, mut unseen, mut g1a) = Default::default();
+        let found = |list: &mut Vec<MsgId>, x: MsgId| {
+            list.push(x);
+            true
+        };
+        let (mut dup_expected, mut lost_expected, mut expired_allowed, mut unseen_expected, mut g1a_expected) =
+            (true, true, true, true, true);
+        for x in 0..m.total_messages {
+            let i = x as usize;
+            let copies = self.copies[i];
+            let st = &w.messages[i];
+            let processed = |g: u32| w.processed[g as usize][i];
+            // duplicate: two committed copies, or processed twice by one group.
+            if (copies > 1 || self.groups_for(x).any(|g| processed(g) > 1)) && found(&mut dups, x) && dup_expected {
+                let twice: Vec<u32> = self.groups_for(x).filter(|&g| copies > 0 && processed(g) > 1).collect();
+                dup_expected = duplicate_allowed(m, x, u32::from(copies), &twice);
+            }
+            // lost write: acknowledged (not transactional) yet not in the committed log.
+            if st.acked_at().is_some()
+                && st.offset().is_some()
+                && copies == 0
+                && m.txn_of(x).is_none()
+                && found(&mut lost, x)
+                && lost_expected
+            {
+                lost_expected = loss_allowed(m, x);
+            }
+            // lost to retention: deleted before a group reading its topic processed it.
+            let is_expired = copies > 0
+                && !w.expired.is_empty()
+                && self.groups_for(x).any(|g| self.lost_to_retention(x, g).is_some());
+            if is_expired && found(&mut expired, x) && expired_allowed {
+                expired_allowed = self.groups_for(x).filter(|&g| self.lost_to_retention(x, g).is_some()).all(|g| {
+                    consumer_guarantee(&m.consumers[m.groups[g as usize].members[0] as usize]).1
+                });
+            }
+            // unseen: committed, yet no group reading its topic ever polled it (nor lost it to
+            // retention, counted above).
+            let mut readers = self.groups_for(x).peekable();
+            if copies > 0
+                && readers.peek().is_some()
+                && readers.all(|g| w.consumed[g as usize][i] == 0)
+                && !is_expired
+                && found(&mut unseen, x)
+                && unseen_expected
+            {
+                unseen_expected = self.groups_for(x).any(|g| {
+                    let c = &m.consumers[m.groups[g as usize].members[0] as usize];
+                    c.auto_offset_reset == crate::model::OffsetReset::Latest
+                });
+            }
+            // aborted read (G1a): a group processed a record that was never committed.
+            if copies == 0
+                && st.appended > 0
+                && (m.is_derived(x) || m.txn_of(x).is_some())
+                && self.groups_for(x).any(|g| processed(g) > 0)
+                && found(&mut g1a, x)
+                && g1a_expected
+            {
+                g1a_expected = self.groups_for(x).all(|g| {
+                    let c = &m.consumers[m.groups[g as usize].members[0] as usize];
+                    !c.read_committed || processed(g) == 0
+                });
+            }
+        }
+        let (dups, lost, expired, unseen, g1a): (Vec<MsgId>, Vec<MsgId>, Vec<MsgId>, Vec<MsgId>, Vec<MsgId>) =
+            (dups, lost, expired, unseen, g1a);
         let name = |msg: MsgId| m.value(msg);
         let pick = |v: Vec<String>| v.into_iter().take(3).collect::<Vec<_>>();
-        let reading_groups = |msg: MsgId| self.groups_for(msg).collect::<Vec<_>>();
-        // duplicate: two committed copies, or processed twice by one group.
-        let dups: Vec<MsgId> = all
-            .clone()
-            .filter(|x| {
-                self.copies[*x as usize] > 1
-                    || reading_groups(*x).iter().any(|g| w.processed[*g as usize][*x as usize] > 1)
-            })
-            .collect();
-        let dup_expected = dups.iter().all(|x| {
-            let copies = self.copies[*x as usize];
-            let twice: Vec<u32> = reading_groups(*x)
-                .into_iter()
-                .filter(|g| copies > 0 && w.processed[*g as usize][*x as usize] > 1)
-                .collect();
-            duplicate_allowed(m, *x, u32::from(copies), &twice)
-        });
-        // lost write: acknowledged (not transactional) yet not in the committed log.
-        let lost: Vec<MsgId> = all
-            .clone()
-            .filter(|x| {
-                let st = &w.messages[*x as usize];
-                st.acked_at().is_some()
-                    && st.offset().is_some()
-                    && m.txn_of(*x).is_none()
-                    && self.copies[*x as usize] == 0
-            })
-            .collect();
-        let lost_expected = lost.iter().all(|x| loss_allowed(m, *x));
-        // lost to retention: deleted before a group reading its topic processed it.
-        let expired: Vec<MsgId> = all
-            .clone()
-            .filter(|x| {
-                self.copies[*x as usize] > 0
-                    && reading_groups(*x).iter().any(|g| self.lost_to_retention(*x, *g).is_some())
-            })
-            .collect();
-        let expired_allowed = expired.iter().all(|x| {
-            reading_groups(*x)
-                .iter()
-                .filter(|g| self.lost_to_retention(*x, **g).is_some())
-                .all(|g| consumer_guarantee(&m.consumers[m.groups[*g as usize].members[0] as usize]).1)
-        });
-        // unseen: committed, yet no group reading its topic ever polled it (nor lost it to
-        // retention, counted above).
-        let unseen: Vec<MsgId> = all
-            .clone()
-            .filter(|x| {
-                let gs = reading_groups(*x);
-                self.copies[*x as usize] > 0
-                    && !gs.is_empty()
-                    && gs.iter().all(|g| w.consumed[*g as usize][*x as usize] == 0)
-                    && !expired.contains(x)
-            })
-            .collect();
-        let unseen_expected = unseen.iter().all(|x| {
-            reading_groups(*x).iter().any(|g| {
-                let c = &m.consumers[m.groups[*g as usize].members[0] as usize];
-                c.auto_offset_reset == crate::model::OffsetReset::Latest
-            })
-        });
-        // aborted read (G1a): a group processed a record that was never committed.
-        let g1a: Vec<MsgId> = all
-            .clone()
-            .filter(|x| {
-                self.copies[*x as usize] == 0
-                    && w.messages[*x as usize].appended > 0
-                    && (m.txn_of(*x).is_some() || m.is_derived(*x))
-                    && reading_groups(*x).iter().any(|g| w.processed[*g as usize][*x as usize] > 0)
-            })
-            .collect();
-        let g1a_expected = g1a.iter().all(|x| {
-            reading_groups(*x).iter().all(|g| {
-                let c = &m.consumers[m.groups[*g as usize].members[0] as usize];
-                !c.read_committed || w.processed[*g as usize][*x as usize] == 0
-            })
-        });
         let row = |anomaly: &str, found: &[MsgId], expected: bool, meaning: &str| Anomaly {
             anomaly: anomaly.into(),
             count: found.len() as u64,
-            examples: pick(found.iter().map(|x| name(*x)).collect()),
+            examples: found.iter().take(3).map(|x| name(*x)).collect(),
             expected: found.is_empty() || expected,
             meaning: meaning.into(),
         };
@@ -589,14 +598,19 @@ impl<'a> Analysis<'a> {
         count
     }
 
-    /// first[group][msg]: when a member of the group first finished processing the message.
-    fn first_processing(&self) -> Vec<Vec<Option<u64>>> {
-        let mut first = vec![vec![None; self.model.total_messages as usize]; self.model.groups.len()];
-        for &(c, m, t) in &self.run.world.processing {
-            let g = self.model.consumers[c as usize].group as usize;
-            first[g][m as usize].get_or_insert(t);
-        }
-        first
+    /// `first_done[group][msg]`, made on first use from the processing history.
+    fn first_processing(&self) -> &[Vec<u64>] {
+        self.first_done.get_or_init(|| {
+            let mut first = vec![vec![NEVER; self.model.total_messages as usize]; self.model.groups.len()];
+            for &(c, m, t) in &self.run.world.processing {
+                let g = self.model.consumers[c as usize].group as usize;
+                let at = &mut first[g][m as usize];
+                if *at == NEVER {
+                    *at = t;
+                }
+            }
+            first
+        })
     }
 
     pub fn cost(&self, fates: &[MessageFate]) -> Cost {
@@ -611,7 +625,7 @@ impl<'a> Analysis<'a> {
         let first = self.first_processing();
         let e2e = (0..self.model.total_messages as usize)
             .filter_map(|m| {
-                let done = first.iter().filter_map(|g| g[m]).min()?;
+                let done = first.iter().map(|g| g[m]).min().filter(|&t| t != NEVER)?;
                 done.checked_sub(w.messages[m].sent_at()?)
             })
             .collect();
@@ -642,7 +656,7 @@ impl<'a> Analysis<'a> {
             topics.dedup();
             for t in topics {
                 let msgs: Vec<MsgId> =
-                    (p.first_msg..p.first_msg + p.message_count).filter(|m| self.model.topic_of(*m) == t).collect();
+                    (p.first_msg..p.first_msg + p.message_count).filter(|m| self.topic[*m as usize] == t).collect();
                 let sent = msgs.iter().filter(|m| w.messages[**m as usize].sent_at().is_some()).count() as u64;
                 let acked = msgs.iter().filter(|m| w.messages[**m as usize].acked_at().is_some()).count() as u64;
                 let failed = msgs
@@ -706,7 +720,7 @@ impl<'a> Analysis<'a> {
             let cfg = &self.model.consumers[first as usize];
             for t in &group.topics {
                 let in_topic: Vec<MsgId> = (0..self.model.total_messages)
-                    .filter(|m| self.model.topic_of(*m) == *t && self.reads(group, *m))
+                    .filter(|m| self.topic[*m as usize] == *t && self.in_assigned(group, *m))
                     .collect();
                 let in_log: Vec<MsgId> = in_topic.iter().copied().filter(|m| self.copies[*m as usize] > 0).collect();
                 let times: Vec<u32> = in_log
@@ -737,7 +751,10 @@ impl<'a> Analysis<'a> {
                 let latency = Latency::of(
                     in_log
                         .iter()
-                        .filter_map(|m| first_done[g][*m as usize]?.checked_sub(w.messages[*m as usize].sent_at()?))
+                        .filter_map(|m| {
+                            let done = first_done[g][*m as usize];
+                            (done != NEVER).then_some(done)?.checked_sub(w.messages[*m as usize].sent_at()?)
+                        })
                         .collect(),
                 );
                 out.push(Flow {
@@ -772,6 +789,23 @@ impl<'a> Analysis<'a> {
     }
 }
 
+/// Every message's topic, in one pass over the producers' sends and the processors' outputs
+/// (what `Model::topic_of` finds for each by binary search).
+fn topics(model: &Model) -> Vec<u32> {
+    let mut topic = vec![u32::MAX; model.total_messages as usize];
+    for s in model.producers.iter().filter(|p| p.processor.is_none()).flat_map(|p| &p.sends) {
+        let range = s.first_msg as usize..(s.first_msg + s.count) as usize;
+        topic.get_mut(range).into_iter().flatten().for_each(|t| *t = s.topic);
+    }
+    for (i, d) in model.derived.iter().enumerate() {
+        if let Some(t) = topic.get_mut(model.sent_messages as usize + i) {
+            *t = d.topic;
+        }
+    }
+    debug_assert!(topic.iter().enumerate().all(|(m, &t)| t == model.topic_of(m as MsgId)));
+    topic
+}
+
 /// How many times a group's processing of `msg` took effect: for a consumer group, the times
 /// it processed it; for a processor's group, judged on the record's outputs, since a
 /// processing whose transaction aborted leaves nothing (KIP-98): the most `output` gives any
@@ -784,12 +818,12 @@ pub(crate) fn group_times(
     processed: u32,
     output: &dyn Fn(MsgId) -> u32,
 ) -> u32 {
-    let processors: Vec<Option<u32>> = group.members.iter().map(|c| model.consumers[*c as usize].processor).collect();
-    if processors.is_empty() || processors.contains(&None) {
+    let processor = |c: &u32| model.consumers[*c as usize].processor;
+    if group.members.is_empty() || group.members.iter().any(|c| processor(c).is_none()) {
         return processed;
     }
     // Instances of one application share its outputs.
-    match processors.iter().flatten().find_map(|p| model.processors[*p as usize].outputs_of.get(&msg)) {
+    match group.members.iter().filter_map(processor).find_map(|p| model.processors[p as usize].outputs_of.get(&msg)) {
         Some(&(first, n)) => (first..first + n).map(output).max().unwrap_or(0),
         None => processed.min(1),
     }

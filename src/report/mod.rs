@@ -231,10 +231,12 @@ pub fn build(model: &Model, run: &Run, limits: Limits) -> Report {
     // Messages: those the filters match, the ones not delivered once first.
     let chosen: Vec<u32> = (0..fates.len() as u32)
         .filter(|&m| {
-            let sender = &model.producers[model.producer_of(m) as usize].name;
+            // (Each message's value and sender looked up only when a filter asks for it.)
+            let by_sender = || filter.actor_is(&model.producers[model.producer_of(m) as usize].name);
             let by_group =
                 || analysis.processed_by(m).iter().any(|(g, _)| filter.actor_is(&model.groups[*g as usize].name));
-            filter.carries(&model.value(m)) && (filter.actor_is(sender) || by_group())
+            (filter.message.is_none() || filter.carries(&model.value(m)))
+                && (filter.actor.is_none() || by_sender() || by_group())
         })
         .collect();
     let streaming = run.trace.spill.is_some();

@@ -762,14 +762,13 @@ impl World {
 
     /// The committed log as a read_committed consumer sees it: data records below the last
     /// stable offset, without control records or aborted transactions, with their offsets.
-    pub fn committed_log(&self, p: PartitionIdx) -> Vec<(u64, Record)> {
+    pub fn committed_log(&self, p: PartitionIdx) -> impl Iterator<Item = (u64, Record)> + '_ {
         let r = self.log_replica(p);
         let any_aborted = !r.aborted.is_empty();
         let lso = r.last_stable_offset();
         (0..lso)
             .zip(r.log.range(0, lso))
-            .filter(|(o, rec)| !(rec.is_marker() || (any_aborted && r.is_aborted(*o))))
-            .collect()
+            .filter(move |(o, rec)| !(rec.is_marker() || (any_aborted && r.is_aborted(*o))))
     }
 }
 
