@@ -68,6 +68,8 @@ pub struct Model {
     pub total_messages: u32,
     /// The derived (output) messages, in id order from `sent_messages`.
     pub derived: Vec<Derived>,
+    /// The keys and values of the derived messages, one after another.
+    pub derived_text: String,
     pub faults: Vec<FaultSpec>,
     pub track: Vec<TrackVar>,
     pub expects: Vec<ExpectSpec>,
@@ -309,18 +311,79 @@ pub struct ProcessorConfig {
     /// `seek.on.abort` (exactly-once default true): after an aborted transaction, seek back to
     /// the committed offsets; without it the records of the aborted transaction are skipped.
     pub seek_on_abort: bool,
-    /// derived[processor][input msg]: the first derived id and how many outputs it has.
-    pub outputs_of: std::collections::BTreeMap<MsgId, (MsgId, u32)>,
+    /// The output records of each input record that has any.
+    pub outputs_of: OutputsOf,
 }
 
-/// An output record a processor makes from an input record.
+/// A processor application's output records by input record: for each input with outputs,
+/// in ascending input order, the first output's id and how many there are (12 bytes an
+/// input, looked up by binary search).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct OutputsOf(Vec<(MsgId, (MsgId, u32))>);
+
+impl OutputsOf {
+    /// The outputs of `input`: (first id, count).
+    pub fn get(&self, input: &MsgId) -> Option<&(MsgId, u32)> {
+        self.0.binary_search_by_key(input, |e| e.0).ok().map(|i| &self.0[i].1)
+    }
+
+    /// Every input's (first id, count), in input order.
+    pub fn values(&self) -> impl Iterator<Item = &(MsgId, u32)> {
+        self.0.iter().map(|e| &e.1)
+    }
+
+    /// Records `input`'s outputs; inputs come in ascending order.
+    pub(crate) fn insert(&mut self, input: MsgId, outputs: (MsgId, u32)) {
+        debug_assert!(self.0.last().is_none_or(|l| l.0 < input), "inputs in ascending order");
+        self.0.push((input, outputs));
+    }
+}
+
+/// An output record a processor makes from an input record. Its key and value are in
+/// `Model::derived_text` (one string for all of them, not two allocations a record).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Derived {
     pub processor: u32,
     pub parent: MsgId,
     pub topic: u32,
-    pub key: Option<String>,
-    pub value: String,
+    /// Where its key (if any) then its value start in `Model::derived_text`.
+    text: u32,
+    /// The key's length in bytes, `NO_KEY` for a record without one.
+    key_len: u32,
+    value_len: u32,
+}
+
+/// `Derived::key_len` of a record without a key.
+const NO_KEY: u32 = u32::MAX;
+
+impl Derived {
+    /// The output record of `processor` made from `parent`, its key and value appended to
+    /// `text` (the model's `derived_text`, which must stay under 4 GiB: `MAX_DERIVED_BYTES`).
+    pub(crate) fn new(processor: u32, parent: MsgId, topic: u32, key: Option<&str>, value: &str, text: &mut String) -> Derived {
+        let start = text.len() as u32;
+        text.push_str(key.unwrap_or_default());
+        text.push_str(value);
+        Derived {
+            processor,
+            parent,
+            topic,
+            text: start,
+            key_len: key.map_or(NO_KEY, |k| k.len() as u32),
+            value_len: value.len() as u32,
+        }
+    }
+
+    /// Its key, read from the model's `derived_text`.
+    pub fn key<'t>(&self, text: &'t str) -> Option<&'t str> {
+        let start = self.text as usize;
+        (self.key_len != NO_KEY).then(|| &text[start..start + self.key_len as usize])
+    }
+
+    /// Its value, read from the model's `derived_text`.
+    pub fn value<'t>(&self, text: &'t str) -> &'t str {
+        let start = self.text as usize + if self.key_len == NO_KEY { 0 } else { self.key_len as usize };
+        &text[start..start + self.value_len as usize]
+    }
 }
 
 /// One `send` statement, expanded lazily: message `first_msg + i - 1` is its `i`-th send.
@@ -703,7 +766,7 @@ impl Model {
     /// The message's value as the producer sent it.
     pub fn value(&self, msg: MsgId) -> String {
         if self.is_derived(msg) {
-            return self.derived(msg).value.clone();
+            return self.derived(msg).value(&self.derived_text).to_string();
         }
         let (_, s, i) = self.send_of(msg);
         s.value.render(i, s.first_number + i - 1)
@@ -716,7 +779,7 @@ impl Model {
             static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
         }
         if self.is_derived(msg) {
-            return self.derived(msg).key.as_deref().map(f);
+            return self.derived(msg).key(&self.derived_text).map(f);
         }
         let (_, s, i) = self.send_of(msg);
         let key = s.key.as_ref()?;
@@ -729,7 +792,7 @@ impl Model {
 
     pub fn key(&self, msg: MsgId) -> Option<String> {
         if self.is_derived(msg) {
-            return self.derived(msg).key.clone();
+            return self.derived(msg).key(&self.derived_text).map(str::to_string);
         }
         let (_, s, i) = self.send_of(msg);
         s.key.as_ref().map(|k| k.render(i, s.first_number + i - 1))

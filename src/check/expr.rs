@@ -24,6 +24,14 @@ impl Val {
         }
     }
 
+    /// [`Val::text`], moving a text out instead of copying it.
+    pub fn into_text(self) -> String {
+        match self {
+            Val::Str(s) => s,
+            other => other.text(),
+        }
+    }
+
     fn number(&self) -> Option<i64> {
         match self {
             Val::Int(n) => Some(*n),

@@ -622,7 +622,7 @@ pub(crate) fn find_messages(model: &Model, value: &str, limit: usize) -> Vec<Msg
     let mut out = Vec::new();
     // Output records of processors, by value.
     for (i, d) in model.derived.iter().enumerate() {
-        if d.value == value {
+        if d.value(&model.derived_text) == value {
             out.push(model.sent_messages + i as u32);
             if out.len() >= limit {
                 return out;

@@ -38,6 +38,7 @@ pub fn check(file: &ast::File) -> Result<Model, Diagnostics> {
         sent_messages: 0,
         total_messages: 0,
         derived: Vec::new(),
+        derived_text: String::new(),
         faults: Vec::new(),
         track: Vec::new(),
         expects: Vec::new(),

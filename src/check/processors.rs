@@ -143,7 +143,7 @@ pub fn processors(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnosti
             producer: (model.producers.len() - 1) as u32,
             outputs,
             seek_on_abort,
-            outputs_of: BTreeMap::new(),
+            outputs_of: Default::default(),
         });
         outputs_ast.push(resolved);
     }
@@ -207,7 +207,7 @@ fn derive(model: &mut Model, outputs: &[Vec<(u32, &Spanned<ast::Output>)>], diag
             .collect();
         inputs.sort_unstable();
         inputs.dedup();
-        let mut outputs_of = BTreeMap::new();
+        let mut outputs_of = crate::model::OutputsOf::default();
         let mut failed = vec![false; outs.len()];
         for m in inputs {
             let key = model.key(m);
@@ -246,11 +246,11 @@ fn derive(model: &mut Model, outputs: &[Vec<(u32, &Spanned<ast::Output>)>], diag
                     }
                 }
                 let out_key = match &o.node.key {
-                    Some(e) => eval_at(e, "key").map(|v| Some(v.text())),
+                    Some(e) => eval_at(e, "key").map(|v| Some(v.into_text())),
                     None => Some(key.clone()),
                 };
                 let out_value = match &o.node.value {
-                    Some(e) => eval_at(e, "value").map(|v| v.text()),
+                    Some(e) => eval_at(e, "value").map(Val::into_text),
                     None => Some(value.clone()),
                 };
                 let (Some(out_key), Some(out_value)) = (out_key, out_value) else { continue };
@@ -265,13 +265,8 @@ fn derive(model: &mut Model, outputs: &[Vec<(u32, &Spanned<ast::Output>)>], diag
                     ));
                     return;
                 }
-                model.derived.push(Derived {
-                    processor: pi as u32,
-                    parent: m,
-                    topic: *topic,
-                    key: out_key,
-                    value: out_value,
-                });
+                let d = Derived::new(pi as u32, m, *topic, out_key.as_deref(), &out_value, &mut model.derived_text);
+                model.derived.push(d);
                 by_topic[*topic as usize].push(next);
                 next += 1;
             }

@@ -31,7 +31,7 @@ pub(crate) use svg::esc as xml_escape;
 use crate::model::limits::MAX_REPORT_ROWS;
 use crate::model::{Model, TrackVar};
 use crate::outcome::{Analysis, ExpectResult, Fate, Flow, fate_word};
-use crate::sim::log::{Kind, NO_PRODUCER_ID};
+use crate::sim::log::{Kind, NO_PRODUCER_ID, Record};
 use crate::sim::trace::{Step, TrackerRow};
 use crate::sim::world::members;
 use crate::sim::{Run, Stop};
@@ -406,13 +406,23 @@ fn is_data(r: &crate::sim::log::Record) -> bool {
 
 /// The offsets of partition `p`'s shown log that the filter matches, in order.
 fn partition_rows<'r>(model: &'r Model, run: &'r Run, p: u32, filter: &'r Filter) -> impl Iterator<Item = usize> + 'r {
+    partition_records(model, run, p, filter).map(|(o, _)| o)
+}
+
+/// [`partition_rows`] with each offset's record, read in one pass over the log.
+fn partition_records<'r>(
+    model: &'r Model,
+    run: &'r Run,
+    p: u32,
+    filter: &'r Filter,
+) -> impl Iterator<Item = (usize, Record)> + 'r {
     let log = &run.world.log_replica(p).log;
-    (0..log.len() as usize).zip(log.iter()).filter_map(move |(o, r)| {
-        let shown = filter.is_empty()
-            || is_data(&r)
+    let everything = filter.is_empty();
+    (0..log.len() as usize).zip(log.iter()).filter(move |(_, r)| {
+        everything
+            || is_data(r)
                 && filter.carries(&model.value(r.msg))
-                && filter.actor_is(&model.producers[model.producer_of(r.msg) as usize].name);
-        shown.then_some(o)
+                && filter.actor_is(&model.producers[model.producer_of(r.msg) as usize].name)
     })
 }
 
@@ -421,14 +431,22 @@ fn partition_view(model: &Model, run: &Run, p: u32, limits: &Limits, a: &Analysi
     let shown_replica = run.world.log_replica(p);
     let hw = shown_replica.high_watermark;
     let streaming = run.trace.spill.is_some();
-    let chosen: Vec<usize> =
-        if streaming { Vec::new() } else { partition_rows(model, run, p, &limits.filter).collect() };
-    // Records of a message the log holds more than once first.
-    let notable = chosen.iter().map(|&o| log_row_repeated(run, p, o, a));
-    let picked: Vec<usize> = select::rows(notable, limits.max()).into_iter().map(|i| chosen[i]).collect();
+    // Each shown offset, and whether its record is of a message the log holds more than once
+    // (those first).
+    let chosen: Vec<(usize, bool)> = if streaming {
+        Vec::new()
+    } else {
+        partition_records(model, run, p, &limits.filter)
+            .map(|(o, r)| (o, is_data(&r) && a.copies[r.msg as usize] > 1))
+            .collect()
+    };
+    let picked = select::rows(chosen.iter().map(|&(_, repeated)| repeated), limits.max());
     let records: Vec<LogRow> = picked
-        .iter()
-        .map(|&o| LogRow { repeated: log_row_repeated(run, p, o, a), ..log_row(model, run, p, o) })
+        .into_iter()
+        .map(|i| {
+            let (o, repeated) = chosen[i];
+            LogRow { repeated, ..log_row(model, run, p, o) }
+        })
         .collect();
     PartitionView {
         partition: model.partition_name(p).to_string(),
@@ -450,12 +468,6 @@ fn partition_view(model: &Model, run: &Run, p: u32, limits: &Limits, a: &Analysi
         records_omitted: (chosen.len() - records.len()) as u64,
         records,
     }
-}
-
-/// Whether offset `o` of partition `p`'s shown log holds a message the log holds more than once.
-fn log_row_repeated(run: &Run, p: u32, o: usize, a: &Analysis<'_>) -> bool {
-    let r = &run.world.log_replica(p).log.at(o as u64);
-    is_data(r) && a.copies[r.msg as usize] > 1
 }
 
 /// The row of offset `o` in partition `p`'s shown log.

@@ -813,7 +813,8 @@ impl Sim<'_> {
 fn record_size(model: &Model, msg: MsgId) -> u64 {
     if model.is_derived(msg) {
         let d = model.derived(msg);
-        return RECORD_OVERHEAD + d.key.as_ref().map_or(0, |k| k.len() as u64) + d.value.len() as u64;
+        let text = &model.derived_text;
+        return RECORD_OVERHEAD + d.key(text).map_or(0, |k| k.len() as u64) + d.value(text).len() as u64;
     }
     let (_, spec, i) = model.send_of(msg);
     let n = spec.first_number + i - 1;
