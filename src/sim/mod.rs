@@ -5,6 +5,7 @@
 //! ties broken by insertion order, ordered maps only, and one ChaCha RNG seeded from the
 //! scenario (used for network jitter and the sticky partitioner).
 
+pub mod batches;
 mod broker;
 mod consumer;
 mod controller;

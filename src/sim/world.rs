@@ -319,7 +319,7 @@ pub struct Producer {
     /// The partitions whose queue holds a batch: derived from `queues` and kept beside it, so
     /// a drain visits those partitions only, not every partition ever written.
     pub ready: BTreeSet<PartitionIdx>,
-    pub batches: BTreeMap<u32, Batch>,
+    pub batches: super::batches::Batches,
     pub next_batch: u32,
     pub in_flight: BTreeMap<u32, InFlight>,
     pub next_request: u32,
@@ -795,7 +795,7 @@ impl Producer {
             unresolved: Default::default(),
             queues: BTreeMap::new(),
             ready: BTreeSet::new(),
-            batches: BTreeMap::new(),
+            batches: Default::default(),
             next_batch: 0,
             in_flight: BTreeMap::new(),
             next_request: 0,
