@@ -7,27 +7,44 @@
 use crate::ast::{BinOp, Expr, Func, Spanned};
 use crate::diag::Span;
 use crate::model::limits;
+use std::borrow::Cow;
 
+/// A value; a text borrows the input record or the scenario where it can (evaluating an
+/// output for each of a million inputs copies only what it builds).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Val {
-    Str(String),
+pub enum Val<'a> {
+    Str(Cow<'a, str>),
     Int(i64),
     Bool(bool),
 }
 
-impl Val {
+impl Val<'_> {
     pub fn text(&self) -> String {
+        self.as_text().into_owned()
+    }
+
+    /// The value as text, borrowed where it is one.
+    fn as_text(&self) -> Cow<'_, str> {
         match self {
-            Val::Str(s) => s.clone(),
-            Val::Int(n) => n.to_string(),
-            Val::Bool(b) => b.to_string(),
+            Val::Str(s) => Cow::Borrowed(s),
+            Val::Int(n) => Cow::Owned(n.to_string()),
+            Val::Bool(b) => Cow::Owned(b.to_string()),
+        }
+    }
+
+    /// The value with its own text (copied where it was borrowed).
+    pub fn into_owned(self) -> Val<'static> {
+        match self {
+            Val::Str(s) => Val::Str(Cow::Owned(s.into_owned())),
+            Val::Int(n) => Val::Int(n),
+            Val::Bool(b) => Val::Bool(b),
         }
     }
 
     /// [`Val::text`], moving a text out instead of copying it.
     pub fn into_text(self) -> String {
         match self {
-            Val::Str(s) => s,
+            Val::Str(s) => s.into_owned(),
             other => other.text(),
         }
     }
@@ -61,7 +78,7 @@ fn err(span: Span, message: impl Into<String>) -> EvalError {
 
 /// Evaluates `e`; a text result longer than [`limits::MAX_VALUE_BYTES`] is an error, so that
 /// concatenation (and processors reading processors) cannot grow values without bound.
-pub fn eval(e: &Spanned<Expr>, key: Option<&str>, value: &str) -> Result<Val, EvalError> {
+pub fn eval<'a>(e: &'a Spanned<Expr>, key: Option<&'a str>, value: &'a str) -> Result<Val<'a>, EvalError> {
     let v = eval_unbounded(e, key, value)?;
     match &v {
         Val::Str(s) if s.len() > limits::MAX_VALUE_BYTES => Err(err(
@@ -72,12 +89,12 @@ pub fn eval(e: &Spanned<Expr>, key: Option<&str>, value: &str) -> Result<Val, Ev
     }
 }
 
-fn eval_unbounded(e: &Spanned<Expr>, key: Option<&str>, value: &str) -> Result<Val, EvalError> {
+fn eval_unbounded<'a>(e: &'a Spanned<Expr>, key: Option<&'a str>, value: &'a str) -> Result<Val<'a>, EvalError> {
     Ok(match &e.node {
-        Expr::Str(s) => Val::Str(s.clone()),
+        Expr::Str(s) => Val::Str(Cow::Borrowed(s)),
         Expr::Int(n) => Val::Int(*n),
-        Expr::Key => Val::Str(key.unwrap_or_default().to_string()),
-        Expr::Value => Val::Str(value.to_string()),
+        Expr::Key => Val::Str(Cow::Borrowed(key.unwrap_or_default())),
+        Expr::Value => Val::Str(Cow::Borrowed(value)),
         Expr::Not(inner) => {
             // `!!!x` is one loop, not three nested calls: a chain of `!` costs no stack.
             let (mut inner, mut flips) = (inner, 1usize);
@@ -95,10 +112,10 @@ fn eval_unbounded(e: &Spanned<Expr>, key: Option<&str>, value: &str) -> Result<V
             }
             let v = eval(&args[0], key, value)?;
             match f {
-                Func::Upper => Val::Str(v.text().to_uppercase()),
-                Func::Lower => Val::Str(v.text().to_lowercase()),
-                Func::Str => Val::Str(v.text()),
-                Func::Len => Val::Int(v.text().chars().count() as i64),
+                Func::Upper => Val::Str(Cow::Owned(v.as_text().to_uppercase())),
+                Func::Lower => Val::Str(Cow::Owned(v.as_text().to_lowercase())),
+                Func::Str => Val::Str(Cow::Owned(v.into_text())),
+                Func::Len => Val::Int(v.as_text().chars().count() as i64),
                 Func::Int => {
                     Val::Int(v.number().ok_or_else(|| err(args[0].span, format!("{:?} is not a number", v.text())))?)
                 }
@@ -123,7 +140,7 @@ fn eval_unbounded(e: &Spanned<Expr>, key: Option<&str>, value: &str) -> Result<V
                     (Val::Int(m), Val::Int(n)) => {
                         Val::Int(m.checked_add(*n).ok_or_else(|| err(e.span, "number overflow"))?)
                     }
-                    _ => Val::Str(x.text() + &y.text()),
+                    _ => Val::Str(Cow::Owned(x.into_text() + &y.as_text())),
                 },
                 BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Rem => {
                     let m = x.number().ok_or_else(|| err(a.span, format!("{:?} is not a number", x.text())))?;
@@ -139,7 +156,7 @@ fn eval_unbounded(e: &Spanned<Expr>, key: Option<&str>, value: &str) -> Result<V
                 _ => {
                     let ord = match (x.number(), y.number()) {
                         (Some(m), Some(n)) => m.cmp(&n),
-                        _ => x.text().cmp(&y.text()),
+                        _ => x.as_text().cmp(&y.as_text()),
                     };
                     Val::Bool(match op {
                         BinOp::Eq => ord.is_eq(),

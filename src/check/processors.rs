@@ -218,7 +218,7 @@ fn derive(model: &mut Model, outputs: &[Vec<(u32, &Spanned<ast::Output>)>], diag
                     continue;
                 }
                 let mut eval_at = |e: &Spanned<ast::Expr>, what: &str| match eval(e, key.as_deref(), &value) {
-                    Ok(v) => Some(v),
+                    Ok(v) => Some(v.into_owned()),
                     Err(err) => {
                         failed[k] = true;
                         diags.push(
