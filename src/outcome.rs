@@ -199,7 +199,7 @@ impl<'a> Analysis<'a> {
         }
         // A processor output's failure reaches the processor, not a person: if it never lands,
         // its input went unprocessed, which is a loss.
-        let told = st.failed.is_some() && !self.model.is_derived(msg);
+        let told = st.failed().is_some() && !self.model.is_derived(msg);
         // Acknowledged, then gone from the committed log (a failover truncated it) with no
         // error to the producer: lost, even where a group had read it before (a lost write:
         // no later reader will see it).
@@ -283,7 +283,7 @@ impl<'a> Analysis<'a> {
         let st = &self.run.world.messages[msg as usize];
         let copies = u32::from(self.copies[msg as usize]);
         let processed = self.processed_by(msg);
-        let failed_note = st.failed.map(|e| format!("producer got {e}")).unwrap_or_default();
+        let failed_note = st.failed().map(|e| format!("producer got {e}")).unwrap_or_default();
         let f = self.fate(msg);
         match f.fate {
             Fate::NotSent => "send() never called (producer down or run over)".into(),
@@ -301,7 +301,7 @@ impl<'a> Analysis<'a> {
                         let t = self.model.txn_of(msg).filter(|_| by_app).map(|t| &p.transactions[t as usize]);
                         let first_failed = t.and_then(|t| {
                             (t.first_msg..t.end_msg).find_map(|m| {
-                                let e = self.run.world.messages[m as usize].failed?;
+                                let e = self.run.world.messages[m as usize].failed()?;
                                 Some(format!(" after {} got {e}", self.model.value(m)))
                             })
                         });
@@ -320,11 +320,11 @@ impl<'a> Analysis<'a> {
                     self.model.value(d.parent)
                 )
             }
-            Fate::Lost if self.model.is_derived(msg) && st.failed.is_some() => {
+            Fate::Lost if self.model.is_derived(msg) && st.failed().is_some() => {
                 let d = self.model.derived(msg);
                 let proc = &self.model.processors[d.processor as usize];
                 let how = if proc.seek_on_abort { "" } else { " and it did not seek back (seek.on.abort false)" };
-                format!("{}'s transaction aborted after {}{how}", proc.name, st.failed.unwrap_or("an error"))
+                format!("{}'s transaction aborted after {}{how}", proc.name, st.failed().unwrap_or("an error"))
             }
             Fate::Lost => {
                 if copies == 0 {
@@ -661,14 +661,14 @@ impl<'a> Analysis<'a> {
                 let acked = msgs.iter().filter(|m| w.messages[**m as usize].acked_at().is_some()).count() as u64;
                 let failed = msgs
                     .iter()
-                    .filter(|m| w.messages[**m as usize].failed.is_some() && self.copies[**m as usize] == 0)
+                    .filter(|m| w.messages[**m as usize].failed().is_some() && self.copies[**m as usize] == 0)
                     .count() as u64;
                 let lost = msgs
                     .iter()
                     .filter(|m| {
                         let st = &w.messages[**m as usize];
                         st.sent_at().is_some()
-                            && st.failed.is_none()
+                            && st.failed().is_none()
                             && self.copies[**m as usize] == 0
                             && !self.aborted(**m)
                     })
@@ -783,7 +783,7 @@ impl<'a> Analysis<'a> {
     fn output_times(&self, o: MsgId) -> u32 {
         let st = &self.run.world.messages[o as usize];
         match self.copies[o as usize] {
-            0 => u32::from(st.sent_at().is_some() && st.failed.is_none() && !self.aborted(o)),
+            0 => u32::from(st.sent_at().is_some() && st.failed().is_none() && !self.aborted(o)),
             n => u32::from(n),
         }
     }

@@ -19,7 +19,7 @@ pub fn from_run(model: &Model, run: &Run) -> History {
     for m in 0..model.total_messages {
         let st = &w.messages[m as usize];
         let Some(at_ms) = st.sent_at() else { continue };
-        let result = match (st.acked_at(), st.failed, analysis.home[m as usize]) {
+        let result = match (st.acked_at(), st.failed(), analysis.home[m as usize]) {
             (Some(_), _, Some(partition)) => SendResult::Acked { partition, offset: st.offset() },
             (_, Some(error), _) => SendResult::Failed { error: error.to_string() },
             _ => SendResult::Unknown,

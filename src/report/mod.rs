@@ -384,7 +384,7 @@ fn message_row(
     let outcome = match fate.fate {
         Fate::Delivered => "delivered once".to_string(),
         Fate::Duplicated => format!("duplicated x{}", fate.times),
-        Fate::Failed => format!("failed: {}", st.failed.unwrap_or("error")),
+        Fate::Failed => format!("failed: {}", st.failed().unwrap_or("error")),
         f => fate_word(f).to_string(),
     };
     MessageRow {

@@ -5,7 +5,7 @@
 use super::Sim;
 use super::event::{Event, ProduceBatch, ProduceError, ProduceReply};
 use super::log::{BATCH_OVERHEAD, NO_PRODUCER_ID, Record};
-use super::world::{Batch, InFlight, MessageState, Stall};
+use super::world::{Batch, Failure, InFlight, MessageState, Stall};
 use crate::model::{Acks, Client, ClientPoint, FaultAction, Model, MsgId, PartitionIdx, Piece, Template};
 use std::collections::VecDeque;
 use std::ops::Bound;
@@ -514,7 +514,7 @@ impl Sim<'_> {
     /// A request failed: retry the batch if attempts and delivery.timeout.ms allow, else fail it.
     fn batch_failed(&mut self, p: u32, id: u32, error: ProduceError) {
         if error == ProduceError::InvalidProducerEpoch {
-            self.producer_fenced(p, "InvalidProducerEpochException");
+            self.producer_fenced(p, Failure::Produce(ProduceError::InvalidProducerEpoch));
             return;
         }
         if error == ProduceError::OutOfOrderSequence {
@@ -533,9 +533,9 @@ impl Sim<'_> {
         let out_of_retries = batch.attempts > cfg.retries;
         if out_of_time || out_of_retries {
             let b = s.batches.remove(&id).expect("batch");
-            let why = if out_of_time { "TimeoutException" } else { error.name() };
+            let why = if out_of_time { ProduceError::Timeout } else { error };
             for m in &b.msgs {
-                self.world.messages[*m as usize].failed = Some(why);
+                self.world.messages[*m as usize].set_failed(Failure::Produce(why));
             }
             self.log(|sim| {
                 let reason = if out_of_time {
@@ -638,7 +638,7 @@ impl Sim<'_> {
             }
         }
         for m in &b.msgs {
-            self.world.messages[*m as usize].failed = Some("TimeoutException");
+            self.world.messages[*m as usize].set_failed(Failure::Produce(ProduceError::Timeout));
         }
         let ms = self.model.producers[p as usize].delivery_timeout_ms;
         self.log(|sim| {
@@ -795,7 +795,7 @@ impl Sim<'_> {
             (cfg.first_msg..cfg.first_msg + sent)
                 .filter(|m| {
                     let st = &self.world.messages[*m as usize];
-                    st.acked_at().is_none() && st.failed.is_none()
+                    st.acked_at().is_none() && st.failed().is_none()
                 })
                 .collect()
         };

@@ -59,7 +59,7 @@ impl Sim<'_> {
         let s = &w.messages[m as usize];
         let processed: u32 = w.processed.iter().map(|g| u32::from(g[m as usize])).sum();
         let consumed: u32 = w.consumed.iter().map(|g| u32::from(g[m as usize])).sum();
-        if let Some(e) = s.failed {
+        if let Some(e) = s.failed() {
             return format!("failed ({e})");
         }
         if processed > 1 {

@@ -4,6 +4,7 @@
 
 use super::Sim;
 use super::event::{Event, TxnError, TxnReply, TxnRequest};
+use super::world::Failure;
 use crate::model::{Client, MsgId, PartitionIdx};
 
 impl Sim<'_> {
@@ -133,7 +134,7 @@ impl Sim<'_> {
                 txn.started = true;
                 self.processor_offsets_added(p);
             }
-            TxnReply::Err { error: TxnError::ProducerFenced, .. } => self.producer_fenced(p, "ProducerFencedException"),
+            TxnReply::Err { error: TxnError::ProducerFenced, .. } => self.producer_fenced(p, Failure::ProducerFenced),
             TxnReply::Err { request, error } => {
                 // CONCURRENT_TRANSACTIONS / COORDINATOR_NOT_AVAILABLE are retriable, with
                 // the retry backoff (exponential from 3.7, KIP-580).
@@ -244,7 +245,7 @@ impl Sim<'_> {
             if let (Some(t), None) = (s.txn.current, cfg.processor) {
                 let spec = &cfg.transactions[t as usize];
                 for m in spec.first_msg..spec.end_msg.min(cfg.first_msg + s.next_send) {
-                    self.world.messages[m as usize].failed.get_or_insert("KafkaException from commitTransaction()");
+                    self.world.messages[m as usize].fail(Failure::CommitFailed);
                 }
             }
         }
@@ -289,7 +290,8 @@ impl Sim<'_> {
 
     /// ProducerFenced / InvalidProducerEpoch: a newer instance owns the transactional id; this
     /// one must stop, and what it had not committed fails.
-    pub(super) fn producer_fenced(&mut self, p: u32, error: &'static str) {
+    pub(super) fn producer_fenced(&mut self, p: u32, why: Failure) {
+        let error = why.name();
         let s = &mut self.world.producers[p as usize];
         if s.txn.fenced {
             return;
@@ -313,7 +315,7 @@ impl Sim<'_> {
         for m in pending {
             let st = &mut self.world.messages[m as usize];
             if st.acked_at().is_none() {
-                st.failed.get_or_insert(error);
+                st.fail(why);
             }
         }
         // Whose bump fenced it: its own transaction timing out, or a newer instance.

@@ -480,7 +480,7 @@ pub struct Member {
 }
 
 /// What has happened to one message, for the outcome analysis. One per message of the run,
-/// so it is kept small (64 bytes): optional times and offsets are stored in 8 bytes each
+/// so it is kept small (48 bytes): optional times and offsets are stored in 8 bytes each
 /// ([`Maybe`]) and read through methods.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MessageState {
@@ -489,8 +489,8 @@ pub struct MessageState {
     /// When the producer saw it acknowledged, and at which offset (none for acks=0).
     acked_at: Maybe,
     offset: Maybe,
-    /// The error the producer's callback got, if it gave up.
-    pub failed: Option<&'static str>,
+    /// The error the producer's callback got, if it gave up (2 bytes, not a 16-byte name).
+    failure: Option<Failure>,
     /// Produce requests that carried it.
     pub attempts: u32,
     /// Times a leader appended it.
@@ -503,6 +503,27 @@ pub struct MessageState {
     pub size: u32,
     /// Lost in a `send` that the producer's crash cut short.
     pub dropped_by_crash: bool,
+}
+
+/// Why the producer's callback failed a record: a produce error, or the transaction's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Failure {
+    Produce(super::event::ProduceError),
+    /// A newer instance of the transactional id fenced the producer.
+    ProducerFenced,
+    /// A record of the transaction failed, so commitTransaction() threw.
+    CommitFailed,
+}
+
+impl Failure {
+    /// The exception the application sees, as Kafka names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Failure::Produce(e) => e.name(),
+            Failure::ProducerFenced => "ProducerFencedException",
+            Failure::CommitFailed => "KafkaException from commitTransaction()",
+        }
+    }
 }
 
 /// An optional time or offset in 8 bytes: `u64::MAX` (never a simulated time or an offset)
@@ -533,7 +554,7 @@ impl Default for MessageState {
             sent_at: Maybe::default(),
             acked_at: Maybe::default(),
             offset: Maybe::default(),
-            failed: None,
+            failure: None,
             attempts: 0,
             appended: 0,
             truncated: 0,
@@ -545,6 +566,21 @@ impl Default for MessageState {
 }
 
 impl MessageState {
+    /// The error the producer's callback got, as Kafka names it, if it gave up.
+    pub fn failed(&self) -> Option<&'static str> {
+        self.failure.map(Failure::name)
+    }
+
+    /// Records why the producer failed it, unless it already failed.
+    pub fn fail(&mut self, why: Failure) {
+        self.failure.get_or_insert(why);
+    }
+
+    /// Records why the producer failed it (its latest failure).
+    pub fn set_failed(&mut self, why: Failure) {
+        self.failure = Some(why);
+    }
+
     pub fn sent_at(&self) -> Option<u64> {
         self.sent_at.get()
     }
@@ -854,6 +890,13 @@ pub type Groups = Vec<Group>;
 #[cfg(test)]
 mod tests {
     use std::hash::{Hash, Hasher};
+
+    /// A message's state is kept for every message of a run (10 million at most): its size
+    /// is a budget, not an accident of field order.
+    #[test]
+    fn message_state_takes_48_bytes() {
+        assert_eq!(std::mem::size_of::<super::MessageState>(), 48);
+    }
 
     /// `hash_without_fired` hashes what the derived `Hash` of a copy with `fired` and
     /// `membership` emptied does
