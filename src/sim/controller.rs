@@ -29,6 +29,7 @@ impl Sim<'_> {
         self.world.stalled.retain(|(_, x), _| *x != b);
         let inc = self.world.broker(b).incarnation;
         self.log(|_| (format!("broker {b}"), "crash".into(), String::new(), "crashed (connections reset)".into()));
+        self.group_coordinators_changed();
         // Clients see their connections to the broker break: requests in flight fail with a
         // NetworkException (the broker may or may not have written them).
         for p in 0..self.world.producers.len() {

@@ -177,6 +177,13 @@ pub enum GroupReply {
     CoordinatorNotAvailable {
         request: GroupRequest,
     },
+    /// The coordinator holding a JoinGroup lost the group (`GroupCoordinator.onGroupUnloaded`
+    /// answers NOT_COORDINATOR; a crashed one's connection breaks): the consumer finds the
+    /// new coordinator and sends it again.
+    NotCoordinator {
+        request: GroupRequest,
+        crashed: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

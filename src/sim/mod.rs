@@ -13,6 +13,7 @@ pub mod event;
 mod expiration;
 mod fault;
 mod group;
+mod group_load;
 pub mod log;
 mod metadata;
 mod processor;
@@ -437,6 +438,9 @@ impl Sim<'_> {
             if let crate::model::Trigger::At(t) = f.trigger {
                 self.queue.push_timed_fault(t, i as u32);
             }
+        }
+        for g in 0..self.model.groups.len() {
+            self.world.groups[g].host = self.group_coordinator(g);
         }
         for p in 0..self.model.producers.len() as u32 {
             self.start_producer(p);

@@ -452,6 +452,22 @@ pub struct Group {
     pub initial_delay: Option<(u64, bool)>,
     /// Bumped at each InitialDelayedJoin, so a stale expiry is ignored.
     pub initial_delays: u32,
+    /// The broker holding this state in memory; `None` while no coordinator has loaded it
+    /// (its broker crashed or was fenced, and no other has been elected yet).
+    pub host: Option<BrokerId>,
+    /// What `__consumer_offsets` holds of the group besides its offsets: the last completed
+    /// generation (`GroupMetadataManager.storeGroup` at SyncGroup), which a new coordinator
+    /// loads.
+    pub stored: StoredGroup,
+}
+
+/// A group's metadata record in `__consumer_offsets`: its generation, members (id, consumer,
+/// incarnation) and their assignment.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct StoredGroup {
+    pub generation: u32,
+    pub members: Vec<(u32, u32, u32)>,
+    pub assignment: BTreeMap<u32, Vec<PartitionIdx>>,
 }
 
 impl Group {
@@ -627,6 +643,8 @@ impl World {
                     next_member: 1,
                     initial_delay: None,
                     initial_delays: 0,
+                    host: None,
+                    stored: StoredGroup::default(),
                 })
                 .collect(),
             messages: vec![MessageState::default(); n],
