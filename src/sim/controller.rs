@@ -443,6 +443,7 @@ impl Sim<'_> {
         br.incarnation += 1;
         br.started_at = self.clock;
         self.schedule_retention(b);
+        self.schedule_txn_id_expiration(b);
         self.load_producer_state(b);
         self.log(|_| {
             (format!("broker {b}"), "restart".into(), String::new(), "back online; log recovered from disk".into())

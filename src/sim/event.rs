@@ -95,6 +95,9 @@ pub enum TxnError {
     CoordinatorNotAvailable,
     /// PRODUCER_FENCED: a newer instance of this transactional id has a higher epoch.
     ProducerFenced,
+    /// INVALID_PRODUCER_ID_MAPPING: the coordinator has no state for the transactional id (it
+    /// expired, `transactional.id.expiration.ms`); abortable, and the abort gets a new producer id.
+    InvalidProducerIdMapping,
     /// ILLEGAL_GENERATION on TxnOffsetCommit: the member left the group's generation; the
     /// transaction can only abort (CommitFailedException).
     IllegalGeneration,
@@ -107,6 +110,7 @@ impl TxnError {
             TxnError::CoordinatorNotAvailable => "COORDINATOR_NOT_AVAILABLE",
             TxnError::ProducerFenced => "PRODUCER_FENCED",
             TxnError::IllegalGeneration => "ILLEGAL_GENERATION",
+            TxnError::InvalidProducerIdMapping => "INVALID_PRODUCER_ID_MAPPING",
         }
     }
 }
@@ -409,6 +413,12 @@ pub enum Event {
         broker: BrokerId,
         inc: u32,
     },
+    /// A broker's periodic removal of expired transactional ids
+    /// (`transaction.remove.expired.transaction.cleanup.interval.ms`).
+    TxnIdExpirationCheck {
+        broker: BrokerId,
+        inc: u32,
+    },
     /// `transaction.timeout.ms` after a transaction started.
     TxnTimeout {
         txn: u32,
@@ -456,6 +466,7 @@ impl Event {
             | Event::IsrCheck { .. }
             | Event::RetentionCheck { .. }
             | Event::ProducerExpirationCheck { .. }
+            | Event::TxnIdExpirationCheck { .. }
             | Event::PollDeadline { .. }
             | Event::ConsumerFetchTimeout { .. }
             | Event::FollowerFetchTimeout { .. } => true,

@@ -458,6 +458,7 @@ impl Sim<'_> {
         for b in 1..=self.model.cluster.brokers {
             self.schedule_retention(b);
             self.schedule_producer_expiration(b);
+            self.schedule_txn_id_expiration(b);
         }
     }
 
@@ -624,6 +625,7 @@ impl Sim<'_> {
             Event::IsrCheck { partition } => self.on_isr_check(partition),
             Event::RetentionCheck { broker, inc } => self.on_retention_check(broker, inc),
             Event::ProducerExpirationCheck { broker, inc } => self.on_producer_expiration_check(broker, inc),
+            Event::TxnIdExpirationCheck { broker, inc } => self.on_txn_id_expiration_check(broker, inc),
         }
     }
 
@@ -831,7 +833,8 @@ impl Sim<'_> {
             | Event::EpochQuery { broker, .. }
             | Event::MarkerArrive { broker, .. }
             | Event::RetentionCheck { broker, .. }
-            | Event::ProducerExpirationCheck { broker, .. } => Some(broker),
+            | Event::ProducerExpirationCheck { broker, .. }
+            | Event::TxnIdExpirationCheck { broker, .. } => Some(broker),
             Event::FollowerFetch { partition, .. } | Event::FetchWaitExpired { partition, .. } => {
                 self.world.partitions[partition as usize].leader
             }

@@ -122,6 +122,11 @@ pub struct TxnMeta {
     /// A marker was refused for want of in-sync replicas and no fault is pending that could
     /// bring them back: the transaction cannot complete, and retries against it change nothing.
     pub markers_stuck: bool,
+    /// When InitProducerId last handed out an epoch (with the history's transitions, the
+    /// coordinator's `txnLastUpdateTimestamp`).
+    pub initialized_at: u64,
+    /// Removed by `transactional.id.expiration.ms`: the coordinator has no state for the id.
+    pub forgotten: bool,
 }
 
 /// The coordinator's transaction states (TransactionState in Kafka).
@@ -359,6 +364,9 @@ pub struct TxnClient {
     pub done: std::collections::BTreeSet<u32>,
     /// Consecutive retriable coordinator errors (for the exponential backoff).
     pub retries: u32,
+    /// The coordinator answered INVALID_PRODUCER_ID_MAPPING (it forgot the transactional id):
+    /// sends fail, and the abort goes straight to InitProducerId.
+    pub unmapped: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -689,6 +697,8 @@ impl World {
                         offsets_group: None,
                         history: Vec::new(),
                         markers_stuck: false,
+                        initialized_at: 0,
+                        forgotten: false,
                     })
                     .collect()
             },
