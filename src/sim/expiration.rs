@@ -99,7 +99,8 @@ impl Sim<'_> {
             }
             let meta = &self.world.txns[t as usize];
             let idle = matches!(meta.state, TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort);
-            let last = meta.history.last().and_then(|r| r.transitions.last()).map_or(0, |x| x.1).max(meta.initialized_at);
+            let last =
+                meta.history.last().and_then(|r| r.transitions.last()).map_or(0, |x| x.1).max(meta.initialized_at);
             if meta.forgotten || !meta.initialized || !idle || now < last + expiration {
                 continue;
             }

@@ -129,7 +129,8 @@ impl Sim<'_> {
         if empty && generation == 0 {
             return None;
         }
-        let names: Vec<&str> = members.iter().map(|(_, c, _)| self.model.consumers[*c as usize].name.as_str()).collect();
+        let names: Vec<&str> =
+            members.iter().map(|(_, c, _)| self.model.consumers[*c as usize].name.as_str()).collect();
         Some(if names.is_empty() {
             format!("broker {new} loads it from __consumer_offsets: generation {generation}, empty")
         } else {

@@ -424,7 +424,10 @@ impl Sim<'_> {
             self.world.messages[*m as usize].failed.get_or_insert("InvalidPidMappingException");
         }
         self.log(|sim| {
-            let why = format!("failed: InvalidPidMappingException ({} not added to the transaction)", sim.model.partition_name(part));
+            let why = format!(
+                "failed: InvalidPidMappingException ({} not added to the transaction)",
+                sim.model.partition_name(part)
+            );
             (sim.client_name(Client::Producer(p)), "error".into(), sim.values(msgs.iter().copied()), why)
         });
     }
