@@ -456,6 +456,10 @@ impl Sim<'_> {
         let fi = pstate.replica_index(follower).expect("follower replica");
         let leo_now = pstate.leader_replica().expect("leader").log_end_offset();
         self.world.partitions[part as usize].follower_leo[fi] = offset;
+        // (The fetch carries the follower's log start offset.)
+        let start = self.world.partitions[part as usize].replicas[fi].log_start_offset;
+        self.world.partitions[part as usize].follower_log_start[fi] = start;
+        self.try_complete_deletes(part);
         if offset >= leo_now {
             self.world.partitions[part as usize].caught_up_at[fi] = self.clock;
         }

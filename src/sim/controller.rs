@@ -343,6 +343,7 @@ impl Sim<'_> {
         pstate.leader_epoch += 1;
         pstate.epoch_start_offset = pstate.replica(l).map_or(0, |r| r.log_end_offset());
         pstate.follower_leo.iter_mut().for_each(|x| *x = 0);
+        pstate.follower_log_start.iter_mut().for_each(|x| *x = 0);
         let now = self.clock;
         pstate.caught_up_at.iter_mut().for_each(|x| *x = now);
         let epoch = pstate.leader_epoch;

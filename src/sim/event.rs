@@ -419,6 +419,12 @@ pub enum Event {
         broker: BrokerId,
         inc: u32,
     },
+    /// A DeleteRecords request's timeout in the leader's purgatory (the admin's
+    /// `default.api.timeout.ms`).
+    DeleteRecordsTimeout {
+        partition: PartitionIdx,
+        before: u64,
+    },
     /// `transaction.timeout.ms` after a transaction started.
     TxnTimeout {
         txn: u32,
@@ -467,6 +473,7 @@ impl Event {
             | Event::RetentionCheck { .. }
             | Event::ProducerExpirationCheck { .. }
             | Event::TxnIdExpirationCheck { .. }
+            | Event::DeleteRecordsTimeout { .. }
             | Event::PollDeadline { .. }
             | Event::ConsumerFetchTimeout { .. }
             | Event::FollowerFetchTimeout { .. } => true,

@@ -468,6 +468,8 @@ impl Sim<'_> {
         // (A request whose batch expired in flight still holds up its producer's transaction.)
         self.world.producers.iter().any(|p| p.alive && (!p.batches.is_empty() || !p.in_flight.is_empty()))
             || self.world.txns.iter().any(|t| t.state == world::TxnState::Ongoing)
+            // (A DeleteRecords in the leader's purgatory: its answer, or its timeout, is due.)
+            || !self.world.pending_deletes.is_empty()
             || self.data_waiting()
     }
 
@@ -626,6 +628,7 @@ impl Sim<'_> {
             Event::RetentionCheck { broker, inc } => self.on_retention_check(broker, inc),
             Event::ProducerExpirationCheck { broker, inc } => self.on_producer_expiration_check(broker, inc),
             Event::TxnIdExpirationCheck { broker, inc } => self.on_txn_id_expiration_check(broker, inc),
+            Event::DeleteRecordsTimeout { partition, before } => self.on_delete_records_timeout(partition, before),
         }
     }
 

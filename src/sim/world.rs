@@ -34,6 +34,9 @@ pub struct World {
     /// (OFFSET_OUT_OF_RANGE, or a first position at the log start): (group, partition, from,
     /// to). Records there that the group never processed are lost to retention.
     pub expired: Vec<(u32, PartitionIdx, u64, u64)>,
+    /// DeleteRecords requests waiting in the leader's purgatory (`DelayedDeleteRecords`):
+    /// (partition, offset, the leader that took it, when).
+    pub pending_deletes: Vec<(PartitionIdx, u64, BrokerId, u64)>,
     /// Next producer id the (simulated) InitProducerId hands out.
     pub next_producer_id: u32,
     /// Faults that already fired, by index in `Model::faults`, with the time they fired.
@@ -214,6 +217,9 @@ pub struct Partition {
     pub replicas: Vec<Replica>,
     /// The leader's view of each follower's log end offset (same order as `replicas`).
     pub follower_leo: Vec<u64>,
+    /// The leader's view of each follower's log start offset, from its last fetch (same
+    /// order): what DeleteRecords waits on (`Partition.lowWatermarkIfLeader`).
+    pub follower_log_start: Vec<u64>,
     /// When each follower last caught up with the leader's log end (same order).
     pub caught_up_at: Vec<u64>,
     /// acks=all produce requests waiting for the high watermark (Kafka's produce purgatory).
@@ -629,6 +635,7 @@ impl World {
                     isr: p.replicas.iter().fold(0, |m, b| m | bit(*b)),
                     replicas: p.replicas.iter().map(|b| Replica::new(*b, model.topics[p.topic as usize].log)).collect(),
                     follower_leo: vec![0; p.replicas.len()],
+                    follower_log_start: vec![0; p.replicas.len()],
                     caught_up_at: vec![0; p.replicas.len()],
                     pending: Vec::new(),
                     held: Vec::new(),
@@ -664,6 +671,7 @@ impl World {
             nonmonotonic: Vec::new(),
             inconsistent: Vec::new(),
             expired: Vec::new(),
+            pending_deletes: Vec::new(),
             next_producer_id: 1000,
             fired: model.faults.iter().map(|_| Vec::new()).collect(),
             membership: Vec::new(),
@@ -724,6 +732,7 @@ impl World {
             nonmonotonic,
             inconsistent,
             expired,
+            pending_deletes,
             next_producer_id,
             fired: _,
             membership: _,
@@ -755,6 +764,7 @@ impl World {
         nonmonotonic.hash(h);
         inconsistent.hash(h);
         expired.hash(h);
+        pending_deletes.hash(h);
         next_producer_id.hash(h);
         Vec::<Vec<u64>>::new().hash(h);
         Vec::<(u64, u32, Membership)>::new().hash(h);
