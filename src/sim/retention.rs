@@ -128,7 +128,7 @@ impl Sim<'_> {
 
     /// `DelayedDeleteRecords.tryComplete`: answers the requests on `part` whose offset the low
     /// watermark reached (`Partition.lowWatermarkIfLeader`: the least log start offset of the
-    /// leader and of the followers on live brokers), or whose leader is no longer the leader.
+    /// leader and of the followers on unfenced brokers), or whose leader is no longer the leader.
     pub(super) fn try_complete_deletes(&mut self, part: PartitionIdx) {
         if !self.world.pending_deletes.iter().any(|d| d.0 == part) {
             return;
@@ -136,9 +136,11 @@ impl Sim<'_> {
         let pstate = &self.world.partitions[part as usize];
         let leader = pstate.leader;
         let low = leader.and_then(|l| pstate.replica(l)).map(|r| {
+            // (`metadataCache.hasAliveBroker`: registered and not fenced, as the controller
+            // knows it; a crashed broker counts until the controller fences it.)
             let live = |i: usize| {
-                let b = self.world.broker(pstate.replicas[i].broker);
-                b.alive && !b.fenced && Some(pstate.replicas[i].broker) != leader
+                let b = pstate.replicas[i].broker;
+                !self.world.broker(b).fenced && Some(b) != leader
             };
             (0..pstate.replicas.len())
                 .filter(|&i| live(i))
