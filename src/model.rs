@@ -133,6 +133,12 @@ impl ClusterConfig {
         self.producer_id_expiration_check_interval_ms < run_for_ms && self.producer_id_expiration_ms < run_for_ms
     }
 
+    /// Whether a transactional id can expire within `run_for_ms` (the first check runs one
+    /// interval after its broker starts).
+    pub fn transactional_ids_may_expire(&self, run_for_ms: u64) -> bool {
+        self.transactional_id_cleanup_interval_ms < run_for_ms && self.transactional_id_expiration_ms < run_for_ms
+    }
+
     /// Whether the controller elects an out-of-sync replica when no in-sync one is left:
     /// `unclean.leader.election.enable`, which KRaft acts on from 3.9 (KAFKA-12670; before,
     /// `ConfigurationControlManager.uncleanLeaderElectionEnabledForTopic` returned false).
@@ -196,6 +202,12 @@ pub struct ClusterConfig {
     /// `producer.id.expiration.check.interval.ms` (600000): how often each log removes the
     /// producer ids idle longer than that (`UnifiedLog`'s PeriodicProducerExpirationCheck).
     pub producer_id_expiration_check_interval_ms: u64,
+    /// `transactional.id.expiration.ms` (604800000, 7 days, KIP-98): how long the transaction
+    /// coordinator keeps a transactional id idle in Empty, CompleteCommit or CompleteAbort.
+    pub transactional_id_expiration_ms: u64,
+    /// `transaction.remove.expired.transaction.cleanup.interval.ms` (3600000): how often each
+    /// coordinator removes the expired ones (`TransactionStateManager.removeExpiredTransactionalIds`).
+    pub transactional_id_cleanup_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

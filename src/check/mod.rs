@@ -132,6 +132,8 @@ pub const CLUSTER_KEYS: &[&str] = &[
     "log.initial.task.delay.ms",
     "producer.id.expiration.ms",
     "producer.id.expiration.check.interval.ms",
+    "transactional.id.expiration.ms",
+    "transaction.remove.expired.transaction.cleanup.interval.ms",
 ];
 const TOPIC_KEYS: &[&str] = &[
     "partitions",
@@ -234,6 +236,14 @@ fn cluster(file: &ast::File, diags: &mut Vec<Diagnostic>) -> (ClusterConfig, Vec
         producer_id_expiration_check_interval_ms: s.number(
             "producer.id.expiration.check.interval.ms",
             600_000,
+            1,
+            i32::MAX as u64,
+        ),
+        // TransactionStateManagerConfig: both `atLeast(1)`, ints.
+        transactional_id_expiration_ms: s.number("transactional.id.expiration.ms", 604_800_000, 1, i32::MAX as u64),
+        transactional_id_cleanup_interval_ms: s.number(
+            "transaction.remove.expired.transaction.cleanup.interval.ms",
+            3_600_000,
             1,
             i32::MAX as u64,
         ),

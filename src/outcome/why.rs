@@ -399,9 +399,14 @@ impl Analysis<'_> {
             let p = &self.model.producers[self.model.producer_of(msg) as usize];
             if p.enable_idempotence {
                 if let Some(pid) = self.retried_under_one_producer_id(msg) {
-                    return format!(
-                        "a retry was appended again under the same producer id {pid}: the partition had forgotten its state (producer.id.expiration.ms)"
-                    );
+                    // (Without expiry in the run, the state went with a log restarted at the
+                    // leader's log start offset.)
+                    let why = if self.model.cluster.producer_ids_may_expire(self.model.run_for_ms) {
+                        "the partition had forgotten its state (producer.id.expiration.ms)"
+                    } else {
+                        "its leader's log had restarted at the log start offset, without its state"
+                    };
+                    return format!("a retry was appended again under the same producer id {pid}: {why}");
                 }
                 return "the producer re-sent it under a new producer id after a restart".into();
             }

@@ -456,6 +456,10 @@ impl Sim<'_> {
         let fi = pstate.replica_index(follower).expect("follower replica");
         let leo_now = pstate.leader_replica().expect("leader").log_end_offset();
         self.world.partitions[part as usize].follower_leo[fi] = offset;
+        // (The fetch carries the follower's log start offset.)
+        let start = self.world.partitions[part as usize].replicas[fi].log_start_offset;
+        self.world.partitions[part as usize].follower_log_start[fi] = start;
+        self.try_complete_deletes(part);
         if offset >= leo_now {
             self.world.partitions[part as usize].caught_up_at[fi] = self.clock;
         }
@@ -530,23 +534,53 @@ impl Sim<'_> {
         let fi = pstate.replica_index(follower).expect("replica");
         let replica = &mut pstate.replicas[fi];
         let from = replica.log_end_offset();
-        replica.append(&records, &footprint(&self.world.messages));
-        let to = replica.log_end_offset();
-        replica.high_watermark = replica.high_watermark.max(hw.min(to));
-        // The follower's log starts where the leader's does (`maybeIncrementLogStartOffset`,
-        // LeaderOffsetIncremented); its next retention check deletes the segments below. (A
-        // follower whose log end is below the leader's log start gets OFFSET_OUT_OF_RANGE in
-        // Kafka and starts its log afresh there; here it copies the deleted records, which no
-        // fetch reads, and then takes the leader's log start offset: the same readable log.)
-        replica.maybe_increment_log_start_offset(leader_start);
-        if !records.is_empty() {
+        // A follower whose log end is below the leader's log start gets OFFSET_OUT_OF_RANGE
+        // and starts its log afresh there (`AbstractFetcherThread.handleOffsetOutOfRange` ->
+        // `truncateFullyAndStartAt(leaderStartOffset)`, 3.x), which clears its producer state
+        // (`ProducerStateManager.truncateFullyAndStartAt`: producer ids, ongoing and
+        // unreplicated transactions). Here the records below stay in its log for the report
+        // (deleted: no fetch reads them), copied before the state is cleared, so only what
+        // follows the leader's log start builds its producer state.
+        let afresh = from < leader_start;
+        let to = {
+            let fp = footprint(&self.world.messages);
+            let below = (leader_start.saturating_sub(from) as usize).min(records.len());
+            replica.append(&records[..below], &fp);
+            if afresh {
+                replica.producers.clear();
+                replica.expired.clear();
+                replica.ongoing.clear();
+                replica.unreplicated.clear();
+            }
+            replica.append(&records[below..], &fp);
+            let to = replica.log_end_offset();
+            replica.high_watermark = replica.high_watermark.max(hw.min(to));
+            // The follower's log starts where the leader's does (`maybeIncrementLogStartOffset`,
+            // LeaderOffsetIncremented); its next retention check deletes the segments below.
+            replica.maybe_increment_log_start_offset(leader_start);
+            to
+        };
+        if afresh {
             self.log(|sim| {
-                let msgs = records.iter().filter(|r| !r.is_marker()).map(|r| r.msg);
+                (
+                    Self::broker_name(follower),
+                    format!("replicate {}", sim.model.partition_name(part)),
+                    String::new(),
+                    format!("log end {from} below the leader's log start offset {leader_start} (OFFSET_OUT_OF_RANGE): log restarted at {leader_start}, producer state cleared"),
+                )
+            });
+        }
+        // (What lies below the leader's log start was not fetched: it is there for the report.)
+        let first = from.max(leader_start.min(to));
+        if to > first {
+            self.log(|sim| {
+                let skip = (first - from) as usize;
+                let msgs = records[skip..].iter().filter(|r| !r.is_marker()).map(|r| r.msg);
                 (
                     Self::broker_name(follower),
                     format!("replicate {}", sim.model.partition_name(part)),
                     sim.values(msgs),
-                    format!("fetched offsets {from}-{}", to - 1),
+                    format!("fetched offsets {first}-{}", to - 1),
                 )
             });
         }

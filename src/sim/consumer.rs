@@ -90,7 +90,7 @@ impl Sim<'_> {
         if !self.consumer_live(c, inc) {
             return;
         }
-        if !matches!(reply, GroupReply::CoordinatorNotAvailable { .. }) {
+        if !matches!(reply, GroupReply::CoordinatorNotAvailable { .. } | GroupReply::NotCoordinator { .. }) {
             self.world.consumers[c as usize].coordinator_retries = 0;
         }
         match reply {
@@ -179,6 +179,19 @@ impl Sim<'_> {
                     false,
                     false,
                 );
+            }
+            GroupReply::NotCoordinator { request, crashed } => {
+                // `AbstractCoordinator.markCoordinatorUnknown`, then FindCoordinator after the
+                // retry backoff.
+                let s = &mut self.world.consumers[c as usize];
+                s.coordinator_retries += 1;
+                let backoff = self.model.cluster.retry_backoff(FETCH_RETRY_MS, 1_000, s.coordinator_retries);
+                self.log(|sim| {
+                    let why = if crashed { "disconnected: its coordinator crashed" } else { "NOT_COORDINATOR" };
+                    (sim.cname(c), "JoinGroup".into(), String::new(), format!("{why}; JoinGroup again in {backoff} ms"))
+                });
+                let event = Event::GroupArrive { consumer: c, inc, request };
+                self.schedule_resend(self.clock + backoff, event, false, false);
             }
             GroupReply::Unstable { generation } => {
                 self.log(|sim| {
@@ -842,6 +855,11 @@ impl Sim<'_> {
         let (member, inc) = (s.member.take(), s.incarnation);
         s.heartbeat_from = None;
         let g = self.group_of(c);
+        if self.group_unloaded(g) {
+            // No coordinator to hear it: the member stays until its session expires after
+            // a new coordinator loads the group.
+            return;
+        }
         let group = &mut self.world.groups[g];
         group.joining.retain(|j| *j != (c, inc));
         if let Some(i) = member.and_then(|member| group.members.iter().position(|m| m.id == member)) {

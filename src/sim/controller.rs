@@ -29,6 +29,7 @@ impl Sim<'_> {
         self.world.stalled.retain(|(_, x), _| *x != b);
         let inc = self.world.broker(b).incarnation;
         self.log(|_| (format!("broker {b}"), "crash".into(), String::new(), "crashed (connections reset)".into()));
+        self.group_coordinators_changed();
         // Clients see their connections to the broker break: requests in flight fail with a
         // NetworkException (the broker may or may not have written them).
         for p in 0..self.world.producers.len() {
@@ -342,6 +343,7 @@ impl Sim<'_> {
         pstate.leader_epoch += 1;
         pstate.epoch_start_offset = pstate.replica(l).map_or(0, |r| r.log_end_offset());
         pstate.follower_leo.iter_mut().for_each(|x| *x = 0);
+        pstate.follower_log_start.iter_mut().for_each(|x| *x = 0);
         let now = self.clock;
         pstate.caught_up_at.iter_mut().for_each(|x| *x = now);
         let epoch = pstate.leader_epoch;
@@ -442,6 +444,7 @@ impl Sim<'_> {
         br.incarnation += 1;
         br.started_at = self.clock;
         self.schedule_retention(b);
+        self.schedule_txn_id_expiration(b);
         self.load_producer_state(b);
         self.log(|_| {
             (format!("broker {b}"), "restart".into(), String::new(), "back online; log recovered from disk".into())

@@ -69,7 +69,14 @@ impl Sim<'_> {
             });
             return;
         }
+        let forgotten = self.world.txns[t as usize].forgotten;
         let reply = match request.clone() {
+            // `TransactionCoordinator` finds no metadata for the id: only InitProducerId creates it.
+            TxnRequest::AddPartitionsToTxn { .. } | TxnRequest::EndTxn { .. } | TxnRequest::AddOffsets { .. }
+                if forgotten =>
+            {
+                Err(TxnError::InvalidProducerIdMapping)
+            }
             TxnRequest::InitProducerId { bump_from } => self.init_producer_id(t, bump_from),
             TxnRequest::AddPartitionsToTxn { epoch, partitions, .. } => {
                 let timeout = self.model.producers[p as usize].transaction_timeout_ms;
@@ -88,7 +95,9 @@ impl Sim<'_> {
     fn init_producer_id(&mut self, t: u32, bump_from: Option<u16>) -> Result<TxnReply, TxnError> {
         let meta = &self.world.txns[t as usize];
         // KIP-360: only the current producer may bump its own epoch (after its abort completed).
-        if bump_from.is_some_and(|e| e != meta.epoch) {
+        // An id the coordinator forgot gets fresh metadata with no epoch, which any expected
+        // producer id and epoch passes (`handleInitProducerId`, `isValidProducerId`).
+        if !meta.forgotten && bump_from.is_some_and(|e| e != meta.epoch) {
             return Err(TxnError::ProducerFenced);
         }
         match meta.state {
@@ -110,8 +119,11 @@ impl Sim<'_> {
                 } else {
                     self.world.txns[t as usize].epoch += 1;
                 }
+                let now = self.clock;
                 let meta = &mut self.world.txns[t as usize];
                 meta.state = TxnState::Empty;
+                meta.forgotten = false;
+                meta.initialized_at = now;
                 Ok(TxnReply::Initialized { producer_id: meta.producer_id, epoch: meta.epoch })
             }
         }

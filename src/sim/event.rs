@@ -95,6 +95,9 @@ pub enum TxnError {
     CoordinatorNotAvailable,
     /// PRODUCER_FENCED: a newer instance of this transactional id has a higher epoch.
     ProducerFenced,
+    /// INVALID_PRODUCER_ID_MAPPING: the coordinator has no state for the transactional id (it
+    /// expired, `transactional.id.expiration.ms`); abortable, and the abort gets a new producer id.
+    InvalidProducerIdMapping,
     /// ILLEGAL_GENERATION on TxnOffsetCommit: the member left the group's generation; the
     /// transaction can only abort (CommitFailedException).
     IllegalGeneration,
@@ -107,6 +110,7 @@ impl TxnError {
             TxnError::CoordinatorNotAvailable => "COORDINATOR_NOT_AVAILABLE",
             TxnError::ProducerFenced => "PRODUCER_FENCED",
             TxnError::IllegalGeneration => "ILLEGAL_GENERATION",
+            TxnError::InvalidProducerIdMapping => "INVALID_PRODUCER_ID_MAPPING",
         }
     }
 }
@@ -176,6 +180,13 @@ pub enum GroupReply {
     /// consumer sends the request again after retry.backoff.ms.
     CoordinatorNotAvailable {
         request: GroupRequest,
+    },
+    /// The coordinator holding a JoinGroup lost the group (`GroupCoordinator.onGroupUnloaded`
+    /// answers NOT_COORDINATOR; a crashed one's connection breaks): the consumer finds the
+    /// new coordinator and sends it again.
+    NotCoordinator {
+        request: GroupRequest,
+        crashed: bool,
     },
 }
 
@@ -402,6 +413,18 @@ pub enum Event {
         broker: BrokerId,
         inc: u32,
     },
+    /// A broker's periodic removal of expired transactional ids
+    /// (`transaction.remove.expired.transaction.cleanup.interval.ms`).
+    TxnIdExpirationCheck {
+        broker: BrokerId,
+        inc: u32,
+    },
+    /// A DeleteRecords request's timeout in the leader's purgatory (the admin's
+    /// `default.api.timeout.ms`).
+    DeleteRecordsTimeout {
+        partition: PartitionIdx,
+        before: u64,
+    },
     /// `transaction.timeout.ms` after a transaction started.
     TxnTimeout {
         txn: u32,
@@ -449,6 +472,8 @@ impl Event {
             | Event::IsrCheck { .. }
             | Event::RetentionCheck { .. }
             | Event::ProducerExpirationCheck { .. }
+            | Event::TxnIdExpirationCheck { .. }
+            | Event::DeleteRecordsTimeout { .. }
             | Event::PollDeadline { .. }
             | Event::ConsumerFetchTimeout { .. }
             | Event::FollowerFetchTimeout { .. } => true,

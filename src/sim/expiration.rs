@@ -1,9 +1,12 @@
 //! Producer-id expiry: every log forgets the idempotence state of producer ids idle longer
 //! than `producer.id.expiration.ms` (KIP-854), checked every
 //! `producer.id.expiration.check.interval.ms`; a retry that comes after that is appended again.
+//! Transactional-id expiry: the transaction coordinator forgets a transactional id idle longer
+//! than `transactional.id.expiration.ms`.
 
 use super::Sim;
 use super::event::Event;
+use super::world::TxnState;
 use crate::model::{BrokerId, PartitionIdx};
 
 impl Sim<'_> {
@@ -60,6 +63,58 @@ impl Sim<'_> {
                     format!(
                         "{noun} {} {what}: idle for producer.id.expiration.ms ({expiration} ms) or more; a later batch is not checked for duplicates",
                         ids.join(", ")
+                    ),
+                )
+            });
+        }
+    }
+
+    /// `TransactionStateManager` schedules removeExpiredTransactionalIds every
+    /// `transaction.remove.expired.transaction.cleanup.interval.ms` from its broker's start
+    /// (3.x); only in runs long enough for an id to expire.
+    pub(super) fn schedule_txn_id_expiration(&mut self, b: BrokerId) {
+        let cluster = &self.model.cluster;
+        if self.world.txns.is_empty() || !cluster.transactional_ids_may_expire(self.model.run_for_ms) {
+            return;
+        }
+        let inc = self.world.broker(b).incarnation;
+        let at = self.clock + cluster.transactional_id_cleanup_interval_ms;
+        self.queue.push(at, Event::TxnIdExpirationCheck { broker: b, inc }, true);
+    }
+
+    /// `TransactionStateManager.removeExpiredTransactionalIds` (KIP-98, 3.x): of the ids this
+    /// broker coordinates, each in Empty, CompleteCommit or CompleteAbort whose
+    /// `txnLastUpdateTimestamp` is `transactional.id.expiration.ms` old is removed (a tombstone
+    /// in `__transaction_state`). Its producer's next AddPartitionsToTxn, AddOffsetsToTxn or
+    /// EndTxn gets INVALID_PRODUCER_ID_MAPPING; its next InitProducerId a new producer id.
+    pub(super) fn on_txn_id_expiration_check(&mut self, b: BrokerId, inc: u32) {
+        let every = self.model.cluster.transactional_id_cleanup_interval_ms;
+        if !self.rearm_broker_task(b, inc, every, Event::TxnIdExpirationCheck { broker: b, inc }) {
+            return;
+        }
+        let (now, expiration) = (self.clock, self.model.cluster.transactional_id_expiration_ms);
+        for t in 0..self.world.txns.len() as u32 {
+            if self.coordinator_broker(t) != Some(b) {
+                continue;
+            }
+            let meta = &self.world.txns[t as usize];
+            let idle = matches!(meta.state, TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort);
+            let last =
+                meta.history.last().and_then(|r| r.transitions.last()).map_or(0, |x| x.1).max(meta.initialized_at);
+            if meta.forgotten || !meta.initialized || !idle || now < last + expiration {
+                continue;
+            }
+            let meta = &mut self.world.txns[t as usize];
+            meta.forgotten = true;
+            meta.initialized = false;
+            let (id, pid, epoch) = (meta.transactional_id.clone(), meta.producer_id, meta.epoch);
+            self.log(|_| {
+                (
+                    format!("txn coordinator ({id} on broker {b})"),
+                    "expire transactional id".into(),
+                    String::new(),
+                    format!(
+                        "{id} (producer id {pid}, epoch {epoch}) removed: idle since {last} ms, transactional.id.expiration.ms ({expiration} ms)"
                     ),
                 )
             });

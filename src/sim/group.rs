@@ -226,7 +226,7 @@ impl Sim<'_> {
     /// until its session times out.
     fn try_complete_rebalance(&mut self, g: usize) {
         let group = &self.world.groups[g];
-        if group.initial_delay.is_some() {
+        if group.initial_delay.is_some() || self.group_unloaded(g) {
             return;
         }
         let all_in = group.members.iter().all(|m| group.joining.contains(&(m.consumer, m.inc)));
@@ -258,6 +258,8 @@ impl Sim<'_> {
         for (member, timeout) in silent {
             self.queue.push(now + timeout, Event::MemberExpire { group: g as u32, member }, false);
         }
+        // (SyncGroup, folded into the join here, stores the generation.)
+        self.store_group(g);
         let group = &mut self.world.groups[g];
         group.rebalancing = false;
         let joining = std::mem::take(&mut group.joining);
@@ -332,6 +334,11 @@ impl Sim<'_> {
 
     pub(super) fn on_member_expire(&mut self, g: u32, member: u32) {
         let now = self.clock;
+        if self.group_unloaded(g as usize) {
+            // No coordinator runs its session timers: the one that loads the group starts them anew.
+            self.idle = true;
+            return;
+        }
         let group = &mut self.world.groups[g as usize];
         // Silent for a whole session.timeout.ms (an earlier pause's expiry does not count), and
         // not awaiting a join (`hasSatisfiedHeartbeat`: that one expires once the join completes).
@@ -370,9 +377,11 @@ impl Sim<'_> {
     /// A member left (LeaveGroup, or its session expired): the rest rejoin.
     pub(super) fn member_left(&mut self, g: usize) {
         if self.world.groups[g].members.is_empty() {
-            // Empty again: the next join waits the initial delay anew.
+            // Empty again: the next join waits the initial delay anew. (`onCompleteJoin`
+            // stores the empty group.)
             self.world.groups[g].rebalancing = false;
             self.world.groups[g].initial_delay = None;
+            self.store_group(g);
             return;
         }
         self.prepare_rebalance(g);
@@ -384,6 +393,7 @@ impl Sim<'_> {
     /// was assigned (it learns of its removal at its next group request). When the link heals
     /// its heartbeats resume, and tell it of a rebalance it missed.
     pub(super) fn group_links_changed(&mut self) {
+        self.group_coordinators_changed();
         for k in 0..self.model.consumers.len() as u32 {
             let g = self.model.consumers[k as usize].group as usize;
             let s = &self.world.consumers[k as usize];
@@ -476,6 +486,8 @@ impl Sim<'_> {
             (format!("group {}", sim.model.groups[g].name), "rejoin".into(), String::new(), what)
         });
         if stable {
+            // (`updateStaticMemberAndRebalance` stores the new member id.)
+            self.store_group(g);
             let assignment = self.world.groups[g].assignment.get(&id).cloned().unwrap_or_default();
             let reply = GroupReply::Joined { generation, member: id, assignment };
             self.send(Event::GroupResponse { consumer: c, inc, reply });

@@ -14,6 +14,7 @@ pub mod event;
 mod expiration;
 mod fault;
 mod group;
+mod group_load;
 pub mod log;
 mod metadata;
 mod processor;
@@ -439,6 +440,9 @@ impl Sim<'_> {
                 self.queue.push_timed_fault(t, i as u32);
             }
         }
+        for g in 0..self.model.groups.len() {
+            self.world.groups[g].host = self.group_coordinator(g);
+        }
         for p in 0..self.model.producers.len() as u32 {
             self.start_producer(p);
         }
@@ -455,6 +459,7 @@ impl Sim<'_> {
         for b in 1..=self.model.cluster.brokers {
             self.schedule_retention(b);
             self.schedule_producer_expiration(b);
+            self.schedule_txn_id_expiration(b);
         }
     }
 
@@ -464,6 +469,8 @@ impl Sim<'_> {
         // (A request whose batch expired in flight still holds up its producer's transaction.)
         self.world.producers.iter().any(|p| p.alive && (!p.batches.is_empty() || !p.in_flight.is_empty()))
             || self.world.txns.iter().any(|t| t.state == world::TxnState::Ongoing)
+            // (A DeleteRecords in the leader's purgatory: its answer, or its timeout, is due.)
+            || !self.world.pending_deletes.is_empty()
             || self.data_waiting()
     }
 
@@ -621,6 +628,8 @@ impl Sim<'_> {
             Event::IsrCheck { partition } => self.on_isr_check(partition),
             Event::RetentionCheck { broker, inc } => self.on_retention_check(broker, inc),
             Event::ProducerExpirationCheck { broker, inc } => self.on_producer_expiration_check(broker, inc),
+            Event::TxnIdExpirationCheck { broker, inc } => self.on_txn_id_expiration_check(broker, inc),
+            Event::DeleteRecordsTimeout { partition, before } => self.on_delete_records_timeout(partition, before),
         }
     }
 
@@ -828,7 +837,8 @@ impl Sim<'_> {
             | Event::EpochQuery { broker, .. }
             | Event::MarkerArrive { broker, .. }
             | Event::RetentionCheck { broker, .. }
-            | Event::ProducerExpirationCheck { broker, .. } => Some(broker),
+            | Event::ProducerExpirationCheck { broker, .. }
+            | Event::TxnIdExpirationCheck { broker, .. } => Some(broker),
             Event::FollowerFetch { partition, .. } | Event::FetchWaitExpired { partition, .. } => {
                 self.world.partitions[partition as usize].leader
             }

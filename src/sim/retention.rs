@@ -7,6 +7,10 @@ use super::event::Event;
 use super::log::Deletion;
 use crate::model::{BrokerId, PartitionIdx};
 
+/// The admin client's `default.api.timeout.ms` (60000), which DeleteRecords sends as the
+/// request's timeout (`KafkaAdminClient.deleteRecords`, 3.9).
+const DELETE_RECORDS_TIMEOUT_MS: u64 = 60_000;
+
 impl Sim<'_> {
     /// A broker's periodic task (a retention or producer-expiration check) is due: whether the
     /// broker incarnation `inc` that scheduled it still runs; if so, its next run is scheduled
@@ -81,9 +85,11 @@ impl Sim<'_> {
     /// DeleteRecords (`ReplicaManager.deleteRecords` -> `Partition.deleteRecordsOnLeader`): the
     /// leader raises its log start offset to `before` at once, refusing an offset past its
     /// high watermark (OFFSET_OUT_OF_RANGE); followers follow at their next fetch, and the
-    /// segments below go at each replica's next retention check. The admin's round trip and
-    /// its wait for the followers (`DelayedDeleteRecords`) are not modelled: nothing waits on
-    /// the answer.
+    /// segments below go at each replica's next retention check. The answer waits in the
+    /// leader's purgatory (`DelayedDeleteRecords`) until every live replica's log start offset,
+    /// as their fetches report it, reached `before`, or the admin's `default.api.timeout.ms`
+    /// (60 s) passed. The admin's round trip is folded in; nothing in a scenario waits on the
+    /// answer, which only the trace shows (a run goes on until it came, `Sim::busy`).
     pub(super) fn delete_records(&mut self, part: PartitionIdx, before: u64) {
         let pstate = &self.world.partitions[part as usize];
         let leader = pstate.leader.filter(|b| self.world.broker(*b).alive && !self.world.broker(*b).paused);
@@ -103,12 +109,78 @@ impl Sim<'_> {
                 Ok((b, format!("log start offset {from} -> {before}")))
             }
         };
+        if let Ok((b, _)) = result {
+            self.world.pending_deletes.push((part, before, b, self.clock));
+            let timeout = self.clock + DELETE_RECORDS_TIMEOUT_MS;
+            // (Idle, `Event::is_idle`: the answer changes nothing in the run, so it does not
+            // keep the run going.)
+            self.queue.push(timeout, Event::DeleteRecordsTimeout { partition: part, before }, false);
+        }
         self.log(|sim| {
             let (actor, what) = match result {
                 Ok((b, what)) => (format!("broker {b}"), what),
                 Err(what) => ("admin".to_string(), what),
             };
             (actor, format!("DeleteRecords {}", sim.model.partition_name(part)), String::new(), what)
+        });
+        self.try_complete_deletes(part);
+    }
+
+    /// `DelayedDeleteRecords.tryComplete`: answers the requests on `part` whose offset the low
+    /// watermark reached (`Partition.lowWatermarkIfLeader`: the least log start offset of the
+    /// leader and of the followers on unfenced brokers), or whose leader is no longer the leader.
+    pub(super) fn try_complete_deletes(&mut self, part: PartitionIdx) {
+        if !self.world.pending_deletes.iter().any(|d| d.0 == part) {
+            return;
+        }
+        let pstate = &self.world.partitions[part as usize];
+        let leader = pstate.leader;
+        let low = leader.and_then(|l| pstate.replica(l)).map(|r| {
+            // (`metadataCache.hasAliveBroker`: registered and not fenced, as the controller
+            // knows it; a crashed broker counts until the controller fences it.)
+            let live = |i: usize| {
+                let b = pstate.replicas[i].broker;
+                !self.world.broker(b).fenced && Some(b) != leader
+            };
+            (0..pstate.replicas.len())
+                .filter(|&i| live(i))
+                .map(|i| pstate.follower_log_start[i])
+                .fold(r.log_start_offset, u64::min)
+        });
+        let (done, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.world.pending_deletes)
+            .into_iter()
+            .partition(|&(p, before, b, _)| p == part && (leader != Some(b) || low.is_some_and(|w| w >= before)));
+        self.world.pending_deletes = rest;
+        for (_, before, b, since) in done {
+            let waited = self.clock - since;
+            let what = match low {
+                Some(w) if leader == Some(b) => format!(
+                    "answered after {waited} ms: low watermark {w}, every live replica's log start at {before} or past"
+                ),
+                _ => format!("NOT_LEADER_OR_FOLLOWER after {waited} ms: broker {b} no longer leads"),
+            };
+            self.log(|sim| {
+                (
+                    "admin".into(),
+                    format!("DeleteRecords {} before {before}", sim.model.partition_name(part)),
+                    String::new(),
+                    what,
+                )
+            });
+        }
+    }
+
+    /// The request's timeout: REQUEST_TIMED_OUT, a TimeoutException for the admin (its API
+    /// timeout has passed too); the log start offset stays raised.
+    pub(super) fn on_delete_records_timeout(&mut self, part: PartitionIdx, before: u64) {
+        let Some(i) = self.world.pending_deletes.iter().position(|d| d.0 == part && d.1 == before) else {
+            self.idle = true;
+            return;
+        };
+        self.world.pending_deletes.remove(i);
+        self.log(|sim| {
+            let what = format!("REQUEST_TIMED_OUT after {DELETE_RECORDS_TIMEOUT_MS} ms (default.api.timeout.ms): a live replica's log start offset stayed below {before}");
+            ("admin".into(), format!("DeleteRecords {} before {before}", sim.model.partition_name(part)), String::new(), what)
         });
     }
 

@@ -44,6 +44,7 @@ impl Sim<'_> {
                 // abortTransaction() by an epoch bump (KIP-360): aborted, new epoch, sequences
                 // from 0.
                 let s = &mut self.world.producers[p as usize];
+                s.producer_id = producer_id;
                 s.producer_epoch = epoch;
                 s.next_sequence.clear();
                 s.sequence_reset.clear();
@@ -135,6 +136,7 @@ impl Sim<'_> {
                 self.processor_offsets_added(p);
             }
             TxnReply::Err { error: TxnError::ProducerFenced, .. } => self.producer_fenced(p, Failure::ProducerFenced),
+            TxnReply::Err { request, error: TxnError::InvalidProducerIdMapping } => self.pid_unmapped(p, request),
             TxnReply::Err { request, error } => {
                 // CONCURRENT_TRANSACTIONS / COORDINATOR_NOT_AVAILABLE are retriable, with
                 // the retry backoff (exponential from 3.7, KIP-580).
@@ -177,6 +179,7 @@ impl Sim<'_> {
         s.txn.ending = None;
         s.txn.end_sent = false;
         s.txn.abortable = false;
+        s.txn.unmapped = false;
         s.txn.started = false;
         s.txn.added.clear();
         s.txn.adding.clear();
@@ -250,6 +253,19 @@ impl Sim<'_> {
             }
         }
         let s = &mut self.world.producers[p as usize];
+        if s.txn.unmapped {
+            // `TransactionManager.beginCompletingTransaction` (3.9): after
+            // InvalidPidMappingException no EndTxn, the coordinator would refuse it; the abort
+            // is InitProducerId with the current producer id and epoch, which gets a new id.
+            s.txn.end_sent = true;
+            let epoch = s.producer_epoch;
+            self.log(|sim| {
+                let why = "aborting: no EndTxn after INVALID_PRODUCER_ID_MAPPING; InitProducerId for a new producer id";
+                (sim.client_name(Client::Producer(p)), "abortTransaction()".into(), String::new(), why.into())
+            });
+            self.txn_request(p, TxnRequest::InitProducerId { bump_from: Some(epoch) });
+            return;
+        }
         if !s.txn.started && s.txn.adding.is_empty() {
             // Nothing of it reached the coordinator: TransactionManager completes it locally,
             // without EndTxn.
@@ -280,6 +296,11 @@ impl Sim<'_> {
         let s = &mut self.world.producers[p as usize];
         if s.txn.added.contains(&part) {
             return false;
+        }
+        if s.txn.unmapped {
+            // In the abortable error state a send() fails at once (`maybeFailWithError`).
+            self.fail_unadded(p, part);
+            return true;
         }
         if s.txn.adding.insert(part) {
             let (producer_id, epoch) = (s.producer_id, s.producer_epoch);
@@ -362,5 +383,54 @@ impl Sim<'_> {
             .filter(|(t, _)| !s.txn.done.contains(&(*t as u32)))
             .flat_map(|(_, spec)| spec.first_msg..spec.end_msg.min(sent_end))
             .collect()
+    }
+
+    /// INVALID_PRODUCER_ID_MAPPING (the coordinator forgot the transactional id,
+    /// `transactional.id.expiration.ms`): `TransactionManager.AddPartitionsToTxnHandler` (3.9)
+    /// calls `abortableErrorIfPossible`, an abortable error with an epoch bump required. The
+    /// records waiting for the partition fail with it, so does every later send() of the
+    /// transaction; the application's abortTransaction() gets the producer a new producer id.
+    fn pid_unmapped(&mut self, p: u32, request: TxnRequest) {
+        let txn = &mut self.world.producers[p as usize].txn;
+        txn.abortable = true;
+        txn.bump_needed = true;
+        txn.unmapped = true;
+        self.log(|sim| {
+            let why = "INVALID_PRODUCER_ID_MAPPING: the coordinator forgot the transactional id (transactional.id.expiration.ms); the transaction can only abort";
+            (sim.client_name(Client::Producer(p)), "transaction request".into(), String::new(), why.into())
+        });
+        match request {
+            TxnRequest::AddPartitionsToTxn { partitions, .. } => {
+                for part in partitions {
+                    self.world.producers[p as usize].txn.adding.remove(&part);
+                    self.fail_unadded(p, part);
+                }
+            }
+            TxnRequest::AddOffsets { .. } => self.processor_offsets_added(p),
+            _ => {}
+        }
+        self.try_end_txn(p);
+        self.processor_flushed(p);
+    }
+
+    /// The batches queued for a partition the transaction could not add fail.
+    fn fail_unadded(&mut self, p: u32, part: PartitionIdx) {
+        let s = &mut self.world.producers[p as usize];
+        let ids: Vec<u32> = s.queues.get_mut(&part).map(|q| q.drain(..).collect()).unwrap_or_default();
+        s.ready.remove(&part);
+        let msgs: Vec<MsgId> = ids.iter().filter_map(|id| s.batches.remove(id)).flat_map(|b| b.msgs).collect();
+        if msgs.is_empty() {
+            return;
+        }
+        for m in &msgs {
+            self.world.messages[*m as usize].fail(Failure::InvalidPidMapping);
+        }
+        self.log(|sim| {
+            let why = format!(
+                "failed: InvalidPidMappingException ({} not added to the transaction)",
+                sim.model.partition_name(part)
+            );
+            (sim.client_name(Client::Producer(p)), "error".into(), sim.values(msgs.iter().copied()), why)
+        });
     }
 }

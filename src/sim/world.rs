@@ -34,6 +34,9 @@ pub struct World {
     /// (OFFSET_OUT_OF_RANGE, or a first position at the log start): (group, partition, from,
     /// to). Records there that the group never processed are lost to retention.
     pub expired: Vec<(u32, PartitionIdx, u64, u64)>,
+    /// DeleteRecords requests waiting in the leader's purgatory (`DelayedDeleteRecords`):
+    /// (partition, offset, the leader that took it, when).
+    pub pending_deletes: Vec<(PartitionIdx, u64, BrokerId, u64)>,
     /// Next producer id the (simulated) InitProducerId hands out.
     pub next_producer_id: u32,
     /// Faults that already fired, by index in `Model::faults`, with the time they fired.
@@ -122,6 +125,11 @@ pub struct TxnMeta {
     /// A marker was refused for want of in-sync replicas and no fault is pending that could
     /// bring them back: the transaction cannot complete, and retries against it change nothing.
     pub markers_stuck: bool,
+    /// When InitProducerId last handed out an epoch (with the history's transitions, the
+    /// coordinator's `txnLastUpdateTimestamp`).
+    pub initialized_at: u64,
+    /// Removed by `transactional.id.expiration.ms`: the coordinator has no state for the id.
+    pub forgotten: bool,
 }
 
 /// The coordinator's transaction states (TransactionState in Kafka).
@@ -209,6 +217,9 @@ pub struct Partition {
     pub replicas: Vec<Replica>,
     /// The leader's view of each follower's log end offset (same order as `replicas`).
     pub follower_leo: Vec<u64>,
+    /// The leader's view of each follower's log start offset, from its last fetch (same
+    /// order): what DeleteRecords waits on (`Partition.lowWatermarkIfLeader`).
+    pub follower_log_start: Vec<u64>,
     /// When each follower last caught up with the leader's log end (same order).
     pub caught_up_at: Vec<u64>,
     /// acks=all produce requests waiting for the high watermark (Kafka's produce purgatory).
@@ -359,6 +370,9 @@ pub struct TxnClient {
     pub done: std::collections::BTreeSet<u32>,
     /// Consecutive retriable coordinator errors (for the exponential backoff).
     pub retries: u32,
+    /// The coordinator answered INVALID_PRODUCER_ID_MAPPING (it forgot the transactional id):
+    /// sends fail, and the abort goes straight to InitProducerId.
+    pub unmapped: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -452,6 +466,22 @@ pub struct Group {
     pub initial_delay: Option<(u64, bool)>,
     /// Bumped at each InitialDelayedJoin, so a stale expiry is ignored.
     pub initial_delays: u32,
+    /// The broker holding this state in memory; `None` while no coordinator has loaded it
+    /// (its broker crashed or was fenced, and no other has been elected yet).
+    pub host: Option<BrokerId>,
+    /// What `__consumer_offsets` holds of the group besides its offsets: the last completed
+    /// generation (`GroupMetadataManager.storeGroup` at SyncGroup), which a new coordinator
+    /// loads.
+    pub stored: StoredGroup,
+}
+
+/// A group's metadata record in `__consumer_offsets`: its generation, members (id, consumer,
+/// incarnation) and their assignment.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct StoredGroup {
+    pub generation: u32,
+    pub members: Vec<(u32, u32, u32)>,
+    pub assignment: BTreeMap<u32, Vec<PartitionIdx>>,
 }
 
 impl Group {
@@ -513,6 +543,8 @@ pub enum Failure {
     ProducerFenced,
     /// A record of the transaction failed, so commitTransaction() threw.
     CommitFailed,
+    /// The coordinator had forgotten the transactional id (transactional.id.expiration.ms).
+    InvalidPidMapping,
 }
 
 impl Failure {
@@ -522,6 +554,7 @@ impl Failure {
             Failure::Produce(e) => e.name(),
             Failure::ProducerFenced => "ProducerFencedException",
             Failure::CommitFailed => "KafkaException from commitTransaction()",
+            Failure::InvalidPidMapping => "InvalidPidMappingException",
         }
     }
 }
@@ -641,6 +674,7 @@ impl World {
                     isr: p.replicas.iter().fold(0, |m, b| m | bit(*b)),
                     replicas: p.replicas.iter().map(|b| Replica::new(*b, model.topics[p.topic as usize].log)).collect(),
                     follower_leo: vec![0; p.replicas.len()],
+                    follower_log_start: vec![0; p.replicas.len()],
                     caught_up_at: vec![0; p.replicas.len()],
                     pending: Vec::new(),
                     held: Vec::new(),
@@ -663,6 +697,8 @@ impl World {
                     next_member: 1,
                     initial_delay: None,
                     initial_delays: 0,
+                    host: None,
+                    stored: StoredGroup::default(),
                 })
                 .collect(),
             messages: vec![MessageState::default(); n],
@@ -674,6 +710,7 @@ impl World {
             nonmonotonic: Vec::new(),
             inconsistent: Vec::new(),
             expired: Vec::new(),
+            pending_deletes: Vec::new(),
             next_producer_id: 1000,
             fired: model.faults.iter().map(|_| Vec::new()).collect(),
             membership: Vec::new(),
@@ -707,6 +744,8 @@ impl World {
                         offsets_group: None,
                         history: Vec::new(),
                         markers_stuck: false,
+                        initialized_at: 0,
+                        forgotten: false,
                     })
                     .collect()
             },
@@ -732,6 +771,7 @@ impl World {
             nonmonotonic,
             inconsistent,
             expired,
+            pending_deletes,
             next_producer_id,
             fired: _,
             membership: _,
@@ -763,6 +803,7 @@ impl World {
         nonmonotonic.hash(h);
         inconsistent.hash(h);
         expired.hash(h);
+        pending_deletes.hash(h);
         next_producer_id.hash(h);
         Vec::<Vec<u64>>::new().hash(h);
         Vec::<(u64, u32, Membership)>::new().hash(h);
