@@ -99,7 +99,8 @@ pub(super) fn write(
         Some(total) => {
             let chars = order.iter().map(|&c| first.chars[c]).collect();
             let words: Vec<usize> = order.iter().map(|&c| first.words[c]).collect();
-            let widths = allocate_widths(chars, &words, total);
+            let whole: Vec<bool> = order.iter().map(|c| narrow.whole.contains(c)).collect();
+            let widths = allocate_widths(chars, &words, &whole, total);
             let wrapped = |row: Vec<String>| -> Vec<String> {
                 row.into_iter()
                     .zip(&widths)
@@ -198,7 +199,7 @@ mod tests {
 
     #[test]
     fn row_by_row_gives_the_same_table_as_all_at_once() {
-        let narrow = Narrow { first: &[0, 3], foldable: &[1, 4] };
+        let narrow = Narrow { first: &[0, 3], foldable: &[1, 4], whole: &[] };
         for layout in [
             Layout::default(),
             Layout { width: Some(50), color: false },

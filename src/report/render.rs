@@ -531,7 +531,7 @@ pub fn render_compare(scenario: &str, rows: &[crate::compare::Row], format: Form
                 ],
                 body,
                 md,
-                Narrow { first: &[0, 6], foldable: &[] },
+                Narrow { first: &[0, 6], foldable: &[], whole: &[0] },
             ) + if md && !broken.is_empty() { "\n" } else { "" }
                 + &broken
         }
@@ -541,5 +541,5 @@ pub fn render_compare(scenario: &str, rows: &[crate::compare::Row], format: Form
 /// One table in the house style at full width (for `scn conform`'s report).
 #[cfg(feature = "conform")]
 pub(crate) fn table(headers: &[&str], rows: Vec<Vec<String>>, md: bool) -> String {
-    fit(Layout::WIDE, headers, rows, md, Narrow { first: &[], foldable: &[] })
+    fit(Layout::WIDE, headers, rows, md, Narrow { first: &[], foldable: &[], whole: &[] })
 }
