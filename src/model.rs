@@ -371,7 +371,14 @@ const NO_KEY: u32 = u32::MAX;
 impl Derived {
     /// The output record of `processor` made from `parent`, its key and value appended to
     /// `text` (the model's `derived_text`, which must stay under 4 GiB: `MAX_DERIVED_BYTES`).
-    pub(crate) fn new(processor: u32, parent: MsgId, topic: u32, key: Option<&str>, value: &str, text: &mut String) -> Derived {
+    pub(crate) fn new(
+        processor: u32,
+        parent: MsgId,
+        topic: u32,
+        key: Option<&str>,
+        value: &str,
+        text: &mut String,
+    ) -> Derived {
         let start = text.len() as u32;
         text.push_str(key.unwrap_or_default());
         text.push_str(value);

@@ -449,7 +449,7 @@ impl<'a> Analysis<'a> {
         let m = self.model;
         // One pass over the messages: each is checked against every anomaly once, and each
         // "expected for this configuration" verdict is judged until one is not.
-        let (mut dups, mut lost, mut expired, mut unseen, mut g1a) = Default::default();
+        let [mut dups, mut lost, mut expired, mut unseen, mut g1a]: [Vec<MsgId>; 5] = Default::default();
         let found = |list: &mut Vec<MsgId>, x: MsgId| {
             list.push(x);
             true
@@ -481,9 +481,10 @@ impl<'a> Analysis<'a> {
                 && !w.expired.is_empty()
                 && self.groups_for(x).any(|g| self.lost_to_retention(x, g).is_some());
             if is_expired && found(&mut expired, x) && expired_allowed {
-                expired_allowed = self.groups_for(x).filter(|&g| self.lost_to_retention(x, g).is_some()).all(|g| {
-                    consumer_guarantee(&m.consumers[m.groups[g as usize].members[0] as usize]).1
-                });
+                expired_allowed = self
+                    .groups_for(x)
+                    .filter(|&g| self.lost_to_retention(x, g).is_some())
+                    .all(|g| consumer_guarantee(&m.consumers[m.groups[g as usize].members[0] as usize]).1);
             }
             // unseen: committed, yet no group reading its topic ever polled it (nor lost it to
             // retention, counted above).
@@ -514,8 +515,6 @@ impl<'a> Analysis<'a> {
                 });
             }
         }
-        let (dups, lost, expired, unseen, g1a): (Vec<MsgId>, Vec<MsgId>, Vec<MsgId>, Vec<MsgId>, Vec<MsgId>) =
-            (dups, lost, expired, unseen, g1a);
         let name = |msg: MsgId| m.value(msg);
         let pick = |v: Vec<String>| v.into_iter().take(3).collect::<Vec<_>>();
         let row = |anomaly: &str, found: &[MsgId], expected: bool, meaning: &str| Anomaly {

@@ -423,7 +423,8 @@ mod tests {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
         let mut seen = 0;
         for dir in ["compare"] {
-            let mut files: Vec<_> = std::fs::read_dir(root.join(dir)).expect("scenarios").flatten().map(|e| e.path()).collect();
+            let mut files: Vec<_> =
+                std::fs::read_dir(root.join(dir)).expect("scenarios").flatten().map(|e| e.path()).collect();
             files.sort();
             for path in files.into_iter().filter(|p| p.extension().is_some_and(|e| e == "scn")) {
                 let scenario = crate::Scenario::from_file(&path).expect("valid scenario");

@@ -9,8 +9,10 @@ use std::hash::{Hash, Hasher};
 
 /// An iterator over the live slots (a named type, not `impl Iterator`, so that a borrow of
 /// it ends where its last use is).
-pub type Iter<'a, T> =
-    std::iter::Map<std::iter::Flatten<std::collections::vec_deque::Iter<'a, Option<(u32, Batch)>>>, fn(&'a (u32, Batch)) -> T>;
+pub type Iter<'a, T> = std::iter::Map<
+    std::iter::Flatten<std::collections::vec_deque::Iter<'a, Option<(u32, Batch)>>>,
+    fn(&'a (u32, Batch)) -> T,
+>;
 
 #[derive(Debug, Clone, Default)]
 pub struct Batches {
@@ -137,7 +139,9 @@ mod tests {
         let mut b = Batches::default();
         let mut map = std::collections::BTreeMap::new();
         // Ids out of order, gaps, removal from both ends and the middle, re-insertion.
-        for (op, id) in [(1, 5), (1, 6), (1, 9), (1, 3), (0, 5), (0, 9), (1, 12), (0, 3), (0, 6), (1, 2), (0, 12), (0, 2), (1, 7)] {
+        for (op, id) in
+            [(1, 5), (1, 6), (1, 9), (1, 3), (0, 5), (0, 9), (1, 12), (0, 3), (0, 6), (1, 2), (0, 12), (0, 2), (1, 7)]
+        {
             if op == 1 {
                 assert_eq!(b.insert(id, batch(id)), map.insert(id, batch(id)));
             } else {

@@ -190,6 +190,7 @@ impl Sim<'_> {
         if fenced {
             // It registers anew: replies to its earlier fetches are void.
             self.world.brokers[(b - 1) as usize].incarnation += 1;
+            self.schedule_broker_tasks(b);
             self.rejoin(b);
         } else {
             // It may have missed a leader change: truncate where its log diverges.
@@ -443,8 +444,7 @@ impl Sim<'_> {
         br.silent_since = None;
         br.incarnation += 1;
         br.started_at = self.clock;
-        self.schedule_retention(b);
-        self.schedule_txn_id_expiration(b);
+        self.schedule_broker_tasks(b);
         self.load_producer_state(b);
         self.log(|_| {
             (format!("broker {b}"), "restart".into(), String::new(), "back online; log recovered from disk".into())

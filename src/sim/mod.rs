@@ -457,9 +457,7 @@ impl Sim<'_> {
             self.queue.push(every, Event::IsrCheck { partition: p }, true);
         }
         for b in 1..=self.model.cluster.brokers {
-            self.schedule_retention(b);
-            self.schedule_producer_expiration(b);
-            self.schedule_txn_id_expiration(b);
+            self.schedule_broker_tasks(b);
         }
     }
 

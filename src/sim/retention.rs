@@ -30,6 +30,16 @@ impl Sim<'_> {
         self.model.topics.iter().any(|t| t.log.may_delete(self.model.run_for_ms))
     }
 
+    /// A broker process's periodic tasks (retention, producer-id and transactional-id expiry),
+    /// scheduled at its start and restart, and again when a fenced broker registers anew: the
+    /// tasks belong to an incarnation, which that re-registration bumps (its tasks then start
+    /// over from the registration, where Kafka's keep their phase from the process start).
+    pub(super) fn schedule_broker_tasks(&mut self, b: BrokerId) {
+        self.schedule_retention(b);
+        self.schedule_producer_expiration(b);
+        self.schedule_txn_id_expiration(b);
+    }
+
     /// A broker (at its start, or its restart) schedules its first retention check:
     /// `log.initial.task.delay.ms` (30 s) after it started, then one every interval.
     pub(super) fn schedule_retention(&mut self, b: BrokerId) {
