@@ -505,3 +505,44 @@ fn actor_filters_keep_the_tracker_rows_after_that_actors_steps() {
         assert!(after == "final" || billing.contains(after), "tracker row after step {after}, not a billing step");
     }
 }
+
+/// Idle skipping (`src/sim/skip.rs`) changes nothing a user sees: every bundled run scenario's
+/// JSON report, and an explored bound's result, are byte-identical with it turned off.
+#[test]
+fn idle_skipping_changes_no_output() {
+    let mut files: Vec<String> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/run"))
+        .expect("scenarios/run")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "scn"))
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    let explore = [
+        "explore",
+        "scenarios/run/at-least-once-producer-duplicate.scn",
+        "--faults",
+        "2",
+        "--check",
+        "nonmonotonic",
+        "--budget",
+        "1500",
+        "--format",
+        "json",
+    ];
+    let mut run = vec!["run", "--format", "json"];
+    run.extend(files.iter().map(String::as_str));
+    for args in [&run[..], &explore[..]] {
+        let output = |off: bool| {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_scn"));
+            cmd.args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
+            if off {
+                cmd.env("SCN_NO_IDLE_SKIP", "1");
+            }
+            let out = cmd.output().expect("scn runs");
+            (out.status.code(), String::from_utf8(out.stdout).expect("utf-8"))
+        };
+        let (on, off) = (output(false), output(true));
+        assert!(on.1.len() > 500, "{args:?} printed a report");
+        assert!(on == off, "{args:?}: output differs with idle skipping off");
+    }
+}

@@ -933,6 +933,81 @@ impl Queue {
     pub fn active(&self) -> usize {
         self.active
     }
+
+    /// The next event (a due timer's, once `settle` ran).
+    pub(super) fn head_event(&self) -> Option<&Event> {
+        let h = self.head?;
+        let s = match h.lane {
+            Some(l) => self.lanes[l].front(),
+            None => self.heap.peek(),
+        }?;
+        if s.slot & TIMER != 0 {
+            return self.timers[(s.slot & !TIMER) as usize].armed.as_ref().map(|a| &a.3);
+        }
+        self.slots[s.slot as usize].as_ref()
+    }
+
+    /// Whether the next event is idle.
+    pub(super) fn head_idle(&self) -> Option<bool> {
+        let h = self.head?;
+        let s = match h.lane {
+            Some(l) => self.lanes[l].front(),
+            None => self.heap.peek(),
+        }?;
+        Some(s.idle)
+    }
+
+    /// Moves the pending events `shift` picks `by` ms later, as if a run had gone on polling
+    /// for that long (see `Sim::skip_idle`): each moved event takes a new sequence number, in
+    /// the order the events were pending (they would have been scheduled after every event
+    /// pending now), and `edit` updates its counters; the others keep their place. The clock
+    /// of the last event popped becomes `now`.
+    pub(super) fn shift(&mut self, now: u64, by: u64, mut shift: impl FnMut(usize, &mut Event) -> bool) {
+        let mut entries: Vec<(u64, u64, bool, Event, Option<u32>)> = Vec::with_capacity(self.slots.len() + 8);
+        for s in self.heap.iter().chain(self.lanes.iter().flatten()).filter(|s| s.slot & TIMER == 0) {
+            let event = self.slots[s.slot as usize].take().expect("a pending event");
+            entries.push((s.time, s.seq, s.idle, event, None));
+        }
+        for (key, t) in self.timers.iter_mut().enumerate() {
+            if let Some((time, seq, idle, event)) = t.armed.take() {
+                entries.push((time, seq, idle, event, Some(key as u32)));
+            }
+            t.queued = None;
+        }
+        entries.sort_by_key(|e| (e.0, e.1));
+        // (Keeping the buffers: a jump happens every few seconds of an idle run.)
+        let (seq, mut slots, mut timers, mut sorted) = (
+            self.seq,
+            std::mem::take(&mut self.slots),
+            std::mem::take(&mut self.timers),
+            std::mem::take(&mut self.heap.sorted),
+        );
+        slots.clear();
+        sorted.clear();
+        timers.iter_mut().for_each(|t| *t = Timer::default());
+        *self = Queue { seq, now, slots, timers, ..Queue::default() };
+        self.heap.sorted = sorted;
+        self.free.clear();
+        for (i, (mut time, mut seq, idle, mut event, timer)) in entries.into_iter().enumerate() {
+            if shift(i, &mut event) {
+                time += by;
+                self.seq += 1;
+                seq = FIRST_SEQ + self.seq;
+            }
+            match timer {
+                Some(key) => {
+                    if !idle {
+                        self.active += 1;
+                    }
+                    let t = &mut self.timers[key as usize];
+                    t.armed = Some((time, seq, idle, event));
+                    t.queued = Some((time, seq));
+                    self.enqueue(Scheduled { time, seq, slot: TIMER | key, idle }, None);
+                }
+                None => self.insert(time, seq, idle, event, None),
+            }
+        }
+    }
 }
 
 #[cfg(test)]

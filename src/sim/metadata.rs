@@ -79,7 +79,7 @@ impl Sim<'_> {
         self.world.brokers[(b - 1) as usize].view = Some(view);
     }
 
-    fn metadata_max_age(&self, c: Client) -> u64 {
+    pub(super) fn metadata_max_age(&self, c: Client) -> u64 {
         match c {
             Client::Producer(p) => self.model.producers[p as usize].metadata_max_age_ms,
             Client::Consumer(c) => self.model.consumers[c as usize].metadata_max_age_ms,

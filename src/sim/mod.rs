@@ -22,6 +22,7 @@ mod producer;
 pub mod records;
 mod retention;
 mod retry;
+mod skip;
 pub mod trace;
 pub mod world;
 
@@ -153,6 +154,8 @@ pub struct Sim<'m> {
     /// Sent messages whose value another message shares: fault lines name them by their send
     /// (`shop send 3`). Found on first use, shared by forks.
     shared_values: std::sync::Arc<std::sync::OnceLock<std::collections::HashSet<crate::model::MsgId>>>,
+    /// The search for a period of idle polling to jump over (see `skip.rs`).
+    skipper: skip::Skipper,
 }
 
 /// The parts of a run's past that decide whether a fault line added at a fork acts as it
@@ -193,6 +196,7 @@ impl<'m> Sim<'m> {
             recorder: options.record_points.then(Recorder::default),
             past: Past::default(),
             shared_values: Default::default(),
+            skipper: skip::Skipper::new(!skip::enabled() || model.network.jitter_ms != 0),
         };
         sim.track("start");
         sim.start();
@@ -214,6 +218,9 @@ impl<'m> Sim<'m> {
         // (Reading the resident memory costs a file read: every 65,536 events, some ms of work.)
         if self.events % 65_536 == 0 && crate::memory::exceeded() {
             return Some(Stop::MemoryLimit);
+        }
+        if self.skip_idle(time) {
+            return None;
         }
         let (time, idle, event) = self.queue.pop()?;
         self.events += 1;
@@ -278,6 +285,8 @@ impl<'m> Sim<'m> {
     /// Adds a fault line to this run from now on, as if it had been in the file: a timed one
     /// is scheduled (it fires before anything else due at its time).
     pub fn add_fault(&mut self, fault: crate::model::FaultSpec) {
+        // (Marks taken before cannot match the run with the fault: drop them.)
+        self.skipper.reset();
         let i = self.faults.len() as u32;
         if let crate::model::Trigger::At(t) = fault.trigger {
             self.queue.push_timed_fault(t.max(self.clock), i);

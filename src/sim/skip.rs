@@ -1,0 +1,454 @@
+//! Exact idle skipping: a run in which nothing happens but polling (followers and consumers
+//! fetching nothing, held fetches timing out, their timers re-armed) repeats itself every few
+//! hundred milliseconds until the next real event. Once it has repeated twice in the same way,
+//! the run jumps over the whole periods that fit before that event, and lands in exactly the
+//! state (world, pending events, event count) that stepping through them gives.
+//!
+//! The proof is read off the run itself, not assumed: at each millisecond boundary whose next
+//! event is idle the run takes a mark — a hash of everything but the counters idle polling
+//! advances (fetch-wait tokens, link arrival times, follower catch-up times, fetch counts, the
+//! pending events' times) and those counters. Three marks with the same hash, `H` ms apart, whose
+//! counters moved by the same amounts from the first to the second and the second to the third,
+//! show a period; nothing else changed. The jump stops short of every pending event that did not
+//! move with the period (a timer, a send, a fault) and of every deadline idle polling reads
+//! (auto-commit, metadata.max.age.ms, the `run for` limit), so each skipped event would have met
+//! the same state, shifted. The skipped events count as handled, so reports and exploration are
+//! byte-identical with and without it (`SCN_NO_IDLE_SKIP=1` turns it off; `tests/cli.rs` compares).
+
+use super::Sim;
+use super::event::Event;
+use super::world::{HeldFetch, World};
+use std::hash::{Hash, Hasher};
+
+/// Marks kept while looking for a period.
+const MARKS: usize = 6;
+/// Marks taken since the last active event before the search gives up until the next one.
+const PATIENCE: u32 = 4;
+/// The fewest periods worth a jump: finding a period costs about as much as handling a
+/// hundred idle events.
+const MIN_PERIODS: u64 = 12;
+/// Marks in vain after which a run stops looking for periods.
+const WASTED: u32 = 12;
+/// Millisecond boundaries looked at for an event that comes back before the search gives up.
+const HEADS: usize = 32;
+/// Worlds with more messages than this are not hashed at every mark (a run that large spends
+/// its time on data, not on idle polling).
+const MAX_MESSAGES: usize = 20_000;
+
+/// Whether idle skipping is on (`SCN_NO_IDLE_SKIP` unset).
+pub(super) fn enabled() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("SCN_NO_IDLE_SKIP").is_none())
+}
+
+/// The search for a period: the marks taken since the last active event.
+#[derive(Debug, Default)]
+pub(super) struct Skipper {
+    /// Off for this run (set at its start: `SCN_NO_IDLE_SKIP`, or network jitter, which draws
+    /// from the RNG at every hop).
+    pub(super) off: bool,
+    /// Marks taken since the last jump (or the run's start): a run whose idle stretches are
+    /// too short to jump stops looking once it has spent [`WASTED`] marks in vain.
+    wasted: u32,
+    /// The next events (masked, hashed) seen at millisecond boundaries so far.
+    heads: Vec<u64>,
+    /// The first of them to come back: marks are taken only before it, once a period.
+    anchor: Option<u64>,
+    marks: Vec<Mark>,
+    taken: u32,
+    gave_up: bool,
+    /// No marks before this time: the event a jump stopped short of (or that left no room
+    /// for one) must come first.
+    resume_at: u64,
+}
+
+/// What a jump found.
+enum Jump {
+    /// It jumped; the next search waits until the clock reaches this.
+    Done(u64),
+    /// A period, but no whole one fits before this.
+    NoRoom(u64),
+    /// Not a period.
+    NoPeriod,
+}
+
+#[derive(Debug, Clone)]
+struct Mark {
+    /// The time of the last event handled, of the next, and the events handled so far.
+    clock: u64,
+    next: u64,
+    events: u64,
+    /// The pending events and the run's bookkeeping, counters left out.
+    shape: u64,
+    /// The world, counters left out (hashed only where needed).
+    state: Option<u64>,
+    /// The counters: the world's, then each pending event's time and counter.
+    counters: Vec<u64>,
+    /// How many of them are the world's.
+    world: usize,
+}
+
+/// A forked run starts its own search: explore forks a run many times at each choice point
+/// and injects a fault in each fork, which no mark taken before could match anyway. (Where a
+/// run jumps never changes what it computes, only how fast.)
+impl Clone for Skipper {
+    fn clone(&self) -> Skipper {
+        Skipper { wasted: self.wasted, ..Skipper::new(self.off) }
+    }
+}
+
+impl Skipper {
+    /// A search for a run that starts now (`off` for one that must not skip).
+    pub(super) fn new(off: bool) -> Skipper {
+        Skipper { off, ..Skipper::default() }
+    }
+
+    /// Forgets the marks (a fork that injects a fault starts with none: see `Sim::add_fault`).
+    pub(super) fn reset(&mut self) {
+        *self = Skipper { wasted: self.wasted, ..Skipper::new(self.off) };
+    }
+}
+
+impl Sim<'_> {
+    /// Before the next event, at `next`: jumps over whole periods of idle polling if the run
+    /// has shown one. Returns whether it jumped (no event was handled).
+    pub(super) fn skip_idle(&mut self, next: u64) -> bool {
+        if self.skipper.off {
+            return false;
+        }
+        if self.queue.head_idle() != Some(true) {
+            if self.skipper.anchor.is_some() || !self.skipper.heads.is_empty() || self.skipper.gave_up {
+                self.skipper.reset();
+            }
+            return false;
+        }
+        // (Marks only between milliseconds: the jump must not split the events of one.)
+        if self.skipper.gave_up
+            || next == self.clock
+            || self.clock < self.skipper.resume_at
+            || self.world.messages.len() > MAX_MESSAGES
+        {
+            return false;
+        }
+        // (With how long the run waits for it: the same kind of event often comes several
+        // times a period, after different waits.)
+        let head = self.queue.head_event().map(masked_hash).unwrap_or(0)
+            ^ (next - self.clock).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let sk = &mut self.skipper;
+        match sk.anchor {
+            None if sk.heads.contains(&head) => sk.anchor = Some(head),
+            None => {
+                sk.heads.push(head);
+                sk.gave_up = sk.heads.len() > HEADS;
+                return false;
+            }
+            Some(a) if a != head => return false,
+            Some(_) => {}
+        }
+        sk.taken += 1;
+        sk.wasted += 1;
+        if sk.wasted > WASTED {
+            sk.off = true;
+            return false;
+        }
+        if sk.taken > PATIENCE || self.fetch_faults_pending() {
+            self.skipper.gave_up = true;
+            self.skipper.marks.clear();
+            return false;
+        }
+        let mut mark = self.mark(next);
+        let same = |m: &Mark| m.shape == mark.shape && m.next < mark.next;
+        if let Some(b) = self.skipper.marks.iter().rposition(same) {
+            // (The world is hashed only at a mark that may be the second or third of a
+            // period: most marks match nothing.)
+            mark.state = Some(self.state_hash());
+            let marks = &self.skipper.marks;
+            let period = mark.next - marks[b].next;
+            if marks[b].state == mark.state {
+                // (A counter a period sets from the clock, not adds to, moves by the period
+                // only once its old value is gone: two equal steps show it, one does not.)
+                if let Some(a) = marks.iter().rposition(|a| same(a) && a.next + period == marks[b].next) {
+                    let marks = std::mem::take(&mut self.skipper.marks);
+                    match self.jump(&marks[a], &marks[b], &mark) {
+                        Jump::Done(bound) => {
+                            self.skipper.wasted = 0;
+                            // (The anchor still comes once a period: the next search starts
+                            // from it, once the event the jump stopped short of happened.)
+                            self.skipper.taken = 0;
+                            self.skipper.resume_at = bound;
+                            return true;
+                        }
+                        Jump::NoRoom(bound) => {
+                            self.skipper.taken = 0;
+                            self.skipper.resume_at = bound;
+                            return false;
+                        }
+                        Jump::NoPeriod => self.skipper.marks = marks,
+                    }
+                }
+            } else if marks[b].state.is_none() {
+                // Two marks a period apart: is there room for the third and a jump worth it after it?
+                let bound = self.stationary_bound(&self.skipper.marks[b], &mark);
+                if bound.checked_sub(mark.clock + 1).is_none_or(|room| room / period < MIN_PERIODS + 1) {
+                    self.skipper.marks.clear();
+                    self.skipper.taken = 0;
+                    self.skipper.resume_at = bound;
+                    return false;
+                }
+            }
+        }
+        let marks = &mut self.skipper.marks;
+        if marks.len() == MARKS {
+            marks.remove(0);
+        }
+        marks.push(mark);
+        false
+    }
+
+    /// A fault that counts fetches (`request lost for C fetch N`) still to fire: idle fetches
+    /// count towards it, so none is skipped.
+    fn fetch_faults_pending(&self) -> bool {
+        self.faults.iter().enumerate().any(|(i, f)| {
+            matches!(f.trigger, crate::model::Trigger::Message { request: crate::ast::LostRequest::Fetch, .. })
+                && !self.fired(i)
+        })
+    }
+
+    /// A mark of the run now: the counters, and a hash of the pending events (their counters
+    /// and times left out) and of what idle polling must leave alone.
+    fn mark(&mut self, next: u64) -> Mark {
+        let mut counters = Vec::with_capacity(256);
+        world_counters(&mut self.world, &mut |v| counters.push(*v));
+        let world = counters.len();
+        let mut h = rustc_hash::FxHasher::default();
+        for (time, idle, event) in self.queue.pending() {
+            counters.push(time);
+            idle.hash(&mut h);
+            masked_hash(event).hash(&mut h);
+            if let Some(c) = event_counter(event) {
+                counters.push(c);
+            }
+        }
+        for f in &self.world.fired {
+            f.len().hash(&mut h);
+        }
+        self.world.membership.len().hash(&mut h);
+        (self.rng.get_word_pos(), self.trace.total, self.last_active, self.faults.len(), self.idle).hash(&mut h);
+        (self.past.no_fault_pending, self.past.recoveries.len()).hash(&mut h);
+        if let Some(r) = &self.recorder {
+            (r.choices.len(), r.seen.len(), r.digest).hash(&mut h);
+        }
+        Mark { clock: self.clock, next, events: self.events, shape: h.finish(), state: None, counters, world }
+    }
+
+    /// A hash of the world with its counters zeroed (and put back).
+    fn state_hash(&mut self) -> u64 {
+        let mut counters = Vec::with_capacity(128);
+        world_counters(&mut self.world, &mut |v| {
+            counters.push(*v);
+            *v = 0;
+        });
+        let mut h = rustc_hash::FxHasher::default();
+        self.world.hash_without_fired(&mut h);
+        let mut it = counters.iter();
+        world_counters(&mut self.world, &mut |v| *v = *it.next().expect("as many counters"));
+        h.finish()
+    }
+
+    /// Jumps from mark `c` (the run now) over as many periods as fit, if `a`, `b`, `c` show
+    /// one: everything but the counters equal, the counters moving by the same amounts from
+    /// `a` to `b` as from `b` to `c`, each pending event either moving by the period or not at
+    /// all.
+    fn jump(&mut self, a: &Mark, b: &Mark, c: &Mark) -> Jump {
+        let period = c.next - b.next;
+        let n = c.counters.len();
+        if a.counters.len() != n || b.counters.len() != n || c.events - b.events != b.events - a.events {
+            return Jump::NoPeriod;
+        }
+        let delta: Vec<i128> = (0..n).map(|i| i128::from(c.counters[i]) - i128::from(b.counters[i])).collect();
+        if (0..n).any(|i| i128::from(b.counters[i]) - i128::from(a.counters[i]) != delta[i]) {
+            return Jump::NoPeriod;
+        }
+        // Pending events: which move with the period, and the earliest that does not.
+        let world = c.world;
+        // Each pending event: whether it moves with the period, and where its counter is.
+        let mut slots = Vec::new();
+        let mut i = world;
+        let mut bound = self.model.run_for_ms.saturating_add(1);
+        for (time, _, event) in self.queue.pending() {
+            let counted = event_counter(event).is_some();
+            let (dt, dc) = (delta[i], if counted { delta[i + 1] } else { 0 });
+            if dt == i128::from(period) {
+                slots.push((true, i + 1));
+            } else if dt == 0 && dc == 0 {
+                slots.push((false, i + 1));
+                bound = bound.min(time);
+            } else {
+                return Jump::NoPeriod;
+            }
+            i += 1 + usize::from(counted);
+        }
+        bound = bound.min(self.idle_deadline(a.clock));
+        // Whole periods whose events all come before the bound: the last one handled is at
+        // `c.clock + k * period`.
+        let k = bound.checked_sub(c.clock + 1).map_or(0, |room| room / period);
+        let skipped = k * (c.events - b.events);
+        // (The memory check the skipped events would have made.)
+        let crossed = self.events / 65_536 != (self.events + skipped) / 65_536;
+        if k < MIN_PERIODS || self.events + skipped >= super::MAX_EVENTS || (crossed && crate::memory::exceeded()) {
+            return Jump::NoRoom(bound);
+        }
+        let step = |v: u64, d: i128| (i128::from(v) + d * i128::from(k)) as u64;
+        let mut w = 0;
+        world_counters(&mut self.world, &mut |v| {
+            *v = step(*v, delta[w]);
+            w += 1;
+        });
+        let clock = c.clock + k * period;
+        self.queue.shift(clock, k * period, |idx, event| {
+            let (moved, counter) = slots[idx];
+            if moved {
+                if let Some(v) = event_counter(event) {
+                    set_event_counter(event, step(v, delta[counter]));
+                }
+            }
+            moved
+        });
+        self.events += skipped;
+        self.clock = clock;
+        if let Some(r) = &mut self.recorder {
+            r.mark = (clock, None);
+        }
+        Jump::Done(bound)
+    }
+
+    /// The earliest time something that does not repeat with the period from `b` to `c`
+    /// happens: a pending event that did not move, a deadline idle polling reads, the end of
+    /// the run.
+    fn stationary_bound(&self, b: &Mark, c: &Mark) -> u64 {
+        let mut bound = self.model.run_for_ms.saturating_add(1).min(self.idle_deadline(b.clock));
+        if b.counters.len() != c.counters.len() {
+            return bound;
+        }
+        let mut i = c.world;
+        for (time, _, event) in self.queue.pending() {
+            if b.counters[i] == c.counters[i] {
+                bound = bound.min(time);
+            }
+            i += 1 + usize::from(event_counter(event).is_some());
+        }
+        bound
+    }
+
+    /// The earliest time after `since` at which idle polling would read a deadline: a
+    /// consumer's next auto-commit (`poll()`), a client's metadata growing older than
+    /// metadata.max.age.ms. One already passed by `since` does not count: its condition stays
+    /// true once it is, and acting on it (an auto-commit, a refresh) would have changed the
+    /// state the marks since then found equal, so the idle events never read it.
+    fn idle_deadline(&self, since: u64) -> u64 {
+        let commits = self.world.consumers.iter().enumerate().filter_map(|(c, s)| {
+            let cfg = &self.model.consumers[c];
+            cfg.enable_auto_commit.then(|| s.last_auto_commit.saturating_add(cfg.auto_commit_interval_ms))
+        });
+        let metadata = self
+            .world
+            .metadata
+            .iter()
+            .filter_map(|(c, m)| m.refreshed_at.map(|t| t.saturating_add(self.metadata_max_age(*c))));
+        commits.chain(metadata).filter(|t| *t > since).min().unwrap_or(u64::MAX)
+    }
+}
+
+/// Visits the counters idle polling advances, always in the same order.
+fn world_counters(w: &mut World, f: &mut dyn FnMut(&mut u64)) {
+    f(&mut w.next_token);
+    w.links.values_mut().for_each(&mut *f);
+    for p in &mut w.partitions {
+        p.caught_up_at.iter_mut().for_each(&mut *f);
+        for h in &mut p.held {
+            let (HeldFetch::Follower { token, .. } | HeldFetch::Consumer { token, .. }) = h;
+            f(token);
+        }
+    }
+    w.follower_fetches.values_mut().for_each(&mut *f);
+    for c in &mut w.consumers {
+        c.fetches_sent.values_mut().for_each(&mut *f);
+    }
+    for v in w.messages_sent.values_mut() {
+        let mut x = u64::from(*v);
+        f(&mut x);
+        *v = x as u32;
+    }
+}
+
+/// A hash of `e` with its counter zeroed.
+fn masked_hash(e: &Event) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    match event_counter(e) {
+        Some(_) => {
+            let mut e = e.clone();
+            set_event_counter(&mut e, 0);
+            e.hash(&mut h);
+        }
+        None => e.hash(&mut h),
+    }
+    h.finish()
+}
+
+/// The counter an idle event carries: a held fetch's token, a timeout's fetch or generation.
+fn event_counter(e: &Event) -> Option<u64> {
+    match *e {
+        Event::FetchWaitExpired { token, .. } => Some(token),
+        Event::ConsumerFetchTimeout { fetch, .. } => Some(fetch),
+        Event::FollowerFetchTimeout { generation, .. } => Some(generation),
+        _ => None,
+    }
+}
+
+fn set_event_counter(e: &mut Event, v: u64) {
+    match e {
+        Event::FetchWaitExpired { token, .. } => *token = v,
+        Event::ConsumerFetchTimeout { fetch, .. } => *fetch = v,
+        Event::FollowerFetchTimeout { generation, .. } => *generation = v,
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::sim::{Options, Sim};
+
+    /// Runs `source` to its end, skipping idle periods or not; returns the final fingerprint,
+    /// the events counted, and how many `step_once` calls counted more than one event.
+    fn run(source: &str, skip: bool) -> (u64, u64, u64, u64) {
+        let model = crate::load(source).expect("valid scenario");
+        let mut sim = Sim::new(&model, &Options::default());
+        sim.skipper = super::Skipper::new(!skip);
+        let mut jumps = 0;
+        loop {
+            let before = sim.events;
+            if sim.step_once().is_some() {
+                break;
+            }
+            jumps += u64::from(sim.events > before + 1);
+        }
+        (sim.fingerprint(), sim.events, sim.clock, jumps)
+    }
+
+    /// A run that waits 40 s between sends (idle fetching all the while) jumps over most of
+    /// it and ends in exactly the state, event count and time of the run that steps through.
+    #[test]
+    fn a_jump_lands_where_stepping_does() {
+        for source in [
+            include_str!("../../scenarios/run/at-least-once-producer-duplicate.scn"),
+            include_str!("../../scenarios/run/delivery-guarantees.scn"),
+            include_str!("../../scenarios/run/at-most-once-producer-no-retry.scn"),
+        ] {
+            let (fp, events, clock, jumps) = run(source, true);
+            let (fp_off, events_off, clock_off, none) = run(source, false);
+            assert_eq!(none, 0, "no jump when off");
+            assert!(jumps > 0, "idle periods are jumped over");
+            assert_eq!((fp, events, clock), (fp_off, events_off, clock_off));
+        }
+    }
+}
