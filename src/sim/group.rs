@@ -28,9 +28,6 @@ impl Sim<'_> {
                     // A member rejoins the rebalance (keeping its member id), committing first.
                     m.last_contact = now;
                     group.commit(&offsets, &leader_epochs);
-                    if !group.joining.contains(&(c, inc)) {
-                        group.joining.push((c, inc));
-                    }
                     if !offsets.is_empty() {
                         self.log(|sim| {
                             let offsets = super::consumer::offsets_text(sim, &offsets);
@@ -41,6 +38,13 @@ impl Sim<'_> {
                                 format!("committed {offsets} before rejoining"),
                             )
                         });
+                    }
+                    if self.follower_rejoins_stable(g, c, inc) {
+                        return;
+                    }
+                    let group = &mut self.world.groups[g];
+                    if !group.joining.contains(&(c, inc)) {
+                        group.joining.push((c, inc));
                     }
                     self.prepare_rebalance(g);
                     self.try_complete_rebalance(g);
@@ -454,6 +458,49 @@ impl Sim<'_> {
             && self
                 .group_coordinator(g)
                 .is_some_and(|b| self.link_is_cut(Node::Broker(b), Node::Client(Client::Consumer(c))))
+    }
+
+    /// A known member's JoinGroup reaches a Stable group (after a coordinator move loaded the
+    /// group, or a JoinGroup sent again after its answer was lost): Kafka 3.x classic protocol,
+    /// `GroupCoordinator.doCurrentMemberJoinGroup`, Stable case. Only the leader's JoinGroup
+    /// (it may have seen topic metadata change) or a member's changed protocol metadata calls
+    /// `updateMemberAndRebalance`; a follower with unchanged metadata (scn's subscriptions and
+    /// assignor never change mid-run) is answered with the current generation and, at its
+    /// SyncGroup, its assignment, and the group stays Stable. The leader is the group's first
+    /// member (`GroupMetadata.add`; when it leaves, `remove` takes `members.keys.headOption`
+    /// of a hash map, for which scn takes the longest-standing member). Whether it was so.
+    fn follower_rejoins_stable(&mut self, g: usize, c: u32, inc: u32) -> bool {
+        let group = &mut self.world.groups[g];
+        let leader = group.members.first().is_some_and(|l| l.consumer == c && l.inc == inc);
+        if group.rebalancing || leader {
+            return false;
+        }
+        let Some(m) = group.members.iter_mut().find(|m| m.consumer == c && m.inc == inc) else {
+            return false;
+        };
+        let (member, silent) = (m.id, m.crashed);
+        let generation = group.generation;
+        let assignment = group.assignment.get(&member).cloned().unwrap_or_default();
+        if silent {
+            // (Its JoinGroup counts as contact; a silent one expires a session later.)
+            let timeout = self.model.consumers[c as usize].session_timeout_ms;
+            self.queue.push(self.clock + timeout, Event::MemberExpire { group: g as u32, member }, false);
+        }
+        self.log(|sim| {
+            let name = &sim.model.consumers[c as usize].name;
+            (
+                format!("group {}", sim.model.groups[g].name),
+                "rejoin, no rebalance".into(),
+                String::new(),
+                format!("follower {name} (member {member}), metadata unchanged: generation {generation} stands"),
+            )
+        });
+        self.send(Event::GroupResponse {
+            consumer: c,
+            inc,
+            reply: GroupReply::Joined { generation, member, assignment },
+        });
+        true
     }
 
     /// KIP-345 (Kafka 2.3+): a static member (`group.instance.id`) that restarts before its
