@@ -22,6 +22,7 @@ mod producer;
 pub mod records;
 mod retention;
 mod retry;
+mod sticky;
 pub mod trace;
 pub mod world;
 
