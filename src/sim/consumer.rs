@@ -383,6 +383,7 @@ impl Sim<'_> {
                     (sim.cname(c), "rejoin".into(), String::new(), why)
                 });
                 self.world.consumers[c as usize].member = None;
+                self.world.consumers[c as usize].cooperative_join = false;
                 self.world.consumers[c as usize].phase = Phase::Joining;
                 self.world.consumers[c as usize].heartbeat_from = None;
                 self.send(Event::GroupArrive {
@@ -890,6 +891,8 @@ impl Sim<'_> {
         let s = &mut self.world.consumers[c as usize];
         let (member, inc) = (s.member.take(), s.incarnation);
         s.heartbeat_from = None;
+        s.cooperative_join = false;
+        s.rejoin_requested = false;
         let g = self.group_of(c);
         if self.group_unloaded(g) {
             // No coordinator to hear it: the member stays until its session expires after
