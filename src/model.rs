@@ -510,6 +510,28 @@ pub enum OffsetReset {
     None,
 }
 
+/// `partition.assignment.strategy`: the assignors a member lists, in its order of preference
+/// (Kafka 3.x Java consumer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum Assignors {
+    /// `range` (RangeAssignor, eager protocol).
+    Range,
+    /// `cooperative-sticky` (CooperativeStickyAssignor, KIP-429, 2.4+): the cooperative
+    /// protocol.
+    CooperativeSticky,
+    /// `range,cooperative-sticky`, the 3.x default: the group uses range while every member
+    /// lists it, and the member's protocol is eager (range supports no other).
+    RangeCooperativeSticky,
+}
+
+impl Assignors {
+    /// `ConsumerCoordinator`'s rebalance protocol: COOPERATIVE only when every assignor the
+    /// member lists supports it.
+    pub fn cooperative(self) -> bool {
+        self == Assignors::CooperativeSticky
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ConsumerConfig {
     pub name: String,
@@ -527,6 +549,8 @@ pub struct ConsumerConfig {
     /// `group.instance.id` (KIP-345): a static member, which a restart within
     /// session.timeout.ms does not take out of the group.
     pub group_instance_id: Option<String>,
+    /// `partition.assignment.strategy` (default `range,cooperative-sticky`).
+    pub assignors: Assignors,
     /// `heartbeat.interval.ms` (3000): how soon a member hears that its group rebalanced.
     pub heartbeat_interval_ms: u64,
     /// `max.poll.interval.ms` (300000): a member that does not poll again within it leaves

@@ -6,8 +6,8 @@ use super::{find_partition, find_topic};
 use crate::ast::{self, CommitMode, Guarantee, Spanned, Value};
 use crate::diag::{Diagnostic, Span};
 use crate::model::{
-    Acks, ConsumerConfig, GroupConfig, Model, OffsetReset, PartitionIdx, ProducerConfig, SendSpec, Template, TxnSpec,
-    limits,
+    Acks, Assignors, ConsumerConfig, GroupConfig, Model, OffsetReset, PartitionIdx, ProducerConfig, SendSpec, Template,
+    TxnSpec, limits,
 };
 
 pub const PRODUCER_KEYS: &[&str] = &[
@@ -39,6 +39,7 @@ pub const CONSUMER_KEYS: &[&str] = &[
     "processing.time.ms",
     "metadata.max.age.ms",
     "group.instance.id",
+    "partition.assignment.strategy",
 ];
 
 const INT_MAX: u64 = i32::MAX as u64;
@@ -356,7 +357,45 @@ pub fn consumers(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnostic
             break;
         }
         if let Some(cfg) = consumer_config(c, model, diags) {
+            assignors_fit_group(c, &cfg, model, diags);
             model.consumers.push(cfg);
+        }
+    }
+}
+
+/// Whether a member's `partition.assignment.strategy` fits its group's earlier members: the
+/// coordinator refuses a JoinGroup that shares no assignor with the group
+/// (INCONSISTENT_GROUP_PROTOCOL, `GroupMetadata.supportsProtocols`), and scn's
+/// cooperative-sticky is `AbstractStickyAssignor`'s constrained assignment, for members that
+/// all subscribe to the same topics.
+fn assignors_fit_group(c: &ast::Consumer, cfg: &ConsumerConfig, model: &Model, diags: &mut Vec<Diagnostic>) {
+    if cfg.assigned.is_some() || !model.groups[cfg.group as usize].group_id {
+        return;
+    }
+    let span =
+        c.settings.iter().find(|f| f.key.node == "partition.assignment.strategy").map_or(c.name.span, |f| f.value.span);
+    let group = &model.groups[cfg.group as usize].name;
+    for other in model.consumers.iter().filter(|o| o.group == cfg.group && o.assigned.is_none()) {
+        use Assignors::{CooperativeSticky, Range};
+        if matches!((cfg.assignors, other.assignors), (Range, CooperativeSticky) | (CooperativeSticky, Range)) {
+            diags.push(
+                Diagnostic::new(format!("`{}` and `{}` share no assignor in group `{group}`", other.name, cfg.name), span)
+                    .label("one lists only `range`, the other only `cooperative-sticky`")
+                    .note("the coordinator refuses the JoinGroup (INCONSISTENT_GROUP_PROTOCOL); list both, as Kafka's default \"range,cooperative-sticky\" does"),
+            );
+            return;
+        }
+        let sticky = cfg.assignors == CooperativeSticky || other.assignors == CooperativeSticky;
+        if sticky && other.topics != cfg.topics {
+            diags.push(
+                Diagnostic::new(
+                    format!("group `{group}` uses cooperative-sticky with members subscribed to different topics"),
+                    span,
+                )
+                .label(format!("`{}` and `{}` subscribe to different topics", other.name, cfg.name))
+                .note("scn models the sticky assignor for members that all subscribe to the same topics"),
+            );
+            return;
         }
     }
 }
@@ -433,6 +472,27 @@ pub(super) fn consumer_config(
         }
         None => None,
     };
+    // ConsumerConfig's default list in 3.x: [RangeAssignor, CooperativeStickyAssignor].
+    let assignors = match s.get("partition.assignment.strategy").map(|f| (f.value.clone(), f.span)) {
+        None => Assignors::RangeCooperativeSticky,
+        Some((value, span)) => {
+            let list: String = match value {
+                Value::Str(v) | Value::Word(v) => v.chars().filter(|ch| !ch.is_whitespace()).collect(),
+                _ => String::new(),
+            };
+            match list.as_str() {
+                "range" => Assignors::Range,
+                "cooperative-sticky" => Assignors::CooperativeSticky,
+                "range,cooperative-sticky" => Assignors::RangeCooperativeSticky,
+                _ => {
+                    let label = "expected `range`, `cooperative-sticky` or \"range,cooperative-sticky\"";
+                    let what = "invalid value for consumer setting `partition.assignment.strategy`";
+                    s.diags.push(Diagnostic::new(what, span).label(label));
+                    Assignors::RangeCooperativeSticky
+                }
+            }
+        }
+    };
     let read_committed =
         s.choice("isolation.level", "read_uncommitted", &["read_uncommitted", "read_committed"]) == "read_committed";
     let processing_time_ms = s.number("processing.time.ms", 1, 0, 3_600_000);
@@ -508,6 +568,7 @@ pub(super) fn consumer_config(
         processing_time_ms,
         session_timeout_ms,
         group_instance_id,
+        assignors,
         heartbeat_interval_ms,
         max_poll_interval_ms,
         fetch_max_wait_ms,

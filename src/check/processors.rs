@@ -117,6 +117,16 @@ pub fn processors(file: &ast::File, model: &mut Model, diags: &mut Vec<Diagnosti
         let mut next = u64::from(model.sent_messages);
         let Some(mut producer) = producer_config(&producer_ast, false, model, diags, &mut next) else { continue };
         let Some(mut consumer) = consumer_config(&consumer_ast, model, diags) else { continue };
+        if consumer.assignors.cooperative() {
+            let key = "partition.assignment.strategy";
+            let span =
+                consumer_ast.settings.iter().find(|f| f.key.node == key).map_or(proc.name.span, |f| f.value.span);
+            diags.push(
+                Diagnostic::new("a processor cannot use cooperative-sticky here", span)
+                    .label("scn models cooperative rebalancing for plain consumers")
+                    .note("use `range` or the default list for a processor's input"),
+            );
+        }
         let index = model.processors.len() as u32;
         producer.processor = Some(index);
         consumer.processor = Some(index);

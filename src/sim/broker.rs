@@ -537,8 +537,7 @@ impl Sim<'_> {
         // A follower whose log end is below the leader's log start gets OFFSET_OUT_OF_RANGE
         // and starts its log afresh there (`AbstractFetcherThread.handleOffsetOutOfRange` ->
         // `truncateFullyAndStartAt(leaderStartOffset)`, 3.x), which clears its producer state
-        // (`ProducerStateManager.truncateFullyAndStartAt`: producer ids, ongoing and
-        // unreplicated transactions). Here the records below stay in its log for the report
+        // and its leader-epoch cache (`Replica::start_afresh`). Here the records below stay in its log for the report
         // (deleted: no fetch reads them), copied before the state is cleared, so only what
         // follows the leader's log start builds its producer state.
         let afresh = from < leader_start;
@@ -547,10 +546,7 @@ impl Sim<'_> {
             let below = (leader_start.saturating_sub(from) as usize).min(records.len());
             replica.append(&records[..below], &fp);
             if afresh {
-                replica.producers.clear();
-                replica.expired.clear();
-                replica.ongoing.clear();
-                replica.unreplicated.clear();
+                replica.start_afresh();
             }
             replica.append(&records[below..], &fp);
             let to = replica.log_end_offset();

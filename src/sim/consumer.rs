@@ -35,7 +35,7 @@ impl Sim<'_> {
         s.incarnation == inc && !matches!(s.phase, Phase::Down | Phase::Failed)
     }
 
-    fn cname(&self, c: u32) -> String {
+    pub(super) fn cname(&self, c: u32) -> String {
         self.client_name(Client::Consumer(c))
     }
 
@@ -95,6 +95,16 @@ impl Sim<'_> {
         }
         match reply {
             GroupReply::Joined { generation, member, assignment } => {
+                let s = &mut self.world.consumers[c as usize];
+                if self.model.consumers[c as usize].assignors.cooperative() && s.phase != Phase::Joining {
+                    // A cooperative member rejoined while consuming: its next poll() applies
+                    // the answer (`onJoinComplete` runs in the application thread).
+                    s.joined = Some((generation, member, assignment));
+                    if s.phase == Phase::Polling {
+                        self.poll(c);
+                    }
+                    return;
+                }
                 let hb = self.model.consumers[c as usize].heartbeat_interval_ms;
                 let s = &mut self.world.consumers[c as usize];
                 s.member = Some(member);
@@ -107,6 +117,12 @@ impl Sim<'_> {
                 if self.world.consumers[c as usize].generation != generation {
                     return;
                 }
+                // A cooperative member fetches the committed offsets of the partitions it gained
+                // only (`initWithCommittedOffsetsIfNeeded`: the initializing ones).
+                let cooperative = self.model.consumers[c as usize].assignors.cooperative();
+                let positioned = &self.world.consumers[c as usize].positions;
+                let positions: Vec<_> =
+                    positions.into_iter().filter(|(p, ..)| !cooperative || !positioned.contains_key(p)).collect();
                 for (p, pos, epoch, how) in positions {
                     match pos {
                         Some(o) => {
@@ -233,9 +249,11 @@ impl Sim<'_> {
     }
 
     fn commit_failed(&mut self, c: u32, sync: bool, why: &str) {
-        self.log(|sim| {
-            (sim.cname(c), "commit".into(), String::new(), format!("failed: CommitFailedException ({why})"))
-        });
+        self.commit_fails(c, sync, &format!("failed: CommitFailedException ({why})"));
+    }
+
+    fn commit_fails(&mut self, c: u32, sync: bool, what: &str) {
+        self.log(|sim| (sim.cname(c), "commit".into(), String::new(), what.to_string()));
         if sync {
             // The application catches the exception and polls again, which rejoins;
             // the uncommitted records go to whoever owns the partition next.
@@ -334,6 +352,11 @@ impl Sim<'_> {
     /// `poll()`: rejoin if the group moved on, auto-commit if due, then return buffered
     /// records or fetch more.
     pub(super) fn poll(&mut self, c: u32) {
+        if let Some((generation, member, assignment)) = self.world.consumers[c as usize].joined.take() {
+            if self.cooperative_adopt(c, generation, member, assignment) {
+                return;
+            }
+        }
         let g = self.group_of(c);
         let s = &self.world.consumers[c as usize];
         let inc = s.incarnation;
@@ -360,6 +383,7 @@ impl Sim<'_> {
                     (sim.cname(c), "rejoin".into(), String::new(), why)
                 });
                 self.world.consumers[c as usize].member = None;
+                self.world.consumers[c as usize].cooperative_join = false;
                 self.world.consumers[c as usize].phase = Phase::Joining;
                 self.world.consumers[c as usize].heartbeat_from = None;
                 self.send(Event::GroupArrive {
@@ -369,7 +393,12 @@ impl Sim<'_> {
                 });
                 return;
             }
-            if group.rebalancing && !group.joining.contains(&(c, inc)) {
+            let rejoin = (group.rebalancing && !group.joining.contains(&(c, inc))) || s.rejoin_requested;
+            if rejoin && self.model.consumers[c as usize].assignors.cooperative() {
+                if !s.cooperative_join {
+                    self.cooperative_rejoin(c);
+                }
+            } else if rejoin {
                 // The group is rebalancing: give up the partitions and rejoin; with auto-commit,
                 // commit the positions first (onJoinPrepare).
                 let cfg = &self.model.consumers[c as usize];
@@ -400,7 +429,10 @@ impl Sim<'_> {
         let cfg = &self.model.consumers[c as usize];
         // Auto-commit runs inside poll() and commits the positions of earlier polls.
         let s = &self.world.consumers[c as usize];
-        if cfg.enable_auto_commit && self.clock >= s.last_auto_commit + cfg.auto_commit_interval_ms {
+        // (While a cooperative member's JoinGroup is out it has no stable generation: an
+        // auto-commit fails in the client, `sendOffsetCommitRequest`: RebalanceInProgressException.)
+        let due = self.clock >= s.last_auto_commit + cfg.auto_commit_interval_ms;
+        if cfg.enable_auto_commit && due && !s.cooperative_join {
             let generation = s.generation;
             let offsets = self.uncommitted_positions(c);
             self.world.consumers[c as usize].last_auto_commit = self.clock;
@@ -743,6 +775,11 @@ impl Sim<'_> {
             self.commit_failed(c, true, why);
             return;
         }
+        if s.cooperative_join {
+            // `sendOffsetCommitRequest`: no stable generation while rejoining.
+            self.commit_fails(c, true, "failed: RebalanceInProgressException (a cooperative rebalance is in progress)");
+            return;
+        }
         let offsets: Vec<(PartitionIdx, u64)> = s.positions.iter().map(|(p, o)| (*p, *o)).collect();
         let (inc, generation) = (s.incarnation, s.generation);
         self.send(Event::GroupArrive {
@@ -854,6 +891,8 @@ impl Sim<'_> {
         let s = &mut self.world.consumers[c as usize];
         let (member, inc) = (s.member.take(), s.incarnation);
         s.heartbeat_from = None;
+        s.cooperative_join = false;
+        s.rejoin_requested = false;
         let g = self.group_of(c);
         if self.group_unloaded(g) {
             // No coordinator to hear it: the member stays until its session expires after
@@ -870,13 +909,13 @@ impl Sim<'_> {
 
     /// The offset epochs of the positions being committed (`SubscriptionState.allConsumed`
     /// commits each position with its `offsetEpoch`, KIP-320).
-    fn position_epochs(&self, c: u32, offsets: &[(PartitionIdx, u64)]) -> Vec<(PartitionIdx, u32)> {
+    pub(super) fn position_epochs(&self, c: u32, offsets: &[(PartitionIdx, u64)]) -> Vec<(PartitionIdx, u32)> {
         let s = &self.world.consumers[c as usize];
         offsets.iter().filter_map(|(p, _)| s.offset_epochs.get(p).map(|e| (*p, *e))).collect()
     }
 
     /// Positions not yet committed: what an auto-commit sends.
-    fn uncommitted_positions(&self, c: u32) -> Vec<(PartitionIdx, u64)> {
+    pub(super) fn uncommitted_positions(&self, c: u32) -> Vec<(PartitionIdx, u64)> {
         let s = &self.world.consumers[c as usize];
         s.positions.iter().filter(|(p, o)| s.committed.get(p) != Some(o)).map(|(p, o)| (*p, *o)).collect()
     }
@@ -894,6 +933,9 @@ impl Sim<'_> {
         s.forget_positions();
         s.fetching.clear();
         s.batch.clear();
+        s.cooperative_join = false;
+        s.rejoin_requested = false;
+        s.joined = None;
         self.member_crashed(c, inc);
         self.world.consumers[c as usize].heartbeat_from = None;
     }

@@ -324,8 +324,8 @@ impl Sim<'_> {
                 // one is still on its way).
                 let answered = mine.iter().any(|(_, e)| matches!(e, Event::GroupResponse { .. }));
                 let coming = s.join_retrying;
-                if s.phase == super::world::Phase::Joining && !answered && !coming && !group.joining.contains(&(k, inc))
-                {
+                let joins = s.phase == super::world::Phase::Joining || s.cooperative_join;
+                if joins && !answered && !coming && !group.joining.contains(&(k, inc)) {
                     if !group.members.iter().any(|m| m.consumer == k && m.inc == inc) {
                         self.world.consumers[k as usize].member = None;
                     }

@@ -21,16 +21,16 @@ impl Sim<'_> {
                 if self.world.consumers[c as usize].incarnation == inc {
                     self.world.consumers[c as usize].join_retrying = false;
                 }
-                let group = &mut self.world.groups[g];
                 // (A member that went silent after sending it is still the same member.)
                 let now = self.clock;
+                let owned = self.owned_partitions(c, inc);
+                let group = &mut self.world.groups[g];
                 if let Some(m) = group.members.iter_mut().find(|m| m.consumer == c && m.inc == inc) {
                     // A member rejoins the rebalance (keeping its member id), committing first.
                     m.last_contact = now;
+                    let changed = m.owned != owned;
+                    m.owned = owned;
                     group.commit(&offsets, &leader_epochs);
-                    if !group.joining.contains(&(c, inc)) {
-                        group.joining.push((c, inc));
-                    }
                     if !offsets.is_empty() {
                         self.log(|sim| {
                             let offsets = super::consumer::offsets_text(sim, &offsets);
@@ -41,6 +41,13 @@ impl Sim<'_> {
                                 format!("committed {offsets} before rejoining"),
                             )
                         });
+                    }
+                    if !changed && self.follower_rejoins_stable(g, c, inc) {
+                        return;
+                    }
+                    let group = &mut self.world.groups[g];
+                    if !group.joining.contains(&(c, inc)) {
+                        group.joining.push((c, inc));
                     }
                     self.prepare_rebalance(g);
                     self.try_complete_rebalance(g);
@@ -60,7 +67,14 @@ impl Sim<'_> {
                 let id = group.next_member;
                 group.next_member += 1;
                 let now = self.clock;
-                group.members.push(Member { id, consumer: c, inc, crashed: dead, last_contact: now });
+                group.members.push(Member {
+                    id,
+                    consumer: c,
+                    inc,
+                    crashed: dead,
+                    last_contact: now,
+                    owned: Vec::new(),
+                });
                 if dead {
                     let timeout = self.model.consumers[c as usize].session_timeout_ms;
                     self.queue.push(self.clock + timeout, Event::MemberExpire { group: g as u32, member: id }, false);
@@ -279,14 +293,18 @@ impl Sim<'_> {
         }
     }
 
-    /// A new generation with the range assignor over the live members.
+    /// A new generation over the live members, with the assignor the group selected.
     fn rebalance(&mut self, g: usize) {
         let cfg = &self.model.groups[g];
+        let sticky = self.sticky_selected(g).then(|| self.cooperative_sticky(g));
         let group = &mut self.world.groups[g];
         group.generation += 1;
         let ids: Vec<u32> = group.members.iter().map(|m| m.id).collect();
         let mut assignment: BTreeMap<u32, Vec<PartitionIdx>> = ids.iter().map(|id| (*id, Vec::new())).collect();
-        if !ids.is_empty() {
+        let mut withheld = Vec::new();
+        if let Some((sticky, moving)) = sticky {
+            (assignment, withheld) = (sticky, moving);
+        } else if !ids.is_empty() {
             // RangeAssignor: per topic, consecutive ranges; the first members take one extra.
             for t in &cfg.topics {
                 let topic = &self.model.topics[*t as usize];
@@ -311,6 +329,7 @@ impl Sim<'_> {
                 }
             }
         }
+        let group = &mut self.world.groups[g];
         group.assignment = assignment;
         let generation = group.generation;
         self.log(|sim| {
@@ -327,7 +346,17 @@ impl Sim<'_> {
                 format!("group {}", sim.model.groups[g].name),
                 "rebalance".into(),
                 String::new(),
-                format!("generation {generation}; {}", parts.join("; ")),
+                match withheld.as_slice() {
+                    [] => format!("generation {generation}; {}", parts.join("; ")),
+                    moving => {
+                        let ps: Vec<&str> = moving.iter().map(|p| sim.model.partition_name(*p)).collect();
+                        let parts = parts.join("; ");
+                        format!(
+                            "generation {generation}; {parts}; [{}] withheld until revoked (cooperative-sticky)",
+                            ps.join(", ")
+                        )
+                    }
+                },
             )
         });
     }
@@ -456,6 +485,50 @@ impl Sim<'_> {
                 .is_some_and(|b| self.link_is_cut(Node::Broker(b), Node::Client(Client::Consumer(c))))
     }
 
+    /// A known member's JoinGroup reaches a Stable group (after a coordinator move loaded the
+    /// group, or a JoinGroup sent again after its answer was lost): Kafka 3.x classic protocol,
+    /// `GroupCoordinator.doCurrentMemberJoinGroup`, Stable case. Only the leader's JoinGroup
+    /// (it may have seen topic metadata change) or a member's changed protocol metadata calls
+    /// `updateMemberAndRebalance`; a follower with unchanged metadata (scn's subscriptions
+    /// never change mid-run; a cooperative member's owned partitions do, see
+    /// [`Sim::owned_partitions`]) is answered with the current generation and, at its
+    /// SyncGroup, its assignment, and the group stays Stable. The leader is the group's first
+    /// member (`GroupMetadata.add`; when it leaves, `remove` takes `members.keys.headOption`
+    /// of a hash map, for which scn takes the longest-standing member). Whether it was so.
+    fn follower_rejoins_stable(&mut self, g: usize, c: u32, inc: u32) -> bool {
+        let group = &mut self.world.groups[g];
+        let leader = group.members.first().is_some_and(|l| l.consumer == c && l.inc == inc);
+        if group.rebalancing || leader {
+            return false;
+        }
+        let Some(m) = group.members.iter_mut().find(|m| m.consumer == c && m.inc == inc) else {
+            return false;
+        };
+        let (member, silent) = (m.id, m.crashed);
+        let generation = group.generation;
+        let assignment = group.assignment.get(&member).cloned().unwrap_or_default();
+        if silent {
+            // (Its JoinGroup counts as contact; a silent one expires a session later.)
+            let timeout = self.model.consumers[c as usize].session_timeout_ms;
+            self.queue.push(self.clock + timeout, Event::MemberExpire { group: g as u32, member }, false);
+        }
+        self.log(|sim| {
+            let name = &sim.model.consumers[c as usize].name;
+            (
+                format!("group {}", sim.model.groups[g].name),
+                "rejoin, no rebalance".into(),
+                String::new(),
+                format!("follower {name} (member {member}), metadata unchanged: generation {generation} stands"),
+            )
+        });
+        self.send(Event::GroupResponse {
+            consumer: c,
+            inc,
+            reply: GroupReply::Joined { generation, member, assignment },
+        });
+        true
+    }
+
     /// KIP-345 (Kafka 2.3+): a static member (`group.instance.id`) that restarts before its
     /// session expired takes its old place under a new member id; in a stable group it gets
     /// its old assignment back with no rebalance (`GroupCoordinator.updateStaticMemberAndRebalance`),
@@ -470,7 +543,7 @@ impl Sim<'_> {
         };
         let (old, id) = (m.id, group.next_member);
         group.next_member += 1;
-        *m = Member { id, consumer: c, inc, crashed: false, last_contact: self.clock };
+        *m = Member { id, consumer: c, inc, crashed: false, last_contact: self.clock, owned: Vec::new() };
         if let Some(a) = group.assignment.remove(&old) {
             group.assignment.insert(id, a);
         }

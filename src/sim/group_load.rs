@@ -23,6 +23,7 @@ impl Sim<'_> {
             generation: group.generation,
             members: group.members.iter().map(|m| (m.id, m.consumer, m.inc)).collect(),
             assignment: group.assignment.clone(),
+            owned: group.members.iter().map(|m| (m.id, m.owned.clone())).collect(),
         };
     }
 
@@ -75,7 +76,9 @@ impl Sim<'_> {
             .iter()
             .map(|&(id, consumer, inc)| {
                 let known = kept.iter().find(|m| m.id == id);
-                Member { id, consumer, inc, crashed: known.is_none_or(|m| m.crashed), last_contact: 0 }
+                let crashed = known.is_none_or(|m| m.crashed);
+                let owned = stored.owned.get(&id).cloned().unwrap_or_default();
+                Member { id, consumer, inc, crashed, last_contact: 0, owned }
             })
             .collect();
         group.rebalancing = false;

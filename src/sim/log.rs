@@ -454,6 +454,20 @@ impl Replica {
         cut
     }
 
+    /// What `UnifiedLog.truncateFullyAndStartAt` (Kafka 3.x; a follower below the leader's log
+    /// start, `AbstractFetcherThread.handleOffsetOutOfRange`) clears of the state derived from
+    /// the log: the producer state (`ProducerStateManager.truncateFullyAndStartAt`: producer
+    /// ids, ongoing and unreplicated transactions) and the leader-epoch cache
+    /// (`leaderEpochCache.clearAndFlush`): epochs are learnt again from the records fetched
+    /// from the new start on. (The records below stay in scn's log for the report.)
+    pub fn start_afresh(&mut self) {
+        self.producers.clear();
+        self.expired.clear();
+        self.ongoing.clear();
+        self.unreplicated.clear();
+        self.epochs.clear();
+    }
+
     /// Where this replica's log stops agreeing with `leader`'s: the first offset whose record
     /// differs, or either log's end. With leader epochs (KIP-101/KIP-279) a follower truncates
     /// exactly there.
@@ -501,20 +515,24 @@ mod tests {
     fn log_of(config: LogConfig, epochs: &[u32], ts: &[u64]) -> Replica {
         let mut r = Replica::new(1, config);
         for (i, &leader_epoch) in epochs.iter().enumerate() {
-            let rec = Record {
-                msg: i as MsgId,
-                producer_id: NO_PRODUCER_ID,
-                producer_epoch: 0,
-                sequence: -1,
-                leader_epoch,
-                batch_start: true,
-                kind: Kind::Data,
-                marker_time: 0,
-            };
-            r.append(&[rec], &|r| (ts[r.msg as usize], 100));
+            r.append(&[data(i as MsgId, leader_epoch)], &|r| (ts[r.msg as usize], 100));
         }
         r.high_watermark = r.log_end_offset();
         r
+    }
+
+    /// Message `msg` alone in a batch of no producer, written in `leader_epoch`.
+    fn data(msg: MsgId, leader_epoch: u32) -> Record {
+        Record {
+            msg,
+            producer_id: NO_PRODUCER_ID,
+            producer_epoch: 0,
+            sequence: -1,
+            leader_epoch,
+            batch_start: true,
+            kind: Kind::Data,
+            marker_time: 0,
+        }
     }
 
     fn replica(epochs: &[u32]) -> Replica {
@@ -602,5 +620,19 @@ mod tests {
         // Older than the log's first epoch: ends where that epoch starts.
         let late = replica(&[5, 5]);
         assert_eq!(late.end_offset_for(2, 5), Some((2, 0)));
+    }
+
+    #[test]
+    fn a_log_started_afresh_learns_its_leader_epochs_again() {
+        // Offsets 0-1 in epoch 0, 2-3 in epoch 2; then the log starts afresh at 4 and fetches
+        // offset 4, written in epoch 3.
+        let mut r = replica(&[0, 0, 2, 2]);
+        assert_eq!(r.end_offset_for(1, 3), Some((0, 2)));
+        r.start_afresh();
+        r.append(&[data(4, 3)], &|_| (0, 100));
+        assert_eq!(r.epochs, vec![(3, 4)], "only the epochs of what it fetched since");
+        // Epoch 1 is now older than anything the cache holds: it ends where epoch 3 starts.
+        assert_eq!(r.end_offset_for(1, 3), Some((1, 4)));
+        assert!(r.producers.is_empty());
     }
 }

@@ -23,6 +23,7 @@ pub mod records;
 mod retention;
 mod retry;
 mod skip;
+mod sticky;
 pub mod trace;
 pub mod world;
 

@@ -442,6 +442,15 @@ pub struct Consumer {
     /// running from its JoinGroup answer until it sends the next JoinGroup or LeaveGroup
     /// (`AbstractCoordinator.HeartbeatThread`: disabled while `hasNotJoinedGroup`).
     pub heartbeat_from: Option<u64>,
+    /// A cooperative member's JoinGroup is out (KIP-429): it goes on consuming what it owns,
+    /// and its commits fail until the rebalance completes (RebalanceInProgressException).
+    pub cooperative_join: bool,
+    /// Its last assignment revoked partitions: it must join again
+    /// (`ConsumerCoordinator.onJoinComplete` -> `requestRejoin`).
+    pub rejoin_requested: bool,
+    /// A JoinGroup answer (generation, member id, assignment) that arrived while a cooperative
+    /// member was busy: `poll()` applies it (`onJoinComplete` runs in the application thread).
+    pub joined: Option<(u32, u32, Vec<PartitionIdx>)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -482,6 +491,8 @@ pub struct StoredGroup {
     pub generation: u32,
     pub members: Vec<(u32, u32, u32)>,
     pub assignment: BTreeMap<u32, Vec<PartitionIdx>>,
+    /// Each member's subscription metadata as it joined: its owned partitions.
+    pub owned: BTreeMap<u32, Vec<PartitionIdx>>,
 }
 
 impl Group {
@@ -507,6 +518,9 @@ pub struct Member {
     /// When the coordinator last heard from it (JoinGroup, a heartbeat, an OffsetCommit, the
     /// end of a rebalance it took part in): once silent it expires session.timeout.ms later.
     pub last_contact: u64,
+    /// The `ownedPartitions` of its last JoinGroup's subscription (KIP-429: what a
+    /// cooperative member held while it rejoined; an eager one gave everything up first).
+    pub owned: Vec<PartitionIdx>,
 }
 
 /// What has happened to one message, for the outcome analysis. One per message of the run,
@@ -922,6 +936,9 @@ impl Consumer {
             commit_requests: 0,
             last_auto_commit: 0,
             heartbeat_from: None,
+            cooperative_join: false,
+            rejoin_requested: false,
+            joined: None,
         }
     }
 }
