@@ -405,7 +405,7 @@ fn one(command: &Command, file: &str) -> u8 {
                     "error: {} after {} events, at {} ms of simulated time; an incomplete run is not reported",
                     scn::memory::stopped_message(&what),
                     run.events,
-                    run.end_ms
+                    run.stopped_at_ms
                 );
                 return 2;
             }

@@ -152,6 +152,80 @@ impl<T: DeserializeOwned> Rows<T> {
     }
 }
 
+/// Rendered table rows (a row's cells) in a temporary file, for a long table printed in
+/// several passes: each cell is a length and its bytes, so reading one back is a copy, with no
+/// parsing and no formatting again.
+pub(crate) struct CellWriter {
+    backing: Backing,
+    buf: Vec<u8>,
+    error: Option<io::Error>,
+}
+
+impl CellWriter {
+    pub(crate) fn new() -> io::Result<CellWriter> {
+        Ok(CellWriter { backing: Backing::create()?, buf: Vec::with_capacity(CHUNK), error: None })
+    }
+
+    pub(crate) fn push(&mut self, row: &[String]) {
+        self.buf.extend_from_slice(&(row.len() as u32).to_le_bytes());
+        for cell in row {
+            self.buf.extend_from_slice(&(cell.len() as u32).to_le_bytes());
+            self.buf.extend_from_slice(cell.as_bytes());
+        }
+        if self.buf.len() >= CHUNK {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.error.is_none()
+            && let Err(e) = (&self.backing.file).write_all(&self.buf)
+        {
+            self.error = Some(e);
+        }
+        self.buf.clear();
+    }
+
+    /// The rows written, ready to be read from the first.
+    pub(crate) fn finish(mut self) -> io::Result<CellRows> {
+        self.flush();
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let end = self.backing.file.metadata()?.len();
+        Ok(CellRows { backing: self.backing, end })
+    }
+}
+
+/// Rows a [`CellWriter`] wrote.
+pub(crate) struct CellRows {
+    backing: Backing,
+    end: u64,
+}
+
+impl CellRows {
+    /// The rows from the first; a read error ends them (the write was checked in `finish`).
+    pub(crate) fn iter(&self) -> impl Iterator<Item = Vec<String>> + '_ {
+        let mut reader = BufReader::with_capacity(CHUNK, Cursor { backing: &self.backing, at: 0, end: self.end });
+        let mut word = [0u8; 4];
+        let mut next = move |r: &mut BufReader<Cursor<'_>>| -> Option<usize> {
+            r.read_exact(&mut word).ok()?;
+            Some(u32::from_le_bytes(word) as usize)
+        };
+        std::iter::from_fn(move || {
+            let n = next(&mut reader)?;
+            let mut row = Vec::with_capacity(n);
+            for _ in 0..n {
+                let len = next(&mut reader)?;
+                let mut bytes = vec![0; len];
+                reader.read_exact(&mut bytes).ok()?;
+                row.push(String::from_utf8(bytes).ok()?);
+            }
+            Some(row)
+        })
+    }
+}
+
 /// A reader of the file from its own position (readers do not move each other).
 struct Cursor<'a> {
     backing: &'a Backing,
@@ -173,7 +247,19 @@ impl Read for Cursor<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::Writer;
+    use super::{CellWriter, Writer};
+
+    #[test]
+    fn cells_come_back_as_written() {
+        let rows: Vec<Vec<String>> =
+            (0..30_000).map(|i| (0..i % 4).map(|c| format!("{c}: é\n|{}", "x".repeat(i % 7))).collect()).collect();
+        let mut w = CellWriter::new().expect("temporary file");
+        for r in &rows {
+            w.push(r);
+        }
+        let back: Vec<Vec<String>> = w.finish().expect("written").iter().collect();
+        assert!(back == rows, "{} rows back", back.len());
+    }
 
     #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
     struct Row(u64, String, Vec<String>);

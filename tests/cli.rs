@@ -267,13 +267,13 @@ fn json_always_carries_schema_version_totals_and_flows() {
         scn(&["run", "scenarios/run/idempotent-producer-dedup.scn", "--format", "json", "--sections", "expect"]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], 2);
     assert_eq!(v["totals"]["delivered_once"], 5, "totals without the messages section");
     assert!(v["flows"][0]["holds"].is_boolean(), "flows without the flows section: {out}");
     assert!(v.get("messages").is_none() && v.get("steps").is_none(), "other sections are dropped");
     let (_, yaml, _) =
         scn(&["run", "scenarios/run/idempotent-producer-dedup.scn", "--format", "yaml", "--sections", "expect"]);
-    assert!(yaml.contains("schema_version: 1") && yaml.contains("delivered_once: 5"), "{yaml}");
+    assert!(yaml.contains("schema_version: 2") && yaml.contains("delivered_once: 5"), "{yaml}");
 }
 
 #[test]

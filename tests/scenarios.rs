@@ -103,5 +103,30 @@ fn a_stale_session_timer_does_not_stretch_the_run() {
     let report = outcome.report();
     let last = report.steps.iter().map(|s| s.time_ms).max().expect("steps");
     assert_eq!(report.run.stop, scn::sim::Stop::Quiescent);
-    assert_eq!(report.run.end_ms, last, "the run ends with its last step");
+    assert_eq!(report.run.stopped_at_ms, last, "the run ends with its last step");
+}
+
+/// A `run for` limit stops the run at the limit, not at its last event: every format says
+/// when it stopped, why, and when the last event was (it read "ended at 3509 ms (`run for`
+/// time limit reached)", the last event, which contradicts a 4 s limit).
+#[test]
+fn a_run_for_limit_stops_the_run_at_the_limit() {
+    let source = std::fs::read_to_string("scenarios/run/run-ends-with-writes-outstanding.scn").expect("readable");
+    let outcome = Scenario::parse(&source).expect("valid").run(&RunOptions::default());
+    let run = &outcome.report().run;
+    assert_eq!(run.stop, scn::sim::Stop::TimeLimit);
+    assert_eq!(run.stopped_at_ms, 4000, "`run for 4s`");
+    assert!(run.last_event_ms < run.stopped_at_ms, "{run:?}");
+    let said = format!("stopped at the `run for` limit at 4000 ms (last event at {} ms)", run.last_event_ms);
+    for format in [scn::Format::Table, scn::Format::Markdown, scn::Format::Svg, scn::Format::Html] {
+        let text = outcome.render(format, &scn::Section::ALL);
+        assert!(text.contains(&said), "{format:?} does not say {said:?}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&outcome.render(scn::Format::Json, &scn::Section::ALL)).expect("json");
+    assert_eq!(json["run"]["stopped_at_ms"], 4000);
+    assert_eq!(json["run"]["stop"], "time-limit");
+    assert_eq!(json["run"]["last_event_ms"], run.last_event_ms);
+    assert!(json["run"].get("end_ms").is_none(), "end_ms went away (schema_version 2)");
+    assert_eq!(json["schema_version"], 2);
 }

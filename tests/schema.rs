@@ -143,7 +143,8 @@ fn the_validator_catches_what_the_schema_forbids() {
     };
     assert!(broken(&|v| v["totals"]["lost"] = "0".into()).starts_with("$.totals.lost: \"0\""));
     assert!(broken(&|v| v["passed"] = 1.into()).contains("$.passed"));
-    assert!(broken(&|v| v["schema_version"] = 2.into()).contains("is not 1"));
+    assert!(broken(&|v| v["schema_version"] = 1.into()).contains("is not 2"));
+    assert!(broken(&|v| v["run"]["end_ms"] = 1.into()).contains("end_ms"), "end_ms went away in schema_version 2");
     assert!(broken(&|v| drop(v.as_object_mut().expect("obj").remove("flows"))).contains("no field `flows`"));
     assert!(broken(&|v| v["surprise"] = true.into()).contains("field `surprise` is not in the schema"));
     assert!(broken(&|v| v["flows"][0]["sent"] = (-1).into()).contains("$.flows[0].sent"));

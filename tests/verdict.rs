@@ -96,6 +96,15 @@ fn words_disagree(name: &str, outcome: &scn::Outcome) -> Vec<String> {
             out.push(format!("{name}: Anomalies says violated, no flow does: {row}"));
         }
     }
+    // A committed record no group polled is lost by a consuming flow: when one is violated by
+    // losses, the unseen row says so instead of "no flow counts it".
+    let consuming_lost = r.flows.iter().any(|f| f.consuming && !f.holds && f.verdict.contains("lost"));
+    let unseen = r.anomalies.iter().any(|a| a.anomaly == "unseen" && a.count > 0);
+    if let Some(row) = text.lines().find(|l| l.starts_with("| unseen ")) {
+        if unseen && consuming_lost && row.contains("no flow counts it") {
+            out.push(format!("{name}: a consuming flow is violated by losses, Anomalies says: {row}"));
+        }
+    }
     out
 }
 

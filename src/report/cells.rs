@@ -108,13 +108,19 @@ pub fn record(x: &LogRow) -> Vec<String> {
 /// allowed when the guarantee of every flow that counts it allows it, and otherwise reads
 /// `violated` with the broken flows named (their verdicts say how many and why).
 pub fn anomaly(a: &Anomaly, flows: &[Flow]) -> Vec<String> {
+    // (An unseen record was committed: only a consuming flow can have lost it.)
+    let consuming = a.anomaly == "unseen";
     let breaks = |word: &str| {
-        let broken: Vec<&str> =
-            flows.iter().filter(|f| !f.holds && f.verdict.contains(word)).map(|f| f.flow.as_str()).collect();
+        let broken: Vec<&str> = flows
+            .iter()
+            .filter(|f| !f.holds && f.verdict.contains(word) && (f.consuming || !consuming))
+            .map(|f| f.flow.as_str())
+            .collect();
         (!broken.is_empty()).then(|| broken.join(", "))
     };
     let flow_word = match a.anomaly.as_str() {
-        "lost write" => Some("lost"),
+        // (A group's flow counts a committed record it never polled as lost.)
+        "lost write" | "unseen" => Some("lost"),
         "duplicate" => Some("duplicated"),
         // (A flow's verdict names records deleted before its group read them apart.)
         "lost to retention" => Some("lost to retention"),

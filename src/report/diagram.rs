@@ -128,7 +128,7 @@ pub struct Span {
 #[derive(Debug, Clone)]
 pub struct Diagram {
     pub title: String,
-    /// `seed 0; ended at 20060 ms; 42 steps`
+    /// `seed 0; ended at 20060 ms (nothing left to happen); 42 steps`
     pub subtitle: String,
     pub lanes: Vec<Lane>,
     pub rows: Vec<Row>,
@@ -417,7 +417,7 @@ pub fn build(report: &Report, max_rows: usize) -> Diagram {
             item: Item::Elided {
                 steps: report.steps_omitted,
                 from_ms: last_ms,
-                to_ms: report.run.end_ms,
+                to_ms: report.run.last_event_ms,
                 // A picture is drawn from the steps in memory: at most MAX_REPORT_ROWS of them,
                 // the first ones (the text tables stream every step with --max-rows 0).
                 why: format!(
@@ -439,8 +439,10 @@ pub fn build(report: &Report, max_rows: usize) -> Diagram {
     Diagram {
         title: report.scenario.clone(),
         subtitle: format!(
-            "seed {}; ended at {} ms; {} steps; time flows down, one row a step, idle stretches over {IDLE_MS} ms compressed",
-            report.seed, report.run.end_ms, report.run.steps
+            "seed {}; {}; {} steps; time flows down, one row a step, idle stretches over {IDLE_MS} ms compressed",
+            report.seed,
+            report.run.ended(),
+            report.run.steps
         ),
         lanes: st.lanes,
         rows,

@@ -59,9 +59,9 @@ pub fn render(r: &Report, d: &Diagram, max_rows: usize, source: Option<&str>) ->
     let t = &r.totals;
     let _ = writeln!(
         o,
-        "<p>seed {}; ended at {} ms; {} events, {} steps; {} messages: {} delivered once, {} lost, {} duplicated, {} failed, {} not sent; {verdict}</p></header>",
+        "<p>seed {}; {}; {} events, {} steps; {} messages: {} delivered once, {} lost, {} duplicated, {} failed, {} not sent; {verdict}</p></header>",
         r.seed,
-        r.run.end_ms,
+        esc(&r.run.ended()),
         r.run.events,
         r.run.steps,
         t.messages,

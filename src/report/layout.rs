@@ -203,7 +203,8 @@ fn render(
 /// breaks after an `=` (`enable.idempotence=` / `false`), and only a piece with no such
 /// boundary that is still longer than `w` breaks inside (see [`pieces`]).
 pub(super) fn wrap_cell(cell: &mut String, w: usize) {
-    if cell.lines().any(|l| l.chars().count() > w) {
+    // (A cell of at most `w` bytes has no line longer than `w` characters.)
+    if cell.len() > w && cell.lines().any(|l| l.chars().count() > w) {
         let lines: Vec<String> = cell.lines().flat_map(|l| wrap_words(l, w.max(1))).collect();
         *cell = lines.join("\n");
     }
@@ -280,9 +281,10 @@ const WORD: usize = 16;
 /// What a column's width is shaved down to, at most, before a word has to break: its longest
 /// word if at most [`WORD`] characters, and never below its longest piece.
 pub(super) fn longest_word(text: &str) -> usize {
+    let count = |x: &str| if text.is_ascii() { x.len() } else { x.chars().count() };
     let words = text.split_whitespace();
-    let piece = words.clone().flat_map(pieces).map(|x| x.chars().count()).max().unwrap_or(0);
-    let word = words.map(|x| x.chars().count()).max().unwrap_or(0);
+    let piece = words.clone().flat_map(pieces).map(count).max().unwrap_or(0);
+    let word = words.map(count).max().unwrap_or(0);
     piece.max(word.min(WORD))
 }
 

@@ -1,10 +1,13 @@
 //! A table of any length printed row by row, as [`fit`](super::layout::fit) lays it out: its
-//! rows are read once to measure the columns, once more (narrow tables) to measure them
-//! wrapped, and once to print, so no more than one row is in memory at a time.
+//! rows are made once (read from their spill and rendered to cells) and measured, the cells
+//! kept in a temporary file; narrow tables read them back to wrap and measure them again
+//! (keeping the wrapped cells in a second file), and the last file is read to print. No more
+//! than one row is in memory at a time.
 
 use super::layout::{
     Layout, Narrow, VERDICT_HEADERS, allocate_widths, longest_word, shown, tone, wrap_cell, wrap_line,
 };
+use crate::spill::{CellRows, CellWriter};
 use std::io::{self, Write};
 use tabled::settings::Color;
 use unicode_width::UnicodeWidthStr;
@@ -24,7 +27,9 @@ struct Columns {
     constant: Vec<bool>,
 }
 
-fn measure(headers: &[String], rows: &mut dyn Iterator<Item = Vec<String>>) -> Columns {
+/// Measures the rows; `words`: also each column's longest word and which columns are
+/// constant (the first pass; the wrapped rows need only their widths).
+fn measure(headers: &[String], rows: &mut dyn Iterator<Item = Vec<String>>, words: bool) -> Columns {
     let n = headers.len();
     let mut c = Columns {
         rows: 0,
@@ -36,19 +41,28 @@ fn measure(headers: &[String], rows: &mut dyn Iterator<Item = Vec<String>>) -> C
     };
     let take = |c: &mut Columns, row: &[String]| {
         for (i, cell) in row.iter().enumerate() {
-            for l in cell.lines() {
-                c.chars[i] = c.chars[i].max(l.chars().count());
-                c.display[i] = c.display[i].max(l.width());
+            // (An ASCII line is as many characters and columns as bytes: most cells.)
+            if cell.is_ascii() && !cell.bytes().any(|b| b.is_ascii_control() && b != b'\n') {
+                let widest = cell.lines().map(str::len).max().unwrap_or(0);
+                c.chars[i] = c.chars[i].max(widest);
+                c.display[i] = c.display[i].max(widest);
+            } else {
+                for l in cell.lines() {
+                    c.chars[i] = c.chars[i].max(l.chars().count());
+                    c.display[i] = c.display[i].max(l.width());
+                }
             }
-            c.words[i] = c.words[i].max(longest_word(cell));
+            if words {
+                c.words[i] = c.words[i].max(longest_word(cell));
+            }
         }
     };
     take(&mut c, headers);
     for row in rows {
         take(&mut c, &row);
-        if c.rows == 0 {
+        if words && c.rows == 0 {
             c.first = row;
-        } else {
+        } else if words {
             for (i, cell) in row.iter().enumerate() {
                 c.constant[i] &= *cell == c.first[i];
             }
@@ -71,7 +85,9 @@ pub(super) fn write(
         if md { row.into_iter().map(|c| c.replace('|', "\\|")).collect() } else { row }
     };
     let all: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
-    let first = measure(&all, &mut source().map(escape));
+    let mut made = CellWriter::new()?;
+    let first = measure(&all, &mut source().map(escape).inspect(|row| made.push(row)), true);
+    let made = made.finish()?;
     // Which columns, in which order (as `fit`: verdicts first, constant ones folded).
     let mut order: Vec<usize> = (0..headers.len()).collect();
     let mut folded = Vec::new();
@@ -89,13 +105,11 @@ pub(super) fn write(
         }
     }
     let heads: Vec<String> = order.iter().map(|&c| all[c].clone()).collect();
-    let pick = |row: Vec<String>| -> Vec<String> {
-        let row = escape(row);
-        order.iter().map(|&c| row[c].clone()).collect()
-    };
+    let pick = |mut row: Vec<String>| -> Vec<String> { order.iter().map(|&c| std::mem::take(&mut row[c])).collect() };
     let width = if md { None } else { layout.width };
-    let (wrap, pad): (Option<Vec<usize>>, Vec<usize>) = match width {
-        None => (None, order.iter().map(|&c| first.display[c]).collect()),
+    // The cells to print, and each column's padding.
+    let (wrap, pad, print): (Option<Vec<usize>>, Vec<usize>, Option<CellRows>) = match width {
+        None => (None, order.iter().map(|&c| first.display[c]).collect(), None),
         Some(total) => {
             let chars = order.iter().map(|&c| first.chars[c]).collect();
             let words: Vec<usize> = order.iter().map(|&c| first.words[c]).collect();
@@ -110,8 +124,13 @@ pub(super) fn write(
                     })
                     .collect()
             };
-            let second = measure(&wrapped(heads.clone()), &mut source().map(pick).map(wrapped));
-            (Some(widths), second.display)
+            let mut fitted = CellWriter::new()?;
+            let second = measure(
+                &wrapped(heads.clone()),
+                &mut made.iter().map(pick).map(wrapped).inspect(|row| fitted.push(row)),
+                false,
+            );
+            (Some(widths), second.display, Some(fitted.finish()?))
         }
     };
     let verdicts: Vec<bool> = heads.iter().map(|h| VERDICT_HEADERS.contains(&h.as_str())).collect();
@@ -119,11 +138,15 @@ pub(super) fn write(
         let parts: Vec<String> = pad.iter().map(|&p| "-".repeat(p + 2)).collect();
         writeln!(w, "{edge}{}{edge}", parts.join(if md { "|" } else { "+" }))
     };
-    let line = |w: &mut dyn Write, row: Vec<String>, color: bool| -> io::Result<()> {
-        let tones: Vec<Option<Color>> =
-            row.iter().zip(&verdicts).map(|(cell, &v)| if color && v { tone(cell) } else { None }).collect();
+    // (`wrapped`: the cells are wrapped already.)
+    // (`toned`: the row as made, before wrapping, whose verdicts give the colours.)
+    let line = |w: &mut dyn Write, row: Vec<String>, toned: Option<&[String]>, wrapped: bool| -> io::Result<()> {
+        let tones: Vec<Option<Color>> = match toned {
+            Some(made) => made.iter().zip(&verdicts).map(|(cell, &v)| if v { tone(cell) } else { None }).collect(),
+            None => vec![None; row.len()],
+        };
         let mut row = row;
-        if let Some(widths) = &wrap {
+        if let (Some(widths), false) = (&wrap, wrapped) {
             for (cell, &width) in row.iter_mut().zip(widths) {
                 wrap_cell(cell, width);
             }
@@ -131,30 +154,47 @@ pub(super) fn write(
         let lines: Vec<Vec<&str>> =
             row.iter().map(|c| if c.is_empty() { vec![""] } else { c.lines().collect() }).collect();
         let height = lines.iter().map(Vec::len).max().unwrap_or(1);
+        let mut text = String::new();
         for i in 0..height {
-            let mut text = String::from("|");
+            text.clear();
+            text.push('|');
             for (c, cell) in lines.iter().enumerate() {
                 let l = cell.get(i).copied().unwrap_or("");
-                let space = " ".repeat(pad[c].saturating_sub(l.width()));
+                let width = if l.bytes().all(|b| (b' '..=b'~').contains(&b)) { l.len() } else { l.width() };
+                text.push(' ');
                 match &tones[c] {
                     Some(t) if !l.is_empty() => {
-                        text.push_str(&format!(" {}{l}{}{space} |", t.get_prefix(), t.get_suffix()))
+                        text.push_str(t.get_prefix());
+                        text.push_str(l);
+                        text.push_str(t.get_suffix());
                     }
-                    _ => text.push_str(&format!(" {l}{space} |")),
+                    _ => text.push_str(l),
                 }
+                text.extend(std::iter::repeat_n(' ', pad[c].saturating_sub(width)));
+                text.push_str(" |");
             }
-            writeln!(w, "{}", text.trim_end())?;
+            w.write_all(text.trim_end().as_bytes())?;
+            w.write_all(b"\n")?;
         }
         Ok(())
     };
     if !md {
         rule(w, '+')?;
     }
-    line(w, heads, false)?;
+    line(w, heads, None, false)?;
     rule(w, if md { '|' } else { '+' })?;
     let mut any = false;
-    for row in source().map(pick) {
-        line(w, row, layout.color && !md)?;
+    let color = layout.color && !md && verdicts.contains(&true);
+    let rows: Box<dyn Iterator<Item = (Vec<String>, Option<Vec<String>>)>> = match &print {
+        // Colours come from the verdicts as made: the wrapped cells are read alongside them.
+        Some(fitted) if color => Box::new(fitted.iter().zip(made.iter().map(pick).map(Some))),
+        Some(fitted) => Box::new(fitted.iter().map(|row| (row, None))),
+        None => Box::new(made.iter().map(pick).map(|row| (row, None))),
+    };
+    for (row, made) in rows {
+        // (Unwrapped rows are their own verdicts: a copy only for colour in a wide table.)
+        let toned = if color { Some(made.unwrap_or_else(|| row.clone())) } else { None };
+        line(w, row, toned.as_deref(), true)?;
         any = true;
     }
     // (With no rows, the rule under the header closes the table.)

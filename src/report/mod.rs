@@ -76,10 +76,40 @@ pub struct Report {
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RunInfo {
-    pub end_ms: u64,
+    /// When the run stopped, in simulated ms: the `run for` limit when that stopped it,
+    /// otherwise its last event.
+    pub stopped_at_ms: u64,
+    /// Why it stopped.
     pub stop: Stop,
+    /// When its last event happened (before the `run for` limit, when that stopped it).
+    pub last_event_ms: u64,
     pub events: u64,
     pub steps: u64,
+}
+
+impl RunInfo {
+    fn of(run: &crate::sim::Run, run_for_ms: u64) -> RunInfo {
+        // A `run for` limit stops the run at the limit, whenever its last event was (the sim
+        // stops at the first event due after it).
+        let stopped_at_ms = if run.stop == Stop::TimeLimit { run_for_ms } else { run.end_ms };
+        RunInfo { stopped_at_ms, stop: run.stop, last_event_ms: run.end_ms, events: run.events, steps: run.trace.total }
+    }
+
+    /// How the run ended, in the words every format uses: `ended at 40002 ms (nothing left to
+    /// happen)`, `stopped at the `run for` limit at 4000 ms (last event at 3509 ms)`.
+    pub fn ended(&self) -> String {
+        match self.stop {
+            Stop::Quiescent => format!("ended at {} ms (nothing left to happen)", self.stopped_at_ms),
+            Stop::TimeLimit => format!(
+                "stopped at the `run for` limit at {} ms (last event at {} ms)",
+                self.stopped_at_ms, self.last_event_ms
+            ),
+            Stop::EventLimit => format!("stopped at {} ms (event limit reached)", self.stopped_at_ms),
+            Stop::MemoryLimit => {
+                format!("stopped at {} ms (memory limit reached: the outcome is incomplete)", self.stopped_at_ms)
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -300,7 +330,7 @@ pub fn build(model: &Model, run: &Run, limits: Limits) -> Report {
         description: model.description.clone(),
         seed: run.seed,
         filter: if filter.is_empty() { None } else { Some(filter.describe()) },
-        run: RunInfo { end_ms: run.end_ms, stop: run.stop, events: run.events, steps: run.trace.total },
+        run: RunInfo::of(run, model.run_for_ms),
         steps,
         steps_omitted,
         tracker: Tracker {

@@ -92,7 +92,7 @@ pub fn write(
 /// The report as a JSON value with unselected sections removed.
 /// The version of the JSON and YAML report's shape; it grows when a field changes meaning or
 /// goes away (new fields keep it).
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 fn filtered(report: &Report, sections: &[Section]) -> serde_json::Value {
     let mut v = serde_json::to_value(report).expect("report serializes");
@@ -145,17 +145,11 @@ fn text(r: &Report, md: bool, sections: &[Section], layout: Layout, w: &mut dyn 
     if let Some(d) = &r.description {
         out.push_str(&line(format!("{}{d}\n", if md { "\n" } else { "" })));
     }
-    let stop = match r.run.stop {
-        crate::sim::Stop::Quiescent => "nothing left to happen",
-        crate::sim::Stop::TimeLimit => "`run for` time limit reached",
-        crate::sim::Stop::EventLimit => "event limit reached",
-        crate::sim::Stop::MemoryLimit => "memory limit reached: the outcome is incomplete",
-    };
     out.push_str(&format!(
-        "{}seed {}; ended at {} ms ({stop}); {} events, {} steps\n",
+        "{}seed {}; {}; {} events, {} steps\n",
         if md { "\n" } else { "" },
         r.seed,
-        r.run.end_ms,
+        r.run.ended(),
         r.run.events,
         r.run.steps
     ));

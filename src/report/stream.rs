@@ -177,16 +177,12 @@ impl Streamed {
             let comma = if line.ends_with(',') { "," } else { "" };
             w.write_all(line[..at].as_bytes())?;
             let mut any = false;
+            let pad = vec![b' '; indent + 2];
             for row in self.list(list) {
                 w.write_all(if any { b",\n" } else { b"[\n" })?;
+                w.write_all(&pad)?;
                 any = true;
-                let text = serde_json::to_string_pretty(&row).map_err(io::Error::other)?;
-                for (i, l) in text.lines().enumerate() {
-                    if i > 0 {
-                        w.write_all(b"\n")?;
-                    }
-                    write!(w, "{:width$}{l}", "", width = indent + 2)?;
-                }
+                serde_json::to_writer_pretty(Indented { w: &mut *w, pad: &pad }, &row).map_err(io::Error::other)?;
             }
             if any {
                 writeln!(w, "\n{:indent$}]{comma}", "")?;
@@ -224,5 +220,29 @@ impl Streamed {
             }
         }
         Ok(())
+    }
+}
+
+/// Writes through `w`, starting each new line with `pad`: a row's pretty JSON at its list's
+/// indentation, with no intermediate string (a JSON string holds no raw newline).
+struct Indented<'a> {
+    w: &'a mut dyn Write,
+    pad: &'a [u8],
+}
+
+impl Write for Indented<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut rest = buf;
+        while let Some(i) = rest.iter().position(|&b| b == b'\n') {
+            self.w.write_all(&rest[..=i])?;
+            self.w.write_all(self.pad)?;
+            rest = &rest[i + 1..];
+        }
+        self.w.write_all(rest)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.w.flush()
     }
 }
