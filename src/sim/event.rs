@@ -769,10 +769,7 @@ impl Queue {
     /// an event to deliver (or there is none).
     fn settle(&mut self) {
         while let Some(h) = self.head {
-            let s = match h.lane {
-                Some(l) => *self.lanes[l].front().expect("the head is pending"),
-                None => *self.heap.peek().expect("the head is pending"),
-            };
+            let s = *self.head_entry().expect("the head is pending");
             if s.slot & TIMER == 0 {
                 return;
             }
@@ -934,13 +931,18 @@ impl Queue {
         self.active
     }
 
-    /// The next event (a due timer's, once `settle` ran).
-    pub(super) fn head_event(&self) -> Option<&Event> {
+    /// The entry at the head, if any.
+    fn head_entry(&self) -> Option<&Scheduled> {
         let h = self.head?;
-        let s = match h.lane {
+        match h.lane {
             Some(l) => self.lanes[l].front(),
             None => self.heap.peek(),
-        }?;
+        }
+    }
+
+    /// The next event (a due timer's, once `settle` ran).
+    pub(super) fn head_event(&self) -> Option<&Event> {
+        let s = self.head_entry()?;
         if s.slot & TIMER != 0 {
             return self.timers[(s.slot & !TIMER) as usize].armed.as_ref().map(|a| &a.3);
         }
@@ -949,19 +951,15 @@ impl Queue {
 
     /// Whether the next event is idle.
     pub(super) fn head_idle(&self) -> Option<bool> {
-        let h = self.head?;
-        let s = match h.lane {
-            Some(l) => self.lanes[l].front(),
-            None => self.heap.peek(),
-        }?;
-        Some(s.idle)
+        self.head_entry().map(|s| s.idle)
     }
 
     /// Moves the pending events `shift` picks `by` ms later, as if a run had gone on polling
-    /// for that long (see `Sim::skip_idle`): each moved event takes a new sequence number, in
-    /// the order the events were pending (they would have been scheduled after every event
-    /// pending now), and `edit` updates its counters; the others keep their place. The clock
-    /// of the last event popped becomes `now`.
+    /// for that long (see `Sim::skip_idle`): `shift` gets each event's place in the pending
+    /// order, may update its counters, and says whether it moves. A moved event takes a new
+    /// sequence number, in the pending order (it would have been scheduled after every event
+    /// pending now); the others keep their place. The clock of the last event popped becomes
+    /// `now`.
     pub(super) fn shift(&mut self, now: u64, by: u64, mut shift: impl FnMut(usize, &mut Event) -> bool) {
         let mut entries: Vec<(u64, u64, bool, Event, Option<u32>)> = Vec::with_capacity(self.slots.len() + 8);
         for s in self.heap.iter().chain(self.lanes.iter().flatten()).filter(|s| s.slot & TIMER == 0) {
@@ -972,7 +970,6 @@ impl Queue {
             if let Some((time, seq, idle, event)) = t.armed.take() {
                 entries.push((time, seq, idle, event, Some(key as u32)));
             }
-            t.queued = None;
         }
         entries.sort_by_key(|e| (e.0, e.1));
         // (Keeping the buffers: a jump happens every few seconds of an idle run.)
@@ -987,7 +984,6 @@ impl Queue {
         timers.iter_mut().for_each(|t| *t = Timer::default());
         *self = Queue { seq, now, slots, timers, ..Queue::default() };
         self.heap.sorted = sorted;
-        self.free.clear();
         for (i, (mut time, mut seq, idle, mut event, timer)) in entries.into_iter().enumerate() {
             if shift(i, &mut event) {
                 time += by;

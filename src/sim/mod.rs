@@ -197,7 +197,7 @@ impl<'m> Sim<'m> {
             recorder: options.record_points.then(Recorder::default),
             past: Past::default(),
             shared_values: Default::default(),
-            skipper: skip::Skipper::new(!skip::enabled() || model.network.jitter_ms != 0),
+            skipper: skip::Skipper::new(!skip::worth_it(model)),
         };
         sim.track("start");
         sim.start();

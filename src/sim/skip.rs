@@ -31,21 +31,23 @@ const MIN_PERIODS: u64 = 12;
 const WASTED: u32 = 12;
 /// Millisecond boundaries looked at for an event that comes back before the search gives up.
 const HEADS: usize = 32;
-/// Worlds with more messages than this are not hashed at every mark (a run that large spends
-/// its time on data, not on idle polling).
-const MAX_MESSAGES: usize = 20_000;
+/// Runs with more messages than this do not look for periods (a run that large spends its
+/// time on data, not on idle polling, and hashing its world at a mark costs).
+const MAX_MESSAGES: u32 = 20_000;
 
-/// Whether idle skipping is on (`SCN_NO_IDLE_SKIP` unset).
-pub(super) fn enabled() -> bool {
+/// Whether a run of `model` may skip idle periods: not with `SCN_NO_IDLE_SKIP` set, nor with
+/// network jitter (which draws from the RNG at every hop), nor for a run of many messages.
+pub(super) fn worth_it(model: &crate::model::Model) -> bool {
     static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *ON.get_or_init(|| std::env::var_os("SCN_NO_IDLE_SKIP").is_none())
+        && model.network.jitter_ms == 0
+        && model.total_messages <= MAX_MESSAGES
 }
 
 /// The search for a period: the marks taken since the last active event.
 #[derive(Debug, Default)]
 pub(super) struct Skipper {
-    /// Off for this run (set at its start: `SCN_NO_IDLE_SKIP`, or network jitter, which draws
-    /// from the RNG at every hop).
+    /// Off for this run (set at its start, see [`worth_it`], or once it wasted marks).
     pub(super) off: bool,
     /// Marks taken since the last jump (or the run's start): a run whose idle stretches are
     /// too short to jump stops looking once it has spent [`WASTED`] marks in vain.
@@ -123,11 +125,7 @@ impl Sim<'_> {
             return false;
         }
         // (Marks only between milliseconds: the jump must not split the events of one.)
-        if self.skipper.gave_up
-            || next == self.clock
-            || self.clock < self.skipper.resume_at
-            || self.world.messages.len() > MAX_MESSAGES
-        {
+        if self.skipper.gave_up || next == self.clock || self.clock < self.skipper.resume_at {
             return false;
         }
         // (With how long the run waits for it: the same kind of event often comes several
@@ -186,10 +184,11 @@ impl Sim<'_> {
                         Jump::NoPeriod => self.skipper.marks = marks,
                     }
                 }
-            } else if marks[b].state.is_none() {
+            } else if marks[b].state.is_none() && marks[b].counters.len() == mark.counters.len() {
                 // Two marks a period apart: is there room for the third and a jump worth it after it?
-                let bound = self.stationary_bound(&self.skipper.marks[b], &mark);
-                if bound.checked_sub(mark.clock + 1).is_none_or(|room| room / period < MIN_PERIODS + 1) {
+                let delta = deltas(&marks[b], &mark);
+                let bound = self.moving(&delta, mark.world, period, marks[b].clock).map(|(_, bound)| bound);
+                if let Some(bound) = bound.filter(|t| t.saturating_sub(mark.clock + 1) / period < MIN_PERIODS + 1) {
                     self.skipper.marks.clear();
                     self.skipper.taken = 0;
                     self.skipper.resume_at = bound;
@@ -265,30 +264,11 @@ impl Sim<'_> {
         if a.counters.len() != n || b.counters.len() != n || c.events - b.events != b.events - a.events {
             return Jump::NoPeriod;
         }
-        let delta: Vec<i128> = (0..n).map(|i| i128::from(c.counters[i]) - i128::from(b.counters[i])).collect();
-        if (0..n).any(|i| i128::from(b.counters[i]) - i128::from(a.counters[i]) != delta[i]) {
+        let delta = deltas(b, c);
+        if deltas(a, b) != delta {
             return Jump::NoPeriod;
         }
-        // Pending events: which move with the period, and the earliest that does not.
-        let world = c.world;
-        // Each pending event: whether it moves with the period, and where its counter is.
-        let mut slots = Vec::new();
-        let mut i = world;
-        let mut bound = self.model.run_for_ms.saturating_add(1);
-        for (time, _, event) in self.queue.pending() {
-            let counted = event_counter(event).is_some();
-            let (dt, dc) = (delta[i], if counted { delta[i + 1] } else { 0 });
-            if dt == i128::from(period) {
-                slots.push((true, i + 1));
-            } else if dt == 0 && dc == 0 {
-                slots.push((false, i + 1));
-                bound = bound.min(time);
-            } else {
-                return Jump::NoPeriod;
-            }
-            i += 1 + usize::from(counted);
-        }
-        bound = bound.min(self.idle_deadline(a.clock));
+        let Some((slots, bound)) = self.moving(&delta, c.world, period, a.clock) else { return Jump::NoPeriod };
         // Whole periods whose events all come before the bound: the last one handled is at
         // `c.clock + k * period`.
         let k = bound.checked_sub(c.clock + 1).map_or(0, |room| room / period);
@@ -322,22 +302,29 @@ impl Sim<'_> {
         Jump::Done(bound)
     }
 
-    /// The earliest time something that does not repeat with the period from `b` to `c`
-    /// happens: a pending event that did not move, a deadline idle polling reads, the end of
-    /// the run.
-    fn stationary_bound(&self, b: &Mark, c: &Mark) -> u64 {
-        let mut bound = self.model.run_for_ms.saturating_add(1).min(self.idle_deadline(b.clock));
-        if b.counters.len() != c.counters.len() {
-            return bound;
-        }
-        let mut i = c.world;
+    /// Each pending event, given the counters' moves over one `period` (`delta`, the world's
+    /// first `world` of them): whether it moved with the period, and where its counter is;
+    /// and the earliest time something does not repeat with the period (a pending event that
+    /// did not move, a deadline idle polling reads after `since`, the end of the run). None
+    /// when an event did neither.
+    fn moving(&self, delta: &[i128], world: usize, period: u64, since: u64) -> Option<(Vec<(bool, usize)>, u64)> {
+        let mut slots = Vec::new();
+        let mut bound = self.model.run_for_ms.saturating_add(1).min(self.idle_deadline(since));
+        let mut i = world;
         for (time, _, event) in self.queue.pending() {
-            if b.counters[i] == c.counters[i] {
+            let counted = event_counter(event).is_some();
+            let (dt, dc) = (delta[i], if counted { delta[i + 1] } else { 0 });
+            if dt == i128::from(period) {
+                slots.push((true, i + 1));
+            } else if dt == 0 && dc == 0 {
+                slots.push((false, i + 1));
                 bound = bound.min(time);
+            } else {
+                return None;
             }
-            i += 1 + usize::from(event_counter(event).is_some());
+            i += 1 + usize::from(counted);
         }
-        bound
+        Some((slots, bound))
     }
 
     /// The earliest time after `since` at which idle polling would read a deadline: a
@@ -357,6 +344,11 @@ impl Sim<'_> {
             .filter_map(|(c, m)| m.refreshed_at.map(|t| t.saturating_add(self.metadata_max_age(*c))));
         commits.chain(metadata).filter(|t| *t > since).min().unwrap_or(u64::MAX)
     }
+}
+
+/// How much each counter moved from mark `a` to mark `b` (of the same length).
+fn deltas(a: &Mark, b: &Mark) -> Vec<i128> {
+    a.counters.iter().zip(&b.counters).map(|(x, y)| i128::from(*y) - i128::from(*x)).collect()
 }
 
 /// Visits the counters idle polling advances, always in the same order.
