@@ -344,8 +344,8 @@ impl Analysis<'_> {
         let latest = group.members.iter().any(|c| m.consumers[*c as usize].auto_offset_reset == OffsetReset::Latest);
         // Without `latest` a position passes a record it never returned when the record's
         // offset held another record by the time the group read it: the log was truncated under
-        // it and rewritten (`tests/exploration.rs` reaches it: consumer-detects-log-truncation
-        // with `ack lost for billing fetch 26`).
+        // it and rewritten, and the run ended (a `run for` limit, a crash) before the consumer
+        // validated its position against the new leader epoch (KIP-320).
         if past && latest {
             return format!(
                 "it started at the end of {part} (auto.offset.reset latest, Kafka's default), past offset {offset}"
