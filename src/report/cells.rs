@@ -41,12 +41,13 @@ pub const FLOW_NARROW_HEADERS: [&str; 9] = [
 
 // How each table narrows to fit a terminal: its verdict next to what it is about; columns that
 // often say the same in every row (no keys, one attempt each) fold into a note when they do.
-pub const FLOW_NARROW: Narrow<'static> = Narrow { first: &[], foldable: &[7], whole: &[] };
-pub const MESSAGE_NARROW: Narrow<'static> = Narrow { first: &[0, 1, 2, 7], foldable: &[1, 4, 5, 6], whole: &[] };
-pub const RECORD_NARROW: Narrow<'static> = Narrow { first: &[0, 6], foldable: &[1, 3, 4, 5], whole: &[] };
-pub const ANOMALY_NARROW: Narrow<'static> = Narrow { first: &[0, 3, 1], foldable: &[], whole: &[] };
-pub const EXPECTATION_NARROW: Narrow<'static> = Narrow { first: &[0, 3], foldable: &[], whole: &[] };
-pub const TRANSACTION_NARROW: Narrow<'static> = Narrow { first: &[0, 5], foldable: &[], whole: &[] };
+pub const FLOW_NARROW: Narrow<'static> = Narrow { first: &[], foldable: &[7], whole: &[], drop: &[8] };
+pub const MESSAGE_NARROW: Narrow<'static> =
+    Narrow { first: &[0, 1, 2, 7], foldable: &[1, 4, 5, 6], whole: &[], drop: &[5, 4, 1] };
+pub const RECORD_NARROW: Narrow<'static> = Narrow { first: &[0, 6], foldable: &[1, 3, 4, 5], whole: &[], drop: &[] };
+pub const ANOMALY_NARROW: Narrow<'static> = Narrow { first: &[0, 3, 1], foldable: &[], whole: &[], drop: &[] };
+pub const EXPECTATION_NARROW: Narrow<'static> = Narrow { first: &[0, 3], foldable: &[], whole: &[], drop: &[] };
+pub const TRANSACTION_NARROW: Narrow<'static> = Narrow { first: &[0, 5], foldable: &[], whole: &[], drop: &[] };
 
 pub fn message(m: &MessageRow) -> Vec<String> {
     vec![

@@ -77,6 +77,9 @@ pub(super) struct Narrow<'a> {
     /// Columns kept at their full width while the others can give way (a row's label, as
     /// compare's configuration): they wrap only when the rest are at their longest piece.
     pub whole: &'a [usize],
+    /// Columns of least value, dropped in this order (each named in the note) while the
+    /// others' words would not fit the width unbroken.
+    pub drop: &'a [usize],
 }
 
 /// Columns whose cells are verdicts, coloured by what they say.
@@ -105,17 +108,69 @@ pub(super) fn fit(layout: Layout, headers: &[&str], rows: Vec<Vec<String>>, md: 
             !constant
         });
     }
+    let chars: Vec<usize> = column_widths(headers, &rows).iter().map(|c| c - 3).collect();
+    let floors: Vec<Floor> = (0..headers.len())
+        .map(|c| {
+            let mut f = Floor::default();
+            std::iter::once(headers[c]).chain(rows.iter().map(|r| r[c].as_str())).for_each(|t| f.widen(t));
+            f
+        })
+        .collect();
+    let dropped = drop_columns(&mut order, &chars, &floors, narrow, width);
+    let widths = allocate_widths(
+        order.iter().map(|&c| chars[c]).collect(),
+        &order.iter().map(|&c| floors[c]).collect::<Vec<_>>(),
+        &order.iter().map(|c| narrow.whole.contains(c)).collect::<Vec<_>>(),
+        width,
+    );
     let heads = order.iter().map(|&c| headers[c].to_string()).collect();
     let body = rows.into_iter().map(|r| order.iter().map(|&c| r[c].clone()).collect()).collect();
-    let whole: Vec<bool> = order.iter().map(|c| narrow.whole.contains(c)).collect();
-    let mut out = render(heads, body, false, Some((width, &whole)), layout.color);
-    if !folded.is_empty() {
-        out.push_str(&wrap_line(
-            &format!("(the same in every row: {}; --wide shows the full table)", folded.join(", ")),
-            width,
-        ));
+    let mut out = render(heads, body, false, Some(&widths), layout.color);
+    let dropped: Vec<&str> = dropped.iter().map(|&c| headers[c]).collect();
+    if let Some(note) = note(&folded, &dropped, width) {
+        out.push_str(&note);
     }
     out
+}
+
+/// Drops `narrow.drop`'s columns from `order`, in their order, while the kept columns' words
+/// (each column's [`Floor::word`], `chars` its widest line) do not fit `width`; returns those
+/// dropped. A table that fits keeps them all.
+pub(super) fn drop_columns(
+    order: &mut Vec<usize>,
+    chars: &[usize],
+    floors: &[Floor],
+    narrow: Narrow<'_>,
+    width: usize,
+) -> Vec<usize> {
+    let need = |order: &[usize]| order.iter().map(|&c| floors[c].word.min(chars[c]) + 3).sum::<usize>() + 1;
+    let mut dropped = Vec::new();
+    for &c in narrow.drop {
+        if need(order) <= width {
+            break;
+        }
+        if let Some(i) = order.iter().position(|&o| o == c) {
+            order.remove(i);
+            dropped.push(c);
+        }
+    }
+    dropped
+}
+
+/// The line under a narrow table naming the columns it folded (`folded`: "header value") and
+/// dropped, wrapped to `width`; `None` when it has neither.
+pub(super) fn note(folded: &[String], dropped: &[&str], width: usize) -> Option<String> {
+    let mut parts = Vec::new();
+    if !folded.is_empty() {
+        parts.push(format!("the same in every row: {}", folded.join(", ")));
+    }
+    if !dropped.is_empty() {
+        parts.push(format!("not shown to fit {width} columns: {}", dropped.join(", ")));
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    Some(wrap_line(&format!("({}; --wide shows the full table)", parts.join("; ")), width))
 }
 
 /// A cell value as the fold note quotes it.
@@ -152,12 +207,12 @@ pub(super) fn column_widths(headers: &[&str], rows: &[Vec<String>]) -> Vec<usize
         .collect()
 }
 
-/// `width`: the width to fit and which columns to keep whole ([`Narrow::whole`]).
+/// `widths`: each column's text width (from [`allocate_widths`]), its cells wrapped to it.
 fn render(
     mut headers: Vec<String>,
     mut rows: Vec<Vec<String>>,
     md: bool,
-    width: Option<(usize, &[bool])>,
+    widths: Option<&[usize]>,
     color: bool,
 ) -> String {
     let verdicts: Vec<usize> = (0..headers.len()).filter(|&c| VERDICT_HEADERS.contains(&headers[c].as_str())).collect();
@@ -169,10 +224,9 @@ fn render(
     } else {
         Vec::new()
     };
-    if let Some((w, whole)) = width {
-        let widths = allocate(&headers, &rows, whole, w);
+    if let Some(widths) = widths {
         for row in std::iter::once(&mut headers).chain(rows.iter_mut()) {
-            for (cell, &w) in row.iter_mut().zip(&widths) {
+            for (cell, &w) in row.iter_mut().zip(widths) {
                 wrap_cell(cell, w);
             }
         }
@@ -200,8 +254,9 @@ fn render(
 }
 
 /// Wraps a cell's lines longer than `w` characters at word boundaries; a word longer than `w`
-/// breaks after an `=` (`enable.idempotence=` / `false`), and only a piece with no such
-/// boundary that is still longer than `w` breaks inside (see [`pieces`]).
+/// breaks after an `=` (`enable.idempotence=` / `false`), then at a soft boundary (see
+/// [`soft_segments`]: `group.initial.` / `rebalance.delay.ms`), and only a segment still
+/// longer than `w` breaks inside.
 pub(super) fn wrap_cell(cell: &mut String, w: usize) {
     // (A cell of at most `w` bytes has no line longer than `w` characters.)
     if cell.len() > w && cell.lines().any(|l| l.chars().count() > w) {
@@ -216,50 +271,96 @@ fn pieces(word: &str) -> impl Iterator<Item = &str> {
     word.split_inclusive('=')
 }
 
-/// One text line greedily wrapped to `w` characters: words joined by one space, pieces of a
-/// word too long for a line joined with nothing.
+/// A piece split where a reader still sees whole parts: after `.` `,` `;` `:` `/` and a `-`
+/// that a letter follows, before `(` (not `()`), `[` and `@`, and where a lower-case letter
+/// meets an upper-case one (`NotEnoughReplicas` / `Exception`); never inside a number
+/// (`3.9`, `payments-0`).
+fn soft_segments(piece: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut prev: Option<char> = None;
+    let mut chars = piece.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        if let Some(p) = prev {
+            let next = chars.peek().map(|&(_, n)| n);
+            let after =
+                matches!(p, '.' | ',' | ';' | ':' | '/') && !c.is_ascii_digit() || p == '-' && c.is_alphabetic();
+            let before = matches!(c, '[' | '@') || c == '(' && next != Some(')');
+            let camel = p.is_lowercase() && c.is_uppercase();
+            if after || before || camel {
+                out.push(&piece[start..at]);
+                start = at;
+            }
+        }
+        prev = Some(c);
+    }
+    out.push(&piece[start..]);
+    out
+}
+
+/// A text's length in characters (bytes when ASCII).
+fn count(text: &str) -> usize {
+    if text.is_ascii() { text.len() } else { text.chars().count() }
+}
+
+/// One text line greedily wrapped to `w` characters: words joined by one space, pieces and
+/// segments of a word too long for a line joined with nothing.
 fn wrap_words(line: &str, w: usize) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut len = 0;
     for word in line.split_whitespace() {
-        let n = word.chars().count();
-        let parts: Vec<&str> = if n > w { pieces(word).collect() } else { vec![word] };
+        let parts: Vec<&str> = if count(word) > w { pieces(word).collect() } else { vec![word] };
         for (k, part) in parts.into_iter().enumerate() {
-            let mut glue = usize::from(k == 0 && len > 0);
-            let n = part.chars().count();
-            if len > 0 && len + glue + n > w {
-                out.push(std::mem::take(&mut cur));
-                len = 0;
-                glue = 0;
-            }
-            if n > w {
-                // No boundary left: break inside the piece, filling each line.
+            let segments = if count(part) > w {
                 #[cfg(test)]
-                SPLIT_INSIDE.with(|s| s.borrow_mut().push(part.to_string()));
-                let chars: Vec<char> = part.chars().collect();
-                let mut rest: &[char] = &chars;
-                if len > 0 {
-                    cur.push(' ');
-                    len += 1;
+                SPLIT_SOFT.with(|s| s.borrow_mut().push(part.to_string()));
+                // A name that must break starts a line of its own (`producer got` /
+                // `InvalidProducerEpoch` / `Exception`), unless it goes on from a piece.
+                if k == 0 && len > 0 {
+                    out.push(std::mem::take(&mut cur));
+                    len = 0;
                 }
-                while !rest.is_empty() {
-                    let take = (w - len).min(rest.len()).max(1);
-                    cur.extend(&rest[..take]);
-                    len += take;
-                    rest = &rest[take..];
-                    if !rest.is_empty() {
-                        out.push(std::mem::take(&mut cur));
-                        len = 0;
+                soft_segments(part)
+            } else {
+                vec![part]
+            };
+            for (j, segment) in segments.into_iter().enumerate() {
+                let mut glue = usize::from(k == 0 && j == 0 && len > 0);
+                let n = count(segment);
+                if len > 0 && len + glue + n > w {
+                    out.push(std::mem::take(&mut cur));
+                    len = 0;
+                    glue = 0;
+                }
+                if n > w {
+                    // No boundary left: break inside the segment, filling each line.
+                    #[cfg(test)]
+                    SPLIT_INSIDE.with(|s| s.borrow_mut().push(segment.to_string()));
+                    let chars: Vec<char> = segment.chars().collect();
+                    let mut rest: &[char] = &chars;
+                    if glue == 1 {
+                        cur.push(' ');
+                        len += 1;
                     }
+                    while !rest.is_empty() {
+                        let take = w.saturating_sub(len).min(rest.len()).max(1);
+                        cur.extend(&rest[..take]);
+                        len += take;
+                        rest = &rest[take..];
+                        if !rest.is_empty() {
+                            out.push(std::mem::take(&mut cur));
+                            len = 0;
+                        }
+                    }
+                    continue;
                 }
-                continue;
+                if glue == 1 {
+                    cur.push(' ');
+                }
+                cur.push_str(segment);
+                len += glue + n;
             }
-            if glue == 1 {
-                cur.push(' ');
-            }
-            cur.push_str(part);
-            len += glue + n;
         }
     }
     if !cur.is_empty() || out.is_empty() {
@@ -270,50 +371,71 @@ fn wrap_words(line: &str, w: usize) -> Vec<String> {
 
 #[cfg(test)]
 thread_local! {
-    /// Every piece [`wrap_words`] had to break inside, for the tests that say none is.
+    /// Every segment [`wrap_words`] had to break inside, for the tests that say none is.
     pub(crate) static SPLIT_INSIDE: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Every piece [`wrap_words`] broke at a soft boundary ([`soft_segments`]).
+    pub(crate) static SPLIT_SOFT: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Whole words up to this long keep a column from narrowing past them (a longer word may
 /// break after an `=`, see [`pieces`]).
 const WORD: usize = 16;
 
-/// What a column's width is shaved down to, at most, before a word has to break: its longest
-/// word if at most [`WORD`] characters, and never below its longest piece.
-pub(super) fn longest_word(text: &str) -> usize {
-    let count = |x: &str| if text.is_ascii() { x.len() } else { x.chars().count() };
-    let words = text.split_whitespace();
-    let piece = words.clone().flat_map(pieces).map(count).max().unwrap_or(0);
-    let word = words.map(count).max().unwrap_or(0);
-    piece.max(word.min(WORD))
+/// How narrow a column may go: down to `word` before any word breaks, down to `soft` before
+/// a word breaks other than at a soft boundary ([`soft_segments`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Floor {
+    /// Its longest word if at most [`WORD`] characters, and never below its longest piece.
+    pub word: usize,
+    /// Its longest soft segment.
+    pub soft: usize,
 }
 
-/// Each column's text width so the table fits `width`: the widest columns give way first, down
-/// to their longest piece (a word, or a label's `setting=` / `value`); only when every column is
-/// there do pieces break.
-fn allocate(headers: &[String], rows: &[Vec<String>], whole: &[bool], width: usize) -> Vec<usize> {
-    let heads: Vec<&str> = headers.iter().map(String::as_str).collect();
-    let w: Vec<usize> = column_widths(&heads, rows).iter().map(|c| c - 3).collect();
-    let longest = |c: usize| {
-        std::iter::once(&headers[c]).chain(rows.iter().map(|r| &r[c])).map(|t| longest_word(t)).max().unwrap_or(0)
-    };
-    let words: Vec<usize> = (0..w.len()).map(longest).collect();
-    allocate_widths(w, &words, whole, width)
-}
-
-/// [`allocate`] from each column's natural width (its widest line) and longest word.
-pub(super) fn allocate_widths(mut w: Vec<usize>, words: &[usize], whole: &[bool], width: usize) -> Vec<usize> {
-    let budget = width.saturating_sub(3 * w.len() + 1);
-    let mut floor: Vec<usize> = (0..w.len()).map(|c| words[c].min(w[c])).collect();
-    // The columns kept whole stay at full width if the others can make room at their floors.
-    let kept: Vec<usize> = (0..w.len()).map(|c| if whole.get(c) == Some(&true) { w[c] } else { floor[c] }).collect();
-    if kept.iter().sum::<usize>() <= budget {
-        floor = kept;
+impl Floor {
+    /// Widens the floors to take in `text`'s words.
+    pub(super) fn widen(&mut self, text: &str) {
+        for word in text.split_whitespace() {
+            let n = count(word);
+            if n <= self.soft {
+                // (No piece or segment of it is longer.)
+                continue;
+            }
+            self.word = self.word.max(n.min(WORD));
+            for piece in pieces(word) {
+                let n = count(piece);
+                self.word = self.word.max(n);
+                if n > self.soft {
+                    self.soft = soft_segments(piece).into_iter().map(count).max().unwrap_or(0).max(self.soft);
+                }
+            }
+        }
     }
+
+    /// The floors of one text.
+    #[cfg(test)]
+    fn of(text: &str) -> Floor {
+        let mut f = Floor::default();
+        f.widen(text);
+        f
+    }
+}
+
+/// Each column's text width so the table fits `width`, from each column's natural width `w`
+/// (its widest line) and its floors: the widest columns give way first, down to their words;
+/// if that is not enough, down to their soft segments; only then does a segment break.
+pub(super) fn allocate_widths(mut w: Vec<usize>, floors: &[Floor], whole: &[bool], width: usize) -> Vec<usize> {
+    let budget = width.saturating_sub(3 * w.len() + 1);
+    let mut word: Vec<usize> = (0..w.len()).map(|c| floors[c].word.min(w[c])).collect();
+    // The columns kept whole stay at full width if the others can make room at their floors.
+    let kept: Vec<usize> = (0..w.len()).map(|c| if whole.get(c) == Some(&true) { w[c] } else { word[c] }).collect();
+    if kept.iter().sum::<usize>() <= budget {
+        word = kept;
+    }
+    let soft: Vec<usize> = (0..w.len()).map(|c| floors[c].soft.min(w[c]).max(1)).collect();
     let mut total: usize = w.iter().sum();
     // Shave the widest column above its floor, one character at a time; then, if still too
-    // wide, the widest column down to 1.
-    for floors in [floor, vec![1; w.len()]] {
+    // wide, down to the next floor.
+    for floors in [word, soft, vec![1; w.len()]] {
         while total > budget {
             let Some(c) = (0..w.len()).filter(|&c| w[c] > floors[c]).max_by_key(|&c| (w[c], std::cmp::Reverse(c)))
             else {
@@ -375,7 +497,7 @@ mod tests {
 
     #[test]
     fn narrow_tables_fit_put_verdicts_first_and_name_what_they_fold() {
-        let narrow = Narrow { first: &[0, 3], foldable: &[1], whole: &[] };
+        let narrow = Narrow { first: &[0, 3], foldable: &[1], whole: &[], drop: &[] };
         let out = fit(Layout { width: Some(60), color: false }, &HEADERS, rows(), false, narrow);
         assert!(out.lines().all(|l| l.chars().count() <= 60), "{out}");
         let header = out.lines().nth(1).unwrap();
@@ -387,7 +509,8 @@ mod tests {
 
     #[test]
     fn wide_tables_keep_every_column_in_order() {
-        let out = fit(Layout::WIDE, &HEADERS, rows(), false, Narrow { first: &[3], foldable: &[1], whole: &[] });
+        let out =
+            fit(Layout::WIDE, &HEADERS, rows(), false, Narrow { first: &[3], foldable: &[1], whole: &[], drop: &[] });
         let header = out.lines().nth(1).unwrap();
         assert!(header.starts_with("| flow") && header.contains("| key"), "{out}");
         assert_eq!(
@@ -418,8 +541,7 @@ mod tests {
     }
 
     /// Every bundled compare table fits its cells without breaking a word, a number or a dotted
-    /// name. (Run reports still do where a table's longest words together pass the width: the
-    /// trace's results, the flows' config; not yet guarded.)
+    /// name (not even at a soft boundary).
     #[test]
     fn no_bundled_compare_table_breaks_inside_a_word() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
@@ -441,9 +563,83 @@ mod tests {
                 }
                 let split = super::SPLIT_INSIDE.with(|s| s.take());
                 assert!(split.is_empty(), "{}: broke {split:?} inside:\n{text}", path.display());
+                let soft = super::SPLIT_SOFT.with(|s| s.take());
+                assert!(soft.is_empty(), "{}: broke {soft:?} at a dot or a capital:\n{text}", path.display());
                 seen += 1;
             }
         }
         assert!(seen >= 2, "only {seen} scenarios found");
+    }
+
+    /// Every table of every bundled scenario's report fits 100 columns without breaking a word
+    /// inside: a table whose words do not fit drops its least useful columns (named under it),
+    /// and a name longer than its column breaks only at a soft boundary (`group.initial.` /
+    /// `rebalance.delay.ms`, `NotEnoughReplicas` / `Exception`).
+    #[test]
+    fn no_bundled_report_breaks_inside_a_word() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        for dir in ["scenarios/run", "scenarios/explore", "scenarios/conform", "tests/regressions"] {
+            files.extend(std::fs::read_dir(root.join(dir)).expect("scenarios").flatten().map(|e| e.path()));
+        }
+        files.retain(|p| p.extension().is_some_and(|e| e == "scn"));
+        files.sort();
+        let mut soft = 0;
+        for path in &files {
+            let scenario = crate::Scenario::from_file(path).expect("valid scenario");
+            let outcome = scenario.run(&crate::RunOptions::default());
+            super::SPLIT_INSIDE.with(|s| s.take());
+            let text = outcome.render(crate::Format::Table, &crate::Section::ALL);
+            assert!(text.lines().all(|l| l.chars().count() <= 100), "{}: wider than 100:\n{text}", path.display());
+            let split = super::SPLIT_INSIDE.with(|s| s.take());
+            assert!(split.is_empty(), "{}: broke {split:?} inside:\n{text}", path.display());
+            soft += super::SPLIT_SOFT.with(|s| s.take()).len();
+        }
+        assert!(files.len() > 100, "only {} scenarios found", files.len());
+        // (Soft breaks do happen: long configuration and exception names in a crowded table.)
+        assert!(soft > 0, "no soft break: the test no longer sees one");
+    }
+
+    #[test]
+    fn soft_boundaries_keep_names_numbers_and_partitions_whole() {
+        let seg = |p: &str| super::soft_segments(p).join("|");
+        assert_eq!(seg("group.initial.rebalance.delay.ms"), "group.|initial.|rebalance.|delay.|ms");
+        assert_eq!(seg("NotEnoughReplicasException;"), "Not|Enough|Replicas|Exception;");
+        assert_eq!(seg("sendOffsetsToTransaction()"), "send|Offsets|To|Transaction()");
+        assert_eq!(seg("(read_committed)"), "(read_committed)");
+        assert_eq!(seg("input-topic-1@10"), "input-|topic-1|@10");
+        assert_eq!(seg("kafka.version=3.9"), "kafka.|version=3.9");
+        assert_eq!(seg("x(isr"), "x|(isr");
+        let mut cell = "waiting group.initial.rebalance.delay.ms (3000 ms)".to_string();
+        super::wrap_cell(&mut cell, 20);
+        assert_eq!(cell, "waiting\ngroup.initial.\nrebalance.delay.ms\n(3000 ms)");
+        assert_eq!(super::SPLIT_SOFT.with(|s| s.take()), ["group.initial.rebalance.delay.ms"]);
+        assert!(super::SPLIT_INSIDE.with(|s| s.take()).is_empty());
+        let f = super::Floor::of("waiting group.initial.rebalance.delay.ms (3000 ms)");
+        assert_eq!((f.word, f.soft), (32, 10));
+    }
+
+    #[test]
+    fn a_table_whose_words_do_not_fit_drops_its_least_useful_columns_and_says_so() {
+        let headers = ["flow", "verdict", "latency p50 / p99 / max", "notes"];
+        let row = |i: usize| {
+            vec![
+                format!("flow-{i} (sendOffsetsToTransaction)"),
+                "holds".to_string(),
+                "15 / 6002 / 6002".to_string(),
+                "a rather long note, word after word".to_string(),
+            ]
+        };
+        let rows: Vec<Vec<String>> = (0..3).map(row).collect();
+        let narrow = Narrow { first: &[], foldable: &[], whole: &[], drop: &[2] };
+        // (Its words need 60 columns with the latency, 50 without.)
+        let out = fit(Layout { width: Some(56), color: false }, &headers, rows.clone(), false, narrow);
+        assert!(!out.contains("6002"), "{out}");
+        let note = out.lines().skip_while(|l| !l.starts_with('(')).collect::<Vec<_>>().join(" ");
+        assert_eq!(note, "(not shown to fit 56 columns: latency p50 / p99 / max; --wide shows the full table)");
+        assert!(out.contains("(sendOffsetsToTransaction)"), "{out}");
+        // Wide enough, nothing is dropped.
+        let out = fit(Layout { width: Some(100), color: false }, &headers, rows, false, narrow);
+        assert!(out.contains("6002") && !out.contains("not shown"), "{out}");
     }
 }

@@ -525,7 +525,7 @@ pub fn render_compare(scenario: &str, rows: &[crate::compare::Row], format: Form
                 ],
                 body,
                 md,
-                Narrow { first: &[0, 6], foldable: &[], whole: &[0] },
+                Narrow { first: &[0, 6], foldable: &[], whole: &[0], drop: &[] },
             ) + if md && !broken.is_empty() { "\n" } else { "" }
                 + &broken
         }
@@ -535,5 +535,5 @@ pub fn render_compare(scenario: &str, rows: &[crate::compare::Row], format: Form
 /// One table in the house style at full width (for `scn conform`'s report).
 #[cfg(feature = "conform")]
 pub(crate) fn table(headers: &[&str], rows: Vec<Vec<String>>, md: bool) -> String {
-    fit(Layout::WIDE, headers, rows, md, Narrow { first: &[], foldable: &[], whole: &[] })
+    fit(Layout::WIDE, headers, rows, md, Narrow { first: &[], foldable: &[], whole: &[], drop: &[] })
 }
