@@ -31,7 +31,7 @@ struct ScenarioParser;
 /// # Errors
 ///
 /// Either the syntax errors (each top-level block's first, up to
-/// [`recover::MAX_SYNTAX_ERRORS`]), or every problem found while building the tree (numbers too
+/// `recover::MAX_SYNTAX_ERRORS`), or every problem found while building the tree (numbers too
 /// large, duplicate declarations), in source order.
 pub fn parse(source: &str) -> Result<File, Diagnostics> {
     // Detailed attempts let syntax errors name missing punctuation (`}`, `,`, `]`) too. The

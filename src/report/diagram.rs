@@ -1,6 +1,6 @@
 //! The sequence diagram of a run, read off the report's process table (one source of truth):
 //! a lane per actor, a row per step, faults, crash and pause gaps, cut links, lost and
-//! duplicated messages. [`super::svg`] and [`super::mermaid`] draw it.
+//! duplicated messages. `svg` and `mermaid` draw it.
 
 use super::Report;
 use crate::sim::trace::Step;
@@ -140,7 +140,7 @@ pub struct Diagram {
 pub const IDLE_MS: u64 = 100;
 
 /// Which steps to draw, as runs of consecutive indices: those the process table keeps with
-/// `--max-rows` ([`select::steps`](super::select::steps), 0: all), so the diagram, the HTML
+/// `--max-rows` (`select::steps`, 0: all), so the diagram, the HTML
 /// process table and the text tables show the same rows.
 pub fn keep(report: &Report, max_rows: usize) -> Vec<std::ops::Range<usize>> {
     let watched = report

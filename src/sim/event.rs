@@ -558,7 +558,7 @@ impl Ord for Scheduled {
 ///
 /// A large queue needs the heap little: events scheduled the same delay ahead (a consumer's
 /// next step at once, a network hop of the configured latency, a request timeout, a fetch wait)
-/// come due in the order they were scheduled, so once the heap holds [`SMALL_HEAP`] entries each
+/// come due in the order they were scheduled, so once the heap holds `SMALL_HEAP` entries each
 /// delay in use gets a FIFO lane of its own, kept in (time, seq) order; what fits no lane goes
 /// to the heap. The next event is the earliest of the heap's top and the lanes' fronts, so the
 /// order is exactly the heap's alone. (A small queue, as a scenario's or an explored run's is,

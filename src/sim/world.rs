@@ -525,7 +525,7 @@ pub struct Member {
 
 /// What has happened to one message, for the outcome analysis. One per message of the run,
 /// so it is kept small (48 bytes): optional times and offsets are stored in 8 bytes each
-/// ([`Maybe`]) and read through methods.
+/// (`Maybe`) and read through methods.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MessageState {
     /// When the application first called `send()` for it.
