@@ -549,17 +549,11 @@ impl Sim<'_> {
             let fetch = s.fetches_sent.entry(p).or_insert(0);
             *fetch += 1;
             let fetch = *fetch;
-            // KIP-320: a position not yet validated against this leader epoch, whose own epoch
-            // is known, is validated first (`SubscriptionState.maybeValidatePositionForCurrentLeader`);
-            // without an epoch there is nothing to validate.
-            let validate = match (s.leader_epochs.get(&p), s.offset_epochs.get(&p)) {
-                (Some(&e), _) if e == leader_epoch => None,
-                (_, Some(&epoch)) if buffered == 0 => Some(epoch),
-                _ => {
-                    s.leader_epochs.insert(p, leader_epoch);
-                    None
-                }
-            };
+            // (A position with nothing to validate counts as validated against this epoch.)
+            let validate = s.epoch_to_validate(p, leader_epoch);
+            if validate.is_none() {
+                s.leader_epochs.insert(p, leader_epoch);
+            }
             match validate {
                 Some(epoch) => {
                     self.send(Event::EpochQuery { consumer: c, inc, partition: p, offset, epoch, broker: leader })
@@ -707,7 +701,7 @@ impl Sim<'_> {
                 }
                 return;
             }
-            Ok(Some((_, end))) if end >= offset => {
+            Ok(answer) if !diverges(answer, offset) => {
                 self.world.consumers[c as usize].leader_epochs.insert(p, leader_epoch);
             }
             Ok(diverged) => {
@@ -951,4 +945,11 @@ pub(super) fn offsets_text(sim: &Sim<'_>, offsets: &[(PartitionIdx, u64)]) -> St
     let parts: Vec<String> =
         offsets.iter().map(|(p, o)| format!("offset {o} on {}", sim.model.partition_name(*p))).collect();
     if parts.is_empty() { "nothing".into() } else { parts.join(", ") }
+}
+
+/// Whether an OffsetsForLeaderEpoch answer (the requested epoch's end offset, `None` when the
+/// leader does not know it) means the log diverges below a position at `offset`
+/// (`SubscriptionState.maybeCompleteValidation`): the consumer then moves.
+pub(super) fn diverges(answer: Option<(u32, u64)>, offset: u64) -> bool {
+    answer.is_none_or(|(_, end)| end < offset)
 }

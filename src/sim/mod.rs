@@ -501,21 +501,16 @@ impl Sim<'_> {
                     {
                         return false;
                     }
-                    let buffered = s.buffer.get(p).map_or(0, |b| b.len() as u64);
-                    if buffered == 0 && s.leader_epochs.get(p) != Some(&part.leader_epoch) {
-                        // KIP-320 (2.3+): a position not yet validated against the leader's
-                        // epoch is validated by the consumer's next fetch, once its metadata
-                        // shows that epoch (`SubscriptionState.maybeValidatePositionForCurrentLeader`).
-                        // Where the leader's log diverges below it, or does not know its epoch,
-                        // the answer moves the consumer (a seek back to the rewritten records,
-                        // a reset, or LogTruncationException): that is still to happen, even
-                        // with the position at the high watermark.
-                        if let Some(&epoch) = s.offset_epochs.get(p) {
-                            if r.end_offset_for(epoch, part.leader_epoch).is_none_or(|(_, end)| end < *pos) {
-                                return true;
-                            }
+                    // KIP-320: a position still to be validated against the leader's epoch
+                    // (by the consumer's next fetch, once its metadata shows that epoch) whose
+                    // log diverges below it will move (a seek back to the rewritten records, a
+                    // reset, or LogTruncationException), even at the high watermark.
+                    if let Some(epoch) = s.epoch_to_validate(*p, part.leader_epoch) {
+                        if consumer::diverges(r.end_offset_for(epoch, part.leader_epoch), *pos) {
+                            return true;
                         }
                     }
+                    let buffered = s.buffer.get(p).map_or(0, |b| b.len() as u64);
                     let limit =
                         if self.model.consumers[c].read_committed { r.last_stable_offset() } else { r.high_watermark };
                     limit > *pos + buffered

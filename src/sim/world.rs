@@ -910,6 +910,17 @@ impl Consumer {
         self.last_polled.clear();
     }
 
+    /// KIP-320 (2.3+): the offset epoch to validate the position on `p` with before fetching
+    /// from a leader of `leader_epoch`, if it must be (`SubscriptionState.maybeValidatePositionForCurrentLeader`):
+    /// a position not yet validated against that epoch, whose own epoch is known, with nothing
+    /// buffered past it. Without an epoch there is nothing to validate.
+    pub fn epoch_to_validate(&self, p: PartitionIdx, leader_epoch: u32) -> Option<u32> {
+        if self.leader_epochs.get(&p) == Some(&leader_epoch) || self.buffer.get(&p).is_some_and(|b| !b.is_empty()) {
+            return None;
+        }
+        self.offset_epochs.get(&p).copied()
+    }
+
     fn new() -> Consumer {
         Consumer {
             phase: Phase::Down,
