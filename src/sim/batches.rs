@@ -77,6 +77,11 @@ impl Batches {
         self.slots.iter().flatten().map(|(_, b)| b)
     }
 
+    /// The oldest live batch.
+    pub fn first(&self) -> Option<(u32, &Batch)> {
+        self.slots.front().and_then(Option::as_ref).map(|(id, b)| (*id, b))
+    }
+
     pub fn len(&self) -> usize {
         self.live
     }
@@ -131,6 +136,7 @@ mod tests {
             created_at: 0,
             retry_at: 0,
             last_error: None,
+            expiry_seq: Default::default(),
         }
     }
 

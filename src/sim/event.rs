@@ -731,8 +731,32 @@ impl Queue {
     /// behind.
     pub fn arm(&mut self, key: u32, time: u64, event: Event, idle_chain: bool) {
         let idle = event.is_idle() || (idle_chain && event.is_poll());
+        let seq = self.reserve();
+        self.arm_keyed(key, (time, seq), idle, event, true);
+    }
+
+    /// Takes the sequence number a `push` would take now, for an event that may be scheduled
+    /// later with [`Queue::arm_at`]: it then fires exactly where a `push` made now would have.
+    pub fn reserve(&mut self) -> u64 {
         self.seq += 1;
-        let seq = FIRST_SEQ + self.seq;
+        FIRST_SEQ + self.seq
+    }
+
+    /// Arms timer `key` as [`Queue::arm`] does, at the key `(time, seq)` of a sequence number
+    /// taken earlier by [`Queue::reserve`] (so it waits in the heap: a lane takes only new
+    /// sequence numbers).
+    pub fn arm_at(&mut self, key: u32, time: u64, seq: u64, event: Event) {
+        let idle = event.is_idle();
+        self.arm_keyed(key, (time, seq), idle, event, false);
+    }
+
+    /// Whether timer `key` is armed.
+    pub fn armed(&self, key: u32) -> bool {
+        self.timers.get(key as usize).is_some_and(|t| t.armed.is_some())
+    }
+
+    /// `fresh`: `seq` is the newest sequence number, so the entry may wait in a lane.
+    fn arm_keyed(&mut self, key: u32, (time, seq): (u64, u64), idle: bool, event: Event, fresh: bool) {
         self.disarm(key);
         if !idle {
             self.active += 1;
@@ -742,7 +766,7 @@ impl Queue {
         // (An entry already waiting at or before this key comes back for it when due.)
         if t.queued.is_none_or(|q| q > (time, seq)) {
             t.queued = Some((time, seq));
-            let lane = self.lane_of(time);
+            let lane = if fresh { self.lane_of(time) } else { None };
             self.enqueue(Scheduled { time, seq, slot: TIMER | key, idle }, lane);
         }
         self.settle();
@@ -880,6 +904,12 @@ impl Queue {
     /// state a fingerprint covers: sequence numbers and slots are left out, only the order
     /// counts).
     pub fn pending(&self) -> Vec<(u64, bool, &Event)> {
+        self.pending_keyed().into_iter().map(|(time, _, idle, e)| (time, idle, e)).collect()
+    }
+
+    /// The pending events in the order they will fire, with their (time, sequence number)
+    /// keys and idleness.
+    pub fn pending_keyed(&self) -> Vec<(u64, u64, bool, &Event)> {
         let queued = self.heap.iter().chain(self.lanes.iter().flatten()).filter(|s| s.slot & TIMER == 0);
         let mut v: Vec<(u64, u64, bool, &Event)> = queued
             .map(|s| (s.time, s.seq, s.idle, self.slots[s.slot as usize].as_ref().expect("a pending event")))
@@ -888,7 +918,7 @@ impl Queue {
             self.timers.iter().filter_map(|t| t.armed.as_ref()).map(|(time, seq, idle, e)| (*time, *seq, *idle, e)),
         );
         v.sort_by_key(|s| (s.0, s.1));
-        v.into_iter().map(|(time, _, idle, e)| (time, idle, e)).collect()
+        v
     }
 
     /// The next event, with its time and whether it was idle.
@@ -1119,5 +1149,76 @@ mod tests {
         }
         assert!(out.len() > 1000);
         assert_eq!(out, want);
+    }
+
+    /// One timer for a series of deadlines taken in order (a producer's batches and their
+    /// `delivery.timeout.ms`), armed with sequence numbers reserved when each deadline was set,
+    /// and re-armed for the oldest one left each time it fires: the live deadlines come out
+    /// exactly where an event pushed for each would have, among other events, and the
+    /// deadlines dropped in between (batches acknowledged) leave nothing behind.
+    #[test]
+    fn reserved_timers_fire_where_their_push_would() {
+        let mut next = xorshift(0x1234_5678_9abc_def1);
+        let (mut q, mut plain) = (Queue::default(), Queue::default());
+        // The live deadlines, oldest first: (time, reserved seq, id).
+        let mut live: VecDeque<(u64, u64, u32)> = VecDeque::new();
+        let rearm = |q: &mut Queue, live: &VecDeque<(u64, u64, u32)>| match live.front() {
+            Some(&(at, seq, id)) => q.arm_at(0, at, seq, Event::AppSend { producer: id, inc: 1 }),
+            None => q.cancel(0),
+        };
+        let (mut now, mut id, mut dead) = (0u64, 0u32, std::collections::BTreeSet::new());
+        let (mut out, mut want) = (Vec::new(), Vec::new());
+        for _ in 0..20_000 {
+            let r = next();
+            id += 1;
+            match r % 4 {
+                0 => {
+                    let at = now + 120_000;
+                    let seq = q.reserve();
+                    plain.push(at, Event::AppSend { producer: id, inc: 1 }, false);
+                    live.push_back((at, seq, id));
+                    if !q.armed(0) {
+                        rearm(&mut q, &live);
+                    }
+                }
+                1 if !live.is_empty() => {
+                    // A deadline that will not be met (its batch completed): anywhere in the
+                    // series, the armed one too.
+                    let i = (next() % live.len() as u64) as usize;
+                    dead.insert(live.remove(i).expect("in range").2);
+                }
+                _ => {
+                    let at = now + [0, 1, 500, 120_000][(next() % 4) as usize];
+                    q.push(at, Event::AppSend { producer: id, inc: 9 }, false);
+                    plain.push(at, Event::AppSend { producer: id, inc: 9 }, false);
+                }
+            }
+            if r % 3 != 0 {
+                continue;
+            }
+            let Some((t, _, e)) = q.pop() else { continue };
+            now = t;
+            let Event::AppSend { producer, inc } = e else { panic!() };
+            if inc == 1 {
+                // Fired for the oldest deadline it was armed with: live, or dropped since.
+                if live.front().is_some_and(|l| l.2 == producer) {
+                    live.pop_front();
+                    out.push((t, producer));
+                }
+                rearm(&mut q, &live);
+            } else {
+                out.push((t, producer));
+            }
+            while want.len() < out.len() {
+                let (t, _, e) = plain.pop().expect("the plain queue has it");
+                let Event::AppSend { producer, .. } = e else { panic!() };
+                if !dead.contains(&producer) {
+                    want.push((t, producer));
+                }
+            }
+            assert_eq!(out.last(), want.last());
+        }
+        assert!(out.len() > 1000);
+        assert!(q.pending().iter().filter(|(_, _, e)| matches!(e, Event::AppSend { inc: 1, .. })).count() <= 1);
     }
 }

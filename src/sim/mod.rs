@@ -379,7 +379,7 @@ impl<'m> Sim<'m> {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         let fired: Vec<bool> = self.world.fired.iter().map(|f| !f.is_empty()).collect();
         self.world.hash_without_fired(&mut h);
-        self.queue.pending().hash(&mut h);
+        self.pending_with_expiries().hash(&mut h);
         self.rng.get_word_pos().hash(&mut h);
         for (i, f) in self.faults.iter().enumerate() {
             // A one-shot fault that fired has no future; restarts follow every crash.
@@ -390,6 +390,36 @@ impl<'m> Sim<'m> {
             }
         }
         h.finish()
+    }
+
+    /// The pending events in firing order, with the `delivery.timeout.ms` expiry of every live
+    /// batch among them: the queue holds only each producer's next one (`arm_batch_expiry`),
+    /// but where the others fall among the events pending now is part of what comes next.
+    fn pending_with_expiries(&self) -> Vec<(u64, bool, std::borrow::Cow<'_, Event>)> {
+        use std::borrow::Cow;
+        let mut v: Vec<_> =
+            self.queue.pending_keyed().into_iter().map(|(time, seq, idle, e)| (time, seq, idle, Cow::Borrowed(e))).collect();
+        for (p, s) in self.world.producers.iter().enumerate().filter(|(_, s)| s.alive) {
+            let timeout = self.model.producers[p].delivery_timeout_ms;
+            // (The first is the one armed, unless it completed since.)
+            let armed = |id: u32| {
+                v.iter().any(|(_, _, _, e)| {
+                    matches!(**e, Event::BatchExpiry { producer, batch, .. } if producer == p as u32 && batch == id)
+                })
+            };
+            let virtual_expiries: Vec<_> = s
+                .batches
+                .iter()
+                .filter(|(id, _)| !armed(**id))
+                .map(|(id, b)| {
+                    let e = Event::BatchExpiry { producer: p as u32, inc: s.incarnation, batch: *id };
+                    (b.created_at + timeout, b.expiry_seq.0, true, Cow::Owned(e))
+                })
+                .collect();
+            v.extend(virtual_expiries);
+        }
+        v.sort_by_key(|e| (e.0, e.1));
+        v.into_iter().map(|(time, _, idle, e)| (time, idle, e)).collect()
     }
 
     /// Records a choice point passed during the current event (first occurrence only).
@@ -697,6 +727,13 @@ impl Sim<'_> {
     fn consumer_fetch_timer(&self, c: u32, part: crate::model::PartitionIdx) -> u32 {
         let partitions = self.model.partitions.len() as u32;
         partitions * self.model.cluster.brokers + c * partitions + part
+    }
+
+    /// The queue's timer for producer `p`'s oldest batch's `delivery.timeout.ms`, after the
+    /// consumers'.
+    fn batch_expiry_timer(&self, p: u32) -> u32 {
+        let partitions = self.model.partitions.len() as u32;
+        partitions * (self.model.cluster.brokers + self.model.consumers.len() as u32) + p
     }
 
     /// Whether the link between `a` and `b` is cut by a `partition` (until `heal`).

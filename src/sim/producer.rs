@@ -111,7 +111,6 @@ impl Sim<'_> {
         let partition = self.choose_partition(p, msg);
         let bytes = record_size(self.model, msg);
         let batch_size = self.model.producers[p as usize].batch_size;
-        let delivery_timeout = self.model.producers[p as usize].delivery_timeout_ms;
         let now = self.clock;
         let first_send = self.world.messages[msg as usize].sent_at().is_none();
         if first_send {
@@ -135,6 +134,7 @@ impl Sim<'_> {
             None => {
                 let id = s.next_batch;
                 s.next_batch += 1;
+                let expiry_seq = super::world::Unseen(self.queue.reserve());
                 s.batches.insert(
                     id,
                     Batch {
@@ -147,12 +147,14 @@ impl Sim<'_> {
                         created_at: now,
                         retry_at: now,
                         last_error: None,
+                        expiry_seq,
                     },
                 );
                 queue.push_back(id);
                 s.ready.insert(partition);
-                let inc = s.incarnation;
-                self.queue.push(now + delivery_timeout, Event::BatchExpiry { producer: p, inc, batch: id }, false);
+                if !self.queue.armed(self.batch_expiry_timer(p)) {
+                    self.arm_batch_expiry(p);
+                }
             }
         }
         self.world.messages[msg as usize].set_partition(partition);
@@ -620,12 +622,33 @@ impl Sim<'_> {
         }
     }
 
-    pub(super) fn on_batch_expiry(&mut self, p: u32, inc: u32, id: u32) {
-        if !self.producer_live(p, inc) {
-            return;
+    /// `delivery.timeout.ms` (`Sender.getExpiredInflightBatches`,
+    /// `RecordAccumulator.expiredBatches`) for the producer's oldest live batch: one timer per
+    /// producer, re-armed each time it fires, instead of one event per batch, nearly all of
+    /// which would fire for batches acknowledged long before (a million of them with acks=0).
+    /// Each batch reserved its queue sequence number when it was created, so it expires exactly
+    /// where an event of its own would have; batches expire in creation order, as they all
+    /// have the producer's one timeout.
+    pub(super) fn arm_batch_expiry(&mut self, p: u32) {
+        let key = self.batch_expiry_timer(p);
+        let timeout = self.model.producers[p as usize].delivery_timeout_ms;
+        let s = &self.world.producers[p as usize];
+        match s.batches.first().filter(|_| s.alive) {
+            Some((id, b)) => {
+                let event = Event::BatchExpiry { producer: p, inc: s.incarnation, batch: id };
+                self.queue.arm_at(key, b.created_at + timeout, b.expiry_seq.0, event);
+            }
+            None => self.queue.cancel(key),
         }
+    }
+
+    pub(super) fn on_batch_expiry(&mut self, p: u32, inc: u32, id: u32) {
+        let live = self.producer_live(p, inc);
         let s = &mut self.world.producers[p as usize];
-        let Some(b) = s.batches.remove(&id) else {
+        let Some(b) = live.then(|| s.batches.remove(&id)).flatten() else {
+            // (Its batch completed since, or it belongs to an incarnation gone: it waits for
+            // the oldest batch there is now.)
+            self.arm_batch_expiry(p);
             return;
         };
         // Sender.getExpiredInflightBatches: a batch still in flight expires too; its request
@@ -653,6 +676,7 @@ impl Sim<'_> {
             (sim.client_name(Client::Producer(p)), "error".into(), sim.values(b.msgs.iter().copied()), why)
         });
         self.batch_gave_up(p, b.partition, b.attempts, (b.epoch, b.base_sequence + b.msgs.len() as i32 - 1));
+        self.arm_batch_expiry(p);
     }
 
     /// A batch failed for good: a transaction holding it can only abort now, by bumping the
@@ -776,6 +800,7 @@ impl Sim<'_> {
         s.ready.clear();
         s.in_flight.clear();
         s.sticky.clear();
+        self.arm_batch_expiry(p);
         for m in lost {
             let st = &mut self.world.messages[m as usize];
             if st.acked_at().is_none() && st.attempts == 0 {

@@ -331,6 +331,7 @@ impl Sim<'_> {
         s.queues.clear();
         s.ready.clear();
         s.in_flight.clear();
+        self.arm_batch_expiry(p);
         // A record already acknowledged had its send() callback succeed (KafkaProducer's
         // future completed): it is not failed, its transaction is aborted by the coordinator.
         for m in pending {

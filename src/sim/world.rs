@@ -290,6 +290,27 @@ pub struct Batch {
     /// Not sent again before this time (retry.backoff.ms).
     pub retry_at: u64,
     pub last_error: Option<&'static str>,
+    /// The queue's sequence number for its `delivery.timeout.ms` expiry, taken when it was
+    /// created (see `Sim::arm_batch_expiry`).
+    pub expiry_seq: Unseen<u64>,
+}
+
+/// A value that equality and hashing do not see: a queue sequence number, which orders events
+/// but is no part of the state (two runs reaching the same state number their events
+/// differently). The fingerprint covers the order it gives instead (`Sim::fingerprint`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Unseen<T>(pub T);
+
+impl<T> PartialEq for Unseen<T> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl<T> Eq for Unseen<T> {}
+
+impl<T> std::hash::Hash for Unseen<T> {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
