@@ -96,6 +96,12 @@ impl Sim<'_> {
         for w in std::mem::take(&mut self.world.partitions[part as usize].pending) {
             let b = self.world.broker(w.broker);
             if !b.alive {
+                // The coordinator's connection to it broke: a marker waiting here is sent
+                // again to whoever leads then (`TransactionMarkerRequestCompletionHandler`,
+                // a disconnected response re-enqueues the partition's marker).
+                if let Some((t, p)) = w.marker {
+                    self.retry_marker(t, p, super::coordinator::MARKER_RETRY_MS);
+                }
                 continue;
             }
             if b.paused || b.view.is_some() {

@@ -10,7 +10,7 @@ use super::world::{PendingProduce, TxnRecord, TxnState};
 use crate::model::{BrokerId, PartitionIdx};
 
 /// How long the coordinator waits before re-sending a marker that could not be written.
-const MARKER_RETRY_MS: u64 = 100;
+pub(super) const MARKER_RETRY_MS: u64 = 100;
 
 impl Sim<'_> {
     /// Index of a transactional id in `World::txns`.
