@@ -94,6 +94,10 @@ pub struct Network {
 ///   clients back off exponentially up to `retry.backoff.max.ms` (KIP-580).
 /// - 3.9: the KRaft controller acts on `unclean.leader.election.enable` (KAFKA-12670); before,
 ///   it never elects an out-of-sync replica by itself.
+/// - 4.0: `linger.ms` defaults to 5 (KIP-1030), and a new cluster runs transactions v2
+///   (`transaction.version` 2, KIP-890 part 2): every EndTxn bumps the producer epoch, and the
+///   partition leader adds a partition to the transaction when the first produce of it arrives
+///   (the client sends no AddPartitionsToTxn).
 ///
 /// Every line from 3.6 has transaction partition verification (KIP-890 part 1) and consumers
 /// that validate positions by leader epoch (KIP-320, 2.3+).
@@ -104,8 +108,10 @@ pub struct KafkaVersion {
 }
 
 impl KafkaVersion {
-    /// The lines scn models, oldest first; the last is the default.
-    pub const SUPPORTED: &'static [&'static str] = &["3.6", "3.7", "3.8", "3.9"];
+    /// The lines scn models, oldest first.
+    pub const SUPPORTED: &'static [&'static str] = &["3.6", "3.7", "3.8", "3.9", "4.0"];
+    /// The line a scenario without `kafka.version` runs: 3.9 still, so that a scenario written
+    /// before 4.0 was modelled keeps its outcome (4.0 changes batching and every transaction).
     pub const DEFAULT: &'static str = "3.9";
 
     /// `3.8` -> 3.8 (one of `SUPPORTED`).
@@ -146,6 +152,13 @@ impl ClusterConfig {
         self.unclean_leader_election && self.kafka_version.at_least(3, 9)
     }
 
+    /// Transactions v2 (KIP-890 part 2, `TransactionVersion.TV_2`, 4.0): the coordinator bumps
+    /// the producer epoch at every EndTxn and hands the new one back, and a transactional
+    /// produce adds its partition to the transaction at the leader.
+    pub fn transactions_v2(&self) -> bool {
+        self.transaction_version >= 2
+    }
+
     /// KIP-580 (3.7): the n-th retry in a row waits `base * 2^(n-1)`, capped by
     /// `retry.backoff.max.ms` (`max`); a `retry.backoff.ms` at or above the max makes the max
     /// a constant backoff (`ExponentialBackoff` takes min(initial, max) as its initial interval
@@ -166,6 +179,9 @@ pub struct ClusterConfig {
     /// `kafka.version` (3.9): the release line of the brokers and clients, which selects the
     /// rules that changed between versions (see `KafkaVersion`).
     pub kafka_version: KafkaVersion,
+    /// The `transaction.version` feature level (0 before 4.0, 2 for a new 4.0 cluster):
+    /// see `transactions_v2`.
+    pub transaction_version: u8,
     /// KRaft `broker.session.timeout.ms` (9000): how long the controller waits before it fences
     /// a broker that stopped heartbeating and moves its leaderships.
     pub broker_session_timeout_ms: u64,
@@ -284,6 +300,10 @@ pub struct ProducerConfig {
     pub max_in_flight: u32,
     pub delivery_timeout_ms: u64,
     pub request_timeout_ms: u64,
+    /// `linger.ms`: a new batch waits this long for more records before it may be sent, unless
+    /// it fills up (a later batch of its partition exists) or a flush is in progress (commit or
+    /// abort). 0 before 4.0, 5 from 4.0 (KIP-1030).
+    pub linger_ms: u64,
     /// `metadata.max.age.ms` (300000): the client refreshes its metadata at least this often
     /// (otherwise only after an error), so it may keep writing to a deposed leader meanwhile.
     pub metadata_max_age_ms: u64,
@@ -888,7 +908,8 @@ mod version_tests {
     #[test]
     fn versions_select_their_rules() {
         assert_eq!(KafkaVersion::parse("3.8"), Some(KafkaVersion { major: 3, minor: 8 }));
-        assert_eq!(KafkaVersion::parse("4.0"), None, "4.0 is not modelled");
+        assert_eq!(KafkaVersion::parse("4.0"), Some(KafkaVersion { major: 4, minor: 0 }));
+        assert_eq!(KafkaVersion::parse("4.1"), None, "4.1 is not modelled");
         assert_eq!(KafkaVersion::parse(KafkaVersion::DEFAULT).map(|v| v.to_string()).as_deref(), Some("3.9"));
         // KIP-580 (3.7): exponential, capped at retry.backoff.max.ms; before, constant.
         let (old, new) = (cluster("3.6", false), cluster("3.7", false));
@@ -904,5 +925,28 @@ mod version_tests {
         assert!(!cluster("3.8", true).unclean_elections());
         assert!(cluster("3.9", true).unclean_elections());
         assert!(!cluster("3.9", false).unclean_elections());
+        // KIP-890 part 2: a new 4.0 cluster runs transaction.version 2; 3.x cannot.
+        assert!(cluster("4.0", false).transactions_v2());
+        assert!(!cluster("3.9", false).transactions_v2());
+    }
+
+    /// `transaction.version` 0 on 4.0 turns transactions v2 off; 1 or 2 on 3.x is an error at
+    /// the setting; linger.ms defaults to 5 from 4.0 (KIP-1030).
+    #[test]
+    fn kafka_4_0_defaults_and_transaction_version() {
+        let model = |cluster: &str, producer: &str| {
+            let source = format!(
+                "scenario \"v\"\ncluster {{\n  brokers 1\n{cluster}\n  topic t {{ partitions 1 }}\n}}\nproducer p {{\n{producer}\n  send 1 to t\n}}\n"
+            );
+            crate::check::check(&crate::parse::parse(&source).expect("parses"))
+        };
+        let m = model("  kafka.version 4.0\n  transaction.version 0", "").expect("checks");
+        assert!(!m.cluster.transactions_v2());
+        assert_eq!(m.producers[0].linger_ms, 5);
+        assert_eq!(model("  kafka.version 3.9", "").expect("checks").producers[0].linger_ms, 0);
+        assert_eq!(model("  kafka.version 4.0", "  linger.ms 0").expect("checks").producers[0].linger_ms, 0);
+        let err = model("  kafka.version 3.9\n  transaction.version 2", "").expect_err("3.9 has no TV_2");
+        let text = format!("{err:?}");
+        assert!(text.contains("needs kafka.version 4.0"), "{text}");
     }
 }

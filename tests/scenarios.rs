@@ -130,3 +130,19 @@ fn a_run_for_limit_stops_the_run_at_the_limit() {
     assert!(json["run"].get("end_ms").is_none(), "end_ms went away (schema_version 2)");
     assert_eq!(json["schema_version"], 2);
 }
+
+/// linger.ms (5 by default from kafka.version 4.0, KIP-1030): six records sent 2 ms apart
+/// leave in two requests; with linger.ms 0, or on 3.9's default, each is a request of its own.
+#[test]
+fn linger_batches_records_sent_close_together() {
+    let source = std::fs::read_to_string("scenarios/run/linger-batches-records.scn").expect("readable");
+    let requests = |text: &str| {
+        let scenario = Scenario::parse(text).expect("checks");
+        scenario.run(&RunOptions::default()).report().cost.produce_requests
+    };
+    assert_eq!(requests(&source), 2);
+    assert_eq!(requests(&source.replace("  acks all\n", "  acks all\n  linger.ms 0\n")), 6);
+    assert_eq!(requests(&source.replace("  kafka.version 4.0\n", "")), 6);
+    // A record that fills its batch does not wait: batch.size smaller than two records.
+    assert_eq!(requests(&source.replace("  acks all\n", "  acks all\n  batch.size 1\n")), 6);
+}

@@ -124,7 +124,9 @@ pub(super) fn producer_config(
     let max_in_flight = s.number("max.in.flight.requests.per.connection", 5, 1, INT_MAX) as u32;
     let request_timeout_ms = s.number("request.timeout.ms", 30_000, 0, INT_MAX);
     let metadata_max_age_ms = s.number("metadata.max.age.ms", 300_000, 0, INT_MAX);
-    let linger_ms = s.number("linger.ms", 0, 0, 0);
+    // KIP-1030 (4.0): the default went from 0 to 5 (ProducerConfig, `LINGER_MS_CONFIG`).
+    let default_linger = if model.cluster.kafka_version.at_least(4, 0) { 5 } else { 0 };
+    let linger_ms = s.number("linger.ms", default_linger, 0, INT_MAX);
     let mut delivery_timeout_ms = s.number("delivery.timeout.ms", 120_000, 0, INT_MAX);
     if delivery_timeout_ms < linger_ms + request_timeout_ms {
         if s.configured("delivery.timeout.ms") {
@@ -314,6 +316,7 @@ pub(super) fn producer_config(
         max_in_flight,
         delivery_timeout_ms,
         request_timeout_ms,
+        linger_ms,
         metadata_max_age_ms,
         retry_backoff_ms,
         retry_backoff_max_ms,

@@ -113,6 +113,7 @@ fn network(settings: &[ast::Setting], diags: &mut Vec<Diagnostic>) -> Network {
 
 pub const CLUSTER_KEYS: &[&str] = &[
     "kafka.version",
+    "transaction.version",
     "default.replication.factor",
     "num.partitions",
     "min.insync.replicas",
@@ -199,9 +200,19 @@ fn cluster(file: &ast::File, diags: &mut Vec<Diagnostic>) -> (ClusterConfig, Vec
     let default_min_isr = s.number("min.insync.replicas", 1, 1, limits::MAX_BROKERS);
     let kafka_version = KafkaVersion::parse(s.choice("kafka.version", KafkaVersion::DEFAULT, KafkaVersion::SUPPORTED))
         .expect("a supported version");
+    // `TransactionVersion` TV_1 and TV_2 bootstrap at metadata.version 4.0-IV2: a new 4.0
+    // cluster runs TV_2, and no 3.x cluster can finalize either.
+    let tv_default = if kafka_version.at_least(4, 0) { "2" } else { "0" };
+    let transaction_version: u8 = s.choice("transaction.version", tv_default, &["0", "1", "2"]).parse().unwrap_or(0);
+    if let Some(span) = s.span_of("transaction.version").filter(|_| transaction_version > 0 && !kafka_version.at_least(4, 0)) {
+        s.diags.push(Diagnostic::new("`transaction.version` 1 or 2 needs kafka.version 4.0", span).label(format!(
+            "kafka.version {kafka_version} runs transaction.version 0 (TV_1 and TV_2 need metadata.version 4.0-IV2)"
+        )));
+    }
     let cluster = ClusterConfig {
         brokers,
         kafka_version,
+        transaction_version,
         unclean_leader_election: s.boolean("unclean.leader.election.enable", false),
         broker_session_timeout_ms: s.number("broker.session.timeout.ms", 9_000, 1, limits::MAX_DURATION_MS),
         replica_fetch_wait_max_ms: s.number("replica.fetch.wait.max.ms", 500, 0, 600_000),

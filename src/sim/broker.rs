@@ -2,7 +2,7 @@
 //! replication by fetch, the high watermark, ISR expansion, and consumer fetches.
 
 use super::Sim;
-use super::event::{Event, FetchError, ProduceBatch, ProduceError, ProduceReply};
+use super::event::{Event, FetchError, ProduceBatch, ProduceError, ProduceReply, TxnError};
 use super::log::{Kind, NO_PRODUCER_ID, Record, SequenceCheck};
 use super::producer::footprint;
 use super::world::{HeldFetch, PendingProduce, bit};
@@ -95,6 +95,30 @@ impl Sim<'_> {
             reply_to(self, ProduceReply::Err(ProduceError::NotEnoughReplicas));
             return;
         }
+        if batch.transactional && self.model.cluster.transactions_v2() {
+            let added = self.add_partition_for_produce(p, broker, part, (batch.producer_id, batch.producer_epoch));
+            if let Err(error) = added {
+                // `ReplicaManager.appendRecords`' post-verification callback: a retriable
+                // coordinator error becomes NOT_ENOUGH_REPLICAS (which every client retries
+                // without refreshing metadata); the others go back as they are.
+                let reply = match error {
+                    TxnError::ProducerFenced => ProduceError::ProducerFenced,
+                    TxnError::InvalidProducerIdMapping => ProduceError::InvalidPidMapping,
+                    _ => ProduceError::NotEnoughReplicas,
+                };
+                self.log(|sim| {
+                    let why = format!(
+                        "rejected: {} (the partition could not be added to the transaction: {})",
+                        reply.name(),
+                        error.name()
+                    );
+                    (Self::broker_name(broker), "produce".into(), sim.values(batch.msgs.iter().copied()), why)
+                });
+                reply_to(self, ProduceReply::Err(reply));
+                return;
+            }
+        }
+        let pstate = &self.world.partitions[part as usize];
         let ri = pstate.replica_index(broker).expect("leader is a replica");
         let n = batch.msgs.len() as i32;
         if batch.producer_id != NO_PRODUCER_ID {

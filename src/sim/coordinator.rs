@@ -7,7 +7,7 @@ use super::Sim;
 use super::event::{Event, TxnError, TxnReply, TxnRequest};
 use super::log::{Kind, Record};
 use super::world::{PendingProduce, TxnRecord, TxnState};
-use crate::model::{BrokerId, PartitionIdx};
+use crate::model::{BrokerId, Node, PartitionIdx};
 
 /// How long the coordinator waits before re-sending a marker that could not be written.
 pub(super) const MARKER_RETRY_MS: u64 = 100;
@@ -172,6 +172,37 @@ impl Sim<'_> {
         Ok(TxnReply::Added { partitions })
     }
 
+    /// Transactions v2 (KIP-890 part 2, 4.0): before a transactional produce is appended its
+    /// leader adds the partition to the transaction (`ReplicaManager`'s verification through
+    /// `AddPartitionsToTxnManager`, with verifyOnly false), unless the log already has the
+    /// producer's transaction open at this epoch (`UnifiedLog.hasOngoingTransaction`). scn
+    /// makes the leader's request to the coordinator in the same step: no round trip between
+    /// the two brokers, though a cut link between them fails it.
+    pub(super) fn add_partition_for_produce(
+        &mut self,
+        p: u32,
+        leader: BrokerId,
+        part: PartitionIdx,
+        (pid, epoch): (u32, u16),
+    ) -> Result<(), TxnError> {
+        let replica = self.world.partitions[part as usize].replica(leader).expect("the leader's replica");
+        if replica.ongoing.contains_key(&pid) && replica.producers.get(&pid).is_some_and(|e| e.epoch == epoch) {
+            return Ok(());
+        }
+        let cfg = &self.model.producers[p as usize];
+        let (id, timeout) = (cfg.transactional_id.as_deref().expect("transactional"), cfg.transaction_timeout_ms);
+        let t = self.txn_index(id);
+        let Some(coordinator) = self.coordinator_broker(t) else { return Err(TxnError::CoordinatorNotAvailable) };
+        if coordinator != leader && self.link_is_cut(Node::Broker(leader), Node::Broker(coordinator)) {
+            return Err(TxnError::CoordinatorNotAvailable);
+        }
+        let meta = &self.world.txns[t as usize];
+        if meta.forgotten || meta.producer_id != pid {
+            return Err(TxnError::InvalidProducerIdMapping);
+        }
+        self.add_partitions(t, epoch, vec![part], timeout).map(|_| ())
+    }
+
     /// AddOffsetsToTxn + TxnOffsetCommit: the group coordinator keeps the offsets pending
     /// until the transaction's marker; a member no longer in the group's generation is refused.
     fn add_offsets(
@@ -194,6 +225,9 @@ impl Sim<'_> {
     }
 
     fn end_txn(&mut self, t: u32, epoch: u16, commit: bool) -> Result<TxnReply, TxnError> {
+        if self.model.cluster.transactions_v2() {
+            return self.end_txn_v2(t, epoch, commit);
+        }
         let meta = &self.world.txns[t as usize];
         if epoch < meta.epoch {
             return Err(TxnError::ProducerFenced);
@@ -202,14 +236,69 @@ impl Sim<'_> {
             (TxnState::Ongoing, _) => {
                 let outcome = if commit { "committed" } else { "aborted by the application" };
                 self.prepare(t, commit, outcome);
-                Ok(TxnReply::Ended { commit })
+                Ok(TxnReply::Ended { commit, epoch: None })
             }
             // A retried EndTxn whose decision is already on record, or an empty transaction.
             (TxnState::PrepareCommit | TxnState::CompleteCommit, true)
             | (TxnState::PrepareAbort | TxnState::CompleteAbort, false)
-            | (TxnState::Empty, _) => Ok(TxnReply::Ended { commit }),
+            | (TxnState::Empty, _) => Ok(TxnReply::Ended { commit, epoch: None }),
             _ => Err(TxnError::Concurrent),
         }
+    }
+
+    /// EndTxn under transactions v2 (`TransactionCoordinator.endTransaction`, 4.0.0): every
+    /// EndTxn that ends a transaction bumps the epoch, so a retry carries the epoch one below
+    /// the coordinator's and a new EndTxn the coordinator's own (the table of KAFKA-14563).
+    /// While markers are being written the answer is CONCURRENT_TRANSACTIONS, whatever the
+    /// epoch (KAFKA-18464, 4.0.0). An abort with nothing in the transaction (the client sent
+    /// records that never reached a leader) is an empty abort: the epoch is bumped, no marker
+    /// is written.
+    fn end_txn_v2(&mut self, t: u32, epoch: u16, commit: bool) -> Result<TxnReply, TxnError> {
+        let meta = &self.world.txns[t as usize];
+        let (state, current) = (meta.state, meta.epoch);
+        let retry = current == epoch.wrapping_add(1);
+        if matches!(state, TxnState::PrepareCommit | TxnState::PrepareAbort | TxnState::PrepareEpochFence) {
+            return Err(TxnError::Concurrent);
+        }
+        let valid = match state {
+            TxnState::CompleteCommit | TxnState::CompleteAbort => retry || epoch == current,
+            _ => epoch == current,
+        };
+        if !valid {
+            return Err(TxnError::ProducerFenced);
+        }
+        match (state, commit) {
+            (TxnState::Ongoing, _) => {
+                let outcome = if commit { "committed" } else { "aborted by the application" };
+                self.bump_epoch_v2(t);
+                self.prepare(t, commit, outcome);
+                Ok(TxnReply::Ended { commit, epoch: Some(self.world.txns[t as usize].epoch) })
+            }
+            (TxnState::CompleteCommit, true) | (TxnState::CompleteAbort, false) if retry => {
+                Ok(TxnReply::Ended { commit, epoch: Some(current) })
+            }
+            (TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort, false) if !retry => {
+                self.bump_epoch_v2(t);
+                let meta = &mut self.world.txns[t as usize];
+                meta.state = TxnState::CompleteAbort;
+                let epoch = meta.epoch;
+                let coordinator_label = self.coordinator_label(t);
+                self.log(|_| {
+                    let what = format!("nothing in the transaction: CompleteAbort, no marker; epoch now {epoch}");
+                    (coordinator_label, "empty abort".into(), String::new(), what)
+                });
+                Ok(TxnReply::Ended { commit, epoch: Some(epoch) })
+            }
+            _ => Err(TxnError::InvalidTxnState),
+        }
+    }
+
+    /// `TransactionMetadata.prepareAbortOrCommit` with `TV_2`: the markers and the producer go
+    /// on with the next epoch. (An epoch past 32766 would move to a new producer id,
+    /// `isProducerEpochExhausted`; scn does not model that.)
+    fn bump_epoch_v2(&mut self, t: u32) {
+        let meta = &mut self.world.txns[t as usize];
+        meta.epoch = meta.epoch.saturating_add(1);
     }
 
     /// Writes the decision (the commit point) and starts writing the markers.
@@ -242,13 +331,19 @@ impl Sim<'_> {
         }
     }
 
-    /// PrepareEpochFence: bump the epoch so the old producer is fenced, then abort.
+    /// PrepareEpochFence: bump the epoch so the old producer is fenced, then abort. Under
+    /// transactions v2 the abort bumps it once more (4.0.0: `endTransaction` sets the fenced
+    /// epoch, then `prepareAbortOrCommit` adds one; KAFKA-19367 made it one bump in 4.1), so
+    /// the old producer's own EndTxn, one epoch behind neither, is fenced too.
     fn fence_and_abort(&mut self, t: u32, outcome: &str) {
         let now = self.clock;
         let meta = &mut self.world.txns[t as usize];
-        meta.epoch += 1;
+        meta.epoch = meta.epoch.saturating_add(1);
         if let Some(rec) = meta.history.last_mut() {
             rec.transitions.push((TxnState::PrepareEpochFence, now));
+        }
+        if self.model.cluster.transactions_v2() {
+            self.bump_epoch_v2(t);
         }
         self.prepare(t, false, outcome);
     }

@@ -19,6 +19,12 @@ pub enum ProduceError {
     /// The batch's producer epoch is stale: a newer instance of this transactional id took
     /// over (fatal for the producer: it must stop).
     InvalidProducerEpoch,
+    /// Transactions v2: the coordinator refused to add the partition, the producer's epoch is
+    /// not its own (fatal, as InvalidProducerEpoch).
+    ProducerFenced,
+    /// Transactions v2: the coordinator has no state for the transactional id
+    /// (transactional.id.expiration.ms): the batch fails and the transaction can only abort.
+    InvalidPidMapping,
 }
 
 impl ProduceError {
@@ -31,6 +37,8 @@ impl ProduceError {
             ProduceError::NotEnoughReplicasAfterAppend => "NotEnoughReplicasAfterAppendException",
             ProduceError::OutOfOrderSequence => "OutOfOrderSequenceException",
             ProduceError::InvalidProducerEpoch => "InvalidProducerEpochException",
+            ProduceError::ProducerFenced => "ProducerFencedException",
+            ProduceError::InvalidPidMapping => "InvalidPidMappingException",
         }
     }
 }
@@ -101,6 +109,9 @@ pub enum TxnError {
     /// ILLEGAL_GENERATION on TxnOffsetCommit: the member left the group's generation; the
     /// transaction can only abort (CommitFailedException).
     IllegalGeneration,
+    /// INVALID_TXN_STATE: an EndTxn the transaction's state does not allow (transactions v2: a
+    /// commit with nothing in the transaction, or against the other outcome); fatal.
+    InvalidTxnState,
 }
 
 impl TxnError {
@@ -111,6 +122,7 @@ impl TxnError {
             TxnError::ProducerFenced => "PRODUCER_FENCED",
             TxnError::IllegalGeneration => "ILLEGAL_GENERATION",
             TxnError::InvalidProducerIdMapping => "INVALID_PRODUCER_ID_MAPPING",
+            TxnError::InvalidTxnState => "INVALID_TXN_STATE",
         }
     }
 }
@@ -119,7 +131,9 @@ impl TxnError {
 pub enum TxnReply {
     Initialized { producer_id: u32, epoch: u16 },
     Added { partitions: Vec<PartitionIdx> },
-    Ended { commit: bool },
+    /// EndTxn done; with transactions v2 it carries the producer epoch to go on with (the
+    /// coordinator bumped it, EndTxn v5).
+    Ended { commit: bool, epoch: Option<u16> },
     OffsetsAdded,
     Err { request: TxnRequest, error: TxnError },
 }

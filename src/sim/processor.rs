@@ -68,6 +68,7 @@ impl Sim<'_> {
             Guarantee::AtLeastOnce => {
                 // Offsets are committed only once every output is acknowledged (flush()).
                 self.world.consumers[c as usize].phase = Phase::Flushing;
+                self.flush(p);
                 self.processor_flushed(p);
                 true
             }
@@ -117,6 +118,7 @@ impl Sim<'_> {
                 "flushing, then EndTxn(COMMIT)".into(),
             )
         });
+        self.flush(p);
         self.try_end_txn(p);
     }
 

@@ -24,10 +24,7 @@ impl Sim<'_> {
         let idempotent = cfg.enable_idempotence;
         let s = &mut self.world.producers[p as usize];
         s.alive = true;
-        s.next_sequence.clear();
-        s.sequence_reset.clear();
-        s.last_acked.clear();
-        s.unresolved.clear();
+        s.restart_sequences();
         if cfg.transactional_id.is_some() {
             // The application calls initTransactions() when it starts sending (a processor:
             // when it starts); the producer id and epoch come from the coordinator.
@@ -152,8 +149,15 @@ impl Sim<'_> {
                 );
                 queue.push_back(id);
                 s.ready.insert(partition);
+                let inc = s.incarnation;
                 if !self.queue.armed(self.batch_expiry_timer(p)) {
                     self.arm_batch_expiry(p);
+                }
+                // The Sender wakes when the batch's linger.ms is up (`RecordAccumulator.ready`
+                // returns the time to the next expiry as its `nextReadyCheckDelayMs`).
+                let linger = self.model.producers[p as usize].linger_ms;
+                if linger > 0 {
+                    self.queue.push(now + linger, Event::SenderWake { producer: p, inc }, false);
                 }
             }
         }
@@ -256,6 +260,18 @@ impl Sim<'_> {
             };
             let batch = &s.batches[&id];
             if batch.retry_at > self.clock {
+                break;
+            }
+            // linger.ms (`RecordAccumulator.ready`): a batch not sent yet waits until it is full
+            // (`deque.size() > 1 || batch.isFull()`), linger.ms after it was created, or until
+            // a flush is in progress (`flushInProgress()`: commitTransaction and, as scn's
+            // applications do it, abortTransaction flush first). A retry waits its backoff.
+            let lingering = batch.attempts == 0
+                && self.clock < batch.created_at.saturating_add(cfg.linger_ms)
+                && batch.bytes < cfg.batch_size
+                && s.queues[&part].len() == 1
+                && s.txn.ending.is_none();
+            if lingering {
                 break;
             }
             // The producer sends to the leader its metadata names, and waits (without
@@ -515,8 +531,30 @@ impl Sim<'_> {
 
     /// A request failed: retry the batch if attempts and delivery.timeout.ms allow, else fail it.
     fn batch_failed(&mut self, p: u32, id: u32, error: ProduceError) {
-        if error == ProduceError::InvalidProducerEpoch {
-            self.producer_fenced(p, Failure::Produce(ProduceError::InvalidProducerEpoch));
+        if matches!(error, ProduceError::InvalidProducerEpoch | ProduceError::ProducerFenced) {
+            self.producer_fenced(p, Failure::Produce(error));
+            return;
+        }
+        if error == ProduceError::InvalidPidMapping {
+            // Not retriable (`InvalidPidMappingException`): the batch fails, the transaction
+            // can only abort, and the abort gets a new producer id (as `pid_unmapped`).
+            let s = &mut self.world.producers[p as usize];
+            if let Some(b) = s.batches.remove(&id) {
+                if let Some(q) = s.queues.get_mut(&b.partition) {
+                    q.retain(|x| *x != id);
+                    if q.is_empty() {
+                        s.ready.remove(&b.partition);
+                    }
+                }
+                for m in &b.msgs {
+                    self.world.messages[*m as usize].fail(Failure::InvalidPidMapping);
+                }
+            }
+            let txn = &mut self.world.producers[p as usize].txn;
+            (txn.abortable, txn.bump_needed, txn.unmapped) = (true, true, true);
+            self.drain(p);
+            self.try_end_txn(p);
+            self.processor_flushed(p);
             return;
         }
         if error == ProduceError::OutOfOrderSequence {

@@ -44,12 +44,7 @@ impl Sim<'_> {
                 // abortTransaction() by an epoch bump (KIP-360): aborted, new epoch, sequences
                 // from 0.
                 let s = &mut self.world.producers[p as usize];
-                s.producer_id = producer_id;
-                s.producer_epoch = epoch;
-                s.next_sequence.clear();
-                s.sequence_reset.clear();
-                s.last_acked.clear();
-                s.unresolved.clear();
+                s.take_epoch(producer_id, epoch);
                 s.txn.bump_needed = false;
                 self.log(|_| {
                     let what = format!("producer id {producer_id} now has epoch {epoch}; sequences restart at 0");
@@ -60,12 +55,7 @@ impl Sim<'_> {
             TxnReply::Initialized { producer_id, epoch } => {
                 let s = &mut self.world.producers[p as usize];
                 s.txn.retries = 0;
-                s.producer_id = producer_id;
-                s.producer_epoch = epoch;
-                s.next_sequence.clear();
-                s.sequence_reset.clear();
-                s.last_acked.clear();
-                s.unresolved.clear();
+                s.take_epoch(producer_id, epoch);
                 s.txn.ready = true;
                 s.txn.initializing = false;
                 self.log(|_| {
@@ -103,7 +93,23 @@ impl Sim<'_> {
                 // time, in priority order).
                 self.try_end_txn(p);
             }
-            TxnReply::Ended { commit } => {
+            TxnReply::Ended { commit, epoch: Some(epoch) } => {
+                // Transactions v2 (4.0, `TransactionManager.EndTxnHandler`): the answer carries
+                // the epoch the coordinator bumped to; the producer takes it and starts its
+                // sequences again at 0. No InitProducerId bump is needed after an abort, the
+                // server bumped already.
+                let what = if commit { "commitTransaction()" } else { "abortTransaction()" };
+                let s = &mut self.world.producers[p as usize];
+                let producer_id = s.producer_id;
+                s.take_epoch(producer_id, epoch);
+                s.txn.bump_needed = false;
+                self.log(|_| {
+                    let how = if commit { "committed" } else { "aborted" };
+                    (name, what.into(), String::new(), format!("{how}; epoch now {epoch} (transactions v2)"))
+                });
+                self.txn_ended(p, commit);
+            }
+            TxnReply::Ended { commit, epoch: None } => {
                 let what = if commit { "commitTransaction()" } else { "abortTransaction()" };
                 let s = &self.world.producers[p as usize];
                 if !commit && s.txn.bump_needed {
@@ -136,6 +142,7 @@ impl Sim<'_> {
                 self.processor_offsets_added(p);
             }
             TxnReply::Err { error: TxnError::ProducerFenced, .. } => self.producer_fenced(p, Failure::ProducerFenced),
+            TxnReply::Err { error: TxnError::InvalidTxnState, .. } => self.producer_fenced(p, Failure::InvalidTxnState),
             TxnReply::Err { request, error: TxnError::InvalidProducerIdMapping } => self.pid_unmapped(p, request),
             TxnReply::Err { request, error } => {
                 // CONCURRENT_TRANSACTIONS / COORDINATOR_NOT_AVAILABLE are retriable, with
@@ -219,8 +226,17 @@ impl Sim<'_> {
             let how = if commit { "flushing, then EndTxn(COMMIT)" } else { "flushing, then EndTxn(ABORT)" };
             (sim.client_name(Client::Producer(p)), what.into(), String::new(), how.into())
         });
+        self.flush(p);
         self.try_end_txn(p);
         true
+    }
+
+    /// The flush that commitTransaction / abortTransaction start (`RecordAccumulator.beginFlush`):
+    /// batches still lingering (linger.ms) are sent now.
+    pub(super) fn flush(&mut self, p: u32) {
+        if self.model.producers[p as usize].linger_ms > 0 {
+            self.drain(p);
+        }
     }
 
     /// Sends EndTxn once every record of the transaction has been answered.
@@ -302,6 +318,14 @@ impl Sim<'_> {
             self.fail_unadded(p, part);
             return true;
         }
+        if self.model.cluster.transactions_v2() {
+            // Transactions v2 (`TransactionManager.maybeAddPartition`, 4.0): no AddPartitionsToTxn;
+            // the partition is in the transaction for the client at once (`transactionStarted`,
+            // so EndTxn is sent), and its leader adds it when the first produce arrives.
+            s.txn.added.insert(part);
+            s.txn.started = true;
+            return false;
+        }
         if s.txn.adding.insert(part) {
             let (producer_id, epoch) = (s.producer_id, s.producer_epoch);
             self.txn_request(p, TxnRequest::AddPartitionsToTxn { producer_id, epoch, partitions: vec![part] });
@@ -350,8 +374,16 @@ impl Sim<'_> {
         // KIP-588 does not save it in 3.x: the error is abortable, but the abortTransaction()
         // that follows sends EndTxn(ABORT) with the old epoch, which
         // `TransactionCoordinator.endTransaction` (3.6 to 3.9) answers PRODUCER_FENCED: client
-        // requests need the exact epoch. Only transactions v2 (KIP-890 part 2, 4.0) recovers.
-        let why = if timed_out {
+        // requests need the exact epoch. Transactions v2 would take an EndTxn one epoch behind
+        // as a retry, but 4.0.0's timeout abort bumps the epoch twice (KAFKA-19367, fixed in
+        // 4.1), so it is fenced there too.
+        let v2 = self.model.cluster.transactions_v2();
+        let why = if why == Failure::InvalidTxnState {
+            "the coordinator refused its EndTxn (INVALID_TXN_STATE, fatal)"
+        } else if timed_out && v2 {
+            "its transaction outlived transaction.timeout.ms and the coordinator bumped the epoch \
+             twice (fence, then the abort's own bump: 4.0.0); its abort, two epochs behind, gets PRODUCER_FENCED"
+        } else if timed_out {
             "its transaction outlived transaction.timeout.ms and the coordinator bumped the epoch; \
              its abort, with the old epoch, gets PRODUCER_FENCED (no KIP-588 recovery in 3.x)"
         } else {

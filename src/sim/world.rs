@@ -580,6 +580,8 @@ pub enum Failure {
     CommitFailed,
     /// The coordinator had forgotten the transactional id (transactional.id.expiration.ms).
     InvalidPidMapping,
+    /// EndTxn answered INVALID_TXN_STATE (fatal).
+    InvalidTxnState,
 }
 
 impl Failure {
@@ -590,6 +592,7 @@ impl Failure {
             Failure::ProducerFenced => "ProducerFencedException",
             Failure::CommitFailed => "KafkaException from commitTransaction()",
             Failure::InvalidPidMapping => "InvalidPidMappingException",
+            Failure::InvalidTxnState => "InvalidTxnStateException",
         }
     }
 }
@@ -885,6 +888,21 @@ impl World {
 }
 
 impl Producer {
+    /// A new producer id or epoch: sequence numbers start again at 0 on every partition
+    /// (`TransactionManager.resetSequenceNumbers`).
+    pub fn take_epoch(&mut self, producer_id: u32, epoch: u16) {
+        self.producer_id = producer_id;
+        self.producer_epoch = epoch;
+        self.restart_sequences();
+    }
+
+    pub fn restart_sequences(&mut self) {
+        self.next_sequence.clear();
+        self.sequence_reset.clear();
+        self.last_acked.clear();
+        self.unresolved.clear();
+    }
+
     /// A batch that finishes in the epoch it was first sent with, older than the producer's
     /// (after a bump for another partition; KAFKA-8805).
     pub fn keeps_old_epoch(&self, b: &Batch) -> bool {
