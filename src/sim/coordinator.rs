@@ -228,6 +228,11 @@ impl Sim<'_> {
         if self.model.cluster.transactions_v2() {
             return self.end_txn_v2(t, epoch, commit);
         }
+        // `TransactionCoordinator.endTransaction` (3.6 to 3.9): the client's epoch must be the
+        // coordinator's; while the markers are being written (Prepare*, with CompleteX
+        // pending) the answer is CONCURRENT_TRANSACTIONS, so a retried EndTxn returns only once
+        // the transaction is complete; a decision already on record is answered NONE, and
+        // one that contradicts it (or an EndTxn with no transaction) INVALID_TXN_STATE.
         let meta = &self.world.txns[t as usize];
         if epoch < meta.epoch {
             return Err(TxnError::ProducerFenced);
@@ -238,11 +243,13 @@ impl Sim<'_> {
                 self.prepare(t, commit, outcome);
                 Ok(TxnReply::Ended { commit, epoch: None })
             }
-            // A retried EndTxn whose decision is already on record, or an empty transaction.
-            (TxnState::PrepareCommit | TxnState::CompleteCommit, true)
-            | (TxnState::PrepareAbort | TxnState::CompleteAbort, false)
-            | (TxnState::Empty, _) => Ok(TxnReply::Ended { commit, epoch: None }),
-            _ => Err(TxnError::Concurrent),
+            (TxnState::PrepareCommit | TxnState::PrepareAbort | TxnState::PrepareEpochFence, _) => {
+                Err(TxnError::Concurrent)
+            }
+            (TxnState::CompleteCommit, true) | (TxnState::CompleteAbort, false) => {
+                Ok(TxnReply::Ended { commit, epoch: None })
+            }
+            _ => Err(TxnError::InvalidTxnState),
         }
     }
 
@@ -549,5 +556,65 @@ impl Sim<'_> {
             )
         });
         self.fence_and_abort(t, "aborted: transaction.timeout.ms expired (producer fenced)");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::event::{TxnError, TxnReply};
+    use super::super::world::TxnState;
+    use crate::sim::{Options, Sim};
+
+    /// Runs `source` until its first transaction reaches `state`.
+    fn until(model: &crate::model::Model, state: TxnState) -> Sim<'_> {
+        let mut sim = Sim::new(model, &Options::default());
+        while sim.world.txns[0].state != state {
+            assert!(sim.step_once().is_none(), "the run ended before {state:?}");
+        }
+        sim
+    }
+
+    fn model(version: &str) -> crate::model::Model {
+        let source = include_str!("../../scenarios/run/transactions-commit-abort.scn")
+            .replace("  brokers 3\n", &format!("  brokers 3\n  kafka.version {version}\n"));
+        crate::load(&source).expect("valid scenario")
+    }
+
+    /// EndTxn's answers, 3.x (`TransactionCoordinator.endTransaction`): while the markers
+    /// are written a retry waits (CONCURRENT_TRANSACTIONS); once complete, the same decision
+    /// is answered NONE and the other one INVALID_TXN_STATE; an old epoch is fenced.
+    #[test]
+    fn end_txn_answers_3x() {
+        let m = model("3.9");
+        let mut sim = until(&m, TxnState::PrepareCommit);
+        let epoch = sim.world.txns[0].epoch;
+        assert_eq!(sim.end_txn(0, epoch, true), Err(TxnError::Concurrent));
+        let mut sim = until(&m, TxnState::CompleteCommit);
+        assert_eq!(sim.end_txn(0, epoch, true), Ok(TxnReply::Ended { commit: true, epoch: None }));
+        assert_eq!(sim.end_txn(0, epoch, false), Err(TxnError::InvalidTxnState));
+        sim.world.txns[0].epoch += 1;
+        assert_eq!(sim.end_txn(0, epoch, true), Err(TxnError::ProducerFenced));
+    }
+
+    /// Transactions v2 (4.0.0, the table of KAFKA-14563): the commit bumped the epoch; a
+    /// retry (one epoch behind) of the same decision gets NONE with the current epoch, of the
+    /// other one INVALID_TXN_STATE; a new abort at the current epoch is an empty abort that
+    /// bumps it again; a new commit with nothing in the transaction is INVALID_TXN_STATE; an
+    /// epoch two behind is fenced.
+    #[test]
+    fn end_txn_answers_v2() {
+        let m = model("4.0");
+        let mut sim = until(&m, TxnState::PrepareCommit);
+        let bumped = sim.world.txns[0].epoch;
+        assert_eq!(sim.end_txn(0, bumped - 1, true), Err(TxnError::Concurrent), "markers still being written");
+        let mut sim = until(&m, TxnState::CompleteCommit);
+        let retry = bumped - 1;
+        assert_eq!(sim.end_txn(0, retry, true), Ok(TxnReply::Ended { commit: true, epoch: Some(bumped) }));
+        assert_eq!(sim.end_txn(0, retry, false), Err(TxnError::InvalidTxnState));
+        assert_eq!(sim.end_txn(0, bumped, true), Err(TxnError::InvalidTxnState));
+        assert_eq!(sim.end_txn(0, bumped, false), Ok(TxnReply::Ended { commit: false, epoch: Some(bumped + 1) }));
+        assert_eq!(sim.world.txns[0].state, TxnState::CompleteAbort);
+        assert_eq!(sim.end_txn(0, bumped, false), Ok(TxnReply::Ended { commit: false, epoch: Some(bumped + 1) }));
+        assert_eq!(sim.end_txn(0, retry, false), Err(TxnError::ProducerFenced));
     }
 }
