@@ -660,10 +660,30 @@ impl Sim<'_> {
         self.world.next_token
     }
 
-    pub(super) fn on_consumer_fetch(&mut self, c: u32, inc: u32, part: PartitionIdx, offset: u64, broker: BrokerId) {
-        if !self.world.broker(broker).alive || self.believed_leader(broker, part) != Some(broker) {
+    pub(super) fn on_consumer_fetch(
+        &mut self,
+        c: u32,
+        inc: u32,
+        part: PartitionIdx,
+        offset: u64,
+        (broker, current_epoch): (BrokerId, u32),
+    ) {
+        let (believed, epoch) = self.believed(broker, part);
+        if !self.world.broker(broker).alive || believed != Some(broker) {
             // Disconnected or NotLeaderOrFollower: the consumer refreshes metadata and retries.
             self.send(Event::empty_fetch(c, inc, part, offset, Some(FetchError::NotLeader), broker));
+            return;
+        }
+        // `Partition.localLogWithEpochOrThrow` (KIP-320): the fetch's current leader epoch must
+        // be the leader's own; older is FENCED_LEADER_EPOCH (the same broker leads again, in a
+        // newer epoch, and the consumer has not heard), newer UNKNOWN_LEADER_EPOCH.
+        let fenced = match current_epoch.cmp(&epoch) {
+            std::cmp::Ordering::Less => Some(FetchError::FencedLeaderEpoch),
+            std::cmp::Ordering::Greater => Some(FetchError::UnknownLeaderEpoch),
+            std::cmp::Ordering::Equal => None,
+        };
+        if fenced.is_some() {
+            self.send(Event::empty_fetch(c, inc, part, offset, fenced, broker));
             return;
         }
         let pstate = &self.world.partitions[part as usize];

@@ -558,7 +558,7 @@ impl Sim<'_> {
                 Some(epoch) => {
                     self.send(Event::EpochQuery { consumer: c, inc, partition: p, offset, epoch, broker: leader })
                 }
-                None => self.send(Event::ConsumerFetch { consumer: c, inc, partition: p, offset, broker: leader }),
+                None => self.send(Event::ConsumerFetch { consumer: c, inc, partition: p, offset, broker: leader, leader_epoch }),
             }
             // request.timeout.ms (30000): a fetch lost on the network is sent again.
             let timer = self.consumer_fetch_timer(c, p);
@@ -609,10 +609,28 @@ impl Sim<'_> {
         self.queue.cancel(timer);
         let s = &mut self.world.consumers[c as usize];
         match error {
-            Some(FetchError::NotLeader) => {
+            Some(FetchError::NotLeader | FetchError::FencedLeaderEpoch) => {
+                // (`FetchCollector.handleInitializeErrors`: both ask for a metadata update.)
                 let polling = s.phase == Phase::Polling;
+                if error == Some(FetchError::FencedLeaderEpoch) {
+                    let known = s.leader_epochs.get(&p).copied();
+                    self.log(|sim| {
+                        let what = format!(
+                            "FENCED_LEADER_EPOCH: its metadata's leader epoch {} is older than the leader's; refreshing metadata",
+                            known.map_or("-".to_string(), |e| e.to_string())
+                        );
+                        (sim.cname(c), format!("fetch {}", sim.model.partition_name(p)), String::new(), what)
+                    });
+                }
                 self.invalidate_metadata(Client::Consumer(c), p, None);
                 if polling {
+                    self.queue.push(self.clock + FETCH_RETRY_MS, Event::ConsumerStep { consumer: c, inc }, true);
+                }
+                return;
+            }
+            Some(FetchError::UnknownLeaderEpoch) => {
+                // The broker is behind the consumer's metadata: the next fetch tries again.
+                if s.phase == Phase::Polling {
                     self.queue.push(self.clock + FETCH_RETRY_MS, Event::ConsumerStep { consumer: c, inc }, true);
                 }
                 return;

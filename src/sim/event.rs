@@ -61,6 +61,11 @@ pub enum FetchError {
     NotLeader,
     /// OFFSET_OUT_OF_RANGE: the position is past the leader's log end; apply auto.offset.reset.
     OutOfRange,
+    /// FENCED_LEADER_EPOCH: the fetch's current leader epoch is older than the leader's (the
+    /// consumer's metadata is stale): refresh metadata, which validates the position (KIP-320).
+    FencedLeaderEpoch,
+    /// UNKNOWN_LEADER_EPOCH: the fetch's epoch is newer than the broker knows: retry.
+    UnknownLeaderEpoch,
 }
 
 /// Requests a transactional producer sends to its transaction coordinator.
@@ -288,6 +293,8 @@ pub enum Event {
         partition: PartitionIdx,
         offset: u64,
         broker: BrokerId,
+        /// The leader epoch of the consumer's metadata (FetchRequest's `current_leader_epoch`).
+        leader_epoch: u32,
     },
     /// Data records from `offset`; the consumer's next fetch starts at `next_offset` (past
     /// control records and, for read_committed, aborted records).

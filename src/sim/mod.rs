@@ -620,8 +620,8 @@ impl Sim<'_> {
                 (high_watermark, log_start_offset),
             ),
             Event::FetchWaitExpired { partition, token } => self.on_fetch_wait_expired(partition, token),
-            Event::ConsumerFetch { consumer, inc, partition, offset, broker } => {
-                self.on_consumer_fetch(consumer, inc, partition, offset, broker)
+            Event::ConsumerFetch { consumer, inc, partition, offset, broker, leader_epoch } => {
+                self.on_consumer_fetch(consumer, inc, partition, offset, (broker, leader_epoch))
             }
             Event::ConsumerFetchResponse {
                 consumer,
