@@ -95,23 +95,37 @@ impl Sim<'_> {
             reply_to(self, ProduceReply::Err(ProduceError::NotEnoughReplicas));
             return;
         }
-        if batch.transactional && self.model.cluster.transactions_v2() {
-            let added = self.add_partition_for_produce(p, broker, part, (batch.producer_id, batch.producer_epoch));
-            if let Err(error) = added {
+        if batch.transactional {
+            let verified = self.verify_partition_for_produce(p, broker, part, (batch.producer_id, batch.producer_epoch));
+            if let Err(error) = verified {
                 // `ReplicaManager.appendRecords`' post-verification callback: a retriable
                 // coordinator error becomes NOT_ENOUGH_REPLICAS (which every client retries
-                // without refreshing metadata); the others go back as they are.
+                // without refreshing metadata); `AddPartitionsToTxnManager` turns PRODUCER_FENCED
+                // into INVALID_PRODUCER_EPOCH ("producers expect to handle" it); the others go
+                // back as they are.
                 let reply = match error {
-                    TxnError::ProducerFenced => ProduceError::ProducerFenced,
+                    TxnError::ProducerFenced => ProduceError::InvalidProducerEpoch,
                     TxnError::InvalidProducerIdMapping => ProduceError::InvalidPidMapping,
+                    TxnError::InvalidTxnState => ProduceError::InvalidTxnState,
                     _ => ProduceError::NotEnoughReplicas,
                 };
+                let current = self.model.producers[p as usize]
+                    .transactional_id
+                    .as_deref()
+                    .map_or(0, |id| self.world.txns[self.txn_index(id) as usize].epoch);
                 self.log(|sim| {
-                    let why = format!(
-                        "rejected: {} (the partition could not be added to the transaction: {})",
-                        reply.name(),
-                        error.name()
-                    );
+                    let why = match error {
+                        TxnError::ProducerFenced => format!(
+                            "rejected: InvalidProducerEpoch (epoch {} < {current}: fenced, transaction verification)",
+                            batch.producer_epoch
+                        ),
+                        TxnError::InvalidTxnState => "rejected: InvalidTxnStateException (partition was not added to the transaction: transaction verification, KIP-890)".to_string(),
+                        _ => format!(
+                            "rejected: {} (transaction verification could not complete: {})",
+                            reply.name(),
+                            error.name()
+                        ),
+                    };
                     (Self::broker_name(broker), "produce".into(), sim.values(batch.msgs.iter().copied()), why)
                 });
                 reply_to(self, ProduceReply::Err(reply));

@@ -172,13 +172,18 @@ impl Sim<'_> {
         Ok(TxnReply::Added { partitions })
     }
 
-    /// Transactions v2 (KIP-890 part 2, 4.0): before a transactional produce is appended its
-    /// leader adds the partition to the transaction (`ReplicaManager`'s verification through
-    /// `AddPartitionsToTxnManager`, with verifyOnly false), unless the log already has the
-    /// producer's transaction open at this epoch (`UnifiedLog.hasOngoingTransaction`). scn
-    /// makes the leader's request to the coordinator in the same step: no round trip between
-    /// the two brokers, though a cut link between them fails it.
-    pub(super) fn add_partition_for_produce(
+    /// Transaction partition verification before a transactional produce is appended
+    /// (`ReplicaManager.maybeStartTransactionVerificationForPartitions` through
+    /// `AddPartitionsToTxnManager`), skipped when the log already has the producer's
+    /// transaction open at this epoch (`UnifiedLog.hasOngoingTransaction`). 3.6 to 3.9 (KIP-890
+    /// part 1, `transaction.partition.verification.enable` true) only verify
+    /// (`TransactionCoordinator.handleVerifyPartitionsInTransaction`): the partition must be in
+    /// the ongoing transaction of this epoch, or the write would open a transaction the
+    /// coordinator knows nothing of (a hanging transaction); transactions v2 (KIP-890 part 2,
+    /// 4.0) add the partition, verifyOnly false. scn makes the leader's request to the
+    /// coordinator in the same step: no round trip between the two brokers, though a cut link
+    /// between them fails it.
+    pub(super) fn verify_partition_for_produce(
         &mut self,
         p: u32,
         leader: BrokerId,
@@ -200,7 +205,17 @@ impl Sim<'_> {
         if meta.forgotten || meta.producer_id != pid {
             return Err(TxnError::InvalidProducerIdMapping);
         }
-        self.add_partitions(t, epoch, vec![part], timeout).map(|_| ())
+        if self.model.cluster.transactions_v2() {
+            return self.add_partitions(t, epoch, vec![part], timeout).map(|_| ());
+        }
+        if meta.epoch != epoch {
+            return Err(TxnError::ProducerFenced);
+        }
+        match meta.state {
+            TxnState::PrepareCommit | TxnState::PrepareAbort | TxnState::PrepareEpochFence => Err(TxnError::Concurrent),
+            TxnState::Ongoing if meta.partitions.contains(&part) => Ok(()),
+            _ => Err(TxnError::InvalidTxnState),
+        }
     }
 
     /// AddOffsetsToTxn + TxnOffsetCommit: the group coordinator keeps the offsets pending
@@ -594,6 +609,27 @@ mod tests {
         assert_eq!(sim.end_txn(0, epoch, false), Err(TxnError::InvalidTxnState));
         sim.world.txns[0].epoch += 1;
         assert_eq!(sim.end_txn(0, epoch, true), Err(TxnError::ProducerFenced));
+    }
+
+    /// Transaction verification (KIP-890 part 1, 3.6+): a write to a partition of the ongoing
+    /// transaction passes, one to a partition not added (or after the transaction completed)
+    /// is INVALID_TXN_STATE, one with another epoch is fenced.
+    #[test]
+    fn verification_of_transactional_writes() {
+        let m = model("3.9");
+        let mut sim = until(&m, TxnState::Ongoing);
+        let meta = &sim.world.txns[0];
+        let (pid, epoch) = (meta.producer_id, meta.epoch);
+        let added = *meta.partitions.iter().next().expect("a partition added");
+        let other = 1 - added;
+        let leader = |sim: &Sim<'_>, p: u32| sim.world.partitions[p as usize].leader.expect("a leader");
+        let (la, lo) = (leader(&sim, added), leader(&sim, other));
+        assert_eq!(sim.verify_partition_for_produce(0, la, added, (pid, epoch)), Ok(()));
+        assert_eq!(sim.verify_partition_for_produce(0, lo, other, (pid, epoch)), Err(TxnError::InvalidTxnState));
+        assert_eq!(sim.verify_partition_for_produce(0, la, added, (pid, epoch + 1)), Err(TxnError::ProducerFenced));
+        let mut sim = until(&m, TxnState::CompleteCommit);
+        let (la, _) = (leader(&sim, added), lo);
+        assert_eq!(sim.verify_partition_for_produce(0, la, added, (pid, epoch)), Err(TxnError::InvalidTxnState));
     }
 
     /// Transactions v2 (4.0.0, the table of KAFKA-14563): the commit bumped the epoch; a

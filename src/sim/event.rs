@@ -19,12 +19,13 @@ pub enum ProduceError {
     /// The batch's producer epoch is stale: a newer instance of this transactional id took
     /// over (fatal for the producer: it must stop).
     InvalidProducerEpoch,
-    /// Transactions v2: the coordinator refused to add the partition, the producer's epoch is
-    /// not its own (fatal, as InvalidProducerEpoch).
-    ProducerFenced,
     /// Transactions v2: the coordinator has no state for the transactional id
     /// (transactional.id.expiration.ms): the batch fails and the transaction can only abort.
     InvalidPidMapping,
+    /// Transaction verification (KIP-890 part 1, 3.6+): the partition is not in the producer's
+    /// ongoing transaction ("Partition was not added to the transaction"); the batch fails
+    /// and the transaction can only abort.
+    InvalidTxnState,
 }
 
 impl ProduceError {
@@ -37,8 +38,8 @@ impl ProduceError {
             ProduceError::NotEnoughReplicasAfterAppend => "NotEnoughReplicasAfterAppendException",
             ProduceError::OutOfOrderSequence => "OutOfOrderSequenceException",
             ProduceError::InvalidProducerEpoch => "InvalidProducerEpochException",
-            ProduceError::ProducerFenced => "ProducerFencedException",
             ProduceError::InvalidPidMapping => "InvalidPidMappingException",
+            ProduceError::InvalidTxnState => "InvalidTxnStateException",
         }
     }
 }

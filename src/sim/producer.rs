@@ -531,13 +531,15 @@ impl Sim<'_> {
 
     /// A request failed: retry the batch if attempts and delivery.timeout.ms allow, else fail it.
     fn batch_failed(&mut self, p: u32, id: u32, error: ProduceError) {
-        if matches!(error, ProduceError::InvalidProducerEpoch | ProduceError::ProducerFenced) {
+        if error == ProduceError::InvalidProducerEpoch {
             self.producer_fenced(p, Failure::Produce(error));
             return;
         }
-        if error == ProduceError::InvalidPidMapping {
-            // Not retriable (`InvalidPidMappingException`): the batch fails, the transaction
-            // can only abort, and the abort gets a new producer id (as `pid_unmapped`).
+        if matches!(error, ProduceError::InvalidPidMapping | ProduceError::InvalidTxnState) {
+            // Not retriable: the batch fails and the transaction can only abort
+            // (`TransactionManager.handleFailedBatch`: an abortable error, with an epoch bump
+            // where the coordinator supports it); after InvalidPidMapping the abort gets a new
+            // producer id (as `pid_unmapped`).
             let s = &mut self.world.producers[p as usize];
             if let Some(b) = s.batches.remove(&id) {
                 if let Some(q) = s.queues.get_mut(&b.partition) {
@@ -546,12 +548,17 @@ impl Sim<'_> {
                         s.ready.remove(&b.partition);
                     }
                 }
+                let why = match error {
+                    ProduceError::InvalidPidMapping => Failure::InvalidPidMapping,
+                    _ => Failure::Produce(error),
+                };
                 for m in &b.msgs {
-                    self.world.messages[*m as usize].fail(Failure::InvalidPidMapping);
+                    self.world.messages[*m as usize].fail(why);
                 }
             }
             let txn = &mut self.world.producers[p as usize].txn;
-            (txn.abortable, txn.bump_needed, txn.unmapped) = (true, true, true);
+            (txn.abortable, txn.bump_needed) = (true, true);
+            txn.unmapped |= error == ProduceError::InvalidPidMapping;
             self.drain(p);
             self.try_end_txn(p);
             self.processor_flushed(p);
