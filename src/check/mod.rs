@@ -204,7 +204,9 @@ fn cluster(file: &ast::File, diags: &mut Vec<Diagnostic>) -> (ClusterConfig, Vec
     // cluster runs TV_2, and no 3.x cluster can finalize either.
     let tv_default = if kafka_version.at_least(4, 0) { "2" } else { "0" };
     let transaction_version: u8 = s.choice("transaction.version", tv_default, &["0", "1", "2"]).parse().unwrap_or(0);
-    if let Some(span) = s.span_of("transaction.version").filter(|_| transaction_version > 0 && !kafka_version.at_least(4, 0)) {
+    if let Some(span) =
+        s.span_of("transaction.version").filter(|_| transaction_version > 0 && !kafka_version.at_least(4, 0))
+    {
         s.diags.push(Diagnostic::new("`transaction.version` 1 or 2 needs kafka.version 4.0", span).label(format!(
             "kafka.version {kafka_version} runs transaction.version 0 (TV_1 and TV_2 need metadata.version 4.0-IV2)"
         )));

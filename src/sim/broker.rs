@@ -96,7 +96,8 @@ impl Sim<'_> {
             return;
         }
         if batch.transactional {
-            let verified = self.verify_partition_for_produce(p, broker, part, (batch.producer_id, batch.producer_epoch));
+            let verified =
+                self.verify_partition_for_produce(p, broker, part, (batch.producer_id, batch.producer_epoch));
             if let Err(error) = verified {
                 // `ReplicaManager.appendRecords`' post-verification callback: a retriable
                 // coordinator error becomes NOT_ENOUGH_REPLICAS (which every client retries

@@ -558,7 +558,14 @@ impl Sim<'_> {
                 Some(epoch) => {
                     self.send(Event::EpochQuery { consumer: c, inc, partition: p, offset, epoch, broker: leader })
                 }
-                None => self.send(Event::ConsumerFetch { consumer: c, inc, partition: p, offset, broker: leader, leader_epoch }),
+                None => self.send(Event::ConsumerFetch {
+                    consumer: c,
+                    inc,
+                    partition: p,
+                    offset,
+                    broker: leader,
+                    leader_epoch,
+                }),
             }
             // request.timeout.ms (30000): a fetch lost on the network is sent again.
             let timer = self.consumer_fetch_timer(c, p);

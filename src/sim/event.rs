@@ -135,13 +135,24 @@ impl TxnError {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TxnReply {
-    Initialized { producer_id: u32, epoch: u16 },
-    Added { partitions: Vec<PartitionIdx> },
+    Initialized {
+        producer_id: u32,
+        epoch: u16,
+    },
+    Added {
+        partitions: Vec<PartitionIdx>,
+    },
     /// EndTxn done; with transactions v2 it carries the producer epoch to go on with (the
     /// coordinator bumped it, EndTxn v5).
-    Ended { commit: bool, epoch: Option<u16> },
+    Ended {
+        commit: bool,
+        epoch: Option<u16>,
+    },
     OffsetsAdded,
-    Err { request: TxnRequest, error: TxnError },
+    Err {
+        request: TxnRequest,
+        error: TxnError,
+    },
 }
 
 /// The batch a produce request carries.

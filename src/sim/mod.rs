@@ -397,8 +397,12 @@ impl<'m> Sim<'m> {
     /// but where the others fall among the events pending now is part of what comes next.
     fn pending_with_expiries(&self) -> Vec<(u64, bool, std::borrow::Cow<'_, Event>)> {
         use std::borrow::Cow;
-        let mut v: Vec<_> =
-            self.queue.pending_keyed().into_iter().map(|(time, seq, idle, e)| (time, seq, idle, Cow::Borrowed(e))).collect();
+        let mut v: Vec<_> = self
+            .queue
+            .pending_keyed()
+            .into_iter()
+            .map(|(time, seq, idle, e)| (time, seq, idle, Cow::Borrowed(e)))
+            .collect();
         for (p, s) in self.world.producers.iter().enumerate().filter(|(_, s)| s.alive) {
             let timeout = self.model.producers[p].delivery_timeout_ms;
             // (The first is the one armed, unless it completed since.)

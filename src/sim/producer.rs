@@ -541,27 +541,16 @@ impl Sim<'_> {
             // where the coordinator supports it); after InvalidPidMapping the abort gets a new
             // producer id (as `pid_unmapped`).
             let s = &mut self.world.producers[p as usize];
-            if let Some(b) = s.batches.remove(&id) {
-                if let Some(q) = s.queues.get_mut(&b.partition) {
-                    q.retain(|x| *x != id);
-                    if q.is_empty() {
-                        s.ready.remove(&b.partition);
-                    }
-                }
-                let why = match error {
-                    ProduceError::InvalidPidMapping => Failure::InvalidPidMapping,
-                    _ => Failure::Produce(error),
-                };
-                for m in &b.msgs {
-                    self.world.messages[*m as usize].fail(why);
-                }
+            s.txn.unmapped |= error == ProduceError::InvalidPidMapping;
+            let Some(b) = s.take_batch(id) else { return };
+            let why = match error {
+                ProduceError::InvalidPidMapping => Failure::InvalidPidMapping,
+                _ => Failure::Produce(error),
+            };
+            for m in &b.msgs {
+                self.world.messages[*m as usize].fail(why);
             }
-            let txn = &mut self.world.producers[p as usize].txn;
-            (txn.abortable, txn.bump_needed) = (true, true);
-            txn.unmapped |= error == ProduceError::InvalidPidMapping;
-            self.drain(p);
-            self.try_end_txn(p);
-            self.processor_flushed(p);
+            self.batch_gave_up(p, b.partition, b.attempts, (b.epoch, b.base_sequence + b.msgs.len() as i32 - 1));
             return;
         }
         if error == ProduceError::OutOfOrderSequence {
@@ -699,12 +688,7 @@ impl Sim<'_> {
         // Sender.getExpiredInflightBatches: a batch still in flight expires too; its request
         // stays out (it holds its max.in.flight slot) and its answer, if any, is ignored.
         let in_flight = s.in_flight.values().any(|f| f.batch == id);
-        if let Some(q) = s.queues.get_mut(&b.partition) {
-            q.retain(|x| *x != id);
-            if q.is_empty() {
-                s.ready.remove(&b.partition);
-            }
-        }
+        s.dequeue(id, b.partition);
         for m in &b.msgs {
             self.world.messages[*m as usize].set_failed(Failure::Produce(ProduceError::Timeout));
         }

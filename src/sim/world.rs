@@ -896,6 +896,23 @@ impl Producer {
         self.restart_sequences();
     }
 
+    /// Removes batch `id` from the producer and from its partition's queue.
+    pub fn take_batch(&mut self, id: u32) -> Option<Batch> {
+        let b = self.batches.remove(&id)?;
+        self.dequeue(id, b.partition);
+        Some(b)
+    }
+
+    /// Takes batch `id` off the queue of `partition`.
+    pub fn dequeue(&mut self, id: u32, partition: PartitionIdx) {
+        if let Some(q) = self.queues.get_mut(&partition) {
+            q.retain(|x| *x != id);
+            if q.is_empty() {
+                self.ready.remove(&partition);
+            }
+        }
+    }
+
     pub fn restart_sequences(&mut self) {
         self.next_sequence.clear();
         self.sequence_reset.clear();
