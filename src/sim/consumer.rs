@@ -74,11 +74,7 @@ impl Sim<'_> {
                     let g = &sim.model.groups[sim.group_of(c)].name;
                     (sim.cname(c), "start".into(), String::new(), format!("JoinGroup {g}"))
                 });
-                self.send(Event::GroupArrive {
-                    consumer: c,
-                    inc,
-                    request: GroupRequest::Join { offsets: Vec::new(), leader_epochs: Vec::new() },
-                });
+                self.send(Event::GroupArrive { consumer: c, inc, request: GroupRequest::join(None) });
             }
             Phase::Polling => self.poll(c),
             Phase::Processing { next } => self.processed(c, next),
@@ -112,6 +108,31 @@ impl Sim<'_> {
                 // the join (`Heartbeat.resetTimeouts`, then `sentHeartbeat` resets the timer).
                 s.heartbeat_from = Some(self.clock + hb);
                 self.adopt(c, generation, assignment);
+            }
+            GroupReply::MemberIdRequired { member } => {
+                // `AbstractCoordinator.JoinGroupResponseHandler`: take the id and join again at
+                // once (`joinGroupIfNeeded` retries a MemberIdRequiredException without backoff).
+                // (The answer to a JoinGroup sent before one that timed out finds it joined.)
+                let s = &self.world.consumers[c as usize];
+                if s.phase != Phase::Joining || s.member.is_some() {
+                    return;
+                }
+                let request = GroupRequest::join(Some(member));
+                self.send(Event::GroupArrive { consumer: c, inc, request });
+            }
+            GroupReply::UnknownMember => {
+                // `resetStateAndRejoin`: forget the member id, join again at once.
+                self.log(|sim| {
+                    let why = "JoinGroup: UNKNOWN_MEMBER_ID, JoinGroup anew";
+                    (sim.cname(c), "rejoin".into(), String::new(), why.into())
+                });
+                let s = &mut self.world.consumers[c as usize];
+                s.member = None;
+                s.cooperative_join = false;
+                s.phase = Phase::Joining;
+                s.heartbeat_from = None;
+                let request = GroupRequest::join(None);
+                self.send(Event::GroupArrive { consumer: c, inc, request });
             }
             GroupReply::Offsets { generation, positions } => {
                 if self.world.consumers[c as usize].generation != generation {
@@ -366,11 +387,7 @@ impl Sim<'_> {
             self.world.consumers[c as usize].phase = Phase::Joining;
             self.world.consumers[c as usize].generation = 0;
             self.world.consumers[c as usize].heartbeat_from = None;
-            self.send(Event::GroupArrive {
-                consumer: c,
-                inc,
-                request: GroupRequest::Join { offsets: Vec::new(), leader_epochs: Vec::new() },
-            });
+            self.send(Event::GroupArrive { consumer: c, inc, request: GroupRequest::join(None) });
             return;
         }
         // (Cut off from its coordinator it hears nothing of the group: it goes on as it was.)
@@ -386,11 +403,7 @@ impl Sim<'_> {
                 self.world.consumers[c as usize].cooperative_join = false;
                 self.world.consumers[c as usize].phase = Phase::Joining;
                 self.world.consumers[c as usize].heartbeat_from = None;
-                self.send(Event::GroupArrive {
-                    consumer: c,
-                    inc,
-                    request: GroupRequest::Join { offsets: Vec::new(), leader_epochs: Vec::new() },
-                });
+                self.send(Event::GroupArrive { consumer: c, inc, request: GroupRequest::join(None) });
                 return;
             }
             let rejoin = (group.rebalancing && !group.joining.contains(&(c, inc))) || s.rejoin_requested;
@@ -421,7 +434,7 @@ impl Sim<'_> {
                 self.send(Event::GroupArrive {
                     consumer: c,
                     inc,
-                    request: GroupRequest::Join { offsets, leader_epochs },
+                    request: GroupRequest::Join { member: Some(member), offsets, leader_epochs },
                 });
                 return;
             }

@@ -170,15 +170,23 @@ pub struct ProduceBatch {
 /// Requests a consumer sends to its group coordinator.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum GroupRequest {
-    /// JoinGroup; a member that rejoins first commits `offsets` (auto-commit's commitSync in
+    /// JoinGroup with the member id the consumer holds (`None`: UNKNOWN_MEMBER_ID, a first
+    /// join); a member that rejoins first commits `offsets` (auto-commit's commitSync in
     /// onJoinPrepare, folded into the request so that it lands before the new generation).
-    Join { offsets: Vec<(PartitionIdx, u64)>, leader_epochs: Vec<(PartitionIdx, u32)> },
+    Join { member: Option<u32>, offsets: Vec<(PartitionIdx, u64)>, leader_epochs: Vec<(PartitionIdx, u32)> },
     /// OffsetFetch for the member's assigned partitions (plus auto.offset.reset for the rest).
     OffsetFetch { generation: u32 },
     /// OffsetCommit; `sync` is commitSync (the consumer waits), else commitAsync (auto-commit).
     /// `leader_epochs`: each offset's committed leader epoch where the consumer knows it
     /// (KIP-320: `OffsetAndMetadata.leaderEpoch`, from the position's epoch).
     Commit { generation: u32, offsets: Vec<(PartitionIdx, u64)>, leader_epochs: Vec<(PartitionIdx, u32)>, sync: bool },
+}
+
+impl GroupRequest {
+    /// A JoinGroup that commits nothing first, with the member id the consumer holds.
+    pub fn join(member: Option<u32>) -> GroupRequest {
+        GroupRequest::Join { member, offsets: Vec::new(), leader_epochs: Vec::new() }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -188,6 +196,14 @@ pub enum GroupReply {
         member: u32,
         assignment: Vec<PartitionIdx>,
     },
+    /// MEMBER_ID_REQUIRED (KIP-394): a dynamic member's first JoinGroup only gets its member
+    /// id; it joins again with it at once.
+    MemberIdRequired {
+        member: u32,
+    },
+    /// UNKNOWN_MEMBER_ID to a JoinGroup: the id it sent is neither a member nor pending (it
+    /// expired, or a new coordinator never knew it); the consumer resets it and joins anew.
+    UnknownMember,
     /// Starting positions; `None` for a partition means NoOffsetForPartition (reset `none`).
     Offsets {
         generation: u32,
@@ -396,6 +412,13 @@ pub enum Event {
     MemberExpire {
         group: u32,
         member: u32,
+    },
+    /// The coordinator drops consumer `consumer`'s pending members (KIP-394) that did not join
+    /// again with their member id within `session.timeout.ms` (`DelayedHeartbeat` with
+    /// `isPending`); one timer per consumer, armed for its earliest.
+    PendingMemberExpire {
+        group: u32,
+        consumer: u32,
     },
     /// The controller fences a broker that stopped heartbeating (`broker.session.timeout.ms`).
     BrokerFenced {

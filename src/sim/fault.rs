@@ -329,7 +329,8 @@ impl Sim<'_> {
                     if !group.members.iter().any(|m| m.consumer == k && m.inc == inc) {
                         self.world.consumers[k as usize].member = None;
                     }
-                    let join = super::event::GroupRequest::Join { offsets: Vec::new(), leader_epochs: Vec::new() };
+                    let member = self.world.consumers[k as usize].member;
+                    let join = super::event::GroupRequest::join(member);
                     self.send(Event::GroupArrive { consumer: k, inc, request: join });
                 }
             }

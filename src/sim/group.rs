@@ -17,7 +17,7 @@ impl Sim<'_> {
             return;
         }
         match request {
-            GroupRequest::Join { offsets, leader_epochs } => {
+            GroupRequest::Join { member, offsets, leader_epochs } => {
                 if self.world.consumers[c as usize].incarnation == inc {
                     self.world.consumers[c as usize].join_retrying = false;
                 }
@@ -53,19 +53,23 @@ impl Sim<'_> {
                     self.try_complete_rebalance(g);
                     return;
                 }
-                // A JoinGroup that arrives after its sender died still makes a member; no
-                // heartbeat follows, so the coordinator expires it after session.timeout.ms.
+                // A JoinGroup that arrives after its sender died still makes a member: the
+                // coordinator cannot tell, and a member awaiting a join needs no heartbeat
+                // (`MemberMetadata.hasSatisfiedHeartbeat`), so the join completes with it and its
+                // session runs from there (`onCompleteJoin`), as for a member that crashed after
+                // its JoinGroup arrived (`member-crash-during-rebalance`).
                 let dead = self.world.consumers[c as usize].incarnation != inc;
                 if !dead && self.static_rejoin(g, c, inc) {
                     return;
                 }
+                let Some(id) = self.new_member_id(g, c, inc, member) else {
+                    return;
+                };
                 let group = &mut self.world.groups[g];
                 let was_empty = group.members.is_empty() && !group.rebalancing;
                 if let Some((_, added)) = group.initial_delay.as_mut() {
-                    *added = !dead;
+                    *added = true;
                 }
-                let id = group.next_member;
-                group.next_member += 1;
                 let now = self.clock;
                 group.members.push(Member {
                     id,
@@ -75,14 +79,11 @@ impl Sim<'_> {
                     last_contact: now,
                     owned: Vec::new(),
                 });
-                if dead {
-                    let timeout = self.model.consumers[c as usize].session_timeout_ms;
-                    self.queue.push(self.clock + timeout, Event::MemberExpire { group: g as u32, member: id }, false);
-                } else {
-                    self.world.groups[g].joining.push((c, inc));
+                group.joining.push((c, inc));
+                if !dead {
                     self.world.membership.push((now, c, super::world::Membership::Joined));
                 }
-                if was_empty && !dead {
+                if was_empty {
                     self.initial_delayed_join(g, c);
                     return;
                 }
@@ -147,6 +148,79 @@ impl Sim<'_> {
                 };
                 self.send(Event::GroupResponse { consumer: c, inc, reply });
             }
+        }
+    }
+
+    /// The member id a JoinGroup from a consumer that is not a member joins with, or `None`
+    /// when it is answered instead. KIP-394 (Kafka 2.2+, JoinGroup v4+):
+    /// `GroupCoordinator.doDynamicNewMemberJoinGroup` gives a dynamic member's first JoinGroup
+    /// a member id, records it as pending (`addPendingMember`, expiring after the member's
+    /// session.timeout.ms) and answers MEMBER_ID_REQUIRED; the JoinGroup with that id makes
+    /// it a member (`doCurrentMemberJoinGroup`, `isPendingMember`), an id that is neither
+    /// pending nor a member gets UNKNOWN_MEMBER_ID. A static member (`group.instance.id`)
+    /// joins at once. The 4.0 group coordinator's classic groups do the same
+    /// (`GroupMetadataManager.classicGroupJoinNewDynamicMember`).
+    fn new_member_id(&mut self, g: usize, c: u32, inc: u32, member: Option<u32>) -> Option<u32> {
+        let group = &mut self.world.groups[g];
+        if self.model.consumers[c as usize].group_instance_id.is_some() {
+            group.next_member += 1;
+            return Some(group.next_member - 1);
+        }
+        match member {
+            None => {
+                let id = group.next_member;
+                group.next_member += 1;
+                let timeout = self.model.consumers[c as usize].session_timeout_ms;
+                group.pending.push((id, c, self.clock + timeout));
+                self.arm_pending_expiry(g, c);
+                let reply = GroupReply::MemberIdRequired { member: id };
+                self.send(Event::GroupResponse { consumer: c, inc, reply });
+                None
+            }
+            Some(id) => match group.pending.iter().position(|p| p.0 == id) {
+                Some(i) => {
+                    group.pending.remove(i);
+                    self.arm_pending_expiry(g, c);
+                    Some(id)
+                }
+                None => {
+                    self.send(Event::GroupResponse { consumer: c, inc, reply: GroupReply::UnknownMember });
+                    None
+                }
+            },
+        }
+    }
+
+    /// A pending member's session ran out before it joined with its id
+    /// (`onExpireHeartbeat` with `isPending`): it is dropped, and a rebalance that waited for
+    /// it may complete (`removePendingMemberAndUpdateGroup`).
+    pub(super) fn on_pending_member_expire(&mut self, g: u32, c: u32) {
+        let now = self.clock;
+        let group = &mut self.world.groups[g as usize];
+        let expired: Vec<u32> = group.pending.iter().filter(|p| p.1 == c && p.2 <= now).map(|p| p.0).collect();
+        group.pending.retain(|p| !(p.1 == c && p.2 <= now));
+        for member in expired {
+            self.log(|sim| {
+                let t = sim.model.consumers[c as usize].session_timeout_ms;
+                let name = &sim.model.consumers[c as usize].name;
+                let what = format!(
+                    "pending member {member} ({name}) did not join with its member id within session.timeout.ms ({t} ms)"
+                );
+                (format!("group {}", sim.model.groups[g as usize].name), "member expired".into(), String::new(), what)
+            });
+        }
+        self.arm_pending_expiry(g as usize, c);
+        self.try_complete_rebalance(g as usize);
+    }
+
+    /// Arms consumer `c`'s pending-member timer for the earliest of its pending members, or
+    /// disarms it when it has none.
+    fn arm_pending_expiry(&mut self, g: usize, c: u32) {
+        let timer = self.pending_member_timer(c);
+        let next = self.world.groups[g].pending.iter().filter(|p| p.1 == c).map(|p| p.2).min();
+        match next {
+            Some(at) => self.queue.arm(timer, at, Event::PendingMemberExpire { group: g as u32, consumer: c }, false),
+            None => self.queue.cancel(timer),
         }
     }
 
@@ -243,7 +317,9 @@ impl Sim<'_> {
         if group.initial_delay.is_some() || self.group_unloaded(g) {
             return;
         }
-        let all_in = group.members.iter().all(|m| group.joining.contains(&(m.consumer, m.inc)));
+        // (`hasAllMembersJoined`: pending members too must have joined, or expired.)
+        let all_in =
+            group.members.iter().all(|m| group.joining.contains(&(m.consumer, m.inc))) && group.pending.is_empty();
         if !group.rebalancing || group.joining.is_empty() || !all_in {
             let silent = |m: &Member| m.crashed && !group.joining.contains(&(m.consumer, m.inc));
             if group.joining.len() == 1 && group.members.iter().any(silent) {
@@ -624,5 +700,47 @@ impl Sim<'_> {
             let (member, timeout) = (m.id, self.model.consumers[c as usize].session_timeout_ms);
             self.queue.push(now + timeout, Event::MemberExpire { group: g as u32, member }, false);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::sim::{Options, Sim};
+
+    const SCENARIO: &str = r#"
+scenario "pending members"
+run for 2m
+cluster { brokers 1  topic orders { partitions 2 } }
+producer shop { send 12 to orders value "m{i}" every 5s }
+consumer a { subscribe orders group g  auto.offset.reset earliest }
+consumer b { subscribe orders group g  auto.offset.reset earliest  start at 20s }
+faults {
+  pause b at 20001ms
+  resume b at 70s
+}
+"#;
+
+    /// KIP-394: b's first JoinGroup makes it a pending member (no rebalance, a keeps both
+    /// partitions); paused past session.timeout.ms it loses that id, so its JoinGroup with
+    /// it gets UNKNOWN_MEMBER_ID and it joins anew, as a member this time.
+    #[test]
+    fn pending_member_expires_and_joins_anew() {
+        let model = crate::load(SCENARIO).expect("valid scenario");
+        let mut sim = Sim::new(&model, &Options { trace_limit: 1000, ..Options::default() });
+        while sim.clock < 20_010 {
+            assert!(sim.step_once().is_none(), "the run goes on");
+        }
+        let g = &sim.world.groups[0];
+        assert_eq!(g.pending.iter().map(|p| (p.1, p.2)).collect::<Vec<_>>(), vec![(1, 20_001 + 45_000)]);
+        assert_eq!(g.members.len(), 1, "only a is a member");
+        assert!(!g.rebalancing, "a pending member does not start a rebalance");
+        let stop = sim.run_to_end();
+        let run = sim.finish(stop);
+        let steps = &run.trace.steps;
+        let at = |text: &str| steps.iter().find(|s| s.result.contains(text)).map(|s| s.time_ms);
+        assert_eq!(at("pending member 2 (b) did not join"), Some(65_001));
+        assert_eq!(at("UNKNOWN_MEMBER_ID"), Some(70_002));
+        let b = run.world.groups[0].members.iter().find(|m| m.consumer == 1).expect("b joined in the end");
+        assert_eq!(b.id, 3, "under a new member id");
     }
 }

@@ -67,6 +67,14 @@ impl Sim<'_> {
         group.host = None;
         let lost = group.rebalancing;
         let joining = std::mem::take(&mut group.joining);
+        // (Pending members live in the old coordinator's memory only: their ids are unknown
+        // to the next one, which answers them UNKNOWN_MEMBER_ID.)
+        let pending: Vec<u32> = group.pending.drain(..).map(|p| p.1).collect();
+        for c in pending {
+            let timer = self.pending_member_timer(c);
+            self.queue.cancel(timer);
+        }
+        let group = &mut self.world.groups[g];
         let stored = group.stored.clone();
         group.generation = stored.generation;
         group.assignment = stored.assignment;
@@ -100,7 +108,8 @@ impl Sim<'_> {
                 continue;
             }
             // The JoinGroup is sent again; its commit already counted.
-            let request = GroupRequest::Join { offsets: Vec::new(), leader_epochs: Vec::new() };
+            let member = kept.iter().find(|m| m.consumer == c && m.inc == inc).map(|m| m.id);
+            let request = GroupRequest::join(member);
             let reply = GroupReply::NotCoordinator { request, crashed: !alive };
             self.send(Event::GroupResponse { consumer: c, inc, reply });
         }

@@ -657,6 +657,7 @@ impl Sim<'_> {
             Event::GroupArrive { consumer, inc, request } => self.on_group_arrive(consumer, inc, request),
             Event::GroupResponse { consumer, inc, reply } => self.on_group_response(consumer, inc, reply),
             Event::MemberExpire { group, member } => self.on_member_expire(group, member),
+            Event::PendingMemberExpire { group, consumer } => self.on_pending_member_expire(group, consumer),
             Event::InitialJoinDelay { group, token, delay } => self.on_initial_join_delay(group, token, delay),
             Event::RebalanceNotice { consumer, inc } => self.on_rebalance_notice(consumer, inc),
             Event::PollDeadline { consumer, inc, polls } => self.on_poll_deadline(consumer, inc, polls),
@@ -738,6 +739,14 @@ impl Sim<'_> {
     fn batch_expiry_timer(&self, p: u32) -> u32 {
         let partitions = self.model.partitions.len() as u32;
         partitions * (self.model.cluster.brokers + self.model.consumers.len() as u32) + p
+    }
+
+    /// The queue's timer for the earliest expiry of consumer `c`'s pending members (KIP-394),
+    /// after the producers'.
+    fn pending_member_timer(&self, c: u32) -> u32 {
+        let partitions = self.model.partitions.len() as u32;
+        let producers = self.model.producers.len() as u32;
+        partitions * (self.model.cluster.brokers + self.model.consumers.len() as u32) + producers + c
     }
 
     /// Whether the link between `a` and `b` is cut by a `partition` (until `heal`).

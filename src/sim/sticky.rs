@@ -156,7 +156,7 @@ impl Sim<'_> {
         let cfg = &self.model.consumers[c as usize];
         let offsets = if cfg.enable_auto_commit { self.uncommitted_positions(c) } else { Vec::new() };
         let s = &mut self.world.consumers[c as usize];
-        let (inc, generation, revoked) = (s.incarnation, s.generation, s.rejoin_requested);
+        let (inc, generation, revoked, member) = (s.incarnation, s.generation, s.rejoin_requested, s.member);
         s.cooperative_join = true;
         s.rejoin_requested = false;
         s.heartbeat_from = None;
@@ -169,7 +169,11 @@ impl Sim<'_> {
             (sim.cname(c), "rejoin".into(), String::new(), what)
         });
         let leader_epochs = self.position_epochs(c, &offsets);
-        self.send(Event::GroupArrive { consumer: c, inc, request: GroupRequest::Join { offsets, leader_epochs } });
+        self.send(Event::GroupArrive {
+            consumer: c,
+            inc,
+            request: GroupRequest::Join { member, offsets, leader_epochs },
+        });
     }
 
     /// `ConsumerCoordinator.onJoinComplete` for a cooperative member that owned partitions:

@@ -488,6 +488,10 @@ pub struct Group {
     pub pending_offsets: BTreeMap<u32, Vec<(PartitionIdx, u64)>>,
     /// Consumers waiting for a JoinGroup response.
     pub joining: Vec<(u32, u32)>,
+    /// Pending members (KIP-394): (member id, consumer, expiry time) answered
+    /// MEMBER_ID_REQUIRED, not members until they join again with that id; a rebalance waits
+    /// for them (`GroupMetadata.hasAllMembersJoined`).
+    pub pending: Vec<(u32, u32, u64)>,
     /// PreparingRebalance: the coordinator waits for every member to (re)join.
     pub rebalancing: bool,
     pub next_member: u32,
@@ -731,6 +735,7 @@ impl World {
                     committed_epochs: BTreeMap::new(),
                     pending_offsets: BTreeMap::new(),
                     joining: Vec::new(),
+                    pending: Vec::new(),
                     rebalancing: false,
                     next_member: 1,
                     initial_delay: None,
