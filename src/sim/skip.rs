@@ -220,7 +220,7 @@ impl Sim<'_> {
         world_counters(&mut self.world, &mut |v| counters.push(*v));
         let world = counters.len();
         let mut h = rustc_hash::FxHasher::default();
-        for (time, idle, event) in self.queue.pending() {
+        for (time, _, idle, event) in self.queue.pending_keyed() {
             counters.push(time);
             idle.hash(&mut h);
             masked_hash(event).hash(&mut h);
@@ -311,7 +311,7 @@ impl Sim<'_> {
         let mut slots = Vec::new();
         let mut bound = self.model.run_for_ms.saturating_add(1).min(self.idle_deadline(since));
         let mut i = world;
-        for (time, _, event) in self.queue.pending() {
+        for (time, _, _, event) in self.queue.pending_keyed() {
             let counted = event_counter(event).is_some();
             let (dt, dc) = (delta[i], if counted { delta[i + 1] } else { 0 });
             if dt == i128::from(period) {
