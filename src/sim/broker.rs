@@ -110,11 +110,9 @@ impl Sim<'_> {
                     TxnError::InvalidTxnState => ProduceError::InvalidTxnState,
                     _ => ProduceError::NotEnoughReplicas,
                 };
-                let current = self.model.producers[p as usize]
-                    .transactional_id
-                    .as_deref()
-                    .map_or(0, |id| self.world.txns[self.txn_index(id) as usize].epoch);
                 self.log(|sim| {
+                    let txn_id = sim.model.producers[p as usize].transactional_id.as_deref();
+                    let current = txn_id.map_or(0, |id| sim.world.txns[sim.txn_index(id) as usize].epoch);
                     let why = match error {
                         TxnError::ProducerFenced => format!(
                             "rejected: InvalidProducerEpoch (epoch {} < {current}: fenced, transaction verification)",

@@ -82,6 +82,18 @@ impl Sim<'_> {
         }
     }
 
+    /// UNKNOWN_MEMBER_ID (`resetStateAndRejoin`): the consumer forgets its member id and
+    /// joins again at once as a new member.
+    fn join_anew(&mut self, c: u32, inc: u32, why: String) {
+        self.log(|sim| (sim.cname(c), "rejoin".into(), String::new(), why));
+        let s = &mut self.world.consumers[c as usize];
+        s.member = None;
+        s.cooperative_join = false;
+        s.phase = Phase::Joining;
+        s.heartbeat_from = None;
+        self.send(Event::GroupArrive { consumer: c, inc, request: GroupRequest::join(None) });
+    }
+
     pub(super) fn on_group_response(&mut self, c: u32, inc: u32, reply: GroupReply) {
         if !self.consumer_live(c, inc) {
             return;
@@ -120,20 +132,7 @@ impl Sim<'_> {
                 let request = GroupRequest::join(Some(member));
                 self.send(Event::GroupArrive { consumer: c, inc, request });
             }
-            GroupReply::UnknownMember => {
-                // `resetStateAndRejoin`: forget the member id, join again at once.
-                self.log(|sim| {
-                    let why = "JoinGroup: UNKNOWN_MEMBER_ID, JoinGroup anew";
-                    (sim.cname(c), "rejoin".into(), String::new(), why.into())
-                });
-                let s = &mut self.world.consumers[c as usize];
-                s.member = None;
-                s.cooperative_join = false;
-                s.phase = Phase::Joining;
-                s.heartbeat_from = None;
-                let request = GroupRequest::join(None);
-                self.send(Event::GroupArrive { consumer: c, inc, request });
-            }
+            GroupReply::UnknownMember => self.join_anew(c, inc, "JoinGroup: UNKNOWN_MEMBER_ID, JoinGroup anew".into()),
             GroupReply::Offsets { generation, positions } => {
                 if self.world.consumers[c as usize].generation != generation {
                     return;
@@ -395,15 +394,8 @@ impl Sim<'_> {
         if let Some(member) = member {
             if !group.members.iter().any(|m| m.id == member) {
                 // Expired or removed: join again as a new member.
-                self.log(|sim| {
-                    let why = format!("member {member} is no longer in the group (UNKNOWN_MEMBER_ID): JoinGroup anew");
-                    (sim.cname(c), "rejoin".into(), String::new(), why)
-                });
-                self.world.consumers[c as usize].member = None;
-                self.world.consumers[c as usize].cooperative_join = false;
-                self.world.consumers[c as usize].phase = Phase::Joining;
-                self.world.consumers[c as usize].heartbeat_from = None;
-                self.send(Event::GroupArrive { consumer: c, inc, request: GroupRequest::join(None) });
+                let why = format!("member {member} is no longer in the group (UNKNOWN_MEMBER_ID): JoinGroup anew");
+                self.join_anew(c, inc, why);
                 return;
             }
             let rejoin = (group.rebalancing && !group.joining.contains(&(c, inc))) || s.rejoin_requested;

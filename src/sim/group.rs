@@ -162,13 +162,14 @@ impl Sim<'_> {
     /// (`GroupMetadataManager.classicGroupJoinNewDynamicMember`).
     fn new_member_id(&mut self, g: usize, c: u32, inc: u32, member: Option<u32>) -> Option<u32> {
         let group = &mut self.world.groups[g];
+        let fresh = group.next_member;
         if self.model.consumers[c as usize].group_instance_id.is_some() {
             group.next_member += 1;
-            return Some(group.next_member - 1);
+            return Some(fresh);
         }
         match member {
             None => {
-                let id = group.next_member;
+                let id = fresh;
                 group.next_member += 1;
                 let timeout = self.model.consumers[c as usize].session_timeout_ms;
                 group.pending.push((id, c, self.clock + timeout));

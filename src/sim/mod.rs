@@ -744,9 +744,7 @@ impl Sim<'_> {
     /// The queue's timer for the earliest expiry of consumer `c`'s pending members (KIP-394),
     /// after the producers'.
     fn pending_member_timer(&self, c: u32) -> u32 {
-        let partitions = self.model.partitions.len() as u32;
-        let producers = self.model.producers.len() as u32;
-        partitions * (self.model.cluster.brokers + self.model.consumers.len() as u32) + producers + c
+        self.batch_expiry_timer(self.model.producers.len() as u32) + c
     }
 
     /// Whether the link between `a` and `b` is cut by a `partition` (until `heal`).
