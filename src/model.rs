@@ -206,6 +206,12 @@ pub struct ClusterConfig {
     /// `group.initial.rebalance.delay.ms` (3000): how long a group coordinator waits for more
     /// members before the first rebalance of an empty group.
     pub group_initial_rebalance_delay_ms: u64,
+    /// `group.consumer.session.timeout.ms` (45000, 45000 to 60000): the session of a member of
+    /// a consumer-protocol group (KIP-848, `GroupCoordinatorConfig`), set by the broker.
+    pub group_consumer_session_timeout_ms: u64,
+    /// `group.consumer.heartbeat.interval.ms` (5000, 5000 to 15000): how often such a member
+    /// heartbeats (the coordinator sends it in every ConsumerGroupHeartbeat response).
+    pub group_consumer_heartbeat_interval_ms: u64,
     /// `log.retention.check.interval.ms` (300000): how often a broker's log manager deletes
     /// the segments retention no longer keeps (`LogManager.cleanupLogs`).
     pub log_retention_check_interval_ms: u64,
@@ -552,6 +558,25 @@ impl Assignors {
     }
 }
 
+/// A consumer's `group.protocol` and, for KIP-848's, the server-side assignor it asks for
+/// (`group.remote.assignor`; the coordinator's default is the first of
+/// `group.consumer.assignors`, `uniform`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum GroupProtocol {
+    Classic,
+    /// `group.protocol consumer` with `UniformAssignor` (`uniform`, the default) or `RangeAssignor`.
+    Consumer {
+        range: bool,
+    },
+}
+
+impl GroupProtocol {
+    /// Whether this is KIP-848's consumer protocol.
+    pub fn modern(self) -> bool {
+        self != GroupProtocol::Classic
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ConsumerConfig {
     pub name: String,
@@ -571,6 +596,11 @@ pub struct ConsumerConfig {
     pub group_instance_id: Option<String>,
     /// `partition.assignment.strategy` (default `range,cooperative-sticky`).
     pub assignors: Assignors,
+    /// `group.protocol` (`classic`): `consumer` is KIP-848's protocol (Kafka 4.0), in which
+    /// the coordinator assigns the partitions and heartbeats carry the assignment. Its members'
+    /// `session_timeout_ms` and `heartbeat_interval_ms` are the broker's
+    /// `group.consumer.*` settings.
+    pub group_protocol: GroupProtocol,
     /// `heartbeat.interval.ms` (3000): how soon a member hears that its group rebalanced.
     pub heartbeat_interval_ms: u64,
     /// `max.poll.interval.ms` (300000): a member that does not poll again within it leaves

@@ -6,8 +6,8 @@ use super::{find_partition, find_topic};
 use crate::ast::{self, CommitMode, Guarantee, Spanned, Value};
 use crate::diag::{Diagnostic, Span};
 use crate::model::{
-    Acks, Assignors, ConsumerConfig, GroupConfig, Model, OffsetReset, PartitionIdx, ProducerConfig, SendSpec, Template,
-    TxnSpec, limits,
+    Acks, Assignors, ConsumerConfig, GroupConfig, GroupProtocol, Model, OffsetReset, PartitionIdx, ProducerConfig,
+    SendSpec, Template, TxnSpec, limits,
 };
 
 pub const PRODUCER_KEYS: &[&str] = &[
@@ -40,6 +40,8 @@ pub const CONSUMER_KEYS: &[&str] = &[
     "metadata.max.age.ms",
     "group.instance.id",
     "partition.assignment.strategy",
+    "group.protocol",
+    "group.remote.assignor",
 ];
 
 const INT_MAX: u64 = i32::MAX as u64;
@@ -380,6 +382,38 @@ fn assignors_fit_group(c: &ast::Consumer, cfg: &ConsumerConfig, model: &Model, d
     let group = &model.groups[cfg.group as usize].name;
     for other in model.consumers.iter().filter(|o| o.group == cfg.group && o.assigned.is_none()) {
         use Assignors::{CooperativeSticky, Range};
+        if other.group_protocol.modern() != cfg.group_protocol.modern() {
+            // (Kafka 4.0 lets classic members join a consumer group during an upgrade,
+            // KIP-848's online migration; scn does not model mixed groups.)
+            diags.push(
+                Diagnostic::new(
+                    format!("group `{group}` mixes `group.protocol` classic and consumer"),
+                    span_of_protocol(c),
+                )
+                .label(format!("`{}` and `{}` use different group protocols", other.name, cfg.name))
+                .note("scn models a group whose members all use one protocol"),
+            );
+            return;
+        }
+        if cfg.group_protocol.modern() {
+            if other.topics != cfg.topics {
+                diags.push(
+                    Diagnostic::new(format!("group `{group}` has members subscribed to different topics"), c.name.span)
+                        .label(format!("`{}` and `{}` subscribe to different topics", other.name, cfg.name))
+                        .note("scn models the server-side assignors for members that all subscribe to the same topics"),
+                );
+                return;
+            }
+            if other.group_protocol != cfg.group_protocol {
+                diags.push(
+                    Diagnostic::new(format!("group `{group}` asks for two server-side assignors"), span_of_protocol(c))
+                        .label(format!("`{}` and `{}` set different `group.remote.assignor`s", other.name, cfg.name))
+                        .note("the coordinator uses the one most members ask for; scn needs them to agree"),
+                );
+                return;
+            }
+            continue;
+        }
         if matches!((cfg.assignors, other.assignors), (Range, CooperativeSticky) | (CooperativeSticky, Range)) {
             diags.push(
                 Diagnostic::new(format!("`{}` and `{}` share no assignor in group `{group}`", other.name, cfg.name), span)
@@ -401,6 +435,14 @@ fn assignors_fit_group(c: &ast::Consumer, cfg: &ConsumerConfig, model: &Model, d
             return;
         }
     }
+}
+
+/// Where a consumer sets its group protocol (or its name).
+fn span_of_protocol(c: &ast::Consumer) -> Span {
+    c.settings
+        .iter()
+        .find(|f| f.key.node == "group.protocol" || f.key.node == "group.remote.assignor")
+        .map_or(c.name.span, |f| f.value.span)
 }
 
 /// One consumer's resolved config; registers it with its group.
@@ -496,6 +538,13 @@ pub(super) fn consumer_config(
             }
         }
     };
+    let group_protocol = group_protocol(&mut s, &source, model, c);
+    let (session_timeout_ms, heartbeat_interval_ms) = match group_protocol {
+        GroupProtocol::Classic => (session_timeout_ms, heartbeat_interval_ms),
+        GroupProtocol::Consumer { .. } => {
+            (model.cluster.group_consumer_session_timeout_ms, model.cluster.group_consumer_heartbeat_interval_ms)
+        }
+    };
     let read_committed =
         s.choice("isolation.level", "read_uncommitted", &["read_uncommitted", "read_committed"]) == "read_committed";
     let processing_time_ms = s.number("processing.time.ms", 1, 0, 3_600_000);
@@ -572,6 +621,7 @@ pub(super) fn consumer_config(
         session_timeout_ms,
         group_instance_id,
         assignors,
+        group_protocol,
         heartbeat_interval_ms,
         max_poll_interval_ms,
         fetch_max_wait_ms,
@@ -581,6 +631,65 @@ pub(super) fn consumer_config(
         processor: None,
         assigned: source.assigned,
     })
+}
+
+/// `group.protocol` and `group.remote.assignor`. KIP-848's `consumer` protocol is modelled
+/// as Kafka 4.0 runs it (GA there; early access in 3.7, preview in 3.8 and 3.9), for members
+/// that subscribe; the client settings it does not use are refused rather than ignored (the
+/// broker's `group.consumer.session.timeout.ms` and `group.consumer.heartbeat.interval.ms`
+/// decide, and the coordinator assigns), and so is static membership, which scn models for
+/// the classic protocol only.
+fn group_protocol(s: &mut Settings, source: &Source, model: &Model, c: &ast::Consumer) -> GroupProtocol {
+    let modern = s.choice("group.protocol", "classic", &["classic", "consumer"]) == "consumer";
+    let range = s.choice("group.remote.assignor", "uniform", &["uniform", "range"]) == "range";
+    let span = s.span_of("group.protocol").unwrap_or(c.name.span);
+    if !modern {
+        if let Some(at) = s.span_of("group.remote.assignor") {
+            s.diags.push(
+                Diagnostic::new("`group.remote.assignor` needs `group.protocol consumer`", at)
+                    .label("the classic protocol assigns in the group's leader (partition.assignment.strategy)"),
+            );
+        }
+        return GroupProtocol::Classic;
+    }
+    let version = model.cluster.kafka_version;
+    // (Said once, at the first such consumer.)
+    let first = !model.consumers.iter().any(|o| o.group_protocol.modern());
+    if !version.at_least(4, 0) && first {
+        s.diags.push(
+            Diagnostic::new("`group.protocol consumer` needs kafka.version 4.0", span)
+                .label(format!(
+                    "kafka.version {version}: the KIP-848 protocol was early access in 3.7, preview in 3.8 and 3.9"
+                ))
+                .note("set `kafka.version 4.0` in the cluster block"),
+        );
+    }
+    if source.group.is_none() || source.assigned.is_some() {
+        s.diags.push(
+            Diagnostic::new("`group.protocol consumer` needs a consumer that subscribes in a group", span)
+                .label("an `assign` consumer joins no group"),
+        );
+    }
+    for (key, instead) in [
+        ("session.timeout.ms", "the broker's `group.consumer.session.timeout.ms` (45000) sets the session"),
+        ("heartbeat.interval.ms", "the broker's `group.consumer.heartbeat.interval.ms` (5000) sets the interval"),
+        ("partition.assignment.strategy", "the coordinator assigns: choose `group.remote.assignor uniform` or `range`"),
+    ] {
+        if let Some(at) = s.span_of(key) {
+            s.diags.push(
+                Diagnostic::new(format!("`{key}` is not used by `group.protocol consumer`"), at)
+                    .label("a classic-protocol setting")
+                    .note(instead),
+            );
+        }
+    }
+    if let Some(at) = s.span_of("group.instance.id") {
+        s.diags.push(
+            Diagnostic::new("static membership with `group.protocol consumer` is not modelled", at)
+                .label("scn models `group.instance.id` for the classic protocol (KIP-345)"),
+        );
+    }
+    GroupProtocol::Consumer { range }
 }
 
 /// Where a consumer reads: `subscribe` topics in a group, or `assign`ed partitions.

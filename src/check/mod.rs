@@ -125,6 +125,8 @@ pub const CLUSTER_KEYS: &[&str] = &[
     "follower.truncation",
     "transaction.abort.timed.out.transaction.cleanup.interval.ms",
     "group.initial.rebalance.delay.ms",
+    "group.consumer.session.timeout.ms",
+    "group.consumer.heartbeat.interval.ms",
     "log.retention.ms",
     "log.retention.bytes",
     "log.segment.bytes",
@@ -237,6 +239,9 @@ fn cluster(file: &ast::File, diags: &mut Vec<Diagnostic>) -> (ClusterConfig, Vec
             0,
             limits::MAX_DURATION_MS,
         ),
+        // GroupCoordinatorConfig (4.0): 45 s within [45 s, 60 s], 5 s within [5 s, 15 s].
+        group_consumer_session_timeout_ms: s.number("group.consumer.session.timeout.ms", 45_000, 45_000, 60_000),
+        group_consumer_heartbeat_interval_ms: s.number("group.consumer.heartbeat.interval.ms", 5_000, 5_000, 15_000),
         log_retention_check_interval_ms: s.number(
             "log.retention.check.interval.ms",
             300_000,

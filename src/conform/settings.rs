@@ -57,10 +57,18 @@ pub fn consumer(c: &mut ClientConfig, model: &Model, k: &ConsumerConfig, names: 
             },
         )
         .set("isolation.level", if k.read_committed { "read_committed" } else { "read_uncommitted" })
-        .set("session.timeout.ms", k.session_timeout_ms.to_string())
-        .set("heartbeat.interval.ms", k.heartbeat_interval_ms.min(k.session_timeout_ms / 3).max(1).to_string())
         .set("max.poll.interval.ms", k.max_poll_interval_ms.max(k.session_timeout_ms).to_string())
         .set("fetch.wait.max.ms", k.fetch_max_wait_ms.to_string())
         .set("metadata.max.age.ms", k.metadata_max_age_ms.to_string())
         .set("enable.partition.eof", "false");
+    match k.group_protocol {
+        // KIP-848 (librdkafka 2.4+, against a broker that runs it, Apache Kafka 4.0): the
+        // broker sets the session and the heartbeat interval, and assigns.
+        crate::model::GroupProtocol::Consumer { range } => {
+            c.set("group.protocol", "consumer").set("group.remote.assignor", if range { "range" } else { "uniform" })
+        }
+        crate::model::GroupProtocol::Classic => c
+            .set("session.timeout.ms", k.session_timeout_ms.to_string())
+            .set("heartbeat.interval.ms", k.heartbeat_interval_ms.min(k.session_timeout_ms / 3).max(1).to_string()),
+    };
 }

@@ -57,9 +57,11 @@ impl Analysis<'_> {
         // A member that left (or was expired) goes on with the records it has until its next
         // commit or group request tells it that it is out (a cut-off one keeps fetching).
         let out_since = |x: u32, t: u64| match w.membership.iter().filter(|(at, c, _)| *c == x && *at <= t).last() {
-            Some(&(td, _, how @ (Membership::MaxPollInterval | Membership::SessionTimeout))) => {
-                Some(self.change_text(td, x, how))
-            }
+            Some(&(
+                td,
+                _,
+                how @ (Membership::MaxPollInterval | Membership::SessionTimeout | Membership::RebalanceTimeout),
+            )) => Some(self.change_text(td, x, how)),
             _ => None,
         };
         if again != first {
@@ -134,6 +136,10 @@ impl Analysis<'_> {
             Membership::MaxPollInterval => {
                 format!("max.poll.interval.ms ({} ms) expired for {name} at {t} ms", cfg.max_poll_interval_ms)
             }
+            Membership::RebalanceTimeout => format!(
+                "the rebalance timeout (max.poll.interval.ms, {} ms) of a revocation expired for {name} at {t} ms",
+                cfg.max_poll_interval_ms
+            ),
             Membership::SessionTimeout => {
                 // What silenced it: the last fault before the expiry that crashed, paused or
                 // cut it off.

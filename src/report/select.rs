@@ -67,12 +67,25 @@ impl Filter {
 }
 
 /// How much a step matters to a cut process table: `Some(0)` for a fault, a crash or restart,
-/// a pause, a fencing, an election, a rebalance, a truncation or an error; `Some(1)` for the
+/// a pause, a fencing, an election, a rebalance (KIP-848: a target assignment, a member's
+/// reconciliation), a truncation or an error; `Some(1)` for the
 /// first step naming one of `watched` (the lost and duplicated messages, each then taken off
 /// the list); `None` for the rest.
 pub fn rank(s: &Step, watched: &mut BTreeSet<String>) -> Option<u8> {
-    const ACTIONS: [&str; 10] =
-        ["crash", "restart", "pause", "resume", "fence", "leader of", "rebalance", "truncate", "isr of", "abort"];
+    const ACTIONS: [&str; 12] = [
+        "crash",
+        "restart",
+        "pause",
+        "resume",
+        "fence",
+        "leader of",
+        "rebalance",
+        "target assignment",
+        "reconcile",
+        "truncate",
+        "isr of",
+        "abort",
+    ];
     const RESULTS: [&str; 8] = ["error", "ERROR", "failed", "rejected", "NOT_", "expired", "fenced", "timed out"];
     let named = s.message.split(", ").filter(|v| watched.remove(*v)).count() > 0;
     if s.actor == "fault"

@@ -69,6 +69,10 @@ impl Sim<'_> {
                     self.adopt(c, 0, assigned);
                     return;
                 }
+                if self.modern_consumer(c) {
+                    self.modern_join(c, inc, "start");
+                    return;
+                }
                 self.world.consumers[c as usize].phase = Phase::Joining;
                 self.log(|sim| {
                     let g = &sim.model.groups[sim.group_of(c)].name;
@@ -132,17 +136,26 @@ impl Sim<'_> {
                 let request = GroupRequest::join(Some(member));
                 self.send(Event::GroupArrive { consumer: c, inc, request });
             }
+            GroupReply::UnknownMember if self.modern_consumer(c) => self.modern_fenced(c, inc),
             GroupReply::UnknownMember => self.join_anew(c, inc, "JoinGroup: UNKNOWN_MEMBER_ID, JoinGroup anew".into()),
+            GroupReply::Heartbeat { member, epoch, assignment } => {
+                self.on_heartbeat_answer(c, member, epoch, assignment)
+            }
             GroupReply::Offsets { generation, positions } => {
-                if self.world.consumers[c as usize].generation != generation {
+                // (A KIP-848 member's epoch may move on meanwhile: its positions still apply.)
+                let modern = self.modern_consumer(c);
+                if self.world.consumers[c as usize].generation != generation && !modern {
                     return;
                 }
-                // A cooperative member fetches the committed offsets of the partitions it gained
-                // only (`initWithCommittedOffsetsIfNeeded`: the initializing ones).
-                let cooperative = self.model.consumers[c as usize].assignors.cooperative();
-                let positioned = &self.world.consumers[c as usize].positions;
-                let positions: Vec<_> =
-                    positions.into_iter().filter(|(p, ..)| !cooperative || !positioned.contains_key(p)).collect();
+                // A cooperative (or KIP-848) member fetches the committed offsets of the
+                // partitions it gained only (`initWithCommittedOffsetsIfNeeded`: the
+                // initializing ones), and still owns.
+                let cooperative = self.model.consumers[c as usize].assignors.cooperative() || modern;
+                let s = &self.world.consumers[c as usize];
+                let positions: Vec<_> = positions
+                    .into_iter()
+                    .filter(|(p, ..)| !cooperative || (!s.positions.contains_key(p) && s.assignment.contains(p)))
+                    .collect();
                 for (p, pos, epoch, how) in positions {
                     match pos {
                         Some(o) => {
@@ -192,7 +205,8 @@ impl Sim<'_> {
                 self.poll(c);
             }
             GroupReply::CoordinatorNotAvailable { request } => {
-                if let GroupRequest::Commit { sync: false, .. } = request {
+                let reconciling = self.world.consumers[c as usize].reconciling.is_some();
+                if let (GroupRequest::Commit { sync: false, .. }, false) = (&request, reconciling) {
                     // An auto-commit is not retried: the next one carries newer offsets.
                     self.log(|sim| {
                         let what = "failed: COORDINATOR_NOT_AVAILABLE (the next auto-commit tries again)";
@@ -260,6 +274,14 @@ impl Sim<'_> {
                 }
                 if sync {
                     self.after_commit(c, true);
+                } else {
+                    self.reconciliation_commit_done(c);
+                }
+            }
+            GroupReply::CommitFailed { sync } if self.modern_consumer(c) => {
+                self.commit_failed(c, sync, "STALE_MEMBER_EPOCH or UNKNOWN_MEMBER_ID: not this member's epoch");
+                if !sync {
+                    self.reconciliation_commit_done(c);
                 }
             }
             GroupReply::CommitFailed { sync } => {
@@ -310,7 +332,7 @@ impl Sim<'_> {
         if !self.consumer_live(c, inc) || s.polls != polls || !outside_poll {
             return;
         }
-        if s.member.is_none() {
+        if s.member.is_none() || s.rejoin_requested && self.modern_consumer(c) {
             return;
         }
         self.log(|sim| {
@@ -318,10 +340,18 @@ impl Sim<'_> {
             (sim.cname(c), "leave group".into(), String::new(), format!("no poll within max.poll.interval.ms ({t} ms)"))
         });
         self.world.membership.push((self.clock, c, super::world::Membership::MaxPollInterval));
+        if self.modern_consumer(c) {
+            self.modern_leave_stale(c);
+            return;
+        }
         self.leave_group(c);
     }
 
     pub(super) fn on_rebalance_notice(&mut self, c: u32, inc: u32) {
+        if self.consumer_live(c, inc) && self.modern_consumer(c) {
+            self.modern_heartbeat_now(c);
+            return;
+        }
         if self.consumer_live(c, inc) && self.world.consumers[c as usize].phase == Phase::Polling {
             self.poll(c);
         }
@@ -380,8 +410,15 @@ impl Sim<'_> {
         let g = self.group_of(c);
         let s = &self.world.consumers[c as usize];
         let inc = s.incarnation;
-        let group = &self.world.groups[g];
-        if s.member.is_none() && s.generation > 0 {
+        if self.modern_consumer(c) {
+            if s.rejoin_requested {
+                self.modern_join(c, inc, "rejoin");
+                return;
+            }
+            if self.modern_positions(c) {
+                return;
+            }
+        } else if s.member.is_none() && s.generation > 0 {
             // It left the group (max.poll.interval.ms): poll() joins again.
             self.world.consumers[c as usize].phase = Phase::Joining;
             self.world.consumers[c as usize].generation = 0;
@@ -389,8 +426,11 @@ impl Sim<'_> {
             self.send(Event::GroupArrive { consumer: c, inc, request: GroupRequest::join(None) });
             return;
         }
-        // (Cut off from its coordinator it hears nothing of the group: it goes on as it was.)
-        let member = s.member.filter(|_| !self.cut_from_group_coordinator(c));
+        // (Cut off from its coordinator it hears nothing of the group: it goes on as it was. A
+        // KIP-848 member hears of the group through its heartbeats' answers, not here.)
+        let s = &self.world.consumers[c as usize];
+        let group = &self.world.groups[g];
+        let member = s.member.filter(|_| !self.cut_from_group_coordinator(c) && !self.modern_consumer(c));
         if let Some(member) = member {
             if !group.members.iter().any(|m| m.id == member) {
                 // Expired or removed: join again as a new member.
@@ -907,6 +947,10 @@ impl Sim<'_> {
     pub(super) fn fail_consumer(&mut self, c: u32) {
         self.world.consumers[c as usize].phase = Phase::Failed;
         self.world.membership.push((self.clock, c, super::world::Membership::Closed));
+        if self.modern_consumer(c) {
+            self.modern_leave(c);
+            return;
+        }
         self.leave_group(c);
     }
 
@@ -960,6 +1004,8 @@ impl Sim<'_> {
         s.cooperative_join = false;
         s.rejoin_requested = false;
         s.joined = None;
+        s.reconciling = None;
+        s.positions_needed = false;
         self.member_crashed(c, inc);
         self.world.consumers[c as usize].heartbeat_from = None;
     }

@@ -230,8 +230,13 @@ impl Sim<'_> {
         timeout: u64,
     ) -> Result<TxnReply, TxnError> {
         self.add_partitions(t, epoch, Vec::new(), timeout)?;
+        // KIP-848 (4.0): the member's epoch, not the group's (`ConsumerGroup.validateOffsetCommit`
+        // for a transactional commit answers STALE_MEMBER_EPOCH as ILLEGAL_GENERATION).
+        let modern = self.modern_group(group as usize);
         let g = &mut self.world.groups[group as usize];
-        if g.generation != generation || !g.members.iter().any(|m| m.id == member && !m.crashed) {
+        let current =
+            |m: &super::world::Member| if modern { m.epoch == generation } else { g.generation == generation };
+        if !g.members.iter().any(|m| m.id == member && !m.crashed && current(m)) {
             return Err(TxnError::IllegalGeneration);
         }
         g.pending_offsets.insert(pid, offsets);

@@ -174,6 +174,10 @@ pub enum GroupRequest {
     /// join); a member that rejoins first commits `offsets` (auto-commit's commitSync in
     /// onJoinPrepare, folded into the request so that it lands before the new generation).
     Join { member: Option<u32>, offsets: Vec<(PartitionIdx, u64)>, leader_epochs: Vec<(PartitionIdx, u32)> },
+    /// ConsumerGroupHeartbeat (KIP-848, `group.protocol consumer`): the member id the client
+    /// made (KIP-1082, 4.0), its member epoch (0 to join) and, after it reconciled (or as it
+    /// joins), the partitions it owns (`ownedTopicPartitions`; `None`: not sent).
+    Heartbeat { member: u32, epoch: u32, owned: Option<Vec<PartitionIdx>> },
     /// OffsetFetch for the member's assigned partitions (plus auto.offset.reset for the rest).
     OffsetFetch { generation: u32 },
     /// OffsetCommit; `sync` is commitSync (the consumer waits), else commitAsync (auto-commit).
@@ -203,7 +207,16 @@ pub enum GroupReply {
     },
     /// UNKNOWN_MEMBER_ID to a JoinGroup: the id it sent is neither a member nor pending (it
     /// expired, or a new coordinator never knew it); the consumer resets it and joins anew.
+    /// To a ConsumerGroupHeartbeat (KIP-848): UNKNOWN_MEMBER_ID or FENCED_MEMBER_EPOCH, after
+    /// which the member gives its partitions up as lost and joins again at epoch 0.
     UnknownMember,
+    /// A ConsumerGroupHeartbeat's answer (KIP-848): the member's epoch and the partitions it
+    /// may own now (`assignedPartitions`: the target less what others have yet to release).
+    Heartbeat {
+        member: u32,
+        epoch: u32,
+        assignment: Vec<PartitionIdx>,
+    },
     /// Starting positions; `None` for a partition means NoOffsetForPartition (reset `none`).
     Offsets {
         generation: u32,
@@ -396,6 +409,14 @@ pub enum Event {
         follower: BrokerId,
         generation: u64,
     },
+    /// A KIP-848 member's heartbeat timer (`group.consumer.heartbeat.interval.ms`) comes due
+    /// while the coordinator has news for it: it sends ConsumerGroupHeartbeat. (Heartbeats
+    /// with nothing to tell either side are not simulated as events: a member's session
+    /// counts from its last one, as for the classic protocol.)
+    Heartbeat {
+        consumer: u32,
+        inc: u32,
+    },
     /// `max.poll.interval.ms` after the consumer's poll number `polls`.
     PollDeadline {
         consumer: u32,
@@ -412,6 +433,14 @@ pub enum Event {
     MemberExpire {
         group: u32,
         member: u32,
+    },
+    /// KIP-848: a member still owns partitions it was told to revoke `rebalanceTimeoutMs`
+    /// (its max.poll.interval.ms) after it was told (`scheduleConsumerGroupRebalanceTimeout`):
+    /// the coordinator fences it, if it is still at epoch `epoch`.
+    RevocationTimeout {
+        group: u32,
+        member: u32,
+        epoch: u32,
     },
     /// The coordinator drops consumer `consumer`'s pending members (KIP-394) that did not join
     /// again with their member id within `session.timeout.ms` (`DelayedHeartbeat` with

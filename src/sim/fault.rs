@@ -320,12 +320,18 @@ impl Sim<'_> {
                         m.last_contact = now;
                     }
                 }
+                let modern = self.model.consumers[k as usize].group_protocol.modern();
                 // Its JoinGroup was dropped with its expired membership: it joins again (unless
                 // one is still on its way).
                 let answered = mine.iter().any(|(_, e)| matches!(e, Event::GroupResponse { .. }));
                 let coming = s.join_retrying;
                 let joins = s.phase == super::world::Phase::Joining || s.cooperative_join;
-                if joins && !answered && !coming && !group.joining.contains(&(k, inc)) {
+                if modern {
+                    // (Its heartbeat tells it whether it is still a member.)
+                    if !cut {
+                        self.modern_heartbeat_now(k);
+                    }
+                } else if joins && !answered && !coming && !group.joining.contains(&(k, inc)) {
                     if !group.members.iter().any(|m| m.consumer == k && m.inc == inc) {
                         self.world.consumers[k as usize].member = None;
                     }

@@ -17,6 +17,9 @@ impl Sim<'_> {
             return;
         }
         match request {
+            GroupRequest::Heartbeat { member, epoch, owned } => {
+                self.on_consumer_group_heartbeat(c, inc, member, epoch, owned);
+            }
             GroupRequest::Join { member, offsets, leader_epochs } => {
                 if self.world.consumers[c as usize].incarnation == inc {
                     self.world.consumers[c as usize].join_retrying = false;
@@ -71,14 +74,7 @@ impl Sim<'_> {
                     *added = true;
                 }
                 let now = self.clock;
-                group.members.push(Member {
-                    id,
-                    consumer: c,
-                    inc,
-                    crashed: dead,
-                    last_contact: now,
-                    owned: Vec::new(),
-                });
+                group.members.push(Member::new(id, c, inc, dead, now));
                 group.joining.push((c, inc));
                 if !dead {
                     self.world.membership.push((now, c, super::world::Membership::Joined));
@@ -95,6 +91,13 @@ impl Sim<'_> {
                 let member = group.members.iter().find(|m| m.consumer == c && m.inc == inc).map(|m| m.id);
                 let assigned = match &self.model.consumers[c as usize].assigned {
                     Some(manual) => manual.clone(),
+                    // A KIP-848 member's partitions are its current assignment, not its target.
+                    None if self.modern_group(g) => group
+                        .members
+                        .iter()
+                        .find(|m| m.consumer == c && m.inc == inc)
+                        .map(|m| m.owned.clone())
+                        .unwrap_or_default(),
                     None => member.and_then(|m| group.assignment.get(&m)).cloned().unwrap_or_default(),
                 };
                 // KIP-447: a read_committed consumer asks for stable offsets; while a
@@ -129,9 +132,17 @@ impl Sim<'_> {
                 });
             }
             GroupRequest::Commit { generation, offsets, leader_epochs, sync } => {
+                let modern = self.modern_group(g);
                 let group = &mut self.world.groups[g];
                 // A commit that arrives before the coordinator expired its sender still counts.
-                let member_ok = group.members.iter().any(|m| m.consumer == c && m.inc == inc);
+                // KIP-848 (`ConsumerGroup.validateOffsetCommit`): the member's epoch exactly, or
+                // STALE_MEMBER_EPOCH; an unknown member, UNKNOWN_MEMBER_ID (a client at epoch 0,
+                // joining, sends no member id: `CommitRequestManager.onMemberEpochUpdated`).
+                let member_ok = group
+                    .members
+                    .iter()
+                    .any(|m| m.consumer == c && m.inc == inc && (!modern || (m.epoch == generation && generation > 0)));
+                let generation = if modern { group.generation } else { generation };
                 // A consumer that assigns its partitions commits without a generation, which a
                 // group without members accepts (check keeps members out of such groups).
                 let manual = self.model.consumers[c as usize].assigned.is_some();
@@ -482,6 +493,10 @@ impl Sim<'_> {
 
     /// A member left (LeaveGroup, or its session expired): the rest rejoin.
     pub(super) fn member_left(&mut self, g: usize) {
+        if self.modern_group(g) {
+            self.modern_member_removed(g);
+            return;
+        }
         if self.world.groups[g].members.is_empty() {
             // Empty again: the next join waits the initial delay anew. (`onCompleteJoin`
             // stores the empty group.)
@@ -544,6 +559,10 @@ impl Sim<'_> {
             if let Some(m) = group.members.iter_mut().find(|m| m.consumer == k && m.inc == inc) {
                 m.crashed = false;
                 m.last_contact = now;
+            }
+            if self.model.consumers[k as usize].group_protocol.modern() {
+                self.modern_heartbeat_now(k);
+                continue;
             }
             if group.rebalancing && !group.joining.contains(&(k, inc)) {
                 let hb = self.model.consumers[k as usize].heartbeat_interval_ms;
@@ -620,7 +639,7 @@ impl Sim<'_> {
         };
         let (old, id) = (m.id, group.next_member);
         group.next_member += 1;
-        *m = Member { id, consumer: c, inc, crashed: false, last_contact: self.clock, owned: Vec::new() };
+        *m = Member::new(id, c, inc, false, self.clock);
         if let Some(a) = group.assignment.remove(&old) {
             group.assignment.insert(id, a);
         }

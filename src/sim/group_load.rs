@@ -63,8 +63,15 @@ impl Sim<'_> {
     /// Unloads the group from broker `old`; what it lost, for the trace.
     fn unload_group(&mut self, g: usize, old: u32) -> String {
         let alive = self.world.broker(old).alive;
+        let modern = self.modern_group(g);
         let group = &mut self.world.groups[g];
         group.host = None;
+        if modern {
+            // A KIP-848 group's every change is a record in `__consumer_offsets`, written before
+            // its heartbeat is answered (`CoordinatorRuntime`): the next coordinator loads all
+            // of it. Heartbeats meanwhile are refused and sent again.
+            return format!("broker {old} {}", if alive { "resigned" } else { "crashed" });
+        }
         let lost = group.rebalancing;
         let joining = std::mem::take(&mut group.joining);
         // (Pending members live in the old coordinator's memory only: their ids are unknown
@@ -86,7 +93,7 @@ impl Sim<'_> {
                 let known = kept.iter().find(|m| m.id == id);
                 let crashed = known.is_none_or(|m| m.crashed);
                 let owned = stored.owned.get(&id).cloned().unwrap_or_default();
-                Member { id, consumer, inc, crashed, last_contact: 0, owned }
+                Member { id, consumer, inc, crashed, last_contact: 0, owned, epoch: 0, revoking: Vec::new() }
             })
             .collect();
         group.rebalancing = false;
@@ -143,11 +150,12 @@ impl Sim<'_> {
         }
         let names: Vec<&str> =
             members.iter().map(|(_, c, _)| self.model.consumers[*c as usize].name.as_str()).collect();
+        let epoch = if self.modern_group(g) { "group epoch" } else { "generation" };
         Some(if names.is_empty() {
-            format!("broker {new} loads it from __consumer_offsets: generation {generation}, empty")
+            format!("broker {new} loads it from __consumer_offsets: {epoch} {generation}, empty")
         } else {
             format!(
-                "broker {new} loads it from __consumer_offsets: generation {generation} ({}), sessions start anew",
+                "broker {new} loads it from __consumer_offsets: {epoch} {generation} ({}), sessions start anew",
                 names.join(", ")
             )
         })

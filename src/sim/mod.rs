@@ -17,6 +17,8 @@ mod group;
 mod group_load;
 pub mod log;
 mod metadata;
+mod modern;
+mod modern_client;
 mod processor;
 mod producer;
 pub mod records;
@@ -660,6 +662,8 @@ impl Sim<'_> {
             Event::PendingMemberExpire { group, consumer } => self.on_pending_member_expire(group, consumer),
             Event::InitialJoinDelay { group, token, delay } => self.on_initial_join_delay(group, token, delay),
             Event::RebalanceNotice { consumer, inc } => self.on_rebalance_notice(consumer, inc),
+            Event::Heartbeat { consumer, inc } => self.on_heartbeat_due(consumer, inc),
+            Event::RevocationTimeout { group, member, epoch } => self.on_revocation_timeout(group, member, epoch),
             Event::PollDeadline { consumer, inc, polls } => self.on_poll_deadline(consumer, inc, polls),
             Event::ConsumerFetchTimeout { consumer, inc, partition, fetch } => {
                 self.on_consumer_fetch_timeout(consumer, inc, partition, fetch)
@@ -745,6 +749,17 @@ impl Sim<'_> {
     /// after the producers'.
     fn pending_member_timer(&self, c: u32) -> u32 {
         self.batch_expiry_timer(self.model.producers.len() as u32) + c
+    }
+
+    /// The queue's timer for KIP-848 member `c`'s next heartbeat, after the pending members'.
+    fn heartbeat_timer(&self, c: u32) -> u32 {
+        self.pending_member_timer(self.model.consumers.len() as u32) + c
+    }
+
+    /// The queue's timer for the rebalance timeout of KIP-848 consumer `c`'s revocation, after
+    /// the heartbeats'.
+    fn revocation_timer(&self, c: u32) -> u32 {
+        self.heartbeat_timer(self.model.consumers.len() as u32) + c
     }
 
     /// Whether the link between `a` and `b` is cut by a `partition` (until `heal`).
@@ -888,6 +903,7 @@ fn event_client(e: &Event) -> Option<Client> {
         | Event::ConsumerStep { consumer, .. }
         | Event::GroupResponse { consumer, .. }
         | Event::RebalanceNotice { consumer, .. }
+        | Event::Heartbeat { consumer, .. }
         | Event::PollDeadline { consumer, .. }
         | Event::ConsumerFetchTimeout { consumer, .. } => Client::Consumer(consumer),
         _ => return None,

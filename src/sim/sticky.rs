@@ -118,6 +118,18 @@ impl Sim<'_> {
         s.assignment.clone()
     }
 
+    /// Every partition of the topics group `g` subscribes to, topic by topic, in order.
+    pub(super) fn group_partitions(&self, g: usize) -> Vec<PartitionIdx> {
+        self.model.groups[g]
+            .topics
+            .iter()
+            .flat_map(|t| {
+                let topic = &self.model.topics[*t as usize];
+                (0..topic.partitions).map(move |p| topic.first_partition + p)
+            })
+            .collect()
+    }
+
     /// The cooperative-sticky assignment of group `g` over its members' owned partitions, with
     /// the moving partitions withheld (`CooperativeStickyAssignor.adjustAssignment`).
     pub(super) fn cooperative_sticky(&self, g: usize) -> (BTreeMap<u32, Vec<PartitionIdx>>, Vec<PartitionIdx>) {
@@ -125,14 +137,7 @@ impl Sim<'_> {
             let cfg = &self.model.partitions[*p as usize];
             (self.model.topics[cfg.topic as usize].name.as_str(), cfg.partition)
         };
-        let mut all: Vec<PartitionIdx> = self.model.groups[g]
-            .topics
-            .iter()
-            .flat_map(|t| {
-                let topic = &self.model.topics[*t as usize];
-                (0..topic.partitions).map(move |p| topic.first_partition + p)
-            })
-            .collect();
+        let mut all = self.group_partitions(g);
         all.sort_by_key(topic_of);
         let members: Vec<(u32, Vec<PartitionIdx>)> = self.world.groups[g]
             .members
@@ -198,13 +203,7 @@ impl Sim<'_> {
         // (`onJoinComplete` restarts the auto-commit timer.)
         s.last_auto_commit = now;
         for p in &revoked {
-            s.positions.remove(p);
-            s.offset_epochs.remove(p);
-            s.leader_epochs.remove(p);
-            s.buffer.remove(p);
-            s.fetch_end.remove(p);
-            s.last_polled.remove(p);
-            s.fetching.remove(p);
+            s.forget_partition(*p);
         }
         s.rejoin_requested = !revoked.is_empty();
         s.assignment = assignment.clone();

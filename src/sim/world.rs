@@ -85,6 +85,9 @@ pub enum Membership {
     SessionTimeout,
     /// The application closed it after an error it does not handle (LeaveGroup).
     Closed,
+    /// KIP-848: it did not revoke partitions within its rebalance timeout
+    /// (max.poll.interval.ms): the coordinator fenced it.
+    RebalanceTimeout,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -472,6 +475,12 @@ pub struct Consumer {
     /// A JoinGroup answer (generation, member id, assignment) that arrived while a cooperative
     /// member was busy: `poll()` applies it (`onJoinComplete` runs in the application thread).
     pub joined: Option<(u32, u32, Vec<PartitionIdx>)>,
+    /// KIP-848: an assignment from a ConsumerGroupHeartbeat response that waits for the
+    /// auto-commit before reconciliation (`maybeAutoCommitSyncBeforeRevocation`).
+    pub reconciling: Option<Vec<PartitionIdx>>,
+    /// KIP-848: partitions assigned since the last poll that need their committed offsets:
+    /// the next `poll()` fetches them (`updateFetchPositions`).
+    pub positions_needed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -500,6 +509,10 @@ pub struct Group {
     pub initial_delay: Option<(u64, bool)>,
     /// Bumped at each InitialDelayedJoin, so a stale expiry is ignored.
     pub initial_delays: u32,
+    /// KIP-848: the group epoch the target assignment (`assignment`) was computed for; the
+    /// coordinator computes a new one at the first heartbeat after the group epoch
+    /// (`generation`) moved past it (`GroupMetadataManager.updateTargetAssignment`).
+    pub assignment_epoch: u32,
     /// The broker holding this state in memory; `None` while no coordinator has loaded it
     /// (its broker crashed or was fenced, and no other has been elected yet).
     pub host: Option<BrokerId>,
@@ -545,7 +558,22 @@ pub struct Member {
     pub last_contact: u64,
     /// The `ownedPartitions` of its last JoinGroup's subscription (KIP-429: what a
     /// cooperative member held while it rejoined; an eager one gave everything up first).
+    /// In a consumer-protocol group (KIP-848): its current assignment, as the coordinator
+    /// gave it (`ConsumerGroupMember.assignedPartitions`).
     pub owned: Vec<PartitionIdx>,
+    /// KIP-848: its member epoch (0 for a classic member).
+    pub epoch: u32,
+    /// KIP-848: the partitions it must revoke before its epoch moves on
+    /// (`partitionsPendingRevocation`, state UNREVOKED_PARTITIONS); nobody else gets them
+    /// meanwhile.
+    pub revoking: Vec<PartitionIdx>,
+}
+
+impl Member {
+    /// A member the coordinator just took in, heard from now, owning nothing yet.
+    pub fn new(id: u32, consumer: u32, inc: u32, crashed: bool, now: u64) -> Member {
+        Member { id, consumer, inc, crashed, last_contact: now, owned: Vec::new(), epoch: 0, revoking: Vec::new() }
+    }
 }
 
 /// What has happened to one message, for the outcome analysis. One per message of the run,
@@ -740,6 +768,7 @@ impl World {
                     next_member: 1,
                     initial_delay: None,
                     initial_delays: 0,
+                    assignment_epoch: 0,
                     host: None,
                     stored: StoredGroup::default(),
                 })
@@ -962,6 +991,17 @@ impl Producer {
 
 impl Consumer {
     /// Forgets every position and what was fetched for it (a seek back, a revocation, a crash).
+    /// Forgets everything about partition `p`, which it no longer owns (a revocation).
+    pub fn forget_partition(&mut self, p: PartitionIdx) {
+        self.positions.remove(&p);
+        self.offset_epochs.remove(&p);
+        self.leader_epochs.remove(&p);
+        self.buffer.remove(&p);
+        self.fetch_end.remove(&p);
+        self.last_polled.remove(&p);
+        self.fetching.remove(&p);
+    }
+
     pub fn forget_positions(&mut self) {
         self.positions.clear();
         self.offset_epochs.clear();
@@ -1011,6 +1051,8 @@ impl Consumer {
             cooperative_join: false,
             rejoin_requested: false,
             joined: None,
+            reconciling: None,
+            positions_needed: false,
         }
     }
 }
