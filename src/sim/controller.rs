@@ -182,6 +182,8 @@ impl Sim<'_> {
             self.catch_up(b);
         }
         self.release_deferred(b);
+        // (It can answer metadata requests again.)
+        self.wake_producers();
     }
 
     /// A broker hears from the controller again (after a pause or a cut): if it was fenced meanwhile,
@@ -377,6 +379,15 @@ impl Sim<'_> {
         self.start_followers(part);
         self.advance_high_watermark(part);
         // Clients refresh metadata and find the new leader.
+        self.wake_producers();
+    }
+
+    /// Every live producer's sender looks at its queued batches again: metadata it could not
+    /// fetch (no broker reachable) may be had now. Kafka's Sender retries its metadata request
+    /// every `retry.backoff.ms` and reconnects every `reconnect.backoff.ms` (50 ms to 1 s);
+    /// scn wakes it when the cluster or the network changes (a new leader, a heal, a broker that
+    /// wakes).
+    pub(super) fn wake_producers(&mut self) {
         for p in 0..self.world.producers.len() as u32 {
             if self.world.producers[p as usize].alive {
                 self.drain(p);

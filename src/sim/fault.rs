@@ -228,6 +228,8 @@ impl Sim<'_> {
                 self.world.cut.clear();
                 self.reconnect_controller();
                 self.group_links_changed();
+                // (A producer cut off from every broker before it had metadata sends now.)
+                self.wake_producers();
             }
             FaultAction::RestartBroker(b) => self.restart_broker(b),
             FaultAction::RestartClient(c) => self.restart_client(c),
