@@ -577,6 +577,10 @@ impl Event {
     /// auto-commit: an async commit that fails is not retried; the next one tries again.)
     pub fn is_retried_client_request(&self) -> bool {
         match self {
+            // A KIP-848 heartbeat lost on the way is not sent again as it was: the next one
+            // (at the heal or the wake, or at the interval) carries the member's state of then.
+            Event::GroupArrive { request: GroupRequest::Heartbeat { .. }, .. }
+            | Event::GroupResponse { reply: GroupReply::Heartbeat { .. }, .. } => false,
             Event::GroupArrive { request: GroupRequest::Commit { sync, .. }, .. }
             | Event::GroupResponse {
                 reply: GroupReply::Committed { sync, .. } | GroupReply::CommitFailed { sync, .. },

@@ -150,7 +150,9 @@ impl Sim<'_> {
                 // (ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID -> CommitFailedException).
                 let reply = if manual || (member_ok && generation == group.generation) {
                     group.commit(&offsets, &leader_epochs);
-                    if !manual {
+                    // (A KIP-848 member's session is kept by its heartbeats only:
+                    // `OffsetMetadataManager.commitOffset` refreshes classic groups' only.)
+                    if !manual && !modern {
                         self.offset_commit_contact(g, c, inc);
                     }
                     GroupReply::Committed { offsets, sync }
@@ -531,8 +533,13 @@ impl Sim<'_> {
                         let what = format!("reach the group coordinator (broker {b}) again");
                         (sim.model.consumers[k as usize].name.clone(), "heartbeats".into(), String::new(), what)
                     });
-                    let hb = self.model.consumers[k as usize].heartbeat_interval_ms;
-                    self.queue.push(self.clock + hb, Event::RebalanceNotice { consumer: k, inc }, false);
+                    if self.model.consumers[k as usize].group_protocol.modern() {
+                        // (A KIP-848 member beats at once, and is told UNKNOWN_MEMBER_ID.)
+                        self.modern_heartbeat_now(k);
+                    } else {
+                        let hb = self.model.consumers[k as usize].heartbeat_interval_ms;
+                        self.queue.push(self.clock + hb, Event::RebalanceNotice { consumer: k, inc }, false);
+                    }
                 }
                 continue;
             };

@@ -93,7 +93,17 @@ impl Sim<'_> {
                 let known = kept.iter().find(|m| m.id == id);
                 let crashed = known.is_none_or(|m| m.crashed);
                 let owned = stored.owned.get(&id).cloned().unwrap_or_default();
-                Member { id, consumer, inc, crashed, last_contact: 0, owned, epoch: 0, revoking: Vec::new() }
+                Member {
+                    id,
+                    consumer,
+                    inc,
+                    crashed,
+                    last_contact: 0,
+                    owned,
+                    epoch: 0,
+                    previous_epoch: 0,
+                    revoking: Vec::new(),
+                }
             })
             .collect();
         group.rebalancing = false;

@@ -65,13 +65,26 @@ impl Sim<'_> {
         }
         let group = &mut self.world.groups[g];
         // UNKNOWN_MEMBER_ID for a member the group removed; FENCED_MEMBER_EPOCH for an epoch
-        // that is not the member's (`throwIfConsumerGroupMemberEpochIsInvalid`; the previous
-        // epoch with a subset of its partitions, a lost answer, cannot happen here).
-        let Some(i) = i.filter(|&i| epoch == 0 || group.members[i].epoch == epoch) else {
+        // that is not the member's (`throwIfConsumerGroupMemberEpochIsInvalid`), except its
+        // previous epoch with a subset of its partitions: the answer that bumped it may have
+        // been lost, or not read yet.
+        let valid = |m: &Member| {
+            epoch == 0
+                || m.epoch == epoch
+                || (epoch == m.previous_epoch && owned.as_ref().is_some_and(|o| o.iter().all(|p| m.owned.contains(p))))
+        };
+        let Some(i) = i.filter(|&i| valid(&group.members[i])) else {
             self.send(Event::GroupResponse { consumer: c, inc, reply: GroupReply::UnknownMember });
             return;
         };
-        group.members[i].last_contact = now;
+        // Every heartbeat restarts the member's session (`scheduleConsumerGroupSessionTimeout`):
+        // one that went silent after sending it expires a session from now.
+        let m = &mut group.members[i];
+        m.last_contact = now;
+        if m.crashed {
+            let timeout = self.model.consumers[c as usize].session_timeout_ms;
+            self.queue.push(now + timeout, Event::MemberExpire { group: g as u32, member }, false);
+        }
         self.update_target_assignment(g);
         let freed = self.reconcile_member(g, i, owned.as_deref());
         let m = &self.world.groups[g].members[i];
@@ -95,8 +108,18 @@ impl Sim<'_> {
         let range = group.members.first().is_some_and(|m| {
             self.model.consumers[m.consumer as usize].group_protocol == GroupProtocol::Consumer { range: true }
         });
-        let target =
-            if range { range_assign(&ids, &partitions) } else { uniform_assign(&ids, &partitions, &group.assignment) };
+        let target = if range {
+            let topics: Vec<Vec<PartitionIdx>> = self.model.groups[g]
+                .topics
+                .iter()
+                .map(|t| {
+                    partitions.iter().copied().filter(|p| self.model.partitions[*p as usize].topic == *t).collect()
+                })
+                .collect();
+            range_assign(&ids, &topics)
+        } else {
+            uniform_assign(&ids, &partitions, &group.assignment)
+        };
         let group = &mut self.world.groups[g];
         group.assignment = target;
         group.assignment_epoch = group.generation;
@@ -171,6 +194,9 @@ impl Sim<'_> {
         let m = &mut group.members[i];
         let changed = m.owned != next || m.epoch != target_epoch;
         m.owned = next;
+        if m.epoch != target_epoch {
+            m.previous_epoch = m.epoch;
+        }
         m.epoch = target_epoch;
         if changed {
             self.log_member_state(g, i, if unreleased { "wait for release" } else { "stable" });
@@ -293,17 +319,20 @@ fn uniform_assign(
     target
 }
 
-/// The server-side `RangeAssignor`: per topic, consecutive ranges, one more for the first
-/// `N % M` members (Kafka sorts dynamic members by member id; scn takes join order).
-fn range_assign(members: &[u32], partitions: &[PartitionIdx]) -> BTreeMap<u32, Vec<PartitionIdx>> {
+/// The server-side `RangeAssignor` (`assignHomogeneousGroup`): each topic's partitions (one
+/// list a topic) in consecutive ranges, one more for the first `N % M` members (Kafka sorts
+/// dynamic members by member id; scn takes join order).
+fn range_assign(members: &[u32], topics: &[Vec<PartitionIdx>]) -> BTreeMap<u32, Vec<PartitionIdx>> {
     let mut target: BTreeMap<u32, Vec<PartitionIdx>> = members.iter().map(|m| (*m, Vec::new())).collect();
     if members.is_empty() {
         return target;
     }
-    let (per, extra) = (partitions.len() / members.len(), partitions.len() % members.len());
-    let mut next = partitions.iter().copied();
-    for (i, m) in members.iter().enumerate() {
-        target.get_mut(m).expect("member").extend(next.by_ref().take(per + usize::from(i < extra)));
+    for partitions in topics {
+        let (per, extra) = (partitions.len() / members.len(), partitions.len() % members.len());
+        let mut next = partitions.iter().copied();
+        for (i, m) in members.iter().enumerate() {
+            target.get_mut(m).expect("member").extend(next.by_ref().take(per + usize::from(i < extra)));
+        }
     }
     target
 }
@@ -336,11 +365,15 @@ mod tests {
         assert_eq!((after[&2].clone(), after[&3].clone()), (vec![0, 3, 4], vec![1, 2, 5]));
     }
 
-    /// Seven partitions over three members: [0-2], [3-4], [5-6], whatever they held.
+    /// Seven partitions over three members: [0-2], [3-4], [5-6], whatever they held; with a
+    /// second topic, one range of each topic (two topics of two partitions over two members:
+    /// one partition of each, not one topic each).
     #[test]
-    fn range_takes_consecutive_ranges() {
+    fn range_takes_consecutive_ranges_of_each_topic() {
         let parts: Vec<u32> = (0..7).collect();
-        let t = range_assign(&[4, 7, 9], &parts);
+        let t = range_assign(&[4, 7, 9], &[parts]);
         assert_eq!((t[&4].clone(), t[&7].clone(), t[&9].clone()), (vec![0, 1, 2], vec![3, 4], vec![5, 6]));
+        let t = range_assign(&[1, 2], &[vec![0, 1], vec![2, 3]]);
+        assert_eq!((t[&1].clone(), t[&2].clone()), (vec![0, 2], vec![1, 3]));
     }
 }

@@ -561,8 +561,9 @@ pub struct Member {
     /// In a consumer-protocol group (KIP-848): its current assignment, as the coordinator
     /// gave it (`ConsumerGroupMember.assignedPartitions`).
     pub owned: Vec<PartitionIdx>,
-    /// KIP-848: its member epoch (0 for a classic member).
+    /// KIP-848: its member epoch (0 for a classic member), and the one before it.
     pub epoch: u32,
+    pub previous_epoch: u32,
     /// KIP-848: the partitions it must revoke before its epoch moves on
     /// (`partitionsPendingRevocation`, state UNREVOKED_PARTITIONS); nobody else gets them
     /// meanwhile.
@@ -572,7 +573,17 @@ pub struct Member {
 impl Member {
     /// A member the coordinator just took in, heard from now, owning nothing yet.
     pub fn new(id: u32, consumer: u32, inc: u32, crashed: bool, now: u64) -> Member {
-        Member { id, consumer, inc, crashed, last_contact: now, owned: Vec::new(), epoch: 0, revoking: Vec::new() }
+        Member {
+            id,
+            consumer,
+            inc,
+            crashed,
+            last_contact: now,
+            owned: Vec::new(),
+            epoch: 0,
+            previous_epoch: 0,
+            revoking: Vec::new(),
+        }
     }
 }
 
