@@ -14,7 +14,7 @@ use super::Sim;
 use super::event::{Event, GroupReply};
 use super::world::{Member, Membership};
 use crate::model::{GroupProtocol, PartitionIdx};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 impl Sim<'_> {
     /// Whether group `g` runs KIP-848's protocol (check keeps a group's members on one protocol).
@@ -172,7 +172,8 @@ impl Sim<'_> {
         if m.epoch == target_epoch && m.owned == target {
             return freed;
         }
-        let (kept, revoked): (Vec<PartitionIdx>, Vec<PartitionIdx>) = m.owned.iter().partition(|p| target.contains(p));
+        let wanted: BTreeSet<PartitionIdx> = target.iter().copied().collect();
+        let (kept, revoked): (Vec<PartitionIdx>, Vec<PartitionIdx>) = m.owned.iter().partition(|p| wanted.contains(p));
         if !revoked.is_empty() && reports_any(&revoked) {
             let m = &mut group.members[i];
             m.owned = kept;
@@ -185,10 +186,16 @@ impl Sim<'_> {
             return freed;
         }
         freed |= !revoked.is_empty();
-        let held = |p: &PartitionIdx| {
-            group.members.iter().enumerate().any(|(j, o)| j != i && (o.owned.contains(p) || o.revoking.contains(p)))
-        };
-        let mut next: Vec<PartitionIdx> = target.iter().filter(|p| kept.contains(p) || !held(p)).copied().collect();
+        // (Sets: a group of thousands of partitions stays linear.)
+        let held: BTreeSet<PartitionIdx> = group
+            .members
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .flat_map(|(_, o)| o.owned.iter().chain(&o.revoking).copied())
+            .collect();
+        let mut next: Vec<PartitionIdx> =
+            target.iter().filter(|p| kept.binary_search(p).is_ok() || !held.contains(p)).copied().collect();
         next.sort_unstable();
         let unreleased = next.len() < target.len();
         let m = &mut group.members[i];
@@ -291,15 +298,16 @@ fn uniform_assign(
     if members.is_empty() {
         return target;
     }
-    let owner_of = |p: &PartitionIdx| members.iter().any(|m| previous.get(m).is_some_and(|ps| ps.contains(p)));
-    let mut pool: Vec<PartitionIdx> = partitions.iter().filter(|p| !owner_of(p)).copied().collect();
+    let owned: BTreeSet<PartitionIdx> = members.iter().filter_map(|m| previous.get(m)).flatten().copied().collect();
+    let subscribed: BTreeSet<PartitionIdx> = partitions.iter().copied().collect();
+    let mut pool: Vec<PartitionIdx> = partitions.iter().filter(|p| !owned.contains(p)).copied().collect();
     let (min, mut extra) = (partitions.len() / members.len(), partitions.len() % members.len());
     let mut unfilled = Vec::new();
     for &m in members {
         let mut quota = min + usize::from(extra > 0);
         extra = extra.saturating_sub(1);
         let mut old: Vec<PartitionIdx> =
-            previous.get(&m).into_iter().flatten().filter(|p| partitions.contains(p)).copied().collect();
+            previous.get(&m).into_iter().flatten().filter(|p| subscribed.contains(p)).copied().collect();
         old.sort_unstable();
         let keep = old.len().min(quota);
         pool.extend_from_slice(&old[keep..]);
