@@ -391,6 +391,50 @@ pub struct Derived {
     value_len: u32,
 }
 
+/// Where a message comes from: a `send` statement (and its 1-based index in it), or a
+/// processor's output record (and the model's `derived_text`, which holds its key and value).
+#[derive(Debug, Clone, Copy)]
+pub enum Origin<'m> {
+    Sent { spec: &'m SendSpec, index: u32 },
+    Derived(&'m Derived, &'m str),
+}
+
+impl Origin<'_> {
+    pub fn topic(&self) -> u32 {
+        match self {
+            Origin::Sent { spec, .. } => spec.topic,
+            Origin::Derived(d, _) => d.topic,
+        }
+    }
+
+    /// The partition a `send ... partition P` fixed, if any.
+    pub fn fixed_partition(&self) -> Option<u32> {
+        match self {
+            Origin::Sent { spec, .. } => spec.partition,
+            Origin::Derived(..) => None,
+        }
+    }
+
+    /// `f` of the message's key, if it has one, without allocating it: the partitioner hashes
+    /// every message's key.
+    pub fn with_key<R>(&self, f: impl FnOnce(&str) -> R) -> Option<R> {
+        thread_local! {
+            static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+        }
+        match *self {
+            Origin::Derived(d, text) => d.key(text).map(f),
+            Origin::Sent { spec, index } => {
+                let key = spec.key.as_ref()?;
+                KEY.with_borrow_mut(|buf| {
+                    buf.clear();
+                    key.render_into(buf, index, spec.first_number + index - 1);
+                    Some(f(buf))
+                })
+            }
+        }
+    }
+}
+
 /// `Derived::key_len` of a record without a key.
 const NO_KEY: u32 = u32::MAX;
 
@@ -511,14 +555,15 @@ impl Template {
 
     /// Appends the rendered template to `out`.
     pub fn render_into(&self, out: &mut String, index: u32, number: u32) {
-        use std::fmt::Write;
+        // (Numbers written in place with `itoa`, not through `fmt`: the partitioner renders
+        // every message's key.)
+        let mut digits = itoa::Buffer::new();
         for p in &self.0 {
-            // (Numbers written in place: no temporary string per piece.)
-            let _ = match p {
-                Piece::Text(t) => out.write_str(t),
-                Piece::Index => write!(out, "{index}"),
-                Piece::Number => write!(out, "{number}"),
-            };
+            out.push_str(match p {
+                Piece::Text(t) => t,
+                Piece::Index => digits.format(index),
+                Piece::Number => digits.format(number),
+            });
         }
     }
 
@@ -847,13 +892,23 @@ impl Model {
         (self.producers.partition_point(|p| p.first_msg <= msg) - 1) as u32
     }
 
+    /// Where `msg` comes from, looked up once for a caller that asks several things of it.
+    pub fn origin(&self, msg: MsgId) -> Origin<'_> {
+        if self.is_derived(msg) {
+            Origin::Derived(self.derived(msg), &self.derived_text)
+        } else {
+            let (_, spec, index) = self.send_of(msg);
+            Origin::Sent { spec, index }
+        }
+    }
+
     pub fn topic_of(&self, msg: MsgId) -> u32 {
-        if self.is_derived(msg) { self.derived(msg).topic } else { self.send_of(msg).1.topic }
+        self.origin(msg).topic()
     }
 
     /// The partition a `send ... partition P` fixed, if any.
     pub fn fixed_partition(&self, msg: MsgId) -> Option<u32> {
-        if self.is_derived(msg) { None } else { self.send_of(msg).1.partition }
+        self.origin(msg).fixed_partition()
     }
 
     /// The message's value as the producer sent it.
@@ -868,19 +923,7 @@ impl Model {
     /// `f` of the message's key, if it has one, without allocating it: the partitioner hashes
     /// every message's key.
     pub fn with_key<R>(&self, msg: MsgId, f: impl FnOnce(&str) -> R) -> Option<R> {
-        thread_local! {
-            static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
-        }
-        if self.is_derived(msg) {
-            return self.derived(msg).key(&self.derived_text).map(f);
-        }
-        let (_, s, i) = self.send_of(msg);
-        let key = s.key.as_ref()?;
-        KEY.with_borrow_mut(|buf| {
-            buf.clear();
-            key.render_into(buf, i, s.first_number + i - 1);
-            Some(f(buf))
-        })
+        self.origin(msg).with_key(f)
     }
 
     pub fn key(&self, msg: MsgId) -> Option<String> {

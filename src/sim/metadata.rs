@@ -101,6 +101,11 @@ impl Sim<'_> {
         self.cached_leader(c, part)
     }
 
+    /// How many times `c` refreshed its metadata (asked for it) so far.
+    pub(super) fn metadata_refreshes(&self, c: Client) -> u32 {
+        self.world.metadata.get(&c).map_or(0, |m| m.refreshes)
+    }
+
     /// The cached leader of `part`, if it is up (no refresh).
     pub(super) fn cached_leader(&self, c: Client, part: PartitionIdx) -> Option<BrokerId> {
         let m = self.world.metadata.get(&c)?;

@@ -6,7 +6,7 @@ use super::Sim;
 use super::event::{Event, ProduceBatch, ProduceError, ProduceReply};
 use super::log::{BATCH_OVERHEAD, NO_PRODUCER_ID, Record};
 use super::world::{Batch, Failure, InFlight, MessageState, Stall};
-use crate::model::{Acks, Client, ClientPoint, FaultAction, Model, MsgId, PartitionIdx, Piece, Template};
+use crate::model::{Acks, Client, ClientPoint, FaultAction, MsgId, Origin, PartitionIdx, Piece, Template};
 use std::collections::VecDeque;
 use std::ops::Bound;
 
@@ -105,8 +105,9 @@ impl Sim<'_> {
 
     /// `send()`: the record joins the partition's open batch or starts a new one.
     pub(super) fn send_record(&mut self, p: u32, msg: MsgId) {
-        let partition = self.choose_partition(p, msg);
-        let bytes = record_size(self.model, msg);
+        let origin = self.model.origin(msg);
+        let bytes = record_size(origin);
+        let partition = self.choose_partition(p, origin, bytes);
         let batch_size = self.model.producers[p as usize].batch_size;
         let now = self.clock;
         let first_send = self.world.messages[msg as usize].sent_at().is_none();
@@ -122,11 +123,18 @@ impl Sim<'_> {
             let b = &s.batches[id];
             b.attempts == 0 && b.bytes + bytes <= batch_size.max(bytes)
         });
-        match open {
+        // Whether the partition's first batch may have become sendable: a new batch, or the
+        // first one now full (it stops lingering). A record added to a batch that was already
+        // waiting changes nothing the Sender decides on: whatever else could let the first
+        // batch go (a response, a backoff or linger.ms ending, new metadata) drains the
+        // partition itself (`KafkaProducer.doSend` wakes the Sender only when `batchIsFull ||
+        // newBatchCreated`, much the same).
+        let wake = match open {
             Some(id) => {
                 let b = s.batches.get_mut(&id).expect("queued batch exists");
                 b.msgs.push(msg);
                 b.bytes += bytes;
+                queue.len() == 1 && b.bytes >= batch_size
             }
             None => {
                 let id = s.next_batch;
@@ -159,8 +167,9 @@ impl Sim<'_> {
                 if linger > 0 {
                     self.queue.push(now + linger, Event::SenderWake { producer: p, inc }, false);
                 }
+                true
             }
-        }
+        };
         self.world.messages[msg as usize].set_partition(partition);
         self.log(|sim| {
             let pname = sim.model.partition_name(partition);
@@ -171,22 +180,21 @@ impl Sim<'_> {
         // transaction at send(), whatever its leader's state, so the transaction's EndTxn is
         // always sent and its markers wait for an offline partition.
         self.txn_holds_partition(p, partition);
-        self.drain_partition(p, partition);
+        self.drain_partition(p, partition, !wake);
     }
 
     /// Explicit partition, else murmur2 of the key (Kafka's default partitioner), else the
     /// sticky partitioner (KIP-794): stay on one partition until a batch's worth was written.
-    fn choose_partition(&mut self, p: u32, msg: MsgId) -> PartitionIdx {
-        let topic_idx = self.model.topic_of(msg);
+    fn choose_partition(&mut self, p: u32, origin: Origin, bytes: u64) -> PartitionIdx {
+        let topic_idx = origin.topic();
         let topic = &self.model.topics[topic_idx as usize];
         let (first, count) = (topic.first_partition, topic.partitions);
-        if let Some(part) = self.model.fixed_partition(msg) {
+        if let Some(part) = origin.fixed_partition() {
             return first + part;
         }
-        if let Some(hash) = self.model.with_key(msg, |key| murmur2(key.as_bytes())) {
+        if let Some(hash) = origin.with_key(|key| murmur2(key.as_bytes())) {
             return first + (hash & 0x7fff_ffff) % count;
         }
-        let bytes = record_size(self.model, msg);
         let batch_size = self.model.producers[p as usize].batch_size;
         let current = self.world.producers[p as usize].sticky.get(&topic_idx).copied();
         // BuiltInPartitioner picks among partitions with a live leader in the producer's
@@ -225,7 +233,7 @@ impl Sim<'_> {
             if self.every_connection_full(p) {
                 break;
             }
-            self.drain_partition(p, part);
+            self.drain_partition(p, part, false);
             after = Some(part);
         }
     }
@@ -251,7 +259,11 @@ impl Sim<'_> {
     }
 
     /// Sends the partition's batches that may go now, in order.
-    fn drain_partition(&mut self, p: u32, part: PartitionIdx) {
+    /// With `look_only`, only as far as the leader look-up, unless it refreshed the metadata
+    /// (which may name another leader): a `send()` that cannot have let the first batch go
+    /// still counts as a look at the metadata, which refreshes it once metadata.max.age.ms is
+    /// up (scn refreshes metadata when a look-up finds it stale).
+    fn drain_partition(&mut self, p: u32, part: PartitionIdx, look_only: bool) {
         let cfg = &self.model.producers[p as usize];
         loop {
             let s = &self.world.producers[p as usize];
@@ -276,9 +288,13 @@ impl Sim<'_> {
             }
             // The producer sends to the leader its metadata names, and waits (without
             // spending an attempt) while no live leader is known.
+            let looked = look_only.then(|| self.metadata_refreshes(Client::Producer(p)));
             let Some(leader) = self.leader_for(Client::Producer(p), part) else {
                 break;
             };
+            if looked.is_some_and(|n| n == self.metadata_refreshes(Client::Producer(p))) {
+                break;
+            }
             if self.txn_holds_partition(p, part) {
                 break;
             }
@@ -864,16 +880,17 @@ impl Sim<'_> {
 
 /// Length of a rendered template without rendering it.
 /// The bytes a message's record takes in a batch: an overhead, its key and its value.
-fn record_size(model: &Model, msg: MsgId) -> u64 {
-    if model.is_derived(msg) {
-        let d = model.derived(msg);
-        let text = &model.derived_text;
-        return RECORD_OVERHEAD + d.key(text).map_or(0, |k| k.len() as u64) + d.value(text).len() as u64;
+fn record_size(origin: Origin) -> u64 {
+    match origin {
+        Origin::Derived(d, text) => {
+            RECORD_OVERHEAD + d.key(text).map_or(0, |k| k.len() as u64) + d.value(text).len() as u64
+        }
+        Origin::Sent { spec, index: i } => {
+            let n = spec.first_number + i - 1;
+            let key = spec.key.as_ref().map_or(0, |k| template_len(k, i, n));
+            RECORD_OVERHEAD + key + template_len(&spec.value, i, n)
+        }
     }
-    let (_, spec, i) = model.send_of(msg);
-    let n = spec.first_number + i - 1;
-    let key = spec.key.as_ref().map_or(0, |k| template_len(k, i, n));
-    RECORD_OVERHEAD + key + template_len(&spec.value, i, n)
 }
 
 /// A data record's timestamp and size in a segment ([`Footprint`](super::log::Footprint)),
@@ -898,13 +915,8 @@ fn template_len(t: &Template, i: u32, n: u32) -> u64 {
         .sum()
 }
 
-fn digits(mut x: u32) -> u64 {
-    let mut d = 1;
-    while x >= 10 {
-        x /= 10;
-        d += 1;
-    }
-    d
+fn digits(x: u32) -> u64 {
+    u64::from(x.checked_ilog10().unwrap_or(0) + 1)
 }
 
 /// Kafka's `Utils.murmur2`, which the default partitioner applies to the serialized key.
