@@ -654,25 +654,27 @@ impl<'a> Analysis<'a> {
             topics.sort_unstable();
             topics.dedup();
             for t in topics {
-                let msgs: Vec<MsgId> =
-                    (p.first_msg..p.first_msg + p.message_count).filter(|m| self.topic[*m as usize] == t).collect();
-                let sent = msgs.iter().filter(|m| w.messages[**m as usize].sent_at().is_some()).count() as u64;
-                let acked = msgs.iter().filter(|m| w.messages[**m as usize].acked_at().is_some()).count() as u64;
-                let failed = msgs
-                    .iter()
-                    .filter(|m| w.messages[**m as usize].failed().is_some() && self.copies[**m as usize] == 0)
-                    .count() as u64;
-                let lost = msgs
-                    .iter()
-                    .filter(|m| {
-                        let st = &w.messages[**m as usize];
-                        st.sent_at().is_some()
-                            && st.failed().is_none()
-                            && self.copies[**m as usize] == 0
-                            && !self.aborted(**m)
-                    })
-                    .count() as u64;
-                let duplicated = msgs.iter().filter(|m| self.copies[**m as usize] > 1).count() as u64;
+                // One pass over the producer's messages in the topic.
+                let (mut sent, mut acked, mut failed, mut lost, mut duplicated) = (0u64, 0u64, 0u64, 0u64, 0u64);
+                let mut retried_duplicate = false;
+                let mut latencies = Vec::new();
+                for m in (p.first_msg..p.first_msg + p.message_count).filter(|m| self.topic[*m as usize] == t) {
+                    let st = &w.messages[m as usize];
+                    let copies = self.copies[m as usize];
+                    sent += u64::from(st.sent_at().is_some());
+                    acked += u64::from(st.acked_at().is_some());
+                    failed += u64::from(st.failed().is_some() && copies == 0);
+                    lost +=
+                        u64::from(st.sent_at().is_some() && st.failed().is_none() && copies == 0 && !self.aborted(m));
+                    duplicated += u64::from(copies > 1);
+                    retried_duplicate =
+                        retried_duplicate || (copies > 1 && self.retried_under_one_producer_id(m).is_some());
+                    if let (Some(a), Some(at)) = (st.acked_at(), st.sent_at())
+                        && st.offset().is_some()
+                    {
+                        latencies.push(a - at);
+                    }
+                }
                 let (guarantee, may_lose, may_dup) = producer_guarantee(p);
                 let problems = problems(lost, may_lose, duplicated, may_dup);
                 let config = format!(
@@ -681,14 +683,7 @@ impl<'a> Analysis<'a> {
                     if p.retries == i32::MAX as u32 { "MAX".to_string() } else { p.retries.to_string() },
                     p.enable_idempotence
                 );
-                let latency = Latency::of(
-                    msgs.iter()
-                        .filter_map(|m| {
-                            let st = &w.messages[*m as usize];
-                            Some(st.acked_at()? - st.sent_at()?).filter(|_| st.offset().is_some())
-                        })
-                        .collect(),
-                );
+                let latency = Latency::of(latencies);
                 out.push(Flow {
                     consuming: false,
                     latency,
@@ -702,12 +697,7 @@ impl<'a> Analysis<'a> {
                     duplicated,
                     failed,
                     holds: problems.is_empty(),
-                    verdict: verdict(
-                        &problems,
-                        p,
-                        msgs.iter()
-                            .any(|m| self.copies[*m as usize] > 1 && self.retried_under_one_producer_id(*m).is_some()),
-                    ),
+                    verdict: verdict(&problems, p, retried_duplicate),
                 });
             }
         }
@@ -718,21 +708,29 @@ impl<'a> Analysis<'a> {
             };
             let cfg = &self.model.consumers[first as usize];
             for t in &group.topics {
-                let in_topic: Vec<MsgId> = (0..self.model.total_messages)
-                    .filter(|m| self.topic[*m as usize] == *t && self.in_assigned(group, *m))
-                    .collect();
-                let in_log: Vec<MsgId> = in_topic.iter().copied().filter(|m| self.copies[*m as usize] > 0).collect();
-                let times: Vec<u32> = in_log
-                    .iter()
-                    .map(|m| {
-                        let n = u32::from(w.processed[g][*m as usize]);
-                        group_times(self.model, group, *m, n, &|o| self.output_times(o))
-                    })
-                    .collect();
-                let (processed, lost, duplicated) = tally(&times);
+                // One pass over the topic's records in the log (those of the partitions the
+                // group holds, for `assign`).
+                let (mut in_log, mut processed, mut lost, mut duplicated, mut expired) = (0u64, 0u64, 0u64, 0u64, 0u64);
+                let mut latencies = Vec::new();
+                for m in (0..self.model.total_messages).filter(|m| {
+                    self.topic[*m as usize] == *t && self.in_assigned(group, *m) && self.copies[*m as usize] > 0
+                }) {
+                    in_log += 1;
+                    let n = u32::from(w.processed[g][m as usize]);
+                    let times = group_times(self.model, group, m, n, &|o| self.output_times(o));
+                    processed += u64::from(times > 0);
+                    lost += u64::from(times == 0);
+                    duplicated += u64::from(times > 1);
+                    // Records lost to retention are named apart from other losses.
+                    expired += u64::from(self.lost_to_retention(m, g as u32).is_some());
+                    let done = first_done[g][m as usize];
+                    if let Some(l) =
+                        (done != NEVER).then_some(done).and_then(|d| d.checked_sub(w.messages[m as usize].sent_at()?))
+                    {
+                        latencies.push(l);
+                    }
+                }
                 let (guarantee, may_lose, may_dup) = consumer_guarantee(cfg);
-                // Records lost to retention are named apart from other losses.
-                let expired = in_log.iter().filter(|m| self.lost_to_retention(**m, g as u32).is_some()).count() as u64;
                 let mut problems = problems(lost.saturating_sub(expired), may_lose, duplicated, may_dup);
                 if expired > 0 && !may_lose {
                     problems.insert(0, format!("{expired} lost to retention"));
@@ -747,22 +745,14 @@ impl<'a> Analysis<'a> {
                     }
                     (CommitMode::None, false) => "no commits".to_string(),
                 };
-                let latency = Latency::of(
-                    in_log
-                        .iter()
-                        .filter_map(|m| {
-                            let done = first_done[g][*m as usize];
-                            (done != NEVER).then_some(done)?.checked_sub(w.messages[*m as usize].sent_at()?)
-                        })
-                        .collect(),
-                );
+                let latency = Latency::of(latencies);
                 out.push(Flow {
                     consuming: true,
                     latency,
                     flow: format!("{} -> {}", self.model.topics[*t as usize].name, group.label()),
                     config,
                     guarantee: guarantee.into(),
-                    sent: in_log.len() as u64,
+                    sent: in_log,
                     acked: 0,
                     processed,
                     lost,

@@ -241,13 +241,40 @@ impl Replica {
         let seg = self.segments.last_mut().expect("a log has a segment");
         seg.bytes += bytes;
         seg.largest_timestamp = seg.largest_timestamp.max(newest);
-        for r in records {
+        let mut i = 0;
+        while i < records.len() {
+            let r = &records[i];
             let offset = self.log.len();
             if self.epochs.last().is_none_or(|&(e, _)| e < r.leader_epoch) {
                 self.epochs.push((r.leader_epoch, offset));
             }
             self.log.push(r);
             self.track_producer(r, offset, footprint(r, data).0);
+            i += 1;
+            // The rest of `r`'s batch changes its producer's state only in the last sequence
+            // and the newest timestamp: one look-up for the batch, not one per record.
+            if r.producer_id == NO_PRODUCER_ID || r.is_marker() {
+                continue;
+            }
+            let start = i;
+            let mut newest = 0;
+            while let Some(q) = records.get(i).filter(|q| {
+                !q.batch_start
+                    && !q.is_marker()
+                    && q.kind == r.kind
+                    && q.producer_id == r.producer_id
+                    && q.producer_epoch == r.producer_epoch
+                    && q.leader_epoch == r.leader_epoch
+            }) {
+                self.log.push(q);
+                newest = newest.max(footprint(q, data).0);
+                i += 1;
+            }
+            if i > start {
+                let entry = self.producers.get_mut(&r.producer_id).expect("tracked with the batch's first record");
+                entry.last_timestamp = entry.last_timestamp.max(newest);
+                entry.batches.back_mut().expect("the batch's first record left one").1 = records[i - 1].sequence;
+            }
         }
     }
 
