@@ -38,8 +38,9 @@ pub struct Analysis<'a> {
     /// `copies[msg]`: copies of the message in its partition's committed log.
     pub copies: Vec<u16>,
     /// `home[msg]`: the partition whose committed log holds it (a keyless record re-sent after a
-    /// producer restart may land elsewhere than first chosen), else the one send() chose.
-    pub home: Vec<Option<PartitionIdx>>,
+    /// producer restart may land elsewhere than first chosen), else the one send() chose
+    /// (`NO_HOME`: none). Read through [`Analysis::home`].
+    home: Vec<PartitionIdx>,
     /// `topic[msg]`: the topic it was sent to (`Model::topic_of`, looked up once).
     topic: Vec<u32>,
     /// `readers[topic]`: the groups reading the topic as a destination (a processor's own group
@@ -47,11 +48,20 @@ pub struct Analysis<'a> {
     readers: Vec<Vec<u32>>,
     /// `first_done[group][msg]`: when a member of the group first finished processing the
     /// message (`NEVER`: not processed), made on first use.
-    first_done: std::cell::OnceCell<Vec<Vec<u64>>>,
+    first_done: std::cell::OnceCell<Vec<Vec<u32>>>,
 }
 
-/// `Analysis::first_done` of a message a group never processed.
-const NEVER: u64 = u64::MAX;
+/// `Analysis::first_done` of a message a group never processed (times fit in 32 bits: runs
+/// last at most `MAX_DURATION_MS`).
+const NEVER: u32 = u32::MAX;
+
+/// A span of simulated time in 32 bits (no run lasts longer than `MAX_DURATION_MS`).
+fn ms32(ms: u64) -> u32 {
+    u32::try_from(ms).expect("a time within MAX_DURATION_MS")
+}
+
+/// `Analysis::home` of a message no partition holds and none was chosen for.
+const NO_HOME: PartitionIdx = PartitionIdx::MAX;
 
 /// Result of one expectation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -85,7 +95,9 @@ pub struct Latency {
 
 impl Latency {
     /// Nearest-rank percentiles of `v` (None when empty).
-    pub fn of(mut v: Vec<u64>) -> Option<Latency> {
+    /// The latencies' percentiles, in ms (a run's fit in 32 bits: it lasts at most
+    /// `MAX_DURATION_MS`, so the long lists take 4 bytes a sample).
+    pub fn of<T: Copy + Ord + Into<u64>>(mut v: Vec<T>) -> Option<Latency> {
         if v.is_empty() {
             return None;
         }
@@ -93,10 +105,10 @@ impl Latency {
         let rank = |q: f64| (((n as f64) * q).ceil() as usize).clamp(1, n) - 1;
         // Order statistics by selection, not a full sort: each `select_nth_unstable` leaves
         // the smaller values before the index, so the next, lower rank selects among them.
-        let max_ms = *v.iter().max().expect("not empty");
+        let max_ms = (*v.iter().max().expect("not empty")).into();
         let (r99, r50) = (rank(0.99), rank(0.50));
-        let p99_ms = *v.select_nth_unstable(r99).1;
-        let p50_ms = *v[..=r99].select_nth_unstable(r50).1;
+        let p99_ms = (*v.select_nth_unstable(r99).1).into();
+        let p50_ms = (*v[..=r99].select_nth_unstable(r50).1).into();
         Some(Latency { samples: n as u64, p50_ms, p99_ms, max_ms })
     }
 
@@ -143,11 +155,11 @@ pub struct Flow {
 impl<'a> Analysis<'a> {
     pub fn new(model: &'a Model, run: &'a Run) -> Analysis<'a> {
         let mut copies = vec![0u16; model.total_messages as usize];
-        let mut home: Vec<Option<PartitionIdx>> = run.world.messages.iter().map(|m| m.partition()).collect();
+        let mut home: Vec<PartitionIdx> = run.world.messages.iter().map(|m| m.partition().unwrap_or(NO_HOME)).collect();
         for p in 0..model.partitions.len() as u32 {
             for (_, r) in run.world.committed_log(p) {
                 copies[r.msg as usize] = copies[r.msg as usize].saturating_add(1);
-                home[r.msg as usize] = Some(p);
+                home[r.msg as usize] = p;
             }
         }
         let readers = (0..model.topics.len() as u32)
@@ -164,6 +176,11 @@ impl<'a> Analysis<'a> {
         Analysis { model, run, copies, home, topic: topics(model), readers, first_done: Default::default() }
     }
 
+    /// The partition whose committed log holds `msg`, else the one send() chose for it.
+    pub fn home(&self, msg: MsgId) -> Option<PartitionIdx> {
+        Some(self.home[msg as usize]).filter(|&p| p != NO_HOME)
+    }
+
     /// Groups that read `msg` as a destination: those subscribed to its topic and, for a group
     /// whose members `assign` partitions, holding the partition it is in.
     fn groups_for(&self, msg: MsgId) -> impl Iterator<Item = u32> + '_ {
@@ -175,7 +192,7 @@ impl<'a> Analysis<'a> {
 
     /// For a group whose members `assign` partitions, whether `msg` is in one of them.
     fn in_assigned(&self, group: &crate::model::GroupConfig, msg: MsgId) -> bool {
-        !group.manual || self.home[msg as usize].is_some_and(|p| group.partitions.contains(&p))
+        !group.manual || self.home(msg).is_some_and(|p| group.partitions.contains(&p))
     }
 
     /// Times each group subscribed to the message's topic processed it: (group, times).
@@ -234,7 +251,7 @@ impl<'a> Analysis<'a> {
     /// Its send() had succeeded; the application learns of the abort from commitTransaction.
     fn aborted_in_log(&self, msg: MsgId) -> bool {
         let st = &self.run.world.messages[msg as usize];
-        let (Some(p), Some(offset)) = (self.home[msg as usize], st.offset()) else { return false };
+        let (Some(p), Some(offset)) = (self.home(msg), st.offset()) else { return false };
         if self.model.txn_of(msg).is_none() || st.acked_at().is_none() {
             return false;
         }
@@ -251,7 +268,7 @@ impl<'a> Analysis<'a> {
         }
         let w = &self.run.world;
         let st = &w.messages[msg as usize];
-        let (p, offset, acked_at) = (self.home[msg as usize]?, st.offset()?, st.acked_at()?);
+        let (p, offset, acked_at) = (self.home(msg)?, st.offset()?, st.acked_at()?);
         let rec = w.log_replica(p).log.at(offset);
         // The producer's transactions share its id and epoch: the record's is the first to
         // end after the record was acknowledged.
@@ -598,7 +615,7 @@ impl<'a> Analysis<'a> {
     }
 
     /// `first_done[group][msg]`, made on first use from the processing history.
-    fn first_processing(&self) -> &[Vec<u64>] {
+    fn first_processing(&self) -> &[Vec<u32>] {
         self.first_done.get_or_init(|| {
             let mut first = vec![vec![NEVER; self.model.total_messages as usize]; self.model.groups.len()];
             for &(c, m, t) in &self.run.world.processing {
@@ -618,16 +635,16 @@ impl<'a> Analysis<'a> {
         let produce = (0..self.model.total_messages)
             .filter_map(|m| {
                 let st = &w.messages[m as usize];
-                Some(st.acked_at()? - st.sent_at()?).filter(|_| st.offset().is_some())
+                Some(ms32(st.acked_at()? - st.sent_at()?)).filter(|_| st.offset().is_some())
             })
-            .collect();
+            .collect::<Vec<u32>>();
         let first = self.first_processing();
         let e2e = (0..self.model.total_messages as usize)
             .filter_map(|m| {
                 let done = first.iter().map(|g| g[m]).min().filter(|&t| t != NEVER)?;
-                done.checked_sub(w.messages[m].sent_at()?)
+                u64::from(done).checked_sub(w.messages[m].sent_at()?).map(ms32)
             })
-            .collect();
+            .collect::<Vec<u32>>();
         let simulated_ms = self.run.end_ms;
         Cost {
             produce_requests: w.producers.iter().map(|p| u64::from(p.next_request)).sum(),
@@ -672,7 +689,7 @@ impl<'a> Analysis<'a> {
                     if let (Some(a), Some(at)) = (st.acked_at(), st.sent_at())
                         && st.offset().is_some()
                     {
-                        latencies.push(a - at);
+                        latencies.push(ms32(a - at));
                     }
                 }
                 let (guarantee, may_lose, may_dup) = producer_guarantee(p);
@@ -724,10 +741,11 @@ impl<'a> Analysis<'a> {
                     // Records lost to retention are named apart from other losses.
                     expired += u64::from(self.lost_to_retention(m, g as u32).is_some());
                     let done = first_done[g][m as usize];
-                    if let Some(l) =
-                        (done != NEVER).then_some(done).and_then(|d| d.checked_sub(w.messages[m as usize].sent_at()?))
+                    if let Some(l) = (done != NEVER)
+                        .then_some(u64::from(done))
+                        .and_then(|d| d.checked_sub(w.messages[m as usize].sent_at()?))
                     {
-                        latencies.push(l);
+                        latencies.push(ms32(l));
                     }
                 }
                 let (guarantee, may_lose, may_dup) = consumer_guarantee(cfg);

@@ -19,7 +19,7 @@ pub fn from_run(model: &Model, run: &Run) -> History {
     for m in 0..model.total_messages {
         let st = &w.messages[m as usize];
         let Some(at_ms) = st.sent_at() else { continue };
-        let result = match (st.acked_at(), st.failed(), analysis.home[m as usize]) {
+        let result = match (st.acked_at(), st.failed(), analysis.home(m)) {
             (Some(_), _, Some(partition)) => SendResult::Acked { partition, offset: st.offset() },
             (_, Some(error), _) => SendResult::Failed { error: error.to_string() },
             _ => SendResult::Unknown,
@@ -47,7 +47,7 @@ pub fn from_run(model: &Model, run: &Run) -> History {
         let Some(&consumer) = group.members.first() else { continue };
         for m in 0..model.total_messages {
             for _ in 0..w.consumed[g][m as usize] {
-                let partition = analysis.home[m as usize].unwrap_or(0);
+                let partition = analysis.home(m).unwrap_or(0);
                 let records = vec![Polled { partition, offset: None, msg: Some(m) }];
                 ops.push(Op::Poll { at_ms: 0, consumer, incarnation: 0, records });
             }
@@ -55,9 +55,9 @@ pub fn from_run(model: &Model, run: &Run) -> History {
     }
     observed_offsets(&mut ops, &w.nonmonotonic, &w.inconsistent);
     for &(consumer, m, at_ms) in &w.processing {
-        let partition = analysis.home[m as usize].unwrap_or(0);
+        let partition = analysis.home(m).unwrap_or(0);
         let record = Polled { partition, offset: None, msg: Some(m) };
-        ops.push(Op::Process { at_ms, consumer, incarnation: 0, record });
+        ops.push(Op::Process { at_ms: u64::from(at_ms), consumer, incarnation: 0, record });
     }
     let final_read = (0..model.partitions.len() as u32)
         .map(|p| PartitionRead {

@@ -19,7 +19,7 @@ impl Analysis<'_> {
             .processing
             .iter()
             .filter(|(c, x, _)| *x == msg && m.consumers[*c as usize].group == g)
-            .map(|&(c, _, t)| (c, t))
+            .map(|&(c, _, t)| (c, u64::from(t)))
             .collect();
         let (Some(&(first, t1)), Some(&(again, t2))) = (times.first(), times.get(1)) else {
             return "redelivered before its offset was committed".into();
@@ -100,7 +100,7 @@ impl Analysis<'_> {
     /// Where the log holds a copy of `msg` in an aborted transaction (`partition@offset`),
     /// beside the copy that counts: what a read_uncommitted reader reads as well.
     fn aborted_copy(&self, msg: MsgId) -> Option<String> {
-        let p = self.home[msg as usize]?;
+        let p = self.home(msg)?;
         let r = self.run.world.log_replica(p);
         let o = r.log.iter().enumerate().position(|(o, rec)| {
             rec.msg == msg && rec.kind == crate::sim::log::Kind::TxnData && r.is_aborted(o as u64)
@@ -287,7 +287,7 @@ impl Analysis<'_> {
     pub(crate) fn lost_to_retention(&self, msg: MsgId, g: u32) -> Option<(u64, crate::sim::log::Deletion)> {
         let w = &self.run.world;
         let st = &w.messages[msg as usize];
-        let (p, offset) = (self.home[msg as usize]?, st.offset()?);
+        let (p, offset) = (self.home(msg)?, st.offset()?);
         let skipped = w.expired.iter().any(|&(eg, ep, from, to)| eg == g && ep == p && from <= offset && offset < to);
         (skipped && w.processed[g as usize][msg as usize] == 0).then_some(*w.deleted.get(&msg)?)
     }
@@ -338,7 +338,7 @@ impl Analysis<'_> {
         let m = self.model;
         let w = &self.run.world;
         let group = &m.groups[g as usize];
-        let (Some(p), Some(offset)) = (self.home[msg as usize], w.messages[msg as usize].offset()) else {
+        let (Some(p), Some(offset)) = (self.home(msg), w.messages[msg as usize].offset()) else {
             return "it was in no partition's log when the group read".into();
         };
         let part = m.partition_name(p);
@@ -429,7 +429,7 @@ impl Analysis<'_> {
     /// sequence: a retry the partition accepted because it no longer had the producer id's
     /// state (`producer.id.expiration.ms`; scn keeps the last five batches of a live one).
     pub(super) fn retried_under_one_producer_id(&self, msg: MsgId) -> Option<u32> {
-        let r = self.run.world.log_replica(self.home[msg as usize]?);
+        let r = self.run.world.log_replica(self.home(msg)?);
         let mut ids = r
             .log
             .iter()

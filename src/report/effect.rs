@@ -25,7 +25,7 @@ struct Ending {
     /// When and why retention or DeleteRecords passed a message.
     deleted: std::collections::BTreeMap<crate::model::MsgId, (u64, crate::sim::log::Deletion)>,
     /// Every processing: (consumer, message, when).
-    processing: Vec<(u32, crate::model::MsgId, u64)>,
+    processing: Vec<(u32, crate::model::MsgId, u32)>,
     committed: Vec<Vec<crate::model::MsgId>>,
     /// Each partition's leader epoch and each replica's log (a leader change, a truncation).
     logs: Vec<(u32, Vec<crate::sim::records::Records>)>,

@@ -914,7 +914,7 @@ impl Sim<'_> {
         let count = &mut self.world.processed[g][msg as usize];
         *count = count.saturating_add(1);
         let times = *count;
-        self.world.processing.push((c, msg, self.clock));
+        self.world.processing.push((c, msg, u32::try_from(self.clock).expect("a time within MAX_DURATION_MS")));
         self.log(|sim| {
             let again = if times > 1 {
                 format!(" (again: x{times} in {})", sim.model.groups[g].label())

@@ -21,8 +21,9 @@ pub struct World {
     pub processed: Vec<Vec<u16>>,
     /// `consumed[group][msg]`: how many times a poll of a member returned it.
     pub consumed: Vec<Vec<u16>>,
-    /// Every processing of a record, in order: (consumer, message, when it finished).
-    pub processing: Vec<(u32, MsgId, u64)>,
+    /// Every processing of a record, in order: (consumer, message, when it finished; in 32
+    /// bits, 12 bytes an entry: no run lasts past `MAX_DURATION_MS`).
+    pub processing: Vec<(u32, MsgId, u32)>,
     /// `seen[partition][offset]`: 1 + the message a consumer's poll returned at that offset
     /// (0: none yet), to detect an offset that held different messages ("inconsistent offsets").
     pub seen: Vec<Vec<u32>>,
