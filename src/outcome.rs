@@ -22,11 +22,12 @@ pub enum Fate {
     Aborted,
 }
 
-/// One message's fate: its class and, for duplicates, how many times.
+/// One message's fate: its class and, for duplicates, how many times (4 bytes: one per message
+/// of the run is kept; the times come from 16-bit copy and processing counts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct MessageFate {
     pub fate: Fate,
-    pub times: u32,
+    pub times: u16,
 }
 
 /// The analysis of a run. Per-message facts that every pass needs (copies, home partition,
@@ -157,9 +158,9 @@ impl<'a> Analysis<'a> {
         let mut copies = vec![0u16; model.total_messages as usize];
         let mut home: Vec<PartitionIdx> = run.world.messages.iter().map(|m| m.partition().unwrap_or(NO_HOME)).collect();
         for p in 0..model.partitions.len() as u32 {
-            for (_, r) in run.world.committed_log(p) {
-                copies[r.msg as usize] = copies[r.msg as usize].saturating_add(1);
-                home[r.msg as usize] = p;
+            for (_, m) in run.world.committed_msgs(p) {
+                copies[m as usize] = copies[m as usize].saturating_add(1);
+                home[m as usize] = p;
             }
         }
         let readers = (0..model.topics.len() as u32)
@@ -205,7 +206,7 @@ impl<'a> Analysis<'a> {
         let w = &self.run.world;
         let st = &w.messages[msg as usize];
         let copies = u32::from(self.copies[msg as usize]);
-        let mk = |fate, times| MessageFate { fate, times };
+        let mk = |fate, times: u32| MessageFate { fate, times: u16::try_from(times).unwrap_or(u16::MAX) };
         if st.sent_at().is_none() {
             // An output a processor never produced, although its input was there, is lost.
             let parent_seen = self.model.is_derived(msg) && self.copies[self.model.derived(msg).parent as usize] > 0;

@@ -29,7 +29,7 @@ pub use stream::Streamed;
 pub(crate) use svg::esc as xml_escape;
 
 use crate::model::limits::MAX_REPORT_ROWS;
-use crate::model::{Model, TrackVar};
+use crate::model::{Model, MsgId, TrackVar};
 use crate::outcome::{Analysis, ExpectResult, Fate, Flow, fate_word};
 use crate::sim::log::{Kind, NO_PRODUCER_ID, Record};
 use crate::sim::trace::{Step, TrackerRow};
@@ -258,34 +258,39 @@ pub fn build(model: &Model, run: &Run, limits: Limits) -> Report {
         }
     }
     let filter = &limits.filter;
-    // Messages: those the filters match, the ones not delivered once first.
-    let chosen: Vec<u32> = (0..fates.len() as u32)
-        .filter(|&m| {
-            // (Each message's value and sender looked up only when a filter asks for it.)
-            let by_sender = || filter.actor_is(&model.producers[model.producer_of(m) as usize].name);
-            let by_group =
-                || analysis.processed_by(m).iter().any(|(g, _)| filter.actor_is(&model.groups[*g as usize].name));
-            (filter.message.is_none() || filter.carries(&model.value(m)))
-                && (filter.actor.is_none() || by_sender() || by_group())
-        })
-        .collect();
+    // Messages: those the filters match (`None`: all of them, with no list made), the ones
+    // not delivered once first.
+    let chosen: Option<Vec<u32>> = (filter.message.is_some() || filter.actor.is_some()).then(|| {
+        (0..fates.len() as u32)
+            .filter(|&m| {
+                // (Each message's value and sender looked up only when a filter asks for it.)
+                let by_sender = || filter.actor_is(&model.producers[model.producer_of(m) as usize].name);
+                let by_group =
+                    || analysis.processed_by(m).iter().any(|(g, _)| filter.actor_is(&model.groups[*g as usize].name));
+                (filter.message.is_none() || filter.carries(&model.value(m)))
+                    && (filter.actor.is_none() || by_sender() || by_group())
+            })
+            .collect()
+    });
+    let chosen_count = chosen.as_ref().map_or(fates.len(), Vec::len);
+    let chosen_at = |i: usize| chosen.as_ref().map_or(i as u32, |c| c[i]);
     let streaming = run.trace.spill.is_some();
     let shown: Vec<u32> = if streaming {
         Vec::new()
     } else {
-        let notable = chosen.iter().map(|&m| fates[m as usize].fate != Fate::Delivered);
-        select::rows(notable, limits.max()).into_iter().map(|i| chosen[i]).collect()
+        let notable = (0..chosen_count).map(|i| fates[chosen_at(i) as usize].fate != Fate::Delivered);
+        select::rows(notable, limits.max()).into_iter().map(chosen_at).collect()
     };
     // Where each shown message sits in the committed logs, found in one pass over the logs.
     let mut places: std::collections::BTreeMap<u32, Vec<String>> = shown.iter().map(|&m| (m, Vec::new())).collect();
     for p in 0..model.partitions.len() as u32 {
-        for (o, r) in run.world.committed_log(p) {
-            if let Some(v) = places.get_mut(&r.msg) {
+        for (o, m) in run.world.committed_msgs(p) {
+            if let Some(v) = places.get_mut(&m) {
                 v.push(format!("{}@{o}", model.partition_name(p)));
             }
         }
     }
-    let messages_omitted = if streaming { 0 } else { (chosen.len() - shown.len()) as u64 };
+    let messages_omitted = if streaming { 0 } else { (chosen_count - shown.len()) as u64 };
     let messages =
         places.into_iter().map(|(m, at)| message_row(model, run, &analysis, m, fates[m as usize], at)).collect();
     // Steps: those the filters match; around the ones that matter first.
@@ -302,7 +307,14 @@ pub fn build(model: &Model, run: &Run, limits: Limits) -> Report {
     let unrecorded = if run.trace.spill.is_some() { 0 } else { run.trace.total - run.trace.steps.len() as u64 };
     let steps_omitted = (matching.len() - steps.len()) as u64 + if filter.is_empty() { unrecorded } else { 0 };
     let streamed = run.trace.spill.as_ref().and_then(|spill| {
-        Streamed::write(model, run, &analysis, spill, filter, chosen.iter().map(|&m| (m, fates[m as usize])))
+        Streamed::write(
+            model,
+            run,
+            &analysis,
+            spill,
+            filter,
+            (0..chosen_count).map(chosen_at).map(|m| (m, fates[m as usize])),
+        )
     });
     // Tracker rows: those in --from/--to and, with --actor or --message, those after a step the
     // filters match (the start and the end always); after a kept step first.
@@ -463,18 +475,29 @@ fn partition_view(model: &Model, run: &Run, p: u32, limits: &Limits, a: &Analysi
     let streaming = run.trace.spill.is_some();
     // Each shown offset, and whether its record is of a message the log holds more than once
     // (those first).
-    let chosen: Vec<(usize, bool)> = if streaming {
-        Vec::new()
-    } else {
-        partition_records(model, run, p, &limits.filter)
-            .map(|(o, r)| (o, is_data(&r) && a.copies[r.msg as usize] > 1))
-            .collect()
+    // (Unfiltered, the rows are the offsets themselves: no list of them is made.)
+    let repeated =
+        |kind: Kind, msg: MsgId| !matches!(kind, Kind::CommitMarker | Kind::AbortMarker) && a.copies[msg as usize] > 1;
+    let chosen: Option<Vec<(usize, bool)>> = (!streaming && !limits.filter.is_empty())
+        .then(|| partition_records(model, run, p, &limits.filter).map(|(o, r)| (o, repeated(r.kind, r.msg))).collect());
+    let (picked, total) = match &chosen {
+        Some(c) => (select::rows(c.iter().map(|&(_, repeated)| repeated), limits.max()), c.len()),
+        None if streaming => (Vec::new(), 0),
+        None => {
+            let log = &shown_replica.log;
+            (select::rows(log.kinds().map(|(kind, msg)| repeated(kind, msg)), limits.max()), log.len() as usize)
+        }
     };
-    let picked = select::rows(chosen.iter().map(|&(_, repeated)| repeated), limits.max());
     let records: Vec<LogRow> = picked
         .into_iter()
         .map(|i| {
-            let (o, repeated) = chosen[i];
+            let (o, repeated) = match &chosen {
+                Some(c) => c[i],
+                None => {
+                    let r = shown_replica.log.at(i as u64);
+                    (i, repeated(r.kind, r.msg))
+                }
+            };
             LogRow { repeated, ..log_row(model, run, p, o) }
         })
         .collect();
@@ -495,7 +518,7 @@ fn partition_view(model: &Model, run: &Run, p: u32, limits: &Limits, a: &Analysi
                 high_watermark: r.high_watermark,
             })
             .collect(),
-        records_omitted: (chosen.len() - records.len()) as u64,
+        records_omitted: (total - records.len()) as u64,
         records,
     }
 }

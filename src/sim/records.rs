@@ -103,6 +103,14 @@ impl Records {
         self.range(0, self.len())
     }
 
+    /// Each record's kind and message id, offset 0 first, without making its `Record`.
+    pub fn kinds(&self) -> impl Iterator<Item = (Kind, MsgId)> + '_ {
+        self.runs.iter().enumerate().flat_map(move |(k, run)| {
+            let end = self.runs.get(k + 1).map_or(self.msgs.len(), |next| next.base as usize);
+            self.msgs[run.base as usize..end].iter().map(move |&m| (run.kind, m))
+        })
+    }
+
     /// Appends `r` at the log end.
     pub fn push(&mut self, r: &Record) {
         let len = self.len();

@@ -925,6 +925,17 @@ impl World {
 
     /// The committed log as a read_committed consumer sees it: data records below the last
     /// stable offset, without control records or aborted transactions, with their offsets.
+    /// The offsets and messages of [`World::committed_log`], without making their `Record`s.
+    pub fn committed_msgs(&self, p: PartitionIdx) -> impl Iterator<Item = (u64, MsgId)> + '_ {
+        let r = self.log_replica(p);
+        let any_aborted = !r.aborted.is_empty();
+        let lso = r.last_stable_offset();
+        (0..lso).zip(r.log.kinds()).filter_map(move |(o, (kind, msg))| {
+            let marker = matches!(kind, super::log::Kind::CommitMarker | super::log::Kind::AbortMarker);
+            (!(marker || (any_aborted && r.is_aborted(o)))).then_some((o, msg))
+        })
+    }
+
     pub fn committed_log(&self, p: PartitionIdx) -> impl Iterator<Item = (u64, Record)> + '_ {
         let r = self.log_replica(p);
         let any_aborted = !r.aborted.is_empty();
