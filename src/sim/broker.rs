@@ -203,7 +203,8 @@ impl Sim<'_> {
         let base = replica.log_end_offset();
         replica.append(&records, &footprint(&self.world.messages));
         for m in &batch.msgs {
-            self.world.messages[*m as usize].appended += 1;
+            let st = &mut self.world.messages[*m as usize];
+            st.appended = st.appended.saturating_add(1);
         }
         let last = base + n as u64 - 1;
         self.log(|sim| {

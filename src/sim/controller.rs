@@ -414,7 +414,8 @@ impl Sim<'_> {
             return;
         }
         for r in &cut {
-            self.world.messages[r.msg as usize].truncated += 1;
+            let st = &mut self.world.messages[r.msg as usize];
+            st.truncated = st.truncated.saturating_add(1);
         }
         let to = at + cut.len() as u64;
         self.log(|sim| {

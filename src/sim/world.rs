@@ -589,7 +589,7 @@ impl Member {
 }
 
 /// What has happened to one message, for the outcome analysis. One per message of the run,
-/// so it is kept small (36 bytes): optional times and offsets are stored in 4 bytes each
+/// so it is kept small (32 bytes): optional times and offsets are stored in 4 bytes each
 /// (`Maybe`) and read through methods.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MessageState {
@@ -602,10 +602,10 @@ pub struct MessageState {
     failure: Option<Failure>,
     /// Produce requests that carried it.
     pub attempts: u32,
-    /// Times a leader appended it.
-    pub appended: u32,
-    /// Times a replica truncated a copy of it away.
-    pub truncated: u32,
+    /// Times a leader appended it (saturating: 65,535 appends of one record say enough).
+    pub appended: u16,
+    /// Times a replica truncated a copy of it away (saturating).
+    pub truncated: u16,
     /// The partition `send()` chose for it (`u32::MAX`: none yet).
     partition: PartitionIdx,
     /// The bytes its record takes in a batch (set at `send()`).
@@ -1091,8 +1091,8 @@ mod tests {
     /// A message's state is kept for every message of a run (10 million at most): its size
     /// is a budget, not an accident of field order.
     #[test]
-    fn message_state_takes_36_bytes() {
-        assert_eq!(std::mem::size_of::<super::MessageState>(), 36);
+    fn message_state_takes_32_bytes() {
+        assert_eq!(std::mem::size_of::<super::MessageState>(), 32);
     }
 
     /// `hash_without_fired` hashes what the derived `Hash` of a copy with `fired` and
