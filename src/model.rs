@@ -503,7 +503,14 @@ pub struct TxnSpec {
 
 /// A key or value with `{i}` (index in the statement) and `{n}` (producer-wide send number).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Template(pub Vec<Piece>);
+pub struct Template {
+    pieces: Vec<Piece>,
+    /// The bytes of its text pieces, and how many `{i}` and `{n}` it holds: a rendering's
+    /// length without rendering it (the producer sizes every record).
+    text_len: u64,
+    indexes: u64,
+    numbers: u64,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Piece {
@@ -539,12 +546,25 @@ impl Template {
         if text_start < s.len() {
             pieces.push(Piece::Text(s[text_start..].to_string()));
         }
-        Template(pieces)
+        let count = |want: &Piece| pieces.iter().filter(|p| *p == want).count() as u64;
+        let (indexes, numbers) = (count(&Piece::Index), count(&Piece::Number));
+        let text_len = pieces.iter().map(|p| if let Piece::Text(t) = p { t.len() as u64 } else { 0 }).sum();
+        Template { pieces, text_len, indexes, numbers }
+    }
+
+    pub fn pieces(&self) -> &[Piece] {
+        &self.pieces
     }
 
     /// How many `{i}` and `{n}` the template holds.
     pub fn placeholders(&self) -> usize {
-        self.0.iter().filter(|p| !matches!(p, Piece::Text(_))).count()
+        (self.indexes + self.numbers) as usize
+    }
+
+    /// The length in bytes of `render(index, number)`.
+    pub fn rendered_len(&self, index: u32, number: u32) -> u64 {
+        let digits = |x: u32| u64::from(x.checked_ilog10().unwrap_or(0) + 1);
+        self.text_len + self.indexes * digits(index) + self.numbers * digits(number)
     }
 
     pub fn render(&self, index: u32, number: u32) -> String {
@@ -558,7 +578,7 @@ impl Template {
         // (Numbers written in place with `itoa`, not through `fmt`: the partitioner renders
         // every message's key.)
         let mut digits = itoa::Buffer::new();
-        for p in &self.0 {
+        for p in &self.pieces {
             out.push_str(match p {
                 Piece::Text(t) => t,
                 Piece::Index => digits.format(index),
@@ -568,7 +588,7 @@ impl Template {
     }
 
     pub fn is_constant(&self) -> bool {
-        self.0.iter().all(|p| matches!(p, Piece::Text(_)))
+        self.placeholders() == 0
     }
 }
 

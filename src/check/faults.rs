@@ -631,7 +631,7 @@ pub(crate) fn find_messages(model: &Model, value: &str, limit: usize) -> Vec<Msg
     }
     for p in &model.producers {
         for s in &p.sends {
-            let pieces = &s.value.0;
+            let pieces = s.value.pieces();
             let holes = pieces.iter().filter(|x| !matches!(x, Piece::Text(_))).count();
             if holes == 1 {
                 let k = pieces.iter().position(|x| !matches!(x, Piece::Text(_))).unwrap_or(0);

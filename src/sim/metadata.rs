@@ -90,20 +90,21 @@ impl Sim<'_> {
     /// invalidated it, when it is older than metadata.max.age.ms, or when the cached broker is
     /// down (the connection is refused). None while no live leader is known.
     pub(super) fn leader_for(&mut self, c: Client, part: PartitionIdx) -> Option<BrokerId> {
+        self.look_up_leader(c, part).0
+    }
+
+    /// [`Sim::leader_for`], and whether the look-up refreshed the metadata.
+    pub(super) fn look_up_leader(&mut self, c: Client, part: PartitionIdx) -> (Option<BrokerId>, bool) {
         let max_age = self.metadata_max_age(c);
         let now = self.clock;
         let m = self.world.metadata.entry(c).or_default();
         let fresh = m.refreshed_at.is_some_and(|t| now < t.saturating_add(max_age)) && !m.invalid.contains(&part);
         let cached = m.leaders.get(part as usize).and_then(|l| l.0);
-        if !fresh || !cached.is_some_and(|b| self.world.broker(b).alive) {
+        let refresh = !fresh || !cached.is_some_and(|b| self.world.broker(b).alive);
+        if refresh {
             self.refresh_metadata(c);
         }
-        self.cached_leader(c, part)
-    }
-
-    /// How many times `c` refreshed its metadata (asked for it) so far.
-    pub(super) fn metadata_refreshes(&self, c: Client) -> u32 {
-        self.world.metadata.get(&c).map_or(0, |m| m.refreshes)
+        (self.cached_leader(c, part), refresh)
     }
 
     /// The cached leader of `part`, if it is up (no refresh).

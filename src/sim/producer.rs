@@ -6,7 +6,7 @@ use super::Sim;
 use super::event::{Event, ProduceBatch, ProduceError, ProduceReply};
 use super::log::{BATCH_OVERHEAD, NO_PRODUCER_ID, Record};
 use super::world::{Batch, Failure, InFlight, MessageState, Stall};
-use crate::model::{Acks, Client, ClientPoint, FaultAction, MsgId, Origin, PartitionIdx, Piece, Template};
+use crate::model::{Acks, Client, ClientPoint, FaultAction, MsgId, Origin, PartitionIdx};
 use std::collections::VecDeque;
 use std::ops::Bound;
 
@@ -288,11 +288,11 @@ impl Sim<'_> {
             }
             // The producer sends to the leader its metadata names, and waits (without
             // spending an attempt) while no live leader is known.
-            let looked = look_only.then(|| self.metadata_refreshes(Client::Producer(p)));
-            let Some(leader) = self.leader_for(Client::Producer(p), part) else {
+            let (leader, refreshed) = self.look_up_leader(Client::Producer(p), part);
+            let Some(leader) = leader else {
                 break;
             };
-            if looked.is_some_and(|n| n == self.metadata_refreshes(Client::Producer(p))) {
+            if look_only && !refreshed {
                 break;
             }
             if self.txn_holds_partition(p, part) {
@@ -887,8 +887,8 @@ fn record_size(origin: Origin) -> u64 {
         }
         Origin::Sent { spec, index: i } => {
             let n = spec.first_number + i - 1;
-            let key = spec.key.as_ref().map_or(0, |k| template_len(k, i, n));
-            RECORD_OVERHEAD + key + template_len(&spec.value, i, n)
+            let key = spec.key.as_ref().map_or(0, |k| k.rendered_len(i, n));
+            RECORD_OVERHEAD + key + spec.value.rendered_len(i, n)
         }
     }
 }
@@ -903,20 +903,6 @@ pub(super) fn footprint(messages: &[MessageState]) -> impl Fn(&Record) -> (u64, 
         let header = if r.batch_start { BATCH_OVERHEAD } else { 0 };
         (st.sent_at().unwrap_or(0), st.size + header)
     }
-}
-
-fn template_len(t: &Template, i: u32, n: u32) -> u64 {
-    t.0.iter()
-        .map(|p| match p {
-            Piece::Text(s) => s.len() as u64,
-            Piece::Index => digits(i),
-            Piece::Number => digits(n),
-        })
-        .sum()
-}
-
-fn digits(x: u32) -> u64 {
-    u64::from(x.checked_ilog10().unwrap_or(0) + 1)
 }
 
 /// Kafka's `Utils.murmur2`, which the default partitioner applies to the serialized key.
