@@ -10,8 +10,10 @@ use crate::model::MsgId;
 /// epoch, whether it is transactional or a control batch).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Run {
-    /// Offset of its first record.
-    base: u64,
+    /// Offset of its first record (32 bits, as `MessageState` keeps offsets: a partition of
+    /// 2^32 records would take 16 GiB a replica). 24 bytes a run: transactions of a few
+    /// records and their markers make a run every few records.
+    base: u32,
     producer_id: u32,
     producer_epoch: u16,
     /// The first record's sequence (-1 without idempotence: then every record's).
@@ -20,8 +22,8 @@ struct Run {
     kind: Kind,
     /// Whether its first record opens a produce batch (a run never spans two batches).
     batch_start: bool,
-    /// A marker's timestamp (0 for data).
-    marker_time: u64,
+    /// A marker's timestamp (0 for data; a time fits in 32 bits: `MAX_DURATION_MS`).
+    marker_time: u32,
 }
 
 impl Run {
@@ -35,7 +37,7 @@ impl Run {
             leader_epoch: self.leader_epoch,
             batch_start: self.batch_start && k == 0,
             kind: self.kind,
-            marker_time: self.marker_time,
+            marker_time: u64::from(self.marker_time),
         }
     }
 
@@ -71,14 +73,14 @@ impl Records {
 
     /// The run holding `offset` (which must be below the log end).
     fn run_of(&self, offset: u64) -> usize {
-        self.runs.partition_point(|r| r.base <= offset) - 1
+        self.runs.partition_point(|r| u64::from(r.base) <= offset) - 1
     }
 
     /// The record at `offset`, if the log reaches it.
     pub fn get(&self, offset: u64) -> Option<Record> {
         let &msg = self.msgs.get(offset as usize)?;
         let run = &self.runs[self.run_of(offset)];
-        Some(run.record(offset - run.base, msg))
+        Some(run.record(offset - u64::from(run.base), msg))
     }
 
     /// The record at `offset`; the log must reach it.
@@ -91,11 +93,11 @@ impl Records {
         let to = to.min(self.len());
         let mut k = if from < to { self.run_of(from) } else { self.runs.len() };
         (from..to).map(move |o| {
-            while self.runs.get(k + 1).is_some_and(|r| r.base <= o) {
+            while self.runs.get(k + 1).is_some_and(|r| u64::from(r.base) <= o) {
                 k += 1;
             }
             let run = &self.runs[k];
-            run.record(o - run.base, self.msgs[o as usize])
+            run.record(o - u64::from(run.base), self.msgs[o as usize])
         })
     }
 
@@ -114,17 +116,17 @@ impl Records {
     /// Appends `r` at the log end.
     pub fn push(&mut self, r: &Record) {
         let len = self.len();
-        let continues = self.runs.last().is_some_and(|run| run.continues(len - run.base, r));
+        let continues = self.runs.last().is_some_and(|run| run.continues(len - u64::from(run.base), r));
         if !continues {
             self.runs.push(Run {
-                base: len,
+                base: u32::try_from(len).expect("a partition holds fewer than 2^32 records"),
                 producer_id: r.producer_id,
                 producer_epoch: r.producer_epoch,
                 sequence: r.sequence,
                 leader_epoch: r.leader_epoch,
                 kind: r.kind,
                 batch_start: r.batch_start,
-                marker_time: r.marker_time,
+                marker_time: u32::try_from(r.marker_time).expect("a time within MAX_DURATION_MS"),
             });
         }
         self.msgs.push(r.msg);
@@ -138,7 +140,7 @@ impl Records {
         let cut: Vec<Record> = self.range(offset, self.len()).collect();
         self.msgs.truncate(offset as usize);
         // The runs starting at or past the cut go; one it splits keeps its head.
-        let keep = self.runs.partition_point(|r| r.base < offset);
+        let keep = self.runs.partition_point(|r| u64::from(r.base) < offset);
         self.runs.truncate(keep);
         cut
     }
@@ -181,6 +183,19 @@ mod tests {
             log.push(r);
         }
         log
+    }
+
+    #[test]
+    fn a_run_takes_24_bytes() {
+        assert_eq!(std::mem::size_of::<Run>(), 24);
+    }
+
+    #[test]
+    fn kinds_name_every_record_in_order() {
+        let rs = sample();
+        let log = records_of(&rs);
+        let kinds: Vec<(Kind, MsgId)> = log.kinds().collect();
+        assert_eq!(kinds, rs.iter().map(|r| (r.kind, r.msg)).collect::<Vec<_>>());
     }
 
     #[test]
