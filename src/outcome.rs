@@ -41,9 +41,9 @@ pub struct Analysis<'a> {
     /// `home[msg]`: the partition whose committed log holds it (a keyless record re-sent after a
     /// producer restart may land elsewhere than first chosen), else the one send() chose
     /// (`NO_HOME`: none). Read through [`Analysis::home`].
-    home: Vec<PartitionIdx>,
+    home: Vec<u16>,
     /// `topic[msg]`: the topic it was sent to (`Model::topic_of`, looked up once).
-    topic: Vec<u32>,
+    topic: Vec<u16>,
     /// `readers[topic]`: the groups reading the topic as a destination (a processor's own group
     /// is not one: what it makes of a record is its output records, whose fates count apart).
     readers: Vec<Vec<u32>>,
@@ -61,8 +61,9 @@ fn ms32(ms: u64) -> u32 {
     u32::try_from(ms).expect("a time within MAX_DURATION_MS")
 }
 
-/// `Analysis::home` of a message no partition holds and none was chosen for.
-const NO_HOME: PartitionIdx = PartitionIdx::MAX;
+/// `Analysis::home` of a message no partition holds and none was chosen for (a partition
+/// fits in 16 bits: there are at most `MAX_PARTITIONS`, 10,000).
+const NO_HOME: u16 = u16::MAX;
 
 /// Result of one expectation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -156,11 +157,12 @@ pub struct Flow {
 impl<'a> Analysis<'a> {
     pub fn new(model: &'a Model, run: &'a Run) -> Analysis<'a> {
         let mut copies = vec![0u16; model.total_messages as usize];
-        let mut home: Vec<PartitionIdx> = run.world.messages.iter().map(|m| m.partition().unwrap_or(NO_HOME)).collect();
+        let narrow = |p: PartitionIdx| u16::try_from(p).expect("fewer partitions than MAX_PARTITIONS");
+        let mut home: Vec<u16> = run.world.messages.iter().map(|m| m.partition().map_or(NO_HOME, narrow)).collect();
         for p in 0..model.partitions.len() as u32 {
             for (_, m) in run.world.committed_msgs(p) {
                 copies[m as usize] = copies[m as usize].saturating_add(1);
-                home[m as usize] = p;
+                home[m as usize] = narrow(p);
             }
         }
         let readers = (0..model.topics.len() as u32)
@@ -179,13 +181,13 @@ impl<'a> Analysis<'a> {
 
     /// The partition whose committed log holds `msg`, else the one send() chose for it.
     pub fn home(&self, msg: MsgId) -> Option<PartitionIdx> {
-        Some(self.home[msg as usize]).filter(|&p| p != NO_HOME)
+        Some(self.home[msg as usize]).filter(|&p| p != NO_HOME).map(PartitionIdx::from)
     }
 
     /// Groups that read `msg` as a destination: those subscribed to its topic and, for a group
     /// whose members `assign` partitions, holding the partition it is in.
     fn groups_for(&self, msg: MsgId) -> impl Iterator<Item = u32> + '_ {
-        self.readers[self.topic[msg as usize] as usize]
+        self.readers[usize::from(self.topic[msg as usize])]
             .iter()
             .copied()
             .filter(move |&g| self.in_assigned(&self.model.groups[g as usize], msg))
@@ -676,7 +678,9 @@ impl<'a> Analysis<'a> {
                 let (mut sent, mut acked, mut failed, mut lost, mut duplicated) = (0u64, 0u64, 0u64, 0u64, 0u64);
                 let mut retried_duplicate = false;
                 let mut latencies = Vec::new();
-                for m in (p.first_msg..p.first_msg + p.message_count).filter(|m| self.topic[*m as usize] == t) {
+                for m in
+                    (p.first_msg..p.first_msg + p.message_count).filter(|m| u32::from(self.topic[*m as usize]) == t)
+                {
                     let st = &w.messages[m as usize];
                     let copies = self.copies[m as usize];
                     sent += u64::from(st.sent_at().is_some());
@@ -731,7 +735,9 @@ impl<'a> Analysis<'a> {
                 let (mut in_log, mut processed, mut lost, mut duplicated, mut expired) = (0u64, 0u64, 0u64, 0u64, 0u64);
                 let mut latencies = Vec::new();
                 for m in (0..self.model.total_messages).filter(|m| {
-                    self.topic[*m as usize] == *t && self.in_assigned(group, *m) && self.copies[*m as usize] > 0
+                    u32::from(self.topic[*m as usize]) == *t
+                        && self.in_assigned(group, *m)
+                        && self.copies[*m as usize] > 0
                 }) {
                     in_log += 1;
                     let n = u32::from(w.processed[g][m as usize]);
@@ -798,19 +804,22 @@ impl<'a> Analysis<'a> {
 }
 
 /// Every message's topic, in one pass over the producers' sends and the processors' outputs
-/// (what `Model::topic_of` finds for each by binary search).
-fn topics(model: &Model) -> Vec<u32> {
-    let mut topic = vec![u32::MAX; model.total_messages as usize];
+/// (what `Model::topic_of` finds for each by binary search), in 16 bits: every topic has a
+/// partition, and there are at most `MAX_PARTITIONS` (10,000).
+fn topics(model: &Model) -> Vec<u16> {
+    const _: () = assert!(crate::model::limits::MAX_PARTITIONS < u16::MAX as u64);
+    let narrow = |t: u32| u16::try_from(t).expect("fewer topics than MAX_PARTITIONS");
+    let mut topic = vec![u16::MAX; model.total_messages as usize];
     for s in model.producers.iter().filter(|p| p.processor.is_none()).flat_map(|p| &p.sends) {
         let range = s.first_msg as usize..(s.first_msg + s.count) as usize;
-        topic.get_mut(range).into_iter().flatten().for_each(|t| *t = s.topic);
+        topic.get_mut(range).into_iter().flatten().for_each(|t| *t = narrow(s.topic));
     }
     for (i, d) in model.derived.iter().enumerate() {
         if let Some(t) = topic.get_mut(model.sent_messages as usize + i) {
-            *t = d.topic;
+            *t = narrow(d.topic);
         }
     }
-    debug_assert!(topic.iter().enumerate().all(|(m, &t)| t == model.topic_of(m as MsgId)));
+    debug_assert!(topic.iter().enumerate().all(|(m, &t)| u32::from(t) == model.topic_of(m as MsgId)));
     topic
 }
 
