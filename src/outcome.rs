@@ -729,6 +729,7 @@ impl<'a> Analysis<'a> {
                 continue;
             };
             let cfg = &self.model.consumers[first as usize];
+            let by_outputs = processors_group(self.model, group);
             for t in &group.topics {
                 // One pass over the topic's records in the log (those of the partitions the
                 // group holds, for `assign`).
@@ -741,7 +742,8 @@ impl<'a> Analysis<'a> {
                 }) {
                     in_log += 1;
                     let n = u32::from(w.processed[g][m as usize]);
-                    let times = group_times(self.model, group, m, n, &|o| self.output_times(o));
+                    let times =
+                        if by_outputs { group_times(self.model, group, m, n, &|o| self.output_times(o)) } else { n };
                     processed += u64::from(times > 0);
                     lost += u64::from(times == 0);
                     duplicated += u64::from(times > 1);
@@ -823,6 +825,12 @@ fn topics(model: &Model) -> Vec<u16> {
     topic
 }
 
+/// Whether every member of `group` (it has some) is a processor's consumer: then its
+/// processing counts by its outputs ([`group_times`]).
+pub(crate) fn processors_group(model: &Model, group: &crate::model::GroupConfig) -> bool {
+    !group.members.is_empty() && group.members.iter().all(|c| model.consumers[*c as usize].processor.is_some())
+}
+
 /// How many times a group's processing of `msg` took effect: for a consumer group, the times
 /// it processed it; for a processor's group, judged on the record's outputs, since a
 /// processing whose transaction aborted leaves nothing (KIP-98): the most `output` gives any
@@ -836,7 +844,7 @@ pub(crate) fn group_times(
     output: &dyn Fn(MsgId) -> u32,
 ) -> u32 {
     let processor = |c: &u32| model.consumers[*c as usize].processor;
-    if group.members.is_empty() || group.members.iter().any(|c| processor(c).is_none()) {
+    if !processors_group(model, group) {
         return processed;
     }
     // Instances of one application share its outputs.

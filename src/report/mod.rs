@@ -282,9 +282,15 @@ pub fn build(model: &Model, run: &Run, limits: Limits) -> Report {
         select::rows(notable, limits.max()).into_iter().map(chosen_at).collect()
     };
     // Where each shown message sits in the committed logs, found in one pass over the logs.
+    // (A bit a message says which are shown, so a record of one not shown costs no look-up.)
     let mut places: std::collections::BTreeMap<u32, Vec<String>> = shown.iter().map(|&m| (m, Vec::new())).collect();
+    let mut is_shown = vec![0u64; fates.len().div_ceil(64)];
+    shown.iter().for_each(|&m| is_shown[m as usize / 64] |= 1 << (m % 64));
     for p in 0..model.partitions.len() as u32 {
         for (o, m) in run.world.committed_msgs(p) {
+            if is_shown[m as usize / 64] & (1 << (m % 64)) == 0 {
+                continue;
+            }
             if let Some(v) = places.get_mut(&m) {
                 v.push(format!("{}@{o}", model.partition_name(p)));
             }
