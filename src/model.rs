@@ -415,6 +415,26 @@ impl Origin<'_> {
         }
     }
 
+    /// Puts the message's key, if it has one, in `buf` (cleared first), and says whether it had one.
+    pub fn key_into(&self, buf: &mut String) -> bool {
+        buf.clear();
+        match *self {
+            Origin::Derived(d, text) => d.key(text).map(|k| buf.push_str(k)).is_some(),
+            Origin::Sent { spec, index } => {
+                spec.key.as_ref().map(|k| k.render_into(buf, index, spec.first_number + index - 1)).is_some()
+            }
+        }
+    }
+
+    /// Puts the message's value in `buf` (cleared first).
+    pub fn value_into(&self, buf: &mut String) {
+        buf.clear();
+        match *self {
+            Origin::Derived(d, text) => buf.push_str(d.value(text)),
+            Origin::Sent { spec, index } => spec.value.render_into(buf, index, spec.first_number + index - 1),
+        }
+    }
+
     /// `f` of the message's key, if it has one, without allocating it: the partitioner hashes
     /// every message's key.
     pub fn with_key<R>(&self, f: impl FnOnce(&str) -> R) -> Option<R> {

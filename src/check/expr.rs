@@ -18,7 +18,7 @@ pub enum Val<'a> {
     Bool(bool),
 }
 
-impl Val<'_> {
+impl<'a> Val<'a> {
     pub fn text(&self) -> String {
         self.as_text().into_owned()
     }
@@ -32,12 +32,11 @@ impl Val<'_> {
         }
     }
 
-    /// The value with its own text (copied where it was borrowed).
-    pub fn into_owned(self) -> Val<'static> {
+    /// [`Val::text`], borrowed where it is a borrowed text.
+    pub fn into_cow(self) -> Cow<'a, str> {
         match self {
-            Val::Str(s) => Val::Str(Cow::Owned(s.into_owned())),
-            Val::Int(n) => Val::Int(n),
-            Val::Bool(b) => Val::Bool(b),
+            Val::Str(s) => s,
+            other => Cow::Owned(other.text()),
         }
     }
 

@@ -9,6 +9,7 @@ use super::settings::suggest;
 use crate::ast::{self, CommitMode, Guarantee, Setting, Spanned, Value};
 use crate::diag::Diagnostic;
 use crate::model::{Derived, Model, MsgId, ProcessorConfig, limits};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 const PROCESSOR_KEYS: &[&str] = &["seek.on.abort"];
@@ -219,30 +220,22 @@ fn derive(model: &mut Model, outputs: &[Vec<(u32, &Spanned<ast::Output>)>], diag
         inputs.dedup();
         let mut outputs_of = crate::model::OutputsOf::default();
         let mut failed = vec![false; outs.len()];
+        // (Each input's key and value rendered into the same two buffers, and an output's
+        // key and value borrowed from them where the expression passes them on.)
+        let (mut key_buf, mut value_buf) = (String::new(), String::new());
         for m in inputs {
-            let key = model.key(m);
-            let value = model.value(m);
+            let origin = model.origin(m);
+            let has_key = origin.key_into(&mut key_buf);
+            origin.value_into(&mut value_buf);
+            let key = has_key.then_some(key_buf.as_str());
+            let value = value_buf.as_str();
             let start = next;
             for (k, (topic, o)) in outs.iter().enumerate() {
                 if failed[k] {
                     continue;
                 }
-                let mut eval_at = |e: &Spanned<ast::Expr>, what: &str| match eval(e, key.as_deref(), &value) {
-                    Ok(v) => Some(v.into_owned()),
-                    Err(err) => {
-                        failed[k] = true;
-                        diags.push(
-                            Diagnostic::new(
-                                format!("cannot evaluate this {what} for the input `{}`", clip(&value)),
-                                err.span,
-                            )
-                            .label(err.message),
-                        );
-                        None
-                    }
-                };
                 if let Some(w) = &o.node.when {
-                    match eval_at(w, "condition") {
+                    match eval_or_report(w, key, value, "condition", &mut failed[k], diags) {
                         Some(Val::Bool(true)) => {}
                         Some(Val::Bool(false)) | None => continue,
                         Some(other) => {
@@ -256,19 +249,19 @@ fn derive(model: &mut Model, outputs: &[Vec<(u32, &Spanned<ast::Output>)>], diag
                     }
                 }
                 let out_key = match &o.node.key {
-                    Some(e) => eval_at(e, "key").map(|v| Some(v.into_text())),
-                    None => Some(key.clone()),
+                    Some(e) => eval_or_report(e, key, value, "key", &mut failed[k], diags).map(|v| Some(v.into_cow())),
+                    None => Some(key.map(Cow::Borrowed)),
                 };
                 let out_value = match &o.node.value {
-                    Some(e) => eval_at(e, "value").map(Val::into_text),
-                    None => Some(value.clone()),
+                    Some(e) => eval_or_report(e, key, value, "value", &mut failed[k], diags).map(Val::into_cow),
+                    None => Some(Cow::Borrowed(value)),
                 };
                 let (Some(out_key), Some(out_value)) = (out_key, out_value) else { continue };
                 if u64::from(next) >= limits::MAX_MESSAGES {
                     diags.push(too_many_messages(o.node.topic.span));
                     return;
                 }
-                derived_bytes += out_key.as_ref().map_or(0, String::len) + out_value.len();
+                derived_bytes += out_key.as_ref().map_or(0, |k| k.len()) + out_value.len();
                 if derived_bytes > limits::MAX_DERIVED_BYTES {
                     diags.push(Diagnostic::new("processors' output records too large", o.node.topic.span).label(
                         format!("their keys and values hold at most {} MiB in all", limits::MAX_DERIVED_BYTES >> 20),
@@ -289,6 +282,29 @@ fn derive(model: &mut Model, outputs: &[Vec<(u32, &Spanned<ast::Output>)>], diag
         model.producers[producer].message_count = next - first;
     }
     model.total_messages = next;
+}
+
+/// `e` evaluated for an input, or `None` with a diagnostic (and `failed` set: the output is not
+/// evaluated for later inputs).
+fn eval_or_report<'a>(
+    e: &'a Spanned<ast::Expr>,
+    key: Option<&'a str>,
+    value: &'a str,
+    what: &str,
+    failed: &mut bool,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Val<'a>> {
+    match eval(e, key, value) {
+        Ok(v) => Some(v),
+        Err(err) => {
+            *failed = true;
+            diags.push(
+                Diagnostic::new(format!("cannot evaluate this {what} for the input `{}`", clip(value)), err.span)
+                    .label(err.message),
+            );
+            None
+        }
+    }
 }
 
 /// The first processor past which the output records certainly exceed the message limit,
