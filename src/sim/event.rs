@@ -652,8 +652,15 @@ impl Ord for Scheduled {
 /// to the heap. The next event is the earliest of the heap's top and the lanes' fronts, so the
 /// order is exactly the heap's alone. (A small queue, as a scenario's or an explored run's is,
 /// stays in the heap: a few dozen entries sift faster than the lanes are scanned.)
+///
+/// An event pushed to come before everything pending (a consumer's next step at once, while
+/// the next event is later) waits apart in `express`, with no slot, heap or lane: most of a
+/// big run's events are such steps. It stays the earliest: an entry scheduled before it later
+/// (a timer armed at an earlier reserved key) moves it into the heap first.
 #[derive(Debug, Clone)]
 pub struct Queue {
+    /// The earliest pending event, kept apart (see above): (time, seq, idle, event).
+    express: Option<(u64, u64, bool, Event)>,
     heap: Heap,
     /// FIFO lanes, each in (time, seq) order, with the delay each was last used for.
     lanes: [VecDeque<Scheduled>; LANES],
@@ -696,6 +703,7 @@ const TIMER: u32 = 1 << 31;
 impl Default for Queue {
     fn default() -> Queue {
         Queue {
+            express: None,
             heap: Heap::default(),
             lanes: Default::default(),
             delays: [0; LANES],
@@ -785,8 +793,33 @@ impl Queue {
     pub fn push(&mut self, time: u64, event: Event, idle_chain: bool) {
         let idle = event.is_idle() || (idle_chain && event.is_poll());
         self.seq += 1;
+        let seq = FIRST_SEQ + self.seq;
+        if self.express.is_none() && self.head.is_none_or(|h| (time, seq) < (h.time, h.seq)) {
+            self.count(idle, &event, 1);
+            self.express = Some((time, seq, idle, event));
+            return;
+        }
         let lane = self.lane_of(time);
-        self.insert(time, FIRST_SEQ + self.seq, idle, event, lane);
+        self.insert(time, seq, idle, event, lane);
+    }
+
+    /// Counts a pending event in (`by` 1) or out (`by` -1) of `active` and `faults`.
+    fn count(&mut self, idle: bool, event: &Event, by: isize) {
+        if !idle {
+            self.active = self.active.wrapping_add_signed(by);
+        }
+        if matches!(event, Event::Fault { .. } | Event::BrokerFenced { .. }) {
+            self.faults = self.faults.wrapping_add_signed(by);
+        }
+    }
+
+    /// Moves the express event into the heap if an entry at `key` is to come before it.
+    fn demote_express(&mut self, key: (u64, u64)) {
+        if self.express.as_ref().is_some_and(|e| key < (e.0, e.1)) {
+            let (time, seq, idle, event) = self.express.take().expect("checked above");
+            // (Already counted; its old sequence number keeps it out of the lanes.)
+            self.place(time, seq, idle, event, None);
+        }
     }
 
     /// Where an event due at `time` waits: in the heap while it is small (a heap of a few
@@ -928,12 +961,12 @@ impl Queue {
     }
 
     fn insert(&mut self, time: u64, seq: u64, idle: bool, event: Event, lane: Option<usize>) {
-        if !idle {
-            self.active += 1;
-        }
-        if matches!(event, Event::Fault { .. } | Event::BrokerFenced { .. }) {
-            self.faults += 1;
-        }
+        self.count(idle, &event, 1);
+        self.place(time, seq, idle, event, lane);
+    }
+
+    /// Puts a counted event in a slot and its entry in a lane or the heap.
+    fn place(&mut self, time: u64, seq: u64, idle: bool, event: Event, lane: Option<usize>) {
         let slot = match self.free.pop() {
             Some(s) => {
                 self.slots[s as usize] = Some(event);
@@ -950,6 +983,7 @@ impl Queue {
     /// Puts an entry in its lane (or the heap) and updates the head.
     fn enqueue(&mut self, s: Scheduled, lane: Option<usize>) {
         let (time, seq) = (s.time, s.seq);
+        self.demote_express((time, seq));
         match lane {
             Some(l) => {
                 if self.lanes[l].is_empty() {
@@ -1000,6 +1034,7 @@ impl Queue {
         v.extend(
             self.timers.iter().filter_map(|t| t.armed.as_ref()).map(|(time, seq, idle, e)| (*time, *seq, *idle, e)),
         );
+        v.extend(self.express.as_ref().map(|(time, seq, idle, e)| (*time, *seq, *idle, e)));
         // ((time, sequence number) keys are unique: an unstable sort gives the one order.)
         v.sort_unstable_by_key(|s| (s.0, s.1));
         v
@@ -1007,6 +1042,11 @@ impl Queue {
 
     /// The next event, with its time and whether it was idle.
     pub fn pop(&mut self) -> Option<(u64, bool, Event)> {
+        if let Some((time, _, idle, event)) = self.express.take() {
+            self.now = time;
+            self.count(idle, &event, -1);
+            return Some((time, idle, event));
+        }
         let head = self.head?;
         let s = self.remove_head(head);
         self.now = s.time;
@@ -1021,12 +1061,7 @@ impl Queue {
             event
         };
         self.settle();
-        if !s.idle {
-            self.active -= 1;
-        }
-        if matches!(event, Event::Fault { .. } | Event::BrokerFenced { .. }) {
-            self.faults -= 1;
-        }
+        self.count(s.idle, &event, -1);
         Some((s.time, s.idle, event))
     }
 
@@ -1037,7 +1072,7 @@ impl Queue {
     }
 
     pub fn peek_time(&self) -> Option<u64> {
-        self.head.map(|h| h.time)
+        self.express.as_ref().map(|e| e.0).or(self.head.map(|h| h.time))
     }
 
     /// Non-idle events still pending.
@@ -1045,7 +1080,7 @@ impl Queue {
         self.active
     }
 
-    /// The entry at the head, if any.
+    /// The entry at the head of the heap and lanes (the express event comes before it).
     fn head_entry(&self) -> Option<&Scheduled> {
         let h = self.head?;
         match h.lane {
@@ -1056,6 +1091,9 @@ impl Queue {
 
     /// The next event (a due timer's, once `settle` ran).
     pub(super) fn head_event(&self) -> Option<&Event> {
+        if let Some(e) = &self.express {
+            return Some(&e.3);
+        }
         let s = self.head_entry()?;
         if s.slot & TIMER != 0 {
             return self.timers[(s.slot & !TIMER) as usize].armed.as_ref().map(|a| &a.3);
@@ -1065,7 +1103,7 @@ impl Queue {
 
     /// Whether the next event is idle.
     pub(super) fn head_idle(&self) -> Option<bool> {
-        self.head_entry().map(|s| s.idle)
+        self.express.as_ref().map(|e| e.2).or_else(|| self.head_entry().map(|s| s.idle))
     }
 
     /// Moves the pending events `shift` picks `by` ms later, as if a run had gone on polling
@@ -1076,6 +1114,7 @@ impl Queue {
     /// `now`.
     pub(super) fn shift(&mut self, now: u64, by: u64, mut shift: impl FnMut(usize, &mut Event) -> bool) {
         let mut entries: Vec<(u64, u64, bool, Event, Option<u32>)> = Vec::with_capacity(self.slots.len() + 8);
+        entries.extend(self.express.take().map(|(time, seq, idle, event)| (time, seq, idle, event, None)));
         for s in self.heap.iter().chain(self.lanes.iter().flatten()).filter(|s| s.slot & TIMER == 0) {
             let event = self.slots[s.slot as usize].take().expect("a pending event");
             entries.push((s.time, s.seq, s.idle, event, None));
@@ -1137,6 +1176,34 @@ mod tests {
     /// The lanes change where events wait, never the order they come out in: a random mix of
     /// delays (lane-sized and not), timed faults and interleaved pops comes out in exactly
     /// (time, seq) order, as a plain heap of the same keys gives it.
+    #[test]
+    fn the_express_event_gives_way_to_anything_earlier() {
+        let producer = |e: Event| match e {
+            Event::AppSend { producer, .. } => producer,
+            Event::Fault { fault } => 100 + fault,
+            _ => panic!("unexpected event"),
+        };
+        let mut q = Queue::default();
+        let early = q.reserve();
+        q.push(0, Event::AppSend { producer: 1, inc: 0 }, false);
+        assert!(q.express.is_some(), "the first event waits apart");
+        // A timer armed at a key reserved before it, and a timed fault, both come first.
+        q.arm_at(0, 0, early, Event::AppSend { producer: 2, inc: 0 });
+        assert!(q.express.is_none(), "moved into the heap");
+        q.push_timed_fault(0, 7);
+        q.push(5, Event::AppSend { producer: 3, inc: 0 }, false);
+        q.push(1, Event::AppSend { producer: 4, inc: 0 }, false);
+        assert_eq!(q.active(), 5);
+        assert_eq!(q.peek_time(), Some(0));
+        let order: Vec<(u64, u32)> = std::iter::from_fn(|| q.pop()).map(|(t, _, e)| (t, producer(e))).collect();
+        assert_eq!(order, [(0, 107), (0, 2), (0, 1), (1, 4), (5, 3)]);
+        assert_eq!((q.active(), q.faults_pending()), (0, false));
+        // Once the queue is empty the next push waits apart again, and shows in the listing.
+        q.push(9, Event::AppSend { producer: 5, inc: 0 }, false);
+        assert!(q.express.is_some());
+        assert_eq!(q.pending_keyed().len(), 1);
+    }
+
     #[test]
     fn lanes_keep_the_heap_order() {
         let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
