@@ -635,27 +635,32 @@ impl<'a> Analysis<'a> {
     pub fn cost(&self, fates: &[MessageFate]) -> Cost {
         let w = &self.run.world;
         let delivered = fates.iter().filter(|f| f.fate == Fate::Delivered || f.fate == Fate::Duplicated).count() as u64;
-        let produce = (0..self.model.total_messages)
-            .filter_map(|m| {
-                let st = &w.messages[m as usize];
-                Some(ms32(st.acked_at()? - st.sent_at()?)).filter(|_| st.offset().is_some())
-            })
-            .collect::<Vec<u32>>();
+        // (Each list of latencies is reduced to its percentiles before the next is made.)
+        let produce_latency = Latency::of(
+            (0..self.model.total_messages)
+                .filter_map(|m| {
+                    let st = &w.messages[m as usize];
+                    Some(ms32(st.acked_at()? - st.sent_at()?)).filter(|_| st.offset().is_some())
+                })
+                .collect::<Vec<u32>>(),
+        );
         let first = self.first_processing();
-        let e2e = (0..self.model.total_messages as usize)
-            .filter_map(|m| {
-                let done = first.iter().map(|g| g[m]).min().filter(|&t| t != NEVER)?;
-                u64::from(done).checked_sub(w.messages[m].sent_at()?).map(ms32)
-            })
-            .collect::<Vec<u32>>();
+        let end_to_end_latency = Latency::of(
+            (0..self.model.total_messages as usize)
+                .filter_map(|m| {
+                    let done = first.iter().map(|g| g[m]).min().filter(|&t| t != NEVER)?;
+                    u64::from(done).checked_sub(w.messages[m].sent_at()?).map(ms32)
+                })
+                .collect::<Vec<u32>>(),
+        );
         let simulated_ms = self.run.end_ms;
         Cost {
             produce_requests: w.producers.iter().map(|p| u64::from(p.next_request)).sum(),
             retries: w.producers.iter().map(|p| u64::from(p.retries)).sum(),
             simulated_ms,
             throughput_per_s: delivered as f64 * 1000.0 / simulated_ms.max(1) as f64,
-            produce_latency: Latency::of(produce),
-            end_to_end_latency: Latency::of(e2e),
+            produce_latency,
+            end_to_end_latency,
         }
     }
 
