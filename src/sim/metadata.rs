@@ -101,10 +101,12 @@ impl Sim<'_> {
         let fresh = m.refreshed_at.is_some_and(|t| now < t.saturating_add(max_age)) && !m.invalid.contains(&part);
         let cached = m.leaders.get(part as usize).and_then(|l| l.0);
         let refresh = !fresh || !cached.is_some_and(|b| self.world.broker(b).alive);
-        if refresh {
-            self.refresh_metadata(c);
+        if !refresh {
+            // (What `cached_leader` would find: the entry is fresh and its leader up.)
+            return (cached, false);
         }
-        (self.cached_leader(c, part), refresh)
+        self.refresh_metadata(c);
+        (self.cached_leader(c, part), true)
     }
 
     /// The cached leader of `part`, if it is up (no refresh).

@@ -267,7 +267,8 @@ impl Sim<'_> {
         let cfg = &self.model.producers[p as usize];
         loop {
             let s = &self.world.producers[p as usize];
-            let Some(&id) = s.queues[&part].front() else {
+            let queued = &s.queues[&part];
+            let Some(&id) = queued.front() else {
                 break;
             };
             let batch = &s.batches[&id];
@@ -281,7 +282,7 @@ impl Sim<'_> {
             let lingering = batch.attempts == 0
                 && self.clock < batch.created_at.saturating_add(cfg.linger_ms)
                 && batch.bytes < cfg.batch_size
-                && s.queues[&part].len() == 1
+                && queued.len() == 1
                 && s.txn.ending.is_none();
             if lingering {
                 break;
