@@ -589,7 +589,7 @@ impl Member {
 }
 
 /// What has happened to one message, for the outcome analysis. One per message of the run,
-/// so it is kept small (32 bytes): optional times and offsets are stored in 4 bytes each
+/// so it is kept small (28 bytes): optional times and offsets are stored in 4 bytes each
 /// (`Maybe`) and read through methods.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MessageState {
@@ -606,8 +606,9 @@ pub struct MessageState {
     pub appended: u16,
     /// Times a replica truncated a copy of it away (saturating).
     pub truncated: u16,
-    /// The partition `send()` chose for it (`u32::MAX`: none yet).
-    partition: PartitionIdx,
+    /// The partition `send()` chose for it (`u16::MAX`: none yet; there are at most
+    /// `MAX_PARTITIONS`, 10,000).
+    partition: u16,
     /// The bytes its record takes in a batch (set at `send()`).
     pub size: u32,
     /// Lost in a `send` that the producer's crash cut short.
@@ -675,7 +676,7 @@ impl Default for MessageState {
             attempts: 0,
             appended: 0,
             truncated: 0,
-            partition: u32::MAX,
+            partition: u16::MAX,
             size: 0,
             dropped_by_crash: false,
         }
@@ -723,11 +724,12 @@ impl MessageState {
     }
 
     pub fn partition(&self) -> Option<PartitionIdx> {
-        (self.partition != u32::MAX).then_some(self.partition)
+        (self.partition != u16::MAX).then_some(PartitionIdx::from(self.partition))
     }
 
     pub fn set_partition(&mut self, p: PartitionIdx) {
-        self.partition = p;
+        const _: () = assert!(crate::model::limits::MAX_PARTITIONS < u16::MAX as u64);
+        self.partition = u16::try_from(p).expect("fewer partitions than MAX_PARTITIONS");
     }
 }
 
@@ -1091,8 +1093,8 @@ mod tests {
     /// A message's state is kept for every message of a run (10 million at most): its size
     /// is a budget, not an accident of field order.
     #[test]
-    fn message_state_takes_32_bytes() {
-        assert_eq!(std::mem::size_of::<super::MessageState>(), 32);
+    fn message_state_takes_28_bytes() {
+        assert_eq!(std::mem::size_of::<super::MessageState>(), 28);
     }
 
     /// `hash_without_fired` hashes what the derived `Hash` of a copy with `fired` and
