@@ -666,6 +666,7 @@ impl<'a> Analysis<'a> {
 
     pub fn flows(&self, fates: &[MessageFate]) -> Vec<Flow> {
         let mut out = Vec::new();
+        let retried_once = self.duplicates_retried_under_one_producer_id();
         let w = &self.run.world;
         for p in &self.model.producers {
             // A processor instance sharing its application's outputs has no flow of its own.
@@ -694,8 +695,7 @@ impl<'a> Analysis<'a> {
                     lost +=
                         u64::from(st.sent_at().is_some() && st.failed().is_none() && copies == 0 && !self.aborted(m));
                     duplicated += u64::from(copies > 1);
-                    retried_duplicate =
-                        retried_duplicate || (copies > 1 && self.retried_under_one_producer_id(m).is_some());
+                    retried_duplicate = retried_duplicate || (copies > 1 && retried_once.contains(&m));
                     if let (Some(a), Some(at)) = (st.acked_at(), st.sent_at())
                         && st.offset().is_some()
                     {

@@ -428,6 +428,41 @@ impl Analysis<'_> {
     /// The producer id of a message whose copies all carry the same producer id, epoch and
     /// sequence: a retry the partition accepted because it no longer had the producer id's
     /// state (`producer.id.expiration.ms`; scn keeps the last five batches of a live one).
+    /// The messages [`Analysis::retried_under_one_producer_id`] names a producer id for, among
+    /// those the committed log holds more than once: one pass over the logs (asking each
+    /// duplicated message alone scans its partition's log once per message).
+    pub(super) fn duplicates_retried_under_one_producer_id(&self) -> std::collections::BTreeSet<MsgId> {
+        use std::collections::btree_map::{BTreeMap, Entry};
+        type Key = (u32, u16, i32);
+        // Each duplicated message's first copy's (producer id, epoch, sequence), and whether
+        // every later copy has the same.
+        let mut seen: BTreeMap<MsgId, (Key, bool)> = BTreeMap::new();
+        if self.copies.iter().all(|&c| c <= 1) {
+            return Default::default();
+        }
+        for p in 0..self.model.partitions.len() as u32 {
+            for x in self.run.world.log_replica(p).log.iter() {
+                if x.is_marker() || self.copies[x.msg as usize] <= 1 || self.home(x.msg) != Some(p) {
+                    continue;
+                }
+                let key = (x.producer_id, x.producer_epoch, x.sequence);
+                match seen.entry(x.msg) {
+                    Entry::Vacant(v) => {
+                        v.insert((key, true));
+                    }
+                    Entry::Occupied(mut o) => {
+                        let (first, same) = o.get_mut();
+                        *same &= *first == key;
+                    }
+                }
+            }
+        }
+        seen.into_iter()
+            .filter(|(_, (first, same))| *same && first.0 != crate::sim::log::NO_PRODUCER_ID)
+            .map(|(m, _)| m)
+            .collect()
+    }
+
     pub(super) fn retried_under_one_producer_id(&self, msg: MsgId) -> Option<u32> {
         let r = self.run.world.log_replica(self.home(msg)?);
         let mut ids = r
