@@ -443,6 +443,8 @@ impl Origin<'_> {
         }
         match *self {
             Origin::Derived(d, text) => d.key(text).map(f),
+            // (Rendered here rather than through `key_into`, which does not inline: this is
+            // every send()'s partitioner.)
             Origin::Sent { spec, index } => {
                 let key = spec.key.as_ref()?;
                 KEY.with_borrow_mut(|buf| {
@@ -953,11 +955,9 @@ impl Model {
 
     /// The message's value as the producer sent it.
     pub fn value(&self, msg: MsgId) -> String {
-        if self.is_derived(msg) {
-            return self.derived(msg).value(&self.derived_text).to_string();
-        }
-        let (_, s, i) = self.send_of(msg);
-        s.value.render(i, s.first_number + i - 1)
+        let mut value = String::new();
+        self.origin(msg).value_into(&mut value);
+        value
     }
 
     /// `f` of the message's key, if it has one, without allocating it: the partitioner hashes
@@ -967,11 +967,8 @@ impl Model {
     }
 
     pub fn key(&self, msg: MsgId) -> Option<String> {
-        if self.is_derived(msg) {
-            return self.derived(msg).key(&self.derived_text).map(str::to_string);
-        }
-        let (_, s, i) = self.send_of(msg);
-        s.key.as_ref().map(|k| k.render(i, s.first_number + i - 1))
+        let mut key = String::new();
+        self.origin(msg).key_into(&mut key).then_some(key)
     }
 
     /// The messages a producer sends: its own, or for a processor instance the outputs of its

@@ -96,9 +96,8 @@ pub struct Latency {
 }
 
 impl Latency {
-    /// Nearest-rank percentiles of `v` (None when empty).
-    /// The latencies' percentiles, in ms (a run's fit in 32 bits: it lasts at most
-    /// `MAX_DURATION_MS`, so the long lists take 4 bytes a sample).
+    /// Nearest-rank percentiles of `v`, in ms (None when empty). A run's latencies fit in 32
+    /// bits (it lasts at most `MAX_DURATION_MS`), so the long lists take 4 bytes a sample.
     pub fn of<T: Copy + Ord + Into<u64>>(mut v: Vec<T>) -> Option<Latency> {
         if v.is_empty() {
             return None;

@@ -448,10 +448,6 @@ fn message_row(
     }
 }
 
-fn is_data(r: &crate::sim::log::Record) -> bool {
-    !matches!(r.kind, Kind::CommitMarker | Kind::AbortMarker)
-}
-
 /// The offsets of partition `p`'s shown log that the filter matches, in order.
 fn partition_rows<'r>(model: &'r Model, run: &'r Run, p: u32, filter: &'r Filter) -> impl Iterator<Item = usize> + 'r {
     partition_records(model, run, p, filter).map(|(o, _)| o)
@@ -468,7 +464,7 @@ fn partition_records<'r>(
     let everything = filter.is_empty();
     (0..log.len() as usize).zip(log.iter()).filter(move |(_, r)| {
         everything
-            || is_data(r)
+            || !r.is_marker()
                 && filter.carries(&model.value(r.msg))
                 && filter.actor_is(&model.producers[model.producer_of(r.msg) as usize].name)
     })
@@ -482,8 +478,7 @@ fn partition_view(model: &Model, run: &Run, p: u32, limits: &Limits, a: &Analysi
     // Each shown offset, and whether its record is of a message the log holds more than once
     // (those first).
     // (Unfiltered, the rows are the offsets themselves: no list of them is made.)
-    let repeated =
-        |kind: Kind, msg: MsgId| !matches!(kind, Kind::CommitMarker | Kind::AbortMarker) && a.copies[msg as usize] > 1;
+    let repeated = |kind: Kind, msg: MsgId| !kind.is_marker() && a.copies[msg as usize] > 1;
     let chosen: Option<Vec<(usize, bool)>> = (!streaming && !limits.filter.is_empty())
         .then(|| partition_records(model, run, p, &limits.filter).map(|(o, r)| (o, repeated(r.kind, r.msg))).collect());
     let (picked, total) = match &chosen {

@@ -19,6 +19,12 @@ pub enum Kind {
     AbortMarker,
 }
 
+impl Kind {
+    pub fn is_marker(self) -> bool {
+        matches!(self, Kind::CommitMarker | Kind::AbortMarker)
+    }
+}
+
 /// One record of a partition log. The offset is its index in the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Record {
@@ -97,7 +103,19 @@ impl Deletion {
 
 impl Record {
     pub fn is_marker(&self) -> bool {
-        matches!(self.kind, Kind::CommitMarker | Kind::AbortMarker)
+        self.kind.is_marker()
+    }
+
+    /// What the records of one produce batch share: kind, producer id and epoch, leader epoch.
+    pub fn batch_key(&self) -> (Kind, u32, u16, u32) {
+        (self.kind, self.producer_id, self.producer_epoch, self.leader_epoch)
+    }
+
+    /// Whether this record, right after a record with `batch_key` `key`, continues that
+    /// produce batch's data (the next sequence aside): neither a batch start nor a marker, and
+    /// the same key.
+    pub fn continues_batch(&self, key: (Kind, u32, u16, u32)) -> bool {
+        !self.batch_start && !self.is_marker() && self.batch_key() == key
     }
 }
 
@@ -198,6 +216,12 @@ impl Replica {
         self.ongoing.values().copied().chain(unreplicated).min().map_or(hw, |o| o.max(start).min(hw))
     }
 
+    /// Whether a read_committed view keeps the record of `kind` at `offset`: data, not of an
+    /// aborted transaction.
+    pub fn committed_at(&self, offset: u64, kind: Kind) -> bool {
+        !kind.is_marker() && (self.aborted.is_empty() || !self.is_aborted(offset))
+    }
+
     /// Whether the record at `offset` belongs to an aborted transaction.
     pub fn is_aborted(&self, offset: u64) -> bool {
         let r = self.log.at(offset);
@@ -258,14 +282,7 @@ impl Replica {
             }
             let start = i;
             let mut newest = 0;
-            while let Some(q) = records.get(i).filter(|q| {
-                !q.batch_start
-                    && !q.is_marker()
-                    && q.kind == r.kind
-                    && q.producer_id == r.producer_id
-                    && q.producer_epoch == r.producer_epoch
-                    && q.leader_epoch == r.leader_epoch
-            }) {
+            while let Some(q) = records.get(i).filter(|q| q.continues_batch(r.batch_key())) {
                 self.log.push(q);
                 newest = newest.max(footprint(q, data).0);
                 i += 1;

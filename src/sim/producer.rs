@@ -879,7 +879,6 @@ impl Sim<'_> {
     }
 }
 
-/// Length of a rendered template without rendering it.
 /// The bytes a message's record takes in a batch: an overhead, its key and its value.
 fn record_size(origin: Origin) -> u64 {
     match origin {

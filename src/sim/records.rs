@@ -47,12 +47,7 @@ impl Run {
 
     /// Whether `r`, appended right after the run's `len` records, continues it.
     fn continues(&self, len: u64, r: &Record) -> bool {
-        !r.batch_start
-            && !r.is_marker()
-            && r.kind == self.kind
-            && r.producer_id == self.producer_id
-            && r.producer_epoch == self.producer_epoch
-            && r.leader_epoch == self.leader_epoch
+        r.continues_batch((self.kind, self.producer_id, self.producer_epoch, self.leader_epoch))
             && r.sequence == self.sequence_at(len)
     }
 }

@@ -925,26 +925,21 @@ impl World {
         }
     }
 
-    /// The committed log as a read_committed consumer sees it: data records below the last
-    /// stable offset, without control records or aborted transactions, with their offsets.
-    /// The offsets and messages of [`World::committed_log`], without making their `Record`s.
+    /// The offsets and messages of [`World::committed_log`], without making a `Record` for each
+    /// (one is made only where an aborted transaction is to be looked for).
     pub fn committed_msgs(&self, p: PartitionIdx) -> impl Iterator<Item = (u64, MsgId)> + '_ {
         let r = self.log_replica(p);
-        let any_aborted = !r.aborted.is_empty();
-        let lso = r.last_stable_offset();
-        (0..lso).zip(r.log.kinds()).filter_map(move |(o, (kind, msg))| {
-            let marker = matches!(kind, super::log::Kind::CommitMarker | super::log::Kind::AbortMarker);
-            (!(marker || (any_aborted && r.is_aborted(o)))).then_some((o, msg))
-        })
+        (0..r.last_stable_offset())
+            .zip(r.log.kinds())
+            .filter_map(move |(o, (kind, msg))| r.committed_at(o, kind).then_some((o, msg)))
     }
 
+    /// The committed log as a read_committed consumer sees it: data records below the last
+    /// stable offset, without control records or aborted transactions, with their offsets.
     pub fn committed_log(&self, p: PartitionIdx) -> impl Iterator<Item = (u64, Record)> + '_ {
         let r = self.log_replica(p);
-        let any_aborted = !r.aborted.is_empty();
         let lso = r.last_stable_offset();
-        (0..lso)
-            .zip(r.log.range(0, lso))
-            .filter(move |(o, rec)| !(rec.is_marker() || (any_aborted && r.is_aborted(*o))))
+        (0..lso).zip(r.log.range(0, lso)).filter(move |(o, rec)| r.committed_at(*o, rec.kind))
     }
 }
 
