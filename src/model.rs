@@ -534,6 +534,43 @@ pub struct Template {
     numbers: u64,
 }
 
+/// The length of some templates' renderings together, without rendering them: the bytes of
+/// their text and how many `{i}` and `{n}` they hold (the producer sizes every record each
+/// replica appends).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RenderedLen {
+    text: u64,
+    indexes: u64,
+    numbers: u64,
+}
+
+impl RenderedLen {
+    pub fn of<'t>(templates: impl IntoIterator<Item = &'t Template>) -> RenderedLen {
+        templates.into_iter().fold(RenderedLen::default(), |sum, t| RenderedLen {
+            text: sum.text + t.text_len,
+            indexes: sum.indexes + t.indexes,
+            numbers: sum.numbers + t.numbers,
+        })
+    }
+
+    /// The length in bytes of their `render(index, number)` (the digits of each counted once,
+    /// and only if a template holds it).
+    pub fn at(self, index: u32, number: u32) -> u64 {
+        let digits = |x: u32| u64::from(x.checked_ilog10().unwrap_or(0) + 1);
+        let mut len = self.text;
+        if self.indexes > 0 {
+            let d = digits(index);
+            len += self.indexes * d;
+            if self.numbers > 0 {
+                len += self.numbers * if number == index { d } else { digits(number) };
+            }
+        } else if self.numbers > 0 {
+            len += self.numbers * digits(number);
+        }
+        len
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Piece {
     Text(String),
@@ -581,12 +618,6 @@ impl Template {
     /// How many `{i}` and `{n}` the template holds.
     pub fn placeholders(&self) -> usize {
         (self.indexes + self.numbers) as usize
-    }
-
-    /// The length in bytes of `render(index, number)`.
-    pub fn rendered_len(&self, index: u32, number: u32) -> u64 {
-        let digits = |x: u32| u64::from(x.checked_ilog10().unwrap_or(0) + 1);
-        self.text_len + self.indexes * digits(index) + self.numbers * digits(number)
     }
 
     pub fn render(&self, index: u32, number: u32) -> String {

@@ -201,7 +201,7 @@ impl Sim<'_> {
         // A producer id whose state expired here: its batch was accepted unchecked.
         let forgotten = replica.expired.get(&batch.producer_id).copied();
         let base = replica.log_end_offset();
-        replica.append(&records, &footprint(&self.world.messages));
+        replica.append(&records, &footprint(self.model, &self.world.messages));
         for m in &batch.msgs {
             let st = &mut self.world.messages[*m as usize];
             st.appended = st.appended.saturating_add(1);
@@ -580,7 +580,7 @@ impl Sim<'_> {
         // follows the leader's log start builds its producer state.
         let afresh = from < leader_start;
         let to = {
-            let fp = footprint(&self.world.messages);
+            let fp = footprint(self.model, &self.world.messages);
             let below = (leader_start.saturating_sub(from) as usize).min(records.len());
             replica.append(&records[..below], &fp);
             if afresh {

@@ -407,7 +407,7 @@ impl Sim<'_> {
         } else {
             pstate.replicas[fi].divergence(leader)
         };
-        let data = super::producer::footprint(&self.world.messages);
+        let data = super::producer::footprint(self.model, &self.world.messages);
         let cut = self.world.partitions[part as usize].replicas[fi].truncate_to(at, &data);
         drop(data);
         if cut.is_empty() {

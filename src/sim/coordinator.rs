@@ -450,7 +450,7 @@ impl Sim<'_> {
             };
             let replica = &mut self.world.partitions[p as usize].replicas[ri];
             let offset = replica.log_end_offset();
-            replica.append(&[marker], &|_| unreachable!("a marker's footprint is its own"));
+            replica.append(&[marker], &|_: &Record| unreachable!("a marker's footprint is its own"));
             self.log(|sim| {
                 let what = if commit { "COMMIT marker" } else { "ABORT marker" };
                 (

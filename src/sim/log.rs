@@ -47,12 +47,33 @@ pub struct Record {
 
 /// A data record's timestamp and the bytes it takes in a segment (its batch's header, 61,
 /// counted with the batch's first record), which retention (`retention.ms`, `retention.bytes`)
-/// and segment rolls go by. The simulation derives both from the record's message.
-pub type Footprint<'a> = &'a dyn Fn(&Record) -> (u64, u32);
+/// and segment rolls go by. The simulation derives both from the record's message; a test
+/// gives a closure of both.
+pub trait Footprint {
+    /// A data record's timestamp (CreateTime).
+    fn timestamp(&self, r: &Record) -> u64;
+    /// The bytes a data record takes in a segment.
+    fn bytes(&self, r: &Record) -> u32;
+}
+
+impl<F: Fn(&Record) -> (u64, u32)> Footprint for F {
+    fn timestamp(&self, r: &Record) -> u64 {
+        self(r).0
+    }
+
+    fn bytes(&self, r: &Record) -> u32 {
+        self(r).1
+    }
+}
+
+/// A record's timestamp: a data record's from `data`, a marker's from itself.
+fn timestamp(r: &Record, data: &dyn Footprint) -> u64 {
+    if r.is_marker() { r.marker_time } else { data.timestamp(r) }
+}
 
 /// A record's timestamp and size: a data record's from `data`, a marker's from itself.
-fn footprint(r: &Record, data: Footprint) -> (u64, u32) {
-    if r.is_marker() { (r.marker_time, MARKER_BYTES) } else { data(r) }
+fn footprint(r: &Record, data: &dyn Footprint) -> (u64, u32) {
+    if r.is_marker() { (r.marker_time, MARKER_BYTES) } else { (data.timestamp(r), data.bytes(r)) }
 }
 
 /// `DefaultRecordBatch.RECORD_BATCH_OVERHEAD`: a record batch's header.
@@ -253,7 +274,7 @@ impl Replica {
 
     /// Appends records (leader or follower: one produce batch or one fetch's records),
     /// keeping the epoch cache, producer state and segments.
-    pub fn append(&mut self, records: &[Record], data: Footprint) {
+    pub fn append(&mut self, records: &[Record], data: &dyn Footprint) {
         if records.is_empty() {
             return;
         }
@@ -273,7 +294,7 @@ impl Replica {
                 self.epochs.push((r.leader_epoch, offset));
             }
             self.log.push(r);
-            self.track_producer(r, offset, footprint(r, data).0);
+            self.track_producer(r, offset, timestamp(r, data));
             i += 1;
             // The rest of `r`'s batch changes its producer's state only in the last sequence
             // and the newest timestamp: one look-up for the batch, not one per record.
@@ -284,7 +305,7 @@ impl Replica {
             let mut newest = 0;
             while let Some(q) = records.get(i).filter(|q| q.continues_batch(r.batch_key())) {
                 self.log.push(q);
-                newest = newest.max(footprint(q, data).0);
+                newest = newest.max(timestamp(q, data));
                 i += 1;
             }
             if i > start {
@@ -459,7 +480,7 @@ impl Replica {
 
     /// Cuts the log back to `offset` and rebuilds the state derived from it, as a replica does
     /// when it truncates after a leader change.
-    pub fn truncate_to(&mut self, offset: u64, data: Footprint) -> Vec<Record> {
+    pub fn truncate_to(&mut self, offset: u64, data: &dyn Footprint) -> Vec<Record> {
         if offset >= self.log_end_offset() {
             return Vec::new();
         }
@@ -486,7 +507,7 @@ impl Replica {
         let expired = std::mem::take(&mut self.expired);
         let log = std::mem::take(&mut self.log);
         for (i, r) in log.iter().enumerate() {
-            self.track_producer(&r, i as u64, footprint(&r, data).0);
+            self.track_producer(&r, i as u64, timestamp(&r, data));
         }
         self.log = log;
         // A producer id expired before stays forgotten (`truncateAndReload` loads a snapshot

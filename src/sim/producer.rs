@@ -4,9 +4,9 @@
 
 use super::Sim;
 use super::event::{Event, ProduceBatch, ProduceError, ProduceReply};
-use super::log::{BATCH_OVERHEAD, NO_PRODUCER_ID, Record};
+use super::log::{BATCH_OVERHEAD, Footprint, NO_PRODUCER_ID, Record};
 use super::world::{Batch, Failure, InFlight, MessageState, Stall};
-use crate::model::{Acks, Client, ClientPoint, FaultAction, MsgId, Origin, PartitionIdx};
+use crate::model::{Acks, Client, ClientPoint, FaultAction, Model, MsgId, Origin, PartitionIdx, RenderedLen, SendSpec};
 use std::collections::VecDeque;
 use std::ops::Bound;
 
@@ -112,9 +112,7 @@ impl Sim<'_> {
         let now = self.clock;
         let first_send = self.world.messages[msg as usize].sent_at().is_none();
         if first_send {
-            let st = &mut self.world.messages[msg as usize];
-            st.set_sent_at(now);
-            st.size = bytes as u32;
+            self.world.messages[msg as usize].set_sent_at(now);
         }
         let s = &mut self.world.producers[p as usize];
         let queue = s.queues.entry(partition).or_default();
@@ -887,21 +885,56 @@ fn record_size(origin: Origin) -> u64 {
         }
         Origin::Sent { spec, index: i } => {
             let n = spec.first_number + i - 1;
-            let key = spec.key.as_ref().map_or(0, |k| k.rendered_len(i, n));
-            RECORD_OVERHEAD + key + spec.value.rendered_len(i, n)
+            RECORD_OVERHEAD + sent_len(spec).at(i, n)
         }
     }
 }
 
-/// A data record's timestamp and size in a segment ([`Footprint`](super::log::Footprint)),
-/// which the log does not store. CreateTime: the producer stamps a record at `send()`
-/// (`KafkaProducer.doSend`); a batch's first record carries the batch header too.
-pub(super) fn footprint(messages: &[MessageState]) -> impl Fn(&Record) -> (u64, u32) + '_ {
-    move |r| {
-        let st = &messages[r.msg as usize];
+/// The length of a `send` statement's key and value.
+fn sent_len(spec: &SendSpec) -> RenderedLen {
+    RenderedLen::of(spec.key.iter().chain([&spec.value]))
+}
+
+/// A data record's timestamp and size in a segment ([`Footprint`]), which the log does not
+/// store. CreateTime: the producer stamps a record at `send()` (`KafkaProducer.doSend`); its
+/// size follows from its message's key and value (neither the log nor the message's state
+/// stores it: 4 bytes a message); a batch's first record carries the batch header too.
+pub(super) struct Data<'a> {
+    model: &'a Model,
+    messages: &'a [MessageState],
+    /// The send statement of the last record sized, and its key's and value's length: an
+    /// append's records mostly come from one (a look-up of the statement is two binary
+    /// searches).
+    last_send: std::cell::Cell<Option<(&'a SendSpec, RenderedLen)>>,
+}
+
+pub(super) fn footprint<'a>(model: &'a Model, messages: &'a [MessageState]) -> Data<'a> {
+    Data { model, messages, last_send: std::cell::Cell::new(None) }
+}
+
+impl Footprint for Data<'_> {
+    fn timestamp(&self, r: &Record) -> u64 {
+        let st = &self.messages[r.msg as usize];
         debug_assert!(st.sent_at().is_some(), "a record's message was sent");
+        st.sent_at().unwrap_or(0)
+    }
+
+    fn bytes(&self, r: &Record) -> u32 {
         let header = if r.batch_start { BATCH_OVERHEAD } else { 0 };
-        (st.sent_at().unwrap_or(0), st.size + header)
+        let size = match self.last_send.get() {
+            Some((spec, len)) if (spec.first_msg..spec.first_msg + spec.count).contains(&r.msg) => {
+                let i = r.msg - spec.first_msg + 1;
+                RECORD_OVERHEAD + len.at(i, spec.first_number + i - 1)
+            }
+            _ => {
+                let origin = self.model.origin(r.msg);
+                if let Origin::Sent { spec, .. } = origin {
+                    self.last_send.set(Some((spec, sent_len(spec))));
+                }
+                record_size(origin)
+            }
+        };
+        size as u32 + header
     }
 }
 

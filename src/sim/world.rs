@@ -589,7 +589,7 @@ impl Member {
 }
 
 /// What has happened to one message, for the outcome analysis. One per message of the run,
-/// so it is kept small (28 bytes): optional times and offsets are stored in 4 bytes each
+/// so it is kept small (24 bytes): optional times and offsets are stored in 4 bytes each
 /// (`Maybe`) and read through methods.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MessageState {
@@ -609,8 +609,6 @@ pub struct MessageState {
     /// The partition `send()` chose for it (`u16::MAX`: none yet; there are at most
     /// `MAX_PARTITIONS`, 10,000).
     partition: u16,
-    /// The bytes its record takes in a batch (set at `send()`).
-    pub size: u32,
     /// Lost in a `send` that the producer's crash cut short.
     pub dropped_by_crash: bool,
 }
@@ -677,7 +675,6 @@ impl Default for MessageState {
             appended: 0,
             truncated: 0,
             partition: u16::MAX,
-            size: 0,
             dropped_by_crash: false,
         }
     }
@@ -1088,8 +1085,8 @@ mod tests {
     /// A message's state is kept for every message of a run (10 million at most): its size
     /// is a budget, not an accident of field order.
     #[test]
-    fn message_state_takes_28_bytes() {
-        assert_eq!(std::mem::size_of::<super::MessageState>(), 28);
+    fn message_state_takes_24_bytes() {
+        assert_eq!(std::mem::size_of::<super::MessageState>(), 24);
     }
 
     /// `hash_without_fired` hashes what the derived `Hash` of a copy with `fired` and
