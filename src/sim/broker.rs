@@ -594,6 +594,17 @@ impl Sim<'_> {
             replica.maybe_increment_log_start_offset(leader_start);
             to
         };
+        // The records just fetched are the leader's: they share its chunks of message ids.
+        if let Some(li) = pstate.leader.and_then(|l| pstate.replica_index(l)).filter(|&li| li != fi) {
+            let (leader, replica) = if li < fi {
+                let (a, b) = pstate.replicas.split_at_mut(fi);
+                (&a[li], &mut b[0])
+            } else {
+                let (a, b) = pstate.replicas.split_at_mut(li);
+                (&b[0], &mut a[fi])
+            };
+            replica.log.share_with(&leader.log, from);
+        }
         if afresh {
             self.log(|sim| {
                 (

@@ -580,7 +580,7 @@ mod tests {
     fn log_of(config: LogConfig, epochs: &[u32], ts: &[u64]) -> Replica {
         let mut r = Replica::new(1, config);
         for (i, &leader_epoch) in epochs.iter().enumerate() {
-            r.append(&[data(i as MsgId, leader_epoch)], &|r| (ts[r.msg as usize], 100));
+            r.append(&[data(i as MsgId, leader_epoch)], &|r: &Record| (ts[r.msg as usize], 100));
         }
         r.high_watermark = r.log_end_offset();
         r
@@ -666,7 +666,7 @@ mod tests {
         assert_eq!(r.delete_old_segments(0), None, "the log start offset did not move");
         assert_eq!(r.segments.iter().map(|s| s.base).collect::<Vec<_>>(), [2, 4]);
         // A truncation below the log start offset starts the log there.
-        r.truncate_to(1, &|_| (0, 100));
+        r.truncate_to(1, &|_: &Record| (0, 100));
         assert_eq!((r.log_start_offset, r.log_end_offset()), (1, 1));
         assert_eq!(r.segments, vec![Segment::empty(1)]);
     }
@@ -694,7 +694,7 @@ mod tests {
         let mut r = replica(&[0, 0, 2, 2]);
         assert_eq!(r.end_offset_for(1, 3), Some((0, 2)));
         r.start_afresh();
-        r.append(&[data(4, 3)], &|_| (0, 100));
+        r.append(&[data(4, 3)], &|_: &Record| (0, 100));
         assert_eq!(r.epochs, vec![(3, 4)], "only the epochs of what it fetched since");
         // Epoch 1 is now older than anything the cache holds: it ends where epoch 3 starts.
         assert_eq!(r.end_offset_for(1, 3), Some((1, 4)));

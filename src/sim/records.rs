@@ -1,9 +1,10 @@
 //! A replica's records as it stores them: one header per batch (the fields its records share)
-//! and one message id per offset, so a record costs 4 bytes a replica instead of a whole
-//! `Record`.
+//! and one message id per offset, in chunks that replicas holding the same records share, so
+//! a record costs about 4 bytes a partition instead of a whole `Record` a replica.
 
 use super::log::{Kind, Record};
 use crate::model::MsgId;
+use std::sync::Arc;
 
 /// The fields a run of consecutive records shares: a record batch as the leader appended it
 /// (`DefaultRecordBatch`'s header: producer id and epoch, base sequence, partition leader
@@ -58,7 +59,108 @@ impl Run {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Records {
     runs: Vec<Run>,
-    msgs: Vec<MsgId>,
+    msgs: MsgIds,
+}
+
+/// Message ids in a full chunk.
+const CHUNK: usize = 1024;
+
+/// Message ids, offset 0 first: full chunks of [`CHUNK`] that never change (a cut copies the
+/// one it splits into the tail), then the tail. A follower's full chunk that holds what the
+/// leader's does points to the leader's ([`Records::share_with`]): the replicas of a partition
+/// store its records once, and a forked world copies pointers. Equal and hashed by content.
+#[derive(Debug, Clone, Default)]
+struct MsgIds {
+    full: Vec<Arc<[MsgId; CHUNK]>>,
+    tail: Vec<MsgId>,
+}
+
+impl MsgIds {
+    fn len(&self) -> usize {
+        self.full.len() * CHUNK + self.tail.len()
+    }
+
+    fn get(&self, i: usize) -> Option<MsgId> {
+        match self.full.get(i / CHUNK) {
+            Some(chunk) => Some(chunk[i % CHUNK]),
+            None if i / CHUNK == self.full.len() => self.tail.get(i % CHUNK).copied(),
+            None => None,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, msg: MsgId) {
+        self.tail.push(msg);
+        if self.tail.len() == CHUNK {
+            self.seal();
+        }
+    }
+
+    /// Makes the full tail a chunk.
+    #[cold]
+    fn seal(&mut self) {
+        let chunk: [MsgId; CHUNK] = self.tail.as_slice().try_into().expect("a full chunk");
+        self.full.push(Arc::new(chunk));
+        self.tail.clear();
+    }
+
+    fn truncate(&mut self, len: usize) {
+        if len < self.full.len() * CHUNK {
+            let k = len / CHUNK;
+            self.tail = self.full[k][..len % CHUNK].to_vec();
+            self.full.truncate(k);
+        } else {
+            self.tail.truncate(len - self.full.len() * CHUNK);
+        }
+    }
+
+    /// The ids from `from` up to (not including) `to`, as slices of the chunks.
+    fn slices(&self, from: usize, to: usize) -> Slices<'_> {
+        let to = to.min(self.len());
+        Slices { ids: self, at: from.min(to), to }
+    }
+}
+
+/// [`MsgIds::slices`]: one slice a chunk.
+struct Slices<'a> {
+    ids: &'a MsgIds,
+    at: usize,
+    to: usize,
+}
+
+impl<'a> Iterator for Slices<'a> {
+    type Item = &'a [MsgId];
+
+    fn next(&mut self) -> Option<&'a [MsgId]> {
+        if self.at >= self.to {
+            return None;
+        }
+        let k = self.at / CHUNK;
+        let chunk = self.ids.full.get(k).map_or(&self.ids.tail[..], |c| &c[..]);
+        let end = self.to.min((k + 1) * CHUNK);
+        let slice = &chunk[self.at - k * CHUNK..end - k * CHUNK];
+        self.at = end;
+        Some(slice)
+    }
+}
+
+impl PartialEq for MsgIds {
+    fn eq(&self, other: &MsgIds) -> bool {
+        self.full.len() == other.full.len()
+            && self.full.iter().zip(&other.full).all(|(a, b)| Arc::ptr_eq(a, b) || a == b)
+            && self.tail == other.tail
+    }
+}
+
+impl Eq for MsgIds {}
+
+impl std::hash::Hash for MsgIds {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.len().hash(h);
+        for s in self.slices(0, self.len()) {
+            MsgId::hash_slice(s, h);
+        }
+    }
 }
 
 impl Records {
@@ -73,7 +175,7 @@ impl Records {
 
     /// The record at `offset`, if the log reaches it.
     pub fn get(&self, offset: u64) -> Option<Record> {
-        let &msg = self.msgs.get(offset as usize)?;
+        let msg = self.msgs.get(offset as usize)?;
         let run = &self.runs[self.run_of(offset)];
         Some(run.record(offset - u64::from(run.base), msg))
     }
@@ -87,12 +189,13 @@ impl Records {
     pub fn range(&self, from: u64, to: u64) -> impl Iterator<Item = Record> + '_ {
         let to = to.min(self.len());
         let mut k = if from < to { self.run_of(from) } else { self.runs.len() };
-        (from..to).map(move |o| {
+        let msgs = self.msgs.slices(from as usize, to as usize).flatten();
+        (from..to).zip(msgs).map(move |(o, &msg)| {
             while self.runs.get(k + 1).is_some_and(|r| u64::from(r.base) <= o) {
                 k += 1;
             }
             let run = &self.runs[k];
-            run.record(o - u64::from(run.base), self.msgs[o as usize])
+            run.record(o - u64::from(run.base), msg)
         })
     }
 
@@ -104,11 +207,12 @@ impl Records {
     pub fn kinds(&self) -> impl Iterator<Item = (Kind, MsgId)> + '_ {
         self.runs.iter().enumerate().flat_map(move |(k, run)| {
             let end = self.runs.get(k + 1).map_or(self.msgs.len(), |next| next.base as usize);
-            self.msgs[run.base as usize..end].iter().map(move |&m| (run.kind, m))
+            self.msgs.slices(run.base as usize, end).flatten().map(move |&m| (run.kind, m))
         })
     }
 
     /// Appends `r` at the log end.
+    #[inline]
     pub fn push(&mut self, r: &Record) {
         let len = self.len();
         let continues = self.runs.last().is_some_and(|run| run.continues(len - u64::from(run.base), r));
@@ -138,6 +242,18 @@ impl Records {
         let keep = self.runs.partition_point(|r| u64::from(r.base) < offset);
         self.runs.truncate(keep);
         cut
+    }
+
+    /// Points each full chunk of message ids from `from` on that holds what `leader`'s chunk
+    /// at the same offsets does to the leader's (a follower's log, just appended from `from`
+    /// on: its new chunks are the leader's records, unless the logs diverged).
+    pub fn share_with(&mut self, leader: &Records, from: u64) {
+        let (mine, theirs) = (&mut self.msgs.full, &leader.msgs.full);
+        for k in from as usize / CHUNK..mine.len().min(theirs.len()) {
+            if !Arc::ptr_eq(&mine[k], &theirs[k]) && mine[k] == theirs[k] {
+                mine[k] = Arc::clone(&theirs[k]);
+            }
+        }
     }
 
     /// The first offset at which the two logs hold different records (or the shorter's end).
@@ -220,6 +336,53 @@ mod tests {
             }
             assert_eq!(log, records_of(&rs));
         }
+    }
+
+    /// 2,500 plain records (two full chunks and a tail), message `i` at offset `i`.
+    fn long() -> Vec<Record> {
+        (0..2_500).map(|i| rec(i, NO_PRODUCER_ID, -1, i % 100 == 0, Kind::Data)).collect()
+    }
+
+    fn hash_of(log: &Records) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        log.hash(&mut h);
+        h.finish()
+    }
+
+    #[test]
+    fn a_follower_shares_the_leaders_full_chunks_and_cuts_its_own() {
+        let rs = long();
+        let leader = records_of(&rs);
+        let mut follower = records_of(&rs);
+        follower.share_with(&leader, 0);
+        assert!(follower.msgs.full.iter().zip(&leader.msgs.full).all(|(a, b)| Arc::ptr_eq(a, b)));
+        assert_eq!(follower.msgs.full.len(), 2);
+        assert_eq!(follower, leader);
+        assert_eq!(hash_of(&follower), hash_of(&records_of(&rs)), "hashed by content, shared or not");
+        // Reading across chunk boundaries.
+        assert_eq!(follower.range(1_000, 1_100).collect::<Vec<_>>(), rs[1_000..1_100]);
+        assert_eq!(follower.kinds().map(|(_, m)| m).collect::<Vec<_>>(), (0..2_500).collect::<Vec<_>>());
+        assert_eq!(follower.get(2_047), Some(rs[2_047]));
+        assert_eq!(follower.get(2_500), None);
+        // A cut inside a shared chunk copies its head; the leader keeps its records.
+        let cut = follower.split_off(1_500);
+        assert_eq!(cut, rs[1_500..]);
+        assert_eq!(follower, records_of(&rs[..1_500]));
+        assert_eq!(leader, records_of(&rs));
+        for r in &cut {
+            follower.push(r);
+        }
+        assert_eq!(follower, leader);
+        assert!(!Arc::ptr_eq(&follower.msgs.full[1], &leader.msgs.full[1]), "rebuilt, not shared yet");
+        // Logs that diverged share nothing.
+        let mut other = rs.clone();
+        other[10].msg = 9_999;
+        let mut diverged = records_of(&other);
+        diverged.share_with(&leader, 0);
+        assert!(!Arc::ptr_eq(&diverged.msgs.full[0], &leader.msgs.full[0]));
+        assert!(Arc::ptr_eq(&diverged.msgs.full[1], &leader.msgs.full[1]));
+        assert_ne!(diverged, leader);
     }
 
     #[test]
