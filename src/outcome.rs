@@ -47,14 +47,7 @@ pub struct Analysis<'a> {
     /// `readers[topic]`: the groups reading the topic as a destination (a processor's own group
     /// is not one: what it makes of a record is its output records, whose fates count apart).
     readers: Vec<Vec<u32>>,
-    /// `first_done[group][msg]`: when a member of the group first finished processing the
-    /// message (`NEVER`: not processed), made on first use.
-    first_done: std::cell::OnceCell<Vec<Vec<u32>>>,
 }
-
-/// `Analysis::first_done` of a message a group never processed (times fit in 32 bits: runs
-/// last at most `MAX_DURATION_MS`).
-const NEVER: u32 = u32::MAX;
 
 /// A span of simulated time in 32 bits (no run lasts longer than `MAX_DURATION_MS`).
 fn ms32(ms: u64) -> u32 {
@@ -175,7 +168,7 @@ impl<'a> Analysis<'a> {
                     .collect()
             })
             .collect();
-        Analysis { model, run, copies, home, topic: topics(model), readers, first_done: Default::default() }
+        Analysis { model, run, copies, home, topic: topics(model), readers }
     }
 
     /// The partition whose committed log holds `msg`, else the one send() chose for it.
@@ -616,19 +609,23 @@ impl<'a> Analysis<'a> {
         count
     }
 
-    /// `first_done[group][msg]`, made on first use from the processing history.
-    fn first_processing(&self) -> &[Vec<u32>] {
-        self.first_done.get_or_init(|| {
-            let mut first = vec![vec![NEVER; self.model.total_messages as usize]; self.model.groups.len()];
-            for &(c, m, t) in &self.run.world.processing {
-                let g = self.model.consumers[c as usize].group as usize;
-                let at = &mut first[g][m as usize];
-                if *at == NEVER {
-                    *at = t;
-                }
+    /// The latency from `send()` to each first processing, in processing order, by the
+    /// consumers `of` accepts: one pass over the processing history, which is in time order,
+    /// with a bit a message (not a time a message and group: 16 MB for an exactly-once run of
+    /// a million inputs).
+    fn first_processing_latencies(&self, of: impl Fn(u32) -> bool, mut f: impl FnMut(MsgId, u32)) {
+        let w = &self.run.world;
+        let mut done = vec![0u64; (self.model.total_messages as usize).div_ceil(64)];
+        for &(c, m, t) in &w.processing {
+            let (word, bit) = (&mut done[m as usize / 64], 1 << (m % 64));
+            if *word & bit != 0 || !of(c) {
+                continue;
             }
-            first
-        })
+            *word |= bit;
+            if let Some(l) = w.messages[m as usize].sent_at().and_then(|sent| u64::from(t).checked_sub(sent)) {
+                f(m, ms32(l));
+            }
+        }
     }
 
     pub fn cost(&self, fates: &[MessageFate]) -> Cost {
@@ -643,15 +640,9 @@ impl<'a> Analysis<'a> {
                 })
                 .collect::<Vec<u32>>(),
         );
-        let first = self.first_processing();
-        let end_to_end_latency = Latency::of(
-            (0..self.model.total_messages as usize)
-                .filter_map(|m| {
-                    let done = first.iter().map(|g| g[m]).min().filter(|&t| t != NEVER)?;
-                    u64::from(done).checked_sub(w.messages[m].sent_at()?).map(ms32)
-                })
-                .collect::<Vec<u32>>(),
-        );
+        let mut end_to_end = Vec::new();
+        self.first_processing_latencies(|_| true, |_, l| end_to_end.push(l));
+        let end_to_end_latency = Latency::of(end_to_end);
         let simulated_ms = self.run.end_ms;
         Cost {
             produce_requests: w.producers.iter().map(|p| u64::from(p.next_request)).sum(),
@@ -727,18 +718,28 @@ impl<'a> Analysis<'a> {
                 });
             }
         }
-        let first_done = self.first_processing();
         for (g, group) in self.model.groups.iter().enumerate() {
             let Some(&first) = group.members.first() else {
                 continue;
             };
             let cfg = &self.model.consumers[first as usize];
             let by_outputs = processors_group(self.model, group);
-            for t in &group.topics {
+            // Send to first processing, per topic of the group, for the records in the log.
+            let mut latencies_of = vec![Vec::new(); group.topics.len()];
+            let of_group = |c: u32| self.model.consumers[c as usize].group as usize == g;
+            self.first_processing_latencies(of_group, |m, l| {
+                if self.in_assigned(group, m) && self.copies[m as usize] > 0 {
+                    for (k, _) in
+                        group.topics.iter().enumerate().filter(|(_, t)| **t == u32::from(self.topic[m as usize]))
+                    {
+                        latencies_of[k].push(l);
+                    }
+                }
+            });
+            for (t, latencies) in group.topics.iter().zip(latencies_of) {
                 // One pass over the topic's records in the log (those of the partitions the
                 // group holds, for `assign`).
                 let (mut in_log, mut processed, mut lost, mut duplicated, mut expired) = (0u64, 0u64, 0u64, 0u64, 0u64);
-                let mut latencies = Vec::new();
                 for m in (0..self.model.total_messages).filter(|m| {
                     u32::from(self.topic[*m as usize]) == *t
                         && self.in_assigned(group, *m)
@@ -753,13 +754,6 @@ impl<'a> Analysis<'a> {
                     duplicated += u64::from(times > 1);
                     // Records lost to retention are named apart from other losses.
                     expired += u64::from(self.lost_to_retention(m, g as u32).is_some());
-                    let done = first_done[g][m as usize];
-                    if let Some(l) = (done != NEVER)
-                        .then_some(u64::from(done))
-                        .and_then(|d| d.checked_sub(w.messages[m as usize].sent_at()?))
-                    {
-                        latencies.push(ms32(l));
-                    }
                 }
                 let (guarantee, may_lose, may_dup) = consumer_guarantee(cfg);
                 let mut problems = problems(lost.saturating_sub(expired), may_lose, duplicated, may_dup);
