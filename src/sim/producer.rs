@@ -902,14 +902,15 @@ fn sent_len(spec: &SendSpec) -> RenderedLen {
 pub(super) struct Data<'a> {
     model: &'a Model,
     messages: &'a [MessageState],
-    /// The send statement of the last record sized, and its key's and value's length: an
-    /// append's records mostly come from one (a look-up of the statement is two binary
-    /// searches).
-    last_send: std::cell::Cell<Option<(&'a SendSpec, RenderedLen)>>,
+    /// `(lo, hi, size)`: messages `lo..hi` are sent by one statement with `{i}` and `{n}` as
+    /// long as each other's, so their records take `size` bytes. An append's records mostly
+    /// fall into one such span: sizing one is then a comparison, not a look-up of its send
+    /// statement (two binary searches) and its digits.
+    same_size: std::cell::Cell<(MsgId, MsgId, u32)>,
 }
 
 pub(super) fn footprint<'a>(model: &'a Model, messages: &'a [MessageState]) -> Data<'a> {
-    Data { model, messages, last_send: std::cell::Cell::new(None) }
+    Data { model, messages, same_size: std::cell::Cell::new((0, 0, 0)) }
 }
 
 impl Footprint for Data<'_> {
@@ -921,21 +922,35 @@ impl Footprint for Data<'_> {
 
     fn bytes(&self, r: &Record) -> u32 {
         let header = if r.batch_start { BATCH_OVERHEAD } else { 0 };
-        let size = match self.last_send.get() {
-            Some((spec, len)) if (spec.first_msg..spec.first_msg + spec.count).contains(&r.msg) => {
-                let i = r.msg - spec.first_msg + 1;
-                RECORD_OVERHEAD + len.at(i, spec.first_number + i - 1)
-            }
-            _ => {
-                let origin = self.model.origin(r.msg);
-                if let Origin::Sent { spec, .. } = origin {
-                    self.last_send.set(Some((spec, sent_len(spec))));
-                }
-                record_size(origin)
-            }
-        };
-        size as u32 + header
+        let (lo, hi, size) = self.same_size.get();
+        if (lo..hi).contains(&r.msg) {
+            return size + header;
+        }
+        let origin = self.model.origin(r.msg);
+        let size = record_size(origin) as u32;
+        if let Origin::Sent { spec, index } = origin {
+            let (lo, hi) = same_digits(spec, index);
+            self.same_size.set((spec.first_msg + lo - 1, spec.first_msg + hi - 1, size));
+        }
+        size + header
     }
+}
+
+/// The indexes `lo..hi` (1-based, in the statement, around `i`) whose `{i}` and `{n}` have
+/// as many digits as `i`'s: their records are as long as its.
+fn same_digits(spec: &SendSpec, i: u32) -> (u32, u32) {
+    // The numbers with as many digits as `x`: 0..10, 10..100, ...
+    let span = |x: u64| match x.checked_ilog10() {
+        None | Some(0) => (0, 10),
+        Some(d) => (10u64.pow(d), 10u64.pow(d + 1)),
+    };
+    // `{n}` is the producer-wide send number: i + first_number - 1.
+    let shift = u64::from(spec.first_number);
+    let (i_lo, i_hi) = span(u64::from(i));
+    let (n_lo, n_hi) = span(u64::from(i) + shift - 1);
+    let lo = i_lo.max((n_lo + 1).saturating_sub(shift)).max(1);
+    let hi = i_hi.min((n_hi + 1).saturating_sub(shift)).min(u64::from(spec.count) + 1);
+    (lo as u32, hi as u32)
 }
 
 /// Kafka's `Utils.murmur2`, which the default partitioner applies to the serialized key.
@@ -972,7 +987,47 @@ pub fn murmur2(data: &[u8]) -> u32 {
 
 #[cfg(test)]
 mod tests {
-    use super::murmur2;
+    use super::{Footprint, footprint, murmur2, record_size};
+    use crate::sim::log::{Kind, Record};
+
+    /// A record's size from its send statement's span of equally long numbers is the size
+    /// worked out from its key and value, for every message, in any order (`{n}` counted
+    /// from 1 and from 995, `{i}` alone, and no placeholder).
+    #[test]
+    fn a_span_of_equally_long_numbers_sizes_every_record_as_its_own_key_and_value_do() {
+        let source = "scenario \"sizes\"
+cluster {
+  brokers 1
+  topic t { partitions 1 }
+}
+producer a {
+  send 1200 to t key \"k-{i}\" value \"v-{n}-{i}\"
+  send 30 to t value \"fixed\"
+}
+producer b {
+  send 994 to t value \"x\"
+  send 1100 to t key \"{n}\" value \"{i}{i}\"
+}
+";
+        let model = crate::load(source).expect("valid scenario");
+        let messages = vec![crate::sim::world::MessageState::default(); model.total_messages as usize];
+        let data = footprint(&model, &messages);
+        let n = model.total_messages;
+        let order = (0..n).chain((0..n).rev()).chain((0..n).map(|m| (m * 7919) % n));
+        for msg in order {
+            let r = Record {
+                msg,
+                producer_id: 0,
+                producer_epoch: 0,
+                sequence: -1,
+                leader_epoch: 0,
+                batch_start: false,
+                kind: Kind::Data,
+                marker_time: 0,
+            };
+            assert_eq!(u64::from(data.bytes(&r)), record_size(model.origin(msg)), "message {msg}");
+        }
+    }
 
     #[test]
     fn murmur2_matches_kafka_utils_test_vectors() {
