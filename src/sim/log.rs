@@ -67,12 +67,12 @@ impl<F: Fn(&Record) -> (u64, u32)> Footprint for F {
 }
 
 /// A record's timestamp: a data record's from `data`, a marker's from itself.
-fn timestamp(r: &Record, data: &dyn Footprint) -> u64 {
+fn timestamp(r: &Record, data: &impl Footprint) -> u64 {
     if r.is_marker() { r.marker_time } else { data.timestamp(r) }
 }
 
 /// A record's timestamp and size: a data record's from `data`, a marker's from itself.
-fn footprint(r: &Record, data: &dyn Footprint) -> (u64, u32) {
+fn footprint(r: &Record, data: &impl Footprint) -> (u64, u32) {
     if r.is_marker() { (r.marker_time, MARKER_BYTES) } else { (data.timestamp(r), data.bytes(r)) }
 }
 
@@ -274,7 +274,7 @@ impl Replica {
 
     /// Appends records (leader or follower: one produce batch or one fetch's records),
     /// keeping the epoch cache, producer state and segments.
-    pub fn append(&mut self, records: &[Record], data: &dyn Footprint) {
+    pub fn append(&mut self, records: &[Record], data: &impl Footprint) {
         if records.is_empty() {
             return;
         }
@@ -480,7 +480,7 @@ impl Replica {
 
     /// Cuts the log back to `offset` and rebuilds the state derived from it, as a replica does
     /// when it truncates after a leader change.
-    pub fn truncate_to(&mut self, offset: u64, data: &dyn Footprint) -> Vec<Record> {
+    pub fn truncate_to(&mut self, offset: u64, data: &impl Footprint) -> Vec<Record> {
         if offset >= self.log_end_offset() {
             return Vec::new();
         }
