@@ -433,12 +433,13 @@ fn points_and_compare_take_several_files() {
 
 #[test]
 fn a_run_past_the_memory_limit_stops_with_a_message() {
-    // The million-message bench needs some 200 MiB; at 64 MiB it stops partway.
-    let (code, out, err) = scn(&["run", "benches/million.scn", "--max-memory", "64MiB"]);
+    // The million-message bench needs some 60 MiB (its message states alone 24 MB); at 16 MiB
+    // it stops partway.
+    let (code, out, err) = scn(&["run", "benches/million.scn", "--max-memory", "16MiB"]);
     assert_eq!(code, 2, "{err}");
     assert!(out.is_empty(), "an incomplete run is not reported:\n{out}");
     assert!(err.contains("benches/million.scn: the run stopped at the memory limit ("), "{err}");
-    assert!(err.contains("limit 64.0 MiB"), "{err}");
+    assert!(err.contains("limit 16.0 MiB"), "{err}");
     assert!(err.contains("an incomplete run is not reported"), "{err}");
     // A run with room to spare is reported as ever.
     let (code, out, _) = scn(&["run", "scenarios/run/acks-1-leader-crash.scn", "--max-memory", "64MiB"]);
@@ -451,11 +452,11 @@ fn the_memory_limit_comes_from_the_environment_and_refuses_bad_sizes() {
     let out = Command::new(env!("CARGO_BIN_EXE_scn"))
         .args(["run", "benches/million.scn"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("SCN_MAX_MEMORY", "48MiB")
+        .env("SCN_MAX_MEMORY", "16MiB")
         .output()
         .expect("scn runs");
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("limit 48.0 MiB"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("limit 16.0 MiB"));
     let (code, _, err) = scn(&["run", "scenarios/run/acks-1-leader-crash.scn", "--max-memory", "lots"]);
     assert_eq!(code, 2);
     assert!(err.contains("`lots` is not a memory size"), "{err}");
