@@ -12,8 +12,11 @@
 //! show a period; nothing else changed. The jump stops short of every pending event that did not
 //! move with the period (a timer, a send, a fault) and of every deadline idle polling reads
 //! (auto-commit, metadata.max.age.ms, the `run for` limit), so each skipped event would have met
-//! the same state, shifted. The skipped events count as handled, so reports and exploration are
-//! byte-identical with and without it (`SCN_NO_IDLE_SKIP=1` turns it off; `tests/cli.rs` compares).
+//! the same state, shifted. After the idle event a jump stopped short of (an ISR check that
+//! changed nothing, a stale timeout), one mark that finds the run back where the jump landed,
+//! moved on by whole periods, lets it jump again (`resume`). The skipped events count as
+//! handled, so reports and exploration are byte-identical with and without it
+//! (`SCN_NO_IDLE_SKIP=1` turns it off; `tests/cli.rs` compares).
 
 use super::Sim;
 use super::event::Event;
@@ -64,6 +67,25 @@ pub(super) struct Skipper {
     /// No marks before this time: the event a jump stopped short of (or that left no room
     /// for one) must come first.
     resume_at: u64,
+    /// Where the last jump landed, and the period it jumped by: a run that an idle event
+    /// interrupted (the one the jump stopped short of) and that is back in that period needs
+    /// one mark to jump again, not three.
+    last: Option<Landing>,
+    /// Jumps made from one mark after such an interruption.
+    resumed: u32,
+}
+
+/// Where a jump landed: its last mark moved on by the periods jumped, with the period's moves.
+#[derive(Debug, Clone)]
+struct Landing {
+    at: Mark,
+    /// Each counter's move over one period (see [`Mark::counters`]).
+    delta: Vec<i128>,
+    /// Whether each of `at`'s pending events moves with the period.
+    moved: Vec<bool>,
+    period: u64,
+    /// Events handled a period.
+    events: u64,
 }
 
 /// What a jump found.
@@ -84,6 +106,10 @@ struct Mark {
     events: u64,
     /// The pending events and the run's bookkeeping, counters left out.
     shape: u64,
+    /// The run's bookkeeping alone, and each pending event's idleness, masked hash and
+    /// whether it carries a counter.
+    book: u64,
+    pending: Vec<(bool, u64, bool)>,
     /// The world, counters left out (hashed only where needed).
     state: Option<u64>,
     /// The counters: the world's, then each pending event's time and counter.
@@ -157,6 +183,14 @@ impl Sim<'_> {
             return false;
         }
         let mut mark = self.mark(next);
+        if let Some(Jump::Done(bound)) = self.resume(&mark) {
+            self.skipper.resumed += 1;
+            self.skipper.marks.clear();
+            self.skipper.wasted = 0;
+            self.skipper.taken = 0;
+            self.skipper.resume_at = bound;
+            return true;
+        }
         let same = |m: &Mark| m.shape == mark.shape && m.next < mark.next;
         if let Some(b) = self.skipper.marks.iter().rposition(same) {
             // (The world is hashed only at a mark that may be the second or third of a
@@ -221,25 +255,38 @@ impl Sim<'_> {
         let mut counters = Vec::with_capacity(256);
         world_counters(&mut self.world, &mut |v| counters.push(*v));
         let world = counters.len();
-        let mut h = rustc_hash::FxHasher::default();
-        for (time, _, idle, event) in self.queue.pending_keyed() {
+        let queued = self.queue.pending_keyed();
+        let mut pending = Vec::with_capacity(queued.len());
+        for (time, _, idle, event) in queued {
             counters.push(time);
-            idle.hash(&mut h);
-            masked_hash(event).hash(&mut h);
-            if let Some(c) = event_counter(event) {
-                counters.push(c);
-            }
+            let counter = event_counter(event);
+            pending.push((idle, masked_hash(event), counter.is_some()));
+            counters.extend(counter);
         }
+        let mut b = rustc_hash::FxHasher::default();
         for f in &self.world.fired {
-            f.len().hash(&mut h);
+            f.len().hash(&mut b);
         }
-        self.world.membership.len().hash(&mut h);
-        (self.rng.get_word_pos(), self.trace.total, self.last_active, self.faults.len(), self.idle).hash(&mut h);
-        (self.past.no_fault_pending, self.past.recoveries.len()).hash(&mut h);
+        self.world.membership.len().hash(&mut b);
+        (self.rng.get_word_pos(), self.trace.total, self.last_active, self.faults.len(), self.idle).hash(&mut b);
+        (self.past.no_fault_pending, self.past.recoveries.len()).hash(&mut b);
         if let Some(r) = &self.recorder {
-            (r.choices.len(), r.seen.len(), r.digest).hash(&mut h);
+            (r.choices.len(), r.seen.len(), r.digest).hash(&mut b);
         }
-        Mark { clock: self.clock, next, events: self.events, shape: h.finish(), state: None, counters, world }
+        let book = b.finish();
+        let mut h = rustc_hash::FxHasher::default();
+        (&pending, book).hash(&mut h);
+        Mark {
+            clock: self.clock,
+            next,
+            events: self.events,
+            shape: h.finish(),
+            book,
+            pending,
+            state: None,
+            counters,
+            world,
+        }
     }
 
     /// A hash of the world with its counters zeroed (and put back).
@@ -270,11 +317,18 @@ impl Sim<'_> {
         if deltas(a, b) != delta {
             return Jump::NoPeriod;
         }
-        let Some((slots, bound)) = self.moving(&delta, c.world, period, a.clock) else { return Jump::NoPeriod };
+        self.leap(c, delta, period, c.events - b.events, a.clock)
+    }
+
+    /// Jumps from mark `c` (the run now) over as many periods of `period` as fit, given how
+    /// each counter moves over one (`delta`) and the events a period handles, once marks since
+    /// `since` have shown the period.
+    fn leap(&mut self, c: &Mark, delta: Vec<i128>, period: u64, per_period: u64, since: u64) -> Jump {
+        let Some((slots, bound)) = self.moving(&delta, c.world, period, since) else { return Jump::NoPeriod };
         // Whole periods whose events all come before the bound: the last one handled is at
         // `c.clock + k * period`.
         let k = bound.checked_sub(c.clock + 1).map_or(0, |room| room / period);
-        let skipped = k * (c.events - b.events);
+        let skipped = k * per_period;
         // (The memory check the skipped events would have made.)
         let crossed = self.events / 65_536 != (self.events + skipped) / 65_536;
         if k < MIN_PERIODS || self.events + skipped >= super::MAX_EVENTS || (crossed && crate::memory::exceeded()) {
@@ -301,7 +355,87 @@ impl Sim<'_> {
         if let Some(r) = &mut self.recorder {
             r.mark = (clock, None);
         }
+        let mut at = c.clone();
+        at.counters.iter_mut().zip(&delta).for_each(|(v, d)| *v = step(*v, *d));
+        at.clock = clock;
+        at.next = c.next + k * period;
+        at.events = self.events;
+        let moved = slots.iter().map(|s| s.0).collect();
+        self.skipper.last = Some(Landing { at, delta, moved, period, events: per_period });
         Jump::Done(bound)
+    }
+
+    /// At mark `m`, whether the run is back in the period its last jump went by, after the
+    /// idle events that jump stopped short of: the world (its counters moved on by whole
+    /// periods), the run's bookkeeping and the pending events that moved with the period
+    /// (moved on the same way, in the same order) as where the jump landed, and the other
+    /// pending events the same ones, at any times. Then nothing the period's events read
+    /// differs from the landing, shifted, so the period holds as it did, and the run jumps
+    /// again from `m` (no further than a deadline idle polling reads after the landing).
+    fn resume(&mut self, m: &Mark) -> Option<Jump> {
+        let l = self.skipper.last.as_ref()?;
+        let (at, period) = (&l.at, l.period);
+        let gap = m.next.checked_sub(at.next).filter(|d| *d > 0 && d % period == 0)?;
+        let j = i128::from(gap / period);
+        if m.world != at.world || m.book != at.book || at.state.is_none() {
+            return None;
+        }
+        let shifted = |v: u64, d: i128| i128::from(v) + d * j;
+        if (0..at.world).any(|i| i128::from(m.counters[i]) != shifted(at.counters[i], l.delta[i])) {
+            return None;
+        }
+        // Each pending event with where its time (and counter) sit in `counters`.
+        let layout = |mark: &Mark| {
+            let mut i = mark.world;
+            let entries: Vec<(bool, u64, bool, usize)> = mark
+                .pending
+                .iter()
+                .map(|&(idle, hash, counted)| {
+                    let at = i;
+                    i += 1 + usize::from(counted);
+                    (idle, hash, counted, at)
+                })
+                .collect();
+            entries
+        };
+        let (landed, now) = (layout(at), layout(m));
+        let moving: Vec<_> = landed.iter().zip(&l.moved).filter(|(_, moved)| **moved).map(|(e, _)| *e).collect();
+        let mut others: Vec<_> =
+            landed.iter().zip(&l.moved).filter(|(_, moved)| !**moved).map(|(e, _)| (e.0, e.1, e.2)).collect();
+        let mut delta = l.delta[..at.world].to_vec();
+        let (mut matched, mut rest) = (0, Vec::new());
+        for &(idle, hash, counted, i) in &now {
+            let same = |&&(idle2, hash2, counted2, k): &&(bool, u64, bool, usize)| {
+                (idle2, hash2, counted2) == (idle, hash, counted)
+                    && (0..1 + usize::from(counted))
+                        .all(|o| i128::from(m.counters[i + o]) == shifted(at.counters[k + o], l.delta[k + o]))
+            };
+            match moving.get(matched).filter(same) {
+                Some(&(_, _, _, k)) => {
+                    delta.extend_from_slice(&l.delta[k..k + 1 + usize::from(counted)]);
+                    matched += 1;
+                }
+                None => {
+                    rest.push((idle, hash, counted));
+                    delta.extend(std::iter::repeat_n(0, 1 + usize::from(counted)));
+                }
+            }
+        }
+        // (The other events are bounds, so none comes due within a jump; one that came due
+        // since the landing may be gone if it was idle: the count of active events, which
+        // decides when a run is over, is the same.)
+        others.sort_unstable();
+        rest.sort_unstable();
+        if matched != moving.len() || !idle_gone_only(&others, &rest) {
+            return None;
+        }
+        let (events, since, state) = (l.events, at.clock, at.state);
+        if Some(self.state_hash()) != state {
+            return None;
+        }
+        // (The world is as it was at the landing: the next landing's state is its state.)
+        let m = Mark { state, ..m.clone() };
+        Some(self.leap(&m, delta, period, events, since))
     }
 
     /// Each pending event, given the counters' moves over one `period` (`delta`, the world's
@@ -346,6 +480,19 @@ impl Sim<'_> {
             .filter_map(|(c, m)| m.refreshed_at.map(|t| t.saturating_add(self.metadata_max_age(*c))));
         commits.chain(metadata).filter(|t| *t > since).min().unwrap_or(u64::MAX)
     }
+}
+
+/// Whether `now` is `before` less some idle events (both sorted): (idle, masked hash, counted).
+fn idle_gone_only(before: &[(bool, u64, bool)], now: &[(bool, u64, bool)]) -> bool {
+    let mut now = now.iter().peekable();
+    for e in before {
+        if now.peek() == Some(&e) {
+            now.next();
+        } else if !e.0 {
+            return false;
+        }
+    }
+    now.next().is_none()
 }
 
 /// How much each counter moved from mark `a` to mark `b` (of the same length).
@@ -413,8 +560,9 @@ mod tests {
     use crate::sim::{Options, Sim};
 
     /// Runs `source` to its end, skipping idle periods or not; returns the final fingerprint,
-    /// the events counted, and how many `step_once` calls counted more than one event.
-    fn run(source: &str, skip: bool) -> (u64, u64, u64, u64) {
+    /// the events counted, the clock, how many `step_once` calls counted more than one event,
+    /// and how many of those jumps resumed a period after an interruption.
+    fn run(source: &str, skip: bool) -> (u64, u64, u64, u64, u32) {
         let model = crate::load(source).expect("valid scenario");
         let mut sim = Sim::new(&model, &Options::default());
         sim.skipper = super::Skipper::new(!skip);
@@ -426,23 +574,39 @@ mod tests {
             }
             jumps += u64::from(sim.events > before + 1);
         }
-        (sim.fingerprint(), sim.events, sim.clock, jumps)
+        (sim.fingerprint(), sim.events, sim.clock, jumps, sim.skipper.resumed)
     }
 
     /// A run that waits 40 s between sends (idle fetching all the while) jumps over most of
     /// it and ends in exactly the state, event count and time of the run that steps through.
     #[test]
     fn a_jump_lands_where_stepping_does() {
+        let mut resumes = 0;
         for source in [
             include_str!("../../scenarios/run/at-least-once-producer-duplicate.scn"),
             include_str!("../../scenarios/run/delivery-guarantees.scn"),
             include_str!("../../scenarios/run/at-most-once-producer-no-retry.scn"),
         ] {
-            let (fp, events, clock, jumps) = run(source, true);
-            let (fp_off, events_off, clock_off, none) = run(source, false);
+            let (fp, events, clock, jumps, resumed) = run(source, true);
+            let (fp_off, events_off, clock_off, none, _) = run(source, false);
             assert_eq!(none, 0, "no jump when off");
             assert!(jumps > 0, "idle periods are jumped over");
+            resumes += resumed;
             assert_eq!((fp, events, clock), (fp_off, events_off, clock_off));
         }
+        assert!(resumes > 0, "a period interrupted by an idle event is resumed from one mark");
+    }
+
+    /// A resumed period may have lost idle events that were bounds, nothing else.
+    #[test]
+    fn only_idle_events_may_be_gone() {
+        use super::idle_gone_only;
+        let (idle_a, idle_b, active) = ((true, 1, false), (true, 2, true), (false, 3, false));
+        assert!(idle_gone_only(&[idle_a, idle_b, active], &[idle_a, idle_b, active]));
+        assert!(idle_gone_only(&[idle_a, idle_b, active], &[idle_b, active]));
+        assert!(idle_gone_only(&[idle_a, idle_b, active], &[active]));
+        assert!(!idle_gone_only(&[idle_a, idle_b, active], &[idle_a, idle_b]), "an active event gone");
+        assert!(!idle_gone_only(&[idle_a, active], &[idle_a, idle_b, active]), "an event come");
+        assert!(!idle_gone_only(&[idle_a], &[(true, 1, true)]), "another event");
     }
 }
