@@ -73,7 +73,13 @@ pub(super) struct Skipper {
     last: Option<Landing>,
     /// Jumps made from one mark after such an interruption.
     resumed: u32,
+    /// Resumptions found in vain (the world changed) since the last that worked: a run whose
+    /// interruptions change its world stops trying after [`VAIN_RESUMES`].
+    vain_resumes: u32,
 }
+
+/// Resumptions in vain in a row after which a run stops trying them.
+const VAIN_RESUMES: u32 = 2;
 
 /// Where a jump landed: its last mark moved on by the periods jumped, with the period's moves.
 #[derive(Debug, Clone)]
@@ -123,7 +129,7 @@ struct Mark {
 /// run jumps never changes what it computes, only how fast.)
 impl Clone for Skipper {
     fn clone(&self) -> Skipper {
-        Skipper { wasted: self.wasted, ..Skipper::new(self.off) }
+        Skipper { wasted: self.wasted, vain_resumes: self.vain_resumes, ..Skipper::new(self.off) }
     }
 }
 
@@ -135,7 +141,7 @@ impl Skipper {
 
     /// Forgets the marks (a fork that injects a fault starts with none: see `Sim::add_fault`).
     pub(super) fn reset(&mut self) {
-        *self = Skipper { wasted: self.wasted, ..Skipper::new(self.off) };
+        *self = Skipper { wasted: self.wasted, vain_resumes: self.vain_resumes, ..Skipper::new(self.off) };
     }
 }
 
@@ -185,6 +191,7 @@ impl Sim<'_> {
         let mut mark = self.mark(next);
         if let Some(Jump::Done(bound)) = self.resume(&mark) {
             self.skipper.resumed += 1;
+            self.skipper.vain_resumes = 0;
             self.skipper.marks.clear();
             self.skipper.wasted = 0;
             self.skipper.taken = 0;
@@ -373,6 +380,9 @@ impl Sim<'_> {
     /// differs from the landing, shifted, so the period holds as it did, and the run jumps
     /// again from `m` (no further than a deadline idle polling reads after the landing).
     fn resume(&mut self, m: &Mark) -> Option<Jump> {
+        if self.skipper.vain_resumes >= VAIN_RESUMES {
+            return None;
+        }
         let l = self.skipper.last.as_ref()?;
         let (at, period) = (&l.at, l.period);
         let gap = m.next.checked_sub(at.next).filter(|d| *d > 0 && d % period == 0)?;
@@ -431,6 +441,10 @@ impl Sim<'_> {
         }
         let (events, since, state) = (l.events, at.clock, at.state);
         if Some(self.state_hash()) != state {
+            // (The world changed since the landing, and seldom changes back: later marks look
+            // for a period afresh rather than hash the world again for nothing.)
+            self.skipper.last = None;
+            self.skipper.vain_resumes += 1;
             return None;
         }
         // (The world is as it was at the landing: the next landing's state is its state.)
