@@ -376,7 +376,8 @@ impl Sim<'_> {
     /// idle events that jump stopped short of: the world (its counters moved on by whole
     /// periods), the run's bookkeeping and the pending events that moved with the period
     /// (moved on the same way, in the same order) as where the jump landed, and the other
-    /// pending events the same ones, at any times. Then nothing the period's events read
+    /// pending events the same ones, at any times, less idle ones that came due. Then nothing
+    /// the period's events read
     /// differs from the landing, shifted, so the period holds as it did, and the run jumps
     /// again from `m` (no further than a deadline idle polling reads after the landing).
     fn resume(&mut self, m: &Mark) -> Option<Jump> {
@@ -397,16 +398,14 @@ impl Sim<'_> {
         // Each pending event with where its time (and counter) sit in `counters`.
         let layout = |mark: &Mark| {
             let mut i = mark.world;
-            let entries: Vec<(bool, u64, bool, usize)> = mark
-                .pending
+            mark.pending
                 .iter()
                 .map(|&(idle, hash, counted)| {
                     let at = i;
                     i += 1 + usize::from(counted);
                     (idle, hash, counted, at)
                 })
-                .collect();
-            entries
+                .collect::<Vec<(bool, u64, bool, usize)>>()
         };
         let (landed, now) = (layout(at), layout(m));
         let moving: Vec<_> = landed.iter().zip(&l.moved).filter(|(_, moved)| **moved).map(|(e, _)| *e).collect();
