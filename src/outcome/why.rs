@@ -425,9 +425,6 @@ impl Analysis<'_> {
         String::new()
     }
 
-    /// The producer id of a message whose copies all carry the same producer id, epoch and
-    /// sequence: a retry the partition accepted because it no longer had the producer id's
-    /// state (`producer.id.expiration.ms`; scn keeps the last five batches of a live one).
     /// The messages [`Analysis::retried_under_one_producer_id`] names a producer id for, among
     /// those the committed log holds more than once: one pass over the logs (asking each
     /// duplicated message alone scans its partition's log once per message).
@@ -463,6 +460,9 @@ impl Analysis<'_> {
             .collect()
     }
 
+    /// The producer id of a message whose copies all carry the same producer id, epoch and
+    /// sequence: a retry the partition accepted because it no longer had the producer id's
+    /// state (`producer.id.expiration.ms`; scn keeps the last five batches of a live one).
     pub(super) fn retried_under_one_producer_id(&self, msg: MsgId) -> Option<u32> {
         let r = self.run.world.log_replica(self.home(msg)?);
         let mut ids = r

@@ -1173,9 +1173,8 @@ mod tests {
         }
     }
 
-    /// The lanes change where events wait, never the order they come out in: a random mix of
-    /// delays (lane-sized and not), timed faults and interleaved pops comes out in exactly
-    /// (time, seq) order, as a plain heap of the same keys gives it.
+    /// An event pushed before everything pending waits apart, and gives way to a timer armed
+    /// at an earlier reserved key or a timed fault; the counts and the listing include it.
     #[test]
     fn the_express_event_gives_way_to_anything_earlier() {
         let producer = |e: Event| match e {
@@ -1204,6 +1203,9 @@ mod tests {
         assert_eq!(q.pending_keyed().len(), 1);
     }
 
+    /// The lanes change where events wait, never the order they come out in: a random mix of
+    /// delays (lane-sized and not), timed faults and interleaved pops comes out in exactly
+    /// (time, seq) order, as a plain heap of the same keys gives it.
     #[test]
     fn lanes_keep_the_heap_order() {
         let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
